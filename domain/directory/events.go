@@ -1,0 +1,85 @@
+package directory
+
+import (
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/eventlog"
+)
+
+// CompanyCreated starts a company's stream.
+type CompanyCreated struct {
+	CompanyID uuid.UUID `json:"company_id"`
+	Name      string    `json:"name"`
+}
+
+// PortalCreated adds a customer portal to a company.
+type PortalCreated struct {
+	CompanyID uuid.UUID `json:"company_id"`
+	PortalID  uuid.UUID `json:"portal_id"`
+	Name      string    `json:"name"`
+}
+
+// TechnicianRegistered starts a technician's stream. The password is never in the log.
+type TechnicianRegistered struct {
+	TechnicianID uuid.UUID `json:"technician_id"`
+	Name         string    `json:"name"`
+	Email        string    `json:"email"`
+}
+
+// AccessGranted lets a technician serve a company's requests.
+type AccessGranted struct {
+	TechnicianID uuid.UUID `json:"technician_id"`
+	CompanyID    uuid.UUID `json:"company_id"`
+}
+
+// AccessRevoked takes that access away.
+type AccessRevoked struct {
+	TechnicianID uuid.UUID `json:"technician_id"`
+	CompanyID    uuid.UUID `json:"company_id"`
+}
+
+// AvailabilityChanged records a technician's chat status.
+type AvailabilityChanged struct {
+	TechnicianID uuid.UUID    `json:"technician_id"`
+	Availability Availability `json:"availability"`
+}
+
+// NotificationSettingsChanged records how a technician wants to hear of new requests.
+type NotificationSettingsChanged struct {
+	TechnicianID uuid.UUID            `json:"technician_id"`
+	Settings     NotificationSettings `json:"settings"`
+}
+
+// PasswordChanged says that a technician's password was set; the hash lives outside the log.
+type PasswordChanged struct {
+	TechnicianID uuid.UUID `json:"technician_id"`
+}
+
+func (*CompanyCreated) EventType() string              { return "company.created.v1" }
+func (*PortalCreated) EventType() string               { return "company.portal_created.v1" }
+func (*TechnicianRegistered) EventType() string        { return "technician.registered.v1" }
+func (*AccessGranted) EventType() string               { return "technician.access_granted.v1" }
+func (*AccessRevoked) EventType() string               { return "technician.access_revoked.v1" }
+func (*AvailabilityChanged) EventType() string         { return "technician.availability_changed.v1" }
+func (*NotificationSettingsChanged) EventType() string { return "technician.notification_settings_changed.v1" }
+func (*PasswordChanged) EventType() string             { return "technician.password_changed.v1" }
+
+// Codec reads and writes every directory event.
+func Codec() *eventlog.Codec {
+	return eventlog.NewCodec(
+		func() eventlog.Event { return &CompanyCreated{} },
+		func() eventlog.Event { return &PortalCreated{} },
+		func() eventlog.Event { return &TechnicianRegistered{} },
+		func() eventlog.Event { return &AccessGranted{} },
+		func() eventlog.Event { return &AccessRevoked{} },
+		func() eventlog.Event { return &AvailabilityChanged{} },
+		func() eventlog.Event { return &NotificationSettingsChanged{} },
+		func() eventlog.Event { return &PasswordChanged{} },
+	)
+}
+
+// CompanyStream is the stream of a company and its portals.
+func CompanyStream(id uuid.UUID) string { return "company-" + id.String() }
+
+// TechnicianStream is the stream of a technician.
+func TechnicianStream(id uuid.UUID) string { return "technician-" + id.String() }

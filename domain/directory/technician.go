@@ -1,0 +1,217 @@
+package directory
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/eventlog"
+)
+
+// Availability is a technician's chat status. Only Available technicians see unassigned
+// requests and take new ones (R2).
+type Availability string
+
+const (
+	Available Availability = "available"
+	Busy      Availability = "busy"
+	Away      Availability = "away"
+	Offline   Availability = "offline"
+)
+
+// ErrInvalidAvailability is returned for a status other than available, busy, away or offline.
+var ErrInvalidAvailability = errors.New("availability must be available, busy, away or offline")
+
+// ParseAvailability reads a status, case-insensitively.
+func ParseAvailability(s string) (Availability, error) {
+	a := Availability(strings.ToLower(strings.TrimSpace(s)))
+	switch a {
+	case Available, Busy, Away, Offline:
+		return a, nil
+	}
+	return "", fmt.Errorf("%w, not %q", ErrInvalidAvailability, s)
+}
+
+// NotificationSettings says how a technician hears of new requests for their companies (R5).
+type NotificationSettings struct {
+	// Email sends a message to the technician's address.
+	Email bool `json:"email"`
+	// WebhookURL, when set, receives a POST (a text-message gateway, a chat tool).
+	WebhookURL string `json:"webhook_url,omitempty"`
+	// InConsole shows a notification in the web console.
+	InConsole bool `json:"in_console"`
+}
+
+// ErrInvalidWebhookURL is returned for a webhook that is not an absolute http(s) URL.
+var ErrInvalidWebhookURL = errors.New("webhook URL must be an absolute http or https URL")
+
+// Validate checks the settings.
+func (s NotificationSettings) Validate() error {
+	if s.WebhookURL == "" {
+		return nil
+	}
+	u, err := url.Parse(s.WebhookURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ErrInvalidWebhookURL
+	}
+	return nil
+}
+
+// DefaultNotificationSettings are a new technician's: in the console only.
+func DefaultNotificationSettings() NotificationSettings {
+	return NotificationSettings{InConsole: true}
+}
+
+// Technician serves the requests of the companies they have access to.
+type Technician struct {
+	id           uuid.UUID
+	name         string
+	email        string
+	companies    []uuid.UUID
+	availability Availability
+	notify       NotificationSettings
+	changes      []eventlog.Event
+}
+
+// ErrInvalidEmail is returned for an address that is not a plain e-mail address.
+var ErrInvalidEmail = errors.New("a valid e-mail address is required")
+
+// NormalizeEmail validates an e-mail address and returns it trimmed and lower-cased.
+func NormalizeEmail(email string) (string, error) {
+	email = strings.TrimSpace(email)
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || len(email) > 254 {
+		return "", ErrInvalidEmail
+	}
+	return strings.ToLower(email), nil
+}
+
+// RegisterTechnician starts a new technician, Offline, with no company access.
+func RegisterTechnician(id uuid.UUID, name, email string) (*Technician, error) {
+	if id == uuid.Nil {
+		return nil, fmt.Errorf("register technician: %w", ErrMissingID)
+	}
+	name, err := validName(name)
+	if err != nil {
+		return nil, fmt.Errorf("register technician: %w", err)
+	}
+	email, err = NormalizeEmail(email)
+	if err != nil {
+		return nil, fmt.Errorf("register technician: %w", err)
+	}
+	t := &Technician{}
+	t.record(&TechnicianRegistered{TechnicianID: id, Name: name, Email: email})
+	return t, nil
+}
+
+// ErrNotATechnicianStream is returned when a history does not start with TechnicianRegistered.
+var ErrNotATechnicianStream = errors.New("history does not start with technician.registered")
+
+// TechnicianFromHistory rebuilds a technician from their stream.
+func TechnicianFromHistory(history []eventlog.Event) (*Technician, error) {
+	if len(history) == 0 {
+		return nil, ErrNotATechnicianStream
+	}
+	if _, ok := history[0].(*TechnicianRegistered); !ok {
+		return nil, ErrNotATechnicianStream
+	}
+	t := &Technician{}
+	for _, e := range history {
+		t.apply(e)
+	}
+	return t, nil
+}
+
+func (t *Technician) ID() uuid.UUID                       { return t.id }
+func (t *Technician) Name() string                        { return t.name }
+func (t *Technician) Email() string                       { return t.email }
+func (t *Technician) Availability() Availability          { return t.availability }
+func (t *Technician) IsAvailable() bool                   { return t.availability == Available }
+func (t *Technician) Notifications() NotificationSettings { return t.notify }
+func (t *Technician) Companies() []uuid.UUID              { return slices.Clone(t.companies) }
+
+// HasAccess reports whether the technician may serve the company's requests (R2).
+func (t *Technician) HasAccess(companyID uuid.UUID) bool {
+	return slices.Contains(t.companies, companyID)
+}
+
+// GrantAccess lets the technician serve a company. Granting it again changes nothing.
+func (t *Technician) GrantAccess(companyID uuid.UUID) error {
+	if companyID == uuid.Nil {
+		return fmt.Errorf("grant access: %w", ErrMissingID)
+	}
+	if !t.HasAccess(companyID) {
+		t.record(&AccessGranted{TechnicianID: t.id, CompanyID: companyID})
+	}
+	return nil
+}
+
+// ErrNoAccess is returned when revoking access the technician does not have.
+var ErrNoAccess = errors.New("technician has no access to that company")
+
+// RevokeAccess takes away access to a company.
+func (t *Technician) RevokeAccess(companyID uuid.UUID) error {
+	if !t.HasAccess(companyID) {
+		return ErrNoAccess
+	}
+	t.record(&AccessRevoked{TechnicianID: t.id, CompanyID: companyID})
+	return nil
+}
+
+// SetAvailability changes the chat status. Setting the current one again changes nothing.
+func (t *Technician) SetAvailability(a Availability) error {
+	a, err := ParseAvailability(string(a))
+	if err != nil {
+		return err
+	}
+	if a != t.availability {
+		t.record(&AvailabilityChanged{TechnicianID: t.id, Availability: a})
+	}
+	return nil
+}
+
+// ChangeNotificationSettings replaces how the technician is notified.
+func (t *Technician) ChangeNotificationSettings(s NotificationSettings) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if s != t.notify {
+		t.record(&NotificationSettingsChanged{TechnicianID: t.id, Settings: s})
+	}
+	return nil
+}
+
+// RecordPasswordChange notes that the password changed; the hash itself is kept elsewhere.
+func (t *Technician) RecordPasswordChange() {
+	t.record(&PasswordChanged{TechnicianID: t.id})
+}
+
+// Changes returns the events recorded since the technician was registered or loaded.
+func (t *Technician) Changes() []eventlog.Event { return t.changes }
+
+func (t *Technician) record(e eventlog.Event) {
+	t.apply(e)
+	t.changes = append(t.changes, e)
+}
+
+func (t *Technician) apply(e eventlog.Event) {
+	switch e := e.(type) {
+	case *TechnicianRegistered:
+		t.id, t.name, t.email = e.TechnicianID, e.Name, e.Email
+		t.availability = Offline
+		t.notify = DefaultNotificationSettings()
+	case *AccessGranted:
+		t.companies = append(t.companies, e.CompanyID)
+	case *AccessRevoked:
+		t.companies = slices.DeleteFunc(t.companies, func(id uuid.UUID) bool { return id == e.CompanyID })
+	case *AvailabilityChanged:
+		t.availability = e.Availability
+	case *NotificationSettingsChanged:
+		t.notify = e.Settings
+	}
+}

@@ -1,0 +1,616 @@
+// Package request is the support-request aggregate: a customer's request for help from
+// submission to close, and every rule about who may do what to it and when (R1–R14).
+package request
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+)
+
+// Status is where a request is in its life (R3).
+type Status string
+
+const (
+	// StatusNew is open and unassigned.
+	StatusNew Status = "new"
+	// StatusActive is open and assigned.
+	StatusActive Status = "active"
+	// StatusCompleted is closed.
+	StatusCompleted Status = "completed"
+)
+
+// ChatState is the state of the assignee's chat with the customer.
+type ChatState string
+
+const (
+	ChatNotJoined ChatState = "not_joined"
+	ChatJoinedIn  ChatState = "joined"
+	ChatEndedOut  ChatState = "ended"
+)
+
+// ScreenSharing is the state of the latest screen-sharing request (R11).
+type ScreenSharing string
+
+const (
+	ScreenSharingNone     ScreenSharing = "none"
+	ScreenSharingPending  ScreenSharing = "requested"
+	ScreenSharingOn       ScreenSharing = "accepted"
+	ScreenSharingRefused  ScreenSharing = "declined"
+)
+
+// Limits on what people type.
+const (
+	MaxCustomerNameLength = 200
+	MaxDescriptionLength  = 10_000
+	MaxMessageLength      = 10_000
+	MaxFileNameLength     = 255
+	MaxProfileNameLength  = 200
+	maxSourceFieldLength  = 200
+)
+
+// Request is one support request.
+type Request struct {
+	id            uuid.UUID
+	companyID     uuid.UUID
+	portalID      uuid.UUID
+	customer      Customer
+	description   string
+	source        Source
+	assignee      uuid.UUID
+	chat          ChatState
+	screenSharing ScreenSharing
+	closed        bool
+	changes       []eventlog.Event
+}
+
+// Submission is what a customer sends through a portal (R1).
+type Submission struct {
+	RequestID   uuid.UUID
+	CompanyID   uuid.UUID
+	PortalID    uuid.UUID
+	Customer    Customer
+	Description string
+	Source      Source
+}
+
+// Errors of Submit, each naming the field a person must fix.
+var (
+	ErrMissingID           = errors.New("request, company and portal IDs are required")
+	ErrInvalidCustomerName = errors.New("customer name must be 1 to 200 characters")
+	ErrInvalidEmail        = errors.New("customer e-mail must be a valid address")
+	ErrInvalidDescription  = errors.New("description must be 1 to 10000 characters")
+	ErrInvalidSource       = errors.New("source fields must be at most 200 characters each")
+)
+
+// Submit creates a request from a customer's submission (R1).
+func Submit(s Submission) (*Request, error) {
+	if s.RequestID == uuid.Nil || s.CompanyID == uuid.Nil || s.PortalID == uuid.Nil {
+		return nil, ErrMissingID
+	}
+	name := strings.TrimSpace(s.Customer.Name)
+	if !validText(name, MaxCustomerNameLength) {
+		return nil, ErrInvalidCustomerName
+	}
+	email, err := directory.NormalizeEmail(s.Customer.Email)
+	if err != nil {
+		return nil, ErrInvalidEmail
+	}
+	description := strings.TrimSpace(s.Description)
+	if !validText(description, MaxDescriptionLength) {
+		return nil, ErrInvalidDescription
+	}
+	platform, err := ParsePlatform(string(s.Source.Platform))
+	if err != nil {
+		return nil, err
+	}
+	src := s.Source
+	src.Platform = platform
+	for _, f := range []string{src.IP, src.OS, src.OSVersion, src.Browser} {
+		if utf8.RuneCountInString(f) > maxSourceFieldLength || !utf8.ValidString(f) {
+			return nil, ErrInvalidSource
+		}
+	}
+	r := &Request{}
+	r.record(&Submitted{
+		RequestID:   s.RequestID,
+		CompanyID:   s.CompanyID,
+		PortalID:    s.PortalID,
+		Customer:    Customer{Name: name, Email: email},
+		Description: description,
+		Source:      src,
+	})
+	return r, nil
+}
+
+func validText(s string, max int) bool {
+	return s != "" && utf8.ValidString(s) && utf8.RuneCountInString(s) <= max
+}
+
+// ErrNotARequestStream is returned when a history does not start with Submitted.
+var ErrNotARequestStream = errors.New("history does not start with request.submitted")
+
+// FromHistory rebuilds a request from its stream.
+func FromHistory(history []eventlog.Event) (*Request, error) {
+	if len(history) == 0 {
+		return nil, ErrNotARequestStream
+	}
+	if _, ok := history[0].(*Submitted); !ok {
+		return nil, ErrNotARequestStream
+	}
+	r := &Request{}
+	for _, e := range history {
+		r.apply(e)
+	}
+	return r, nil
+}
+
+func (r *Request) ID() uuid.UUID                { return r.id }
+func (r *Request) CompanyID() uuid.UUID         { return r.companyID }
+func (r *Request) PortalID() uuid.UUID          { return r.portalID }
+func (r *Request) Customer() Customer           { return r.customer }
+func (r *Request) Description() string          { return r.description }
+func (r *Request) Source() Source               { return r.source }
+func (r *Request) Platform() Platform           { return r.source.Platform }
+func (r *Request) Assignee() uuid.UUID          { return r.assignee }
+func (r *Request) IsAssigned() bool             { return r.assignee != uuid.Nil }
+func (r *Request) IsClosed() bool               { return r.closed }
+func (r *Request) Chat() ChatState              { return r.chat }
+func (r *Request) ScreenSharing() ScreenSharing { return r.screenSharing }
+
+// Status is New, Active or Completed (R3).
+func (r *Request) Status() Status {
+	switch {
+	case r.closed:
+		return StatusCompleted
+	case r.IsAssigned():
+		return StatusActive
+	default:
+		return StatusNew
+	}
+}
+
+// Changes returns the events recorded since the request was submitted or loaded.
+func (r *Request) Changes() []eventlog.Event { return r.changes }
+
+// VisibleTo reports whether the request exists for a technician at all (R2): only for those
+// with access to its company. Elsewhere it must look exactly like an unknown request.
+func (r *Request) VisibleTo(t *directory.Technician) bool {
+	return t != nil && t.HasAccess(r.companyID)
+}
+
+// ListedFor reports whether the request shows in a technician's Support Requests panel (R2):
+// unassigned requests only while the technician is Available.
+func (r *Request) ListedFor(t *directory.Technician) bool {
+	if !r.VisibleTo(t) {
+		return false
+	}
+	return r.Status() != StatusNew || t.IsAvailable()
+}
+
+// Errors of the technician and customer commands. AppErrors map them to HTTP statuses.
+var (
+	ErrNoAccess                  = errors.New("request not found")
+	ErrClosed                    = errors.New("the request is closed and cannot change")
+	ErrAlreadyAssigned           = errors.New("the request is already assigned")
+	ErrNotAssigned               = errors.New("the request is not assigned to anyone")
+	ErrNotAssignee               = errors.New("only the technician the request is assigned to can do that")
+	ErrNotAvailable              = errors.New("set your status to Available to take requests")
+	ErrSameTechnician            = errors.New("the request is already assigned to that technician")
+	ErrTargetNoAccess            = errors.New("that technician has no access to the request's company")
+	ErrTargetOffline             = errors.New("that technician is offline")
+	ErrChatNotJoined             = errors.New("join the chat first")
+	ErrChatAlreadyJoined         = errors.New("you are already in the chat")
+	ErrChatEnded                 = errors.New("the chat has ended")
+	ErrInvalidMessage            = errors.New("a message must be 1 to 10000 characters")
+	ErrInvalidFile               = errors.New("a file needs a name of 1 to 255 characters, a size above zero and a SHA-256")
+	ErrScreenSharingUnsupported  = errors.New("screen sharing is only for Windows and Mac customers")
+	ErrScreenSharingPending      = errors.New("a screen sharing request is already waiting for the customer")
+	ErrNoScreenSharingRequest    = errors.New("no screen sharing request is waiting for an answer")
+	ErrMobileProfilesUnsupported = errors.New("mobile profiles are only for iOS and Android customers")
+	ErrInvalidProfile            = errors.New("a profile name must be 1 to 200 characters")
+)
+
+// AlreadyAssignedError says who holds a request that someone else tried to take (R6).
+type AlreadyAssignedError struct {
+	Assignee uuid.UUID
+}
+
+func (e *AlreadyAssignedError) Error() string {
+	return fmt.Sprintf("the request is already assigned to technician %s", e.Assignee)
+}
+
+func (e *AlreadyAssignedError) Is(target error) bool { return target == ErrAlreadyAssigned }
+
+// checkOpen refuses every change to a closed request (R13), after R2's visibility check.
+func (r *Request) checkOpen(t *directory.Technician) error {
+	if !r.VisibleTo(t) {
+		return ErrNoAccess
+	}
+	if r.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (r *Request) checkAssignee(t *directory.Technician) error {
+	if err := r.checkOpen(t); err != nil {
+		return err
+	}
+	if r.assignee != t.ID() {
+		return ErrNotAssignee
+	}
+	return nil
+}
+
+func (r *Request) checkInChat(t *directory.Technician) error {
+	if err := r.checkAssignee(t); err != nil {
+		return err
+	}
+	switch r.chat {
+	case ChatNotJoined:
+		return ErrChatNotJoined
+	case ChatEndedOut:
+		return ErrChatEnded
+	}
+	return nil
+}
+
+func (r *Request) canAssign(t *directory.Technician) error {
+	if err := r.checkOpen(t); err != nil {
+		return err
+	}
+	if r.IsAssigned() {
+		return &AlreadyAssignedError{Assignee: r.assignee}
+	}
+	if !t.IsAvailable() {
+		return ErrNotAvailable
+	}
+	return nil
+}
+
+// Assign gives the open, unassigned request to the technician, who must be Available (R6).
+func (r *Request) Assign(t *directory.Technician) error {
+	if err := r.canAssign(t); err != nil {
+		return err
+	}
+	r.record(&Assigned{TechnicianID: t.ID()})
+	return nil
+}
+
+func (r *Request) canUnassign(t *directory.Technician) error {
+	if err := r.checkOpen(t); err != nil {
+		return err
+	}
+	if !r.IsAssigned() {
+		return ErrNotAssigned
+	}
+	if r.assignee != t.ID() {
+		return ErrNotAssignee
+	}
+	return nil
+}
+
+// Unassign gives the request back: it is New again for others to take, whatever the state of
+// the chat (R7).
+func (r *Request) Unassign(t *directory.Technician) error {
+	if err := r.canUnassign(t); err != nil {
+		return err
+	}
+	r.record(&Unassigned{TechnicianID: t.ID()})
+	return nil
+}
+
+func (r *Request) canTransfer(from, to *directory.Technician) error {
+	if err := r.canUnassign(from); err != nil {
+		return err
+	}
+	if to == nil {
+		return nil // only checking whether a transfer is possible at all
+	}
+	if to.ID() == from.ID() {
+		return ErrSameTechnician
+	}
+	if !to.HasAccess(r.companyID) {
+		return ErrTargetNoAccess
+	}
+	if to.Availability() == directory.Offline {
+		return ErrTargetOffline
+	}
+	return nil
+}
+
+// Transfer hands the request from its assignee to another technician with access to its
+// company who is not offline. The new assignee joins the chat themselves.
+func (r *Request) Transfer(from, to *directory.Technician) error {
+	if to == nil {
+		return ErrTargetNoAccess
+	}
+	if err := r.canTransfer(from, to); err != nil {
+		return err
+	}
+	r.record(&Transferred{From: from.ID(), To: to.ID()})
+	return nil
+}
+
+func (r *Request) canJoinChat(t *directory.Technician) error {
+	if err := r.checkAssignee(t); err != nil {
+		return err
+	}
+	if r.chat == ChatJoinedIn {
+		return ErrChatAlreadyJoined
+	}
+	return nil
+}
+
+// JoinChat puts the assignee in the customer's chat; the customer sees who joined (R8).
+// After the chat ended the assignee may join again.
+func (r *Request) JoinChat(t *directory.Technician) error {
+	if err := r.canJoinChat(t); err != nil {
+		return err
+	}
+	r.record(&ChatJoined{TechnicianID: t.ID()})
+	return nil
+}
+
+func validMessage(body string) (string, error) {
+	body = strings.TrimSpace(body)
+	if !validText(body, MaxMessageLength) {
+		return "", ErrInvalidMessage
+	}
+	return body, nil
+}
+
+// SendTechnicianMessage adds the assignee's message to the chat (R9).
+func (r *Request) SendTechnicianMessage(t *directory.Technician, messageID uuid.UUID, body string) error {
+	if err := r.checkInChat(t); err != nil {
+		return err
+	}
+	body, err := validMessage(body)
+	if err != nil {
+		return err
+	}
+	r.record(&MessageSent{MessageID: messageID, From: TechnicianSide, TechnicianID: t.ID(), Body: body})
+	return nil
+}
+
+func (r *Request) canCustomerChat() error {
+	if r.closed {
+		return ErrClosed
+	}
+	if r.chat == ChatEndedOut {
+		return ErrChatEnded
+	}
+	return nil
+}
+
+// SendCustomerMessage adds the customer's message to the chat (R9). Customers may write before
+// a technician joins, so that the first one to join reads everything.
+func (r *Request) SendCustomerMessage(messageID uuid.UUID, body string) error {
+	if err := r.canCustomerChat(); err != nil {
+		return err
+	}
+	body, err := validMessage(body)
+	if err != nil {
+		return err
+	}
+	r.record(&MessageSent{MessageID: messageID, From: CustomerSide, Body: body})
+	return nil
+}
+
+// AddNote adds a private note that only technicians see. Any technician with access to the
+// company may add one while the request is open.
+func (r *Request) AddNote(t *directory.Technician, noteID uuid.UUID, body string) error {
+	if err := r.checkOpen(t); err != nil {
+		return err
+	}
+	body, err := validMessage(body)
+	if err != nil {
+		return err
+	}
+	r.record(&NoteAdded{NoteID: noteID, TechnicianID: t.ID(), Body: body})
+	return nil
+}
+
+// File describes a file someone wants to share.
+type File struct {
+	ID          uuid.UUID
+	Name        string
+	Size        int64
+	ContentType string
+	SHA256      string
+}
+
+func (f File) validate(side Side, platform Platform) error {
+	if f.ID == uuid.Nil || !validText(f.Name, MaxFileNameLength) || f.Size <= 0 || len(f.SHA256) != 64 {
+		return ErrInvalidFile
+	}
+	return CheckFileType(side, platform, f.Name)
+}
+
+// CheckTechnicianCanShareFile says whether the technician could share a file now, before any
+// bytes are stored.
+func (r *Request) CheckTechnicianCanShareFile(t *directory.Technician, fileName string) error {
+	if err := r.checkInChat(t); err != nil {
+		return err
+	}
+	return CheckFileType(TechnicianSide, r.Platform(), fileName)
+}
+
+// ShareTechnicianFile shares the assignee's file in the chat (R10).
+func (r *Request) ShareTechnicianFile(t *directory.Technician, f File) error {
+	if err := r.checkInChat(t); err != nil {
+		return err
+	}
+	if err := f.validate(TechnicianSide, r.Platform()); err != nil {
+		return err
+	}
+	r.record(&FileShared{FileID: f.ID, From: TechnicianSide, TechnicianID: t.ID(), Name: f.Name, Size: f.Size, ContentType: f.ContentType, SHA256: f.SHA256})
+	return nil
+}
+
+func (r *Request) canCustomerShareFile() error {
+	if err := r.canCustomerChat(); err != nil {
+		return err
+	}
+	if r.chat != ChatJoinedIn {
+		return ErrChatNotJoined
+	}
+	return nil
+}
+
+// CheckCustomerCanShareFile says whether the customer could share a file now.
+func (r *Request) CheckCustomerCanShareFile(fileName string) error {
+	if err := r.canCustomerShareFile(); err != nil {
+		return err
+	}
+	return CheckFileType(CustomerSide, r.Platform(), fileName)
+}
+
+// ShareCustomerFile shares the customer's file in the chat, within their platform's allowed
+// types (R10). Files are shared during a chat, so a technician must have joined.
+func (r *Request) ShareCustomerFile(f File) error {
+	if err := r.canCustomerShareFile(); err != nil {
+		return err
+	}
+	if err := f.validate(CustomerSide, r.Platform()); err != nil {
+		return err
+	}
+	r.record(&FileShared{FileID: f.ID, From: CustomerSide, Name: f.Name, Size: f.Size, ContentType: f.ContentType, SHA256: f.SHA256})
+	return nil
+}
+
+func (r *Request) canRequestScreenSharing(t *directory.Technician) error {
+	if err := r.checkInChat(t); err != nil {
+		return err
+	}
+	if !r.Platform().SupportsScreenSharing() {
+		return ErrScreenSharingUnsupported
+	}
+	if r.screenSharing == ScreenSharingPending {
+		return ErrScreenSharingPending
+	}
+	return nil
+}
+
+// RequestScreenSharing asks a Windows or Mac customer to share their screen (R11).
+func (r *Request) RequestScreenSharing(t *directory.Technician) error {
+	if err := r.canRequestScreenSharing(t); err != nil {
+		return err
+	}
+	r.record(&ScreenSharingRequested{TechnicianID: t.ID()})
+	return nil
+}
+
+func (r *Request) canAnswerScreenSharing() error {
+	if r.closed {
+		return ErrClosed
+	}
+	if r.screenSharing != ScreenSharingPending {
+		return ErrNoScreenSharingRequest
+	}
+	return nil
+}
+
+// AcceptScreenSharing is the customer's "Share My Screen" (R11).
+func (r *Request) AcceptScreenSharing() error {
+	if err := r.canAnswerScreenSharing(); err != nil {
+		return err
+	}
+	r.record(&ScreenSharingAccepted{})
+	return nil
+}
+
+// DeclineScreenSharing is the customer's refusal (R11).
+func (r *Request) DeclineScreenSharing() error {
+	if err := r.canAnswerScreenSharing(); err != nil {
+		return err
+	}
+	r.record(&ScreenSharingDeclined{})
+	return nil
+}
+
+func (r *Request) canSendMobileProfile(t *directory.Technician) error {
+	if err := r.checkInChat(t); err != nil {
+		return err
+	}
+	if !r.Platform().SupportsMobileProfiles() {
+		return ErrMobileProfilesUnsupported
+	}
+	return nil
+}
+
+// SendMobileProfile sends a configuration profile to an iOS or Android customer (R12).
+func (r *Request) SendMobileProfile(t *directory.Technician, profile string) error {
+	if err := r.canSendMobileProfile(t); err != nil {
+		return err
+	}
+	profile = strings.TrimSpace(profile)
+	if !validText(profile, MaxProfileNameLength) {
+		return ErrInvalidProfile
+	}
+	r.record(&MobileProfileSent{TechnicianID: t.ID(), Profile: profile})
+	return nil
+}
+
+// EndChat ends the assignee's chat with the customer (R13).
+func (r *Request) EndChat(t *directory.Technician) error {
+	if err := r.checkInChat(t); err != nil {
+		return err
+	}
+	r.record(&ChatEnded{TechnicianID: t.ID()})
+	return nil
+}
+
+// Close closes the request for good (R13). A chat still going is ended first, so the history
+// says so.
+func (r *Request) Close(t *directory.Technician) error {
+	if err := r.checkAssignee(t); err != nil {
+		return err
+	}
+	if r.chat == ChatJoinedIn {
+		r.record(&ChatEnded{TechnicianID: t.ID()})
+	}
+	r.record(&Closed{TechnicianID: t.ID()})
+	return nil
+}
+
+func (r *Request) record(e eventlog.Event) {
+	r.apply(e)
+	r.changes = append(r.changes, e)
+}
+
+func (r *Request) apply(e eventlog.Event) {
+	switch e := e.(type) {
+	case *Submitted:
+		r.id, r.companyID, r.portalID = e.RequestID, e.CompanyID, e.PortalID
+		r.customer, r.description, r.source = e.Customer, e.Description, e.Source
+		r.chat, r.screenSharing = ChatNotJoined, ScreenSharingNone
+	case *Assigned:
+		r.assignee = e.TechnicianID
+	case *Unassigned:
+		r.assignee = uuid.Nil
+		r.chat, r.screenSharing = ChatNotJoined, ScreenSharingNone
+	case *Transferred:
+		r.assignee = e.To
+		r.chat, r.screenSharing = ChatNotJoined, ScreenSharingNone
+	case *ChatJoined:
+		r.chat = ChatJoinedIn
+	case *ScreenSharingRequested:
+		r.screenSharing = ScreenSharingPending
+	case *ScreenSharingAccepted:
+		r.screenSharing = ScreenSharingOn
+	case *ScreenSharingDeclined:
+		r.screenSharing = ScreenSharingRefused
+	case *ChatEnded:
+		r.chat, r.screenSharing = ChatEndedOut, ScreenSharingNone
+	case *Closed:
+		r.closed = true
+	}
+}
