@@ -55,14 +55,16 @@ type PasswordChanged struct {
 	TechnicianID uuid.UUID `json:"technician_id"`
 }
 
-func (*CompanyCreated) EventType() string              { return "company.created.v1" }
-func (*PortalCreated) EventType() string               { return "company.portal_created.v1" }
-func (*TechnicianRegistered) EventType() string        { return "technician.registered.v1" }
-func (*AccessGranted) EventType() string               { return "technician.access_granted.v1" }
-func (*AccessRevoked) EventType() string               { return "technician.access_revoked.v1" }
-func (*AvailabilityChanged) EventType() string         { return "technician.availability_changed.v1" }
-func (*NotificationSettingsChanged) EventType() string { return "technician.notification_settings_changed.v1" }
-func (*PasswordChanged) EventType() string             { return "technician.password_changed.v1" }
+func (*CompanyCreated) EventType() string       { return "company.created.v1" }
+func (*PortalCreated) EventType() string        { return "company.portal_created.v1" }
+func (*TechnicianRegistered) EventType() string { return "technician.registered.v1" }
+func (*AccessGranted) EventType() string        { return "technician.access_granted.v1" }
+func (*AccessRevoked) EventType() string        { return "technician.access_revoked.v1" }
+func (*AvailabilityChanged) EventType() string  { return "technician.availability_changed.v1" }
+func (*NotificationSettingsChanged) EventType() string {
+	return "technician.notification_settings_changed.v1"
+}
+func (*PasswordChanged) EventType() string { return "technician.password_changed.v1" }
 
 // Codec reads and writes every directory event.
 func Codec() *eventlog.Codec {

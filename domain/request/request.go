@@ -39,10 +39,10 @@ const (
 type ScreenSharing string
 
 const (
-	ScreenSharingNone     ScreenSharing = "none"
-	ScreenSharingPending  ScreenSharing = "requested"
-	ScreenSharingOn       ScreenSharing = "accepted"
-	ScreenSharingRefused  ScreenSharing = "declined"
+	ScreenSharingNone    ScreenSharing = "none"
+	ScreenSharingPending ScreenSharing = "requested"
+	ScreenSharingOn      ScreenSharing = "accepted"
+	ScreenSharingRefused ScreenSharing = "declined"
 )
 
 // Limits on what people type.
