@@ -1,0 +1,440 @@
+// Package pgstore is the PostgreSQL implementation of the event-store port (eventlog.Store).
+//
+// All events live in one table, events (migration 001_eventstore.sql). An append is one
+// INSERT … SELECT statement in its own implicit transaction: it reads the stream's last version,
+// checks the expected version and inserts the batch with consecutive versions. The unique
+// (stream_id, stream_version) key turns a race between writers into a unique violation, reported
+// as *eventlog.ConcurrencyError; the unique event_id key makes retries idempotent.
+//
+// The global log is ordered by (transaction_id, global_position). A bigserial alone is not a
+// usable position: it is assigned at insert, so a transaction that started earlier can commit
+// later and its rows would appear behind a reader that already moved past them. Readers therefore
+// only read rows whose transaction_id is below pg_snapshot_xmin(pg_current_snapshot()), the oldest
+// transaction still running: everything below it has ended, and every later row gets a larger
+// transaction ID. The trade-off: a transaction that stays open delays delivery of everything
+// committed after it began writing (it never loses it).
+//
+// Subscribers are woken directly by appends of the same Store, through LISTEN/NOTIFY by appends
+// of other Stores (a background notifier issues NOTIFY after appends, outside the appending
+// transaction, since a NOTIFY inside it serialises commits), and by polling as a fallback.
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/helpstream/helpstream/domain/eventlog"
+)
+
+// Names of the unique constraints of the events table (001_eventstore.sql).
+const (
+	streamVersionKey = "events_stream_version_key"
+	eventIDKey       = "events_event_id_key"
+)
+
+// Store is the PostgreSQL event store. It is safe for concurrent use. Call Close when done with
+// it to stop its background notifier.
+type Store struct {
+	pool *pgxpool.Pool
+	cfg  Config
+	log  *slog.Logger
+
+	mu   sync.Mutex
+	subs map[chan struct{}]struct{} // wake channels of this Store's running subscriptions
+
+	notifyCh  chan struct{} // holds a token when appends happened since the last NOTIFY began
+	stop      context.CancelFunc
+	stopped   chan struct{}
+	closeOnce sync.Once
+}
+
+var _ eventlog.Store = (*Store)(nil)
+
+// New returns a Store on pool, whose database must be migrated (adapters/postgres/schema). The
+// zero Config takes every default. It starts a background notifier; Close stops it.
+//
+// Size the pool for the concurrency you want: one append holds one connection for one round
+// trip, the notifier takes one connection at a time, and every subscription opens its own
+// dedicated LISTEN connection besides the pool.
+func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("new event store: nil pool")
+	}
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new event store: %w", err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Store{
+		pool:     pool,
+		cfg:      cfg,
+		log:      cfg.Logger,
+		subs:     make(map[chan struct{}]struct{}),
+		notifyCh: make(chan struct{}, 1),
+		stop:     stop,
+		stopped:  make(chan struct{}),
+	}
+	go s.runNotifier(ctx)
+	return s, nil
+}
+
+// Close stops the background notifier and waits for it. Appends still work afterwards, but no
+// longer wake subscribers of other processes. Running subscriptions are not affected: they end
+// with their context. Close is idempotent.
+func (s *Store) Close() {
+	s.closeOnce.Do(func() {
+		s.stop()
+		<-s.stopped
+	})
+}
+
+// Append implements eventlog.Store.
+func (s *Store) Append(ctx context.Context, streamID string, expected eventlog.ExpectedVersion, events ...eventlog.EventData) (eventlog.AppendResult, error) {
+	if len(events) == 0 {
+		return s.appendNothing(ctx, streamID, expected)
+	}
+	batch, err := newAppendBatch(streamID, events)
+	if err != nil {
+		return eventlog.AppendResult{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		res, inserted, err := batch.insert(ctx, s.pool, expected)
+		if err == nil && inserted {
+			s.appended()
+			return res, nil
+		}
+		res, retry, err := s.afterConflict(ctx, batch, expected, err, attempt)
+		if retry {
+			continue
+		}
+		return res, err
+	}
+}
+
+// HoldOpenAppend appends like Append but inside an explicit transaction that it leaves open:
+// the events become visible, and subscribers are woken, only when commit succeeds. rollback
+// abandons them; it is safe to call after commit (it then does nothing), so it can be deferred.
+// Until one of them is called the transaction holds a pooled connection and delays delivery of
+// every event committed after it to subscribers.
+//
+// A version conflict is reported at once as *eventlog.ConcurrencyError, with no transaction left
+// open; so is eventlog.ErrIDReused. When every event is already stored (a retry), there is
+// nothing to write: commit and rollback do nothing.
+func (s *Store) HoldOpenAppend(ctx context.Context, streamID string, expected eventlog.ExpectedVersion, events ...eventlog.EventData) (commit, rollback func(context.Context) error, err error) {
+	if len(events) == 0 {
+		return nil, nil, fmt.Errorf("hold-open append to %q: no events", streamID)
+	}
+	batch, err := newAppendBatch(streamID, events)
+	if err != nil {
+		return nil, nil, err
+	}
+	nothing := func(context.Context) error { return nil }
+	for attempt := 0; ; attempt++ {
+		tx, err := s.pool.Begin(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("hold-open append to %q: begin transaction: %w", streamID, err)
+		}
+		_, inserted, err := batch.insert(ctx, tx, expected)
+		if err == nil && inserted {
+			commit := func(ctx context.Context) error {
+				if err := tx.Commit(ctx); err != nil {
+					return fmt.Errorf("commit append to %q: %w", streamID, err)
+				}
+				s.appended()
+				return nil
+			}
+			rollback := func(ctx context.Context) error {
+				if err := tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+					return fmt.Errorf("roll back append to %q: %w", streamID, err)
+				}
+				return nil
+			}
+			return commit, rollback, nil
+		}
+		// The transaction wrote nothing (or failed): end it, then judge the conflict outside it.
+		if rbErr := tx.Rollback(context.WithoutCancel(ctx)); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) {
+			s.log.WarnContext(ctx, "event store: roll back failed append", "stream", streamID, "error", rbErr)
+		}
+		_, retry, err := s.afterConflict(ctx, batch, expected, err, attempt)
+		if retry {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return nothing, nothing, nil
+	}
+}
+
+// appended wakes this Store's subscribers and asks the notifier to wake other processes'.
+func (s *Store) appended() {
+	s.mu.Lock()
+	for wake := range s.subs {
+		poke(wake)
+	}
+	s.mu.Unlock()
+	if !s.cfg.DisableNotify {
+		poke(s.notifyCh)
+	}
+}
+
+// poke leaves a token in a one-slot channel without ever blocking.
+func poke(ch chan<- struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// runNotifier issues one NOTIFY after appends, outside their transactions. It has at most one
+// NOTIFY in flight; appends during it leave one token, which causes exactly one more NOTIFY that
+// starts after they committed.
+func (s *Store) runNotifier(ctx context.Context) {
+	defer close(s.stopped)
+	var lastWarning time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.notifyCh:
+		}
+		nctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
+		_, err := s.pool.Exec(nctx, `SELECT pg_notify($1, '')`, s.cfg.NotifyChannel)
+		cancel()
+		if err != nil && ctx.Err() == nil && time.Since(lastWarning) > 10*time.Second {
+			lastWarning = time.Now()
+			s.log.WarnContext(ctx, "event store: NOTIFY after append failed; subscribers of other processes fall back to polling",
+				"channel", s.cfg.NotifyChannel, "error", err)
+		}
+	}
+}
+
+// appendBatch holds an append's arguments, checked and encoded once for all attempts.
+type appendBatch struct {
+	streamID string
+	events   []eventlog.EventData
+	ids      []uuid.UUID
+	types    []string
+	data     [][]byte
+	meta     [][]byte
+}
+
+func newAppendBatch(streamID string, events []eventlog.EventData) (*appendBatch, error) {
+	if streamID == "" {
+		return nil, errors.New("append: empty stream ID")
+	}
+	b := &appendBatch{
+		streamID: streamID,
+		events:   events,
+		ids:      make([]uuid.UUID, len(events)),
+		types:    make([]string, len(events)),
+		data:     make([][]byte, len(events)),
+		meta:     make([][]byte, len(events)),
+	}
+	seen := make(map[uuid.UUID]struct{}, len(events))
+	for i, e := range events {
+		if e.ID == uuid.Nil {
+			return nil, fmt.Errorf("append to %q: event %d has no ID", streamID, i)
+		}
+		if _, dup := seen[e.ID]; dup {
+			return nil, fmt.Errorf("append to %q: event ID %s appears twice in one append", streamID, e.ID)
+		}
+		seen[e.ID] = struct{}{}
+		if e.Type == "" {
+			return nil, fmt.Errorf("append to %q: event %s has no type", streamID, e.ID)
+		}
+		if !json.Valid(e.Data) {
+			return nil, fmt.Errorf("append to %q: data of event %s is not valid JSON", streamID, e.ID)
+		}
+		meta, err := json.Marshal(e.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("append to %q: encode metadata of event %s: %w", streamID, e.ID, err)
+		}
+		b.ids[i], b.types[i], b.data[i], b.meta[i] = e.ID, e.Type, e.Data, meta
+	}
+	return b, nil
+}
+
+// appendSQL is the whole append: one statement, one round trip. It inserts nothing when the
+// stream's last version differs from $6 (NULL accepts any). Two writers that both saw the same
+// last version collide on the unique (stream_id, stream_version): the second waits for the
+// first to commit and then fails with a unique violation.
+const appendSQL = `
+WITH cur AS (
+	SELECT coalesce(max(stream_version), -1) AS v FROM events WHERE stream_id = $1
+)
+INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
+SELECT $1, cur.v + e.ord, e.id, e.type, e.data, e.meta
+FROM cur, unnest($2::uuid[], $3::text[], $4::json[], $5::json[]) WITH ORDINALITY AS e(id, type, data, meta, ord)
+WHERE $6::bigint IS NULL OR cur.v = $6::bigint
+ORDER BY e.ord
+RETURNING transaction_id, global_position, stream_version`
+
+// querier is a pool, a connection or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// insert runs appendSQL. inserted is false when the expected version did not match.
+func (b *appendBatch) insert(ctx context.Context, q querier, expected eventlog.ExpectedVersion) (res eventlog.AppendResult, inserted bool, err error) {
+	var want *int64
+	if v, ok := expected.Exact(); ok {
+		want = &v
+	}
+	rows, err := q.Query(ctx, appendSQL, b.streamID, b.ids, b.types, b.data, b.meta, want)
+	if err != nil {
+		return res, false, err
+	}
+	defer rows.Close()
+	n, last := 0, int64(-1)
+	for rows.Next() {
+		var txID uint64
+		var position, version int64
+		if err := rows.Scan(&txID, &position, &version); err != nil {
+			return res, false, err
+		}
+		n++
+		if version > last {
+			last = version
+			res = eventlog.AppendResult{NextExpected: version, Position: eventlog.NewPosition(txID, uint64(position))}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return eventlog.AppendResult{}, false, err
+	}
+	switch n {
+	case 0:
+		return res, false, nil
+	case len(b.events):
+		return res, true, nil
+	default:
+		return eventlog.AppendResult{}, false, fmt.Errorf("inserted %d of %d events", n, len(b.events))
+	}
+}
+
+// afterConflict decides what an append that wrote nothing means. cause is the error of the
+// insert, nil when it found the stream at another version. It returns the original result when
+// every event is already stored (a retry), retry when trying again may succeed, or the error.
+func (s *Store) afterConflict(ctx context.Context, b *appendBatch, expected eventlog.ExpectedVersion, cause error, attempt int) (res eventlog.AppendResult, retry bool, err error) {
+	var pgErr *pgconn.PgError
+	uniqueViolation := errors.As(cause, &pgErr) && pgErr.Code == "23505"
+	if cause != nil && !uniqueViolation {
+		return res, false, fmt.Errorf("append to %q: %w", b.streamID, cause)
+	}
+	res, stored, err := s.storedResult(ctx, b)
+	if err != nil || stored {
+		return res, false, err
+	}
+	canRetry := attempt < s.cfg.MaxConflictRetries
+	if uniqueViolation && pgErr.ConstraintName == eventIDKey && canRetry {
+		// The writer that held one of our IDs is gone again; the next attempt will tell.
+		return res, true, nil
+	}
+	current, err := s.lastVersion(ctx, b.streamID)
+	if err != nil {
+		return res, false, err
+	}
+	want, exact := expected.Exact()
+	if canRetry && (!exact || current == want) {
+		// Any() lost a race for the next version, or the stream reached the expected version
+		// only after the insert looked at it.
+		return res, true, nil
+	}
+	return res, false, &eventlog.ConcurrencyError{StreamID: b.streamID, Expected: expected, Actual: current}
+}
+
+// storedResult looks up the batch's event IDs. When all of them are stored in the batch's
+// stream, in its order, by one transaction, it returns the original result; when only some are,
+// or elsewhere, eventlog.ErrIDReused.
+func (s *Store) storedResult(ctx context.Context, b *appendBatch) (res eventlog.AppendResult, stored bool, err error) {
+	type found struct {
+		streamID string
+		version  int64
+		txID     uint64
+		position int64
+	}
+	rows, err := s.pool.Query(ctx,
+		`SELECT event_id, stream_id, stream_version, transaction_id, global_position FROM events WHERE event_id = ANY($1::uuid[])`,
+		b.ids)
+	if err != nil {
+		return res, false, fmt.Errorf("append to %q: look up event IDs: %w", b.streamID, err)
+	}
+	byID := make(map[uuid.UUID]found, len(b.ids))
+	for rows.Next() {
+		var id uuid.UUID
+		var f found
+		if err := rows.Scan(&id, &f.streamID, &f.version, &f.txID, &f.position); err != nil {
+			rows.Close()
+			return res, false, fmt.Errorf("append to %q: look up event IDs: %w", b.streamID, err)
+		}
+		byID[id] = f
+	}
+	if err := rows.Err(); err != nil {
+		return res, false, fmt.Errorf("append to %q: look up event IDs: %w", b.streamID, err)
+	}
+	if len(byID) == 0 {
+		return res, false, nil
+	}
+	first := byID[b.ids[0]] // checked in the loop
+	for i, id := range b.ids {
+		f, ok := byID[id]
+		if !ok {
+			return res, false, fmt.Errorf("append to %q: event %s is new but others of the append are stored already: %w", b.streamID, id, eventlog.ErrIDReused)
+		}
+		if f.streamID != b.streamID {
+			return res, false, fmt.Errorf("append to %q: event %s is stored in stream %q: %w", b.streamID, id, f.streamID, eventlog.ErrIDReused)
+		}
+		if f.version != first.version+int64(i) || f.txID != first.txID {
+			return res, false, fmt.Errorf("append to %q: event %s is stored at version %d by another append: %w", b.streamID, id, f.version, eventlog.ErrIDReused)
+		}
+	}
+	last := byID[b.ids[len(b.ids)-1]]
+	return eventlog.AppendResult{
+		NextExpected: last.version,
+		Position:     eventlog.NewPosition(last.txID, uint64(last.position)),
+	}, true, nil
+}
+
+// lastVersion returns the stream's last version, -1 for a missing stream.
+func (s *Store) lastVersion(ctx context.Context, streamID string) (int64, error) {
+	var v int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(stream_version), -1) FROM events WHERE stream_id = $1`, streamID).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("append to %q: read last version: %w", streamID, err)
+	}
+	return v, nil
+}
+
+// appendNothing checks expected against the stream and reports where it stands.
+func (s *Store) appendNothing(ctx context.Context, streamID string, expected eventlog.ExpectedVersion) (eventlog.AppendResult, error) {
+	if streamID == "" {
+		return eventlog.AppendResult{}, errors.New("append: empty stream ID")
+	}
+	res := eventlog.AppendResult{NextExpected: -1}
+	var txID uint64
+	var position int64
+	err := s.pool.QueryRow(ctx,
+		`SELECT stream_version, transaction_id, global_position FROM events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1`,
+		streamID).Scan(&res.NextExpected, &txID, &position)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return eventlog.AppendResult{}, fmt.Errorf("append to %q: read last event: %w", streamID, err)
+	default:
+		res.Position = eventlog.NewPosition(txID, uint64(position))
+	}
+	if want, exact := expected.Exact(); exact && want != res.NextExpected {
+		return eventlog.AppendResult{}, &eventlog.ConcurrencyError{StreamID: streamID, Expected: expected, Actual: res.NextExpected}
+	}
+	return res, nil
+}

@@ -1,0 +1,224 @@
+// Package app is Helpstream's application layer: one handler per command (load the stream,
+// decide in the domain, append with the expected version) and the queries the API answers.
+// It knows the event-store port and its own ports (file store, catalog), never an adapter.
+package app
+
+import (
+	"context"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+)
+
+// ErrNotFound is returned for an ID that names nothing, or nothing the caller may see.
+var ErrNotFound = errors.New("not found")
+
+// ErrTooManyConflicts is returned when a command kept losing races for the same stream.
+var ErrTooManyConflicts = errors.New("the request is changing too fast, try again")
+
+// Actor is who issues a command; it goes into every event's metadata.
+type Actor struct {
+	// Kind is "customer", "technician", "admin" or "system".
+	Kind string
+	// ID is the technician's ID, the customer's request ID, or empty.
+	ID uuid.UUID
+}
+
+// String renders the actor as stored in metadata, "technician:<uuid>".
+func (a Actor) String() string {
+	if a.ID == uuid.Nil {
+		return a.Kind
+	}
+	return a.Kind + ":" + a.ID.String()
+}
+
+// Admin is the administrator actor.
+var Admin = Actor{Kind: "admin"}
+
+// Meta is what every command carries besides its own fields.
+type Meta struct {
+	Actor Actor
+	// IdempotencyKey, when set, makes the command's event IDs deterministic, so a retry that
+	// reaches the store again writes nothing.
+	IdempotencyKey string
+	// CorrelationID groups the events of one outside request.
+	CorrelationID string
+}
+
+// Result tells where a command's events landed. A query can wait for Position to read its
+// own writes.
+type Result struct {
+	StreamID string
+	// Version is the stream's last version after the command.
+	Version int64
+	// Position is the global position of the command's last event.
+	Position eventlog.Position
+	// Written is false when the command decided that nothing had to change.
+	Written bool
+}
+
+// FileStore keeps shared files' bytes, under names the server generates.
+type FileStore interface {
+	// Save stores the file's content as fileID of requestID.
+	Save(ctx context.Context, requestID, fileID uuid.UUID, content io.Reader) error
+	// Open returns the content of a stored file, or an error matching ErrNotFound.
+	Open(ctx context.Context, requestID, fileID uuid.UUID) (io.ReadCloser, error)
+	// Delete removes a file that was stored but never shared.
+	Delete(ctx context.Context, requestID, fileID uuid.UUID) error
+}
+
+// Config holds the application's dependencies.
+type Config struct {
+	// Store keeps every event.
+	Store eventlog.Store
+	// Files keeps shared files' bytes.
+	Files FileStore
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// MaxFileSize caps an upload, in bytes; 25 MiB when zero.
+	MaxFileSize int64
+	// MaxRetries bounds how often a command re-decides after losing a race; 8 when zero.
+	MaxRetries int
+}
+
+// DefaultMaxFileSize is the upload limit when none is configured.
+const DefaultMaxFileSize = 25 << 20
+
+// App runs commands and queries.
+type App struct {
+	store       eventlog.Store
+	files       FileStore
+	now         func() time.Time
+	maxFileSize int64
+	maxRetries  int
+	requests    *eventlog.Codec
+	directory   *eventlog.Codec
+	catalog     *catalog
+}
+
+// New returns an App, with defaults for what Config leaves unset.
+func New(cfg Config) (*App, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("app: an event store is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxFileSize <= 0 {
+		cfg.MaxFileSize = DefaultMaxFileSize
+	}
+	if cfg.MaxRetries <= 0 {
+		cfg.MaxRetries = 8
+	}
+	return &App{
+		store:       cfg.Store,
+		files:       cfg.Files,
+		now:         cfg.Now,
+		maxFileSize: cfg.MaxFileSize,
+		maxRetries:  cfg.MaxRetries,
+		requests:    request.Codec(),
+		directory:   directory.Codec(),
+		catalog:     newCatalog(),
+	}, nil
+}
+
+// MaxFileSize is the upload limit in bytes.
+func (a *App) MaxFileSize() int64 { return a.maxFileSize }
+
+// loaded is a stream as read: its events decoded, and what the next append must expect.
+type loaded struct {
+	streamID string
+	history  []eventlog.Event
+	recorded []eventlog.RecordedEvent
+	version  int64
+	lastHash string
+}
+
+func (a *App) load(ctx context.Context, streamID string, codec *eventlog.Codec) (loaded, error) {
+	recorded, err := a.store.ReadStream(ctx, streamID, 0, eventlog.ReadOptions{})
+	if err != nil {
+		return loaded{}, fmt.Errorf("read %s: %w", streamID, err)
+	}
+	l := loaded{streamID: streamID, version: -1, recorded: recorded}
+	for _, r := range recorded {
+		e, err := codec.Decode(r.Type, r.Data)
+		if err != nil {
+			return loaded{}, fmt.Errorf("read %s version %d: %w", streamID, r.Version, err)
+		}
+		l.history = append(l.history, e)
+		l.version, l.lastHash = r.Version, r.Metadata.Hash
+	}
+	return l, nil
+}
+
+// append writes a decision's events after the loaded version, sealed into the stream's hash
+// chain, with IDs derived from the idempotency key when there is one.
+func (a *App) append(ctx context.Context, l loaded, codec *eventlog.Codec, meta Meta, changes []eventlog.Event) (Result, error) {
+	if len(changes) == 0 {
+		return Result{StreamID: l.streamID, Version: l.version}, nil
+	}
+	now := a.now().UTC()
+	data := make([]eventlog.EventData, len(changes))
+	for i, change := range changes {
+		typ, payload, err := codec.Encode(change)
+		if err != nil {
+			return Result{}, err
+		}
+		data[i] = eventlog.EventData{
+			ID:   a.eventID(meta, l.streamID, l.version, i),
+			Type: typ,
+			Data: payload,
+			Metadata: eventlog.Metadata{
+				Actor:         meta.Actor.String(),
+				OccurredAt:    now,
+				CorrelationID: meta.CorrelationID,
+				CausationID:   meta.IdempotencyKey,
+			},
+		}
+	}
+	eventlog.Seal(l.streamID, l.version, l.lastHash, data)
+	res, err := a.store.Append(ctx, l.streamID, eventlog.Exactly(l.version), data...)
+	if err != nil {
+		return Result{}, fmt.Errorf("append to %s: %w", l.streamID, err)
+	}
+	return Result{StreamID: l.streamID, Version: res.NextExpected, Position: res.Position, Written: true}, nil
+}
+
+// eventID is random, or, with an idempotency key, a name-based UUID of the actor, the key, the
+// stream and the event's place in the command, so that the same command retried after a lost
+// response produces the same IDs and the store writes nothing twice.
+func (a *App) eventID(meta Meta, streamID string, version int64, index int) uuid.UUID {
+	if meta.IdempotencyKey == "" {
+		return uuid.New()
+	}
+	name := fmt.Sprintf("%s\x00%s\x00%s\x00%d", meta.Actor, meta.IdempotencyKey, streamID, index)
+	return uuid.NewHash(sha1.New(), idempotencyNamespace, []byte(name), 5)
+}
+
+var idempotencyNamespace = uuid.MustParse("6f1c3c52-6a1e-4d4c-9a51-3c8d2f0b7e11")
+
+// retry runs a decision until its append does not conflict: each attempt reloads the stream
+// and decides again on what is there now, so a loser of a race gets the domain's answer for
+// the new state (an Assign race loser learns who won).
+func (a *App) retry(ctx context.Context, attempt func() (Result, error)) (Result, error) {
+	for i := 0; ; i++ {
+		res, err := attempt()
+		if err == nil || !errors.Is(err, eventlog.ErrConcurrency) {
+			return res, err
+		}
+		if i+1 >= a.maxRetries {
+			return Result{}, fmt.Errorf("%w: %w", ErrTooManyConflicts, err)
+		}
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,188 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/directory"
+)
+
+// CreateCompany is the administrator's command to add a company.
+type CreateCompany struct {
+	CompanyID uuid.UUID
+	Name      string
+}
+
+// CreateCompany starts a company's stream.
+func (a *App) CreateCompany(ctx context.Context, meta Meta, cmd CreateCompany) (Result, error) {
+	company, err := directory.CreateCompany(cmd.CompanyID, cmd.Name)
+	if err != nil {
+		return Result{}, err
+	}
+	l := loaded{streamID: directory.CompanyStream(cmd.CompanyID), version: -1}
+	return a.append(ctx, l, a.directory, meta, company.Changes())
+}
+
+// CreatePortal adds a customer portal to a company.
+type CreatePortal struct {
+	CompanyID uuid.UUID
+	PortalID  uuid.UUID
+	Name      string
+}
+
+// CreatePortal records the new portal in its company's stream.
+func (a *App) CreatePortal(ctx context.Context, meta Meta, cmd CreatePortal) (Result, error) {
+	return a.updateCompany(ctx, meta, cmd.CompanyID, func(c *directory.Company) error {
+		return c.AddPortal(cmd.PortalID, cmd.Name)
+	})
+}
+
+// RegisterTechnician adds a technician, Offline and with no access.
+type RegisterTechnician struct {
+	TechnicianID uuid.UUID
+	Name         string
+	Email        string
+}
+
+// RegisterTechnician starts a technician's stream.
+func (a *App) RegisterTechnician(ctx context.Context, meta Meta, cmd RegisterTechnician) (Result, error) {
+	t, err := directory.RegisterTechnician(cmd.TechnicianID, cmd.Name, cmd.Email)
+	if err != nil {
+		return Result{}, err
+	}
+	l := loaded{streamID: directory.TechnicianStream(cmd.TechnicianID), version: -1}
+	return a.append(ctx, l, a.directory, meta, t.Changes())
+}
+
+// GrantAccess lets a technician serve a company's requests.
+type GrantAccess struct {
+	TechnicianID uuid.UUID
+	CompanyID    uuid.UUID
+}
+
+// GrantAccess checks that the company exists, then records the grant.
+func (a *App) GrantAccess(ctx context.Context, meta Meta, cmd GrantAccess) (Result, error) {
+	if _, _, err := a.loadCompany(ctx, cmd.CompanyID); err != nil {
+		return Result{}, err
+	}
+	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician) error {
+		return t.GrantAccess(cmd.CompanyID)
+	})
+}
+
+// RevokeAccess takes a technician's access to a company away.
+type RevokeAccess struct {
+	TechnicianID uuid.UUID
+	CompanyID    uuid.UUID
+}
+
+// RevokeAccess records the revocation.
+func (a *App) RevokeAccess(ctx context.Context, meta Meta, cmd RevokeAccess) (Result, error) {
+	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician) error {
+		return t.RevokeAccess(cmd.CompanyID)
+	})
+}
+
+// SetAvailability changes a technician's chat status.
+type SetAvailability struct {
+	TechnicianID uuid.UUID
+	Availability directory.Availability
+}
+
+// SetAvailability records the new status.
+func (a *App) SetAvailability(ctx context.Context, meta Meta, cmd SetAvailability) (Result, error) {
+	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician) error {
+		return t.SetAvailability(cmd.Availability)
+	})
+}
+
+// ChangeNotificationSettings replaces how a technician is told of new requests.
+type ChangeNotificationSettings struct {
+	TechnicianID uuid.UUID
+	Settings     directory.NotificationSettings
+}
+
+// ChangeNotificationSettings records the new settings.
+func (a *App) ChangeNotificationSettings(ctx context.Context, meta Meta, cmd ChangeNotificationSettings) (Result, error) {
+	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician) error {
+		return t.ChangeNotificationSettings(cmd.Settings)
+	})
+}
+
+// RecordPasswordChange notes in the technician's stream that their password was set.
+func (a *App) RecordPasswordChange(ctx context.Context, meta Meta, technicianID uuid.UUID) (Result, error) {
+	return a.updateTechnician(ctx, meta, technicianID, func(t *directory.Technician) error {
+		t.RecordPasswordChange()
+		return nil
+	})
+}
+
+// Company returns a company with its portals.
+func (a *App) Company(ctx context.Context, id uuid.UUID) (*directory.Company, error) {
+	c, _, err := a.loadCompany(ctx, id)
+	return c, err
+}
+
+// Technician returns a technician.
+func (a *App) Technician(ctx context.Context, id uuid.UUID) (*directory.Technician, error) {
+	t, _, err := a.loadTechnician(ctx, id)
+	return t, err
+}
+
+func (a *App) loadCompany(ctx context.Context, id uuid.UUID) (*directory.Company, loaded, error) {
+	l, err := a.load(ctx, directory.CompanyStream(id), a.directory)
+	if err != nil {
+		return nil, loaded{}, err
+	}
+	if len(l.history) == 0 {
+		return nil, loaded{}, fmt.Errorf("company %s: %w", id, ErrNotFound)
+	}
+	c, err := directory.CompanyFromHistory(l.history)
+	if err != nil {
+		return nil, loaded{}, fmt.Errorf("company %s: %w", id, err)
+	}
+	return c, l, nil
+}
+
+func (a *App) loadTechnician(ctx context.Context, id uuid.UUID) (*directory.Technician, loaded, error) {
+	l, err := a.load(ctx, directory.TechnicianStream(id), a.directory)
+	if err != nil {
+		return nil, loaded{}, err
+	}
+	if len(l.history) == 0 {
+		return nil, loaded{}, fmt.Errorf("technician %s: %w", id, ErrNotFound)
+	}
+	t, err := directory.TechnicianFromHistory(l.history)
+	if err != nil {
+		return nil, loaded{}, fmt.Errorf("technician %s: %w", id, err)
+	}
+	return t, l, nil
+}
+
+func (a *App) updateCompany(ctx context.Context, meta Meta, id uuid.UUID, decide func(*directory.Company) error) (Result, error) {
+	return a.retry(ctx, func() (Result, error) {
+		c, l, err := a.loadCompany(ctx, id)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := decide(c); err != nil {
+			return Result{}, err
+		}
+		return a.append(ctx, l, a.directory, meta, c.Changes())
+	})
+}
+
+func (a *App) updateTechnician(ctx context.Context, meta Meta, id uuid.UUID, decide func(*directory.Technician) error) (Result, error) {
+	return a.retry(ctx, func() (Result, error) {
+		t, l, err := a.loadTechnician(ctx, id)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := decide(t); err != nil {
+			return Result{}, err
+		}
+		return a.append(ctx, l, a.directory, meta, t.Changes())
+	})
+}

@@ -1,0 +1,230 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+)
+
+// Viewer is who reads a request: its customer (holding the request's token) or a technician.
+type Viewer struct {
+	// TechnicianID is set for a technician; zero for the customer.
+	TechnicianID uuid.UUID
+	// CustomerOf is the request the customer's token opens; zero for a technician.
+	CustomerOf uuid.UUID
+}
+
+// IsTechnician reports whether the viewer is a technician.
+func (v Viewer) IsTechnician() bool { return v.TechnicianID != uuid.Nil }
+
+func (a *App) checkViewer(ctx context.Context, v Viewer, r *request.Request) error {
+	if v.IsTechnician() {
+		tech, _, err := a.loadTechnician(ctx, v.TechnicianID)
+		if err != nil {
+			return err
+		}
+		if !r.VisibleTo(tech) {
+			return fmt.Errorf("request %s: %w", r.ID(), ErrNotFound)
+		}
+		return nil
+	}
+	if v.CustomerOf != r.ID() {
+		return fmt.Errorf("request %s: %w", r.ID(), ErrNotFound)
+	}
+	return nil
+}
+
+// Person names a technician in a view.
+type Person struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
+}
+
+// Entry is one line of a request's chat: a message, a private note, a file or something that
+// happened (a technician joined, screen sharing was requested, the chat ended).
+type Entry struct {
+	// Kind is "message", "note", "file" or "event".
+	Kind string `json:"kind"`
+	// ID is the message's, note's or file's ID; the event's ID for the rest.
+	ID         uuid.UUID    `json:"id"`
+	From       request.Side `json:"from"`
+	Technician *Person      `json:"technician,omitempty"`
+	Body       string       `json:"body,omitempty"`
+	// Event is the event type for Kind "event", e.g. "request.chat_joined.v1".
+	Event string     `json:"event,omitempty"`
+	File  *FileEntry `json:"file,omitempty"`
+	At    time.Time  `json:"at"`
+}
+
+// FileEntry describes a shared file in the chat.
+type FileEntry struct {
+	ID          uuid.UUID `json:"id"`
+	Name        string    `json:"name"`
+	Size        int64     `json:"size"`
+	ContentType string    `json:"content_type"`
+	SHA256      string    `json:"sha256"`
+}
+
+// RequestDetails is everything the Details panel shows (R14).
+type RequestDetails struct {
+	ID            uuid.UUID             `json:"id"`
+	CompanyID     uuid.UUID             `json:"company_id"`
+	CompanyName   string                `json:"company_name"`
+	PortalID      uuid.UUID             `json:"portal_id"`
+	Customer      request.Customer      `json:"customer"`
+	Description   string                `json:"description"`
+	Source        request.Source        `json:"source"`
+	Status        request.Status        `json:"status"`
+	Assignee      *Person               `json:"assignee"`
+	Chat          request.ChatState     `json:"chat"`
+	ScreenSharing request.ScreenSharing `json:"screen_sharing"`
+	SubmittedAt   time.Time             `json:"submitted_at"`
+	LastActivity  time.Time             `json:"last_activity"`
+	Version       int64                 `json:"version"`
+	Position      eventlog.Position     `json:"position"`
+	Entries       []Entry               `json:"entries"`
+	Actions       []request.Action      `json:"actions"`
+}
+
+// RequestDetails folds a request's stream into its details, as the viewer may see them:
+// private notes only for technicians, actions for this viewer only.
+func (a *App) RequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID) (RequestDetails, error) {
+	r, l, err := a.loadRequest(ctx, requestID)
+	if err != nil {
+		return RequestDetails{}, err
+	}
+	if err := a.checkViewer(ctx, v, r); err != nil {
+		return RequestDetails{}, err
+	}
+	names := map[uuid.UUID]*Person{}
+	person := func(id uuid.UUID) *Person {
+		if id == uuid.Nil {
+			return nil
+		}
+		if p, ok := names[id]; ok {
+			return p
+		}
+		p := &Person{ID: id}
+		if t, _, err := a.loadTechnician(ctx, id); err == nil {
+			p.Name = t.Name()
+		}
+		names[id] = p
+		return p
+	}
+	d := RequestDetails{
+		ID:            r.ID(),
+		CompanyID:     r.CompanyID(),
+		PortalID:      r.PortalID(),
+		Customer:      r.Customer(),
+		Description:   r.Description(),
+		Source:        r.Source(),
+		Status:        r.Status(),
+		Assignee:      person(r.Assignee()),
+		Chat:          r.Chat(),
+		ScreenSharing: r.ScreenSharing(),
+		Version:       l.version,
+		Entries:       []Entry{},
+	}
+	if c, _, err := a.loadCompany(ctx, r.CompanyID()); err == nil {
+		d.CompanyName = c.Name()
+	}
+	for i, e := range l.history {
+		rec := l.recorded[i]
+		at := rec.Metadata.OccurredAt
+		if i == 0 {
+			d.SubmittedAt = at
+		}
+		d.LastActivity, d.Position = at, rec.Position
+		entry := Entry{Kind: "event", ID: rec.ID, Event: rec.Type, At: at, From: request.TechnicianSide}
+		switch e := e.(type) {
+		case *request.Submitted, *request.Assigned, *request.Unassigned, *request.Transferred:
+			if !v.IsTechnician() {
+				continue // assignment moves are the technicians' business
+			}
+			switch e := e.(type) {
+			case *request.Submitted:
+				entry.From = request.CustomerSide
+			case *request.Assigned:
+				entry.Technician = person(e.TechnicianID)
+			case *request.Unassigned:
+				entry.Technician = person(e.TechnicianID)
+			case *request.Transferred:
+				entry.Technician = person(e.To)
+			}
+		case *request.MessageSent:
+			entry = Entry{Kind: "message", ID: e.MessageID, From: e.From, Technician: person(e.TechnicianID), Body: e.Body, At: at}
+		case *request.NoteAdded:
+			if !v.IsTechnician() {
+				continue
+			}
+			entry = Entry{Kind: "note", ID: e.NoteID, From: request.TechnicianSide, Technician: person(e.TechnicianID), Body: e.Body, At: at}
+		case *request.FileShared:
+			entry = Entry{Kind: "file", ID: e.FileID, From: e.From, Technician: person(e.TechnicianID), At: at,
+				File: &FileEntry{ID: e.FileID, Name: e.Name, Size: e.Size, ContentType: e.ContentType, SHA256: e.SHA256}}
+		case *request.ChatJoined:
+			entry.Technician = person(e.TechnicianID)
+		case *request.ScreenSharingRequested:
+			entry.Technician = person(e.TechnicianID)
+		case *request.ScreenSharingAccepted, *request.ScreenSharingDeclined:
+			entry.From = request.CustomerSide
+		case *request.MobileProfileSent:
+			entry.Technician, entry.Body = person(e.TechnicianID), e.Profile
+		case *request.ChatEnded:
+			entry.Technician = person(e.TechnicianID)
+		case *request.Closed:
+			entry.Technician = person(e.TechnicianID)
+		}
+		d.Entries = append(d.Entries, entry)
+	}
+	if v.IsTechnician() {
+		tech, _, err := a.loadTechnician(ctx, v.TechnicianID)
+		if err != nil {
+			return RequestDetails{}, err
+		}
+		d.Actions = r.TechnicianActions(tech)
+	} else {
+		d.Actions = r.CustomerActions()
+	}
+	return d, nil
+}
+
+// History returns a request's raw, verified event stream for auditors.
+func (a *App) History(ctx context.Context, requestID uuid.UUID) ([]eventlog.RecordedEvent, error) {
+	_, l, err := a.loadRequest(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	if err := eventlog.VerifyChain(l.recorded); err != nil {
+		return l.recorded, err
+	}
+	return l.recorded, nil
+}
+
+// TechnicianProfile is what a technician sees of themselves.
+type TechnicianProfile struct {
+	ID            uuid.UUID                      `json:"id"`
+	Name          string                         `json:"name"`
+	Email         string                         `json:"email"`
+	Availability  directory.Availability         `json:"availability"`
+	Companies     []uuid.UUID                    `json:"companies"`
+	Notifications directory.NotificationSettings `json:"notifications"`
+}
+
+// Profile returns a technician's profile.
+func (a *App) Profile(ctx context.Context, id uuid.UUID) (TechnicianProfile, error) {
+	t, _, err := a.loadTechnician(ctx, id)
+	if err != nil {
+		return TechnicianProfile{}, err
+	}
+	companies := t.Companies()
+	if companies == nil {
+		companies = []uuid.UUID{}
+	}
+	return TechnicianProfile{ID: t.ID(), Name: t.Name(), Email: t.Email(), Availability: t.Availability(), Companies: companies, Notifications: t.Notifications()}, nil
+}
