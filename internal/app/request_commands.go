@@ -26,17 +26,27 @@ var ErrUnknownPortal = errors.New("portal not found")
 
 // SubmitRequest checks the portal belongs to the company, then starts the request's stream.
 func (a *App) SubmitRequest(ctx context.Context, meta Meta, cmd SubmitRequest) (Result, error) {
-	company, _, err := a.loadCompany(ctx, cmd.CompanyID)
-	if errors.Is(err, ErrNotFound) {
-		return Result{}, ErrUnknownPortal
-	}
+	r, err := a.decideSubmission(ctx, cmd)
 	if err != nil {
 		return Result{}, err
 	}
-	if _, ok := company.Portal(cmd.PortalID); !ok {
-		return Result{}, ErrUnknownPortal
+	l := loaded{streamID: request.Stream(cmd.RequestID), version: -1}
+	return a.append(ctx, l, a.requests, meta, r.Changes())
+}
+
+// decideSubmission validates a submission without writing anything.
+func (a *App) decideSubmission(ctx context.Context, cmd SubmitRequest) (*request.Request, error) {
+	company, _, err := a.loadCompany(ctx, cmd.CompanyID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrUnknownPortal
 	}
-	r, err := request.Submit(request.Submission{
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := company.Portal(cmd.PortalID); !ok {
+		return nil, ErrUnknownPortal
+	}
+	return request.Submit(request.Submission{
 		RequestID:   cmd.RequestID,
 		CompanyID:   cmd.CompanyID,
 		PortalID:    cmd.PortalID,
@@ -44,11 +54,6 @@ func (a *App) SubmitRequest(ctx context.Context, meta Meta, cmd SubmitRequest) (
 		Description: cmd.Description,
 		Source:      cmd.Source,
 	})
-	if err != nil {
-		return Result{}, err
-	}
-	l := loaded{streamID: request.Stream(cmd.RequestID), version: -1}
-	return a.append(ctx, l, a.requests, meta, r.Changes())
 }
 
 // loadRequest reads a request; a missing one is ErrNotFound.

@@ -280,10 +280,17 @@ func ActualVersion(err error) (int64, bool) {
 // *eventlog.ConcurrencyError (Actual from the error when it carries it, else -1), everything
 // else is wrapped with the stream's name.
 func MapAppendError(streamID string, expected eventlog.ExpectedVersion, err error) error {
+	code, _ := ErrorCode(err)
+	return MapAppendErrorCode(streamID, expected, code, err)
+}
+
+// MapAppendErrorCode is MapAppendError for an error whose client code is already known (the
+// client's *esdb.Error cannot be built outside its package, so tests start here).
+func MapAppendErrorCode(streamID string, expected eventlog.ExpectedVersion, code esdb.ErrorCode, err error) error {
 	if err == nil {
 		return nil
 	}
-	if IsWrongExpectedVersion(err) {
+	if code == esdb.ErrorCodeWrongExpectedVersion {
 		actual, ok := ActualVersion(err)
 		if !ok {
 			actual = -1
@@ -293,13 +300,15 @@ func MapAppendError(streamID string, expected eventlog.ExpectedVersion, err erro
 	return fmt.Errorf("append to %s: %w", streamID, err)
 }
 
-// IsPermanent reports whether an error will not go away by retrying the same request: access
-// denied, failed authentication, a feature the server lacks, a deleted stream.
+// IsPermanent reports whether an error will not go away by retrying the same request.
 func IsPermanent(err error) bool {
 	code, ok := ErrorCode(err)
-	if !ok {
-		return false
-	}
+	return ok && IsPermanentCode(code)
+}
+
+// IsPermanentCode reports whether a client error code is one that retrying cannot cure: access
+// denied, failed authentication, a feature the server lacks, a deleted stream, bad data.
+func IsPermanentCode(code esdb.ErrorCode) bool {
 	switch code {
 	case esdb.ErrorCodeAccessDenied, esdb.ErrorCodeUnauthenticated, esdb.ErrorCodeUnsupportedFeature,
 		esdb.ErrorCodeStreamDeleted, esdb.ErrorCodeParsing:

@@ -1,0 +1,133 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/directory"
+)
+
+// Secrets never enter the event log: passwords, session and customer tokens are kept by a
+// Credentials store as hashes, and the log only says that a password was set.
+
+// Errors of the Credentials port.
+var (
+	ErrEmailTaken        = errors.New("another technician already uses that e-mail address")
+	ErrWeakPassword      = errors.New("a password must be 8 to 72 bytes long")
+	ErrBadCredentials    = errors.New("wrong e-mail address or password")
+	ErrNoSession         = errors.New("not logged in, or the session expired")
+	ErrNoCustomerToken   = errors.New("unknown customer token")
+	ErrUnknownTechnician = errors.New("unknown technician")
+)
+
+// Session is a logged-in technician's session: its token opens the API as a bearer token and
+// the console as a cookie; its CSRF token must accompany every change made with the cookie.
+type Session struct {
+	Token        string
+	CSRFToken    string
+	TechnicianID uuid.UUID
+	ExpiresAt    time.Time
+}
+
+// Credentials keeps secrets outside the log.
+type Credentials interface {
+	Reserve(ctx context.Context, technicianID uuid.UUID, email string) error
+	SetPassword(ctx context.Context, technicianID uuid.UUID, password string) error
+	Authenticate(ctx context.Context, email, password string) (uuid.UUID, error)
+	CreateSession(ctx context.Context, technicianID uuid.UUID, ttl time.Duration) (Session, error)
+	LookupSession(ctx context.Context, token string) (Session, error)
+	CheckCSRF(session Session, presented string) bool
+	DeleteSession(ctx context.Context, token string) error
+	IssueCustomerToken(ctx context.Context, requestID uuid.UUID) (string, error)
+	CustomerRequest(ctx context.Context, token string) (uuid.UUID, error)
+}
+
+// Accounts runs the commands that touch both secrets and the log, in the order that leaves no
+// half-done state visible: secrets first, then the event.
+type Accounts struct {
+	app   *App
+	creds Credentials
+	ttl   time.Duration
+}
+
+// NewAccounts returns Accounts whose sessions last ttl (12 h when zero).
+func NewAccounts(a *App, creds Credentials, ttl time.Duration) *Accounts {
+	if ttl <= 0 {
+		ttl = 12 * time.Hour
+	}
+	return &Accounts{app: a, creds: creds, ttl: ttl}
+}
+
+// Credentials returns the secrets store.
+func (s *Accounts) Credentials() Credentials { return s.creds }
+
+// RegisterTechnicianWithPassword reserves the e-mail address, records the technician, then
+// sets the password and records that it was set.
+func (s *Accounts) RegisterTechnicianWithPassword(ctx context.Context, meta Meta, cmd RegisterTechnician, password string) (Result, error) {
+	if _, err := directory.RegisterTechnician(cmd.TechnicianID, cmd.Name, cmd.Email); err != nil {
+		return Result{}, err
+	}
+	if len(password) < 8 || len(password) > 72 {
+		return Result{}, ErrWeakPassword
+	}
+	if err := s.creds.Reserve(ctx, cmd.TechnicianID, cmd.Email); err != nil {
+		return Result{}, err
+	}
+	if _, err := s.app.RegisterTechnician(ctx, meta, cmd); err != nil {
+		return Result{}, err
+	}
+	return s.SetPassword(ctx, meta, cmd.TechnicianID, password)
+}
+
+// SetPassword replaces a technician's password.
+func (s *Accounts) SetPassword(ctx context.Context, meta Meta, technicianID uuid.UUID, password string) (Result, error) {
+	if _, err := s.app.Technician(ctx, technicianID); err != nil {
+		return Result{}, err
+	}
+	if err := s.creds.SetPassword(ctx, technicianID, password); err != nil {
+		return Result{}, err
+	}
+	return s.app.RecordPasswordChange(ctx, meta, technicianID)
+}
+
+// Login checks a technician's password and opens a session.
+func (s *Accounts) Login(ctx context.Context, email, password string) (Session, error) {
+	id, err := s.creds.Authenticate(ctx, email, password)
+	if err != nil {
+		return Session{}, err
+	}
+	session, err := s.creds.CreateSession(ctx, id, s.ttl)
+	if err != nil {
+		return Session{}, fmt.Errorf("open session: %w", err)
+	}
+	return session, nil
+}
+
+// Submission is what SubmitRequestWithToken returns to the customer.
+type Submission struct {
+	Result
+	RequestID     uuid.UUID
+	CustomerToken string
+}
+
+// SubmitRequestWithToken validates the submission, issues the customer's token, then records
+// the request: a failure after the token leaves only a token that opens nothing.
+func (s *Accounts) SubmitRequestWithToken(ctx context.Context, meta Meta, cmd SubmitRequest) (Submission, error) {
+	if _, err := s.app.decideSubmission(ctx, cmd); err != nil {
+		return Submission{}, err
+	}
+	token, err := s.creds.IssueCustomerToken(ctx, cmd.RequestID)
+	if err != nil {
+		return Submission{}, fmt.Errorf("issue customer token: %w", err)
+	}
+	meta.Actor = Actor{Kind: "customer", ID: cmd.RequestID}
+	res, err := s.app.SubmitRequest(ctx, meta, cmd)
+	if err != nil {
+		return Submission{}, err
+	}
+	return Submission{Result: res, RequestID: cmd.RequestID, CustomerToken: token}, nil
+}
