@@ -330,6 +330,11 @@ func (r *Request) canTransfer(from, to *directory.Technician) error {
 // company who is not offline. The new assignee joins the chat themselves.
 func (r *Request) Transfer(from, to *directory.Technician) error {
 	if to == nil {
+		// R2 and R13 first: a caller who cannot see the request, or a closed request, must not
+		// be told about the target.
+		if err := r.canUnassign(from); err != nil {
+			return err
+		}
 		return ErrTargetNoAccess
 	}
 	if err := r.canTransfer(from, to); err != nil {

@@ -1,0 +1,430 @@
+package pgstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
+	"github.com/helpstream/helpstream/adapters/eventstore/storetest"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/pgtest"
+)
+
+func newStore(t testing.TB, pool *pgxpool.Pool, cfg pgstore.Config) *pgstore.Store {
+	t.Helper()
+	s, err := pgstore.New(pool, cfg)
+	if err != nil {
+		t.Fatalf("new store: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func event(data string) eventlog.EventData {
+	return eventlog.EventData{
+		ID:       uuid.New(),
+		Type:     "test.v1",
+		Data:     json.RawMessage(data),
+		Metadata: eventlog.Metadata{Actor: "system", OccurredAt: time.Now().UTC()},
+	}
+}
+
+// TestContract runs the contract suite; all subtests share one database, as production would.
+func TestContract(t *testing.T) {
+	pool, _ := pgtest.NewDatabase(t)
+	store := newStore(t, pool, pgstore.Config{})
+	storetest.Run(t, func(t *testing.T) storetest.Harness {
+		return storetest.Harness{
+			Store: store,
+			HoldOpenAppend: func(ctx context.Context, streamID string, expected eventlog.ExpectedVersion, events ...eventlog.EventData) (func(context.Context) error, error) {
+				commit, rollback, err := store.HoldOpenAppend(ctx, streamID, expected, events...)
+				if err != nil {
+					return nil, err
+				}
+				t.Cleanup(func() {
+					if err := rollback(context.Background()); err != nil {
+						t.Errorf("roll back held append: %v", err)
+					}
+				})
+				return commit, nil
+			},
+		}
+	})
+}
+
+// collect subscribes in the background and sends what it delivers to the returned channel.
+func collect(t *testing.T, s *pgstore.Store, prefix string) <-chan eventlog.RecordedEvent {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan eventlog.RecordedEvent, 1000)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Subscribe(ctx, eventlog.Start(), eventlog.SubscribeOptions{StreamPrefixes: []string{prefix}},
+			func(ctx context.Context, batch []eventlog.RecordedEvent) error {
+				for _, e := range batch {
+					out <- e
+				}
+				return nil
+			})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("Subscribe returned %v, want context.Canceled", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("Subscribe did not return after cancel")
+		}
+	})
+	return out
+}
+
+func receive(t *testing.T, events <-chan eventlog.RecordedEvent, want uuid.UUID, within time.Duration) {
+	t.Helper()
+	select {
+	case e := <-events:
+		if e.ID != want {
+			t.Fatalf("delivered %s, want %s", e.ID, want)
+		}
+	case <-time.After(within):
+		t.Fatalf("event %s not delivered within %s", want, within)
+	}
+}
+
+// listenerPIDs returns the backends of this database that are waiting after a LISTEN.
+func listenerPIDs(t *testing.T, ctx context.Context, pool *pgxpool.Pool) []int32 {
+	t.Helper()
+	rows, err := pool.Query(ctx, `SELECT pid FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN %' AND state = 'idle'`)
+	if err != nil {
+		t.Fatalf("find LISTEN backends: %v", err)
+	}
+	var pids []int32
+	for rows.Next() {
+		var pid int32
+		if err := rows.Scan(&pid); err != nil {
+			t.Fatalf("scan pid: %v", err)
+		}
+		pids = append(pids, pid)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("find LISTEN backends: %v", err)
+	}
+	return pids
+}
+
+// waitForListener waits until exactly one LISTEN backend other than not exists and returns it.
+func waitForListener(t *testing.T, ctx context.Context, pool *pgxpool.Pool, not int32) int32 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pids := listenerPIDs(t, ctx, pool)
+		if len(pids) == 1 && pids[0] != not {
+			return pids[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("LISTEN backends %v, want one new one", pids)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a server view; nothing to wait on
+	}
+}
+
+// TestNotifyWakesSubscriberOfAnotherStore: a subscriber whose Store never appends and never
+// polls in time is woken by the NOTIFY of another Store on another pool, as across processes.
+func TestNotifyWakesSubscriberOfAnotherStore(t *testing.T) {
+	ctx := testContext(t)
+	pool, url := pgtest.NewDatabase(t)
+	writer := newStore(t, pool, pgstore.Config{})
+	other, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatalf("second pool: %v", err)
+	}
+	t.Cleanup(other.Close)
+	reader := newStore(t, other, pgstore.Config{PollInterval: time.Hour})
+
+	prefix := "wake-" + uuid.NewString()
+	events := collect(t, reader, prefix)
+	waitForListener(t, ctx, pool, 0)
+	for i := range 3 {
+		e := event(`{}`)
+		if _, err := writer.Append(ctx, prefix+"-s", eventlog.Exactly(int64(i)-1), e); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		receive(t, events, e.ID, 10*time.Second)
+	}
+}
+
+// TestListenConnectionRecovers kills the subscription's LISTEN connection; it reconnects and
+// NOTIFY wakes it again.
+func TestListenConnectionRecovers(t *testing.T) {
+	ctx := testContext(t)
+	pool, url := pgtest.NewDatabase(t)
+	writer := newStore(t, pool, pgstore.Config{})
+	other, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatalf("second pool: %v", err)
+	}
+	t.Cleanup(other.Close)
+	reader := newStore(t, other, pgstore.Config{PollInterval: time.Hour, ReconnectDelay: 50 * time.Millisecond})
+
+	prefix := "reconnect-" + uuid.NewString()
+	events := collect(t, reader, prefix)
+	pid := waitForListener(t, ctx, pool, 0)
+	first := event(`{"n":0}`)
+	if _, err := writer.Append(ctx, prefix+"-s", eventlog.NoStream(), first); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	receive(t, events, first.ID, 10*time.Second)
+
+	var killed bool
+	if err := pool.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&killed); err != nil || !killed {
+		t.Fatalf("terminate LISTEN backend %d: %v, %v", pid, killed, err)
+	}
+	// Appended while nobody listens: the reconnection itself must catch it up.
+	missed := event(`{"n":1}`)
+	if _, err := writer.Append(ctx, prefix+"-s", eventlog.Exactly(0), missed); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	waitForListener(t, ctx, pool, pid)
+	receive(t, events, missed.ID, 10*time.Second)
+
+	after := event(`{"n":2}`)
+	if _, err := writer.Append(ctx, prefix+"-s", eventlog.Exactly(1), after); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	receive(t, events, after.ID, 10*time.Second)
+}
+
+// TestHeldBackEventsWaitForTheOpenTransaction: PostgreSQL assigns A, held open, the lower
+// position, so nothing committed after it is readable before it commits.
+func TestHeldBackEventsWaitForTheOpenTransaction(t *testing.T) {
+	ctx := testContext(t)
+	pool, _ := pgtest.NewDatabase(t)
+	s := newStore(t, pool, pgstore.Config{})
+	prefix := "held-" + uuid.NewString()
+	events := collect(t, s, prefix)
+
+	a, b := event(`{"a":1}`), event(`{"b":1}`)
+	commit, rollback, err := s.HoldOpenAppend(ctx, prefix+"-a", eventlog.NoStream(), a)
+	if err != nil {
+		t.Fatalf("hold open append: %v", err)
+	}
+	defer rollback(context.Background()) //nolint:errcheck // a no-op after commit
+	res, err := s.Append(ctx, prefix+"-b", eventlog.NoStream(), b)
+	if err != nil {
+		t.Fatalf("append B: %v", err)
+	}
+	got, err := s.ReadAll(ctx, eventlog.Start(), eventlog.ReadOptions{})
+	if err != nil {
+		t.Fatalf("read all: %v", err)
+	}
+	if len(got) != 0 {
+		t.Fatalf("while A is open ReadAll returned %d events, want none", len(got))
+	}
+	select {
+	case e := <-events:
+		t.Fatalf("while A is open the subscription delivered %s", e.ID)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := commit(ctx); err != nil {
+		t.Fatalf("commit A: %v", err)
+	}
+	receive(t, events, a.ID, 5*time.Second)
+	receive(t, events, b.ID, 5*time.Second)
+	got, err = s.ReadAll(ctx, eventlog.Start(), eventlog.ReadOptions{})
+	if err != nil {
+		t.Fatalf("read all: %v", err)
+	}
+	if len(got) != 2 || got[0].ID != a.ID || got[1].ID != b.ID || got[1].Position != res.Position {
+		t.Fatalf("after commit ReadAll returned %+v", got)
+	}
+}
+
+func TestHoldOpenAppend(t *testing.T) {
+	ctx := testContext(t)
+	pool, _ := pgtest.NewDatabase(t)
+	s := newStore(t, pool, pgstore.Config{})
+	stream := "request-" + uuid.NewString()
+
+	_, rollback, err := s.HoldOpenAppend(ctx, stream, eventlog.NoStream(), event(`{}`))
+	if err != nil {
+		t.Fatalf("hold open append: %v", err)
+	}
+	if err := rollback(ctx); err != nil {
+		t.Fatalf("roll back: %v", err)
+	}
+	if got, _ := s.ReadStream(ctx, stream, 0, eventlog.ReadOptions{}); len(got) != 0 {
+		t.Fatalf("rolled back append left %d events", len(got))
+	}
+
+	e := event(`{}`)
+	commit, rollback, err := s.HoldOpenAppend(ctx, stream, eventlog.NoStream(), e)
+	if err != nil {
+		t.Fatalf("hold open append: %v", err)
+	}
+	if err := commit(ctx); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	if err := rollback(ctx); err != nil {
+		t.Errorf("roll back after commit: %v, want nil", err)
+	}
+	// A retry of a committed append has nothing to write.
+	commit, _, err = s.HoldOpenAppend(ctx, stream, eventlog.NoStream(), e)
+	if err != nil {
+		t.Fatalf("retry of a committed hold-open append: %v", err)
+	}
+	if err := commit(ctx); err != nil {
+		t.Fatalf("commit of a retry: %v", err)
+	}
+	_, _, err = s.HoldOpenAppend(ctx, stream, eventlog.NoStream(), event(`{}`))
+	if !errors.Is(err, eventlog.ErrConcurrency) {
+		t.Fatalf("hold open append on an existing stream with NoStream: %v, want a concurrency error", err)
+	}
+	if got, _ := s.ReadStream(ctx, stream, 0, eventlog.ReadOptions{}); len(got) != 1 || got[0].ID != e.ID {
+		t.Fatalf("stream holds %+v, want just the committed event", got)
+	}
+}
+
+func TestAppendEdgeCases(t *testing.T) {
+	ctx := testContext(t)
+	pool, _ := pgtest.NewDatabase(t)
+	s := newStore(t, pool, pgstore.Config{})
+	stream := "request-" + uuid.NewString()
+
+	// Idempotent with Any as well.
+	e0 := event(`{"n":0}`)
+	first, err := s.Append(ctx, stream, eventlog.Any(), e0)
+	if err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	again, err := s.Append(ctx, stream, eventlog.Any(), e0)
+	if err != nil || again != first {
+		t.Fatalf("appending the same event with Any again: %+v, %v; want %+v", again, err, first)
+	}
+
+	// A batch that is partly stored already is no retry.
+	e1 := event(`{"n":1}`)
+	if _, err := s.Append(ctx, stream, eventlog.Exactly(0), e0, e1); !errors.Is(err, eventlog.ErrIDReused) {
+		t.Fatalf("append of a stored and a new event: %v, want ErrIDReused", err)
+	}
+	// Nor is a stored batch retried in another order, or split differently.
+	e2 := event(`{"n":2}`)
+	if _, err := s.Append(ctx, stream, eventlog.Exactly(0), e1, e2); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	if _, err := s.Append(ctx, stream, eventlog.Exactly(0), e2, e1); !errors.Is(err, eventlog.ErrIDReused) {
+		t.Fatalf("retry in another order: %v, want ErrIDReused", err)
+	}
+	if _, err := s.Append(ctx, stream, eventlog.Exactly(-1), e0, e1); !errors.Is(err, eventlog.ErrIDReused) {
+		t.Fatalf("retry across two appends: %v, want ErrIDReused", err)
+	}
+	if got, _ := s.ReadStream(ctx, stream, 0, eventlog.ReadOptions{}); len(got) != 3 {
+		t.Fatalf("stream holds %d events, want 3", len(got))
+	}
+
+	// Zero events: a check of the expected version that writes nothing.
+	res, err := s.Append(ctx, stream, eventlog.Exactly(2))
+	if err != nil || res.NextExpected != 2 || res.Position.IsStart() {
+		t.Fatalf("empty append at the right version: %+v, %v", res, err)
+	}
+	if _, err := s.Append(ctx, stream, eventlog.Exactly(1)); !errors.Is(err, eventlog.ErrConcurrency) {
+		t.Fatalf("empty append at the wrong version: %v, want a concurrency error", err)
+	}
+	if res, err := s.Append(ctx, "request-"+uuid.NewString(), eventlog.NoStream()); err != nil || res.NextExpected != -1 || !res.Position.IsStart() {
+		t.Fatalf("empty append to a missing stream: %+v, %v", res, err)
+	}
+
+	bad := []struct {
+		name   string
+		stream string
+		events []eventlog.EventData
+	}{
+		{"empty stream ID", "", []eventlog.EventData{event(`{}`)}},
+		{"no ID", stream, []eventlog.EventData{{Type: "t.v1", Data: json.RawMessage(`{}`)}}},
+		{"no type", stream, []eventlog.EventData{{ID: uuid.New(), Data: json.RawMessage(`{}`)}}},
+		{"no data", stream, []eventlog.EventData{{ID: uuid.New(), Type: "t.v1"}}},
+		{"invalid JSON", stream, []eventlog.EventData{event(`{"unterminated":`)}},
+		{"an ID twice", stream, func() []eventlog.EventData { e := event(`{}`); return []eventlog.EventData{e, e} }()},
+	}
+	for _, tt := range bad {
+		if _, err := s.Append(ctx, tt.stream, eventlog.Any(), tt.events...); err == nil {
+			t.Errorf("append with %s succeeded", tt.name)
+		}
+	}
+	if got, _ := s.ReadStream(ctx, stream, 0, eventlog.ReadOptions{}); len(got) != 3 {
+		t.Fatalf("stream holds %d events after rejected appends, want 3", len(got))
+	}
+	if _, err := s.ReadAll(ctx, eventlog.Start(), eventlog.ReadOptions{Limit: -1}); err == nil {
+		t.Errorf("ReadAll with a negative limit succeeded")
+	}
+	if err := s.Subscribe(ctx, eventlog.Start(), eventlog.SubscribeOptions{}, nil); err == nil {
+		t.Errorf("Subscribe with a nil handler succeeded")
+	}
+}
+
+// TestConcurrentAnyAppends: writers racing with Any all succeed, each event once.
+func TestConcurrentAnyAppends(t *testing.T) {
+	ctx := testContext(t)
+	pool, _ := pgtest.NewDatabase(t)
+	s := newStore(t, pool, pgstore.Config{})
+	stream := "request-" + uuid.NewString()
+	const writers, each = 16, 10
+	errs := make(chan error, writers)
+	for range writers {
+		go func() {
+			for range each {
+				if _, err := s.Append(ctx, stream, eventlog.Any(), event(`{}`)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatalf("append with Any: %v", err)
+		}
+	}
+	got, err := s.ReadStream(ctx, stream, 0, eventlog.ReadOptions{})
+	if err != nil || len(got) != writers*each {
+		t.Fatalf("stream holds %d events (%v), want %d", len(got), err, writers*each)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	if err := (pgstore.Config{}).Validate(); err != nil {
+		t.Errorf("zero config: %v", err)
+	}
+	bad := []pgstore.Config{
+		{NotifyChannel: strings.Repeat("x", 64)},
+		{PollInterval: -time.Second},
+		{PollInterval: 10 * time.Millisecond, HeldBackPollInterval: time.Second},
+		{ReconnectDelay: -1},
+		{MaxConflictRetries: -1},
+		{NotifyTimeout: -1},
+	}
+	for _, cfg := range bad {
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("Validate(%+v) = nil, want an error", cfg)
+		}
+	}
+	if _, err := pgstore.New(nil, pgstore.Config{}); err == nil {
+		t.Errorf("New with a nil pool succeeded")
+	}
+}

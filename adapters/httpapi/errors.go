@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/internal/app"
+)
+
+// apiError is the one error shape every route answers: {"error":{"code":"…","message":"…"}}.
+type apiError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Assignee names who holds a request, for the loser of an Assign race (R6).
+	Assignee *app.Person `json:"assignee,omitempty"`
+	// Allowed lists the file types that may be shared, for a refused upload (R10).
+	Allowed []string `json:"allowed_types,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func errorf(status int, code, message string) *apiError {
+	return &apiError{Status: status, Code: code, Message: message}
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := classify(err)
+	if e.Status >= 500 {
+		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, e.Status, map[string]*apiError{"error": e})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(body)
+}
+
+// classify maps an error to its status and a message a person understands. Domain errors say
+// what is wrong in words already; they pass through.
+func classify(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var assigned *request.AlreadyAssignedError
+	if errors.As(err, &assigned) {
+		return &apiError{Status: http.StatusConflict, Code: "already_assigned", Message: err.Error(), Assignee: &app.Person{ID: assigned.Assignee}}
+	}
+	var fileType *request.FileTypeError
+	if errors.As(err, &fileType) {
+		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "file_type_not_allowed", Message: fileType.Error(), Allowed: fileType.Allowed}
+	}
+	var mismatch *app.ContentMismatchError
+	if errors.As(err, &mismatch) {
+		return errorf(http.StatusUnsupportedMediaType, "file_content_mismatch", mismatch.Error())
+	}
+	var maxBytes *http.MaxBytesError
+	if errors.As(err, &maxBytes) || errors.Is(err, app.ErrFileTooLarge) {
+		return errorf(http.StatusRequestEntityTooLarge, "too_large", "the request body is too large")
+	}
+	for _, m := range errorTable {
+		for _, target := range m.errs {
+			if errors.Is(err, target) {
+				msg := m.message
+				if msg == "" {
+					msg = target.Error()
+				}
+				return errorf(m.status, m.code, msg)
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return errorf(http.StatusServiceUnavailable, "timeout", "the server took too long; try again")
+	case errors.Is(err, context.Canceled):
+		return errorf(499, "canceled", "the request was canceled")
+	}
+	return errorf(http.StatusInternalServerError, "internal", "something went wrong on our side; try again")
+}
+
+var errorTable = []struct {
+	status  int
+	code    string
+	message string
+	errs    []error
+}{
+	{http.StatusNotFound, "not_found", "not found", []error{app.ErrNotFound, request.ErrNoAccess}},
+	{http.StatusNotFound, "portal_not_found", "", []error{app.ErrUnknownPortal}},
+	{http.StatusConflict, "conflict", "", []error{
+		request.ErrClosed, request.ErrNotAssigned, request.ErrNotAssignee, request.ErrNotAvailable,
+		request.ErrChatNotJoined, request.ErrChatAlreadyJoined, request.ErrChatEnded,
+		request.ErrScreenSharingPending, request.ErrNoScreenSharingRequest,
+		directory.ErrPortalExists, app.ErrEmailTaken, app.ErrTooManyConflicts,
+	}},
+	{http.StatusConflict, "already_exists", "it already exists", []error{eventlog.ErrConcurrency, eventlog.ErrIDReused}},
+	{http.StatusUnprocessableEntity, "not_supported", "", []error{
+		request.ErrScreenSharingUnsupported, request.ErrMobileProfilesUnsupported,
+		request.ErrSameTechnician, request.ErrTargetNoAccess, request.ErrTargetOffline,
+	}},
+	{http.StatusUnprocessableEntity, "invalid", "", []error{
+		request.ErrMissingID, request.ErrInvalidCustomerName, request.ErrInvalidEmail, request.ErrInvalidDescription,
+		request.ErrInvalidSource, request.ErrInvalidPlatform, request.ErrInvalidMessage, request.ErrInvalidFile,
+		request.ErrInvalidProfile, directory.ErrInvalidName, directory.ErrMissingID, directory.ErrInvalidEmail,
+		directory.ErrInvalidAvailability, directory.ErrInvalidWebhookURL, directory.ErrNoAccess,
+		app.ErrWeakPassword, app.ErrInvalidView, app.ErrInvalidSort, app.ErrInvalidLimit, app.ErrEmptyFile,
+		eventlog.ErrBadPosition,
+	}},
+	{http.StatusUnauthorized, "unauthorized", "", []error{app.ErrBadCredentials, app.ErrNoSession, app.ErrNoCustomerToken}},
+}

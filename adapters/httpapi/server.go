@@ -1,0 +1,299 @@
+// Package httpapi is Helpstream's JSON API under /api/v1: the customer side (a per-request
+// token), the technician side (bearer token or session cookie with CSRF) and the admin side
+// (admin token). Every error answers {"error":{"code":"…","message":"…"}}.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/internal/app"
+)
+
+// IdempotencyRecord is a stored response to a command sent with an Idempotency-Key.
+type IdempotencyRecord struct {
+	Fingerprint string
+	// Status is 0 while the first request is still running.
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// IdempotencyStore remembers responses by key so that a repeated command is answered from
+// memory and writes nothing.
+type IdempotencyStore interface {
+	ClaimIdempotencyKey(ctx context.Context, scope, key, fingerprint string) (IdempotencyRecord, bool, error)
+	CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, contentType string, body []byte) error
+	ReleaseIdempotencyKey(ctx context.Context, scope, key string) error
+}
+
+// Config holds the API's dependencies and limits.
+type Config struct {
+	// App runs commands and queries.
+	App *app.App
+	// Accounts runs login, registration and submission with their secrets.
+	Accounts *app.Accounts
+	// Idempotency remembers responses to commands sent with an Idempotency-Key.
+	Idempotency IdempotencyStore
+	// AdminToken opens the admin routes; they are closed when it is empty.
+	AdminToken string
+	// MaxJSONBody caps a JSON request body, in bytes; 64 KiB when zero.
+	MaxJSONBody int64
+	// RequestTimeout bounds each request's work; 30 s when zero.
+	RequestTimeout time.Duration
+	// SecureCookies marks the session cookie Secure; set it when serving over HTTPS.
+	SecureCookies bool
+	// TrustProxyHeaders takes the client IP from X-Forwarded-For; set it only behind a proxy
+	// that overwrites that header.
+	TrustProxyHeaders bool
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.App == nil || c.Accounts == nil || c.Idempotency == nil {
+		return errors.New("httpapi: App, Accounts and Idempotency are required")
+	}
+	return nil
+}
+
+// API serves the routes.
+type API struct {
+	cfg Config
+	mux *http.ServeMux
+}
+
+// SessionCookie is the console's session cookie.
+const SessionCookie = "helpstream_session"
+
+// New returns the API handler.
+func New(cfg Config) (*API, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxJSONBody <= 0 {
+		cfg.MaxJSONBody = 64 << 10
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	a := &API{cfg: cfg, mux: http.NewServeMux()}
+	a.routes()
+	return a, nil
+}
+
+// ServeHTTP adds the security headers and a deadline, and turns the mux's own 404 and 405
+// answers into the API's error shape.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
+	handler, pattern := a.mux.Handler(r)
+	if pattern == "" {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, r)
+		if allow := rec.Header().Get("Allow"); allow != "" {
+			h.Set("Allow", allow)
+		}
+		if rec.Code == http.StatusMethodNotAllowed {
+			writeError(w, r, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "this route does not take "+r.Method))
+			return
+		}
+		writeError(w, r, errorf(http.StatusNotFound, "not_found", "no such route"))
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			slog.ErrorContext(ctx, "handler panicked", "path", r.URL.Path, "panic", p)
+			writeError(w, r, fmt.Errorf("panic: %v", p))
+		}
+	}()
+	handler.ServeHTTP(w, r)
+}
+
+// handle registers a route whose handler returns a status and body or an error.
+func (a *API) handle(pattern string, fn func(w http.ResponseWriter, r *http.Request) (int, any, error)) {
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		status, body, err := fn(w, r)
+		if errors.Is(err, errReplayed) {
+			return
+		}
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if body == nil {
+			w.WriteHeader(status)
+			return
+		}
+		writeJSON(w, status, body)
+	})
+}
+
+// decodeJSON reads a JSON body strictly: the right content type, one object, no unknown
+// fields, within the size limit.
+func (a *API) decodeJSON(w http.ResponseWriter, r *http.Request, into any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json")
+		}
+	}
+	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxJSONBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return errorf(http.StatusBadRequest, "malformed_json", "the body must hold one JSON object")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errorf(http.StatusBadRequest, "malformed_json", "the body must hold one JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	var maxBytes *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxBytes):
+		return errorf(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d bytes", maxBytes.Limit))
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return errorf(http.StatusBadRequest, "malformed_json", "the body is not valid JSON")
+	case errors.Is(err, io.EOF):
+		return errorf(http.StatusBadRequest, "malformed_json", "the body is empty; send a JSON object")
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return errorf(http.StatusBadRequest, "wrong_type", "the body must be a JSON object")
+		}
+		return errorf(http.StatusBadRequest, "wrong_type", fmt.Sprintf("field %q must be a %s", field, jsonKind(typeErr.Type.Kind().String())))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return errorf(http.StatusBadRequest, "unknown_field", "unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return errorf(http.StatusBadRequest, "malformed_json", "the body is not valid JSON")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "struct", "map":
+		return "JSON object"
+	case "slice", "array":
+		return "JSON array"
+	default:
+		return "number"
+	}
+}
+
+// required returns a 422 naming the first missing field.
+func required(fields ...struct {
+	name  string
+	empty bool
+}) error {
+	for _, f := range fields {
+		if f.empty {
+			return errorf(http.StatusUnprocessableEntity, "missing_field", fmt.Sprintf("field %q is required", f.name))
+		}
+	}
+	return nil
+}
+
+func field(name string, empty bool) struct {
+	name  string
+	empty bool
+} {
+	return struct {
+		name  string
+		empty bool
+	}{name, empty}
+}
+
+// pathID reads a UUID path parameter; anything else is a 404, as an unknown ID would be.
+func pathID(r *http.Request, name string) (uuid.UUID, error) {
+	id, err := uuid.Parse(r.PathValue(name))
+	if err != nil {
+		return uuid.Nil, errorf(http.StatusNotFound, "not_found", "not found")
+	}
+	return id, nil
+}
+
+// meta builds a command's metadata from the request.
+func meta(r *http.Request, actor app.Actor) app.Meta {
+	correlation := r.Header.Get("X-Correlation-ID")
+	if len(correlation) > 100 {
+		correlation = correlation[:100]
+	}
+	if correlation == "" {
+		correlation = uuid.NewString()
+	}
+	return app.Meta{Actor: actor, IdempotencyKey: r.Header.Get("Idempotency-Key"), CorrelationID: correlation}
+}
+
+// bearer returns the request's bearer token, if any.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+func constantTimeEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// commandResult is what every command answers: where its events landed, for read-your-writes.
+type commandResult struct {
+	ID       uuid.UUID `json:"id"`
+	Version  int64     `json:"version"`
+	Position string    `json:"position"`
+	Written  bool      `json:"written"`
+}
+
+func result(id uuid.UUID, res app.Result) commandResult {
+	return commandResult{ID: id, Version: res.Version, Position: res.Position.String(), Written: res.Written}
+}
+
+// bodyBuffer keeps a copy of what a handler wrote, for the idempotency store.
+type bodyBuffer struct {
+	http.ResponseWriter
+	status int
+	buf    bytes.Buffer
+}
+
+func (b *bodyBuffer) WriteHeader(status int) {
+	b.status = status
+	b.ResponseWriter.WriteHeader(status)
+}
+
+func (b *bodyBuffer) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	b.buf.Write(p)
+	return b.ResponseWriter.Write(p)
+}

@@ -1,0 +1,327 @@
+package request_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+)
+
+func TestStatus(t *testing.T) {
+	tests := []struct {
+		name    string
+		history []eventlog.Event
+		want    request.Status
+	}{
+		{"submitted", history(stNew, win), request.StatusNew},
+		{"assigned", history(stAssigned, win), request.StatusActive},
+		{"in chat", history(stInChat, win), request.StatusActive},
+		{"chat ended", history(stChatEnded, win), request.StatusActive},
+		{"unassigned again", history(stUnassignedAgn, win), request.StatusNew},
+		{"transferred", history(stTransferred, win), request.StatusActive},
+		{"closed", history(stClosed, win), request.StatusCompleted},
+		{"closed without chat", append(history(stAssigned, win), closed(meID)), request.StatusCompleted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := request.FromHistory(tt.history)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Status(); got != tt.want {
+				t.Fatalf("Status = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// The names are what the console and the projections use (R3).
+	for s, want := range map[request.Status]string{request.StatusNew: "new", request.StatusActive: "active", request.StatusCompleted: "completed"} {
+		if string(s) != want {
+			t.Errorf("status %q, want %q", s, want)
+		}
+	}
+}
+
+// R2: without access a request does not exist; unassigned requests are listed only for
+// Available technicians; assigned and closed ones are listed whatever the availability.
+func TestVisibleToAndListedFor(t *testing.T) {
+	revoked := func() *directory.Technician {
+		tech, err := directory.TechnicianFromHistory([]eventlog.Event{
+			&directory.TechnicianRegistered{TechnicianID: peerID, Name: "Rev", Email: "rev@example.com"},
+			&directory.AccessGranted{TechnicianID: peerID, CompanyID: companyID},
+			&directory.AvailabilityChanged{TechnicianID: peerID, Availability: directory.Available},
+			&directory.AccessRevoked{TechnicianID: peerID, CompanyID: companyID},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tech
+	}()
+	techs := []struct {
+		name    string
+		tech    *directory.Technician
+		access  bool
+		isAvail bool
+	}{
+		{"available with access", technician(t, meID, directory.Available, companyID), true, true},
+		{"available with access to several companies", technician(t, meID, directory.Available, otherCompanyID, companyID), true, true},
+		{"busy with access", technician(t, meID, directory.Busy, companyID), true, false},
+		{"away with access", technician(t, meID, directory.Away, companyID), true, false},
+		{"offline with access", technician(t, meID, directory.Offline, companyID), true, false},
+		{"available without access", technician(t, outsiderID, directory.Available, otherCompanyID), false, true},
+		{"available with no company", technician(t, outsiderID, directory.Available), false, true},
+		{"offline without access", technician(t, outsiderID, directory.Offline, otherCompanyID), false, false},
+		{"access revoked", revoked, false, true},
+		{"nil technician", nil, false, false},
+	}
+	for _, s := range []state{stNew, stUnassignedAgn, stAssigned, stColleague, stInChat, stClosed} {
+		for _, tt := range techs {
+			t.Run(string(s)+"/"+tt.name, func(t *testing.T) {
+				r := load(t, s, win)
+				wantVisible := tt.access
+				wantListed := tt.access && (r.Status() != request.StatusNew || tt.isAvail)
+				if got := r.VisibleTo(tt.tech); got != wantVisible {
+					t.Errorf("VisibleTo = %v, want %v", got, wantVisible)
+				}
+				if got := r.ListedFor(tt.tech); got != wantListed {
+					t.Errorf("ListedFor = %v, want %v", got, wantListed)
+				}
+			})
+		}
+	}
+}
+
+// The same rule as a plain table, so that a reader sees the R2 matrix at a glance.
+func TestListedForMatrix(t *testing.T) {
+	tests := []struct {
+		state        state
+		availability directory.Availability
+		want         bool
+	}{
+		{stNew, directory.Available, true},
+		{stNew, directory.Busy, false},
+		{stNew, directory.Away, false},
+		{stNew, directory.Offline, false},
+		{stAssigned, directory.Available, true},
+		{stAssigned, directory.Offline, true},
+		{stColleague, directory.Busy, true},
+		{stColleague, directory.Offline, true},
+		{stClosed, directory.Available, true},
+		{stClosed, directory.Away, true},
+		{stClosed, directory.Offline, true},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.state)+"/"+string(tt.availability), func(t *testing.T) {
+			r := load(t, tt.state, win)
+			if got := r.ListedFor(technician(t, meID, tt.availability, companyID)); got != tt.want {
+				t.Fatalf("ListedFor = %v, want %v", got, tt.want)
+			}
+			if r.ListedFor(technician(t, outsiderID, tt.availability, otherCompanyID)) {
+				t.Fatal("listed for a technician without access")
+			}
+		})
+	}
+}
+
+const (
+	aAssign   = request.ActionAssign
+	aUnassign = request.ActionUnassign
+	aTransfer = request.ActionTransfer
+	aJoin     = request.ActionJoinChat
+	aMessage  = request.ActionSendMessage
+	aNote     = request.ActionAddNote
+	aUpload   = request.ActionUploadFile
+	aScreen   = request.ActionRequestScreenSharing
+	aProfile  = request.ActionSendMobileProfile
+	aEnd      = request.ActionEndChat
+	aClose    = request.ActionClose
+	aAccept   = request.ActionAcceptScreenSharing
+	aDecline  = request.ActionDeclineScreenSharing
+)
+
+func isDesktop(p request.Platform) bool { return p == request.Windows || p == request.Mac }
+
+// R14: the Details panel offers exactly the actions allowed by state and platform, in order.
+func TestTechnicianActions(t *testing.T) {
+	none := []request.Action{}
+	noteOnly := []request.Action{aNote}
+	holding := []request.Action{aUnassign, aTransfer, aJoin, aNote, aClose}
+	tests := []struct {
+		state   state
+		actor   actor
+		desktop []request.Action // Windows and Mac
+		mobile  []request.Action // iOS and Android; nil: same as desktop
+	}{
+		{stNew, me, []request.Action{aAssign, aNote}, nil},
+		{stNew, meBusy, noteOnly, nil},
+		{stNew, colleague, []request.Action{aAssign, aNote}, nil},
+		{stNew, busy, noteOnly, nil},
+		{stNew, outsider, none, nil},
+
+		{stAssigned, me, holding, nil},
+		{stAssigned, meBusy, holding, nil},
+		{stAssigned, colleague, noteOnly, nil},
+		{stAssigned, busy, noteOnly, nil},
+		{stAssigned, outsider, none, nil},
+
+		{stColleague, me, noteOnly, nil},
+		{stColleague, meBusy, noteOnly, nil},
+		{stColleague, colleague, holding, nil},
+		{stColleague, busy, noteOnly, nil},
+		{stColleague, outsider, none, nil},
+
+		{stInChat, me,
+			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose},
+			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
+		{stInChat, meBusy,
+			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose},
+			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
+		{stInChat, colleague, noteOnly, nil},
+		{stInChat, busy, noteOnly, nil},
+		{stInChat, outsider, none, nil},
+
+		{stChatEnded, me, holding, nil},
+		{stChatEnded, meBusy, holding, nil},
+		{stChatEnded, colleague, noteOnly, nil},
+		{stChatEnded, outsider, none, nil},
+
+		{stSSPending, me,
+			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aEnd, aClose},
+			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
+		{stSSPending, colleague, noteOnly, nil},
+		{stSSPending, outsider, none, nil},
+
+		{stSSAccepted, me,
+			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose},
+			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
+		{stSSAccepted, busy, noteOnly, nil},
+
+		{stSSDeclined, me,
+			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose},
+			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
+		{stSSDeclined, colleague, noteOnly, nil},
+
+		{stClosed, me, none, nil},
+		{stClosed, meBusy, none, nil},
+		{stClosed, colleague, none, nil},
+		{stClosed, busy, none, nil},
+		{stClosed, outsider, none, nil},
+
+		{stUnassignedAgn, me, []request.Action{aAssign, aNote}, nil},
+		{stUnassignedAgn, meBusy, noteOnly, nil},
+		{stUnassignedAgn, colleague, []request.Action{aAssign, aNote}, nil},
+		{stUnassignedAgn, outsider, none, nil},
+
+		{stTransferred, me, holding, nil},
+		{stTransferred, colleague, noteOnly, nil},
+		{stTransferred, outsider, none, nil},
+	}
+	for _, tt := range tests {
+		for _, p := range request.Platforms {
+			t.Run(string(tt.state)+"/"+string(tt.actor)+"/"+string(p), func(t *testing.T) {
+				want := tt.desktop
+				if !isDesktop(p) && tt.mobile != nil {
+					want = tt.mobile
+				}
+				r := load(t, tt.state, p)
+				got := r.TechnicianActions(tt.actor.tech(t))
+				if got == nil {
+					t.Fatal("TechnicianActions returned nil, want an empty list (JSON [])")
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("TechnicianActions = %v, want %v", got, want)
+				}
+				if len(r.Changes()) != 0 {
+					t.Fatal("listing actions recorded events")
+				}
+			})
+		}
+	}
+	t.Run("nil technician", func(t *testing.T) {
+		got := load(t, stNew, win).TechnicianActions(nil)
+		if got == nil || len(got) != 0 {
+			t.Fatalf("TechnicianActions(nil) = %#v, want empty", got)
+		}
+	})
+}
+
+func TestCustomerActions(t *testing.T) {
+	tests := []struct {
+		state state
+		want  []request.Action
+	}{
+		{stNew, []request.Action{aMessage}},
+		{stAssigned, []request.Action{aMessage}},
+		{stColleague, []request.Action{aMessage}},
+		{stInChat, []request.Action{aMessage, aUpload}},
+		{stChatEnded, []request.Action{}},
+		{stSSPending, []request.Action{aMessage, aUpload, aAccept, aDecline}},
+		{stSSAccepted, []request.Action{aMessage, aUpload}},
+		{stSSDeclined, []request.Action{aMessage, aUpload}},
+		{stClosed, []request.Action{}},
+		{stUnassignedAgn, []request.Action{aMessage}},
+		{stTransferred, []request.Action{aMessage}},
+	}
+	for _, tt := range tests {
+		for _, p := range request.Platforms {
+			t.Run(string(tt.state)+"/"+string(p), func(t *testing.T) {
+				got := load(t, tt.state, p).CustomerActions()
+				if got == nil {
+					t.Fatal("CustomerActions returned nil, want an empty list (JSON [])")
+				}
+				if !slices.Equal(got, tt.want) {
+					t.Fatalf("CustomerActions = %v, want %v", got, tt.want)
+				}
+			})
+		}
+	}
+}
+
+// R14 from the other side: an action is listed if and only if doing it succeeds.
+func TestActionsAgreeWithCommands(t *testing.T) {
+	peer := technician(t, peerID, directory.Available, companyID)
+	techCommands := map[request.Action]func(r *request.Request, t *directory.Technician) error{
+		aAssign:   func(r *request.Request, t *directory.Technician) error { return r.Assign(t) },
+		aUnassign: func(r *request.Request, t *directory.Technician) error { return r.Unassign(t) },
+		aTransfer: func(r *request.Request, t *directory.Technician) error { return r.Transfer(t, peer) },
+		aJoin:     func(r *request.Request, t *directory.Technician) error { return r.JoinChat(t) },
+		aMessage:  func(r *request.Request, t *directory.Technician) error { return r.SendTechnicianMessage(t, messageID, "hi") },
+		aNote:     func(r *request.Request, t *directory.Technician) error { return r.AddNote(t, noteID, "n") },
+		aUpload:   func(r *request.Request, t *directory.Technician) error { return r.ShareTechnicianFile(t, pdf) },
+		aScreen:   func(r *request.Request, t *directory.Technician) error { return r.RequestScreenSharing(t) },
+		aProfile:  func(r *request.Request, t *directory.Technician) error { return r.SendMobileProfile(t, "profile") },
+		aEnd:      func(r *request.Request, t *directory.Technician) error { return r.EndChat(t) },
+		aClose:    func(r *request.Request, t *directory.Technician) error { return r.Close(t) },
+	}
+	customerCommands := map[request.Action]func(r *request.Request) error{
+		aMessage: func(r *request.Request) error { return r.SendCustomerMessage(messageID, "hi") },
+		aUpload:  func(r *request.Request) error { return r.ShareCustomerFile(png) },
+		aAccept:  (*request.Request).AcceptScreenSharing,
+		aDecline: (*request.Request).DeclineScreenSharing,
+	}
+	for _, s := range states {
+		for _, p := range request.Platforms {
+			for _, a := range actors {
+				t.Run(string(s)+"/"+string(p)+"/"+string(a), func(t *testing.T) {
+					listed := load(t, s, p).TechnicianActions(a.tech(t))
+					for action, run := range techCommands {
+						err := run(load(t, s, p), a.tech(t))
+						if slices.Contains(listed, action) != (err == nil) {
+							t.Errorf("%s: listed %v, command error %v", action, slices.Contains(listed, action), err)
+						}
+					}
+				})
+			}
+			t.Run(string(s)+"/"+string(p)+"/customer", func(t *testing.T) {
+				listed := load(t, s, p).CustomerActions()
+				for action, run := range customerCommands {
+					err := run(load(t, s, p))
+					if slices.Contains(listed, action) != (err == nil) {
+						t.Errorf("%s: listed %v, command error %v", action, slices.Contains(listed, action), err)
+					}
+				}
+			})
+		}
+	}
+}
