@@ -24,13 +24,7 @@ import (
 )
 
 // IdempotencyRecord is a stored response to a command sent with an Idempotency-Key.
-type IdempotencyRecord struct {
-	Fingerprint string
-	// Status is 0 while the first request is still running.
-	Status      int
-	ContentType string
-	Body        []byte
-}
+type IdempotencyRecord = app.IdempotencyRecord
 
 // IdempotencyStore remembers responses by key so that a repeated command is answered from
 // memory and writes nothing.

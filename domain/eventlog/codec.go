@@ -62,10 +62,11 @@ func (c *Codec) Decode(eventType string, data json.RawMessage) (Event, error) {
 		if !ok {
 			break
 		}
-		var err error
-		if eventType, data, err = up(data); err != nil {
+		next, nextData, err := up(data)
+		if err != nil {
 			return nil, fmt.Errorf("upcast %s: %w", eventType, err)
 		}
+		eventType, data = next, nextData
 	}
 	factory, ok := c.factories[eventType]
 	if !ok {

@@ -286,13 +286,15 @@ func TestActionsAgreeWithCommands(t *testing.T) {
 		aUnassign: func(r *request.Request, t *directory.Technician) error { return r.Unassign(t) },
 		aTransfer: func(r *request.Request, t *directory.Technician) error { return r.Transfer(t, peer) },
 		aJoin:     func(r *request.Request, t *directory.Technician) error { return r.JoinChat(t) },
-		aMessage:  func(r *request.Request, t *directory.Technician) error { return r.SendTechnicianMessage(t, messageID, "hi") },
-		aNote:     func(r *request.Request, t *directory.Technician) error { return r.AddNote(t, noteID, "n") },
-		aUpload:   func(r *request.Request, t *directory.Technician) error { return r.ShareTechnicianFile(t, pdf) },
-		aScreen:   func(r *request.Request, t *directory.Technician) error { return r.RequestScreenSharing(t) },
-		aProfile:  func(r *request.Request, t *directory.Technician) error { return r.SendMobileProfile(t, "profile") },
-		aEnd:      func(r *request.Request, t *directory.Technician) error { return r.EndChat(t) },
-		aClose:    func(r *request.Request, t *directory.Technician) error { return r.Close(t) },
+		aMessage: func(r *request.Request, t *directory.Technician) error {
+			return r.SendTechnicianMessage(t, messageID, "hi")
+		},
+		aNote:    func(r *request.Request, t *directory.Technician) error { return r.AddNote(t, noteID, "n") },
+		aUpload:  func(r *request.Request, t *directory.Technician) error { return r.ShareTechnicianFile(t, pdf) },
+		aScreen:  func(r *request.Request, t *directory.Technician) error { return r.RequestScreenSharing(t) },
+		aProfile: func(r *request.Request, t *directory.Technician) error { return r.SendMobileProfile(t, "profile") },
+		aEnd:     func(r *request.Request, t *directory.Technician) error { return r.EndChat(t) },
+		aClose:   func(r *request.Request, t *directory.Technician) error { return r.Close(t) },
 	}
 	customerCommands := map[request.Action]func(r *request.Request) error{
 		aMessage: func(r *request.Request) error { return r.SendCustomerMessage(messageID, "hi") },

@@ -33,6 +33,15 @@ type Session struct {
 	ExpiresAt    time.Time
 }
 
+// IdempotencyRecord is a stored response to a command sent with an Idempotency-Key.
+type IdempotencyRecord struct {
+	Fingerprint string
+	// Status is 0 while the first request is still running.
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
 // Credentials keeps secrets outside the log.
 type Credentials interface {
 	Reserve(ctx context.Context, technicianID uuid.UUID, email string) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,7 +23,7 @@ func BenchmarkAppend(b *testing.B) {
 	for _, writers := range []int{1, 32} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
 			pool, _ := pgtest.NewDatabase(b)
-			s, err := pgstore.New(pool, pgstore.Config{})
+			s, err := pgstore.New(pool, pgstore.Config{DisableNotify: os.Getenv("BENCH_NO_NOTIFY") != ""})
 			if err != nil {
 				b.Fatalf("new store: %v", err)
 			}

@@ -82,10 +82,11 @@ func scanEvent(row pgx.CollectableRow) (eventlog.RecordedEvent, error) {
 	var e eventlog.RecordedEvent
 	var txID uint64
 	var position int64
-	var meta []byte
-	if err := row.Scan(&txID, &position, &e.StreamID, &e.Version, &e.ID, &e.Type, &e.Data, &meta, &e.RecordedAt); err != nil {
+	var data, meta []byte // not json.RawMessage: pgx would unmarshal into it and trim whitespace
+	if err := row.Scan(&txID, &position, &e.StreamID, &e.Version, &e.ID, &e.Type, &data, &meta, &e.RecordedAt); err != nil {
 		return e, err
 	}
+	e.Data = data
 	e.Position = eventlog.NewPosition(txID, uint64(position))
 	if err := json.Unmarshal(meta, &e.Metadata); err != nil {
 		return e, fmt.Errorf("decode metadata of event %s: %w", e.ID, err)

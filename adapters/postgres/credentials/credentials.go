@@ -22,12 +22,17 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/helpstream/helpstream/internal/app"
 )
 
-// Store keeps credentials, sessions, customer tokens and idempotency records.
+// Store keeps credentials, sessions, customer tokens and idempotency records. It implements
+// app.Credentials, and the HTTP layer's idempotency store.
 type Store struct {
 	pool *pgxpool.Pool
 }
+
+var _ app.Credentials = (*Store)(nil)
 
 // New returns a Store on a pool whose database is migrated (schema 002_credentials).
 func New(pool *pgxpool.Pool) *Store {

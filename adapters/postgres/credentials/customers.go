@@ -6,10 +6,13 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/helpstream/helpstream/internal/app"
 )
 
-// ErrNoCustomerToken is returned by CustomerRequest for a token that names no request.
-var ErrNoCustomerToken = errors.New("no such customer token")
+// ErrNoCustomerToken (app.ErrNoCustomerToken) is returned by CustomerRequest for a token that
+// names no request.
+var ErrNoCustomerToken = app.ErrNoCustomerToken
 
 // IssueCustomerToken returns a new, unguessable token that gives access to the request. Only
 // its SHA-256 is stored, so the caller must hand it out now; a request may have several tokens.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/helpstream/helpstream/internal/app"
 )
 
 // ErrInvalidIdempotencyKey is returned for an empty key or one longer than
@@ -23,17 +25,12 @@ var ErrInvalidStatus = errors.New("a completed idempotency key needs a positive 
 // MaxIdempotencyKeyLength is the longest idempotency key accepted, in bytes.
 const MaxIdempotencyKeyLength = 255
 
-// IdempotencyRecord is what is stored under an idempotency key.
-type IdempotencyRecord struct {
-	// Fingerprint identifies the request that claimed the key (e.g. a hash of method, path and
-	// body); a retry with another fingerprint is a different request reusing the key.
-	Fingerprint string
-	// Status is the response's HTTP status, 0 while the first request is still in progress.
-	Status int
-	// ContentType and Body are the response to replay once Status is set.
-	ContentType string
-	Body        []byte
-}
+// IdempotencyRecord (app.IdempotencyRecord) is what is stored under an idempotency key:
+// Fingerprint identifies the request that claimed the key, so that a retry with another
+// fingerprint can be told apart as a different request reusing it; Status is the response's
+// HTTP status, 0 while the first request is still in progress; ContentType and Body are the
+// response to replay once Status is set.
+type IdempotencyRecord = app.IdempotencyRecord
 
 // ClaimIdempotencyKey claims key within scope for the request with this fingerprint. If the key
 // is new it is claimed (status 0) and claimed is true: the caller runs the request, then calls

@@ -10,26 +10,29 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/helpstream/helpstream/internal/app"
 )
 
-// ErrEmailTaken is returned by Reserve when another technician has the e-mail address
-// (compared case-insensitively).
-var ErrEmailTaken = errors.New("the e-mail address is already taken")
+// The errors of the app.Credentials port are app's own sentinels, so that errors.Is matches
+// them wherever the port is used.
+var (
+	// ErrEmailTaken is returned by Reserve when another technician has the e-mail address
+	// (compared case-insensitively).
+	ErrEmailTaken = app.ErrEmailTaken
+	// ErrWeakPassword is returned by SetPassword for a password shorter than MinPasswordLength
+	// characters or longer than MaxPasswordBytes bytes.
+	ErrWeakPassword = app.ErrWeakPassword
+	// ErrUnknownTechnician is returned by SetPassword and CreateSession for a technician whose
+	// e-mail address was never reserved.
+	ErrUnknownTechnician = app.ErrUnknownTechnician
+	// ErrBadCredentials is returned by Authenticate for an unknown e-mail address, a technician
+	// without a password, and a wrong password alike.
+	ErrBadCredentials = app.ErrBadCredentials
+)
 
 // ErrInvalidEmail is returned by Reserve for an empty e-mail address.
 var ErrInvalidEmail = errors.New("the e-mail address is empty")
-
-// ErrWeakPassword is returned by SetPassword for a password shorter than MinPasswordLength
-// characters or longer than MaxPasswordBytes bytes.
-var ErrWeakPassword = errors.New("the password must be 8 to 72 bytes long")
-
-// ErrUnknownTechnician is returned by SetPassword and CreateSession for a technician whose
-// e-mail address was never reserved.
-var ErrUnknownTechnician = errors.New("unknown technician")
-
-// ErrBadCredentials is returned by Authenticate for an unknown e-mail address, a technician
-// without a password, and a wrong password alike.
-var ErrBadCredentials = errors.New("wrong e-mail address or password")
 
 const (
 	// MinPasswordLength is the fewest characters (runes) a password may have.

@@ -8,25 +8,21 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/helpstream/helpstream/internal/app"
 )
 
-// ErrNoSession is returned by LookupSession for a token that names no session, or an expired one.
-var ErrNoSession = errors.New("no such session")
+// ErrNoSession (app.ErrNoSession) is returned by LookupSession for a token that names no
+// session, or an expired one.
+var ErrNoSession = app.ErrNoSession
 
 // ErrInvalidTTL is returned by CreateSession for a lifetime that is not positive.
 var ErrInvalidTTL = errors.New("a session's lifetime must be positive")
 
-// Session is a technician's login: the console's session cookie and the API's bearer token.
-type Session struct {
-	// Token is the secret the client presents (cookie value or bearer token).
-	Token string
-	// CSRFToken is what the console must echo in state-changing requests; see CheckCSRF.
-	CSRFToken string
-	// TechnicianID is who is logged in.
-	TechnicianID uuid.UUID
-	// ExpiresAt is when the session stops working, by the database's clock.
-	ExpiresAt time.Time
-}
+// Session is a technician's login (app.Session): Token is the console's session cookie and the
+// API's bearer token; CSRFToken is what the console must echo in state-changing requests (see
+// CheckCSRF); ExpiresAt is by the database's clock.
+type Session = app.Session
 
 // CreateSession starts a session for the technician, valid for ttl. Only the token's SHA-256 is
 // stored. It returns ErrUnknownTechnician if the technician has no reserved e-mail address.

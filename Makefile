@@ -1,0 +1,21 @@
+# Helpstream: the two commands of the README, and a few more.
+.PHONY: run demo test bench build vet
+
+GO ?= go
+
+# Run the server with demo data on the local PostgreSQL.
+demo:
+	$(GO) run ./cmd/helpstream serve --demo
+
+# Every test, against the real PostgreSQL on 127.0.0.1:5432.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+
+# The design §7 benchmarks: appends and whole commands beside pgbench.
+bench:
+	$(GO) run ./cmd/helpstream bench
+	$(GO) test -run '^$$' -bench . -benchtime 5s ./adapters/eventstore/postgres/
+
+build:
+	$(GO) build -o bin/helpstream ./cmd/helpstream

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/internal/app"
+)
+
+// adminAction is one `helpstream admin …` action: its flags and what it does with them.
+type adminAction struct {
+	name    string
+	summary string
+	flags   func(fs *flag.FlagSet) func(ctx context.Context, svc *services, out io.Writer) error
+}
+
+var adminActions = []adminAction{
+	{"company-create", "create a company: --name", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+		name := fs.String("name", "", "company name")
+		return func(ctx context.Context, svc *services, out io.Writer) error {
+			id := uuid.New()
+			if _, err := svc.app.CreateCompany(ctx, adminMeta(), app.CreateCompany{CompanyID: id, Name: *name}); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "company %s created: %s\n", *name, id)
+			return nil
+		}
+	}},
+	{"company-list", "list companies with their portals", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+		return func(ctx context.Context, svc *services, out io.Writer) error {
+			companies, err := svc.app.Companies(ctx)
+			if err != nil {
+				return err
+			}
+			for _, id := range sortedByName(companies) {
+				c, err := svc.app.Company(ctx, id)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "%s  %s\n", id, c.Name())
+				for _, p := range c.Portals() {
+					fmt.Fprintf(out, "    portal %s  %s\n", p.ID, p.Name)
+				}
+			}
+			return nil
+		}
+	}},
+	{"portal-create", "add a customer portal to a company: --company ID --name", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+		company := fs.String("company", "", "company ID")
+		name := fs.String("name", "", "portal name")
+		return func(ctx context.Context, svc *services, out io.Writer) error {
+			companyID, err := parseID("company", *company)
+			if err != nil {
+				return err
+			}
+			id := uuid.New()
+			if _, err := svc.app.CreatePortal(ctx, adminMeta(), app.CreatePortal{CompanyID: companyID, PortalID: id, Name: *name}); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "portal %s created: %s\n", *name, id)
+			return nil
+		}
+	}},
+	{"technician-create", "register a technician: --name --email --password", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+		name := fs.String("name", "", "full name")
+		email := fs.String("email", "", "e-mail address, used to log in")
+		password := fs.String("password", envOr("HELPSTREAM_TECHNICIAN_PASSWORD", ""), "password, 8 to 72 bytes (env HELPSTREAM_TECHNICIAN_PASSWORD)")
+		return func(ctx context.Context, svc *services, out io.Writer) error {
+			id := uuid.New()
+			if _, err := svc.accounts.RegisterTechnicianWithPassword(ctx, adminMeta(), app.RegisterTechnician{TechnicianID: id, Name: *name, Email: *email}, *password); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "technician %s <%s> registered: %s\n", *name, *email, id)
+			return nil
+		}
+	}},
+	{"technician-list", "list technicians with their access and status", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+		return func(ctx context.Context, svc *services, out io.Writer) error {
+			technicians, err := svc.app.Technicians(ctx)
+			if err != nil {
+				return err
+			}
+			for _, id := range sortedByName(technicians) {
+				p, err := svc.app.Profile(ctx, id)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "%s  %-20s %-28s %-9s companies: %v\n", id, p.Name, p.Email, p.Availability, p.Companies)
+			}
+			return nil
+		}
+	}},
+	{"password", "set a technician's password: --technician ID --password", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+		technician := fs.String("technician", "", "technician ID")
+		password := fs.String("password", envOr("HELPSTREAM_TECHNICIAN_PASSWORD", ""), "new password (env HELPSTREAM_TECHNICIAN_PASSWORD)")
+		return func(ctx context.Context, svc *services, out io.Writer) error {
+			id, err := parseID("technician", *technician)
+			if err != nil {
+				return err
+			}
+			if _, err := svc.accounts.SetPassword(ctx, adminMeta(), id, *password); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "password set")
+			return nil
+		}
+	}},
+	{"grant", "let a technician serve a company: --technician ID --company ID", accessAction(true)},
+	{"revoke", "take a technician's access to a company away: --technician ID --company ID", accessAction(false)},
+}
+
+func accessAction(grant bool) func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+	return func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+		technician := fs.String("technician", "", "technician ID")
+		company := fs.String("company", "", "company ID")
+		return func(ctx context.Context, svc *services, out io.Writer) error {
+			techID, err := parseID("technician", *technician)
+			if err != nil {
+				return err
+			}
+			companyID, err := parseID("company", *company)
+			if err != nil {
+				return err
+			}
+			if grant {
+				_, err = svc.app.GrantAccess(ctx, adminMeta(), app.GrantAccess{TechnicianID: techID, CompanyID: companyID})
+			} else {
+				_, err = svc.app.RevokeAccess(ctx, adminMeta(), app.RevokeAccess{TechnicianID: techID, CompanyID: companyID})
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "done")
+			return nil
+		}
+	}
+}
+
+func adminMeta() app.Meta {
+	return app.Meta{Actor: app.Admin, CorrelationID: "cli-" + uuid.NewString()}
+}
+
+func parseID(what, s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("--%s must be a %s ID (a UUID), not %q", what, what, s)
+	}
+	return id, nil
+}
+
+func sortedByName(m map[uuid.UUID]string) []uuid.UUID {
+	ids := make([]uuid.UUID, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return m[ids[i]] < m[ids[j]] })
+	return ids
+}
+
+func init() {
+	const summary = "administer companies, portals, technicians and access grants"
+	register(command{name: "admin", summary: summary, run: func(ctx context.Context, args []string, out io.Writer) error {
+		usage := func(w io.Writer) {
+			fmt.Fprintf(w, "helpstream admin: %s\n\nUsage: helpstream admin <action> [flags]\n\nActions:\n", summary)
+			for _, a := range adminActions {
+				fmt.Fprintf(w, "  %-18s %s\n", a.name, a.summary)
+			}
+		}
+		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+			usage(out)
+			return nil
+		}
+		for _, action := range adminActions {
+			if action.name != args[0] {
+				continue
+			}
+			fs := newFlagSet("admin "+action.name, action.summary, out)
+			stores := addStoreFlags(fs)
+			do := action.flags(fs)
+			if err := fs.Parse(args[1:]); err != nil {
+				return err
+			}
+			svc, err := openServices(ctx, stores)
+			if err != nil {
+				return err
+			}
+			defer svc.close()
+			return do(ctx, svc, out)
+		}
+		usage(out)
+		return errors.New("unknown admin action " + args[0])
+	}})
+}

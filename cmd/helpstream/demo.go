@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/internal/app"
+)
+
+// DemoPassword is every demo technician's password.
+const DemoPassword = "helpstream-demo"
+
+var demoNamespace = uuid.MustParse("0d7e4c2a-5b1f-4f6e-9d8a-2c3b4a5d6e7f")
+
+// demoID gives demo objects fixed IDs, so that --demo run twice finds what it made before.
+func demoID(name string) uuid.UUID { return uuid.NewHash(sha1.New(), demoNamespace, []byte(name), 5) }
+
+type demoCompany struct {
+	ID, PortalID     uuid.UUID
+	Name, PortalName string
+}
+
+type demoTechnician struct {
+	ID          uuid.UUID
+	Name, Email string
+	Companies   []string
+}
+
+type demoData struct {
+	Companies   []demoCompany
+	Technicians []demoTechnician
+}
+
+func seedDemo(ctx context.Context, svc *services) (demoData, error) {
+	meta := app.Meta{Actor: app.Admin, CorrelationID: "demo"}
+	d := demoData{
+		Companies: []demoCompany{
+			{ID: demoID("company/acme"), PortalID: demoID("portal/acme"), Name: "Acme Corp", PortalName: "Acme Help Desk"},
+			{ID: demoID("company/globex"), PortalID: demoID("portal/globex"), Name: "Globex", PortalName: "Globex Support"},
+		},
+		Technicians: []demoTechnician{
+			{ID: demoID("technician/alice"), Name: "Alice Martin", Email: "alice@example.com", Companies: []string{"Acme Corp", "Globex"}},
+			{ID: demoID("technician/bob"), Name: "Bob Durand", Email: "bob@example.com", Companies: []string{"Acme Corp"}},
+			{ID: demoID("technician/carol"), Name: "Carol Petit", Email: "carol@example.com", Companies: []string{"Globex"}},
+		},
+	}
+	companyIDs := map[string]uuid.UUID{}
+	for _, c := range d.Companies {
+		companyIDs[c.Name] = c.ID
+		company, err := svc.app.Company(ctx, c.ID)
+		if errors.Is(err, app.ErrNotFound) {
+			if _, err := svc.app.CreateCompany(ctx, meta, app.CreateCompany{CompanyID: c.ID, Name: c.Name}); err != nil {
+				return d, err
+			}
+			if company, err = svc.app.Company(ctx, c.ID); err != nil {
+				return d, err
+			}
+		} else if err != nil {
+			return d, err
+		}
+		if _, ok := company.Portal(c.PortalID); !ok {
+			if _, err := svc.app.CreatePortal(ctx, meta, app.CreatePortal{CompanyID: c.ID, PortalID: c.PortalID, Name: c.PortalName}); err != nil {
+				return d, err
+			}
+		}
+	}
+	for _, t := range d.Technicians {
+		_, err := svc.app.Technician(ctx, t.ID)
+		if errors.Is(err, app.ErrNotFound) {
+			if _, err := svc.accounts.RegisterTechnicianWithPassword(ctx, meta, app.RegisterTechnician{TechnicianID: t.ID, Name: t.Name, Email: t.Email}, DemoPassword); err != nil {
+				return d, fmt.Errorf("register %s: %w", t.Email, err)
+			}
+		} else if err != nil {
+			return d, err
+		}
+		for _, name := range t.Companies {
+			if _, err := svc.app.GrantAccess(ctx, meta, app.GrantAccess{TechnicianID: t.ID, CompanyID: companyIDs[name]}); err != nil {
+				return d, err
+			}
+		}
+	}
+	return d, nil
+}
+
+func printDemo(out io.Writer, base, adminToken string, d demoData) {
+	fmt.Fprintf(out, "\nHelpstream is running with demo data.\n\n")
+	fmt.Fprintf(out, "  API:          %s/api/v1\n", base)
+	fmt.Fprintf(out, "  OpenAPI:      %s/api/v1/openapi.yaml\n", base)
+	fmt.Fprintf(out, "  Admin token:  %s\n\n", adminToken)
+	fmt.Fprintf(out, "Companies and their customer portals:\n")
+	for _, c := range d.Companies {
+		fmt.Fprintf(out, "  %-10s company %s\n             portal  %s (%s)\n             submit: POST %s/api/v1/portals/%s/requests\n", c.Name, c.ID, c.PortalID, c.PortalName, base, c.PortalID)
+	}
+	fmt.Fprintf(out, "\nTechnicians (password %q):\n", DemoPassword)
+	for _, t := range d.Technicians {
+		fmt.Fprintf(out, "  %-18s %-13s %s  access: %v\n", t.Email, t.Name, t.ID, t.Companies)
+	}
+	fmt.Fprintf(out, "\nTry:\n  curl -s -X POST %s/api/v1/auth/login -H 'Content-Type: application/json' -d '{\"email\":\"alice@example.com\",\"password\":\"%s\"}'\n\n", base, DemoPassword)
+}

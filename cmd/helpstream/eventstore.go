@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
+	"github.com/helpstream/helpstream/adapters/eventstore/kurrent"
+	"github.com/helpstream/helpstream/domain/eventlog"
+)
+
+// eventStorePoolSize is the connection pool of a PostgreSQL event store when its URL does not
+// set pool_max_conns: enough for the 32 concurrent writers of the quality bars.
+const eventStorePoolSize = 32
+
+// openEventStore opens the event store a URL names, by its scheme:
+//
+//	postgres://… or postgresql://…   PostgreSQL: the database is created if missing and migrated
+//	esdb://host:2113?tls=false        KurrentDB / EventStoreDB (also esdb+discover://, kurrentdb://,
+//	                                  kurrentdb+discover://)
+//
+// It returns the store and a function that closes it.
+func openEventStore(ctx context.Context, rawURL string) (eventlog.Store, func(), error) {
+	scheme, _, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return nil, nil, fmt.Errorf("event store %q: want a URL such as postgres://… or esdb://host:2113?tls=false", kurrent.Redact(rawURL))
+	}
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		pool, err := openDatabase(ctx, rawURL, poolSize(rawURL))
+		if err != nil {
+			return nil, nil, fmt.Errorf("event store %s: %w", kurrent.Redact(rawURL), err)
+		}
+		store, err := pgstore.New(pool, pgstore.Config{})
+		if err != nil {
+			pool.Close()
+			return nil, nil, fmt.Errorf("event store %s: %w", kurrent.Redact(rawURL), err)
+		}
+		return store, func() { store.Close(); pool.Close() }, nil
+	default:
+		if !kurrent.IsURL(rawURL) {
+			return nil, nil, fmt.Errorf("event store %s: unknown scheme %q (want postgres, postgresql, %s)",
+				kurrent.Redact(rawURL), scheme, strings.Join(kurrent.Schemes, ", "))
+		}
+		ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		store, err := kurrent.Open(ctx, rawURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		return store, func() { _ = store.Close() }, nil
+	}
+}
+
+// poolSize is the URL's pool_max_conns, or eventStorePoolSize when it has none.
+func poolSize(rawURL string) int32 {
+	u, err := url.Parse(rawURL)
+	if err == nil {
+		if n, err := strconv.Atoi(u.Query().Get("pool_max_conns")); err == nil && n > 0 {
+			return int32(n)
+		}
+	}
+	return eventStorePoolSize
+}

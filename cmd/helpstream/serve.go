@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/helpstream/helpstream/adapters/httpapi"
+)
+
+func init() {
+	const summary = "run the HTTP server: the JSON API under /api/v1 (and its OpenAPI document)"
+	register(command{name: "serve", summary: summary, run: func(ctx context.Context, args []string, out io.Writer) error {
+		fs := newFlagSet("serve", summary, out)
+		addr := fs.String("addr", envOr("HELPSTREAM_ADDR", "127.0.0.1:8080"), "address to listen on (env HELPSTREAM_ADDR)")
+		adminToken := fs.String("admin-token", envOr("HELPSTREAM_ADMIN_TOKEN", ""), "token that opens the admin routes; a random one is made and printed when empty (env HELPSTREAM_ADMIN_TOKEN)")
+		demo := fs.Bool("demo", false, "create a demo company, portal and technicians (idempotent) and print how to use them")
+		secure := fs.Bool("secure-cookies", false, "mark the session cookie Secure (serve over HTTPS)")
+		trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)")
+		stores := addStoreFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		svc, err := openServices(ctx, stores)
+		if err != nil {
+			return err
+		}
+		defer svc.close()
+		if *adminToken == "" {
+			*adminToken = randomToken()
+		}
+		api, err := httpapi.New(httpapi.Config{
+			App: svc.app, Accounts: svc.accounts, Idempotency: svc.creds, AdminToken: *adminToken,
+			SecureCookies: *secure, TrustProxyHeaders: *trustProxy,
+		})
+		if err != nil {
+			return err
+		}
+		listener, err := net.Listen("tcp", *addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", *addr, err)
+		}
+		base := "http://" + listener.Addr().String()
+		if *demo {
+			d, err := seedDemo(ctx, svc)
+			if err != nil {
+				listener.Close()
+				return fmt.Errorf("seed demo: %w", err)
+			}
+			printDemo(out, base, *adminToken, d)
+		} else {
+			fmt.Fprintf(out, "Helpstream API on %s/api/v1 (OpenAPI: %s/api/v1/openapi.yaml)\nadmin token: %s\n", base, base, *adminToken)
+		}
+		server := &http.Server{
+			Handler:           api,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- server.Serve(listener) }()
+		slog.InfoContext(ctx, "serving", "addr", base)
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-ctx.Done():
+		}
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("shut down: %w", err)
+		}
+		slog.Info("stopped")
+		return nil
+	}})
+}
+
+func randomToken() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,306 @@
+// Package bench measures Helpstream against the PostgreSQL it runs on: the event store's append
+// and a whole command (load, decide, append), each beside the rate of plain single-row INSERT
+// transactions that pgbench reaches on the same server at the same concurrency, in the same
+// run (design §7). Ratios, not absolute numbers, are what carry from one machine to another.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/internal/app"
+)
+
+// Config says what to measure and for how long.
+type Config struct {
+	// Pool is a connection pool on a scratch database, migrated, with room for the largest
+	// concurrency plus a few connections.
+	Pool *pgxpool.Pool
+	// DatabaseURL is the same database, for pgbench.
+	DatabaseURL string
+	// Store is the event store on that database.
+	Store eventlog.Store
+	// App runs commands on Store.
+	App *app.App
+	// Duration is how long each measurement runs; 10 s when zero.
+	Duration time.Duration
+	// Concurrency lists the writer counts for appends; {1, 32} when empty.
+	Concurrency []int
+	// CommandConcurrency is the writer count for whole commands; 32 when zero.
+	CommandConcurrency int
+	// Pgbench is the pgbench binary; "pgbench" from PATH when empty.
+	Pgbench string
+}
+
+// Row is one measurement beside its baseline.
+type Row struct {
+	What     string
+	Clients  int
+	Rate     float64 // operations per second
+	Baseline float64 // pgbench INSERT transactions per second, same clients
+	Bar      float64 // the least acceptable Rate/Baseline
+}
+
+// Ratio is Rate over Baseline.
+func (r Row) Ratio() float64 {
+	if r.Baseline == 0 {
+		return 0
+	}
+	return r.Rate / r.Baseline
+}
+
+// Pass reports whether the row meets its bar.
+func (r Row) Pass() bool { return r.Ratio() >= r.Bar }
+
+// Run measures every row.
+func Run(ctx context.Context, cfg Config, progress io.Writer) ([]Row, error) {
+	if cfg.Duration <= 0 {
+		cfg.Duration = 10 * time.Second
+	}
+	if len(cfg.Concurrency) == 0 {
+		cfg.Concurrency = []int{1, 32}
+	}
+	if cfg.CommandConcurrency <= 0 {
+		cfg.CommandConcurrency = 32
+	}
+	if cfg.Pgbench == "" {
+		cfg.Pgbench = "pgbench"
+	}
+	baselines := map[int]float64{}
+	baseline := func(clients int) (float64, error) {
+		if tps, ok := baselines[clients]; ok {
+			return tps, nil
+		}
+		fmt.Fprintf(progress, "pgbench single-row INSERT, %d client(s), %s…\n", clients, cfg.Duration)
+		tps, err := Pgbench(ctx, cfg.Pgbench, cfg.DatabaseURL, clients, cfg.Duration)
+		if err != nil {
+			return 0, err
+		}
+		baselines[clients] = tps
+		return tps, nil
+	}
+	var rows []Row
+	for _, n := range cfg.Concurrency {
+		base, err := baseline(n)
+		if err != nil {
+			return rows, err
+		}
+		fmt.Fprintf(progress, "event store append, %d writer(s), %s…\n", n, cfg.Duration)
+		rate, err := Appends(ctx, cfg.Store, n, cfg.Duration)
+		if err != nil {
+			return rows, err
+		}
+		rows = append(rows, Row{What: "append one event, expected version", Clients: n, Rate: rate, Baseline: base, Bar: 0.60})
+	}
+	n := cfg.CommandConcurrency
+	base, err := baseline(n)
+	if err != nil {
+		return rows, err
+	}
+	fmt.Fprintf(progress, "whole command (load, decide, append), %d writers, %s…\n", n, cfg.Duration)
+	rate, err := Commands(ctx, cfg.App, n, cfg.Duration)
+	if err != nil {
+		return rows, err
+	}
+	rows = append(rows, Row{What: "whole command: load, decide, append", Clients: n, Rate: rate, Baseline: base, Bar: 0.40})
+	return rows, nil
+}
+
+// Pgbench runs pgbench with a script that inserts one event-shaped row per transaction into a
+// table with a bigserial key and a unique (stream, version), and returns its transactions/s.
+func Pgbench(ctx context.Context, binary, databaseURL string, clients int, d time.Duration) (float64, error) {
+	setup := `DROP TABLE IF EXISTS bench_insert;
+CREATE TABLE bench_insert (
+  position bigserial PRIMARY KEY,
+  stream_id text NOT NULL,
+  stream_version bigint NOT NULL,
+  event_id uuid NOT NULL UNIQUE,
+  event_type text NOT NULL,
+  data json NOT NULL,
+  metadata json NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (stream_id, stream_version));`
+	pool, err := pgxpool.New(ctx, databaseURL)
+	if err != nil {
+		return 0, fmt.Errorf("pgbench setup: connect: %w", err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, setup); err != nil {
+		return 0, fmt.Errorf("pgbench setup: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "helpstream-bench")
+	if err != nil {
+		return 0, fmt.Errorf("pgbench script dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	script := filepath.Join(dir, "insert.sql")
+	body := `INSERT INTO bench_insert (stream_id, stream_version, event_id, event_type, data, metadata) VALUES ('request-' || gen_random_uuid(), 0, gen_random_uuid(), 'request.message_sent.v1', '{"message_id":"4f8a","from":"customer","body":"Hello, my printer is on fire"}', '{"actor":"customer","occurred_at":"2026-11-25T12:00:00Z"}');` + "\n"
+	if err := os.WriteFile(script, []byte(body), 0o600); err != nil {
+		return 0, fmt.Errorf("pgbench script: %w", err)
+	}
+	threads := min(clients, 2)
+	cmd := exec.CommandContext(ctx, binary, "-n", "-f", script, "-c", strconv.Itoa(clients), "-j", strconv.Itoa(threads),
+		"-T", strconv.Itoa(int(d.Seconds())), databaseURL)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("run pgbench: %w: %s", err, out.String())
+	}
+	m := tpsLine.FindSubmatch(out.Bytes())
+	if m == nil {
+		return 0, fmt.Errorf("pgbench printed no tps line: %s", out.String())
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+var tpsLine = regexp.MustCompile(`tps = ([0-9.]+)`)
+
+// Appends runs writers that each append one event at a time to their own stream with the
+// exact expected version, and returns events/s.
+func Appends(ctx context.Context, store eventlog.Store, writers int, d time.Duration) (float64, error) {
+	return measure(ctx, writers, d, func(ctx context.Context, writer int, count *atomic.Int64) error {
+		stream := "bench-" + uuid.NewString()
+		version := int64(-1)
+		data := []byte(`{"message_id":"4f8a","from":"customer","body":"Hello, my printer is on fire"}`)
+		for ctx.Err() == nil {
+			_, err := store.Append(ctx, stream, eventlog.Exactly(version), eventlog.EventData{
+				ID: uuid.New(), Type: "request.message_sent.v1", Data: data,
+				Metadata: eventlog.Metadata{Actor: "customer", OccurredAt: time.Now().UTC()},
+			})
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("append: %w", err)
+			}
+			version++
+			count.Add(1)
+		}
+		return nil
+	})
+}
+
+// Commands runs writers through the request lifecycle with the application layer: each
+// submits a request, assigns it, joins, sends ten messages and closes it, then starts over,
+// so streams stay the size of real ones. It returns commands/s.
+func Commands(ctx context.Context, a *app.App, writers int, d time.Duration) (float64, error) {
+	setup := context.WithoutCancel(ctx)
+	companyID, portalID := uuid.New(), uuid.New()
+	admin := app.Meta{Actor: app.Admin}
+	if _, err := a.CreateCompany(setup, admin, app.CreateCompany{CompanyID: companyID, Name: "Bench Co"}); err != nil {
+		return 0, err
+	}
+	if _, err := a.CreatePortal(setup, admin, app.CreatePortal{CompanyID: companyID, PortalID: portalID, Name: "Bench portal"}); err != nil {
+		return 0, err
+	}
+	techs := make([]uuid.UUID, writers)
+	for i := range techs {
+		techs[i] = uuid.New()
+		if _, err := a.RegisterTechnician(setup, admin, app.RegisterTechnician{TechnicianID: techs[i], Name: fmt.Sprintf("Bench %d", i), Email: fmt.Sprintf("bench%d@example.com", i)}); err != nil {
+			return 0, err
+		}
+		if _, err := a.GrantAccess(setup, admin, app.GrantAccess{TechnicianID: techs[i], CompanyID: companyID}); err != nil {
+			return 0, err
+		}
+		if _, err := a.SetAvailability(setup, admin, app.SetAvailability{TechnicianID: techs[i], Availability: "available"}); err != nil {
+			return 0, err
+		}
+	}
+	return measure(ctx, writers, d, func(ctx context.Context, writer int, count *atomic.Int64) error {
+		tech := app.Meta{Actor: app.Actor{Kind: "technician", ID: techs[writer]}}
+		for ctx.Err() == nil {
+			requestID := uuid.New()
+			customer := app.Meta{Actor: app.Actor{Kind: "customer", ID: requestID}}
+			steps := []func() (app.Result, error){
+				func() (app.Result, error) {
+					return a.SubmitRequest(ctx, customer, app.SubmitRequest{
+						RequestID: requestID, PortalID: portalID, CompanyID: companyID,
+						Customer:    request.Customer{Name: "Ada", Email: "ada@example.com"},
+						Description: "My printer is on fire", Source: request.Source{Platform: request.Windows},
+					})
+				},
+				func() (app.Result, error) { return a.AssignToMe(ctx, tech, requestID) },
+				func() (app.Result, error) { return a.JoinChat(ctx, tech, requestID) },
+			}
+			for i := range 10 {
+				steps = append(steps, func() (app.Result, error) {
+					if i%2 == 0 {
+						return a.SendCustomerMessage(ctx, customer, requestID, uuid.New(), "Still on fire")
+					}
+					return a.SendTechnicianMessage(ctx, tech, requestID, uuid.New(), "Have you tried water?")
+				})
+			}
+			steps = append(steps, func() (app.Result, error) { return a.Close(ctx, tech, requestID) })
+			for _, step := range steps {
+				if _, err := step(); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return fmt.Errorf("command: %w", err)
+				}
+				count.Add(1)
+			}
+		}
+		return nil
+	})
+}
+
+// measure runs work on writers goroutines for d after a short warm-up and returns the count
+// per second of the measured part.
+func measure(ctx context.Context, writers int, d time.Duration, work func(ctx context.Context, writer int, count *atomic.Int64) error) (float64, error) {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var count atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := work(runCtx, w, &count); err != nil {
+				errs <- err
+				cancel()
+			}
+		}()
+	}
+	warmup := min(d/5, 2*time.Second)
+	select {
+	case <-time.After(warmup):
+	case <-runCtx.Done():
+	}
+	start, startCount := time.Now(), count.Load()
+	select {
+	case <-time.After(d):
+	case <-runCtx.Done():
+	}
+	elapsed, done := time.Since(start), count.Load()-startCount
+	cancel()
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	if elapsed <= 0 {
+		return 0, errors.New("measured nothing")
+	}
+	return float64(done) / elapsed.Seconds(), nil
+}
