@@ -94,6 +94,17 @@ func (a *API) admin(fn handlerFunc) handlerFunc {
 // idempotent answers a repeated command (same Idempotency-Key, same scope) with the first
 // response, writing nothing; the same key with a different request is refused.
 func (a *API) idempotent(w http.ResponseWriter, r *http.Request, scope string, fn handlerFunc) (int, any, error) {
+	return a.idempotentWith(w, r, scope, fn, secretless{})
+}
+
+// secretless says how a response is kept and replayed when it holds a secret that must not be
+// stored: keep strips the secret before the body is stored, replay puts a fresh one back.
+type secretless struct {
+	keep   func(body []byte) []byte
+	replay func(r *http.Request, body []byte) ([]byte, error)
+}
+
+func (a *API) idempotentWith(w http.ResponseWriter, r *http.Request, scope string, fn handlerFunc, secrets secretless) (int, any, error) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" || !unsafe(r.Method) {
 		return fn(w, r)
@@ -118,10 +129,16 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, scope string, f
 		case rec.Status == 0:
 			return 0, nil, errorf(http.StatusConflict, "idempotency_in_progress", "a request with this Idempotency-Key is still running")
 		}
+		body := rec.Body
+		if secrets.replay != nil && rec.Status < 300 {
+			if body, err = secrets.replay(r, body); err != nil {
+				return 0, nil, err
+			}
+		}
 		w.Header().Set("Content-Type", rec.ContentType)
 		w.Header().Set("Idempotent-Replayed", "true")
 		w.WriteHeader(rec.Status)
-		_, _ = w.Write(rec.Body)
+		_, _ = w.Write(body)
 		return 0, nil, errReplayed
 	}
 	buf := &bodyBuffer{ResponseWriter: w}
@@ -140,7 +157,11 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, scope string, f
 		}
 		return 0, nil, errReplayed
 	}
-	_ = store.CompleteIdempotencyKey(ctx, scope, key, buf.status, buf.Header().Get("Content-Type"), buf.buf.Bytes())
+	kept := buf.buf.Bytes()
+	if secrets.keep != nil && buf.status < 300 {
+		kept = secrets.keep(kept)
+	}
+	_ = store.CompleteIdempotencyKey(ctx, scope, key, buf.status, buf.Header().Get("Content-Type"), kept)
 	return 0, nil, errReplayed
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -122,7 +123,8 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return a.idempotent(w, r, "portal:"+portalID.String()+":"+clientIP(r, a.cfg.TrustProxyHeaders), func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	scope := "portal:" + portalID.String() + ":" + clientIP(r, a.cfg.TrustProxyHeaders)
+	return a.idempotentWith(w, r, scope, func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		var body submitBody
 		if err := a.decodeJSON(w, r, &body); err != nil {
 			return 0, nil, err
@@ -151,7 +153,35 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) (int, any, error) {
 			return 0, nil, err
 		}
 		return http.StatusCreated, submitResponse{RequestID: sub.RequestID, CustomerToken: sub.CustomerToken, Status: string(request.StatusNew), Version: sub.Version, Position: sub.Position.String()}, nil
-	})
+	}, a.customerTokenNotKept())
+}
+
+// customerTokenNotKept keeps a replayable submission without its customer token, which is a
+// secret: a replay issues the customer a new token for the same request.
+func (a *API) customerTokenNotKept() secretless {
+	return secretless{
+		keep: func(body []byte) []byte {
+			var resp submitResponse
+			if json.Unmarshal(body, &resp) != nil {
+				return nil
+			}
+			resp.CustomerToken = ""
+			kept, _ := json.Marshal(resp)
+			return kept
+		},
+		replay: func(r *http.Request, body []byte) ([]byte, error) {
+			var resp submitResponse
+			if err := json.Unmarshal(body, &resp); err != nil {
+				return nil, fmt.Errorf("read stored submission: %w", err)
+			}
+			token, err := a.cfg.Accounts.Credentials().IssueCustomerToken(r.Context(), resp.RequestID)
+			if err != nil {
+				return nil, fmt.Errorf("issue customer token: %w", err)
+			}
+			resp.CustomerToken = token
+			return json.Marshal(resp)
+		},
+	}
 }
 
 func or(v, def string) string {

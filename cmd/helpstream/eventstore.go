@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/eventstore/kurrent"
+	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/domain/eventlog"
 )
 
