@@ -119,7 +119,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, fmt.Errorf("panic: %v", p))
 		}
 	}()
-	handler.ServeHTTP(w, r)
+	a.mux.ServeHTTP(w, r) // not handler.ServeHTTP: only the mux sets the path values
 }
 
 // handle registers a route whose handler returns a status and body or an error.

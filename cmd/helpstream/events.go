@@ -143,6 +143,9 @@ func runEventsCopy(ctx context.Context, args []string, out io.Writer) error {
 	rate := float64(st.Events) / max(time.Since(started).Seconds(), 1e-9)
 	fmt.Fprintf(out, "copied %d events in %d appends (%d pages) in %s, %.0f events/s; last source position %s\n",
 		st.Events, st.Appends, st.Pages, elapsed, rate, st.Last)
+	if *restart {
+		fmt.Fprintln(out, "(events the destination held already were recognised by their IDs and not written again)")
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -338,6 +339,14 @@ func TestVerifyChainDetectsTampering(t *testing.T) {
 				t.Fatalf("VerifyChain = %v, want ErrChainBroken", err)
 			}
 		})
+	}
+}
+
+// A stream that does not start at version 0 is reported as such, not as a changed event.
+func TestVerifyChainNamesAVersionGap(t *testing.T) {
+	err := eventlog.VerifyChain(sealedStream(5)[2:])
+	if !errors.Is(err, eventlog.ErrChainBroken) || !strings.Contains(err.Error(), "event 0 of "+stream+" has version 2") {
+		t.Fatalf("VerifyChain = %v", err)
 	}
 }
 

@@ -1,0 +1,137 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/adapters/httpapi"
+)
+
+// registeredRoutes reads the patterns that routes() registers ("GET /api/v1/me", …) from the
+// package's source: every a.handle("…") and a.mux.HandleFunc("…") call.
+func registeredRoutes(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || (sel.Sel.Name != "handle" && sel.Sel.Name != "HandleFunc") {
+				return true
+			}
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			p, err := strconv.Unquote(lit.Value)
+			if err == nil && strings.Contains(p, " /") {
+				patterns = append(patterns, p)
+			}
+			return true
+		})
+	}
+	sort.Strings(patterns)
+	if len(patterns) < 30 {
+		t.Fatalf("found only %d routes in the package's source: %v", len(patterns), patterns)
+	}
+	return patterns
+}
+
+// documentedRoutes lists the document's operations in the same form.
+func documentedRoutes(t *testing.T) []string {
+	doc, _ := loadSpec(t)
+	var ops []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			ops = append(ops, strings.ToUpper(method)+" "+path)
+		}
+	}
+	sort.Strings(ops)
+	return ops
+}
+
+// TestOpenAPIDocumentsEveryRoute compares the routes registered in routes() with the
+// document's operations, both ways.
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	t.Parallel()
+	registered := registeredRoutes(t)
+	documented := documentedRoutes(t)
+	for _, r := range registered {
+		if !slices.Contains(documented, r) {
+			t.Errorf("route %q is not in openapi.yaml", r)
+		}
+	}
+	for _, d := range documented {
+		if !slices.Contains(registered, d) {
+			t.Errorf("openapi.yaml documents %q, which the server does not register", d)
+		}
+	}
+	doc, _ := loadSpec(t)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.Summary == "" || op.Description == "" || op.OperationID == "" {
+				t.Errorf("%s %s needs an operationId, a summary and a description", method, path)
+			}
+		}
+	}
+}
+
+// TestOpenAPIServed checks that the server serves the very document the tests validate with,
+// and that every registered route answers (with anything but the mux's "no such route").
+func TestOpenAPIServed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	res := e.anonymous().get(t, "/api/v1/openapi.yaml").want(t, http.StatusOK)
+	if !bytes.Equal(res.Body, httpapi.OpenAPI) {
+		t.Error("GET /api/v1/openapi.yaml does not serve the embedded document")
+	}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/yaml") {
+		t.Errorf("Content-Type %q", ct)
+	}
+	disk, err := os.ReadFile("openapi.yaml")
+	if err != nil || !bytes.Equal(disk, httpapi.OpenAPI) {
+		t.Errorf("embedded document differs from openapi.yaml on disk (%v)", err)
+	}
+	e.anonymous().get(t, "/healthz").want(t, http.StatusOK)
+
+	id := uuid.NewString()
+	for _, route := range registeredRoutes(t) {
+		method, path, _ := strings.Cut(route, " ")
+		for _, p := range []string{"{portalID}", "{requestID}", "{fileID}", "{companyID}", "{technicianID}"} {
+			path = strings.ReplaceAll(path, p, id)
+		}
+		res := e.anonymous().raw(t, method, path, nil)
+		if res.Status == http.StatusNotFound || res.Status == http.StatusMethodNotAllowed {
+			if res.Status == http.StatusMethodNotAllowed || strings.Contains(string(res.Body), "no such route") {
+				t.Errorf("%s does not answer: %s", route, res)
+			}
+		}
+	}
+}
