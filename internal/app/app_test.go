@@ -243,11 +243,14 @@ func TestRequestOfAnotherCompanyIsNotFound(t *testing.T) {
 		return w.app.SetAvailability(ctx, tech(outsider), app.SetAvailability{TechnicianID: outsider, Availability: "available"})
 	})
 	commands := map[string]func() (app.Result, error){
-		"assign":  func() (app.Result, error) { return w.app.AssignToMe(ctx, tech(outsider), requestID) },
-		"note":    func() (app.Result, error) { return w.app.AddNote(ctx, tech(outsider), requestID, uuid.New(), "hi") },
-		"join":    func() (app.Result, error) { return w.app.JoinChat(ctx, tech(outsider), requestID) },
-		"close":   func() (app.Result, error) { return w.app.Close(ctx, tech(outsider), requestID) },
-		"details": func() (app.Result, error) { _, err := w.app.RequestDetails(ctx, app.Viewer{TechnicianID: outsider}, requestID); return app.Result{}, err },
+		"assign": func() (app.Result, error) { return w.app.AssignToMe(ctx, tech(outsider), requestID) },
+		"note":   func() (app.Result, error) { return w.app.AddNote(ctx, tech(outsider), requestID, uuid.New(), "hi") },
+		"join":   func() (app.Result, error) { return w.app.JoinChat(ctx, tech(outsider), requestID) },
+		"close":  func() (app.Result, error) { return w.app.Close(ctx, tech(outsider), requestID) },
+		"details": func() (app.Result, error) {
+			_, err := w.app.RequestDetails(ctx, app.Viewer{TechnicianID: outsider}, requestID)
+			return app.Result{}, err
+		},
 	}
 	for name, run := range commands {
 		if _, err := run(); !errors.Is(err, app.ErrNotFound) {

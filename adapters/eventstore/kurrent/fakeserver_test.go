@@ -30,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	"log/slog"
+
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
@@ -37,7 +39,13 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/helpstream/helpstream/adapters/eventstore/kurrent"
+	"github.com/helpstream/helpstream/adapters/eventstore/storetest"
+	"github.com/helpstream/helpstream/domain/eventlog"
 )
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 type fakeRecord struct {
 	stream          string
@@ -332,21 +340,18 @@ func (f *fakeServer) Read(req *api.ReadReq, srv api.Streams_ReadServer) error {
 			}
 		case *api.ReadReq_Options_AllOptions_Position:
 			c, p := a.Position.GetCommitPosition(), a.Position.GetPreparePosition()
-			for i, r := range f.log {
-				if r.after(c, p) || (r.commit == c && r.prepare == p) { // inclusive
-					if backwards {
-						selected = f.log[:i+1]
-						if r.commit != c || r.prepare != p {
-							selected = f.log[:i]
-						}
-					} else {
-						selected = f.log[i:]
-					}
-					break
-				}
+			k := 0 // records at or before the position
+			for k < len(f.log) && !f.log[k].after(c, p) {
+				k++
 			}
-			if selected == nil && backwards {
-				selected = f.log
+			if backwards {
+				selected = f.log[:k]
+			} else {
+				start := k
+				if k > 0 && f.log[k-1].commit == c && f.log[k-1].prepare == p {
+					start = k - 1 // inclusive
+				}
+				selected = f.log[start:]
 			}
 		}
 	}
