@@ -135,3 +135,56 @@ func TestOpenAPIServed(t *testing.T) {
 		}
 	}
 }
+
+// TestHarnessRejectsMismatches proves that the response check is not a no-op: responses that
+// break the document are refused.
+func TestHarnessRejectsMismatches(t *testing.T) {
+	t.Parallel()
+	loadSpec(t)
+	hdr := func(ct string) http.Header {
+		h := http.Header{}
+		h.Set("Content-Type", ct)
+		h.Set("Content-Security-Policy", "default-src 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		return h
+	}
+	req := func(method, path string) *http.Request {
+		r, _ := http.NewRequest(method, "http://x"+path, nil)
+		return r
+	}
+	id := uuid.NewString()
+	good := []struct {
+		req *http.Request
+		res *response
+	}{
+		{req("GET", "/healthz"), &response{200, hdr("application/json"), []byte(`{"status":"ok"}`)}},
+		{req("GET", "/nope"), &response{404, hdr("application/json"), []byte(`{"error":{"code":"not_found","message":"no such route"}}`)}},
+		{req("POST", "/api/v1/requests/"+id+"/assign"), &response{409, hdr("application/json"),
+			[]byte(`{"error":{"code":"already_assigned","message":"m","assignee":{"id":"` + id + `","name":"Ann"}}}`)}},
+	}
+	for _, c := range good {
+		if err := checkResponse(c.req, c.res); err != nil {
+			t.Errorf("%s %s %s: %v", c.req.Method, c.req.URL.Path, c.res, err)
+		}
+	}
+	bad := []struct {
+		req *http.Request
+		res *response
+	}{
+		{req("GET", "/healthz"), &response{200, hdr("application/json"), []byte(`{"status":"fine"}`)}},
+		{req("GET", "/healthz"), &response{418, hdr("application/json"), []byte(`{"error":{"code":"x","message":"y"}}`)}},
+		{req("GET", "/healthz"), &response{200, http.Header{"Content-Type": {"application/json"}}, []byte(`{"status":"ok"}`)}},
+		{req("GET", "/nope"), &response{404, hdr("text/plain"), []byte(`404 page not found`)}},
+		{req("GET", "/nope"), &response{200, hdr("application/json"), []byte(`{}`)}},
+		{req("POST", "/api/v1/requests/"+id+"/assign"), &response{200, hdr("application/json"), []byte(`{"id":"` + id + `","version":1,"position":"1-2","written":true,"extra":1}`)}},
+		{req("POST", "/api/v1/requests/"+id+"/assign"), &response{200, hdr("application/json"), []byte(`{"id":"not-a-uuid","version":1,"position":"1-2","written":true}`)}},
+		{req("POST", "/api/v1/requests/"+id+"/assign"), &response{409, hdr("application/json"), []byte(`{"error":{"code":"already_assigned","message":"m","assignee":null}}`)}},
+		{req("POST", "/api/v1/requests/"+id+"/assign"), &response{409, hdr("application/json"), []byte(`{"code":"conflict","message":"m"}`)}},
+		{req("GET", "/api/v1/requests/"+id+"/files/"+id), &response{200, hdr("image/png"), []byte("png")}}, // no Content-Disposition
+	}
+	for _, c := range bad {
+		if err := checkResponse(c.req, c.res); err == nil {
+			t.Errorf("%s %s %s passed the check", c.req.Method, c.req.URL.Path, c.res)
+		}
+	}
+}
