@@ -15,6 +15,9 @@ import (
 // DemoPassword is every demo technician's password.
 const DemoPassword = "helpstream-demo"
 
+// DemoAdminToken opens the admin routes of a demo server started without --admin-token.
+const DemoAdminToken = "helpstream-demo-admin"
+
 var demoNamespace = uuid.MustParse("0d7e4c2a-5b1f-4f6e-9d8a-2c3b4a5d6e7f")
 
 // demoID gives demo objects fixed IDs, so that --demo run twice finds what it made before.

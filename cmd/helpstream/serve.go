@@ -20,7 +20,7 @@ func init() {
 	register(command{name: "serve", summary: summary, run: func(ctx context.Context, args []string, out io.Writer) error {
 		fs := newFlagSet("serve", summary, out)
 		addr := fs.String("addr", envOr("HELPSTREAM_ADDR", "127.0.0.1:8080"), "address to listen on (env HELPSTREAM_ADDR)")
-		adminToken := fs.String("admin-token", envOr("HELPSTREAM_ADMIN_TOKEN", ""), "token that opens the admin routes; a random one is made and printed when empty (env HELPSTREAM_ADMIN_TOKEN)")
+		adminToken := fs.String("admin-token", envOr("HELPSTREAM_ADMIN_TOKEN", ""), "token that opens the admin routes; when empty, a random one is made and printed ("+DemoAdminToken+" with --demo) (env HELPSTREAM_ADMIN_TOKEN)")
 		demo := fs.Bool("demo", false, "create a demo company, portal and technicians (idempotent) and print how to use them")
 		secure := fs.Bool("secure-cookies", false, "mark the session cookie Secure (serve over HTTPS)")
 		trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)")
@@ -33,7 +33,10 @@ func init() {
 			return err
 		}
 		defer svc.close()
-		if *adminToken == "" {
+		switch {
+		case *adminToken == "" && *demo:
+			*adminToken = DemoAdminToken
+		case *adminToken == "":
 			*adminToken = randomToken()
 		}
 		api, err := httpapi.New(httpapi.Config{
