@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/filestore"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
 	"github.com/helpstream/helpstream/domain/eventlog"
@@ -49,8 +50,17 @@ func openServices(ctx context.Context, f storeFlags) (*services, error) {
 	if storeURL == "" {
 		storeURL = *f.databaseURL
 	}
-	store, closeStore, err := openEventStore(ctx, storeURL)
-	if err != nil {
+	var store eventlog.Store
+	var closeStore func()
+	if storeURL == *f.databaseURL {
+		// One database for both: share the pool rather than open a second one.
+		pg, err := pgstore.New(pool, pgstore.Config{})
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("open event store: %w", err)
+		}
+		store, closeStore = pg, pg.Close
+	} else if store, closeStore, err = openEventStore(ctx, storeURL); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open event store: %w", err)
 	}

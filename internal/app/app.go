@@ -189,6 +189,7 @@ func (a *App) append(ctx context.Context, l loaded, codec *eventlog.Codec, meta 
 	if err != nil {
 		return Result{}, fmt.Errorf("append to %s: %w", l.streamID, err)
 	}
+	a.catalog.noteWritten(res.Position)
 	return Result{StreamID: l.streamID, Version: res.NextExpected, Position: res.Position, Written: true}, nil
 }
 

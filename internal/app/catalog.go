@@ -30,6 +30,24 @@ type catalog struct {
 	portals     map[uuid.UUID]uuid.UUID // portal → company
 	requestsC   *eventlog.Codec
 	directoryC  *eventlog.Codec
+
+	// written is the furthest position this process's own commands appended; a query waits
+	// until the catalog has read that far, so a caller always sees its own writes even when
+	// the store holds them back behind another, older transaction that is still open.
+	writtenMu sync.Mutex
+	written   eventlog.Position
+}
+
+// maxOwnWriteWait bounds how long a query waits for the store to release this process's own
+// writes; after it the query answers from what the catalog has.
+const maxOwnWriteWait = 5 * time.Second
+
+func (c *catalog) noteWritten(p eventlog.Position) {
+	c.writtenMu.Lock()
+	if p.Compare(c.written) > 0 {
+		c.written = p
+	}
+	c.writtenMu.Unlock()
 }
 
 func newCatalog() *catalog {
@@ -61,6 +79,29 @@ type RequestSummary struct {
 }
 
 func (c *catalog) catchUp(ctx context.Context, store eventlog.Store) error {
+	c.writtenMu.Lock()
+	want := c.written
+	c.writtenMu.Unlock()
+	deadline := time.Now().Add(maxOwnWriteWait)
+	wait := time.Millisecond
+	for {
+		if err := c.readNew(ctx, store); err != nil {
+			return err
+		}
+		if c.position.Compare(want) >= 0 || time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+}
+
+// readNew applies what the log gained since the last read.
+func (c *catalog) readNew(ctx context.Context, store eventlog.Store) error {
 	const page = 1000
 	for {
 		batch, err := store.ReadAll(ctx, c.position, eventlog.ReadOptions{Limit: page})

@@ -25,6 +25,16 @@
 // asks to append them again on top) is appended again; appends with stale expectations, the
 // normal retry, are safe. And IDs are unique per stream only: the server does not notice an ID
 // that another stream already holds (eventlog.ErrIDReused is reported within a stream only).
+// The price: an Any append whose IDs are new reads the whole stream (backwards, in pages of
+// Config.IDScanPageSize); Helpstream's commands append with exact versions, Any is for tools.
+//
+// Append results. The server answers an append of several events with the position of its
+// transaction, not of its last event, and an idempotent append with no position; the store then
+// reads the last event back, so that AppendResult.Position is always the last event's position.
+//
+// Subscriptions use the server-side stream-prefix filter, deliver what has arrived in batches of
+// at most MaxBatch, and resubscribe after the last delivered event when the server drops them,
+// with a capped, jittered exponential backoff (see Store.Subscribe and Config).
 package kurrent
 
 import (
@@ -151,7 +161,8 @@ func (s *Store) Client() *esdb.Client { return s.client }
 
 // Append writes events to one stream atomically if the stream matches expected. See the package
 // documentation for how retries and Any stay idempotent.
-func (s *Store) Append(ctx context.Context, streamID string, expected eventlog.ExpectedVersion, events ...eventlog.EventData) (eventlog.AppendResult, error) {
+func (s *Store) Append(ctx context.Context, streamID string, expected eventlog.ExpectedVersion, events ...eventlog.EventData) (res eventlog.AppendResult, err error) {
+	defer func() { err = withContextError(ctx, err) }()
 	name, err := StreamName(s.cfg.Namespace, streamID)
 	if err != nil {
 		return eventlog.AppendResult{}, fmt.Errorf("append: %w", err)
@@ -171,7 +182,7 @@ func (s *Store) Append(ctx context.Context, streamID string, expected eventlog.E
 		return s.appendAny(ctx, streamID, name, ids, data)
 	}
 	v, _ := expected.Exact()
-	res, err := s.write(ctx, name, revisionFor(v), data)
+	res, err = s.write(ctx, name, revisionFor(v), data)
 	if err == nil {
 		return res, nil
 	}
@@ -235,7 +246,9 @@ func (s *Store) write(ctx context.Context, name string, rev esdb.ExpectedRevisio
 	}
 	last := int64(wr.NextExpectedVersion)
 	pos := ToPosition(esdb.Position{Commit: wr.CommitPosition, Prepare: wr.PreparePosition})
-	if len(data) == 1 && !pos.IsStart() {
+	// A single event's position is the write's; trust it when it is well formed (commit at or
+	// after prepare), otherwise (no position on an idempotent write, say) read it back.
+	if len(data) == 1 && wr.PreparePosition > 0 && wr.CommitPosition >= wr.PreparePosition {
 		return eventlog.AppendResult{NextExpected: last, Position: pos}, nil
 	}
 	ev, err := s.readOne(ctx, name, last)
@@ -254,6 +267,15 @@ func (s *Store) write(ctx context.Context, name string, rev esdb.ExpectedRevisio
 		return found.result, nil
 	}
 	return eventlog.AppendResult{NextExpected: int64(ev.EventNumber), Position: ToPosition(ev.Position)}, nil
+}
+
+// withContextError makes an error that ctx's end caused match context.Canceled or
+// context.DeadlineExceeded (the client reports them as gRPC errors).
+func withContextError(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil || errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ctx.Err(), err)
 }
 
 func idsOf(data []esdb.EventData) []uuid.UUID {
@@ -418,7 +440,8 @@ func (s *Store) readOne(ctx context.Context, name string, version int64) (*esdb.
 
 // ReadStream returns a stream's events with version >= from, in order; a missing stream reads as
 // no events.
-func (s *Store) ReadStream(ctx context.Context, streamID string, from int64, opts eventlog.ReadOptions) ([]eventlog.RecordedEvent, error) {
+func (s *Store) ReadStream(ctx context.Context, streamID string, from int64, opts eventlog.ReadOptions) (_ []eventlog.RecordedEvent, err error) {
+	defer func() { err = withContextError(ctx, err) }()
 	name, err := StreamName(s.cfg.Namespace, streamID)
 	if err != nil {
 		return nil, fmt.Errorf("read stream: %w", err)
@@ -463,7 +486,8 @@ const DefaultReadAllLimit = 1000
 
 // ReadAll returns our events of $all strictly after from, in order, skipping system events and
 // other namespaces' streams.
-func (s *Store) ReadAll(ctx context.Context, from eventlog.Position, opts eventlog.ReadOptions) ([]eventlog.RecordedEvent, error) {
+func (s *Store) ReadAll(ctx context.Context, from eventlog.Position, opts eventlog.ReadOptions) (_ []eventlog.RecordedEvent, err error) {
+	defer func() { err = withContextError(ctx, err) }()
 	limit := opts.Limit
 	if limit <= 0 {
 		limit = DefaultReadAllLimit

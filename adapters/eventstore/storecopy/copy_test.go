@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -15,6 +16,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpstream/helpstream/adapters/eventstore/kurrent"
+	"github.com/helpstream/helpstream/adapters/eventstore/kurrent/kurrenttest"
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/eventstore/storecopy"
 	"github.com/helpstream/helpstream/domain/eventlog"
@@ -58,6 +61,7 @@ func seed(t *testing.T, ctx context.Context, s eventlog.Store, rounds int) int {
 		"technician-" + uuid.NewString(),
 		"company-" + uuid.NewString(),
 	}
+	before := len(readLog(t, ctx, s)) // earlier seeds waited until they were readable
 	last := map[string]int64{}
 	hash := map[string]string{}
 	for _, st := range streams {
@@ -91,7 +95,22 @@ func seed(t *testing.T, ctx context.Context, s eventlog.Store, rounds int) int {
 			total += n
 		}
 	}
+	waitReadable(t, ctx, s, before+total)
 	return total
+}
+
+// waitReadable waits until want events of the log of s can be read. PostgreSQL holds events back
+// from readers while any older transaction of the server is open (in any database, and the
+// server is shared with other test packages); a copy copies what it can read, so tests wait.
+func waitReadable(t *testing.T, ctx context.Context, s eventlog.Store, want int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for len(readLog(t, ctx, s)) < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log stays held back: fewer than %d events readable", want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func readLog(t *testing.T, ctx context.Context, s eventlog.Store) []eventlog.RecordedEvent {
@@ -115,7 +134,9 @@ func readLog(t *testing.T, ctx context.Context, s eventlog.Store) []eventlog.Rec
 // bytes and metadata, in the same order. Positions and record times are the destination's own.
 func requireSameLog(t *testing.T, ctx context.Context, from, to eventlog.Store) {
 	t.Helper()
-	src, dst := readLog(t, ctx, from), readLog(t, ctx, to)
+	src := readLog(t, ctx, from)
+	waitReadable(t, ctx, to, len(src))
+	dst := readLog(t, ctx, to)
 	if len(src) != len(dst) {
 		t.Fatalf("source holds %d events, destination %d", len(src), len(dst))
 	}
@@ -216,11 +237,12 @@ func TestCopyRerunWritesNothing(t *testing.T) {
 	ctx := testContext(t)
 	from, _ := newStore(t)
 	to, _ := newStore(t)
-	seed(t, ctx, from, 3)
+	total := seed(t, ctx, from, 3)
 	checkpoints := storecopy.FileCheckpoints{Path: filepath.Join(t.TempDir(), "copy.checkpoint"), Source: "a", Destination: "b"}
 	if _, err := storecopy.Copy(ctx, from, to, checkpoints, storecopy.Options{}); err != nil {
 		t.Fatal(err)
 	}
+	waitReadable(t, ctx, to, total)
 	before := readLog(t, ctx, to)
 
 	counting := &countingStore{Store: to}
@@ -266,8 +288,9 @@ func TestCopyResumesAfterFailingDestination(t *testing.T) {
 	if first.Events == 0 || first.Events >= int64(total) {
 		t.Fatalf("interrupted copy copied %d of %d events", first.Events, total)
 	}
+	waitReadable(t, ctx, to, int(first.Events))
 	partial := readLog(t, ctx, to)
-	if int64(len(partial)) < first.Events || len(partial) >= total {
+	if int64(len(partial)) != first.Events || len(partial) >= total {
 		t.Fatalf("destination holds %d events after the interrupted copy (%d reported)", len(partial), first.Events)
 	}
 	saved, ok, err := checkpoints.Load(ctx)
@@ -343,6 +366,7 @@ func TestCopyRefusesDivergentDestination(t *testing.T) {
 	if _, err := to.Append(ctx, stream, eventlog.NoStream(), event()); err != nil {
 		t.Fatal(err)
 	}
+	waitReadable(t, ctx, from, 1)
 	checkpoints := &storecopy.MemoryCheckpoints{}
 	_, err := storecopy.Copy(ctx, from, to, checkpoints, storecopy.Options{})
 	if !errors.Is(err, storecopy.ErrDiverged) || !errors.Is(err, eventlog.ErrConcurrency) {
@@ -459,4 +483,40 @@ func TestFileCheckpoints(t *testing.T) {
 	if len(matches) != 0 {
 		t.Errorf("temporary files left behind: %v", matches)
 	}
+}
+
+// TestCopyThroughKurrentDB copies PostgreSQL → KurrentDB → PostgreSQL through the same code path,
+// with kurrenttest's in-memory stand-in for the server (a real one is not available everywhere),
+// and compares the ends and the middle.
+func TestCopyThroughKurrentDB(t *testing.T) {
+	ctx := testContext(t)
+	from, _ := newStore(t)
+	back, _ := newStore(t)
+	seed(t, ctx, from, 5)
+	_, url := kurrenttest.Start(t)
+	esdb, err := kurrent.OpenConfig(ctx, url, kurrent.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = esdb.Close() })
+
+	if _, err := storecopy.Copy(ctx, from, esdb, &storecopy.MemoryCheckpoints{}, storecopy.Options{BatchSize: 6}); err != nil {
+		t.Fatalf("copy to KurrentDB: %v", err)
+	}
+	requireSameLog(t, ctx, from, esdb)
+	// Interrupted on the way back, then resumed.
+	checkpoints := &storecopy.MemoryCheckpoints{}
+	failing := &countingStore{Store: back, failAfter: 7}
+	if _, err := storecopy.Copy(ctx, esdb, failing, checkpoints, storecopy.Options{BatchSize: 4}); !errors.Is(err, errInjected) {
+		t.Fatalf("interrupted copy returned %v", err)
+	}
+	if _, err := storecopy.Copy(ctx, esdb, back, checkpoints, storecopy.Options{BatchSize: 4}); err != nil {
+		t.Fatalf("copy back to PostgreSQL: %v", err)
+	}
+	requireSameLog(t, ctx, from, back)
+	// A re-run over KurrentDB without the checkpoint writes nothing twice there either.
+	if _, err := storecopy.Copy(ctx, from, esdb, &storecopy.MemoryCheckpoints{}, storecopy.Options{BatchSize: 6}); err != nil {
+		t.Fatalf("second copy to KurrentDB: %v", err)
+	}
+	requireSameLog(t, ctx, from, esdb)
 }

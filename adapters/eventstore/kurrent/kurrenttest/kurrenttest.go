@@ -1,6 +1,6 @@
-// Package kurrenttest is an in-memory stand-in for KurrentDB's gRPC Streams service, so that the store's own code
-// (appends, retries, read-back, paging of $all, subscriptions, reconnection) runs through the
-// real client on machines without a server. It follows the server's documented behaviour:
+// Package kurrenttest is an in-memory stand-in for KurrentDB's gRPC Streams service, so that
+// the kurrent store's own code (appends, retries, read-back, paging of $all, subscriptions,
+// reconnection) runs through the real client on machines without a server. It follows the server's documented behaviour:
 //
 //   - appends check the expected revision; with an expected revision below the stream's current
 //     one, the events after it are compared by ID: all equal is an idempotent success (reported
