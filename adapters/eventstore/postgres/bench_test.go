@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,7 +22,7 @@ func BenchmarkAppend(b *testing.B) {
 	for _, writers := range []int{1, 32} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
 			pool, _ := pgtest.NewDatabase(b)
-			s, err := pgstore.New(pool, pgstore.Config{DisableNotify: os.Getenv("BENCH_NO_NOTIFY") != ""})
+			s, err := pgstore.New(pool, pgstore.Config{})
 			if err != nil {
 				b.Fatalf("new store: %v", err)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,13 +27,17 @@ ORDER BY stream_version
 LIMIT $3`
 
 // readAllSQL reads the global log strictly after ($1, $2), only below the oldest running
-// transaction, so no row can later appear before the last one it returned.
-const readAllSQL = `SELECT ` + eventColumns + `
+// transaction, so no row can later appear before the last one it returned. The limit is part of
+// the text: with a parameter the planner of a generic plan assumes a tenth of the table and may
+// prefer a sequential scan and a sort to the ordered index scan.
+func readAllSQL(limit int) string {
+	return `SELECT ` + eventColumns + `
 FROM events
 WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY transaction_id, global_position
-LIMIT $3`
+LIMIT ` + strconv.Itoa(limit)
+}
 
 // ReadStream implements eventlog.Store.
 func (s *Store) ReadStream(ctx context.Context, streamID string, from int64, opts eventlog.ReadOptions) ([]eventlog.RecordedEvent, error) {
@@ -66,7 +71,7 @@ func (s *Store) ReadAll(ctx context.Context, from eventlog.Position, opts eventl
 		limit = DefaultReadAllLimit
 	}
 	txID, position := from.Parts()
-	rows, err := s.pool.Query(ctx, readAllSQL, txID, int64(position), limit)
+	rows, err := s.pool.Query(ctx, readAllSQL(limit), txID, int64(position))
 	if err != nil {
 		return nil, fmt.Errorf("read all from %s: %w", from, err)
 	}
@@ -94,74 +99,96 @@ func scanEvent(row pgx.CollectableRow) (eventlog.RecordedEvent, error) {
 	return e, nil
 }
 
-// pageSQL is a subscription's read: like readAllSQL with a stream-prefix filter, plus, from the
-// same snapshot, the last readable position of the whole log (the filter may skip up to it) and
-// whether committed rows are held back behind an open transaction. It always returns at least
-// one row; page columns are NULL when the page is empty.
-const pageSQL = `
+// filteredScanWindow is how many events of the global log a filtered subscription examines in
+// one read at least; it bounds the work of a read when few events pass the filter.
+const filteredScanWindow = 2000
+
+// pageSQL is a subscription's read. From one snapshot it takes a window of the readable log
+// after ($1, $2) in order (at most window events, by the ordered index), the first batch events
+// of it that pass the stream-prefix filter $3 (NULL: all), where the window ended and how long
+// it was, and whether committed events are held back behind a transaction that is still open.
+// It always returns one row at least; the event columns are NULL when no event passed.
+func pageSQL(batch, window int) string {
+	return `
 WITH snap AS MATERIALIZED (
 	SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin
-), page AS MATERIALIZED (
-	SELECT ` + eventColumns + `
+), win AS MATERIALIZED (
+	SELECT transaction_id, global_position, stream_id
 	FROM events
 	WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
 	  AND transaction_id < (SELECT xmin FROM snap)
-	  AND ($4::text[] IS NULL OR stream_id LIKE ANY ($4::text[]))
 	ORDER BY transaction_id, global_position
-	LIMIT $3
+	LIMIT ` + strconv.Itoa(window) + `
+), page AS MATERIALIZED (
+	SELECT global_position FROM win
+	WHERE $3::text[] IS NULL OR stream_id LIKE ANY ($3::text[])
+	ORDER BY transaction_id, global_position
+	LIMIT ` + strconv.Itoa(batch) + `
 ), tail AS MATERIALIZED (
-	SELECT h.transaction_id AS hw_transaction_id, h.global_position AS hw_global_position,
-	       EXISTS (SELECT FROM events WHERE transaction_id >= (SELECT xmin FROM snap)) AS held
-	FROM (SELECT) AS one
+	SELECT last.transaction_id AS last_transaction_id, last.global_position AS last_global_position, n.scanned,
+	       coalesce((SELECT transaction_id FROM events ORDER BY transaction_id DESC LIMIT 1) >= (SELECT xmin FROM snap), false) AS held
+	FROM (SELECT count(*) AS scanned FROM win) AS n
 	LEFT JOIN LATERAL (
-		SELECT transaction_id, global_position FROM events
-		WHERE transaction_id < (SELECT xmin FROM snap)
+		SELECT transaction_id, global_position FROM win
 		ORDER BY transaction_id DESC, global_position DESC
 		LIMIT 1
-	) AS h ON true
+	) AS last ON true
 )
-SELECT tail.hw_transaction_id, tail.hw_global_position, tail.held,
-       page.transaction_id, page.global_position, page.stream_id, page.stream_version, page.event_id,
-       page.event_type, page.data, page.metadata, page.recorded_at
-FROM tail LEFT JOIN page ON true
-ORDER BY page.transaction_id, page.global_position`
+SELECT tail.last_transaction_id, tail.last_global_position, tail.scanned, tail.held,
+       e.transaction_id, e.global_position, e.stream_id, e.stream_version, e.event_id,
+       e.event_type, e.data, e.metadata, e.recorded_at
+FROM tail
+LEFT JOIN (page JOIN events AS e USING (global_position)) ON true
+ORDER BY e.transaction_id, e.global_position`
+}
 
 // page is one read of a subscription.
 type page struct {
 	events []eventlog.RecordedEvent
-	// highWater is the last position of the whole log that the read could see (Start when the
-	// log is empty); when the page is not full, nothing readable up to it is left unread.
-	highWater eventlog.Position
+	// scannedTo is the last position the read examined (Start when it examined none): nothing
+	// up to it is left to deliver once the events are.
+	scannedTo eventlog.Position
+	// exhausted is true when the read examined all of the readable log: the subscription has
+	// caught up once the events are delivered.
+	exhausted bool
 	// held is true when committed events wait behind a transaction that is still open.
 	held bool
 }
 
-func (s *Store) readPage(ctx context.Context, from eventlog.Position, patterns []string, limit int) (page, error) {
+// readPage reads up to batch events after from whose streams match patterns (nil: all).
+func (s *Store) readPage(ctx context.Context, from eventlog.Position, patterns []string, batch int) (page, error) {
 	var p page
+	window := batch
+	if patterns != nil {
+		window = max(batch, filteredScanWindow)
+	}
 	txID, position := from.Parts()
-	rows, err := s.pool.Query(ctx, pageSQL, txID, int64(position), limit, patterns)
+	rows, err := s.pool.Query(ctx, pageSQL(batch, window), txID, int64(position), patterns)
 	if err != nil {
 		return p, fmt.Errorf("read events from %s: %w", from, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			hwTxID, eTxID         *uint64
-			hwPosition, ePosition *int64
-			streamID, eventType   *string
-			version               *int64
-			id                    *uuid.UUID
-			data, meta            []byte
-			recordedAt            *time.Time
+			lastTxID, eTxID         *uint64
+			lastPosition, ePosition *int64
+			scanned                 int64
+			streamID, eventType     *string
+			version                 *int64
+			id                      *uuid.UUID
+			data, meta              []byte
+			recordedAt              *time.Time
 		)
-		if err := rows.Scan(&hwTxID, &hwPosition, &p.held, &eTxID, &ePosition, &streamID, &version, &id, &eventType, &data, &meta, &recordedAt); err != nil {
+		if err := rows.Scan(&lastTxID, &lastPosition, &scanned, &p.held,
+			&eTxID, &ePosition, &streamID, &version, &id, &eventType, &data, &meta, &recordedAt); err != nil {
 			return p, fmt.Errorf("read events from %s: %w", from, err)
 		}
-		if hwTxID != nil && hwPosition != nil {
-			p.highWater = eventlog.NewPosition(*hwTxID, uint64(*hwPosition))
+		if lastTxID != nil && lastPosition != nil {
+			p.scannedTo = eventlog.NewPosition(*lastTxID, uint64(*lastPosition))
 		}
+		p.exhausted = scanned < int64(window)
 		if eTxID == nil {
-			continue // empty page
+			continue // no event passed
 		}
 		if ePosition == nil || streamID == nil || version == nil || id == nil || eventType == nil || recordedAt == nil {
 			return p, fmt.Errorf("read events from %s: %w", from, errors.New("event row with NULL columns"))

@@ -332,8 +332,16 @@ func (b *appendBatch) insert(ctx context.Context, q querier, expected eventlog.E
 // insert, nil when it found the stream at another version. It returns the original result when
 // every event is already stored (a retry), retry when trying again may succeed, or the error.
 func (s *Store) afterConflict(ctx context.Context, b *appendBatch, expected eventlog.ExpectedVersion, cause error, attempt int) (res eventlog.AppendResult, retry bool, err error) {
+	canRetry := attempt < s.cfg.MaxConflictRetries
 	var pgErr *pgconn.PgError
-	uniqueViolation := errors.As(cause, &pgErr) && pgErr.Code == "23505"
+	isPgErr := errors.As(cause, &pgErr)
+	uniqueViolation := isPgErr && pgErr.Code == "23505" &&
+		(pgErr.ConstraintName == streamVersionKey || pgErr.ConstraintName == eventIDKey)
+	if isPgErr && pgErr.Code == "40P01" && canRetry {
+		// Two batches that share event IDs in different orders deadlocked; the next attempt
+		// finds the IDs stored.
+		return res, true, nil
+	}
 	if cause != nil && !uniqueViolation {
 		return res, false, fmt.Errorf("append to %q: %w", b.streamID, cause)
 	}
@@ -341,7 +349,6 @@ func (s *Store) afterConflict(ctx context.Context, b *appendBatch, expected even
 	if err != nil || stored {
 		return res, false, err
 	}
-	canRetry := attempt < s.cfg.MaxConflictRetries
 	if uniqueViolation && pgErr.ConstraintName == eventIDKey && canRetry {
 		// The writer that held one of our IDs is gone again; the next attempt will tell.
 		return res, true, nil

@@ -68,11 +68,16 @@ func TestContract(t *testing.T) {
 // collect subscribes in the background and sends what it delivers to the returned channel.
 func collect(t *testing.T, s *pgstore.Store, prefix string) <-chan eventlog.RecordedEvent {
 	t.Helper()
+	return collectWith(t, s, eventlog.SubscribeOptions{StreamPrefixes: []string{prefix}})
+}
+
+func collectWith(t *testing.T, s *pgstore.Store, opts eventlog.SubscribeOptions) <-chan eventlog.RecordedEvent {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(chan eventlog.RecordedEvent, 1000)
 	done := make(chan error, 1)
 	go func() {
-		done <- s.Subscribe(ctx, eventlog.Start(), eventlog.SubscribeOptions{StreamPrefixes: []string{prefix}},
+		done <- s.Subscribe(ctx, eventlog.Start(), opts,
 			func(ctx context.Context, batch []eventlog.RecordedEvent) error {
 				for _, e := range batch {
 					out <- e
@@ -253,6 +258,47 @@ func TestHeldBackEventsWaitForTheOpenTransaction(t *testing.T) {
 	if len(got) != 2 || got[0].ID != a.ID || got[1].ID != b.ID || got[1].Position != res.Position {
 		t.Fatalf("after commit ReadAll returned %+v", got)
 	}
+}
+
+// TestFilteredSubscriptionCrossesLongGaps: a filtered subscription examines a bounded window of
+// the log per read; runs of other streams longer than that window must not stop it.
+func TestFilteredSubscriptionCrossesLongGaps(t *testing.T) {
+	ctx := testContext(t)
+	pool, _ := pgtest.NewDatabase(t)
+	s := newStore(t, pool, pgstore.Config{})
+	prefix := "wanted-" + uuid.NewString()
+	noise := func(n int) {
+		t.Helper()
+		events := make([]eventlog.EventData, n)
+		for i := range events {
+			events[i] = event(`{}`)
+		}
+		if _, err := s.Append(ctx, "noise-"+uuid.NewString(), eventlog.NoStream(), events...); err != nil {
+			t.Fatalf("append noise: %v", err)
+		}
+	}
+	var want []uuid.UUID
+	wanted := func() {
+		t.Helper()
+		e := event(`{}`)
+		if _, err := s.Append(ctx, prefix+"-"+uuid.NewString(), eventlog.NoStream(), e); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		want = append(want, e.ID)
+	}
+	wanted()
+	noise(4500)
+	wanted()
+	noise(2000) // exactly one window
+	wanted()
+	noise(2500)
+
+	got := collectWith(t, s, eventlog.SubscribeOptions{StreamPrefixes: []string{prefix}, MaxBatch: 1})
+	for _, id := range want {
+		receive(t, got, id, 10*time.Second)
+	}
+	wanted() // and it is live afterwards
+	receive(t, got, want[len(want)-1], 10*time.Second)
 }
 
 func TestHoldOpenAppend(t *testing.T) {

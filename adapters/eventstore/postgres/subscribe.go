@@ -77,16 +77,18 @@ func (s *Store) Subscribe(ctx context.Context, from eventlog.Position, opts even
 		}
 		if len(p.events) == limit {
 			heldDelay = s.cfg.HeldBackPollInterval
-			continue // more backlog
+			continue // the batch is full: read on from its last event
 		}
-		// Everything readable up to the high water has been seen; what the filter dropped need
-		// not be read again.
-		if p.highWater.Compare(cursor) > 0 {
-			cursor = p.highWater
+		// Every examined event that the filter dropped need not be examined again.
+		if p.scannedTo.Compare(cursor) > 0 {
+			cursor = p.scannedTo
 			progress = true
 		}
 		if progress {
 			heldDelay = s.cfg.HeldBackPollInterval
+		}
+		if !p.exhausted {
+			continue // more backlog beyond the examined window
 		}
 		wait := s.cfg.PollInterval
 		if p.held {
