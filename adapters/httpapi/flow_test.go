@@ -70,7 +70,7 @@ func TestMainFlow(t *testing.T) {
 	portal := e.createPortal(t, company, "Acme support")
 	alice := e.registerTechnician(t, "Alice Tech", "alice@example.com")
 	bob := e.registerTechnician(t, "Bob Tech", "bob@example.com")
-	e.registerTechnician(t, "Carol Outsider", "carol@example.com") // no access
+	e.registerTechnician(t, "Carol Outsider", "carol@example.com") // no access to Acme
 	e.grant(t, alice, company)
 	e.grant(t, bob, company)
 
@@ -140,6 +140,15 @@ func TestMainFlow(t *testing.T) {
 	if d.Status != "new" || d.Assignee != nil || d.CompanyName != "Acme" || d.Customer.Email != "ada@example.com" {
 		t.Errorf("customer's details %+v", d)
 	}
+
+	// Carol, without access to Acme, sees nothing of it even while Available.
+	carol := e.login(t, "carol@example.com")
+	carol.setAvailability(t, "available")
+	if p := carol.list(t, "view=all"); p.Total != 0 {
+		t.Errorf("a technician without access lists %+v", p)
+	}
+	carol.get(t, reqPath(id)).wantErr(t, http.StatusNotFound, "not_found")
+	carol.post(t, reqPath(id, "assign"), nil).wantErr(t, http.StatusNotFound, "not_found")
 
 	// Alice sees it under New, takes it and joins.
 	if p := tech.list(t, "view=new"); !p.has(id) || p.Total != 1 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -130,4 +131,45 @@ func (r *response) tokenOf(t testing.TB) string {
 	var s submission
 	r.decode(t, &s)
 	return s.CustomerToken
+}
+
+// TestIdempotencyKeyConcurrent: the same command sent 16 times at once with one key is run
+// once; the others are replays of it or told that it is still running.
+func TestIdempotencyKeyConcurrent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w := newWorld(t, e)
+	id, _ := w.inChat(t, uaWindows)
+	const n = 16
+	results := make([]*response, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i] = w.techA.post(t, reqPath(id, "messages"), map[string]any{"body": "only once"}, idemKey("same"))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	firsts := 0
+	for _, r := range results {
+		switch {
+		case r.Status == http.StatusCreated && r.Header.Get("Idempotent-Replayed") == "":
+			firsts++
+		case r.Status == http.StatusCreated:
+		case r.Status == http.StatusConflict:
+			r.wantErr(t, http.StatusConflict, "idempotency_in_progress")
+		default:
+			t.Errorf("unexpected %s", r)
+		}
+	}
+	if firsts != 1 {
+		t.Errorf("%d requests ran the command, want 1", firsts)
+	}
+	if got := countType(w.techA.history(t, id), "request.message_sent.v1"); got != 1 {
+		t.Errorf("%d messages written, want 1", got)
+	}
 }

@@ -180,7 +180,8 @@ func TestHarnessRejectsMismatches(t *testing.T) {
 		{req("POST", "/api/v1/requests/"+id+"/assign"), &response{200, hdr("application/json"), []byte(`{"id":"not-a-uuid","version":1,"position":"1-2","written":true}`)}},
 		{req("POST", "/api/v1/requests/"+id+"/assign"), &response{409, hdr("application/json"), []byte(`{"error":{"code":"already_assigned","message":"m","assignee":null}}`)}},
 		{req("POST", "/api/v1/requests/"+id+"/assign"), &response{409, hdr("application/json"), []byte(`{"code":"conflict","message":"m"}`)}},
-		{req("GET", "/api/v1/requests/"+id+"/files/"+id), &response{200, hdr("image/png"), []byte("png")}}, // no Content-Disposition
+		{req("GET", "/api/v1/requests/"+id+"/files/"+id), &response{200, hdr("image/png"), []byte("png")}},   // no Content-Disposition
+		{req("GET", "/api/v1/requests/"+id+"/files"), &response{200, hdr("application/json"), []byte(`{}`)}}, // no such operation
 	}
 	for _, c := range bad {
 		if err := checkResponse(c.req, c.res); err == nil {

@@ -78,8 +78,12 @@ type RevokeAccess struct {
 	CompanyID    uuid.UUID
 }
 
-// RevokeAccess records the revocation.
+// RevokeAccess checks that the company exists (an unknown one is ErrNotFound, as in
+// GrantAccess), then records the revocation.
 func (a *App) RevokeAccess(ctx context.Context, meta Meta, cmd RevokeAccess) (Result, error) {
+	if _, _, err := a.loadCompany(ctx, cmd.CompanyID); err != nil {
+		return Result{}, err
+	}
 	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician) error {
 		return t.RevokeAccess(cmd.CompanyID)
 	})
