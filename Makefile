@@ -10,6 +10,8 @@ demo:
 # Every test, against the real PostgreSQL on 127.0.0.1:5432.
 test:
 	$(GO) vet ./...
+	@# Says in one line whether the KurrentDB contract suite ran (HELPSTREAM_KURRENTDB_URL) or was skipped.
+	@$(GO) test -count=1 -run '^TestContract$$' -v ./adapters/eventstore/kurrent/ | grep -E 'KurrentDB|^--- |^(ok|FAIL)'
 	$(GO) test -count=1 -timeout 15m ./...
 
 # The design §7 benchmarks: appends and whole commands beside pgbench.

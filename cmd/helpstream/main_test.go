@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/helpstream/helpstream/internal/pgtest"
+)
+
+// The README's first command: serve --demo on a database that does not exist yet, then a
+// request walked from submission to close by the demo's technician.
+func TestServeDemoOnAFreshDatabase(t *testing.T) {
+	url, drop, err := pgtest.CreateDatabase(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = drop() })
+	// Drop it again so that serve has to create it, as on a fresh machine.
+	if err := drop(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	reader, writer := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--demo", "--addr", "127.0.0.1:0", "--database-url", url, "--files-dir", t.TempDir()}, writer)
+		writer.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	})
+	api := ""
+	lines := bufio.NewScanner(reader)
+	for api == "" && lines.Scan() {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(lines.Text()), "API:"); ok {
+			api = strings.TrimSpace(rest)
+		}
+	}
+	if api == "" {
+		t.Fatal("serve --demo printed no API address")
+	}
+	go io.Copy(io.Discard, reader) //nolint:errcheck // keep the pipe flowing
+
+	client := &http.Client{Timeout: 10 * time.Second}
+	call := func(method, path, token string, body any, wantStatus int) map[string]any {
+		t.Helper()
+		var payload io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			payload = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, api+path, payload)
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode != wantStatus {
+			t.Fatalf("%s %s: %d %v, want %d", method, path, resp.StatusCode, out, wantStatus)
+		}
+		return out
+	}
+	acmePortal := demoID("portal/acme").String()
+	submitted := call("POST", "/portals/"+acmePortal+"/requests", "", map[string]string{
+		"customer_name": "Ada", "customer_email": "ada@example.com", "description": "Printer on fire", "device_type": "windows",
+	}, http.StatusCreated)
+	requestID := submitted["request_id"].(string)
+	login := call("POST", "/auth/login", "", map[string]string{"email": "bob@example.com", "password": DemoPassword}, http.StatusOK)
+	token := login["token"].(string)
+	call("PUT", "/me/availability", token, map[string]string{"availability": "available"}, http.StatusOK)
+	for _, step := range []string{"assign", "join", "end-chat", "close"} {
+		call("POST", "/requests/"+requestID+"/"+step, token, nil, http.StatusOK)
+	}
+	details := call("GET", "/requests/"+requestID, token, nil, http.StatusOK)
+	if details["status"] != "completed" {
+		t.Fatalf("status %v, want completed", details["status"])
+	}
+	// Carol has no access to Acme: the request does not exist for her (R2).
+	carol := call("POST", "/auth/login", "", map[string]string{"email": "carol@example.com", "password": DemoPassword}, http.StatusOK)["token"].(string)
+	call("GET", "/requests/"+requestID, carol, nil, http.StatusNotFound)
+	// The admin token of the demo opens the admin routes.
+	companies := call("GET", "/admin/companies", DemoAdminToken, nil, http.StatusOK)
+	if n := len(companies["companies"].([]any)); n != 2 {
+		t.Fatalf("%d demo companies, want 2", n)
+	}
+}
+
+// Running the demo twice finds what the first run made.
+func TestSeedDemoIsIdempotent(t *testing.T) {
+	_, url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	for range 2 {
+		svc, err := openServices(ctx, storeFlags{databaseURL: &url, eventStore: new(string), filesDir: ptr(t.TempDir()), maxFileSize: ptr(int64(1 << 20))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := seedDemo(ctx, svc); err != nil {
+			t.Fatal(err)
+		}
+		technicians, err := svc.app.Technicians(ctx)
+		svc.close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(technicians) != 3 {
+			t.Fatalf("%d technicians, want 3", len(technicians))
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Every command says what it does on --help, and an unknown one is refused.
+func TestHelp(t *testing.T) {
+	for name := range commands {
+		var out bytes.Buffer
+		err := run(context.Background(), []string{name, "--help"}, &out)
+		if err != nil && !strings.Contains(err.Error(), "help requested") {
+			t.Errorf("%s --help: %v", name, err)
+		}
+		if !strings.Contains(out.String(), commands[name].summary) {
+			t.Errorf("%s --help does not say what it does:\n%s", name, out.String())
+		}
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, io.Discard); err == nil {
+		t.Error("an unknown command was accepted")
+	}
+}
