@@ -260,3 +260,12 @@ func (p *Position) UnmarshalText(b []byte) error {
 	*p = q
 	return nil
 }
+
+// StreamsReader is what a Store may offer beside the port: several whole streams read in one
+// round trip. A command that needs the request and the technician acting on it loads both at
+// once when its store can.
+type StreamsReader interface {
+	// ReadStreams returns every event of each named stream, in order, keyed by stream ID;
+	// missing streams have no key.
+	ReadStreams(ctx context.Context, streamIDs []string) (map[string][]RecordedEvent, error)
+}

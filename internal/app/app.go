@@ -1,6 +1,6 @@
 // Package app is Helpstream's application layer: one handler per command (load the stream,
 // decide in the domain, append with the expected version) and the queries the API answers.
-// It knows the event-store port and its own ports (file store, catalog), never an adapter.
+// It knows the event-store port and its own ports (file store, read models), never an adapter.
 package app
 
 import (
@@ -87,6 +87,19 @@ type Config struct {
 	MaxFileSize int64
 	// MaxRetries bounds how often a command re-decides after losing a race; 8 when zero.
 	MaxRetries int
+
+	// RequestList, RequestDetails and Directory are the read models that answer the queries
+	// (the list, the Details panel, portals, companies and technicians). Each one left nil is
+	// answered in memory: the list and the directory from a catalog folded from the global
+	// log, the details by folding the request's stream. Commands always load streams.
+	RequestList    RequestListReadModel
+	RequestDetails RequestDetailsReadModel
+	Directory      DirectoryReadModel
+	// WaitFor blocks until the read models have applied every event up to pos, or ctx ends;
+	// it reports whether they got there. It serves read-your-writes (min_position).
+	WaitFor func(ctx context.Context, pos eventlog.Position) (bool, error)
+	// MaxProjectionWait bounds WaitForPosition; MaxProjectionWait (2 s) when zero.
+	MaxProjectionWait time.Duration
 }
 
 // DefaultMaxFileSize is the upload limit when none is configured.
@@ -102,6 +115,12 @@ type App struct {
 	requests    *eventlog.Codec
 	directory   *eventlog.Codec
 	catalog     *catalog
+
+	requestList       RequestListReadModel
+	requestDetails    RequestDetailsReadModel
+	directoryRM       DirectoryReadModel
+	waitFor           func(ctx context.Context, pos eventlog.Position) (bool, error)
+	maxProjectionWait time.Duration
 }
 
 // New returns an App, with defaults for what Config leaves unset.
@@ -118,6 +137,9 @@ func New(cfg Config) (*App, error) {
 	if cfg.MaxRetries <= 0 {
 		cfg.MaxRetries = 8
 	}
+	if cfg.MaxProjectionWait <= 0 {
+		cfg.MaxProjectionWait = MaxProjectionWait
+	}
 	return &App{
 		store:       cfg.Store,
 		files:       cfg.Files,
@@ -127,6 +149,12 @@ func New(cfg Config) (*App, error) {
 		requests:    request.Codec(),
 		directory:   directory.Codec(),
 		catalog:     newCatalog(),
+
+		requestList:       cfg.RequestList,
+		requestDetails:    cfg.RequestDetails,
+		directoryRM:       cfg.Directory,
+		waitFor:           cfg.WaitFor,
+		maxProjectionWait: cfg.MaxProjectionWait,
 	}, nil
 }
 
@@ -147,6 +175,24 @@ func (a *App) load(ctx context.Context, streamID string, codec *eventlog.Codec) 
 	if err != nil {
 		return loaded{}, fmt.Errorf("read %s: %w", streamID, err)
 	}
+	return decodeStream(streamID, recorded, codec)
+}
+
+// preload reads several streams in one round trip when the store can, for decodeStream; nil
+// when it cannot, and the caller loads them one by one.
+func (a *App) preload(ctx context.Context, streamIDs ...string) (map[string][]eventlog.RecordedEvent, error) {
+	reader, ok := a.store.(eventlog.StreamsReader)
+	if !ok {
+		return nil, nil
+	}
+	streams, err := reader.ReadStreams(ctx, streamIDs)
+	if err != nil {
+		return nil, fmt.Errorf("read %v: %w", streamIDs, err)
+	}
+	return streams, nil
+}
+
+func decodeStream(streamID string, recorded []eventlog.RecordedEvent, codec *eventlog.Codec) (loaded, error) {
 	l := loaded{streamID: streamID, version: -1, recorded: recorded}
 	for _, r := range recorded {
 		e, err := codec.Decode(r.Type, r.Data)

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
 )
 
 // CreateCompany is the administrator's command to add a company.
@@ -155,14 +156,27 @@ func (a *App) loadTechnician(ctx context.Context, id uuid.UUID) (*directory.Tech
 	if err != nil {
 		return nil, loaded{}, err
 	}
+	t, err := technicianOf(id, l)
+	return t, l, err
+}
+
+func (a *App) technicianFrom(id uuid.UUID, recorded []eventlog.RecordedEvent) (*directory.Technician, error) {
+	l, err := decodeStream(directory.TechnicianStream(id), recorded, a.directory)
+	if err != nil {
+		return nil, err
+	}
+	return technicianOf(id, l)
+}
+
+func technicianOf(id uuid.UUID, l loaded) (*directory.Technician, error) {
 	if len(l.history) == 0 {
-		return nil, loaded{}, fmt.Errorf("technician %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("technician %s: %w", id, ErrNotFound)
 	}
 	t, err := directory.TechnicianFromHistory(l.history)
 	if err != nil {
-		return nil, loaded{}, fmt.Errorf("technician %s: %w", id, err)
+		return nil, fmt.Errorf("technician %s: %w", id, err)
 	}
-	return t, l, nil
+	return t, nil
 }
 
 func (a *App) updateCompany(ctx context.Context, meta Meta, id uuid.UUID, decide func(*directory.Company) error) (Result, error) {

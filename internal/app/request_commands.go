@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 )
 
@@ -58,7 +59,15 @@ func (a *App) decideSubmission(ctx context.Context, cmd SubmitRequest) (*request
 
 // loadRequest reads a request; a missing one is ErrNotFound.
 func (a *App) loadRequest(ctx context.Context, id uuid.UUID) (*request.Request, loaded, error) {
-	l, err := a.load(ctx, request.Stream(id), a.requests)
+	recorded, err := a.store.ReadStream(ctx, request.Stream(id), 0, eventlog.ReadOptions{})
+	if err != nil {
+		return nil, loaded{}, fmt.Errorf("read %s: %w", request.Stream(id), err)
+	}
+	return a.requestFrom(id, recorded)
+}
+
+func (a *App) requestFrom(id uuid.UUID, recorded []eventlog.RecordedEvent) (*request.Request, loaded, error) {
+	l, err := decodeStream(request.Stream(id), recorded, a.requests)
 	if err != nil {
 		return nil, loaded{}, err
 	}
@@ -76,12 +85,30 @@ func (a *App) loadRequest(ctx context.Context, id uuid.UUID) (*request.Request, 
 // and re-decide on a conflict. A request outside the technician's companies is ErrNotFound
 // (R2: it does not exist for them).
 func (a *App) technicianCommand(ctx context.Context, meta Meta, requestID uuid.UUID, decide func(*request.Request, *directory.Technician) error) (Result, error) {
-	tech, _, err := a.loadTechnician(ctx, meta.Actor.ID)
+	// Both streams in one round trip when the store can; the request again on a retry only.
+	preloaded, err := a.preload(ctx, directory.TechnicianStream(meta.Actor.ID), request.Stream(requestID))
+	if err != nil {
+		return Result{}, err
+	}
+	var tech *directory.Technician
+	if preloaded != nil {
+		tech, err = a.technicianFrom(meta.Actor.ID, preloaded[directory.TechnicianStream(meta.Actor.ID)])
+	} else {
+		tech, _, err = a.loadTechnician(ctx, meta.Actor.ID)
+	}
 	if err != nil {
 		return Result{}, err
 	}
 	return a.retry(ctx, func() (Result, error) {
-		r, l, err := a.loadRequest(ctx, requestID)
+		var r *request.Request
+		var l loaded
+		var err error
+		if preloaded != nil {
+			r, l, err = a.requestFrom(requestID, preloaded[request.Stream(requestID)])
+			preloaded = nil
+		} else {
+			r, l, err = a.loadRequest(ctx, requestID)
+		}
 		if err != nil {
 			return Result{}, err
 		}

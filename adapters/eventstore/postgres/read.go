@@ -60,6 +60,28 @@ func (s *Store) ReadStream(ctx context.Context, streamID string, from int64, opt
 	return events, nil
 }
 
+const readStreamsSQL = `SELECT ` + eventColumns + `
+FROM events
+WHERE stream_id = ANY($1::text[])
+ORDER BY stream_id, stream_version`
+
+// ReadStreams implements eventlog.StreamsReader: whole streams in one round trip.
+func (s *Store) ReadStreams(ctx context.Context, streamIDs []string) (map[string][]eventlog.RecordedEvent, error) {
+	rows, err := s.pool.Query(ctx, readStreamsSQL, streamIDs)
+	if err != nil {
+		return nil, fmt.Errorf("read streams %q: %w", streamIDs, err)
+	}
+	events, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("read streams %q: %w", streamIDs, err)
+	}
+	byStream := make(map[string][]eventlog.RecordedEvent, len(streamIDs))
+	for _, e := range events {
+		byStream[e.StreamID] = append(byStream[e.StreamID], e)
+	}
+	return byStream, nil
+}
+
 // ReadAll implements eventlog.Store. Events committed by a transaction that began writing
 // before one that is still open are held back until it ends.
 func (s *Store) ReadAll(ctx context.Context, from eventlog.Position, opts eventlog.ReadOptions) ([]eventlog.RecordedEvent, error) {
