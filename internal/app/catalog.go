@@ -19,8 +19,9 @@ import (
 
 // The catalog is an in-memory read model of the request list and the directory, folded from
 // the global log through the event-store port. Every query first reads what the log gained
-// since the last one, so a caller always sees its own writes. It serves the list routes until
-// the PostgreSQL projections take over; it needs no schema and works with every store.
+// since the last one, so a caller always sees its own writes. It answers when no PostgreSQL
+// read model is configured (Config.RequestList, Config.Directory), needs no schema and works
+// with every store; it is also the fold that the read models' property test compares with.
 type catalog struct {
 	mu          sync.Mutex
 	position    eventlog.Position
@@ -94,6 +95,33 @@ func (c *catalog) catchUp(ctx context.Context, store eventlog.Store) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+}
+
+// waitFor reads the log until the catalog has applied pos or waitCtx ends, and reports
+// whether it got there. ctx is the caller's own context: only its end is an error.
+func (c *catalog) waitFor(waitCtx, ctx context.Context, store eventlog.Store, pos eventlog.Position) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	wait := time.Millisecond
+	for {
+		if err := c.readNew(waitCtx, store); err != nil {
+			if ctx.Err() == nil && waitCtx.Err() != nil {
+				return false, nil
+			}
+			return false, err
+		}
+		if c.position.Compare(pos) >= 0 {
+			return true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-waitCtx.Done():
+			return false, nil
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 50*time.Millisecond)
@@ -199,12 +227,21 @@ type ListRequests struct {
 	TechnicianID uuid.UUID
 	View         View
 	// MineOnly keeps the requests assigned to the technician (My Support Requests, R4).
-	MineOnly   bool
+	MineOnly bool
+	// Assignee, when set, keeps the open requests assigned to that technician (a queue).
+	Assignee uuid.UUID
+	// CompanyID, when set, keeps one of the technician's companies.
+	CompanyID uuid.UUID
+	// Search keeps the requests whose customer name, e-mail or description contains it.
+	Search     string
 	Sort       SortColumn
 	Descending bool
 	// Limit is the page size, 1–200; 50 when zero.
 	Limit int
-	// Offset skips that many rows.
+	// Cursor, from the previous page's NextCursor, starts the page after it.
+	Cursor string
+	// Offset skips that many rows. Deprecated: only the in-memory catalog pages by offset;
+	// read models page by Cursor.
 	Offset int
 }
 
@@ -218,10 +255,19 @@ var (
 // RequestPage is one page of the list.
 type RequestPage struct {
 	Requests []RequestSummary `json:"requests"`
-	Total    int              `json:"total"`
-	// NextOffset is where the next page starts, or -1 after the last page.
+	// Total counts the requests that match, over all pages; with a search, it stops counting
+	// at MaxSearchTotal and TotalCapped says so.
+	Total       int  `json:"total"`
+	TotalCapped bool `json:"total_capped,omitempty"`
+	// NextOffset is where the next page starts, or -1 after the last page (and always -1 when a
+	// read model answers: follow NextCursor).
 	NextOffset int `json:"next_offset"`
+	// NextCursor starts the next page; empty after the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
+
+// MaxSearchTotal is where a read model stops counting the matches of a search.
+const MaxSearchTotal = 10_000
 
 // ListRequests returns the requests the technician may see (R2), in the chosen view and order.
 func (a *App) ListRequests(ctx context.Context, q ListRequests) (RequestPage, error) {
@@ -234,7 +280,7 @@ func (a *App) ListRequests(ctx context.Context, q ListRequests) (RequestPage, er
 	if q.Sort == "" {
 		q.Sort = SortSubmitted
 	}
-	if !slices.Contains([]SortColumn{SortSubmitted, SortID, SortCustomer, SortCompany, SortStatus, SortAssignee, SortLastActivity}, q.Sort) {
+	if !validSort(q.Sort) {
 		return RequestPage{}, ErrInvalidSort
 	}
 	if q.Limit == 0 {
@@ -243,28 +289,79 @@ func (a *App) ListRequests(ctx context.Context, q ListRequests) (RequestPage, er
 	if q.Limit < 1 || q.Limit > 200 || q.Offset < 0 {
 		return RequestPage{}, ErrInvalidLimit
 	}
-	tech, _, err := a.loadTechnician(ctx, q.TechnicianID)
+	if q.Search != "" && !validSearch(q.Search) {
+		return RequestPage{}, ErrInvalidSearch
+	}
+	lq := RequestListQuery{View: q.View, Search: q.Search, Sort: q.Sort, Descending: q.Descending, Limit: q.Limit, Assignee: q.Assignee}
+	if q.Cursor != "" {
+		if q.Offset > 0 {
+			return RequestPage{}, ErrOffsetWithCursor
+		}
+		c, err := ParseListCursor(q.Cursor)
+		if err != nil {
+			return RequestPage{}, err
+		}
+		if c.Sort != q.Sort || c.Descending != q.Descending {
+			return RequestPage{}, ErrInvalidCursor
+		}
+		lq.After = &c
+	}
+	if q.Offset > 0 && a.requestList != nil {
+		return RequestPage{}, ErrOffsetUnsupported
+	}
+	tech, err := a.viewerTechnician(ctx, q.TechnicianID)
 	if err != nil {
 		return RequestPage{}, err
 	}
-	c := a.catalog
+	if q.MineOnly {
+		if lq.Assignee != uuid.Nil && lq.Assignee != tech.ID() {
+			return RequestPage{}, ErrInvalidFilter
+		}
+		lq.Assignee = tech.ID()
+	}
+	lq.IncludeNew = tech.IsAvailable() // R2: unassigned requests only while Available
+	switch {
+	case q.CompanyID == uuid.Nil:
+		lq.Companies = tech.Companies()
+	case tech.HasAccess(q.CompanyID):
+		lq.Companies = []uuid.UUID{q.CompanyID}
+	}
+	if len(lq.Companies) == 0 || len(lq.Statuses()) == 0 {
+		return RequestPage{Requests: []RequestSummary{}, NextOffset: -1}, nil
+	}
+	if a.requestList != nil {
+		page, err := a.requestList.ListRequests(ctx, lq)
+		if err != nil {
+			return RequestPage{}, err
+		}
+		page.NextOffset = -1
+		if page.Requests == nil {
+			page.Requests = []RequestSummary{}
+		}
+		return page, nil
+	}
+	return a.catalog.list(ctx, a.store, lq, q.Offset)
+}
+
+// list answers a list query from the catalog: the in-memory fold of the log that defines
+// what the read models must answer.
+func (c *catalog) list(ctx context.Context, store eventlog.Store, q RequestListQuery, offset int) (RequestPage, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.catchUp(ctx, a.store); err != nil {
+	if err := c.catchUp(ctx, store); err != nil {
 		return RequestPage{}, err
 	}
+	statuses := q.Statuses()
+	search := SearchKey(q.Search)
 	rows := []RequestSummary{}
 	for _, s := range c.requests {
-		if !tech.HasAccess(s.CompanyID) {
+		if !slices.Contains(q.Companies, s.CompanyID) || !slices.Contains(statuses, string(s.Status)) {
 			continue
 		}
-		if s.Status == request.StatusNew && !tech.IsAvailable() {
-			continue // R2: unassigned requests only while Available
-		}
-		if q.View != ViewAll && string(s.Status) != string(q.View) {
+		if q.Assignee != uuid.Nil && (s.Assignee == nil || s.Assignee.ID != q.Assignee) {
 			continue
 		}
-		if q.MineOnly && (s.Assignee == nil || s.Assignee.ID != tech.ID() || s.Status == request.StatusCompleted) {
+		if q.Search != "" && !strings.Contains(SearchDocument(s.CustomerName, s.CustomerEmail, s.Description), search) {
 			continue
 		}
 		row := *s
@@ -274,22 +371,34 @@ func (a *App) ListRequests(ctx context.Context, q ListRequests) (RequestPage, er
 		}
 		rows = append(rows, row)
 	}
-	slices.SortFunc(rows, func(x, y RequestSummary) int {
-		order := compareBy(q.Sort, x, y)
-		if order == 0 {
-			order = strings.Compare(x.ID.String(), y.ID.String())
+	order := func(x, y RequestSummary) int {
+		o := compareBy(q.Sort, x, y)
+		if o == 0 {
+			o = strings.Compare(x.ID.String(), y.ID.String())
 		}
 		if q.Descending {
-			return -order
+			return -o
 		}
-		return order
-	})
+		return o
+	}
+	slices.SortFunc(rows, order)
 	page := RequestPage{Total: len(rows), NextOffset: -1, Requests: []RequestSummary{}}
-	if q.Offset < len(rows) {
-		end := min(q.Offset+q.Limit, len(rows))
-		page.Requests = rows[q.Offset:end]
+	start := offset
+	if q.After != nil {
+		pivot := q.After.pivot()
+		start, _ = slices.BinarySearchFunc(rows, pivot, func(row, p RequestSummary) int {
+			if order(row, p) <= 0 {
+				return -1
+			}
+			return 1
+		})
+	}
+	if start < len(rows) {
+		end := min(start+q.Limit, len(rows))
+		page.Requests = rows[start:end]
 		if end < len(rows) {
 			page.NextOffset = end
+			page.NextCursor = CursorAfter(q.Sort, q.Descending, rows[end-1]).String()
 		}
 	}
 	return page, nil
@@ -322,6 +431,9 @@ func compareBy(col SortColumn, x, y RequestSummary) int {
 
 // PortalCompany returns the company a portal belongs to.
 func (a *App) PortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID, string, error) {
+	if a.directoryRM != nil {
+		return a.directoryRM.PortalCompany(ctx, portalID)
+	}
 	c := a.catalog
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -337,6 +449,9 @@ func (a *App) PortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID,
 
 // Companies lists every company's ID and name.
 func (a *App) Companies(ctx context.Context) (map[uuid.UUID]string, error) {
+	if a.directoryRM != nil {
+		return a.directoryRM.Companies(ctx)
+	}
 	c := a.catalog
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -352,6 +467,9 @@ func (a *App) Companies(ctx context.Context) (map[uuid.UUID]string, error) {
 
 // Technicians lists every technician's ID and name.
 func (a *App) Technicians(ctx context.Context) (map[uuid.UUID]string, error) {
+	if a.directoryRM != nil {
+		return a.directoryRM.Technicians(ctx)
+	}
 	c := a.catalog
 	c.mu.Lock()
 	defer c.mu.Unlock()

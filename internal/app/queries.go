@@ -92,9 +92,35 @@ type RequestDetails struct {
 	Actions       []request.Action      `json:"actions"`
 }
 
-// RequestDetails folds a request's stream into its details, as the viewer may see them:
-// private notes only for technicians, actions for this viewer only.
+// RequestDetails returns a request's details as the viewer may see them: private notes only
+// for technicians, actions for this viewer only. The details read model answers when one is
+// configured; otherwise the request's stream is folded.
 func (a *App) RequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID) (RequestDetails, error) {
+	if a.requestDetails == nil {
+		return a.foldRequestDetails(ctx, v, requestID)
+	}
+	q := RequestDetailsQuery{RequestID: requestID, Viewer: v}
+	if v.IsTechnician() {
+		tech, err := a.viewerTechnician(ctx, v.TechnicianID)
+		if err != nil {
+			return RequestDetails{}, err
+		}
+		q.Technician = tech
+	} else if v.CustomerOf != requestID {
+		return RequestDetails{}, fmt.Errorf("request %s: %w", requestID, ErrNotFound)
+	}
+	d, err := a.requestDetails.RequestDetails(ctx, q)
+	if err != nil {
+		return RequestDetails{}, err
+	}
+	if d.ID != requestID || (q.Technician != nil && !q.Technician.HasAccess(d.CompanyID)) {
+		return RequestDetails{}, fmt.Errorf("request %s: %w", requestID, ErrNotFound) // R2, whatever the read model says
+	}
+	return d, nil
+}
+
+// foldRequestDetails folds a request's stream into its details.
+func (a *App) foldRequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID) (RequestDetails, error) {
 	r, l, err := a.loadRequest(ctx, requestID)
 	if err != nil {
 		return RequestDetails{}, err

@@ -1,0 +1,293 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+)
+
+// The query side's ports. Read models in PostgreSQL (package projections/…) implement them;
+// when none is configured, the App answers from its in-memory catalog and by folding streams,
+// which needs no schema and works with every event store.
+
+// RequestListReadModel answers the Support Requests panel (R2–R4).
+type RequestListReadModel interface {
+	ListRequests(ctx context.Context, q RequestListQuery) (RequestPage, error)
+}
+
+// RequestDetailsReadModel answers the Details panel (R14).
+type RequestDetailsReadModel interface {
+	// RequestDetails returns the request as q.Viewer may see it, or an error matching
+	// ErrNotFound when it does not exist for them (R2).
+	RequestDetails(ctx context.Context, q RequestDetailsQuery) (RequestDetails, error)
+}
+
+// DirectoryReadModel answers who serves whom: companies, portals, technicians, their access
+// and availability (the facts R2 filters with).
+type DirectoryReadModel interface {
+	// PortalCompany returns the company a portal belongs to, or ErrUnknownPortal.
+	PortalCompany(ctx context.Context, portalID uuid.UUID) (companyID uuid.UUID, companyName string, err error)
+	// Technician returns a technician put back together from the read model, or ErrNotFound.
+	Technician(ctx context.Context, id uuid.UUID) (*directory.Technician, error)
+	// Companies maps every company's ID to its name.
+	Companies(ctx context.Context) (map[uuid.UUID]string, error)
+	// Technicians maps every technician's ID to their name.
+	Technicians(ctx context.Context) (map[uuid.UUID]string, error)
+}
+
+// RequestListQuery is a list query after the App has resolved the caller: every filter is
+// explicit, and R2 is already folded into Companies and IncludeNew.
+type RequestListQuery struct {
+	// Companies are the companies whose requests may be listed: the caller's access, narrowed
+	// to one company when the caller asked for it. Empty lists nothing.
+	Companies []uuid.UUID
+	// IncludeNew lists unassigned requests; R2: only while the caller is Available.
+	IncludeNew bool
+	View       View
+	// Assignee, when set, keeps the open requests assigned to that technician (R4).
+	Assignee uuid.UUID
+	// Search, when set, keeps the requests whose customer name, customer e-mail or description
+	// contains it, ignoring case.
+	Search     string
+	Sort       SortColumn
+	Descending bool
+	// Limit is the page size, 1–200.
+	Limit int
+	// After, when set, starts the page after that row (keyset pagination). Its Sort and
+	// Descending are those of the query.
+	After *ListCursor
+}
+
+// Statuses returns the statuses the query may list, in the order of their names.
+func (q RequestListQuery) Statuses() []string {
+	var out []string
+	for _, s := range []string{"active", "completed", "new"} {
+		if s == "new" && !q.IncludeNew {
+			continue
+		}
+		if q.View != ViewAll && q.View != "" && string(q.View) != s {
+			continue
+		}
+		if q.Assignee != uuid.Nil && s != "active" {
+			continue // assigned and open
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// SearchKey is what a search compares: the term in lower case.
+func SearchKey(term string) string { return strings.ToLower(term) }
+
+// SearchDocument is what a search looks into: customer name, e-mail and description in lower
+// case, one per line. A search term holds no line break, so it matches the document exactly
+// when it matches one of the three.
+func SearchDocument(customerName, customerEmail, description string) string {
+	return strings.ToLower(customerName + "\n" + customerEmail + "\n" + description)
+}
+
+// RequestDetailsQuery asks for one request's details as a viewer sees them.
+type RequestDetailsQuery struct {
+	RequestID uuid.UUID
+	Viewer    Viewer
+	// Technician is the viewing technician, for R2 and their actions; nil for the customer.
+	Technician *directory.Technician
+}
+
+// ListCursor marks where a page of the list ended: the sort key and ID of its last row. Its
+// text form is opaque to clients.
+type ListCursor struct {
+	Sort       SortColumn `json:"s"`
+	Descending bool       `json:"d,omitempty"`
+	// Key is the last row's SortKey.
+	Key string    `json:"k,omitempty"`
+	ID  uuid.UUID `json:"i"`
+}
+
+// ErrInvalidCursor is returned for a cursor this server did not issue, or one issued for
+// another sort order.
+var ErrInvalidCursor = errors.New("cursor is not valid for this sort and order; start again without it")
+
+// ErrOffsetWithCursor is returned when a query pages both ways at once.
+var ErrOffsetWithCursor = errors.New("offset and cursor cannot be combined")
+
+// ErrOffsetUnsupported is returned for offset paging when the list comes from a read model,
+// which pages by cursor only.
+var ErrOffsetUnsupported = errors.New("offset paging is not supported; follow next_cursor")
+
+// ErrInvalidSearch is returned for a search term that is too long or holds control characters.
+var ErrInvalidSearch = errors.New("search must be 1 to 200 characters, without control characters")
+
+// ErrInvalidFilter is returned for contradictory filters (mine=true with someone else as assignee).
+var ErrInvalidFilter = errors.New("mine=true and another assignee cannot be combined")
+
+// MaxSearchLength bounds a search term, in characters.
+const MaxSearchLength = 200
+
+// String encodes the cursor.
+func (c ListCursor) String() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParseListCursor decodes a cursor written by ListCursor.String.
+func ParseListCursor(s string) (ListCursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) > 1024 {
+		return ListCursor{}, ErrInvalidCursor
+	}
+	var c ListCursor
+	if err := json.Unmarshal(b, &c); err != nil || c.ID == uuid.Nil || !validSort(c.Sort) || !utf8.ValidString(c.Key) {
+		return ListCursor{}, ErrInvalidCursor
+	}
+	switch c.Sort {
+	case SortSubmitted, SortLastActivity:
+		if _, err := c.Time(); err != nil {
+			return ListCursor{}, ErrInvalidCursor
+		}
+	case SortID:
+		if c.Key != "" {
+			return ListCursor{}, ErrInvalidCursor
+		}
+	}
+	return c, nil
+}
+
+// Time reads the key of a cursor on a time column.
+func (c ListCursor) Time() (time.Time, error) {
+	return time.Parse(time.RFC3339Nano, c.Key)
+}
+
+// CursorAfter is the cursor that starts the page after row.
+func CursorAfter(sort SortColumn, descending bool, row RequestSummary) ListCursor {
+	return ListCursor{Sort: sort, Descending: descending, Key: SortKey(sort, row), ID: row.ID}
+}
+
+// SortKey is the value a row sorts by in a column, before its ID breaks ties: names in lower
+// case (an unassigned request's assignee is ""), statuses as they are, times in RFC 3339 UTC.
+// Keys of one column compare like the rows do (times compare as times).
+func SortKey(col SortColumn, s RequestSummary) string {
+	switch col {
+	case SortCustomer:
+		return strings.ToLower(s.CustomerName)
+	case SortCompany:
+		return strings.ToLower(s.CompanyName)
+	case SortStatus:
+		return string(s.Status)
+	case SortAssignee:
+		if s.Assignee == nil {
+			return ""
+		}
+		return strings.ToLower(s.Assignee.Name)
+	case SortLastActivity:
+		return s.LastActivity.UTC().Format(time.RFC3339Nano)
+	case SortID:
+		return ""
+	default:
+		return s.SubmittedAt.UTC().Format(time.RFC3339Nano)
+	}
+}
+
+// pivot is a row that sorts exactly where the cursor points.
+func (c ListCursor) pivot() RequestSummary {
+	s := RequestSummary{ID: c.ID}
+	switch c.Sort {
+	case SortCustomer:
+		s.CustomerName = c.Key
+	case SortCompany:
+		s.CompanyName = c.Key
+	case SortStatus:
+		s.Status = request.Status(c.Key)
+	case SortAssignee:
+		if c.Key != "" {
+			s.Assignee = &Person{Name: c.Key}
+		}
+	case SortLastActivity:
+		s.LastActivity, _ = c.Time()
+	case SortSubmitted:
+		s.SubmittedAt, _ = c.Time()
+	}
+	return s
+}
+
+func validSort(s SortColumn) bool {
+	switch s {
+	case SortSubmitted, SortID, SortCustomer, SortCompany, SortStatus, SortAssignee, SortLastActivity:
+		return true
+	}
+	return false
+}
+
+func validSearch(s string) bool {
+	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxSearchLength {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// MaxProjectionWait bounds how long a query waits for the read models to reach a position.
+const MaxProjectionWait = 2 * time.Second
+
+// WaitForPosition waits, at most MaxProjectionWait (or Config.MaxProjectionWait), until what
+// the queries read includes every event up to pos: the read models when configured, the
+// in-memory catalog otherwise. It reports false when the time ran out first; the caller then
+// answers with what is there and says so.
+func (a *App) WaitForPosition(ctx context.Context, pos eventlog.Position) (bool, error) {
+	if pos.IsStart() {
+		return true, nil
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, a.maxProjectionWait)
+	defer cancel()
+	if a.readModels() {
+		if a.waitFor == nil {
+			return false, nil // nothing can tell how far the read models are
+		}
+		ok, err := a.waitFor(waitCtx, pos)
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("wait for the read models: %w", err)
+		}
+		return ok, nil
+	}
+	return a.catalog.waitFor(waitCtx, ctx, a.store, pos)
+}
+
+// readModels reports whether the queries are served by read models.
+func (a *App) readModels() bool {
+	return a.requestList != nil || a.requestDetails != nil || a.directoryRM != nil
+}
+
+// viewerTechnician returns the technician who asks, from the directory read model when there
+// is one (falling back to their stream while the read model has not seen them yet).
+func (a *App) viewerTechnician(ctx context.Context, id uuid.UUID) (*directory.Technician, error) {
+	if a.directoryRM != nil {
+		t, err := a.directoryRM.Technician(ctx, id)
+		if err == nil {
+			return t, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	t, _, err := a.loadTechnician(ctx, id)
+	return t, err
+}
