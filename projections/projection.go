@@ -17,6 +17,19 @@ import (
 // search_path set to the live schema (public) and rebuilds with search_path set to a scratch
 // schema, then moves the rebuilt tables into public in one transaction; so one Apply serves
 // both, and queries keep reading public.
+//
+// What the runtime (Runner, Rebuild) relies on:
+//   - The rebuild's search_path is "rebuild_<name>, public": the scratch tables come first, and
+//     public stays reachable for extensions' types and operator classes only. Apply must touch
+//     no table besides its own.
+//   - Schema creates exactly the tables of Tables() (with their indexes, constraints and owned
+//     sequences), nothing else: no types, functions or views, which would not move with the
+//     tables, and no foreign keys to another projection's tables. Rebuild checks the tables.
+//   - The checkpoint row's schema_hash is SchemaHash (SHA-256 of Schema()): changing Schema
+//     makes the next leader rebuild the tables side by side before it applies anything.
+//   - Apply receives each event exactly once in effect: a batch whose transaction fails is
+//     rolled back with the checkpoint and applied again. It may run on a pooled connection
+//     (live) or a dedicated one (rebuild), and must not commit or roll back tx itself.
 type Projection interface {
 	// Name identifies the projection: its checkpoint row, its advisory lock, its metrics
 	// ("request_list"). Lower-case letters, digits and underscores.

@@ -217,3 +217,15 @@ func (a *API) revokeAccess(_ http.ResponseWriter, r *http.Request) (int, any, er
 	}
 	return http.StatusOK, result(id, res), nil
 }
+
+// projectionStatus reports each read model's position, lag and leader.
+func (a *API) projectionStatus(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	if a.cfg.ProjectionStatus == nil {
+		return 0, nil, errorf(http.StatusNotFound, "not_found", "this server keeps no read models")
+	}
+	status, err := a.cfg.ProjectionStatus(r.Context())
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"projections": status}, nil
+}

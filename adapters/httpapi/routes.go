@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
 )
@@ -60,6 +61,7 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/requests/{requestID}/close", a.technician(a.simple(a.cfg.App.Close)))
 
 	// Admin side.
+	a.handle("GET /api/v1/admin/projections", a.admin(a.projectionStatus))
 	a.handle("GET /api/v1/admin/companies", a.admin(a.listCompanies))
 	a.handle("POST /api/v1/admin/companies", a.admin(a.createCompany))
 	a.handle("GET /api/v1/admin/companies/{companyID}", a.admin(a.getCompany))
@@ -191,7 +193,10 @@ func or(v, def string) string {
 	return def
 }
 
-func (a *API) customerDetails(_ http.ResponseWriter, r *http.Request, requestID uuid.UUID) (int, any, error) {
+func (a *API) customerDetails(w http.ResponseWriter, r *http.Request, requestID uuid.UUID) (int, any, error) {
+	if err := a.awaitPosition(w, r); err != nil {
+		return 0, nil, err
+	}
 	d, err := a.cfg.App.RequestDetails(r.Context(), app.Viewer{CustomerOf: requestID}, requestID)
 	if err != nil {
 		return 0, nil, err
@@ -420,16 +425,17 @@ func (a *API) setNotifications(w http.ResponseWriter, r *http.Request, tech uuid
 	return http.StatusOK, result(tech, res), nil
 }
 
-func (a *API) listRequests(_ http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
+func (a *API) listRequests(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
 	q := r.URL.Query()
 	for key := range q {
 		switch key {
-		case "view", "sort", "order", "limit", "offset", "mine":
+		case "view", "sort", "order", "limit", "offset", "mine", "cursor", "q", "company", "assignee", "min_position":
 		default:
 			return 0, nil, errorf(http.StatusBadRequest, "unknown_parameter", fmt.Sprintf("unknown query parameter %q", key))
 		}
 	}
-	list := app.ListRequests{TechnicianID: tech, View: app.View(q.Get("view")), Sort: app.SortColumn(q.Get("sort"))}
+	list := app.ListRequests{TechnicianID: tech, View: app.View(q.Get("view")), Sort: app.SortColumn(q.Get("sort")),
+		Cursor: q.Get("cursor"), Search: q.Get("q")}
 	switch q.Get("order") {
 	case "", "asc":
 	case "desc":
@@ -451,11 +457,67 @@ func (a *API) listRequests(_ http.ResponseWriter, r *http.Request, tech uuid.UUI
 	default:
 		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", "mine must be true or false")
 	}
+	if list.CompanyID, err = idParam(q, "company"); err != nil {
+		return 0, nil, err
+	}
+	if list.Assignee, err = idParam(q, "assignee"); err != nil {
+		return 0, nil, err
+	}
+	if _, has := q["q"]; has && list.Search == "" {
+		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", app.ErrInvalidSearch.Error())
+	}
+	if err := a.awaitPosition(w, r); err != nil {
+		return 0, nil, err
+	}
 	page, err := a.cfg.App.ListRequests(r.Context(), list)
 	if err != nil {
+		for _, invalid := range []error{app.ErrInvalidCursor, app.ErrOffsetWithCursor, app.ErrOffsetUnsupported, app.ErrInvalidSearch, app.ErrInvalidFilter} {
+			if errors.Is(err, invalid) {
+				return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", invalid.Error())
+			}
+		}
 		return 0, nil, err
 	}
 	return http.StatusOK, page, nil
+}
+
+// idParam reads an optional UUID query parameter.
+func idParam(q url.Values, name string) (uuid.UUID, error) {
+	v := q.Get(name)
+	if v == "" {
+		return uuid.Nil, nil
+	}
+	id, err := uuid.Parse(v)
+	if err != nil {
+		return uuid.Nil, errorf(http.StatusUnprocessableEntity, "invalid", fmt.Sprintf("%s must be an ID", name))
+	}
+	return id, nil
+}
+
+// ProjectionBehindHeader is set to "true" on a list or details answer that waited for
+// min_position in vain: the answer is what the read models hold, which may miss the caller's
+// latest writes.
+const ProjectionBehindHeader = "X-Projection-Behind"
+
+// awaitPosition serves read-your-writes: with min_position (a position from a command's
+// answer), it waits, bounded (about 2 s), until the read models have applied it.
+func (a *API) awaitPosition(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query().Get("min_position")
+	if v == "" {
+		return nil
+	}
+	pos, err := eventlog.ParsePosition(v)
+	if err != nil {
+		return errorf(http.StatusUnprocessableEntity, "invalid", "min_position must be a position from a command's answer, like 1234-5678")
+	}
+	reached, err := a.cfg.App.WaitForPosition(r.Context(), pos)
+	if err != nil {
+		return err
+	}
+	if !reached {
+		w.Header().Set(ProjectionBehindHeader, "true")
+	}
+	return nil
 }
 
 func intParam(q url.Values, name string) (int, error) {
@@ -470,9 +532,12 @@ func intParam(q url.Values, name string) (int, error) {
 	return n, nil
 }
 
-func (a *API) details(_ http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
+func (a *API) details(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
 	requestID, err := pathID(r, "requestID")
 	if err != nil {
+		return 0, nil, err
+	}
+	if err := a.awaitPosition(w, r); err != nil {
 		return 0, nil, err
 	}
 	d, err := a.cfg.App.RequestDetails(r.Context(), app.Viewer{TechnicianID: tech}, requestID)

@@ -53,6 +53,9 @@ type Config struct {
 	// TrustProxyHeaders takes the client IP from X-Forwarded-For; set it only behind a proxy
 	// that overwrites that header.
 	TrustProxyHeaders bool
+	// ProjectionStatus reports where each read model stands, for the admin route
+	// /api/v1/admin/projections; the route answers 404 when it is nil.
+	ProjectionStatus func(ctx context.Context) (any, error)
 }
 
 // Validate checks the configuration.

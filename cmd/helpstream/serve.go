@@ -12,7 +12,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/helpstream/helpstream/adapters/httpapi"
+	"github.com/helpstream/helpstream/projections"
 )
 
 func init() {
@@ -24,6 +29,7 @@ func init() {
 		demo := fs.Bool("demo", false, "create a demo company, portal and technicians (idempotent) and print how to use them")
 		secure := fs.Bool("secure-cookies", false, "mark the session cookie Secure (serve over HTTPS)")
 		trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)")
+		projectors := fs.Bool("projectors", true, "keep the read models up to date from this process too (an advisory lock elects one active projector per read model; `helpstream projections run` runs them alone)")
 		stores := addStoreFlags(fs)
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -39,13 +45,33 @@ func init() {
 		case *adminToken == "":
 			*adminToken = randomToken()
 		}
+		models := readModels()
 		api, err := httpapi.New(httpapi.Config{
 			App: svc.app, Accounts: svc.accounts, Idempotency: svc.creds, AdminToken: *adminToken,
 			SecureCookies: *secure, TrustProxyHeaders: *trustProxy,
+			ProjectionStatus: func(ctx context.Context) (any, error) {
+				return projections.Status(ctx, svc.pool, svc.store, models)
+			},
 		})
 		if err != nil {
 			return err
 		}
+		if *projectors {
+			runner, err := projections.NewRunner(projections.Config{Pool: svc.pool, Store: svc.store, Projections: models})
+			if err != nil {
+				return err
+			}
+			go func() { _ = runner.Run(ctx) }() // returns when ctx ends; failures are logged and retried
+		}
+		metrics := prometheus.NewRegistry()
+		metrics.MustRegister(
+			projections.NewCollector(svc.pool, svc.store, models),
+			collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		)
+		root := http.NewServeMux()
+		root.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
+		root.Handle("/", api)
 		listener, err := net.Listen("tcp", *addr)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", *addr, err)
@@ -59,10 +85,10 @@ func init() {
 			}
 			printDemo(out, base, *adminToken, d)
 		} else {
-			fmt.Fprintf(out, "Helpstream API on %s/api/v1 (OpenAPI: %s/api/v1/openapi.yaml)\nadmin token: %s\n", base, base, *adminToken)
+			fmt.Fprintf(out, "Helpstream API on %s/api/v1 (OpenAPI: %s/api/v1/openapi.yaml, metrics: %s/metrics)\nadmin token: %s\n", base, base, base, *adminToken)
 		}
 		server := &http.Server{
-			Handler:           api,
+			Handler:           root,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 		}

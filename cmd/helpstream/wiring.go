@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -20,6 +21,7 @@ type storeFlags struct {
 	eventStore  *string
 	filesDir    *string
 	maxFileSize *int64
+	readModels  *bool
 }
 
 func addStoreFlags(fs *flag.FlagSet) storeFlags {
@@ -28,6 +30,8 @@ func addStoreFlags(fs *flag.FlagSet) storeFlags {
 		eventStore:  fs.String("event-store", envOr("HELPSTREAM_EVENT_STORE", ""), "event store URL: postgres://… or esdb://host:2113?tls=false; default: the database (env HELPSTREAM_EVENT_STORE)"),
 		filesDir:    fs.String("files-dir", envOr("HELPSTREAM_FILES_DIR", "data/files"), "directory for shared files (env HELPSTREAM_FILES_DIR)"),
 		maxFileSize: fs.Int64("max-file-size", app.DefaultMaxFileSize, "largest file a chat accepts, in bytes"),
+		readModels: fs.Bool("read-models", strings.HasSuffix(fs.Name(), " serve"),
+			"answer queries from the PostgreSQL read models (kept by serve's projectors or `helpstream projections run`) rather than from the log folded in memory; on by default for serve"),
 	}
 }
 
@@ -70,7 +74,11 @@ func openServices(ctx context.Context, f storeFlags) (*services, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open file store: %w", err)
 	}
-	a, err := app.New(app.Config{Store: store, Files: files, MaxFileSize: *f.maxFileSize})
+	cfg := app.Config{Store: store, Files: files, MaxFileSize: *f.maxFileSize}
+	if f.readModels != nil && *f.readModels {
+		cfg = withReadModels(cfg, pool)
+	}
+	a, err := app.New(cfg)
 	if err != nil {
 		closeStore()
 		pool.Close()

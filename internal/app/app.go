@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -100,6 +101,11 @@ type Config struct {
 	WaitFor func(ctx context.Context, pos eventlog.Position) (bool, error)
 	// MaxProjectionWait bounds WaitForPosition; MaxProjectionWait (2 s) when zero.
 	MaxProjectionWait time.Duration
+	// ReadOwnWrites makes every read-model query first wait (bounded by MaxProjectionWait)
+	// until the read models include every event this App appended: what the in-memory catalog
+	// guarantees, for clients of one server that do not pass min_position. Clients of several
+	// servers pass min_position.
+	ReadOwnWrites bool
 }
 
 // DefaultMaxFileSize is the upload limit when none is configured.
@@ -121,6 +127,10 @@ type App struct {
 	directoryRM       DirectoryReadModel
 	waitFor           func(ctx context.Context, pos eventlog.Position) (bool, error)
 	maxProjectionWait time.Duration
+	readOwnWrites     bool
+	notReadyOnce      sync.Once
+	reachedMu         sync.Mutex
+	reached           eventlog.Position // the read models are known to have applied it
 }
 
 // New returns an App, with defaults for what Config leaves unset.
@@ -155,6 +165,7 @@ func New(cfg Config) (*App, error) {
 		directoryRM:       cfg.Directory,
 		waitFor:           cfg.WaitFor,
 		maxProjectionWait: cfg.MaxProjectionWait,
+		readOwnWrites:     cfg.ReadOwnWrites,
 	}, nil
 }
 

@@ -51,6 +51,13 @@ func (c *catalog) noteWritten(p eventlog.Position) {
 	c.writtenMu.Unlock()
 }
 
+// ownWrites is the furthest position this process's commands appended.
+func (c *catalog) ownWrites() eventlog.Position {
+	c.writtenMu.Lock()
+	defer c.writtenMu.Unlock()
+	return c.written
+}
+
 func newCatalog() *catalog {
 	return &catalog{
 		requests:    map[uuid.UUID]*RequestSummary{},
@@ -74,9 +81,13 @@ type RequestSummary struct {
 	Assignee      *Person          `json:"assignee"`
 	Platform      request.Platform `json:"platform"`
 	SubmittedAt   time.Time        `json:"submitted_at"`
-	LastActivity  time.Time        `json:"last_activity"`
-	Messages      int              `json:"messages"`
-	Files         int              `json:"files"`
+	// AssignedAt is when the current assignee got the request (assigned or transferred).
+	AssignedAt *time.Time `json:"assigned_at,omitempty"`
+	// ClosedAt is when the request was closed.
+	ClosedAt     *time.Time `json:"closed_at,omitempty"`
+	LastActivity time.Time  `json:"last_activity"`
+	Messages     int        `json:"messages"`
+	Files        int        `json:"files"`
 }
 
 func (c *catalog) catchUp(ctx context.Context, store eventlog.Store) error {
@@ -185,17 +196,17 @@ func (c *catalog) apply(rec eventlog.RecordedEvent) {
 	s.LastActivity = at
 	switch e := e.(type) {
 	case *request.Assigned:
-		s.Assignee, s.Status = &Person{ID: e.TechnicianID}, request.StatusActive
+		s.Assignee, s.Status, s.AssignedAt = &Person{ID: e.TechnicianID}, request.StatusActive, &at
 	case *request.Transferred:
-		s.Assignee = &Person{ID: e.To}
+		s.Assignee, s.AssignedAt = &Person{ID: e.To}, &at
 	case *request.Unassigned:
-		s.Assignee, s.Status = nil, request.StatusNew
+		s.Assignee, s.Status, s.AssignedAt = nil, request.StatusNew, nil
 	case *request.MessageSent:
 		s.Messages++
 	case *request.FileShared:
 		s.Files++
 	case *request.Closed:
-		s.Status = request.StatusCompleted
+		s.Status, s.ClosedAt = request.StatusCompleted, &at
 	}
 }
 
@@ -309,6 +320,9 @@ func (a *App) ListRequests(ctx context.Context, q ListRequests) (RequestPage, er
 	if q.Offset > 0 && a.requestList != nil {
 		return RequestPage{}, ErrOffsetUnsupported
 	}
+	if a.readOwnWrites && a.readModels() {
+		a.awaitOwnWrites(ctx) // before the caller's own access and availability are read
+	}
 	tech, err := a.viewerTechnician(ctx, q.TechnicianID)
 	if err != nil {
 		return RequestPage{}, err
@@ -330,7 +344,8 @@ func (a *App) ListRequests(ctx context.Context, q ListRequests) (RequestPage, er
 		return RequestPage{Requests: []RequestSummary{}, NextOffset: -1}, nil
 	}
 	if a.requestList != nil {
-		page, err := a.requestList.ListRequests(ctx, lq)
+		page, err := fromReadModel(ctx, a, func() (RequestPage, error) { return a.requestList.ListRequests(ctx, lq) },
+			func() (RequestPage, error) { return a.catalog.list(ctx, a.store, lq, 0) })
 		if err != nil {
 			return RequestPage{}, err
 		}
@@ -432,12 +447,26 @@ func compareBy(col SortColumn, x, y RequestSummary) int {
 // PortalCompany returns the company a portal belongs to.
 func (a *App) PortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID, string, error) {
 	if a.directoryRM != nil {
-		return a.directoryRM.PortalCompany(ctx, portalID)
+		type found struct {
+			id   uuid.UUID
+			name string
+		}
+		f, err := fromReadModel(ctx, a, func() (found, error) {
+			id, name, err := a.directoryRM.PortalCompany(ctx, portalID)
+			return found{id, name}, err
+		}, func() (found, error) {
+			id, name, err := a.catalog.portalCompany(ctx, a.store, portalID)
+			return found{id, name}, err
+		}, ErrUnknownPortal)
+		return f.id, f.name, err
 	}
-	c := a.catalog
+	return a.catalog.portalCompany(ctx, a.store, portalID)
+}
+
+func (c *catalog) portalCompany(ctx context.Context, store eventlog.Store, portalID uuid.UUID) (uuid.UUID, string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.catchUp(ctx, a.store); err != nil {
+	if err := c.catchUp(ctx, store); err != nil {
 		return uuid.Nil, "", err
 	}
 	company, ok := c.portals[portalID]
@@ -450,34 +479,34 @@ func (a *App) PortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID,
 // Companies lists every company's ID and name.
 func (a *App) Companies(ctx context.Context) (map[uuid.UUID]string, error) {
 	if a.directoryRM != nil {
-		return a.directoryRM.Companies(ctx)
+		return fromReadModel(ctx, a, func() (map[uuid.UUID]string, error) { return a.directoryRM.Companies(ctx) },
+			func() (map[uuid.UUID]string, error) { return a.catalog.names(ctx, a.store, false) })
 	}
-	c := a.catalog
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.catchUp(ctx, a.store); err != nil {
-		return nil, err
-	}
-	out := make(map[uuid.UUID]string, len(c.companies))
-	for id, name := range c.companies {
-		out[id] = name
-	}
-	return out, nil
+	return a.catalog.names(ctx, a.store, false)
 }
 
 // Technicians lists every technician's ID and name.
 func (a *App) Technicians(ctx context.Context) (map[uuid.UUID]string, error) {
 	if a.directoryRM != nil {
-		return a.directoryRM.Technicians(ctx)
+		return fromReadModel(ctx, a, func() (map[uuid.UUID]string, error) { return a.directoryRM.Technicians(ctx) },
+			func() (map[uuid.UUID]string, error) { return a.catalog.names(ctx, a.store, true) })
 	}
-	c := a.catalog
+	return a.catalog.names(ctx, a.store, true)
+}
+
+// names copies the catalog's technician names, or its company names.
+func (c *catalog) names(ctx context.Context, store eventlog.Store, technicians bool) (map[uuid.UUID]string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.catchUp(ctx, a.store); err != nil {
+	if err := c.catchUp(ctx, store); err != nil {
 		return nil, err
 	}
-	out := make(map[uuid.UUID]string, len(c.technicians))
-	for id, name := range c.technicians {
+	from := c.companies
+	if technicians {
+		from = c.technicians
+	}
+	out := make(map[uuid.UUID]string, len(from))
+	for id, name := range from {
 		out[id] = name
 	}
 	return out, nil

@@ -99,6 +99,9 @@ func (a *App) RequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID)
 	if a.requestDetails == nil {
 		return a.foldRequestDetails(ctx, v, requestID)
 	}
+	if a.readOwnWrites {
+		a.awaitOwnWrites(ctx) // before the caller's own access and availability are read
+	}
 	q := RequestDetailsQuery{RequestID: requestID, Viewer: v}
 	if v.IsTechnician() {
 		tech, err := a.viewerTechnician(ctx, v.TechnicianID)
@@ -109,7 +112,8 @@ func (a *App) RequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID)
 	} else if v.CustomerOf != requestID {
 		return RequestDetails{}, fmt.Errorf("request %s: %w", requestID, ErrNotFound)
 	}
-	d, err := a.requestDetails.RequestDetails(ctx, q)
+	d, err := fromReadModel(ctx, a, func() (RequestDetails, error) { return a.requestDetails.RequestDetails(ctx, q) },
+		func() (RequestDetails, error) { return a.foldRequestDetails(ctx, v, requestID) }, ErrNotFound)
 	if err != nil {
 		return RequestDetails{}, err
 	}

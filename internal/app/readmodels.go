@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode"
@@ -266,9 +267,86 @@ func (a *App) WaitForPosition(ctx context.Context, pos eventlog.Position) (bool,
 		if err != nil {
 			return false, fmt.Errorf("wait for the read models: %w", err)
 		}
+		if ok {
+			a.noteReached(pos)
+		}
 		return ok, nil
 	}
 	return a.catalog.waitFor(waitCtx, ctx, a.store, pos)
+}
+
+// ErrReadModelNotReady is returned by a read model whose tables do not exist yet (the projection
+// runner creates them when it first leads).
+var ErrReadModelNotReady = errors.New("the read models are not built yet; try again shortly")
+
+// fromReadModel runs a read-model query, the way every query of a configured read model runs:
+//
+//   - With Config.ReadOwnWrites, it first waits (bounded) until the read models include every
+//     event this process appended, as the in-memory catalog guarantees: a client of one server
+//     reads its own writes without passing min_position.
+//   - When the read model's tables do not exist yet (ErrReadModelNotReady: the projection
+//     runner has not created them), it answers from memory instead (fallback).
+//   - When it finds nothing (an error matching notFound) while this process has appended events
+//     the read models may not have applied yet, it waits for them and asks once more: a request
+//     submitted through a portal the same server just created is not refused.
+func fromReadModel[T any](ctx context.Context, a *App, query, fallback func() (T, error), notFound ...error) (T, error) {
+	if a.readOwnWrites {
+		a.awaitOwnWrites(ctx)
+	}
+	v, err := query()
+	if errors.Is(err, ErrReadModelNotReady) {
+		a.notReadyOnce.Do(func() {
+			slog.WarnContext(ctx, "read models not built yet: answering from memory until they are", "err", err)
+		})
+		return fallback()
+	}
+	if err == nil || !anyIs(err, notFound) {
+		return v, err
+	}
+	pos := a.catalog.ownWrites()
+	if pos.IsStart() || a.reachedOwn(pos) {
+		return v, err
+	}
+	if ok, waitErr := a.WaitForPosition(ctx, pos); waitErr != nil || !ok {
+		return v, err
+	}
+	if v, err = query(); errors.Is(err, ErrReadModelNotReady) {
+		return fallback()
+	}
+	return v, err
+}
+
+// awaitOwnWrites waits, bounded, until the read models have applied this process's last write.
+func (a *App) awaitOwnWrites(ctx context.Context) {
+	pos := a.catalog.ownWrites()
+	if pos.IsStart() || a.reachedOwn(pos) {
+		return
+	}
+	_, _ = a.WaitForPosition(ctx, pos) // on a timeout the query answers with what is there
+}
+
+// reachedOwn reports whether the read models are known to have applied pos.
+func (a *App) reachedOwn(pos eventlog.Position) bool {
+	a.reachedMu.Lock()
+	defer a.reachedMu.Unlock()
+	return pos.Compare(a.reached) <= 0
+}
+
+func (a *App) noteReached(pos eventlog.Position) {
+	a.reachedMu.Lock()
+	defer a.reachedMu.Unlock()
+	if pos.Compare(a.reached) > 0 {
+		a.reached = pos
+	}
+}
+
+func anyIs(err error, targets []error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // readModels reports whether the queries are served by read models.
@@ -284,7 +362,7 @@ func (a *App) viewerTechnician(ctx context.Context, id uuid.UUID) (*directory.Te
 		if err == nil {
 			return t, nil
 		}
-		if !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrReadModelNotReady) {
 			return nil, err
 		}
 	}

@@ -1,0 +1,220 @@
+package projections
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/helpstream/helpstream/domain/eventlog"
+)
+
+// liveSchema is where the live tables are and where queries read them.
+const liveSchema = "public"
+
+// scratchPrefix starts the name of the schema a rebuild writes into: rebuild_<name>.
+const scratchPrefix = "rebuild_"
+
+// liveTx begins the transactions that write live tables: their unqualified table names resolve
+// in public whatever the connection's search_path, in one round trip with BEGIN.
+var liveTx = pgx.TxOptions{BeginQuery: "BEGIN; SET LOCAL search_path = " + liveSchema}
+
+// SchemaHash is the hex SHA-256 of a projection's Schema(): the checkpoint row keeps the hash
+// of the code that built the tables, and a runner whose projection has another hash rebuilds
+// them before it applies anything.
+func SchemaHash(p Projection) string {
+	sum := sha256.Sum256([]byte(p.Schema()))
+	return hex.EncodeToString(sum[:])
+}
+
+// LeaderLockKey is the key of the PostgreSQL session advisory lock that elects a projection's
+// leader: the first 8 bytes of SHA-256("helpstream.projection."+name). In pg_locks it shows as
+// locktype 'advisory', objsubid 1, classid the high and objid the low 32 bits.
+func LeaderLockKey(name string) int64 { return lockKey("helpstream.projection." + name) }
+
+// rebuildLockKey serialises rebuilds of one projection, which share one scratch schema.
+func rebuildLockKey(name string) int64 { return lockKey("helpstream.projection-rebuild." + name) }
+
+func lockKey(s string) int64 {
+	sum := sha256.Sum256([]byte(s))
+	return int64(binary.BigEndian.Uint64(sum[:8]))
+}
+
+// projector is a projection with what the runtime derives from it once.
+type projector struct {
+	p      Projection
+	name   string
+	tables []string
+	hash   string
+}
+
+func newProjector(p Projection) (*projector, error) {
+	if err := validateProjection(p); err != nil {
+		return nil, err
+	}
+	return &projector{p: p, name: p.Name(), tables: append([]string(nil), p.Tables()...), hash: SchemaHash(p)}, nil
+}
+
+// qualified renders schema.table for every table of the projection.
+func (pr *projector) qualified(schema string) []string {
+	out := make([]string, len(pr.tables))
+	for i, t := range pr.tables {
+		out[i] = pgx.Identifier{schema, t}.Sanitize()
+	}
+	return out
+}
+
+// lockCheckpointSQL locks the projection's checkpoint row, creating it first when it is missing
+// (with an empty schema hash: "nothing built"), so that every writer of a projection's tables is
+// serialised on the row whether it existed or not.
+const lockCheckpointSQL = `INSERT INTO public.projection_checkpoints AS c (name, position, schema_hash)
+VALUES ($1, $2, '')
+ON CONFLICT (name) DO UPDATE SET name = c.name
+RETURNING c.position, c.schema_hash, c.events_applied`
+
+type checkpoint struct {
+	pos     eventlog.Position
+	hash    string
+	applied int64
+}
+
+func lockCheckpoint(ctx context.Context, tx pgx.Tx, name string) (checkpoint, error) {
+	var text string
+	var cp checkpoint
+	if err := tx.QueryRow(ctx, lockCheckpointSQL, name, eventlog.Start().String()).Scan(&text, &cp.hash, &cp.applied); err != nil {
+		return cp, fmt.Errorf("lock checkpoint of %s: %w", name, err)
+	}
+	pos, err := eventlog.ParsePosition(text)
+	if err != nil {
+		return cp, fmt.Errorf("checkpoint of %s: %w", name, err)
+	}
+	cp.pos = pos
+	return cp, nil
+}
+
+// ensureTables makes sure the projection's tables exist in public with a checkpoint. When the
+// checkpoint row is missing (or was never completed) or a table is missing, it drops whatever
+// tables remain, creates them with Schema() and sets the checkpoint to the start with the
+// current schema hash, in one transaction. It returns the checkpoint, whether its schema hash is
+// the projection's (when not, the tables must be rebuilt before anything is applied), and the
+// tables it found missing when it (re)created them (nil otherwise; all of them the first time).
+func ensureTables(ctx context.Context, pool *pgxpool.Pool, pr *projector) (cp checkpoint, current bool, created []string, err error) {
+	tx, err := pool.BeginTx(ctx, liveTx)
+	if err != nil {
+		return cp, false, nil, fmt.Errorf("prepare projection %s: begin: %w", pr.name, err)
+	}
+	defer rollback(ctx, tx)
+	cp, err = lockCheckpoint(ctx, tx, pr.name)
+	if err != nil {
+		return cp, false, nil, err
+	}
+	var missing []string
+	if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(t) FILTER (WHERE to_regclass(format('public.%I', t)) IS NULL), '{}')
+		FROM unnest($1::text[]) AS t`, pr.tables).Scan(&missing); err != nil {
+		return cp, false, nil, fmt.Errorf("prepare projection %s: look for its tables: %w", pr.name, err)
+	}
+	if cp.hash != "" && len(missing) == 0 {
+		if err := tx.Commit(ctx); err != nil {
+			return cp, false, nil, fmt.Errorf("prepare projection %s: commit: %w", pr.name, err)
+		}
+		return cp, cp.hash == pr.hash, nil, nil
+	}
+	if cp.hash == "" {
+		missing = pr.tables // never built: every table is new, whatever was lying there
+	}
+	if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+strings.Join(pr.qualified(liveSchema), ", ")); err != nil {
+		return cp, false, nil, fmt.Errorf("prepare projection %s: drop incomplete tables: %w", pr.name, err)
+	}
+	if _, err := tx.Exec(ctx, pr.p.Schema()); err != nil {
+		return cp, false, nil, fmt.Errorf("prepare projection %s: create tables: %w", pr.name, err)
+	}
+	cp = checkpoint{pos: eventlog.Start(), hash: pr.hash}
+	if _, err := tx.Exec(ctx, `UPDATE public.projection_checkpoints
+		SET position = $2, schema_hash = $3, events_applied = 0, updated_at = now() WHERE name = $1`,
+		pr.name, cp.pos.String(), cp.hash); err != nil {
+		return cp, false, nil, fmt.Errorf("prepare projection %s: reset checkpoint: %w", pr.name, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return cp, false, nil, fmt.Errorf("prepare projection %s: commit: %w", pr.name, err)
+	}
+	return cp, true, missing, nil
+}
+
+// rollback ends tx if it is still open; after a commit it does nothing.
+func rollback(ctx context.Context, tx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = tx.Rollback(ctx)
+}
+
+// connect opens a connection outside the pool with the pool's settings. Ending ctx while a
+// statement runs closes the connection at once instead of sending a cancel request: its callers
+// drop the connection then anyway.
+func connect(ctx context.Context, pool *pgxpool.Pool, runtime map[string]string) (*pgx.Conn, error) {
+	cfg := pool.Config().ConnConfig.Copy()
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
+	for k, v := range runtime {
+		cfg.RuntimeParams[k] = v
+	}
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+func closeConn(conn *pgx.Conn) {
+	if conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = conn.Close(ctx)
+}
+
+// Errors a batch can end with that send the leader back to preparing the projection.
+var (
+	errCheckpointMissing = errors.New("checkpoint row is missing")
+	errSchemaChanged     = errors.New("tables were built by another version of the projection")
+	errCheckpointMoved   = errors.New("the tables were recreated under this projector")
+)
+
+// readCheckpoints returns the stored checkpoints of names, by name.
+func readCheckpoints(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, names []string,
+) (map[string]storedCheckpoint, error) {
+	rows, err := q.Query(ctx, `SELECT name, position, schema_hash, events_applied, updated_at
+		FROM public.projection_checkpoints WHERE name = ANY($1)`, names)
+	if err != nil {
+		return nil, fmt.Errorf("read projection checkpoints: %w", err)
+	}
+	out := make(map[string]storedCheckpoint, len(names))
+	var sc storedCheckpoint
+	var name, text string
+	_, err = pgx.ForEachRow(rows, []any{&name, &text, &sc.hash, &sc.applied, &sc.updatedAt}, func() error {
+		pos, err := eventlog.ParsePosition(text)
+		if err != nil {
+			return fmt.Errorf("checkpoint of %s: %w", name, err)
+		}
+		sc.pos = pos
+		out[name] = sc
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read projection checkpoints: %w", err)
+	}
+	return out, nil
+}
+
+type storedCheckpoint struct {
+	checkpoint
+	updatedAt time.Time
+}

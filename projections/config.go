@@ -1,0 +1,182 @@
+package projections
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/helpstream/helpstream/domain/eventlog"
+)
+
+// Defaults applied by NewRunner to zero fields of Config, and by Rebuild to zero fields of
+// RebuildOptions.
+const (
+	DefaultBatchSize    = 500
+	DefaultCatchUpBatch = 5000
+	DefaultLeaderRetry  = time.Second
+	DefaultRetryDelay   = time.Second
+)
+
+// Config configures a Runner. Every zero field but Pool and Store takes its default.
+type Config struct {
+	// Pool is the PostgreSQL database that holds the read models and their checkpoints
+	// (table projection_checkpoints, migration 003). Required.
+	//
+	// Each batch takes one pooled connection for one transaction. Besides the pool, every
+	// projection keeps one dedicated connection for its leader lock (opened with the pool's
+	// connection settings), and a PostgreSQL event store opens one LISTEN connection per
+	// subscription.
+	Pool *pgxpool.Pool
+
+	// Store is the event store the projections fold. Required.
+	Store eventlog.Store
+
+	// Projections are the read models the runner keeps, each led by one active projector across
+	// every runner on the same database. Names must be unique and valid (see Projection.Name).
+	// Empty is allowed: Run then only waits for its context to end.
+	Projections []Projection
+
+	// BatchSize caps the events of one live batch (SubscribeOptions.MaxBatch), so of one
+	// transaction of the live phase. Default 500.
+	BatchSize int
+
+	// CatchUpBatch is how many events one transaction applies while a projection is behind: a
+	// new leader first reads the log from its checkpoint in pages of CatchUpBatch until a page
+	// comes back short, then subscribes live. It is also the page of the rebuilds the runner
+	// starts. Default 5000.
+	CatchUpBatch int
+
+	// LeaderRetry is how often a standby tries to take a projection's advisory lock, and how
+	// often a leader checks that the connection holding its lock is alive (a leader whose lock
+	// connection died stops applying and campaigns again). Default 1s.
+	LeaderRetry time.Duration
+
+	// RetryDelay is how long a leader waits after a failed batch (an Apply error, a lost
+	// database connection) before it resubscribes from the stored checkpoint. Default 1s.
+	RetryDelay time.Duration
+
+	// Logger receives leadership changes, rebuilds and failed batches. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.CatchUpBatch == 0 {
+		c.CatchUpBatch = DefaultCatchUpBatch
+	}
+	if c.LeaderRetry == 0 {
+		c.LeaderRetry = DefaultLeaderRetry
+	}
+	if c.RetryDelay == 0 {
+		c.RetryDelay = DefaultRetryDelay
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports every field that holds an unusable value. Zero fields other than Pool and
+// Store are valid: NewRunner replaces them with defaults before it validates.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Pool == nil {
+		errs = append(errs, errors.New("Pool is nil"))
+	}
+	if c.Store == nil {
+		errs = append(errs, errors.New("Store is nil"))
+	}
+	if c.BatchSize < 0 {
+		errs = append(errs, fmt.Errorf("BatchSize %d is negative", c.BatchSize))
+	}
+	if c.CatchUpBatch < 0 {
+		errs = append(errs, fmt.Errorf("CatchUpBatch %d is negative", c.CatchUpBatch))
+	}
+	if c.LeaderRetry < 0 {
+		errs = append(errs, fmt.Errorf("LeaderRetry %s is negative", c.LeaderRetry))
+	}
+	if c.RetryDelay < 0 {
+		errs = append(errs, fmt.Errorf("RetryDelay %s is negative", c.RetryDelay))
+	}
+	if err := validateProjections(c.Projections); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid projection runner config: %w", err)
+	}
+	return nil
+}
+
+// maxNameBytes keeps "rebuild_<name>" within PostgreSQL's 63-byte identifiers.
+const maxNameBytes = 63 - len(scratchPrefix)
+
+var validName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// ValidateName reports whether name can name a projection: lower-case letters, digits and
+// underscores, starting with a letter, at most 55 bytes.
+func ValidateName(name string) error {
+	if !validName.MatchString(name) {
+		return fmt.Errorf("projection name %q: want lower-case letters, digits and underscores, starting with a letter", name)
+	}
+	if len(name) > maxNameBytes {
+		return fmt.Errorf("projection name %q: longer than %d bytes", name, maxNameBytes)
+	}
+	return nil
+}
+
+var validTable = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// validateProjection checks what the runtime relies on: a valid name and table names that need
+// no quoting.
+func validateProjection(p Projection) error {
+	if p == nil {
+		return errors.New("nil projection")
+	}
+	if err := ValidateName(p.Name()); err != nil {
+		return err
+	}
+	tables := p.Tables()
+	if len(tables) == 0 {
+		return fmt.Errorf("projection %s: no tables", p.Name())
+	}
+	seen := make(map[string]bool, len(tables))
+	for _, t := range tables {
+		if !validTable.MatchString(t) || len(t) > 63 {
+			return fmt.Errorf("projection %s: table name %q: want an unqualified lower-case identifier", p.Name(), t)
+		}
+		if seen[t] {
+			return fmt.Errorf("projection %s: table %s listed twice", p.Name(), t)
+		}
+		seen[t] = true
+	}
+	return nil
+}
+
+func validateProjections(ps []Projection) error {
+	var errs []error
+	names := make(map[string]bool, len(ps))
+	tables := make(map[string]string)
+	for _, p := range ps {
+		if err := validateProjection(p); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if names[p.Name()] {
+			errs = append(errs, fmt.Errorf("projection %s listed twice", p.Name()))
+			continue
+		}
+		names[p.Name()] = true
+		for _, t := range p.Tables() {
+			if other, ok := tables[t]; ok {
+				errs = append(errs, fmt.Errorf("table %s belongs to both %s and %s", t, other, p.Name()))
+			}
+			tables[t] = p.Name()
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,299 @@
+// Package directory is the directory read model: companies and their portals, technicians with
+// their availability, notification settings and company access. It is what R2 filtering reads
+// (who may see which company's requests, who is Available) and what the admin lists show.
+//
+// The projection ("directory") folds the company and technician streams; ReadModel answers the
+// application's DirectoryReadModel port from its tables.
+package directory
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	dir "github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+)
+
+// Name is the projection's name: its checkpoint row, advisory lock and metrics label.
+const Name = "directory"
+
+// Projection keeps the directory tables. It implements projections.Projection.
+type Projection struct {
+	codec *eventlog.Codec
+}
+
+// NewProjection returns the directory projection.
+func NewProjection() *Projection { return &Projection{codec: dir.Codec()} }
+
+// Name implements projections.Projection.
+func (*Projection) Name() string { return Name }
+
+// Tables implements projections.Projection.
+func (*Projection) Tables() []string {
+	return []string{"directory_companies", "directory_portals", "directory_technicians", "directory_access"}
+}
+
+// Schema implements projections.Projection.
+//
+// directory_access keeps, for each grant, the log position of the event that granted it, so
+// that a technician's companies come back in the order the aggregate holds them.
+func (*Projection) Schema() string {
+	return `
+CREATE TABLE directory_companies (
+    id   uuid PRIMARY KEY,
+    name text NOT NULL
+);
+CREATE TABLE directory_portals (
+    id         uuid PRIMARY KEY,
+    company_id uuid NOT NULL,
+    name       text NOT NULL
+);
+CREATE INDEX directory_portals_company_idx ON directory_portals (company_id);
+CREATE TABLE directory_technicians (
+    id                uuid PRIMARY KEY,
+    name              text NOT NULL,
+    email             text NOT NULL,
+    availability      text NOT NULL,
+    notify_email      boolean NOT NULL,
+    notify_webhook    text NOT NULL,
+    notify_in_console boolean NOT NULL
+);
+CREATE TABLE directory_access (
+    technician_id uuid   NOT NULL,
+    company_id    uuid   NOT NULL,
+    granted_hi    bigint NOT NULL,
+    granted_lo    bigint NOT NULL,
+    PRIMARY KEY (technician_id, company_id)
+);
+CREATE INDEX directory_access_company_idx ON directory_access (company_id, technician_id);
+`
+}
+
+type portal struct {
+	companyID uuid.UUID
+	name      string
+}
+
+type technician struct {
+	name, email  string
+	availability dir.Availability
+	notify       dir.NotificationSettings
+}
+
+type accessKey struct{ technician, company uuid.UUID }
+
+type access struct {
+	granted bool
+	hi, lo  uint64
+}
+
+// Apply implements projections.Projection: it folds the batch in memory (per company, portal,
+// technician and grant, the batch's final state) and writes it with one multi-row statement per
+// table.
+func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.RecordedEvent) error {
+	companies := map[uuid.UUID]string{}
+	portals := map[uuid.UUID]portal{}
+	techs := map[uuid.UUID]*technician{}
+	var techOrder []uuid.UUID
+	grants := map[accessKey]access{}
+	var grantOrder []accessKey
+	// Technicians changed by this batch but registered before it are read first.
+	var missing []uuid.UUID
+	seen := map[uuid.UUID]bool{}
+	var events []eventlog.Event
+	var positions []eventlog.Position
+	for _, rec := range batch {
+		if !p.codec.Knows(rec.Type) {
+			continue
+		}
+		e, err := p.codec.Decode(rec.Type, rec.Data)
+		if err != nil {
+			return fmt.Errorf("directory: decode %s at %s: %w", rec.Type, rec.Position, err)
+		}
+		events = append(events, e)
+		positions = append(positions, rec.Position)
+		var id uuid.UUID
+		registered := false
+		switch e := e.(type) {
+		case *dir.TechnicianRegistered:
+			id, registered = e.TechnicianID, true
+		case *dir.AvailabilityChanged:
+			id = e.TechnicianID
+		case *dir.NotificationSettingsChanged:
+			id = e.TechnicianID
+		default:
+			continue
+		}
+		if !seen[id] {
+			seen[id] = true
+			techOrder = append(techOrder, id)
+			if !registered {
+				missing = append(missing, id)
+			}
+		}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	if len(missing) > 0 {
+		rows, err := tx.Query(ctx, `SELECT id, name, email, availability, notify_email, notify_webhook, notify_in_console
+			FROM directory_technicians WHERE id = ANY($1)`, missing)
+		if err != nil {
+			return fmt.Errorf("directory: read technicians: %w", err)
+		}
+		for rows.Next() {
+			var id uuid.UUID
+			t := &technician{}
+			if err := rows.Scan(&id, &t.name, &t.email, &t.availability, &t.notify.Email, &t.notify.WebhookURL, &t.notify.InConsole); err != nil {
+				rows.Close()
+				return fmt.Errorf("directory: read technicians: %w", err)
+			}
+			techs[id] = t
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("directory: read technicians: %w", err)
+		}
+	}
+	for i, e := range events {
+		switch e := e.(type) {
+		case *dir.CompanyCreated:
+			companies[e.CompanyID] = e.Name
+		case *dir.PortalCreated:
+			portals[e.PortalID] = portal{companyID: e.CompanyID, name: e.Name}
+		case *dir.TechnicianRegistered:
+			techs[e.TechnicianID] = &technician{name: e.Name, email: e.Email, availability: dir.Offline, notify: dir.DefaultNotificationSettings()}
+		case *dir.AvailabilityChanged:
+			if t := techs[e.TechnicianID]; t != nil {
+				t.availability = e.Availability
+			}
+		case *dir.NotificationSettingsChanged:
+			if t := techs[e.TechnicianID]; t != nil {
+				t.notify = e.Settings
+			}
+		case *dir.AccessGranted, *dir.AccessRevoked:
+			var k accessKey
+			granted := false
+			if g, ok := e.(*dir.AccessGranted); ok {
+				k, granted = accessKey{g.TechnicianID, g.CompanyID}, true
+			} else {
+				r := e.(*dir.AccessRevoked)
+				k = accessKey{r.TechnicianID, r.CompanyID}
+			}
+			if _, ok := grants[k]; !ok {
+				grantOrder = append(grantOrder, k)
+			}
+			hi, lo := positions[i].Parts()
+			grants[k] = access{granted: granted, hi: hi, lo: lo}
+		}
+	}
+	if err := writeCompanies(ctx, tx, companies); err != nil {
+		return err
+	}
+	if err := writePortals(ctx, tx, portals); err != nil {
+		return err
+	}
+	if err := writeTechnicians(ctx, tx, techOrder, techs); err != nil {
+		return err
+	}
+	return writeAccess(ctx, tx, grantOrder, grants)
+}
+
+func writeCompanies(ctx context.Context, tx pgx.Tx, companies map[uuid.UUID]string) error {
+	if len(companies) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, 0, len(companies))
+	names := make([]string, 0, len(companies))
+	for id, name := range companies {
+		ids, names = append(ids, id), append(names, name)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO directory_companies (id, name)
+		SELECT * FROM unnest($1::uuid[], $2::text[])
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name`, ids, names)
+	if err != nil {
+		return fmt.Errorf("directory: write companies: %w", err)
+	}
+	return nil
+}
+
+func writePortals(ctx context.Context, tx pgx.Tx, portals map[uuid.UUID]portal) error {
+	if len(portals) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, 0, len(portals))
+	companies := make([]uuid.UUID, 0, len(portals))
+	names := make([]string, 0, len(portals))
+	for id, p := range portals {
+		ids, companies, names = append(ids, id), append(companies, p.companyID), append(names, p.name)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO directory_portals (id, company_id, name)
+		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])
+		ON CONFLICT (id) DO UPDATE SET company_id = excluded.company_id, name = excluded.name`, ids, companies, names)
+	if err != nil {
+		return fmt.Errorf("directory: write portals: %w", err)
+	}
+	return nil
+}
+
+func writeTechnicians(ctx context.Context, tx pgx.Tx, order []uuid.UUID, techs map[uuid.UUID]*technician) error {
+	var ids []uuid.UUID
+	var names, emails, availabilities, webhooks []string
+	var notifyEmail, inConsole []bool
+	for _, id := range order {
+		t := techs[id]
+		if t == nil {
+			continue // a change to a technician this read model never saw registered
+		}
+		ids = append(ids, id)
+		names, emails, availabilities = append(names, t.name), append(emails, t.email), append(availabilities, string(t.availability))
+		notifyEmail, webhooks, inConsole = append(notifyEmail, t.notify.Email), append(webhooks, t.notify.WebhookURL), append(inConsole, t.notify.InConsole)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO directory_technicians (id, name, email, availability, notify_email, notify_webhook, notify_in_console)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[])
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, availability = excluded.availability,
+			notify_email = excluded.notify_email, notify_webhook = excluded.notify_webhook, notify_in_console = excluded.notify_in_console`,
+		ids, names, emails, availabilities, notifyEmail, webhooks, inConsole)
+	if err != nil {
+		return fmt.Errorf("directory: write technicians: %w", err)
+	}
+	return nil
+}
+
+func writeAccess(ctx context.Context, tx pgx.Tx, order []accessKey, grants map[accessKey]access) error {
+	var grantTech, grantCompany, revokeTech, revokeCompany []uuid.UUID
+	var his, los []int64
+	for _, k := range order {
+		g := grants[k]
+		if g.granted {
+			grantTech, grantCompany = append(grantTech, k.technician), append(grantCompany, k.company)
+			his, los = append(his, int64(g.hi)), append(los, int64(g.lo))
+		} else {
+			revokeTech, revokeCompany = append(revokeTech, k.technician), append(revokeCompany, k.company)
+		}
+	}
+	if len(revokeTech) > 0 {
+		_, err := tx.Exec(ctx, `DELETE FROM directory_access a
+			USING unnest($1::uuid[], $2::uuid[]) AS r(technician_id, company_id)
+			WHERE a.technician_id = r.technician_id AND a.company_id = r.company_id`, revokeTech, revokeCompany)
+		if err != nil {
+			return fmt.Errorf("directory: revoke access: %w", err)
+		}
+	}
+	if len(grantTech) > 0 {
+		_, err := tx.Exec(ctx, `INSERT INTO directory_access (technician_id, company_id, granted_hi, granted_lo)
+			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[])
+			ON CONFLICT (technician_id, company_id) DO UPDATE SET granted_hi = excluded.granted_hi, granted_lo = excluded.granted_lo`,
+			grantTech, grantCompany, his, los)
+		if err != nil {
+			return fmt.Errorf("directory: grant access: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,222 @@
+package directory_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	dir "github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/pgtest"
+	"github.com/helpstream/helpstream/projections/directory"
+)
+
+func newDB(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	pool, _ := pgtest.NewDatabase(t)
+	if _, err := pool.Exec(context.Background(), directory.NewProjection().Schema()); err != nil {
+		t.Fatal(err)
+	}
+	return pool
+}
+
+// history records directory events as a store would, and folds them with the domain.
+type history struct {
+	t      *testing.T
+	codec  *eventlog.Codec
+	events []eventlog.RecordedEvent
+	byID   map[string][]eventlog.Event
+}
+
+func newHistory(t *testing.T) *history {
+	return &history{t: t, codec: dir.Codec(), byID: map[string][]eventlog.Event{}}
+}
+
+func (h *history) add(stream string, events ...eventlog.Event) {
+	for _, e := range events {
+		typ, data, err := h.codec.Encode(e)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.events = append(h.events, eventlog.RecordedEvent{ID: uuid.New(), StreamID: stream, Version: int64(len(h.byID[stream])),
+			Type: typ, Data: data, Metadata: eventlog.Metadata{OccurredAt: time.Now().UTC()},
+			Position: eventlog.NewPosition(uint64(len(h.events)+1), uint64(len(h.events)+7))})
+		h.byID[stream] = append(h.byID[stream], e)
+	}
+}
+
+func apply(t *testing.T, pool *pgxpool.Pool, events []eventlog.RecordedEvent, rng *rand.Rand) {
+	t.Helper()
+	ctx := context.Background()
+	p := directory.NewProjection()
+	for len(events) > 0 {
+		n := min(len(events), 1+rng.IntN(12))
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Apply(ctx, tx, events[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		events = events[n:]
+	}
+}
+
+// Every directory event, in random batches: each technician read back equals the domain's fold
+// of their stream (companies in grant order included); companies, portals and access lists
+// match.
+func TestApplyEqualsDomainFold(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := newDB(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	h := newHistory(t)
+	var companies []uuid.UUID
+	portals := map[uuid.UUID]uuid.UUID{}
+	for i := range 5 {
+		c := uuid.New()
+		companies = append(companies, c)
+		h.add(dir.CompanyStream(c), &dir.CompanyCreated{CompanyID: c, Name: []string{"Acme", "Globex", "Initech", "Umbrella", "Hooli"}[i]})
+		for range 1 + rng.IntN(3) {
+			p := uuid.New()
+			portals[p] = c
+			h.add(dir.CompanyStream(c), &dir.PortalCreated{CompanyID: c, PortalID: p, Name: "Portal " + p.String()[:4]})
+		}
+	}
+	var techs []*dir.Technician
+	for i := range 6 {
+		tech, err := dir.RegisterTechnician(uuid.New(), []string{"Zoe", "Al", "Bo", "Cy", "Di", "Ed"}[i], "tech"+string(rune('a'+i))+"@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		techs = append(techs, tech)
+		h.add(dir.TechnicianStream(tech.ID()), tech.Changes()...)
+	}
+	availabilities := []dir.Availability{dir.Available, dir.Busy, dir.Away, dir.Offline}
+	for range 300 {
+		tech := techs[rng.IntN(len(techs))]
+		stream := dir.TechnicianStream(tech.ID())
+		folded, _ := dir.TechnicianFromHistory(h.byID[stream])
+		c := companies[rng.IntN(len(companies))]
+		switch rng.IntN(5) {
+		case 0, 1:
+			_ = folded.GrantAccess(c)
+		case 2:
+			_ = folded.RevokeAccess(c)
+		case 3:
+			_ = folded.SetAvailability(availabilities[rng.IntN(4)])
+		case 4:
+			_ = folded.ChangeNotificationSettings(dir.NotificationSettings{Email: rng.IntN(2) == 0, InConsole: rng.IntN(2) == 0, WebhookURL: []string{"", "https://hook.example.com/x"}[rng.IntN(2)]})
+		}
+		h.add(stream, folded.Changes()...)
+		if rng.IntN(4) == 0 {
+			folded.RecordPasswordChange()
+			h.add(stream, folded.Changes()[len(folded.Changes())-1])
+		}
+	}
+	apply(t, pool, h.events, rng)
+
+	m := directory.NewReadModel(pool)
+	for _, tech := range techs {
+		want, _ := dir.TechnicianFromHistory(h.byID[dir.TechnicianStream(tech.ID())])
+		got, err := directory.Technician(ctx, pool, tech.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(normal(got), normal(want.State())) {
+			t.Fatalf("technician %s:\n got %+v\nwant %+v", tech.Name(), got, want.State())
+		}
+		restored, err := m.Technician(ctx, tech.ID())
+		if err != nil || !reflect.DeepEqual(normal(restored.State()), normal(want.State())) {
+			t.Fatalf("read model technician: %v", err)
+		}
+	}
+	for _, c := range companies {
+		list, err := directory.TechniciansWithAccess(ctx, pool, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, tech := range techs {
+			f, _ := dir.TechnicianFromHistory(h.byID[dir.TechnicianStream(tech.ID())])
+			if f.HasAccess(c) {
+				want = append(want, f.Name())
+			}
+		}
+		slices.Sort(want)
+		var got []string
+		for _, s := range list {
+			got = append(got, s.Name)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("access to %s: got %v, want %v", c, got, want)
+		}
+	}
+	for p, c := range portals {
+		id, name, err := m.PortalCompany(ctx, p)
+		if err != nil || id != c || name == "" {
+			t.Fatalf("portal %s: %s %q %v", p, id, name, err)
+		}
+	}
+	if _, _, err := m.PortalCompany(ctx, uuid.New()); !errors.Is(err, app.ErrUnknownPortal) {
+		t.Fatalf("unknown portal: %v", err)
+	}
+	if _, err := m.Technician(ctx, uuid.New()); !errors.Is(err, app.ErrNotFound) {
+		t.Fatalf("unknown technician: %v", err)
+	}
+	all, err := directory.Companies(ctx, pool)
+	if err != nil || len(all) != len(companies) || all[0].Name != "Acme" {
+		t.Fatalf("companies: %+v %v", all, err)
+	}
+	for _, c := range all {
+		want, _ := dir.CompanyFromHistory(h.byID[dir.CompanyStream(c.ID)])
+		if len(c.Portals) != len(want.Portals()) {
+			t.Fatalf("company %s: %d portals, want %d", c.Name, len(c.Portals), len(want.Portals()))
+		}
+	}
+	names, err := m.Companies(ctx)
+	if err != nil || len(names) != len(companies) {
+		t.Fatalf("company names: %v %v", names, err)
+	}
+	technicians, err := directory.Technicians(ctx, pool)
+	if err != nil || len(technicians) != len(techs) || technicians[0].Name != "Al" {
+		t.Fatalf("technicians: %+v %v", technicians, err)
+	}
+	techNames, err := m.Technicians(ctx)
+	if err != nil || len(techNames) != len(techs) {
+		t.Fatalf("technician names: %v %v", techNames, err)
+	}
+}
+
+// normal makes "no companies" one value: the aggregate holds nil or an empty slice depending on
+// its history.
+func normal(s dir.TechnicianState) dir.TechnicianState {
+	if len(s.Companies) == 0 {
+		s.Companies = nil
+	}
+	return s
+}
+
+// Without its tables, the read model says it is not ready (the app then falls back).
+func TestNotReady(t *testing.T) {
+	t.Parallel()
+	pool, _ := pgtest.NewDatabase(t)
+	m := directory.NewReadModel(pool)
+	if _, err := m.Technician(context.Background(), uuid.New()); !errors.Is(err, app.ErrReadModelNotReady) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := m.Companies(context.Background()); !errors.Is(err, app.ErrReadModelNotReady) {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,264 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/helpstream/helpstream/domain/eventlog"
+)
+
+// Defaults of RebuildOptions.
+const (
+	DefaultSwapLockTimeout = 500 * time.Millisecond
+	DefaultSwapAttempts    = 20
+)
+
+// RebuildOptions tune Rebuild. The zero value takes every default.
+type RebuildOptions struct {
+	// BatchSize is how many events one page of the log holds, applied in one transaction into
+	// the scratch tables. Default DefaultCatchUpBatch (5000).
+	BatchSize int
+
+	// SwapLockTimeout bounds the wait of the swap for the locks on the live tables (queries
+	// running on them hold it back). When it passes, the swap rolls back, so that the queries
+	// queued behind it go on, and it is tried again. It should stay below PostgreSQL's
+	// deadlock_timeout (1s by default), so that in a lock cycle with a query the swap yields
+	// and the query never fails. Default 500ms.
+	SwapLockTimeout time.Duration
+
+	// SwapAttempts caps how often the swap is tried before Rebuild gives up (the scratch
+	// tables are then dropped and nothing changed). Default 20.
+	SwapAttempts int
+
+	// Logger receives the rebuild's progress. Default slog.Default().
+	Logger *slog.Logger
+
+	// Progress, when set, is called after every page applied to the scratch tables with the
+	// events applied so far and the position reached.
+	Progress func(events int64, pos eventlog.Position)
+}
+
+// RebuildResult says what a rebuild did.
+type RebuildResult struct {
+	// Events is the number of events folded into the new tables.
+	Events int64
+	// Position is the checkpoint the new tables were swapped in at.
+	Position eventlog.Position
+	// Duration is the rebuild's wall time, swap included.
+	Duration time.Duration
+}
+
+// Rebuild builds a projection's tables again from the whole log, beside the live ones, and
+// swaps them in in one transaction; queries keep reading the live tables until then, and a
+// live projector keeps applying to them.
+//
+//  1. On a dedicated connection whose search_path is "rebuild_<name>, public" (public only so
+//     that extensions' types and operator classes resolve), it drops a leftover scratch
+//     schema, creates rebuild_<name> and runs Schema() in it; Schema must create exactly the
+//     tables of Tables() (and their indexes, constraints and owned sequences), nothing else.
+//  2. It reads the log from the start in pages of BatchSize and applies each page in one
+//     transaction into the scratch tables.
+//  3. When a page comes back short, the swap transaction locks the checkpoint row (a live
+//     projector's next commit waits), applies what the log gained meanwhile, drops the live
+//     tables, moves the scratch ones into public, sets the checkpoint to the rebuilt position
+//     with the current schema hash and events count, and commits. A live projector then drops
+//     from its next batches the events the rebuild applied.
+//  4. It drops the scratch schema.
+//
+// Rebuilds of one projection are serialised by an advisory lock (a second one waits). A
+// failed or cancelled rebuild changes nothing live; it drops its scratch schema when it can
+// (the next rebuild drops a leftover one). The checkpoint row is created if missing, so
+// Rebuild also builds a projection no runner has started yet.
+func Rebuild(ctx context.Context, pool *pgxpool.Pool, store eventlog.Store, p Projection, opts RebuildOptions) (RebuildResult, error) {
+	started := time.Now()
+	if pool == nil || store == nil {
+		return RebuildResult{}, errors.New("rebuild: nil pool or store")
+	}
+	pr, err := newProjector(p)
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
+	}
+	if opts.BatchSize < 0 || opts.SwapLockTimeout < 0 || opts.SwapAttempts < 0 {
+		return RebuildResult{}, fmt.Errorf("rebuild %s: negative option", pr.name)
+	}
+	if opts.BatchSize == 0 {
+		opts.BatchSize = DefaultCatchUpBatch
+	}
+	if opts.SwapLockTimeout == 0 {
+		opts.SwapLockTimeout = DefaultSwapLockTimeout
+	}
+	if opts.SwapAttempts == 0 {
+		opts.SwapAttempts = DefaultSwapAttempts
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	b := &rebuilder{pool: pool, store: store, pr: pr, opts: opts, log: opts.Logger.With("projection", pr.name),
+		scratch: scratchPrefix + pr.name}
+	res, err := b.run(ctx)
+	res.Duration = time.Since(started)
+	if err != nil {
+		return res, fmt.Errorf("rebuild %s: %w", pr.name, err)
+	}
+	return res, nil
+}
+
+type rebuilder struct {
+	pool    *pgxpool.Pool
+	store   eventlog.Store
+	pr      *projector
+	opts    RebuildOptions
+	log     *slog.Logger
+	scratch string
+	conn    *pgx.Conn
+}
+
+func (b *rebuilder) run(ctx context.Context) (res RebuildResult, err error) {
+	// A connection of its own: every statement on it, prepared or not, sees the scratch schema
+	// first, and no pooled connection ever caches a statement planned against it.
+	b.conn, err = connect(ctx, b.pool, map[string]string{"application_name": "helpstream rebuild " + b.pr.name})
+	if err != nil {
+		return res, fmt.Errorf("connect: %w", err)
+	}
+	defer closeConn(b.conn)
+	if _, err := b.conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, rebuildLockKey(b.pr.name)); err != nil {
+		return res, fmt.Errorf("wait for other rebuilds: %w", err)
+	}
+	scratch := pgx.Identifier{b.scratch}.Sanitize()
+	if _, err := b.conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+scratch+" CASCADE; CREATE SCHEMA "+scratch+
+		"; SET search_path = "+scratch+", "+liveSchema); err != nil {
+		return res, fmt.Errorf("create scratch schema %s: %w", b.scratch, err)
+	}
+	defer func() {
+		if err != nil && !b.conn.IsClosed() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if _, derr := b.conn.Exec(cctx, "DROP SCHEMA IF EXISTS "+scratch+" CASCADE"); derr != nil {
+				b.log.WarnContext(ctx, "rebuild: cannot drop the scratch schema; the next rebuild will", "schema", b.scratch, "error", derr)
+			}
+		}
+	}()
+	if err := b.createTables(ctx); err != nil {
+		return res, err
+	}
+	b.log.InfoContext(ctx, "rebuild: scratch tables created, reading the log", "schema", b.scratch)
+
+	for {
+		page, err := b.store.ReadAll(ctx, res.Position, eventlog.ReadOptions{Limit: b.opts.BatchSize})
+		if err != nil {
+			return res, fmt.Errorf("read the log after %s: %w", res.Position, err)
+		}
+		if len(page) > 0 {
+			if err := pgx.BeginFunc(ctx, b.conn, func(tx pgx.Tx) error { return b.pr.p.Apply(ctx, tx, page) }); err != nil {
+				return res, fmt.Errorf("apply %d events after %s: %w", len(page), res.Position, err)
+			}
+			res.Events += int64(len(page))
+			res.Position = page[len(page)-1].Position
+			if b.opts.Progress != nil {
+				b.opts.Progress(res.Events, res.Position)
+			}
+		}
+		if len(page) < b.opts.BatchSize {
+			break
+		}
+	}
+
+	for attempt := 1; ; attempt++ {
+		swapped, err := b.swap(ctx, res)
+		if err == nil {
+			res = swapped
+			break
+		}
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "55P03" || attempt >= b.opts.SwapAttempts || ctx.Err() != nil {
+			return res, err
+		}
+		b.log.InfoContext(ctx, "rebuild: live tables busy, trying the swap again", "attempt", attempt)
+		sleep(ctx, time.Duration(attempt)*50*time.Millisecond)
+	}
+	if _, err := b.conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+scratch+" CASCADE"); err != nil {
+		b.log.WarnContext(ctx, "rebuild: swapped, but cannot drop the scratch schema; the next rebuild will", "schema", b.scratch, "error", err)
+	}
+	return res, nil
+}
+
+// createTables runs Schema() in the scratch schema and checks that it created exactly Tables().
+func (b *rebuilder) createTables(ctx context.Context) error {
+	if _, err := b.conn.Exec(ctx, b.pr.p.Schema()); err != nil {
+		return fmt.Errorf("create scratch tables: %w", err)
+	}
+	var got []string
+	if err := b.conn.QueryRow(ctx, `SELECT coalesce(array_agg(relname::text ORDER BY relname), '{}') FROM pg_class
+		WHERE relnamespace = $1::regnamespace AND relkind IN ('r', 'p')`, b.scratch).Scan(&got); err != nil {
+		return fmt.Errorf("list scratch tables: %w", err)
+	}
+	want := slices.Clone(b.pr.tables)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("Schema() created tables %v, Tables() lists %v", got, want)
+	}
+	return nil
+}
+
+// swap applies the rest of the log and moves the scratch tables into public, with the
+// checkpoint, in one transaction. It starts from res, the state of the scratch tables before it,
+// and returns the state it committed.
+func (b *rebuilder) swap(ctx context.Context, res RebuildResult) (RebuildResult, error) {
+	tx, err := b.conn.Begin(ctx)
+	if err != nil {
+		return res, fmt.Errorf("swap: begin: %w", err)
+	}
+	defer rollback(ctx, tx)
+	live, err := lockCheckpoint(ctx, tx, b.pr.name)
+	if err != nil {
+		return res, fmt.Errorf("swap: %w", err)
+	}
+	for {
+		page, err := b.store.ReadAll(ctx, res.Position, eventlog.ReadOptions{Limit: b.opts.BatchSize})
+		if err != nil {
+			return res, fmt.Errorf("swap: read the log after %s: %w", res.Position, err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if err := b.pr.p.Apply(ctx, tx, page); err != nil {
+			return res, fmt.Errorf("swap: apply %d events after %s: %w", len(page), res.Position, err)
+		}
+		res.Events += int64(len(page))
+		res.Position = page[len(page)-1].Position
+	}
+	if res.Position.Compare(live.pos) < 0 {
+		// The live tables hold events the log did not give back: swapping would make the live
+		// projector skip them.
+		return res, fmt.Errorf("swap: the log read ended at %s, before the live checkpoint %s", res.Position, live.pos)
+	}
+	stmts := []string{
+		fmt.Sprintf("SET LOCAL lock_timeout = %d", b.opts.SwapLockTimeout.Milliseconds()),
+		"DROP TABLE IF EXISTS " + strings.Join(b.pr.qualified(liveSchema), ", "),
+	}
+	for _, t := range b.pr.qualified(b.scratch) {
+		stmts = append(stmts, "ALTER TABLE "+t+" SET SCHEMA "+liveSchema)
+	}
+	if _, err := tx.Exec(ctx, strings.Join(stmts, "; ")); err != nil {
+		return res, fmt.Errorf("swap: move the tables into %s: %w", liveSchema, err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE public.projection_checkpoints
+		SET position = $2, schema_hash = $3, events_applied = $4, updated_at = now() WHERE name = $1`,
+		b.pr.name, res.Position.String(), b.pr.hash, res.Events); err != nil {
+		return res, fmt.Errorf("swap: set checkpoint: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return res, fmt.Errorf("swap: commit: %w", err)
+	}
+	b.log.InfoContext(ctx, "rebuild: swapped in", "events", res.Events, "position", res.Position.String())
+	return res, nil
+}

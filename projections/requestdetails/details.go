@@ -1,0 +1,186 @@
+package requestdetails
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	dir "github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/internal/app"
+)
+
+// Querier is what the queries need: a pool, a connection or a transaction.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Details returns a request's details as the viewer may see them (R14): private notes and
+// assignment moves only for technicians; the actions the viewer may take now, from the domain's
+// own rules on the restored request. A technician without access to the request's company,
+// or a customer holding another request's token, gets app.ErrNotFound (R2). tech is the
+// viewing technician, nil for the customer.
+//
+// Its two reads should see one snapshot: run it in a REPEATABLE READ transaction (ReadModel
+// does).
+func Details(ctx context.Context, db Querier, requestID uuid.UUID, viewer app.Viewer, tech *dir.Technician) (app.RequestDetails, error) {
+	notFound := fmt.Errorf("request %s: %w", requestID, app.ErrNotFound)
+	row := db.QueryRow(ctx, `SELECT `+prefixed("d.", stateColumns)+`, coalesce(c.name, ''), coalesce(t.name, '')
+		FROM request_details d
+		LEFT JOIN request_details_companies c ON c.id = d.company_id
+		LEFT JOIN request_details_technicians t ON t.id = d.assignee_id
+		WHERE d.id = $1`, requestID)
+	s, companyName, assigneeName, err := scanDetails(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return app.RequestDetails{}, notFound
+	}
+	if err != nil {
+		return app.RequestDetails{}, fmt.Errorf("request details: %w", notReady(err))
+	}
+	r := request.Restore(s.State)
+	var actions []request.Action
+	switch {
+	case viewer.IsTechnician():
+		if tech == nil || tech.ID() != viewer.TechnicianID || !r.VisibleTo(tech) {
+			return app.RequestDetails{}, notFound
+		}
+		actions = r.TechnicianActions(tech)
+	case viewer.CustomerOf == requestID:
+		actions = r.CustomerActions()
+	default:
+		return app.RequestDetails{}, notFound
+	}
+	d := app.RequestDetails{
+		ID:            s.ID,
+		CompanyID:     s.CompanyID,
+		CompanyName:   companyName,
+		PortalID:      s.PortalID,
+		Customer:      s.Customer,
+		Description:   s.Description,
+		Source:        s.Source,
+		Status:        r.Status(),
+		Chat:          s.Chat,
+		ScreenSharing: s.ScreenSharing,
+		SubmittedAt:   s.submittedAt,
+		LastActivity:  s.lastActivity,
+		Version:       s.version,
+		Position:      s.position,
+		Entries:       []app.Entry{},
+		Actions:       actions,
+	}
+	if s.Assignee != uuid.Nil {
+		d.Assignee = &app.Person{ID: s.Assignee, Name: assigneeName}
+	}
+	rows, err := db.Query(ctx, `SELECT e.kind, e.entry_id, e.event_type, e.from_side, e.technician_id, coalesce(t.name, ''),
+			e.body, e.file_name, e.file_size, e.content_type, e.sha256, e.at
+		FROM request_details_entries e LEFT JOIN request_details_technicians t ON t.id = e.technician_id
+		WHERE e.request_id = $1 AND (NOT e.technicians_only OR $2)
+		ORDER BY e.version`, requestID, viewer.IsTechnician())
+	if err != nil {
+		return app.RequestDetails{}, fmt.Errorf("request details: entries: %w", notReady(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var en app.Entry
+		var eventType, from, techName string
+		var techID *uuid.UUID
+		var fileName, contentType, sha *string
+		var fileSize *int64
+		if err := rows.Scan(&en.Kind, &en.ID, &eventType, &from, &techID, &techName, &en.Body, &fileName, &fileSize,
+			&contentType, &sha, &en.At); err != nil {
+			return app.RequestDetails{}, fmt.Errorf("request details: entries: %w", notReady(err))
+		}
+		en.From, en.At = request.Side(from), en.At.UTC()
+		if en.Kind == "event" {
+			en.Event = eventType
+		}
+		if techID != nil {
+			en.Technician = &app.Person{ID: *techID, Name: techName}
+		}
+		if fileName != nil {
+			en.File = &app.FileEntry{ID: en.ID, Name: *fileName, Size: deref(fileSize), ContentType: deref(contentType), SHA256: deref(sha)}
+		}
+		d.Entries = append(d.Entries, en)
+	}
+	if err := rows.Err(); err != nil {
+		return app.RequestDetails{}, fmt.Errorf("request details: entries: %w", notReady(err))
+	}
+	return d, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func prefixed(prefix, columns string) string {
+	var out []byte
+	start := true
+	for i := 0; i < len(columns); i++ {
+		c := columns[i]
+		if start && c != ' ' && c != '\n' && c != '\t' {
+			out = append(out, prefix...)
+			start = false
+		}
+		out = append(out, c)
+		if c == ',' {
+			start = true
+		}
+	}
+	return string(out)
+}
+
+func scanDetails(row pgx.Row) (*state, string, string, error) {
+	s := &state{}
+	var assignee *uuid.UUID
+	var platform, chat, screen, position, companyName, assigneeName string
+	if err := row.Scan(&s.ID, &s.CompanyID, &s.PortalID, &s.Customer.Name, &s.Customer.Email, &s.Description,
+		&s.Source.IP, &platform, &s.Source.OS, &s.Source.OSVersion, &s.Source.Browser, &assignee, &chat, &screen,
+		&s.Closed, &s.submittedAt, &s.lastActivity, &s.version, &position, &companyName, &assigneeName); err != nil {
+		return nil, "", "", err
+	}
+	s.Source.Platform, s.Chat, s.ScreenSharing = request.Platform(platform), request.ChatState(chat), request.ScreenSharing(screen)
+	if assignee != nil {
+		s.Assignee = *assignee
+	}
+	if err := s.position.UnmarshalText([]byte(position)); err != nil {
+		return nil, "", "", err
+	}
+	s.submittedAt, s.lastActivity = s.submittedAt.UTC(), s.lastActivity.UTC()
+	return s, companyName, assigneeName, nil
+}
+
+// Beginner opens transactions: a pool or a connection.
+type Beginner interface {
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
+}
+
+// ReadModel answers the application's RequestDetailsReadModel port, each query in one
+// read-only REPEATABLE READ transaction so that the state and the entries agree.
+type ReadModel struct {
+	db Beginner
+}
+
+// NewReadModel returns the read model on db (usually the pool).
+func NewReadModel(db Beginner) *ReadModel { return &ReadModel{db: db} }
+
+var _ app.RequestDetailsReadModel = (*ReadModel)(nil)
+
+// RequestDetails implements app.RequestDetailsReadModel.
+func (m *ReadModel) RequestDetails(ctx context.Context, q app.RequestDetailsQuery) (app.RequestDetails, error) {
+	tx, err := m.db.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return app.RequestDetails{}, fmt.Errorf("request details: %w", notReady(err))
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
+	return Details(ctx, tx, q.RequestID, q.Viewer, q.Technician)
+}

@@ -1,0 +1,436 @@
+// Package requestdetails is the Details panel's read model (R14): each request's state (company,
+// portal, customer, description, source, status, assignee, chat, screen sharing, closed,
+// version and position of its last event, times) and its chat: messages, private notes
+// (flagged for technicians only), files, and what happened (a technician joined, screen
+// sharing was requested, the chat ended, …).
+//
+// The projection ("request_details") folds request events, and the company and technician
+// events whose names the panel shows, into its own tables. Details answers the application's
+// RequestDetailsReadModel port: it puts the request back together with request.Restore and
+// asks the domain which actions the caller may take now, so no rule is repeated here.
+package requestdetails
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	dir "github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+)
+
+// Name is the projection's name: its checkpoint row, advisory lock and metrics label.
+const Name = "request_details"
+
+// Projection keeps the details tables. It implements projections.Projection.
+type Projection struct {
+	requests  *eventlog.Codec
+	directory *eventlog.Codec
+}
+
+// NewProjection returns the request-details projection.
+func NewProjection() *Projection {
+	return &Projection{requests: request.Codec(), directory: dir.Codec()}
+}
+
+// Name implements projections.Projection.
+func (*Projection) Name() string { return Name }
+
+// Tables implements projections.Projection.
+func (*Projection) Tables() []string {
+	return []string{"request_details", "request_details_entries", "request_details_companies", "request_details_technicians"}
+}
+
+// Schema implements projections.Projection.
+//
+// request_details holds each request's state, in the fields of request.State plus what the
+// panel shows about its last event. request_details_entries holds one entry per event of the
+// request's stream, keyed by the event's version; technicians_only marks what the customer
+// does not see (private notes and the assignment moves).
+func (*Projection) Schema() string {
+	return `
+CREATE TABLE request_details (
+    id             uuid        PRIMARY KEY,
+    company_id     uuid        NOT NULL,
+    portal_id      uuid        NOT NULL,
+    customer_name  text        NOT NULL,
+    customer_email text        NOT NULL,
+    description    text        NOT NULL,
+    source_ip      text        NOT NULL,
+    platform       text        NOT NULL,
+    os             text        NOT NULL,
+    os_version     text        NOT NULL,
+    browser        text        NOT NULL,
+    assignee_id    uuid,
+    chat           text        NOT NULL,
+    screen_sharing text        NOT NULL,
+    closed         boolean     NOT NULL,
+    submitted_at   timestamptz NOT NULL,
+    last_activity  timestamptz NOT NULL,
+    version        bigint      NOT NULL,
+    position       text        NOT NULL
+);
+CREATE TABLE request_details_entries (
+    request_id       uuid        NOT NULL,
+    version          bigint      NOT NULL,
+    kind             text        NOT NULL CHECK (kind IN ('message', 'note', 'file', 'event')),
+    entry_id         uuid        NOT NULL,
+    event_type       text        NOT NULL,
+    from_side        text        NOT NULL,
+    technician_id    uuid,
+    body             text        NOT NULL,
+    file_name        text,
+    file_size        bigint,
+    content_type     text,
+    sha256           text,
+    technicians_only boolean     NOT NULL,
+    at               timestamptz NOT NULL,
+    PRIMARY KEY (request_id, version)
+);
+CREATE TABLE request_details_companies (
+    id   uuid PRIMARY KEY,
+    name text NOT NULL
+);
+CREATE TABLE request_details_technicians (
+    id   uuid PRIMARY KEY,
+    name text NOT NULL
+);
+`
+}
+
+// state is a request's row as the batch leaves it.
+type state struct {
+	request.State
+	submittedAt  time.Time
+	lastActivity time.Time
+	version      int64
+	position     eventlog.Position
+
+	stored  bool
+	changed bool
+}
+
+// entry is one row of request_details_entries.
+type entry struct {
+	requestID       uuid.UUID
+	version         int64
+	kind            string
+	id              uuid.UUID
+	eventType       string
+	from            request.Side
+	technician      uuid.UUID
+	body            string
+	file            *request.FileShared
+	techniciansOnly bool
+	at              time.Time
+}
+
+// Apply implements projections.Projection. It reads the stored states of the requests the
+// batch touches, folds the batch in memory, then writes: new states and every entry with COPY,
+// changed states with one UPDATE from arrays, names with one upsert per table.
+func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.RecordedEvent) error {
+	companies := map[uuid.UUID]string{}
+	techs := map[uuid.UUID]string{}
+	type recorded struct {
+		rec   *eventlog.RecordedEvent
+		id    uuid.UUID
+		event eventlog.Event
+	}
+	var events []recorded
+	var touchedIDs []uuid.UUID
+	touched := map[uuid.UUID]bool{}
+	for i := range batch {
+		rec := &batch[i]
+		switch {
+		case p.requests.Knows(rec.Type):
+			if !strings.HasPrefix(rec.StreamID, request.StreamPrefix) {
+				continue
+			}
+			id, err := uuid.Parse(rec.StreamID[len(request.StreamPrefix):])
+			if err != nil {
+				continue
+			}
+			e, err := p.requests.Decode(rec.Type, rec.Data)
+			if err != nil {
+				return fmt.Errorf("request details: decode %s at %s: %w", rec.Type, rec.Position, err)
+			}
+			events = append(events, recorded{rec: rec, id: id, event: e})
+			if !touched[id] {
+				touched[id] = true
+				touchedIDs = append(touchedIDs, id)
+			}
+		case rec.Type == (*dir.CompanyCreated)(nil).EventType(), rec.Type == (*dir.TechnicianRegistered)(nil).EventType():
+			e, err := p.directory.Decode(rec.Type, rec.Data)
+			if err != nil {
+				return fmt.Errorf("request details: decode %s at %s: %w", rec.Type, rec.Position, err)
+			}
+			switch e := e.(type) {
+			case *dir.CompanyCreated:
+				companies[e.CompanyID] = e.Name
+			case *dir.TechnicianRegistered:
+				techs[e.TechnicianID] = e.Name
+			}
+		}
+	}
+	if err := writeNames(ctx, tx, companies, techs); err != nil {
+		return err
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	states, err := readStates(ctx, tx, touchedIDs)
+	if err != nil {
+		return err
+	}
+	var entries []entry
+	for _, ev := range events {
+		s := states[ev.id]
+		if sub, ok := ev.event.(*request.Submitted); ok {
+			if s != nil {
+				continue // the request is already there
+			}
+			s = &state{submittedAt: ev.rec.Metadata.OccurredAt}
+			s.State = request.State{
+				ID: ev.id, CompanyID: sub.CompanyID, PortalID: sub.PortalID, Customer: sub.Customer,
+				Description: sub.Description, Source: sub.Source,
+			}
+			states[ev.id] = s
+		} else if s == nil {
+			continue // events of a request whose submission this read model never saw
+		} else if s.version >= ev.rec.Version {
+			continue // already applied
+		}
+		Fold(&s.State, ev.event)
+		s.changed = true
+		s.lastActivity, s.version, s.position = ev.rec.Metadata.OccurredAt, ev.rec.Version, ev.rec.Position
+		entries = append(entries, entryOf(ev.id, ev.rec, ev.event))
+	}
+	var created, changed []*state
+	for _, id := range touchedIDs {
+		s := states[id]
+		switch {
+		case s == nil:
+		case !s.stored:
+			created = append(created, s)
+		case s.changed:
+			changed = append(changed, s)
+		}
+	}
+	if err := insertStates(ctx, tx, created); err != nil {
+		return err
+	}
+	if err := updateStates(ctx, tx, changed); err != nil {
+		return err
+	}
+	return insertEntries(ctx, tx, entries)
+}
+
+// Fold applies one event to a request's state as the aggregate does when it loads its stream.
+// The projection's tests check it against request.FromHistory for random histories.
+func Fold(s *request.State, e eventlog.Event) {
+	switch e := e.(type) {
+	case *request.Submitted:
+		s.ID, s.CompanyID, s.PortalID = e.RequestID, e.CompanyID, e.PortalID
+		s.Customer, s.Description, s.Source = e.Customer, e.Description, e.Source
+		s.Chat, s.ScreenSharing = request.ChatNotJoined, request.ScreenSharingNone
+	case *request.Assigned:
+		s.Assignee = e.TechnicianID
+	case *request.Unassigned:
+		s.Assignee = uuid.Nil
+		s.Chat, s.ScreenSharing = request.ChatNotJoined, request.ScreenSharingNone
+	case *request.Transferred:
+		s.Assignee = e.To
+		s.Chat, s.ScreenSharing = request.ChatNotJoined, request.ScreenSharingNone
+	case *request.ChatJoined:
+		s.Chat = request.ChatJoinedIn
+	case *request.ScreenSharingRequested:
+		s.ScreenSharing = request.ScreenSharingPending
+	case *request.ScreenSharingAccepted:
+		s.ScreenSharing = request.ScreenSharingOn
+	case *request.ScreenSharingDeclined:
+		s.ScreenSharing = request.ScreenSharingRefused
+	case *request.ChatEnded:
+		s.Chat, s.ScreenSharing = request.ChatEndedOut, request.ScreenSharingNone
+	case *request.Closed:
+		s.Closed = true
+	}
+}
+
+// entryOf is the chat entry of one event, as the application's stream fold makes it.
+func entryOf(requestID uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) entry {
+	en := entry{requestID: requestID, version: rec.Version, kind: "event", id: rec.ID, eventType: rec.Type,
+		from: request.TechnicianSide, at: rec.Metadata.OccurredAt}
+	switch e := e.(type) {
+	case *request.Submitted:
+		en.from, en.techniciansOnly = request.CustomerSide, true
+	case *request.Assigned:
+		en.technician, en.techniciansOnly = e.TechnicianID, true
+	case *request.Unassigned:
+		en.technician, en.techniciansOnly = e.TechnicianID, true
+	case *request.Transferred:
+		en.technician, en.techniciansOnly = e.To, true
+	case *request.MessageSent:
+		en.kind, en.id, en.from, en.technician, en.body = "message", e.MessageID, e.From, e.TechnicianID, e.Body
+	case *request.NoteAdded:
+		en.kind, en.id, en.technician, en.body, en.techniciansOnly = "note", e.NoteID, e.TechnicianID, e.Body, true
+	case *request.FileShared:
+		en.kind, en.id, en.from, en.technician, en.file = "file", e.FileID, e.From, e.TechnicianID, e
+	case *request.ChatJoined:
+		en.technician = e.TechnicianID
+	case *request.ScreenSharingRequested:
+		en.technician = e.TechnicianID
+	case *request.ScreenSharingAccepted, *request.ScreenSharingDeclined:
+		en.from = request.CustomerSide
+	case *request.MobileProfileSent:
+		en.technician, en.body = e.TechnicianID, e.Profile
+	case *request.ChatEnded:
+		en.technician = e.TechnicianID
+	case *request.Closed:
+		en.technician = e.TechnicianID
+	}
+	return en
+}
+
+const stateColumns = `id, company_id, portal_id, customer_name, customer_email, description, source_ip, platform, os,
+	os_version, browser, assignee_id, chat, screen_sharing, closed, submitted_at, last_activity, version, position`
+
+func readStates(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*state, error) {
+	out := make(map[uuid.UUID]*state, len(ids))
+	rows, err := tx.Query(ctx, `SELECT `+stateColumns+` FROM request_details WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("request details: read states: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		s, err := scanState(rows)
+		if err != nil {
+			return nil, fmt.Errorf("request details: read states: %w", err)
+		}
+		s.stored = true
+		out[s.ID] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("request details: read states: %w", err)
+	}
+	return out, nil
+}
+
+func scanState(row pgx.Row) (*state, error) {
+	s := &state{}
+	var assignee *uuid.UUID
+	var platform, chat, screen, position string
+	if err := row.Scan(&s.ID, &s.CompanyID, &s.PortalID, &s.Customer.Name, &s.Customer.Email, &s.Description,
+		&s.Source.IP, &platform, &s.Source.OS, &s.Source.OSVersion, &s.Source.Browser, &assignee, &chat, &screen,
+		&s.Closed, &s.submittedAt, &s.lastActivity, &s.version, &position); err != nil {
+		return nil, err
+	}
+	s.Source.Platform, s.Chat, s.ScreenSharing = request.Platform(platform), request.ChatState(chat), request.ScreenSharing(screen)
+	if assignee != nil {
+		s.Assignee = *assignee
+	}
+	pos, err := eventlog.ParsePosition(position)
+	if err != nil {
+		return nil, err
+	}
+	s.position = pos
+	s.submittedAt, s.lastActivity = s.submittedAt.UTC(), s.lastActivity.UTC()
+	return s, nil
+}
+
+func nullable(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}
+
+func insertStates(ctx context.Context, tx pgx.Tx, created []*state) error {
+	if len(created) == 0 {
+		return nil
+	}
+	values := make([][]any, len(created))
+	for i, s := range created {
+		values[i] = []any{
+			s.ID, s.CompanyID, s.PortalID, s.Customer.Name, s.Customer.Email, s.Description, s.Source.IP,
+			string(s.Source.Platform), s.Source.OS, s.Source.OSVersion, s.Source.Browser, nullable(s.Assignee),
+			string(s.Chat), string(s.ScreenSharing), s.Closed, s.submittedAt, s.lastActivity, s.version, s.position.String(),
+		}
+	}
+	columns := strings.Split(strings.NewReplacer("\n", "", "\t", "", " ", "").Replace(stateColumns), ",")
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"request_details"}, columns, pgx.CopyFromRows(values)); err != nil {
+		return fmt.Errorf("request details: copy states: %w", err)
+	}
+	return nil
+}
+
+func updateStates(ctx context.Context, tx pgx.Tx, changed []*state) error {
+	if len(changed) == 0 {
+		return nil
+	}
+	n := len(changed)
+	ids := make([]uuid.UUID, n)
+	assignees := make([]*uuid.UUID, n)
+	chats, screens, positions := make([]string, n), make([]string, n), make([]string, n)
+	closed := make([]bool, n)
+	lastActivity := make([]time.Time, n)
+	versions := make([]int64, n)
+	for i, s := range changed {
+		ids[i], assignees[i], chats[i], screens[i] = s.ID, nullable(s.Assignee), string(s.Chat), string(s.ScreenSharing)
+		closed[i], lastActivity[i], versions[i], positions[i] = s.Closed, s.lastActivity, s.version, s.position.String()
+	}
+	_, err := tx.Exec(ctx, `UPDATE request_details AS d SET
+			assignee_id = u.assignee_id, chat = u.chat, screen_sharing = u.screen_sharing, closed = u.closed,
+			last_activity = u.last_activity, version = u.version, position = u.position
+		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[], $7::bigint[], $8::text[])
+			AS u(id, assignee_id, chat, screen_sharing, closed, last_activity, version, position)
+		WHERE d.id = u.id`, ids, assignees, chats, screens, closed, lastActivity, versions, positions)
+	if err != nil {
+		return fmt.Errorf("request details: update states: %w", err)
+	}
+	return nil
+}
+
+var entryColumns = []string{"request_id", "version", "kind", "entry_id", "event_type", "from_side", "technician_id", "body",
+	"file_name", "file_size", "content_type", "sha256", "technicians_only", "at"}
+
+func insertEntries(ctx context.Context, tx pgx.Tx, entries []entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	values := make([][]any, len(entries))
+	for i, e := range entries {
+		var name, contentType, sha *string
+		var size *int64
+		if f := e.file; f != nil {
+			name, size, contentType, sha = &f.Name, &f.Size, &f.ContentType, &f.SHA256
+		}
+		values[i] = []any{e.requestID, e.version, e.kind, e.id, e.eventType, string(e.from), nullable(e.technician), e.body,
+			name, size, contentType, sha, e.techniciansOnly, e.at}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"request_details_entries"}, entryColumns, pgx.CopyFromRows(values)); err != nil {
+		return fmt.Errorf("request details: copy entries: %w", err)
+	}
+	return nil
+}
+
+func writeNames(ctx context.Context, tx pgx.Tx, companies, techs map[uuid.UUID]string) error {
+	for table, names := range map[string]map[uuid.UUID]string{"request_details_companies": companies, "request_details_technicians": techs} {
+		if len(names) == 0 {
+			continue
+		}
+		ids, list := make([]uuid.UUID, 0, len(names)), make([]string, 0, len(names))
+		for id, name := range names {
+			ids, list = append(ids, id), append(list, name)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO `+table+` (id, name) SELECT * FROM unnest($1::uuid[], $2::text[])
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name`, ids, list); err != nil {
+			return fmt.Errorf("request details: write %s: %w", table, err)
+		}
+	}
+	return nil
+}

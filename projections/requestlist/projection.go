@@ -1,0 +1,505 @@
+// Package requestlist is the request-list read model: one row per request with what the
+// Support Requests panel shows and sorts by (R3), the per-technician queues (R4, the open
+// requests assigned to each technician) and a text search on customer and description.
+//
+// The projection ("request_list") folds request events, and the company and technician events
+// whose names the rows show, into its own tables: it never reads another projection's tables.
+// List answers the application's RequestListReadModel port with keyset pagination.
+package requestlist
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	dir "github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/internal/app"
+)
+
+// Name is the projection's name: its checkpoint row, advisory lock and metrics label.
+const Name = "request_list"
+
+// Projection keeps the request-list tables. It implements projections.Projection.
+type Projection struct {
+	requests  *eventlog.Codec
+	directory *eventlog.Codec
+}
+
+// NewProjection returns the request-list projection.
+func NewProjection() *Projection {
+	return &Projection{requests: request.Codec(), directory: dir.Codec()}
+}
+
+// Name implements projections.Projection.
+func (*Projection) Name() string { return Name }
+
+// Tables implements projections.Projection.
+func (*Projection) Tables() []string {
+	return []string{"request_list", "request_list_search", "request_list_counts", "request_list_companies", "request_list_technicians"}
+}
+
+// Schema implements projections.Projection.
+//
+// request_list: one row per request. The *_key columns are the sort keys of the name columns
+// (lower case, as app.SortKey makes them) in the "C" collation, so that the database orders
+// rows exactly as the application's catalog does and btree indexes serve the order.
+//
+// Indexes, two families, so that one page of any view in any order is a short index walk
+// whatever the caller's companies (see List for how a query picks one):
+//
+//   - (company_id, status, <key>, id) for a caller whose companies are few: List walks one
+//     index range per (company, status) pair and merges the pairs' first pages. Sorting by ID,
+//     company or status is sorting by ID inside a pair, so (company_id, status, id) serves all
+//     three.
+//   - (status, <key>, id) for a caller whose companies hold a good share of the rows: List
+//     walks one index range per status and skips the rows of other companies. Inside a status,
+//     sorting by status is sorting by ID.
+//   - (assignee_id) WHERE status = 'active': the per-technician queues (R4).
+//
+// request_list_search holds the text a search looks into, written once when the request is
+// submitted, with a trigram index: it stays out of request_list, whose rows change with every
+// event and would otherwise re-index the description each time.
+//
+// request_list_counts counts requests per (company, status), with the all-companies totals
+// under the nil company: it gives a page its total without counting rows, and tells List how
+// large the caller's share of each status is.
+//
+// request_list_companies and request_list_technicians are the names the rows show.
+func (*Projection) Schema() string {
+	return `
+CREATE TABLE request_list (
+    id             uuid        PRIMARY KEY,
+    company_id     uuid        NOT NULL,
+    company_name   text        NOT NULL,
+    company_key    text        COLLATE "C" NOT NULL,
+    customer_name  text        NOT NULL,
+    customer_email text        NOT NULL,
+    customer_key   text        COLLATE "C" NOT NULL,
+    description    text        NOT NULL,
+    status         text        COLLATE "C" NOT NULL CHECK (status IN ('new', 'active', 'completed')),
+    assignee_id    uuid,
+    assignee_name  text        NOT NULL,
+    assignee_key   text        COLLATE "C" NOT NULL,
+    platform       text        NOT NULL,
+    submitted_at   timestamptz NOT NULL,
+    assigned_at    timestamptz,
+    closed_at      timestamptz,
+    last_activity  timestamptz NOT NULL,
+    messages       integer     NOT NULL,
+    files          integer     NOT NULL
+);
+CREATE INDEX request_list_cs_id_idx        ON request_list (company_id, status, id);
+CREATE INDEX request_list_cs_submitted_idx ON request_list (company_id, status, submitted_at, id);
+CREATE INDEX request_list_cs_activity_idx  ON request_list (company_id, status, last_activity, id);
+CREATE INDEX request_list_cs_customer_idx  ON request_list (company_id, status, customer_key, id);
+CREATE INDEX request_list_cs_assignee_idx  ON request_list (company_id, status, assignee_key, id);
+CREATE INDEX request_list_s_id_idx         ON request_list (status, id);
+CREATE INDEX request_list_s_submitted_idx  ON request_list (status, submitted_at, id);
+CREATE INDEX request_list_s_activity_idx   ON request_list (status, last_activity, id);
+CREATE INDEX request_list_s_customer_idx   ON request_list (status, customer_key, id);
+CREATE INDEX request_list_s_assignee_idx   ON request_list (status, assignee_key, id);
+CREATE INDEX request_list_s_company_idx    ON request_list (status, company_key, id);
+CREATE INDEX request_list_queue_idx        ON request_list (assignee_id) WHERE status = 'active';
+
+CREATE TABLE request_list_search (
+    id       uuid PRIMARY KEY,
+    document text NOT NULL
+);
+CREATE INDEX request_list_search_trgm_idx ON request_list_search USING gin (document public.gin_trgm_ops);
+
+CREATE TABLE request_list_counts (
+    company_id uuid   NOT NULL,
+    status     text   COLLATE "C" NOT NULL,
+    requests   bigint NOT NULL,
+    PRIMARY KEY (company_id, status)
+);
+
+CREATE TABLE request_list_companies (
+    id   uuid PRIMARY KEY,
+    name text NOT NULL,
+    key  text COLLATE "C" NOT NULL
+);
+
+CREATE TABLE request_list_technicians (
+    id   uuid PRIMARY KEY,
+    name text NOT NULL
+);
+`
+}
+
+// row is a request as the batch leaves it.
+type row struct {
+	id            uuid.UUID
+	companyID     uuid.UUID
+	companyName   string
+	customerName  string
+	customerEmail string
+	description   string
+	status        request.Status
+	assignee      uuid.UUID
+	assigneeName  string
+	platform      string
+	submittedAt   time.Time
+	assignedAt    *time.Time
+	closedAt      *time.Time
+	lastActivity  time.Time
+	messages      int32
+	files         int32
+
+	// stored says the row was in the table before the batch; oldStatus was its status then.
+	stored    bool
+	oldStatus request.Status
+	changed   bool
+}
+
+type requestEvent struct {
+	id    uuid.UUID
+	event eventlog.Event
+	at    time.Time
+}
+
+type countKey struct {
+	company uuid.UUID
+	status  request.Status
+}
+
+// Apply implements projections.Projection. It reads what the batch needs (the stored rows of
+// the requests it touches, the names it shows), folds the batch in memory to each request's
+// final state, then writes: new rows and their search text with COPY, changed rows with one
+// UPDATE from arrays, names and counts with one upsert each.
+func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.RecordedEvent) error {
+	companies := map[uuid.UUID]string{}
+	techs := map[uuid.UUID]string{}
+	var events []requestEvent
+	touched := map[uuid.UUID]bool{}
+	var touchedIDs []uuid.UUID
+	for _, rec := range batch {
+		switch {
+		case p.requests.Knows(rec.Type):
+			if !strings.HasPrefix(rec.StreamID, request.StreamPrefix) {
+				continue
+			}
+			id, err := uuid.Parse(rec.StreamID[len(request.StreamPrefix):])
+			if err != nil {
+				continue
+			}
+			e, err := p.requests.Decode(rec.Type, rec.Data)
+			if err != nil {
+				return fmt.Errorf("request list: decode %s at %s: %w", rec.Type, rec.Position, err)
+			}
+			events = append(events, requestEvent{id: id, event: e, at: rec.Metadata.OccurredAt})
+			if !touched[id] {
+				touched[id] = true
+				touchedIDs = append(touchedIDs, id)
+			}
+		case rec.Type == (*dir.CompanyCreated)(nil).EventType(), rec.Type == (*dir.TechnicianRegistered)(nil).EventType():
+			e, err := p.directory.Decode(rec.Type, rec.Data)
+			if err != nil {
+				return fmt.Errorf("request list: decode %s at %s: %w", rec.Type, rec.Position, err)
+			}
+			switch e := e.(type) {
+			case *dir.CompanyCreated:
+				companies[e.CompanyID] = e.Name
+			case *dir.TechnicianRegistered:
+				techs[e.TechnicianID] = e.Name
+			}
+		}
+	}
+	if err := writeNames(ctx, tx, companies, techs); err != nil {
+		return err
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	rows, err := readRows(ctx, tx, touchedIDs)
+	if err != nil {
+		return err
+	}
+	if err := readNames(ctx, tx, events, rows, companies, techs); err != nil {
+		return err
+	}
+	var created []*row
+	for _, ev := range events {
+		r := rows[ev.id]
+		if s, ok := ev.event.(*request.Submitted); ok {
+			if r != nil {
+				continue // the request is already there
+			}
+			r = &row{
+				id: ev.id, companyID: s.CompanyID, companyName: companies[s.CompanyID],
+				customerName: s.Customer.Name, customerEmail: s.Customer.Email, description: s.Description,
+				status: request.StatusNew, platform: string(s.Source.Platform), submittedAt: ev.at, lastActivity: ev.at,
+			}
+			rows[ev.id] = r
+			created = append(created, r)
+			continue
+		}
+		if r == nil {
+			continue // events of a request whose submission this read model never saw
+		}
+		fold(r, ev, techs)
+	}
+	counts := map[countKey]int64{}
+	var changed []*row
+	for _, id := range touchedIDs {
+		r := rows[id]
+		switch {
+		case r == nil:
+		case !r.stored:
+			counts[countKey{r.companyID, r.status}]++
+		case r.changed:
+			changed = append(changed, r)
+			if r.status != r.oldStatus {
+				counts[countKey{r.companyID, r.oldStatus}]--
+				counts[countKey{r.companyID, r.status}]++
+			}
+		}
+	}
+	if err := insertRows(ctx, tx, created); err != nil {
+		return err
+	}
+	if err := updateRows(ctx, tx, changed); err != nil {
+		return err
+	}
+	return writeCounts(ctx, tx, counts)
+}
+
+// fold applies one event other than Submitted to a request's row, as the catalog does.
+func fold(r *row, ev requestEvent, techs map[uuid.UUID]string) {
+	r.changed = true
+	r.lastActivity = ev.at
+	switch e := ev.event.(type) {
+	case *request.Assigned:
+		r.assignee, r.assigneeName, r.status = e.TechnicianID, techs[e.TechnicianID], request.StatusActive
+		r.assignedAt = ptr(ev.at)
+	case *request.Transferred:
+		r.assignee, r.assigneeName = e.To, techs[e.To]
+		r.assignedAt = ptr(ev.at)
+	case *request.Unassigned:
+		r.assignee, r.assigneeName, r.status, r.assignedAt = uuid.Nil, "", request.StatusNew, nil
+	case *request.MessageSent:
+		r.messages++
+	case *request.FileShared:
+		r.files++
+	case *request.Closed:
+		r.status, r.closedAt = request.StatusCompleted, ptr(ev.at)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// readRows reads the stored rows of the requests a batch touches (all but the description,
+// which never changes).
+func readRows(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*row, error) {
+	out := make(map[uuid.UUID]*row, len(ids))
+	rs, err := tx.Query(ctx, `SELECT id, company_id, company_name, customer_name, customer_email, status, assignee_id,
+			assignee_name, platform, submitted_at, assigned_at, closed_at, last_activity, messages, files
+		FROM request_list WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("request list: read rows: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		r := &row{stored: true}
+		var assignee *uuid.UUID
+		var status string
+		if err := rs.Scan(&r.id, &r.companyID, &r.companyName, &r.customerName, &r.customerEmail, &status, &assignee,
+			&r.assigneeName, &r.platform, &r.submittedAt, &r.assignedAt, &r.closedAt, &r.lastActivity, &r.messages, &r.files); err != nil {
+			return nil, fmt.Errorf("request list: read rows: %w", err)
+		}
+		r.status, r.oldStatus = request.Status(status), request.Status(status)
+		if assignee != nil {
+			r.assignee = *assignee
+		}
+		out[r.id] = r
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("request list: read rows: %w", err)
+	}
+	return out, nil
+}
+
+// readNames reads the names of the companies and technicians the batch's events name but
+// the batch does not define.
+func readNames(ctx context.Context, tx pgx.Tx, events []requestEvent, rows map[uuid.UUID]*row, companies, techs map[uuid.UUID]string) error {
+	var companyIDs, techIDs []uuid.UUID
+	for _, ev := range events {
+		switch e := ev.event.(type) {
+		case *request.Submitted:
+			if _, ok := companies[e.CompanyID]; !ok && rows[ev.id] == nil {
+				companyIDs = append(companyIDs, e.CompanyID)
+			}
+		case *request.Assigned:
+			if _, ok := techs[e.TechnicianID]; !ok {
+				techIDs = append(techIDs, e.TechnicianID)
+			}
+		case *request.Transferred:
+			if _, ok := techs[e.To]; !ok {
+				techIDs = append(techIDs, e.To)
+			}
+		}
+	}
+	if len(companyIDs) == 0 && len(techIDs) == 0 {
+		return nil
+	}
+	rs, err := tx.Query(ctx, `SELECT 'c', id, name FROM request_list_companies WHERE id = ANY($1)
+		UNION ALL SELECT 't', id, name FROM request_list_technicians WHERE id = ANY($2)`, companyIDs, techIDs)
+	if err != nil {
+		return fmt.Errorf("request list: read names: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var kind, name string
+		var id uuid.UUID
+		if err := rs.Scan(&kind, &id, &name); err != nil {
+			return fmt.Errorf("request list: read names: %w", err)
+		}
+		if kind == "c" {
+			companies[id] = name
+		} else {
+			techs[id] = name
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("request list: read names: %w", err)
+	}
+	return nil
+}
+
+func writeNames(ctx context.Context, tx pgx.Tx, companies, techs map[uuid.UUID]string) error {
+	if len(companies) > 0 {
+		ids, names, keys := make([]uuid.UUID, 0, len(companies)), make([]string, 0, len(companies)), make([]string, 0, len(companies))
+		for id, name := range companies {
+			ids, names, keys = append(ids, id), append(names, name), append(keys, strings.ToLower(name))
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO request_list_companies (id, name, key)
+			SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, key = excluded.key`, ids, names, keys); err != nil {
+			return fmt.Errorf("request list: write companies: %w", err)
+		}
+	}
+	if len(techs) > 0 {
+		ids, names := make([]uuid.UUID, 0, len(techs)), make([]string, 0, len(techs))
+		for id, name := range techs {
+			ids, names = append(ids, id), append(names, name)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO request_list_technicians (id, name)
+			SELECT * FROM unnest($1::uuid[], $2::text[])
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name`, ids, names); err != nil {
+			return fmt.Errorf("request list: write technicians: %w", err)
+		}
+	}
+	return nil
+}
+
+var listColumns = []string{
+	"id", "company_id", "company_name", "company_key", "customer_name", "customer_email", "customer_key", "description",
+	"status", "assignee_id", "assignee_name", "assignee_key", "platform", "submitted_at", "assigned_at", "closed_at",
+	"last_activity", "messages", "files",
+}
+
+func nullable(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}
+
+func insertRows(ctx context.Context, tx pgx.Tx, created []*row) error {
+	if len(created) == 0 {
+		return nil
+	}
+	values := make([][]any, len(created))
+	search := make([][]any, len(created))
+	for i, r := range created {
+		values[i] = []any{
+			r.id, r.companyID, r.companyName, strings.ToLower(r.companyName), r.customerName, r.customerEmail,
+			strings.ToLower(r.customerName), r.description, string(r.status), nullable(r.assignee), r.assigneeName,
+			strings.ToLower(r.assigneeName), r.platform, r.submittedAt, r.assignedAt, r.closedAt, r.lastActivity,
+			r.messages, r.files,
+		}
+		search[i] = []any{r.id, app.SearchDocument(r.customerName, r.customerEmail, r.description)}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"request_list"}, listColumns, pgx.CopyFromRows(values)); err != nil {
+		return fmt.Errorf("request list: copy rows: %w", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"request_list_search"}, []string{"id", "document"}, pgx.CopyFromRows(search)); err != nil {
+		return fmt.Errorf("request list: copy search text: %w", err)
+	}
+	return nil
+}
+
+func updateRows(ctx context.Context, tx pgx.Tx, changed []*row) error {
+	if len(changed) == 0 {
+		return nil
+	}
+	n := len(changed)
+	ids := make([]uuid.UUID, n)
+	statuses := make([]string, n)
+	assignees := make([]*uuid.UUID, n)
+	names := make([]string, n)
+	keys := make([]string, n)
+	assignedAt := make([]*time.Time, n)
+	closedAt := make([]*time.Time, n)
+	lastActivity := make([]time.Time, n)
+	messages := make([]int32, n)
+	files := make([]int32, n)
+	for i, r := range changed {
+		ids[i], statuses[i], assignees[i] = r.id, string(r.status), nullable(r.assignee)
+		names[i], keys[i] = r.assigneeName, strings.ToLower(r.assigneeName)
+		assignedAt[i], closedAt[i], lastActivity[i] = r.assignedAt, r.closedAt, r.lastActivity
+		messages[i], files[i] = r.messages, r.files
+	}
+	_, err := tx.Exec(ctx, `UPDATE request_list AS r SET
+			status = u.status, assignee_id = u.assignee_id, assignee_name = u.assignee_name, assignee_key = u.assignee_key,
+			assigned_at = u.assigned_at, closed_at = u.closed_at, last_activity = u.last_activity,
+			messages = u.messages, files = u.files
+		FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
+			$8::timestamptz[], $9::integer[], $10::integer[])
+			AS u(id, status, assignee_id, assignee_name, assignee_key, assigned_at, closed_at, last_activity, messages, files)
+		WHERE r.id = u.id`,
+		ids, statuses, assignees, names, keys, assignedAt, closedAt, lastActivity, messages, files)
+	if err != nil {
+		return fmt.Errorf("request list: update rows: %w", err)
+	}
+	return nil
+}
+
+// allCompanies is the company under which request_list_counts keeps each status's total.
+var allCompanies = uuid.Nil
+
+func writeCounts(ctx context.Context, tx pgx.Tx, counts map[countKey]int64) error {
+	totals := map[request.Status]int64{}
+	var companies []uuid.UUID
+	var statuses []string
+	var deltas []int64
+	for k, d := range counts {
+		if d == 0 {
+			continue
+		}
+		companies, statuses, deltas = append(companies, k.company), append(statuses, string(k.status)), append(deltas, d)
+		totals[k.status] += d
+	}
+	for s, d := range totals {
+		if d != 0 {
+			companies, statuses, deltas = append(companies, allCompanies), append(statuses, string(s)), append(deltas, d)
+		}
+	}
+	if len(deltas) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO request_list_counts (company_id, status, requests)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
+		ON CONFLICT (company_id, status) DO UPDATE SET requests = request_list_counts.requests + excluded.requests`,
+		companies, statuses, deltas)
+	if err != nil {
+		return fmt.Errorf("request list: write counts: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,369 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/helpstream/helpstream/domain/eventlog"
+)
+
+// lockPingTimeout bounds the leader's periodic check of its lock connection.
+const lockPingTimeout = 5 * time.Second
+
+// Runner keeps read models up to date: for every projection it campaigns for leadership with a
+// PostgreSQL advisory lock, and while it leads, applies the event log to the projection's tables
+// from its checkpoint, one transaction per batch that also moves the checkpoint.
+//
+// Any number of runners (in `serve` processes or `helpstream projections run`) may share a
+// database: one leads each projection, the others stand by and take over when the leader stops
+// or its lock connection dies. Correctness does not rest on the lock alone: every batch locks
+// the checkpoint row and drops the events at or before the stored position, so even two
+// projectors applying at once (a leader that has not noticed yet that it lost its lock, and its
+// successor) never apply an event twice.
+type Runner struct {
+	cfg        Config
+	log        *slog.Logger
+	projectors []*projector
+	states     map[string]*projectionState
+	running    atomic.Bool
+
+	mu       sync.Mutex
+	advanced chan struct{} // closed and replaced whenever a checkpoint this runner writes advances
+}
+
+// projectionState is what a Runner knows of one projection.
+type projectionState struct {
+	mu      sync.Mutex
+	leading bool
+	pos     eventlog.Position // last checkpoint this runner read or committed while leading
+}
+
+// NewRunner checks cfg, fills in its defaults and returns a Runner; Run starts it.
+func NewRunner(cfg Config) (*Runner, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r := &Runner{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		states:   make(map[string]*projectionState, len(cfg.Projections)),
+		advanced: make(chan struct{}),
+	}
+	for _, p := range cfg.Projections {
+		pr, err := newProjector(p)
+		if err != nil {
+			return nil, err
+		}
+		r.projectors = append(r.projectors, pr)
+		r.states[pr.name] = &projectionState{}
+	}
+	return r, nil
+}
+
+// Run keeps every projection until ctx ends, then returns nil once every projector has
+// stopped (a batch in flight is rolled back). Failures of the database, of the event store or
+// of a projection's Apply are logged and retried; they never end Run. A Runner runs once at a
+// time.
+func (r *Runner) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("projection runner: already running")
+	}
+	defer r.running.Store(false)
+	if len(r.projectors) == 0 {
+		r.log.WarnContext(ctx, "projection runner: no projections to run")
+	}
+	var wg sync.WaitGroup
+	for _, pr := range r.projectors {
+		wg.Go(func() { r.campaign(ctx, pr) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// Leading returns the names of the projections this runner leads now, sorted.
+func (r *Runner) Leading() []string {
+	var names []string
+	for name, st := range r.states {
+		st.mu.Lock()
+		if st.leading {
+			names = append(names, name)
+		}
+		st.mu.Unlock()
+	}
+	sort.Strings(names)
+	return names
+}
+
+// WaitFor is the package's WaitFor for a process that runs this Runner: it returns as soon as a
+// checkpoint this runner commits reaches pos, besides polling the database for the projections
+// other runners lead (and for checkpoints moved by a rebuild).
+func (r *Runner) WaitFor(ctx context.Context, names []string, pos eventlog.Position, timeout time.Duration) (bool, error) {
+	return waitFor(ctx, r.cfg.Pool, names, pos, timeout, r.reached)
+}
+
+// reached reports whether this runner leads every named projection and has committed pos, and
+// returns a channel closed at its next commit.
+func (r *Runner) reached(names []string, pos eventlog.Position) (bool, <-chan struct{}) {
+	r.mu.Lock()
+	wake := r.advanced
+	r.mu.Unlock()
+	for _, name := range names {
+		st, ok := r.states[name]
+		if !ok {
+			return false, wake
+		}
+		st.mu.Lock()
+		ok = st.leading && st.pos.Compare(pos) >= 0
+		st.mu.Unlock()
+		if !ok {
+			return false, wake
+		}
+	}
+	return true, wake
+}
+
+func (r *Runner) setLeading(name string, leading bool, pos eventlog.Position) {
+	st := r.states[name]
+	st.mu.Lock()
+	st.leading, st.pos = leading, pos
+	st.mu.Unlock()
+}
+
+func (r *Runner) committed(name string, pos eventlog.Position) {
+	st := r.states[name]
+	st.mu.Lock()
+	if pos.Compare(st.pos) > 0 {
+		st.pos = pos
+	}
+	st.mu.Unlock()
+	r.mu.Lock()
+	close(r.advanced)
+	r.advanced = make(chan struct{})
+	r.mu.Unlock()
+}
+
+// campaign tries to take the projection's advisory lock every LeaderRetry until ctx ends, and
+// leads while it holds it.
+func (r *Runner) campaign(ctx context.Context, pr *projector) {
+	log := r.log.With("projection", pr.name)
+	key := LeaderLockKey(pr.name)
+	var conn *pgx.Conn
+	defer func() { closeConn(conn) }()
+	for ctx.Err() == nil {
+		if conn == nil {
+			c, err := connect(ctx, r.cfg.Pool, map[string]string{"application_name": "helpstream projection " + pr.name})
+			if err != nil {
+				if ctx.Err() == nil {
+					log.WarnContext(ctx, "projection: cannot connect to campaign for leadership", "error", err, "retry_in", r.cfg.LeaderRetry)
+				}
+				sleep(ctx, r.cfg.LeaderRetry)
+				continue
+			}
+			conn = c
+		}
+		var got bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
+			if ctx.Err() == nil {
+				log.WarnContext(ctx, "projection: leader lock request failed", "error", err, "retry_in", r.cfg.LeaderRetry)
+			}
+			closeConn(conn)
+			conn = nil
+			sleep(ctx, r.cfg.LeaderRetry)
+			continue
+		}
+		if !got {
+			sleep(ctx, r.cfg.LeaderRetry)
+			continue
+		}
+		log.InfoContext(ctx, "projection: leader elected")
+		r.lead(ctx, pr, conn, log)
+		// Closing the lock connection releases the lock, if the server has not already.
+		closeConn(conn)
+		conn = nil
+		if ctx.Err() == nil {
+			// Give a healthy standby one round to take over before campaigning again.
+			log.WarnContext(ctx, "projection: leadership lost, campaigning again", "in", r.cfg.LeaderRetry)
+			sleep(ctx, r.cfg.LeaderRetry)
+		}
+	}
+}
+
+// lead applies the log to the projection until ctx ends or the lock connection dies.
+func (r *Runner) lead(ctx context.Context, pr *projector, lockConn *pgx.Conn, log *slog.Logger) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var watcher sync.WaitGroup
+	watcher.Go(func() { r.watchLock(ctx, cancel, lockConn, log) })
+	defer watcher.Wait()
+	defer r.setLeading(pr.name, false, eventlog.Start())
+	for ctx.Err() == nil {
+		err := r.project(ctx, pr, log)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, errSchemaChanged) || errors.Is(err, errCheckpointMissing) || errors.Is(err, errCheckpointMoved) {
+			log.InfoContext(ctx, "projection: tables changed under the leader, preparing them again", "reason", err)
+			continue
+		}
+		log.ErrorContext(ctx, "projection: failed, resuming from the stored checkpoint", "error", err, "retry_in", r.cfg.RetryDelay)
+		sleep(ctx, r.cfg.RetryDelay)
+	}
+}
+
+// watchLock checks the lock connection every LeaderRetry and cancels the leader's work when it
+// no longer answers: the server has then released the lock, or will, and another runner may
+// already lead.
+func (r *Runner) watchLock(ctx context.Context, cancel context.CancelFunc, conn *pgx.Conn, log *slog.Logger) {
+	ticker := time.NewTicker(r.cfg.LeaderRetry)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		pingCtx, stop := context.WithTimeout(ctx, lockPingTimeout)
+		_, err := conn.Exec(pingCtx, "SELECT 1")
+		stop()
+		if err != nil {
+			if ctx.Err() == nil {
+				log.WarnContext(ctx, "projection: leader lock connection lost, stepping down", "error", err)
+			}
+			cancel()
+			return
+		}
+	}
+}
+
+// project prepares the projection's tables, catches up from its checkpoint in pages of
+// CatchUpBatch and then applies live batches until ctx ends or a batch fails.
+func (r *Runner) project(ctx context.Context, pr *projector, log *slog.Logger) error {
+	pos, err := r.prepare(ctx, pr, log)
+	if err != nil {
+		return err
+	}
+	r.setLeading(pr.name, true, pos)
+	for {
+		page, err := r.cfg.Store.ReadAll(ctx, pos, eventlog.ReadOptions{Limit: r.cfg.CatchUpBatch})
+		if err != nil {
+			return fmt.Errorf("catch up projection %s from %s: %w", pr.name, pos, err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if pos, err = r.applyBatch(ctx, pr, pos, page); err != nil {
+			return err
+		}
+		if len(page) < r.cfg.CatchUpBatch {
+			break
+		}
+	}
+	return r.cfg.Store.Subscribe(ctx, pos, eventlog.SubscribeOptions{MaxBatch: r.cfg.BatchSize},
+		func(ctx context.Context, batch []eventlog.RecordedEvent) error {
+			var err error
+			pos, err = r.applyBatch(ctx, pr, pos, batch)
+			return err
+		})
+}
+
+// prepare makes sure the projection's tables exist and were built by its current Schema,
+// rebuilding them side by side when the schema changed, and returns the checkpoint.
+func (r *Runner) prepare(ctx context.Context, pr *projector, log *slog.Logger) (eventlog.Position, error) {
+	for {
+		cp, current, created, err := ensureTables(ctx, r.cfg.Pool, pr)
+		if err != nil {
+			return eventlog.Start(), err
+		}
+		if created != nil {
+			log.InfoContext(ctx, "projection: tables created, projecting from the start", "tables", created)
+		}
+		if current {
+			return cp.pos, nil
+		}
+		log.InfoContext(ctx, "projection: schema changed, rebuilding the tables side by side", "stored_hash", cp.hash, "hash", pr.hash)
+		res, err := Rebuild(ctx, r.cfg.Pool, r.cfg.Store, pr.p, RebuildOptions{BatchSize: r.cfg.CatchUpBatch, Logger: r.log})
+		if err != nil {
+			return eventlog.Start(), err
+		}
+		log.InfoContext(ctx, "projection: rebuilt", "events", res.Events, "position", res.Position.String(), "duration", res.Duration)
+	}
+}
+
+// applyBatch applies the events of batch that come after the stored checkpoint, and moves the
+// checkpoint, in one transaction. applied is the checkpoint this projector last read or wrote,
+// the point its reading of the log has passed. It returns the checkpoint afterwards, which is
+// past the batch when a rebuild moved it further meanwhile.
+func (r *Runner) applyBatch(ctx context.Context, pr *projector, applied eventlog.Position, batch []eventlog.RecordedEvent) (eventlog.Position, error) {
+	tx, err := r.cfg.Pool.BeginTx(ctx, liveTx)
+	if err != nil {
+		return eventlog.Start(), fmt.Errorf("projection %s: begin batch: %w", pr.name, err)
+	}
+	defer rollback(ctx, tx)
+	var text, hash string
+	err = tx.QueryRow(ctx, `SELECT position, schema_hash FROM public.projection_checkpoints WHERE name = $1 FOR UPDATE`,
+		pr.name).Scan(&text, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return eventlog.Start(), fmt.Errorf("projection %s: %w", pr.name, errCheckpointMissing)
+	}
+	if err != nil {
+		return eventlog.Start(), fmt.Errorf("projection %s: lock checkpoint: %w", pr.name, err)
+	}
+	if hash != pr.hash {
+		return eventlog.Start(), fmt.Errorf("projection %s: %w", pr.name, errSchemaChanged)
+	}
+	stored, err := eventlog.ParsePosition(text)
+	if err != nil {
+		return eventlog.Start(), fmt.Errorf("projection %s: checkpoint: %w", pr.name, err)
+	}
+	if stored.Compare(applied) < 0 {
+		// The tables were recreated from the start meanwhile (by another projector that took
+		// over while this one had not yet noticed it lost its lock): the events between the
+		// checkpoint and where this projector's reading stands would be skipped.
+		return eventlog.Start(), fmt.Errorf("projection %s: checkpoint moved back from %s to %s: %w", pr.name, applied, stored, errCheckpointMoved)
+	}
+	// Drop what the checkpoint covers already: a rebuild, or another projector, may have moved it.
+	first, _ := slices.BinarySearchFunc(batch, stored, func(e eventlog.RecordedEvent, p eventlog.Position) int {
+		if e.Position.Compare(p) <= 0 {
+			return -1
+		}
+		return 1
+	})
+	fresh := batch[first:]
+	if len(fresh) == 0 {
+		return stored, nil // the deferred rollback releases the row
+	}
+	if err := pr.p.Apply(ctx, tx, fresh); err != nil {
+		return eventlog.Start(), fmt.Errorf("projection %s: apply %d events after %s: %w", pr.name, len(fresh), stored, err)
+	}
+	last := fresh[len(fresh)-1].Position
+	if _, err := tx.Exec(ctx, `UPDATE public.projection_checkpoints
+		SET position = $2, events_applied = events_applied + $3, updated_at = now() WHERE name = $1`,
+		pr.name, last.String(), len(fresh)); err != nil {
+		return eventlog.Start(), fmt.Errorf("projection %s: move checkpoint: %w", pr.name, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return eventlog.Start(), fmt.Errorf("projection %s: commit batch: %w", pr.name, err)
+	}
+	r.committed(pr.name, last)
+	return last, nil
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-timer.C:
+	}
+}
