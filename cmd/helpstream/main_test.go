@@ -99,6 +99,22 @@ func TestServeDemoOnAFreshDatabase(t *testing.T) {
 	if n := len(companies["companies"].([]any)); n != 2 {
 		t.Fatalf("%d demo companies, want 2", n)
 	}
+	// serve keeps the read models: the admin route and /metrics say where they stand.
+	status := call("GET", "/admin/projections", DemoAdminToken, nil, http.StatusOK)
+	if n := len(status["projections"].([]any)); n != len(readModels()) {
+		t.Fatalf("%d read models in the status, want %d", n, len(readModels()))
+	}
+	resp, err := client.Get(strings.TrimSuffix(api, "/api/v1") + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"helpstream_projection_lag_seconds", `projection="request_list"`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // Running the demo twice finds what the first run made.
