@@ -17,11 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/helpstream/helpstream/adapters/httpapi"
+	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/projections"
 )
 
 func init() {
-	const summary = "run the HTTP server: the JSON API under /api/v1 (and its OpenAPI document)"
+	const summary = "run the HTTP server: the web console under /console, the customer portal under /portal and the JSON API under /api/v1 (and its OpenAPI document)"
 	register(command{name: "serve", summary: summary, run: func(ctx context.Context, args []string, out io.Writer) error {
 		fs := newFlagSet("serve", summary, out)
 		addr := fs.String("addr", envOr("HELPSTREAM_ADDR", "127.0.0.1:8080"), "address to listen on (env HELPSTREAM_ADDR)")
@@ -56,6 +57,14 @@ func init() {
 		if err != nil {
 			return err
 		}
+		console, err := web.New(web.Config{
+			App: svc.app, Accounts: svc.accounts, Store: svc.store,
+			SecureCookies: *secure, TrustProxyHeaders: *trustProxy,
+		})
+		if err != nil {
+			return err
+		}
+		go func() { _ = console.Run(ctx) }() // live updates; returns when ctx ends
 		if *projectors {
 			runner, err := projections.NewRunner(projections.Config{Pool: svc.pool, Store: svc.store, Projections: models})
 			if err != nil {
@@ -72,6 +81,11 @@ func init() {
 		root := http.NewServeMux()
 		root.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 		root.Handle("/", api)
+		root.Handle("/console", console)
+		root.Handle("/console/", console)
+		root.Handle("/portal/", console)
+		root.Handle("/static/", console)
+		root.Handle("GET /{$}", http.RedirectHandler("/console", http.StatusSeeOther))
 		listener, err := net.Listen("tcp", *addr)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", *addr, err)
@@ -84,8 +98,13 @@ func init() {
 				return fmt.Errorf("seed demo: %w", err)
 			}
 			printDemo(out, base, *adminToken, d)
+			fmt.Fprintf(out, "Web console:  %s/console (log in as alice@example.com, password %q)\n", base, DemoPassword)
+			for _, c := range d.Companies {
+				fmt.Fprintf(out, "Portal:       %s/portal/%s (%s)\n", base, c.PortalID, c.PortalName)
+			}
+			fmt.Fprintln(out)
 		} else {
-			fmt.Fprintf(out, "Helpstream API on %s/api/v1 (OpenAPI: %s/api/v1/openapi.yaml, metrics: %s/metrics)\nadmin token: %s\n", base, base, base, *adminToken)
+			fmt.Fprintf(out, "Helpstream API on %s/api/v1 (OpenAPI: %s/api/v1/openapi.yaml, metrics: %s/metrics)\nweb console: %s/console\nadmin token: %s\n", base, base, base, base, *adminToken)
 		}
 		server := &http.Server{
 			Handler:           root,

@@ -1,0 +1,90 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/internal/app"
+)
+
+// errNotFound marks what answers with the 404 page: an unknown ID, or one the viewer may not
+// see (R2: another company's request does not exist for them).
+func isNotFound(err error) bool {
+	return errors.Is(err, app.ErrNotFound) || errors.Is(err, request.ErrNoAccess) || errors.Is(err, app.ErrUnknownPortal)
+}
+
+// sayable are the errors whose own text is what a person should read.
+var sayable = []error{
+	request.ErrClosed, request.ErrNotAssigned, request.ErrNotAssignee, request.ErrNotAvailable,
+	request.ErrChatNotJoined, request.ErrChatAlreadyJoined, request.ErrChatEnded,
+	request.ErrScreenSharingPending, request.ErrNoScreenSharingRequest,
+	request.ErrScreenSharingUnsupported, request.ErrMobileProfilesUnsupported,
+	request.ErrSameTechnician, request.ErrTargetNoAccess, request.ErrTargetOffline,
+	request.ErrMissingID, request.ErrInvalidCustomerName, request.ErrInvalidEmail, request.ErrInvalidDescription,
+	request.ErrInvalidSource, request.ErrInvalidPlatform, request.ErrInvalidMessage, request.ErrInvalidFile,
+	request.ErrInvalidProfile, directory.ErrInvalidAvailability, directory.ErrNoAccess,
+	app.ErrTooManyConflicts, app.ErrEmptyFile, app.ErrBadCredentials, app.ErrInvalidView, app.ErrInvalidSort,
+	app.ErrInvalidCursor, errNoFile, errUploadCut,
+}
+
+// message turns a refused action into words for the page (R6: who won an Assign race; R10:
+// which file types are allowed).
+func (h *Handler) message(ctx context.Context, err error) string {
+	var assigned *request.AlreadyAssignedError
+	if errors.As(err, &assigned) {
+		name := "another technician"
+		if t, terr := h.cfg.App.Technician(ctx, assigned.Assignee); terr == nil && t.Name() != "" {
+			name = t.Name()
+		}
+		return "Already assigned to " + name
+	}
+	var fileType *request.FileTypeError
+	if errors.As(err, &fileType) {
+		return fileType.Error()
+	}
+	var mismatch *app.ContentMismatchError
+	if errors.As(err, &mismatch) {
+		return mismatch.Error()
+	}
+	var maxBytes *http.MaxBytesError
+	if errors.As(err, &maxBytes) || errors.Is(err, app.ErrFileTooLarge) {
+		return fmt.Sprintf("The file is too large: files may be at most %s.", sizeText(h.cfg.App.MaxFileSize()))
+	}
+	if errors.Is(err, eventlog.ErrConcurrency) {
+		return "The request changed at the same time; try again."
+	}
+	for _, target := range sayable {
+		if errors.Is(err, target) {
+			return capitalize(target.Error()) + "."
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "The server took too long to answer; try again."
+	}
+	slog.ErrorContext(ctx, "web action failed", "err", err)
+	return "Something went wrong on our side; try again."
+}
+
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
+
+// sizeText writes a byte count for people.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,313 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/internal/app"
+)
+
+// Live updates: one broadcaster per server follows the request streams of the event log from
+// its head, keeps the latest changes in a ring, and wakes every open event stream; each stream
+// passes on only what its viewer may see (R2), and the page then re-fetches its panels through
+// the application, which applies R2 again.
+
+// ringSize is how many recent changes a reconnecting page can catch up on.
+const ringSize = 1024
+
+// change is one event of a request stream, as the event streams need it.
+type change struct {
+	Pos       eventlog.Position
+	RequestID uuid.UUID
+	Type      string
+	CompanyID uuid.UUID
+	Customer  string
+}
+
+type broadcaster struct {
+	store eventlog.Store
+	ready chan struct{}
+
+	mu        sync.Mutex
+	ring      []change
+	dropped   eventlog.Position // the newest change that fell out of the ring
+	last      eventlog.Position
+	wake      chan struct{}
+	companies map[uuid.UUID]uuid.UUID
+}
+
+func newBroadcaster(store eventlog.Store) *broadcaster {
+	return &broadcaster{store: store, ready: make(chan struct{}), wake: make(chan struct{}), companies: map[uuid.UUID]uuid.UUID{}}
+}
+
+// run finds the head of the log, then follows it until ctx ends, subscribing again after a
+// failure.
+func (b *broadcaster) run(ctx context.Context) error {
+	head := eventlog.Start()
+	for {
+		batch, err := b.store.ReadAll(ctx, head, eventlog.ReadOptions{Limit: 1000})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			slog.WarnContext(ctx, "live updates: read the log's head", "err", err)
+			if !sleep(ctx, time.Second) {
+				return nil
+			}
+			continue
+		}
+		if len(batch) == 0 {
+			break
+		}
+		head = batch[len(batch)-1].Position
+	}
+	b.mu.Lock()
+	b.last = head
+	b.mu.Unlock()
+	close(b.ready)
+	for {
+		from := b.position()
+		err := b.store.Subscribe(ctx, from, eventlog.SubscribeOptions{StreamPrefixes: []string{request.StreamPrefix}}, b.handle)
+		if ctx.Err() != nil {
+			return nil
+		}
+		slog.WarnContext(ctx, "live updates: subscription ended; subscribing again", "err", err)
+		if !sleep(ctx, time.Second) {
+			return nil
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// position is the last position the broadcaster has passed on.
+func (b *broadcaster) position() eventlog.Position {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last
+}
+
+func (b *broadcaster) handle(ctx context.Context, batch []eventlog.RecordedEvent) error {
+	changes := make([]change, 0, len(batch))
+	for _, rec := range batch {
+		id, err := uuid.Parse(strings.TrimPrefix(rec.StreamID, request.StreamPrefix))
+		if err != nil {
+			continue
+		}
+		c := change{Pos: rec.Position, RequestID: id, Type: rec.Type}
+		if strings.HasPrefix(rec.Type, "request.submitted.") {
+			var s struct {
+				CompanyID uuid.UUID        `json:"company_id"`
+				Customer  request.Customer `json:"customer"`
+			}
+			if json.Unmarshal(rec.Data, &s) == nil {
+				c.CompanyID, c.Customer = s.CompanyID, s.Customer.Name
+			}
+		} else {
+			c.CompanyID = b.companyOf(ctx, id)
+		}
+		if c.CompanyID != uuid.Nil {
+			b.mu.Lock()
+			if len(b.companies) > 200_000 {
+				clear(b.companies)
+			}
+			b.companies[id] = c.CompanyID
+			b.mu.Unlock()
+		}
+		changes = append(changes, c)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.ring = append(b.ring, changes...)
+	if over := len(b.ring) - ringSize; over > 0 {
+		b.dropped = b.ring[over-1].Pos
+		b.ring = slices.Delete(b.ring, 0, over)
+	}
+	if len(batch) > 0 {
+		b.last = batch[len(batch)-1].Position
+	}
+	close(b.wake)
+	b.wake = make(chan struct{})
+	return nil
+}
+
+// companyOf finds a request's company: remembered, or read from its first event.
+func (b *broadcaster) companyOf(ctx context.Context, id uuid.UUID) uuid.UUID {
+	b.mu.Lock()
+	company, ok := b.companies[id]
+	b.mu.Unlock()
+	if ok {
+		return company
+	}
+	first, err := b.store.ReadStream(ctx, request.Stream(id), 0, eventlog.ReadOptions{Limit: 1})
+	if err != nil || len(first) == 0 {
+		return uuid.Nil
+	}
+	var s struct {
+		CompanyID uuid.UUID `json:"company_id"`
+	}
+	_ = json.Unmarshal(first[0].Data, &s)
+	return s.CompanyID
+}
+
+// after returns the changes after pos, whether some of them are no longer known (the page
+// must then refresh everything), the channel closed by the next change, and the newest
+// position.
+func (b *broadcaster) after(pos eventlog.Position) (changes []change, gap bool, wake <-chan struct{}, last eventlog.Position) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(b.ring, pos, func(c change, p eventlog.Position) int { return c.Pos.Compare(p) })
+	for i < len(b.ring) && b.ring[i].Pos.Compare(pos) <= 0 {
+		i++
+	}
+	gap = !b.dropped.IsStart() && pos.Compare(b.dropped) < 0
+	return slices.Clone(b.ring[i:]), gap, b.wake, b.last
+}
+
+// sseEvent is one message of an event stream.
+type sseEvent struct {
+	name string
+	data any
+}
+
+// stream serves an event stream: from the position the page's content includes (Last-Event-ID
+// on a reconnection, ?after= the first time), every change the filter lets through, and a
+// comment every heartbeat so that proxies keep the connection open.
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(change) []sseEvent, onBeat func()) {
+	rc := http.NewResponseController(w)
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	ctx := r.Context()
+	select {
+	case <-h.live.ready:
+	case <-ctx.Done():
+		return
+	}
+	cursor := h.live.position()
+	for _, s := range []string{r.Header.Get("Last-Event-ID"), r.URL.Query().Get("after")} {
+		if p, err := eventlog.ParsePosition(s); err == nil && s != "" {
+			cursor = p
+			break
+		}
+	}
+	if _, err := fmt.Fprint(w, "retry: 3000\n: live updates\n\n"); err != nil {
+		return
+	}
+	_ = rc.Flush()
+	beat := time.NewTicker(h.cfg.Heartbeat)
+	defer beat.Stop()
+	for {
+		changes, gap, wake, last := h.live.after(cursor)
+		wrote := false
+		if gap {
+			if writeEvent(w, last, sseEvent{name: "change", data: map[string]string{"position": last.String()}}) != nil {
+				return
+			}
+			wrote = true
+		}
+		for _, c := range changes {
+			for _, e := range filter(c) {
+				if writeEvent(w, c.Pos, e) != nil {
+					return
+				}
+				wrote = true
+			}
+		}
+		if wrote {
+			if rc.Flush() != nil {
+				return
+			}
+		}
+		if !last.IsStart() && last.Compare(cursor) > 0 {
+			cursor = last
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-beat.C:
+			if onBeat != nil {
+				onBeat()
+			}
+			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
+		}
+	}
+}
+
+func writeEvent(w http.ResponseWriter, pos eventlog.Position, e sseEvent) error {
+	data, err := json.Marshal(e.data)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", pos, e.name, data)
+	return err
+}
+
+// consoleEvents streams the changes of the requests of the technician's companies (R2), and
+// a notification for each new one when they chose in-console notifications (R5).
+func (h *Handler) consoleEvents(w http.ResponseWriter, r *http.Request, s app.Session) {
+	var mu sync.Mutex
+	var profile app.TechnicianProfile
+	load := func() {
+		p, err := h.cfg.App.Profile(r.Context(), s.TechnicianID)
+		if err == nil {
+			mu.Lock()
+			profile = p
+			mu.Unlock()
+		}
+	}
+	load()
+	h.stream(w, r, func(c change) []sseEvent {
+		mu.Lock()
+		p := profile
+		mu.Unlock()
+		if !slices.Contains(p.Companies, c.CompanyID) {
+			return nil
+		}
+		out := []sseEvent{{name: "change", data: map[string]string{
+			"request_id": c.RequestID.String(), "type": c.Type, "position": c.Pos.String(),
+		}}}
+		if strings.HasPrefix(c.Type, "request.submitted.") && p.Notifications.InConsole {
+			out = append(out, sseEvent{name: "notification", data: map[string]string{
+				"request_id": c.RequestID.String(), "url": "/console/requests/" + c.RequestID.String(),
+				"customer": c.Customer, "position": c.Pos.String(),
+			}})
+		}
+		return out
+	}, load)
+}
+
+// customerEvents streams the changes of the customer's own request, private notes left out.
+func (h *Handler) customerEvents(w http.ResponseWriter, r *http.Request, id uuid.UUID) {
+	h.stream(w, r, func(c change) []sseEvent {
+		if c.RequestID != id || strings.HasPrefix(c.Type, "request.note_added.") {
+			return nil
+		}
+		return []sseEvent{{name: "change", data: map[string]string{"position": c.Pos.String()}}}
+	}, nil)
+}

@@ -1,0 +1,290 @@
+// Package web is Helpstream's web console for technicians (under /console) and its customer
+// portal (under /portal): pages rendered on the server with html/template, plain forms that
+// POST and redirect (every action works without JavaScript), and one small script that keeps
+// the panels live through server-sent events. docs/ui-contract.md is the contract between
+// these pages and their browser tests.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/app"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// SessionCookie is the technician's session cookie, the same one the JSON API reads.
+const SessionCookie = "helpstream_session"
+
+// formCookie holds the double-submit CSRF token of forms made before a session exists (the
+// login form, the portal's forms).
+const formCookie = "helpstream_form"
+
+// flashCookie carries a refused action's message across the redirect that follows it.
+const flashCookie = "helpstream_flash"
+
+// customerCookie holds a customer's token, scoped to the pages of their request.
+const customerCookie = "helpstream_customer"
+
+// ContentSecurityPolicy is sent with every page: scripts and styles only from /static.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
+
+// Config holds the web handler's dependencies.
+type Config struct {
+	// App runs commands and queries.
+	App *app.App
+	// Accounts runs login and submissions with their secrets.
+	Accounts *app.Accounts
+	// Store is the event store the live updates follow.
+	Store eventlog.Store
+	// SecureCookies marks cookies Secure; set it when serving over HTTPS.
+	SecureCookies bool
+	// TrustProxyHeaders takes the client IP from X-Forwarded-For.
+	TrustProxyHeaders bool
+	// RequestTimeout bounds the work of each page (not the event streams); 30 s when zero.
+	RequestTimeout time.Duration
+	// Heartbeat is the interval of the event streams' keep-alive comments; 15 s when zero.
+	Heartbeat time.Duration
+}
+
+// Handler serves the console, the portal and their static files.
+type Handler struct {
+	cfg   Config
+	mux   *http.ServeMux
+	pages *pages
+	live  *broadcaster
+}
+
+// New returns the handler. Call Run to start the live updates.
+func New(cfg Config) (*Handler, error) {
+	if cfg.App == nil || cfg.Accounts == nil || cfg.Store == nil {
+		return nil, errors.New("web: App, Accounts and Store are required")
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 15 * time.Second
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), pages: p, live: newBroadcaster(cfg.Store)}
+	h.routes()
+	return h, nil
+}
+
+// Run follows the event log for the live updates until ctx ends.
+func (h *Handler) Run(ctx context.Context) error { return h.live.run(ctx) }
+
+// Ready is closed once the live updates follow the log.
+func (h *Handler) Ready() <-chan struct{} { return h.live.ready }
+
+func (h *Handler) routes() {
+	static, _ := fs.Sub(staticFS, "static")
+	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+
+	h.mux.HandleFunc("GET /console/{$}", redirectTo("/console"))
+	h.mux.HandleFunc("GET /console/login", h.loginPage)
+	h.mux.HandleFunc("POST /console/login", h.login)
+	h.mux.HandleFunc("POST /console/logout", h.technician(h.logout))
+	h.mux.HandleFunc("POST /console/availability", h.technician(h.setAvailability))
+	h.mux.HandleFunc("GET /console", h.technician(h.consolePage))
+	h.mux.HandleFunc("GET /console/requests/{requestID}", h.technician(h.consolePage))
+	h.mux.HandleFunc("GET /console/requests/{requestID}/files/{fileID}", h.technician(h.technicianDownload))
+	h.mux.HandleFunc("POST /console/requests/{requestID}/{action}", h.technician(h.technicianAction))
+	h.mux.HandleFunc("GET /console/fragments/support-requests", h.technician(h.supportRequestsFragment))
+	h.mux.HandleFunc("GET /console/fragments/my-requests", h.technician(h.myRequestsFragment))
+	h.mux.HandleFunc("GET /console/fragments/details/{requestID}", h.technician(h.detailsFragment))
+	h.mux.HandleFunc("GET /console/events", h.technician(h.consoleEvents))
+
+	h.mux.HandleFunc("GET /portal/{portalID}", h.portalPage)
+	h.mux.HandleFunc("POST /portal/{portalID}", h.submit)
+	h.mux.HandleFunc("GET /portal/requests/{requestID}", h.customer(h.requestPage))
+	h.mux.HandleFunc("GET /portal/requests/{requestID}/fragment", h.customer(h.requestFragment))
+	h.mux.HandleFunc("GET /portal/requests/{requestID}/events", h.customer(h.customerEvents))
+	h.mux.HandleFunc("GET /portal/requests/{requestID}/files/{fileID}", h.customer(h.customerDownload))
+	h.mux.HandleFunc("POST /portal/requests/{requestID}/{action}", h.customer(h.customerAction))
+}
+
+// ServeHTTP sets the security headers, bounds the page's work and answers unknown routes with
+// a page.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", ContentSecurityPolicy)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("X-Frame-Options", "DENY")
+	handler, pattern := h.mux.Handler(r)
+	if pattern == "" {
+		rec := &statusOnly{header: http.Header{}}
+		handler.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			hd.Set("Allow", rec.header.Get("Allow"))
+			h.errorPage(w, r, http.StatusMethodNotAllowed, "This page does not take that kind of request.")
+			return
+		}
+		h.errorPage(w, r, http.StatusNotFound, "")
+		return
+	}
+	if !strings.HasPrefix(pattern, "GET /static/") {
+		hd.Set("Cache-Control", "no-store")
+	}
+	if !strings.HasSuffix(pattern, "/events") {
+		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			slog.ErrorContext(r.Context(), "web page panicked", "path", r.URL.Path, "panic", p)
+			h.errorPage(w, r, http.StatusInternalServerError, "")
+		}
+	}()
+	h.mux.ServeHTTP(w, r)
+}
+
+// statusOnly records what the mux answers for a route it does not know.
+type statusOnly struct {
+	header http.Header
+	status int
+}
+
+func (s *statusOnly) Header() http.Header         { return s.header }
+func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusOnly) WriteHeader(status int)      { s.status = status }
+
+func redirectTo(target string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target, http.StatusSeeOther)
+	}
+}
+
+// ---- cookies and CSRF ----
+
+func randomToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func constantTimeEqual(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+func (h *Handler) setCookie(w http.ResponseWriter, name, value, path string, expires time.Time, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: path, Expires: expires, MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: h.cfg.SecureCookies,
+	})
+}
+
+// formToken returns the browser's double-submit token, making one when it has none.
+func (h *Handler) formToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(formCookie); err == nil && len(c.Value) >= 32 {
+		return c.Value
+	}
+	token := randomToken()
+	h.setCookie(w, formCookie, token, "/", time.Time{}, 0)
+	return token
+}
+
+// checkFormToken compares the form's csrf_token with the browser's cookie.
+func checkFormToken(r *http.Request, presented string) bool {
+	c, err := r.Cookie(formCookie)
+	return err == nil && constantTimeEqual(c.Value, presented)
+}
+
+// setFlash keeps a message for the page the browser is redirected to.
+func (h *Handler) setFlash(w http.ResponseWriter, msg string) {
+	h.setCookie(w, flashCookie, base64.RawURLEncoding.EncodeToString([]byte(msg)), "/", time.Time{}, 60)
+}
+
+// takeFlash reads and clears the message of the previous action.
+func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	h.setCookie(w, flashCookie, "", "/", time.Time{}, -1)
+	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil || len(b) > 2000 {
+		return ""
+	}
+	return string(b)
+}
+
+// ---- helpers ----
+
+func pathID(r *http.Request, name string) (uuid.UUID, bool) {
+	id, err := uuid.Parse(r.PathValue(name))
+	return id, err == nil
+}
+
+func meta(actor app.Actor) app.Meta {
+	return app.Meta{Actor: actor, CorrelationID: uuid.NewString()}
+}
+
+func technicianActor(id uuid.UUID) app.Actor { return app.Actor{Kind: "technician", ID: id} }
+func customerActor(id uuid.UUID) app.Actor   { return app.Actor{Kind: "customer", ID: id} }
+
+// clientIP is the connection's address, or the first X-Forwarded-For hop behind a trusted proxy.
+func clientIP(r *http.Request, trustProxy bool) string {
+	if trustProxy {
+		if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
+			first, _, _ := strings.Cut(fwd, ",")
+			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// waitForPosition serves read-your-writes for a fragment asked with min_position: the page
+// saw that event go by and wants the panels to include it.
+func (h *Handler) waitForPosition(r *http.Request) {
+	s := r.URL.Query().Get("min_position")
+	if s == "" {
+		return
+	}
+	pos, err := eventlog.ParsePosition(s)
+	if err != nil {
+		return
+	}
+	_, _ = h.cfg.App.WaitForPosition(r.Context(), pos)
+}
+
+// positionText is a position for a page to send back, empty for the start.
+func positionText(p eventlog.Position) string {
+	if p.IsStart() {
+		return ""
+	}
+	return p.String()
+}
