@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,8 +22,11 @@ import (
 )
 
 func init() {
-	const summary = "measure appends and whole commands beside pgbench INSERTs on the same PostgreSQL (design §7)"
+	const summary = "measure appends and whole commands beside pgbench INSERTs on the same PostgreSQL (design §7); `bench projections`: the read models"
 	register(command{name: "bench", summary: summary, run: func(ctx context.Context, args []string, out io.Writer) error {
+		if len(args) > 0 && args[0] == "projections" {
+			return runBenchProjections(ctx, args[1:], out)
+		}
 		fs := newFlagSet("bench", summary, out)
 		dbURL := fs.String("database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server to measure; a scratch database is created on it and dropped after")
 		duration := fs.Duration("duration", 10*time.Second, "how long each measurement runs")
@@ -92,4 +98,187 @@ func scratchDatabase(ctx context.Context, base string) (string, func(), error) {
 		_, _ = conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	}
 	return scratch, drop, nil
+}
+
+const benchProjectionsSummary = "seed N requests, rebuild the read models beside COPY, measure projection lag and list queries (design §7)"
+
+// runBenchProjections is `helpstream bench projections`.
+func runBenchProjections(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlagSet("bench projections", benchProjectionsSummary, out)
+	dbURL := fs.String("database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server to measure; a scratch database is created on it and dropped after")
+	requests := fs.Int("requests", 1_000_000, "requests to seed (about 2.3 events each)")
+	companies := fs.Int("companies", 20, "companies to seed")
+	technicians := fs.Int("technicians", 50, "technicians to seed")
+	writers := fs.Int("seed-writers", 2, "seeding transactions running at once")
+	rates := fs.String("rate", "500", "commands/s of the lag measurement; a comma-separated list measures each in turn")
+	lagFor := fs.Duration("lag-duration", 20*time.Second, "how long the lag is measured (after 2 s of warm-up)")
+	waitEach := fs.Bool("lag-wait-each", false, "every command of the lag measurement waits for its own position with the runner's WaitFor, as read-your-writes does (default: one observer waits for all)")
+	samples := fs.Int("samples", 100, "timings of each list query")
+	pageSize := fs.Int("page-size", 50, "list page size")
+	keep := fs.Bool("keep", false, "keep the scratch database (its name is printed) instead of dropping it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var commandRates []float64
+	for _, f := range strings.Split(*rates, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || r <= 0 {
+			return fmt.Errorf("--rate: %q is not a positive number", f)
+		}
+		commandRates = append(commandRates, r)
+	}
+	scratchURL, drop, err := scratchDatabase(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	if *keep {
+		fmt.Fprintf(out, "scratch database kept: %s\n", scratchURL)
+	} else {
+		defer drop()
+	}
+	pool, err := openDatabase(ctx, scratchURL, 64) // as serve: one pool for commands, queries and the runner
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	store, err := pgstore.New(pool, pgstore.Config{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	a, err := app.New(app.Config{Store: store})
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	rep, err := bench.RunProjections(ctx, bench.ProjectionsConfig{
+		Pool: pool, Store: store, App: a, Projections: readModels(),
+		Requests: *requests, Companies: *companies, Technicians: *technicians, SeedWriters: *writers,
+		CommandRates: commandRates, LagDuration: *lagFor, LagWaitEach: *waitEach, Samples: *samples, PageSize: *pageSize,
+	}, out)
+	if err != nil {
+		return err
+	}
+	printProjectionsReport(out, rep, *pageSize, time.Since(started))
+	return nil
+}
+
+func verdict(pass bool) string {
+	if pass {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
+
+func printProjectionsReport(out io.Writer, rep bench.ProjectionsReport, pageSize int, total time.Duration) {
+	s := rep.Seed
+	fmt.Fprintf(out, "\nSeed: %d requests (%d new, %d active, %d completed), %d events in %d transactions, %s: %.0f events/s\n",
+		s.Requests, s.New, s.Active, s.Completed, s.Events, s.Transactions, s.Duration.Round(time.Millisecond), s.Rate())
+	fmt.Fprintf(out, "Log read alone (pages of 5000, nothing applied): %d events in %s: %.0f events/s\n\n",
+		rep.LogRead.Events, rep.LogRead.Duration.Round(time.Millisecond), float64(rep.LogRead.Events)/rep.LogRead.Duration.Seconds())
+
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "read model\tevents\trebuild s\tevents/s\trows\tCOPY s\tCOPY/rebuild\tbar\tresult")
+	for _, r := range rep.Rebuilds {
+		bar, result := "n/a (log read)", "—"
+		if r.Bar > 0 {
+			bar, result = fmt.Sprintf("≥ %.0f%%", 100*r.Bar), verdict(r.Pass())
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.0f\t%d\t%.2f\t%.0f%%\t%s\t%s\n", r.Name, r.Events, r.Rebuild.Seconds(), r.EventsPerSecond(),
+			r.Rows, r.Copy.Seconds(), 100*r.Ratio(), bar, result)
+	}
+	_ = tw.Flush()
+
+	fmt.Fprintf(out, "\nProjection lag (append returned → every read model's checkpoint at its position), %s each after 2 s of warm-up:\n", rep.Lags[0].Duration)
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "commands/s\tachieved\tcommands\terrors\tnot issued\ttimed out\tp50 ms\tp95 ms\tp99 ms\tmax ms\tcommand p50/p99 ms\tbar\tresult")
+	for _, l := range rep.Lags {
+		bar, result := "n/a (rate)", "—"
+		if l.BarApplies() {
+			bar, result = fmt.Sprintf("p99 < %s", bench.LagBar), verdict(l.Pass())
+		}
+		fmt.Fprintf(tw, "%.0f\t%.0f\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s/%s\t%s\t%s\n", l.Target, l.Achieved, l.Commands, l.Errors, l.Skipped, l.TimedOut,
+			ms(l.P50), ms(l.P95), ms(l.P99), ms(l.Max), ms(l.CommandP50), ms(l.CommandP99), bar, result)
+	}
+	ca := rep.CommandsAlone
+	fmt.Fprintf(tw, "%.0f, no read model\t%.0f\t%d\t%d\t%d\t\t\t\t\t\t%s/%s\t\t\n", ca.Target, ca.Achieved, ca.Commands, ca.Errors, ca.Skipped,
+		ms(ca.CommandP50), ms(ca.CommandP99))
+	_ = tw.Flush()
+	if len(rep.Lags) > 0 && rep.Lags[0].WaitEach {
+		fmt.Fprintln(out, "  (every command waited for its own position with the runner's WaitFor)")
+	} else {
+		fmt.Fprintln(out, "  (one observer waited, with the runner's WaitFor, for the oldest position not reached yet)")
+	}
+	fmt.Fprintln(out)
+
+	// List: one line per view, sort and direction; p50/p99 in ms for each caller and page.
+	type key struct {
+		view app.View
+		sort app.SortColumn
+		desc bool
+	}
+	var order []key
+	cells := map[key]map[string]bench.ListRow{}
+	var callers []string
+	worst := bench.ListRow{}
+	pass := true
+	for _, r := range rep.Lists {
+		k := key{r.View, r.Sort, r.Descending}
+		if cells[k] == nil {
+			cells[k] = map[string]bench.ListRow{}
+			order = append(order, k)
+		}
+		col := r.Caller + ", " + r.Page
+		if !slices.Contains(callers, col) {
+			callers = append(callers, col)
+		}
+		cells[k][col] = r
+		if r.P99 > worst.P99 {
+			worst = r
+		}
+		pass = pass && r.Pass()
+	}
+	fmt.Fprintf(out, "List query p50/p99 ms (page of %d, keyset; ! marks a p99 over the bar):\n", pageSize)
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "view\tsort\torder")
+	for _, c := range callers {
+		fmt.Fprintf(tw, "\t%s", c)
+	}
+	fmt.Fprintln(tw)
+	for _, k := range order {
+		dir := "asc"
+		if k.desc {
+			dir = "desc"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s", k.view, k.sort, dir)
+		for _, c := range callers {
+			r := cells[k][c]
+			mark := ""
+			if !r.Pass() {
+				mark = " !"
+			}
+			fmt.Fprintf(tw, "\t%s/%s%s", ms(r.P50), ms(r.P99), mark)
+		}
+		fmt.Fprintln(tw)
+	}
+	_ = tw.Flush()
+	dir := "asc"
+	if worst.Descending {
+		dir = "desc"
+	}
+	fmt.Fprintf(out, "  worst p99 %s ms (%s, %s page, %s by %s %s) (bar: every p99 < %s): %s\n\n", ms(worst.P99), worst.Caller, worst.Page,
+		worst.View, worst.Sort, dir, bench.ListBar, verdict(pass))
+
+	fmt.Fprintln(out, "Load average, and the cluster's checkpoints and WAL during each phase (all databases):")
+	for i, ls := range rep.Load {
+		if i == 0 {
+			fmt.Fprintf(out, "  %-13s %s\n", ls.After, ls.Load)
+			continue
+		}
+		prev := rep.Load[i-1]
+		fmt.Fprintf(out, "  %-13s %s  %d checkpoints, %d MB WAL\n", ls.After, ls.Load, ls.Checkpoints-prev.Checkpoints, (ls.WAL-prev.WAL)>>20)
+	}
+	fmt.Fprintf(out, "Total %s.\n", total.Round(time.Second))
 }
