@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -116,6 +117,7 @@ func runBenchProjections(ctx context.Context, args []string, out io.Writer) erro
 	samples := fs.Int("samples", 100, "timings of each list query")
 	pageSize := fs.Int("page-size", 50, "list page size")
 	keep := fs.Bool("keep", false, "keep the scratch database (its name is printed) instead of dropping it")
+	verbose := fs.Bool("verbose", false, "log what the projection runtime does (rebuilds, leadership, failed batches) to stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -150,8 +152,12 @@ func runBenchProjections(ctx context.Context, args []string, out io.Writer) erro
 	if err != nil {
 		return err
 	}
+	var logger *slog.Logger // discarded
+	if *verbose {
+		logger = slog.Default()
+	}
 	started := time.Now()
-	rep, err := bench.RunProjections(ctx, bench.ProjectionsConfig{
+	rep, err := bench.RunProjections(ctx, bench.ProjectionsConfig{Logger: logger,
 		Pool: pool, Store: store, App: a, Projections: readModels(),
 		Requests: *requests, Companies: *companies, Technicians: *technicians, SeedWriters: *writers,
 		CommandRates: commandRates, LagDuration: *lagFor, LagWaitEach: *waitEach, Samples: *samples, PageSize: *pageSize,

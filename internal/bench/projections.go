@@ -979,7 +979,11 @@ func (w *world) measureLag(ctx context.Context, cfg ProjectionsConfig, rate floa
 	} else {
 		go func() {
 			defer close(observed)
-			observe(ctx, runner, names, writes, waitLimit, record, func() { timedOut.Add(1) })
+			observe(ctx, runner, names, writes, waitLimit, record, func(c written) {
+				if c.measured {
+					timedOut.Add(1)
+				}
+			})
 		}()
 	}
 	sem := make(chan struct{}, maxInFlight)
@@ -1068,7 +1072,7 @@ type written struct {
 // WaitFor also reads the checkpoints from the database every 5 ms while it waits, for the
 // projections other runners lead; hundreds of waiters at once would load the database.)
 func observe(ctx context.Context, runner *projections.Runner, names []string, writes <-chan written, limit time.Duration,
-	record func(written, time.Time), timedOut func()) {
+	record func(written, time.Time), timedOut func(written)) {
 	var pending []written // by position
 	add := func(c written) {
 		i, _ := slices.BinarySearchFunc(pending, c.pos, func(p written, pos eventlog.Position) int { return p.pos.Compare(pos) })
@@ -1105,7 +1109,7 @@ func observe(ctx context.Context, runner *projections.Runner, names []string, wr
 		}
 		if !ok {
 			if time.Since(pending[0].returned) > limit {
-				timedOut()
+				timedOut(pending[0])
 				pending = pending[1:]
 			}
 			continue
