@@ -1102,8 +1102,10 @@ func observe(ctx context.Context, runner *projections.Runner, names []string, wr
 			}
 		}
 		// The runner applies the log in order: once the oldest is reached, the next ones
-		// are checked without waiting (its own state, no database read when reached).
-		ok, err := runner.WaitFor(ctx, names, pending[0].pos, 5*time.Millisecond)
+		// are checked without waiting (its own state, no database read when reached). The
+		// timeout is not short: WaitFor's database reads run under it, and a read cut short
+		// by its context costs a cancel request, a new backend on the server.
+		ok, err := runner.WaitFor(ctx, names, pending[0].pos, 250*time.Millisecond)
 		if err != nil {
 			return
 		}
