@@ -20,6 +20,7 @@ import (
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/clientinfo"
 )
 
 func (a *API) routes() {
@@ -125,7 +126,7 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	scope := "portal:" + portalID.String() + ":" + clientIP(r, a.cfg.TrustProxyHeaders)
+	scope := "portal:" + portalID.String() + ":" + clientinfo.IP(r, a.cfg.TrustProxyHeaders)
 	return a.idempotentWith(w, r, scope, func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		var body submitBody
 		if err := a.decodeJSON(w, r, &body); err != nil {
@@ -138,14 +139,14 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		platform, osName, osVersion, browser := deviceFromUserAgent(r.UserAgent())
+		platform, osName, osVersion, browser := clientinfo.Device(r.UserAgent())
 		if body.DeviceType != "" {
 			platform = request.Platform(body.DeviceType)
 		}
 		if platform == "" {
 			return 0, nil, errorf(http.StatusUnprocessableEntity, "missing_field", `field "device_type" is required when the browser does not tell (windows, mac, ios or android)`)
 		}
-		src := request.Source{IP: clientIP(r, a.cfg.TrustProxyHeaders), Platform: platform, OS: or(body.OS, osName), OSVersion: or(body.OSVersion, osVersion), Browser: or(body.Browser, browser)}
+		src := request.Source{IP: clientinfo.IP(r, a.cfg.TrustProxyHeaders), Platform: platform, OS: or(body.OS, osName), OSVersion: or(body.OSVersion, osVersion), Browser: or(body.Browser, browser)}
 		sub, err := a.cfg.Accounts.SubmitRequestWithToken(r.Context(), meta(r, app.Actor{Kind: "customer"}), app.SubmitRequest{
 			RequestID: uuid.New(), PortalID: portalID, CompanyID: companyID,
 			Customer:    request.Customer{Name: body.CustomerName, Email: body.CustomerEmail},

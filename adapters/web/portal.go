@@ -11,6 +11,7 @@ import (
 
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/clientinfo"
 )
 
 // customerTokenLifetime is how long a browser keeps a customer's access to their request.
@@ -109,7 +110,7 @@ func (h *Handler) portalPage(w http.ResponseWriter, r *http.Request) {
 		h.portalError(w, r, err)
 		return
 	}
-	platform, _, _, _ := deviceFromUserAgent(r.UserAgent())
+	platform, _, _, _ := clientinfo.Device(r.UserAgent())
 	h.render(w, r, http.StatusOK, "portal", portalData{
 		page:       page{Title: portalName, Body: "portal", CSRF: h.formToken(w, r), Error: h.takeFlash(w, r)},
 		PortalName: portalName, CompanyName: companyName, Platforms: platformOptions(platform),
@@ -141,7 +142,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	detected, osName, osVersion, browser := deviceFromUserAgent(r.UserAgent())
+	detected, osName, osVersion, browser := clientinfo.Device(r.UserAgent())
 	platform := detected
 	if f.Get("device_type") != "" {
 		platform, err = request.ParsePlatform(f.Get("device_type"))
@@ -171,7 +172,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		RequestID: uuid.New(), PortalID: portalID, CompanyID: companyID,
 		Customer:    request.Customer{Name: strings.TrimSpace(data.Name), Email: strings.TrimSpace(data.Email)},
 		Description: data.Description,
-		Source:      request.Source{IP: clientIP(r, h.cfg.TrustProxyHeaders), Platform: platform, OS: osName, OSVersion: osVersion, Browser: browser},
+		Source:      request.Source{IP: clientinfo.IP(r, h.cfg.TrustProxyHeaders), Platform: platform, OS: osName, OSVersion: osVersion, Browser: browser},
 	})
 	if err != nil {
 		if isNotFound(err) {

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -249,23 +248,6 @@ func meta(actor app.Actor) app.Meta {
 
 func technicianActor(id uuid.UUID) app.Actor { return app.Actor{Kind: "technician", ID: id} }
 func customerActor(id uuid.UUID) app.Actor   { return app.Actor{Kind: "customer", ID: id} }
-
-// clientIP is the connection's address, or the first X-Forwarded-For hop behind a trusted proxy.
-func clientIP(r *http.Request, trustProxy bool) string {
-	if trustProxy {
-		if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
-			first, _, _ := strings.Cut(fwd, ",")
-			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // waitForPosition serves read-your-writes for a fragment asked with min_position: the page
 // saw that event go by and wants the panels to include it.

@@ -1,15 +1,19 @@
-package web
+// Package clientinfo reads what a request says about the client: its device (R1's source
+// information) and its IP address. The JSON API and the portal pages share it.
+package clientinfo
 
 import (
+	"net"
+	"net/http"
 	"regexp"
 	"strings"
 
 	"github.com/helpstream/helpstream/domain/request"
 )
 
-// deviceFromUserAgent reads the platform, OS, OS version and browser from a User-Agent header
+// Device reads the platform, OS, OS version and browser from a User-Agent header
 // (R1's source information). It is a best effort: the body's own fields win.
-func deviceFromUserAgent(ua string) (platform request.Platform, os, osVersion, browser string) {
+func Device(ua string) (platform request.Platform, os, osVersion, browser string) {
 	switch {
 	case strings.Contains(ua, "iPhone") || strings.Contains(ua, "iPad") || strings.Contains(ua, "iPod"):
 		platform, os = request.IOS, "iOS"
@@ -55,4 +59,21 @@ func firstMatch(re *regexp.Regexp, s string) string {
 		return ""
 	}
 	return m[1]
+}
+
+// IP is the connection's address, or the first X-Forwarded-For hop behind a trusted proxy.
+func IP(r *http.Request, trustProxy bool) string {
+	if trustProxy {
+		if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
+			first, _, _ := strings.Cut(fwd, ",")
+			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
