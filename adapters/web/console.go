@@ -45,7 +45,7 @@ func (h *Handler) technician(fn func(w http.ResponseWriter, r *http.Request, s a
 			return
 		}
 		if err != nil {
-			h.errorPage(w, r, http.StatusInternalServerError, "")
+			h.failed(w, r, err, false, "")
 			return
 		}
 		if r.Method == http.MethodPost && r.PathValue("action") != "files" {
@@ -96,6 +96,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		if clientGone(r.Context(), err) {
+			h.failed(w, r, err, false, "")
+			return
+		}
 		fail(http.StatusInternalServerError, h.message(r.Context(), err))
 		return
 	}
@@ -105,7 +109,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, s app.Session) {
 	if err := h.cfg.Accounts.Credentials().DeleteSession(r.Context(), s.Token); err != nil {
-		h.errorPage(w, r, http.StatusInternalServerError, "")
+		h.failed(w, r, err, false, "")
 		return
 	}
 	h.setCookie(w, SessionCookie, "", "/", time.Time{}, -1)
@@ -122,11 +126,13 @@ func returnTo(s string) string {
 
 func (h *Handler) setAvailability(w http.ResponseWriter, r *http.Request, s app.Session) {
 	back := returnTo(r.PostForm.Get("return_to"))
-	_, err := h.cfg.App.SetAvailability(r.Context(), meta(technicianActor(s.TechnicianID)), app.SetAvailability{
+	res, err := h.cfg.App.SetAvailability(r.Context(), meta(technicianActor(s.TechnicianID)), app.SetAvailability{
 		TechnicianID: s.TechnicianID, Availability: directory.Availability(r.PostForm.Get("availability")),
 	})
 	if err != nil {
 		h.setFlash(w, h.message(r.Context(), err))
+	} else {
+		h.setSeen(w, res)
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
@@ -153,13 +159,14 @@ func (h *Handler) consolePage(w http.ResponseWriter, r *http.Request, s app.Sess
 		}
 		current = id
 	}
+	h.awaitSeen(w, r)
 	since := h.live.position()
 	if !since.IsStart() {
 		_, _ = h.cfg.App.WaitForPosition(ctx, since)
 	}
 	profile, err := h.cfg.App.Profile(ctx, s.TechnicianID)
 	if err != nil {
-		h.errorPage(w, r, http.StatusInternalServerError, "")
+		h.failed(w, r, err, false, "")
 		return
 	}
 	data := consoleData{page: page{
@@ -173,7 +180,7 @@ func (h *Handler) consolePage(w http.ResponseWriter, r *http.Request, s app.Sess
 				h.errorPage(w, r, http.StatusNotFound, "")
 				return
 			}
-			h.errorPage(w, r, http.StatusInternalServerError, "")
+			h.failed(w, r, err, false, "")
 			return
 		}
 		data.Details = d
@@ -200,7 +207,7 @@ func (h *Handler) supportRequestsFragment(w http.ResponseWriter, r *http.Request
 	h.waitForPosition(r)
 	profile, err := h.cfg.App.Profile(r.Context(), s.TechnicianID)
 	if err != nil {
-		http.Error(w, "The list could not be loaded; reload the page.", http.StatusInternalServerError)
+		h.failed(w, r, err, true, "The list could not be loaded; reload the page.")
 		return
 	}
 	current, _ := uuid.Parse(r.URL.Query().Get("current"))
@@ -226,7 +233,7 @@ func (h *Handler) detailsFragment(w http.ResponseWriter, r *http.Request, s app.
 			http.Error(w, "Not found.", http.StatusNotFound)
 			return
 		}
-		http.Error(w, "The request could not be loaded; reload the page.", http.StatusInternalServerError)
+		h.failed(w, r, err, true, "The request could not be loaded; reload the page.")
 		return
 	}
 	h.renderTemplate(w, r, http.StatusOK, "console", "details", consoleData{page: page{CSRF: s.CSRFToken}, Details: d})
@@ -540,12 +547,13 @@ func (h *Handler) technicianAction(w http.ResponseWriter, r *http.Request, s app
 		return
 	}
 	ctx, m, a := r.Context(), meta(technicianActor(s.TechnicianID)), h.cfg.App
+	var res app.Result
 	var err error
 	switch r.PathValue("action") {
 	case "assign":
-		_, err = a.AssignToMe(ctx, m, id)
+		res, err = a.AssignToMe(ctx, m, id)
 	case "unassign":
-		_, err = a.Unassign(ctx, m, id)
+		res, err = a.Unassign(ctx, m, id)
 	case "transfer":
 		to, perr := uuid.Parse(r.PostForm.Get("technician_id"))
 		if perr != nil {
@@ -553,27 +561,28 @@ func (h *Handler) technicianAction(w http.ResponseWriter, r *http.Request, s app
 			http.Redirect(w, r, "/console/requests/"+id.String(), http.StatusSeeOther)
 			return
 		}
-		_, err = a.Transfer(ctx, m, id, to)
+		res, err = a.Transfer(ctx, m, id, to)
 	case "join":
-		_, err = a.JoinChat(ctx, m, id)
+		res, err = a.JoinChat(ctx, m, id)
 	case "messages":
-		_, err = a.SendTechnicianMessage(ctx, m, id, uuid.New(), r.PostForm.Get("body"))
+		res, err = a.SendTechnicianMessage(ctx, m, id, uuid.New(), r.PostForm.Get("body"))
 	case "notes":
-		_, err = a.AddNote(ctx, m, id, uuid.New(), r.PostForm.Get("body"))
+		res, err = a.AddNote(ctx, m, id, uuid.New(), r.PostForm.Get("body"))
 	case "screen-sharing":
-		_, err = a.RequestScreenSharing(ctx, m, id)
+		res, err = a.RequestScreenSharing(ctx, m, id)
 	case "mobile-profiles":
-		_, err = a.SendMobileProfile(ctx, m, id, r.PostForm.Get("profile"))
+		res, err = a.SendMobileProfile(ctx, m, id, r.PostForm.Get("profile"))
 	case "end-chat":
-		_, err = a.EndChat(ctx, m, id)
+		res, err = a.EndChat(ctx, m, id)
 	case "close":
-		_, err = a.Close(ctx, m, id)
+		res, err = a.Close(ctx, m, id)
 	case "files":
 		var forbidden bool
 		forbidden, err = h.upload(w, r, id, func(token string) bool {
 			return h.cfg.Accounts.Credentials().CheckCSRF(s, token)
 		}, func(up app.Upload) (app.Result, error) {
-			return a.ShareTechnicianFile(ctx, m, up)
+			res, err = a.ShareTechnicianFile(ctx, m, up)
+			return res, err
 		})
 		if forbidden {
 			h.errorPage(w, r, http.StatusForbidden, "")
@@ -589,6 +598,8 @@ func (h *Handler) technicianAction(w http.ResponseWriter, r *http.Request, s app
 			return
 		}
 		h.setFlash(w, h.message(ctx, err))
+	} else {
+		h.setSeen(w, res)
 	}
 	http.Redirect(w, r, "/console/requests/"+id.String(), http.StatusSeeOther)
 }
@@ -661,7 +672,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, viewer app.Vi
 			h.errorPage(w, r, http.StatusNotFound, "")
 			return
 		}
-		h.errorPage(w, r, http.StatusInternalServerError, "")
+		h.failed(w, r, err, false, "")
 		return
 	}
 	defer f.Content.Close()

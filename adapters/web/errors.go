@@ -67,8 +67,38 @@ func (h *Handler) message(ctx context.Context, err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "The server took too long to answer; try again."
 	}
+	if clientGone(ctx, err) {
+		slog.DebugContext(ctx, "web action cancelled: the client went away", "err", err)
+		return "The request was cancelled."
+	}
 	slog.ErrorContext(ctx, "web action failed", "err", err)
 	return "Something went wrong on our side; try again."
+}
+
+// statusClientClosed answers a request whose client went away before it was served (as nginx
+// logs it): not a server error.
+const statusClientClosed = 499
+
+// clientGone reports whether err comes from the client cancelling its request.
+func clientGone(ctx context.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled)
+}
+
+// failed answers a page or fragment whose work failed with err: the 500 page, or nothing but
+// a 499 when the client went away (a cancelled request is not a server error). fragment
+// answers in plain text with msg instead of the page.
+func (h *Handler) failed(w http.ResponseWriter, r *http.Request, err error, fragment bool, msg string) {
+	if clientGone(r.Context(), err) {
+		slog.DebugContext(r.Context(), "web page cancelled: the client went away", "path", r.URL.Path, "err", err)
+		w.WriteHeader(statusClientClosed)
+		return
+	}
+	slog.ErrorContext(r.Context(), "web page failed", "path", r.URL.Path, "err", err)
+	if fragment {
+		http.Error(w, msg, http.StatusInternalServerError)
+		return
+	}
+	h.errorPage(w, r, http.StatusInternalServerError, msg)
 }
 
 func capitalize(s string) string {

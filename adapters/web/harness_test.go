@@ -44,6 +44,8 @@ var pngBytes = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repea
 
 type world struct {
 	app      *app.App
+	handler  *web.Handler
+	store    *pgstore.Store
 	srv      *httptest.Server
 	acme     uuid.UUID
 	globex   uuid.UUID
@@ -54,7 +56,18 @@ type world struct {
 	carol    uuid.UUID // Globex
 }
 
+// worldOptions change how newWorldWith wires the server.
+type worldOptions struct {
+	// app changes the application's configuration (read models, for example).
+	app func(t *testing.T, cfg *app.Config)
+}
+
 func newWorld(t *testing.T) *world {
+	t.Helper()
+	return newWorldWith(t, worldOptions{})
+}
+
+func newWorldWith(t *testing.T, o worldOptions) *world {
 	t.Helper()
 	pool, _ := pgtest.NewDatabase(t)
 	store, err := pgstore.New(pool, pgstore.Config{})
@@ -67,7 +80,11 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	creds := credentials.New(pool)
-	a, err := app.New(app.Config{Store: store, Files: files, MaxFileSize: maxFileSize})
+	cfg := app.Config{Store: store, Files: files, MaxFileSize: maxFileSize}
+	if o.app != nil {
+		o.app(t, &cfg)
+	}
+	a, err := app.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +100,7 @@ func newWorld(t *testing.T) *world {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
-	w := &world{app: a, srv: srv, acme: uuid.New(), globex: uuid.New(), acmePort: uuid.New(), globPort: uuid.New(),
+	w := &world{app: a, handler: h, store: store, srv: srv, acme: uuid.New(), globex: uuid.New(), acmePort: uuid.New(), globPort: uuid.New(),
 		alice: uuid.New(), bob: uuid.New(), carol: uuid.New()}
 	m := app.Meta{Actor: app.Admin}
 	bg := context.Background()

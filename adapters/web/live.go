@@ -36,8 +36,11 @@ type change struct {
 }
 
 type broadcaster struct {
-	store eventlog.Store
-	ready chan struct{}
+	store      eventlog.Store
+	head       func(context.Context) (eventlog.Position, error)
+	headReader HeadReader
+	scanOnce   sync.Once
+	ready      chan struct{}
 
 	mu        sync.Mutex
 	ring      []change
@@ -47,30 +50,36 @@ type broadcaster struct {
 	companies map[uuid.UUID]uuid.UUID
 }
 
-func newBroadcaster(store eventlog.Store) *broadcaster {
-	return &broadcaster{store: store, ready: make(chan struct{}), wake: make(chan struct{}), companies: map[uuid.UUID]uuid.UUID{}}
+func newBroadcaster(store eventlog.Store, head func(context.Context) (eventlog.Position, error)) *broadcaster {
+	b := &broadcaster{store: store, head: head, ready: make(chan struct{}), wake: make(chan struct{}), companies: map[uuid.UUID]uuid.UUID{}}
+	b.headReader, _ = store.(HeadReader)
+	return b
+}
+
+// HeadReader is what an event store may offer beside the port: the position of the last event
+// that ReadAll would return now, found without reading the log. The live updates start there.
+type HeadReader interface {
+	Head(ctx context.Context) (eventlog.Position, error)
 }
 
 // run finds the head of the log, then follows it until ctx ends, subscribing again after a
-// failure.
+// failure. Nothing before the head is passed on: pages render the current state from the read
+// models, and the live updates only tell them what changed after.
 func (b *broadcaster) run(ctx context.Context) error {
-	head := eventlog.Start()
+	var head eventlog.Position
 	for {
-		batch, err := b.store.ReadAll(ctx, head, eventlog.ReadOptions{Limit: 1000})
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			slog.WarnContext(ctx, "live updates: read the log's head", "err", err)
-			if !sleep(ctx, time.Second) {
-				return nil
-			}
-			continue
-		}
-		if len(batch) == 0 {
+		var err error
+		head, err = b.findHead(ctx)
+		if err == nil {
 			break
 		}
-		head = batch[len(batch)-1].Position
+		if ctx.Err() != nil {
+			return nil
+		}
+		slog.WarnContext(ctx, "live updates: find the log's head", "err", err)
+		if !sleep(ctx, time.Second) {
+			return nil
+		}
 	}
 	b.mu.Lock()
 	b.last = head
@@ -86,6 +95,31 @@ func (b *broadcaster) run(ctx context.Context) error {
 		if !sleep(ctx, time.Second) {
 			return nil
 		}
+	}
+}
+
+// findHead asks Config.Head, or the store when it is a HeadReader. A store that can do
+// neither is read through to its end, once, keeping nothing of what it reads.
+func (b *broadcaster) findHead(ctx context.Context) (eventlog.Position, error) {
+	switch {
+	case b.head != nil:
+		return b.head(ctx)
+	case b.headReader != nil:
+		return b.headReader.Head(ctx)
+	}
+	b.scanOnce.Do(func() {
+		slog.WarnContext(ctx, "live updates: the event store cannot tell where the log ends (no Head method and no web.Config.Head); reading the whole log to find it")
+	})
+	head := eventlog.Start()
+	for {
+		batch, err := b.store.ReadAll(ctx, head, eventlog.ReadOptions{Limit: 1000})
+		if err != nil {
+			return eventlog.Start(), fmt.Errorf("read the log after %s: %w", head, err)
+		}
+		if len(batch) == 0 {
+			return head, nil
+		}
+		head = batch[len(batch)-1].Position
 	}
 }
 

@@ -35,7 +35,24 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format(time.RFC3339)
 	},
-	"size": sizeText,
+	"size":     sizeText,
+	"platform": platformName,
+}
+
+// platformNames are the platforms as people read them; forms keep the machine values.
+var platformNames = map[request.Platform]string{
+	request.Windows: "Windows", request.Mac: "Mac", request.IOS: "iOS", request.Android: "Android",
+}
+
+// platformName writes a platform for people: "Windows", "Mac", "iOS", "Android".
+func platformName(p request.Platform) string {
+	if name, ok := platformNames[p]; ok {
+		return name
+	}
+	if p == "" {
+		return "unknown"
+	}
+	return string(p)
 }
 
 func parsePages() (*pages, error) {

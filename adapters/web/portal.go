@@ -45,7 +45,7 @@ func (h *Handler) customer(fn func(w http.ResponseWriter, r *http.Request, reque
 			return
 		}
 		if err != nil {
-			h.errorPage(w, r, http.StatusInternalServerError, "")
+			h.failed(w, r, err, false, "")
 			return
 		}
 		if r.Method == http.MethodPost && r.PathValue("action") != "files" {
@@ -122,7 +122,7 @@ func (h *Handler) portalError(w http.ResponseWriter, r *http.Request, err error)
 		h.errorPage(w, r, http.StatusNotFound, "This support portal does not exist. Check the address you were given.")
 		return
 	}
-	h.errorPage(w, r, http.StatusInternalServerError, "")
+	h.failed(w, r, err, false, "")
 }
 
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
@@ -166,7 +166,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if platform != detected {
-		osName, osVersion = platformLabels[platform], "" // the browser said otherwise
+		osName, osVersion = platformName(platform), "" // the browser said otherwise
 	}
 	sub, err := h.cfg.Accounts.SubmitRequestWithToken(r.Context(), meta(app.Actor{Kind: "customer"}), app.SubmitRequest{
 		RequestID: uuid.New(), PortalID: portalID, CompanyID: companyID,
@@ -240,6 +240,7 @@ func (h *Handler) customerPanel(r *http.Request, id uuid.UUID, csrf string) (*cu
 }
 
 func (h *Handler) requestPage(w http.ResponseWriter, r *http.Request, id uuid.UUID) {
+	h.awaitSeen(w, r)
 	since := h.live.position()
 	if !since.IsStart() {
 		_, _ = h.cfg.App.WaitForPosition(r.Context(), since)
@@ -265,7 +266,7 @@ func (h *Handler) requestFragment(w http.ResponseWriter, r *http.Request, id uui
 			http.Error(w, "Not found.", http.StatusNotFound)
 			return
 		}
-		http.Error(w, "Your request could not be loaded; reload the page.", http.StatusInternalServerError)
+		h.failed(w, r, err, true, "Your request could not be loaded; reload the page.")
 		return
 	}
 	h.renderTemplate(w, r, http.StatusOK, "request", "customer-panel", p)
@@ -273,18 +274,22 @@ func (h *Handler) requestFragment(w http.ResponseWriter, r *http.Request, id uui
 
 func (h *Handler) customerAction(w http.ResponseWriter, r *http.Request, id uuid.UUID) {
 	ctx, m, a := r.Context(), meta(customerActor(id)), h.cfg.App
+	var res app.Result
 	var err error
 	switch r.PathValue("action") {
 	case "messages":
-		_, err = a.SendCustomerMessage(ctx, m, id, uuid.New(), r.PostForm.Get("body"))
+		res, err = a.SendCustomerMessage(ctx, m, id, uuid.New(), r.PostForm.Get("body"))
 	case "accept-screen-sharing":
-		_, err = a.AcceptScreenSharing(ctx, m, id)
+		res, err = a.AcceptScreenSharing(ctx, m, id)
 	case "decline-screen-sharing":
-		_, err = a.DeclineScreenSharing(ctx, m, id)
+		res, err = a.DeclineScreenSharing(ctx, m, id)
 	case "files":
 		var forbidden bool
 		forbidden, err = h.upload(w, r, id, func(token string) bool { return checkFormToken(r, token) },
-			func(up app.Upload) (app.Result, error) { return a.ShareCustomerFile(ctx, m, up) })
+			func(up app.Upload) (app.Result, error) {
+				res, err = a.ShareCustomerFile(ctx, m, up)
+				return res, err
+			})
 		if forbidden {
 			h.errorPage(w, r, http.StatusForbidden, "")
 			return
@@ -299,6 +304,8 @@ func (h *Handler) customerAction(w http.ResponseWriter, r *http.Request, id uuid
 			return
 		}
 		h.setFlash(w, h.message(ctx, err))
+	} else {
+		h.setSeen(w, res)
 	}
 	http.Redirect(w, r, "/portal/requests/"+id.String(), http.StatusSeeOther)
 }

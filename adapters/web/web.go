@@ -40,6 +40,10 @@ const formCookie = "helpstream_form"
 // flashCookie carries a refused action's message across the redirect that follows it.
 const flashCookie = "helpstream_flash"
 
+// seenCookie holds the log position of the browser's last action, for the page it is
+// redirected to (read-your-writes, whichever server answers).
+const seenCookie = "helpstream_seen"
+
 // customerCookie holds a customer's token, scoped to the pages of their request.
 const customerCookie = "helpstream_customer"
 
@@ -54,6 +58,10 @@ type Config struct {
 	Accounts *app.Accounts
 	// Store is the event store the live updates follow.
 	Store eventlog.Store
+	// Head returns the position of the log's last event, where the live updates start. When
+	// nil, the Store's own Head method is used (see HeadReader); a store without one is read
+	// through once at start.
+	Head func(ctx context.Context) (eventlog.Position, error)
 	// SecureCookies marks cookies Secure; set it when serving over HTTPS.
 	SecureCookies bool
 	// TrustProxyHeaders takes the client IP from X-Forwarded-For.
@@ -87,7 +95,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), pages: p, live: newBroadcaster(cfg.Store)}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), pages: p, live: newBroadcaster(cfg.Store, cfg.Head)}
 	h.routes()
 	return h, nil
 }
@@ -233,6 +241,29 @@ func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) string {
 		return ""
 	}
 	return string(b)
+}
+
+// setSeen keeps the position an action wrote for the page the browser is redirected to.
+func (h *Handler) setSeen(w http.ResponseWriter, res app.Result) {
+	if !res.Position.IsStart() {
+		h.setCookie(w, seenCookie, res.Position.String(), "/", time.Time{}, 60)
+	}
+}
+
+// awaitSeen waits, bounded, until the read models include the browser's last action, so that
+// the page shows its effect everywhere at once (the header, the lists and the details), and
+// forgets the position.
+func (h *Handler) awaitSeen(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(seenCookie)
+	if err != nil {
+		return
+	}
+	h.setCookie(w, seenCookie, "", "/", time.Time{}, -1)
+	pos, err := eventlog.ParsePosition(c.Value)
+	if err != nil {
+		return
+	}
+	_, _ = h.cfg.App.WaitForPosition(r.Context(), pos)
 }
 
 // ---- helpers ----

@@ -105,7 +105,7 @@ func TestPortalAndConsoleFlow(t *testing.T) {
 	details := "/console/requests/" + id.String()
 	p = alice.mustGet(details)
 	contains(t, p, `<section id="details"`, `id="request-status"`, `id="actions"`, `data-action="assign"`,
-		`<dl id="request-details"`, `<dl id="source-info"`, "customer@example.com", "Acme Corp", "windows", "Chrome 120")
+		`<dl id="request-details"`, `<dl id="source-info"`, "customer@example.com", "Acme Corp", "<dd>Windows</dd>", "Chrome 120")
 	lacks(t, p, `data-action="unassign"`, `data-action="join_chat"`, `<form id="send-message"`)
 
 	alice.submitForm(details, details+"/assign", nil)

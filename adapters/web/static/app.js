@@ -92,11 +92,146 @@
     return found;
   }
 
-  // swap puts the fresh HTML in place. Parts marked data-live are replaced one by one, and a
-  // part whose data-live-key did not change is kept, so that what someone is typing stays.
+  // ---- holding swaps while someone acts ----
+  // A swap that replaces a button between the press and the release of the mouse button (or of
+  // Space) swallows the click, and one that replaces a form being submitted may drop it. So
+  // while a pointer or an activation key is down, fresh HTML waits; once a form is submitted the
+  // page is leaving, and nothing is swapped any more.
+
+  var held = false;
+  var leaving = false;
+  var waiting = []; // [section, html], the newest per section
+  var holdTimer = null;
+
+  function hold() {
+    held = true;
+    clearTimeout(holdTimer);
+    holdTimer = setTimeout(release, 10000); // a release that never came
+  }
+
+  function releaseSoon() {
+    setTimeout(release, 0); // after the click that the release dispatches
+  }
+
+  function release() {
+    clearTimeout(holdTimer);
+    held = false;
+    if (leaving) {
+      return;
+    }
+    var todo = waiting;
+    waiting = [];
+    todo.forEach(function (w) {
+      swap(w[0], w[1]);
+    });
+  }
+
+  function activationKey(e) {
+    return e.key === 'Enter' || e.key === ' ' || e.key === 'Spacebar';
+  }
+
+  document.addEventListener('pointerdown', hold, true);
+  document.addEventListener('pointerup', releaseSoon, true);
+  document.addEventListener('pointercancel', releaseSoon, true);
+  document.addEventListener('keydown', function (e) {
+    if (activationKey(e)) {
+      hold();
+    }
+  }, true);
+  document.addEventListener('keyup', function (e) {
+    if (activationKey(e)) {
+      releaseSoon();
+    }
+  }, true);
+  document.addEventListener('submit', function (e) {
+    if (!e.defaultPrevented) {
+      leaving = true;
+      waiting = [];
+      setTimeout(function () {
+        leaving = false; // still here: the submission did not leave the page
+      }, 15000);
+    }
+  });
+
+  // ---- swapping ----
+
+  // meaningful drops the whitespace between elements, which differs between a page and its
+  // fragment.
+  function meaningful(nodes) {
+    return Array.prototype.filter.call(nodes, function (n) {
+      return n.nodeType !== Node.TEXT_NODE || n.textContent.trim() !== '';
+    });
+  }
+
+  function sameContent(a, b) {
+    var x = meaningful(a.childNodes);
+    var y = meaningful(b.childNodes);
+    if (x.length !== y.length) {
+      return false;
+    }
+    for (var i = 0; i < x.length; i++) {
+      if (!x[i].isEqualNode(y[i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // focusKey is a selector that finds the focused element again in fresh HTML.
+  function focusKey(el) {
+    if (!el || el === document.body) {
+      return null;
+    }
+    if (el.id) {
+      return '#' + CSS.escape(el.id);
+    }
+    var action = el.getAttribute('data-action');
+    if (action) {
+      return '[data-action="' + CSS.escape(action) + '"]';
+    }
+    var href = el.getAttribute('href');
+    if (el.tagName === 'A' && href) {
+      return 'a[href="' + CSS.escape(href) + '"]';
+    }
+    var form = el.form;
+    if (form && el.name && form.getAttribute('action')) {
+      return 'form[action="' + CSS.escape(form.getAttribute('action')) + '"] [name="' + CSS.escape(el.name) + '"]';
+    }
+    return null;
+  }
+
+  // replacing runs fn, which replaces part of root, and gives the focus back to the element that
+  // stands where the focused one stood.
+  function replacing(root, fn) {
+    var active = document.activeElement;
+    var key = active && root.contains(active) ? focusKey(active) : null;
+    fn();
+    if (key && !root.contains(active)) {
+      var again = root.querySelector(key);
+      if (again) {
+        again.focus({ preventScroll: true });
+      }
+    }
+  }
+
+  // swap puts fresh HTML in place, only where it differs from what is shown: a button that did
+  // not change is never replaced. Parts marked data-live are compared one by one, and a part
+  // whose data-live-key did not change is kept as it is, so that what someone is typing stays.
   function swap(section, html) {
+    if (held || leaving) {
+      waiting = waiting.filter(function (w) {
+        return w[0] !== section;
+      });
+      if (!leaving) {
+        waiting.push([section, html]);
+      }
+      return;
+    }
     var tpl = document.createElement('template');
     tpl.innerHTML = html;
+    if (sameContent(section, tpl.content)) {
+      return;
+    }
     var fresh = tpl.content.querySelectorAll('[data-live][id]');
     var current = section.querySelectorAll('[data-live][id]');
     var sameShape = fresh.length > 0 && fresh.length === current.length;
@@ -106,14 +241,9 @@
       }
     });
     if (!sameShape) {
-      var focused = document.activeElement && document.activeElement.id;
-      section.replaceChildren(document.importNode(tpl.content, true));
-      if (focused) {
-        var again = document.getElementById(focused);
-        if (again) {
-          again.focus();
-        }
-      }
+      replacing(section, function () {
+        section.replaceChildren(document.importNode(tpl.content, true));
+      });
       return;
     }
     fresh.forEach(function (el) {
@@ -122,7 +252,12 @@
       if (key !== null && old.getAttribute('data-live-key') === key) {
         return;
       }
-      old.replaceWith(document.importNode(el, true));
+      if (old.isEqualNode(el)) {
+        return;
+      }
+      replacing(section, function () {
+        old.replaceWith(document.importNode(el, true));
+      });
     });
   }
 
@@ -138,6 +273,7 @@
     var link = document.createElement('a');
     link.href = data.url;
     link.textContent = 'New support request' + (data.customer ? ' from ' + data.customer : '');
+    link.title = link.textContent;
     item.appendChild(link);
     var dismiss = document.createElement('button');
     dismiss.type = 'button';
