@@ -44,3 +44,36 @@ type Projection interface {
 	// it does not know.
 	Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.RecordedEvent) error
 }
+
+// BulkLoader is implemented by a projection whose rebuild can fold the log in memory and write
+// each row once, with COPY, instead of applying page after page to rows it wrote a page earlier:
+// that rewriting, not the reading of the log, is what makes a page-by-page rebuild slow.
+type BulkLoader interface {
+	Projection
+	// NewBulkLoad starts a load into empty tables. Rebuild uses one load per rebuild.
+	NewBulkLoad() BulkLoad
+}
+
+// BulkLoad folds the log, from its start, into a rebuild's empty tables.
+//
+// Rebuild calls Fold with each page of the log in order, and runs the writes it returns in that
+// order, each in a transaction of its own, while the next pages are read and folded: a write
+// must not share state that later Folds change. At the end of the log, or when Held passes
+// RebuildOptions.MaxHeldRows, it runs the write of Rest and applies the rest of the log with
+// the projection's Apply, so the tables must then hold exactly what Apply would have left after
+// the same events.
+type BulkLoad interface {
+	// Fold folds a page of events, in global order, in memory, and returns the write of what
+	// is final now (rows no later event can change, in practice those of closed requests),
+	// which the load then forgets, followed by the Apply of any event that came for a row
+	// already written. It must ignore event types it does not know, as Apply does.
+	Fold(batch []eventlog.RecordedEvent) (BulkWrite, error)
+	// Held is the number of rows the load keeps in memory for a later write: what bounds its
+	// memory.
+	Held() int
+	// Rest returns the write of every row the load holds. The load is done afterwards.
+	Rest() BulkWrite
+}
+
+// BulkWrite writes part of a bulk load inside tx.
+type BulkWrite func(ctx context.Context, tx pgx.Tx) error

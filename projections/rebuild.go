@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -45,7 +46,16 @@ type RebuildOptions struct {
 	// Progress, when set, is called after every page applied to the scratch tables with the
 	// events applied so far and the position reached.
 	Progress func(events int64, pos eventlog.Position)
+
+	// MaxHeldRows bounds the memory of a BulkLoader's rebuild: when its load holds more rows
+	// than this, the load writes them all and the rest of the log is applied page by page with
+	// Apply. Default DefaultMaxHeldRows.
+	MaxHeldRows int
 }
+
+// DefaultMaxHeldRows is RebuildOptions.MaxHeldRows's default: a million open requests, some
+// hundreds of megabytes.
+const DefaultMaxHeldRows = 1_000_000
 
 // RebuildResult says what a rebuild did.
 type RebuildResult struct {
@@ -65,14 +75,20 @@ type RebuildResult struct {
 //     that extensions' types and operator classes resolve), it drops a leftover scratch
 //     schema, creates rebuild_<name> and runs Schema() in it; Schema must create exactly the
 //     tables of Tables() (and their indexes, constraints and owned sequences), nothing else.
-//  2. It reads the log from the start in pages of BatchSize and applies each page in one
-//     transaction into the scratch tables.
-//  3. When a page comes back short, the swap transaction locks the checkpoint row (a live
+//  2. It makes the scratch tables unlogged and drops their indexes that back no constraint:
+//     the scratch tables are thrown away if anything fails, so nothing written to them needs
+//     the WAL, and an index built once from sorted rows costs a fraction of keeping it up to
+//     date row by row. Apply should therefore find rows by primary key or unique constraint.
+//  3. It reads the log from the start in pages of BatchSize, the next page read while the
+//     current one is applied. A BulkLoader folds the pages in memory and writes each row once
+//     (see BulkLoad); any other projection applies each page in one transaction.
+//  4. It makes the tables logged again, creates the deferred indexes and analyses the tables.
+//  5. When a page comes back short, the swap transaction locks the checkpoint row (a live
 //     projector's next commit waits), applies what the log gained meanwhile, drops the live
 //     tables, moves the scratch ones into public, sets the checkpoint to the rebuilt position
 //     with the current schema hash and events count, and commits. A live projector then drops
 //     from its next batches the events the rebuild applied.
-//  4. It drops the scratch schema.
+//  6. It drops the scratch schema.
 //
 // Rebuilds of one projection are serialised by an advisory lock (a second one waits). A
 // failed or cancelled rebuild changes nothing live; it drops its scratch schema when it can
@@ -87,7 +103,7 @@ func Rebuild(ctx context.Context, pool *pgxpool.Pool, store eventlog.Store, p Pr
 	if err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
 	}
-	if opts.BatchSize < 0 || opts.SwapLockTimeout < 0 || opts.SwapAttempts < 0 {
+	if opts.BatchSize < 0 || opts.SwapLockTimeout < 0 || opts.SwapAttempts < 0 || opts.MaxHeldRows < 0 {
 		return RebuildResult{}, fmt.Errorf("rebuild %s: negative option", pr.name)
 	}
 	if opts.BatchSize == 0 {
@@ -98,6 +114,9 @@ func Rebuild(ctx context.Context, pool *pgxpool.Pool, store eventlog.Store, p Pr
 	}
 	if opts.SwapAttempts == 0 {
 		opts.SwapAttempts = DefaultSwapAttempts
+	}
+	if opts.MaxHeldRows == 0 {
+		opts.MaxHeldRows = DefaultMaxHeldRows
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -125,7 +144,9 @@ type rebuilder struct {
 func (b *rebuilder) run(ctx context.Context) (res RebuildResult, err error) {
 	// A connection of its own: every statement on it, prepared or not, sees the scratch schema
 	// first, and no pooled connection ever caches a statement planned against it.
-	b.conn, err = connect(ctx, b.pool, map[string]string{"application_name": "helpstream rebuild " + b.pr.name})
+	session := map[string]string{"application_name": "helpstream rebuild " + b.pr.name}
+	maps.Copy(session, rebuildSession)
+	b.conn, err = connect(ctx, b.pool, session)
 	if err != nil {
 		return res, fmt.Errorf("connect: %w", err)
 	}
@@ -150,27 +171,21 @@ func (b *rebuilder) run(ctx context.Context) (res RebuildResult, err error) {
 	if err := b.createTables(ctx); err != nil {
 		return res, err
 	}
-	b.log.InfoContext(ctx, "rebuild: scratch tables created, reading the log", "schema", b.scratch)
-
-	for {
-		page, err := b.store.ReadAll(ctx, res.Position, eventlog.ReadOptions{Limit: b.opts.BatchSize})
-		if err != nil {
-			return res, fmt.Errorf("read the log after %s: %w", res.Position, err)
-		}
-		if len(page) > 0 {
-			if err := pgx.BeginFunc(ctx, b.conn, func(tx pgx.Tx) error { return b.pr.p.Apply(ctx, tx, page) }); err != nil {
-				return res, fmt.Errorf("apply %d events after %s: %w", len(page), res.Position, err)
-			}
-			res.Events += int64(len(page))
-			res.Position = page[len(page)-1].Position
-			if b.opts.Progress != nil {
-				b.opts.Progress(res.Events, res.Position)
-			}
-		}
-		if len(page) < b.opts.BatchSize {
-			break
-		}
+	deferred, err := b.deferIndexes(ctx)
+	if err != nil {
+		return res, err
 	}
+	b.log.InfoContext(ctx, "rebuild: scratch tables created, reading the log", "schema", b.scratch, "deferred_indexes", len(deferred))
+	caughtUp := time.Now()
+	if res, err = b.catchUp(ctx); err != nil {
+		return res, err
+	}
+	finished := time.Now()
+	if err := b.finishTables(ctx, deferred); err != nil {
+		return res, err
+	}
+	b.log.InfoContext(ctx, "rebuild: log applied, tables finished", "events", res.Events,
+		"catch_up", finished.Sub(caughtUp), "indexes_and_logging", time.Since(finished))
 
 	for attempt := 1; ; attempt++ {
 		swapped, err := b.swap(ctx, res)
@@ -218,6 +233,9 @@ func (b *rebuilder) swap(ctx context.Context, res RebuildResult) (RebuildResult,
 		return res, fmt.Errorf("swap: begin: %w", err)
 	}
 	defer rollback(ctx, tx)
+	if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = on"); err != nil {
+		return res, fmt.Errorf("swap: %w", err)
+	}
 	live, err := lockCheckpoint(ctx, tx, b.pr.name)
 	if err != nil {
 		return res, fmt.Errorf("swap: %w", err)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -118,8 +119,16 @@ func runBenchProjections(ctx context.Context, args []string, out io.Writer) erro
 	pageSize := fs.Int("page-size", 50, "list page size")
 	keep := fs.Bool("keep", false, "keep the scratch database (its name is printed) instead of dropping it")
 	verbose := fs.Bool("verbose", false, "log what the projection runtime does (rebuilds, leadership, failed batches) to stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (go tool pprof) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	var commandRates []float64
 	for _, f := range strings.Split(*rates, ",") {
@@ -287,4 +296,22 @@ func printProjectionsReport(out io.Writer, rep bench.ProjectionsReport, pageSize
 		fmt.Fprintf(out, "  %-13s %s  %d checkpoints, %d MB WAL\n", ls.After, ls.Load, ls.Checkpoints-prev.Checkpoints, (ls.WAL-prev.WAL)>>20)
 	}
 	fmt.Fprintf(out, "Total %s.\n", total.Round(time.Second))
+}
+
+// startCPUProfile profiles the process into path until the returned function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			slog.Error("bench: cannot write the CPU profile", "path", path, "error", err)
+		}
+	}, nil
 }

@@ -15,7 +15,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/helpstream/helpstream/adapters/postgres/pguuid"
 	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
@@ -300,7 +302,7 @@ func readRows(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*r
 	out := make(map[uuid.UUID]*row, len(ids))
 	rs, err := tx.Query(ctx, `SELECT id, company_id, company_name, customer_name, customer_email, status, assignee_id,
 			assignee_name, platform, submitted_at, assigned_at, closed_at, last_activity, messages, files
-		FROM request_list WHERE id = ANY($1)`, ids)
+		FROM request_list WHERE id = ANY($1)`, pguuid.Values(ids))
 	if err != nil {
 		return nil, fmt.Errorf("request list: read rows: %w", err)
 	}
@@ -404,13 +406,6 @@ var listColumns = []string{
 	"last_activity", "messages", "files",
 }
 
-func nullable(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
-}
-
 func insertRows(ctx context.Context, tx pgx.Tx, created []*row) error {
 	if len(created) == 0 {
 		return nil
@@ -419,12 +414,12 @@ func insertRows(ctx context.Context, tx pgx.Tx, created []*row) error {
 	search := make([][]any, len(created))
 	for i, r := range created {
 		values[i] = []any{
-			r.id, r.companyID, r.companyName, strings.ToLower(r.companyName), r.customerName, r.customerEmail,
-			strings.ToLower(r.customerName), r.description, string(r.status), nullable(r.assignee), r.assigneeName,
+			pguuid.Value(r.id), pguuid.Value(r.companyID), r.companyName, strings.ToLower(r.companyName), r.customerName, r.customerEmail,
+			strings.ToLower(r.customerName), r.description, string(r.status), pguuid.Null(r.assignee), r.assigneeName,
 			strings.ToLower(r.assigneeName), r.platform, r.submittedAt, r.assignedAt, r.closedAt, r.lastActivity,
 			r.messages, r.files,
 		}
-		search[i] = []any{r.id, app.SearchDocument(r.customerName, r.customerEmail, r.description)}
+		search[i] = []any{pguuid.Value(r.id), app.SearchDocument(r.customerName, r.customerEmail, r.description)}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"request_list"}, listColumns, pgx.CopyFromRows(values)); err != nil {
 		return fmt.Errorf("request list: copy rows: %w", err)
@@ -440,9 +435,9 @@ func updateRows(ctx context.Context, tx pgx.Tx, changed []*row) error {
 		return nil
 	}
 	n := len(changed)
-	ids := make([]uuid.UUID, n)
+	ids := make([]pgtype.UUID, n)
 	statuses := make([]string, n)
-	assignees := make([]*uuid.UUID, n)
+	assignees := make([]pgtype.UUID, n)
 	names := make([]string, n)
 	keys := make([]string, n)
 	assignedAt := make([]*time.Time, n)
@@ -451,7 +446,7 @@ func updateRows(ctx context.Context, tx pgx.Tx, changed []*row) error {
 	messages := make([]int32, n)
 	files := make([]int32, n)
 	for i, r := range changed {
-		ids[i], statuses[i], assignees[i] = r.id, string(r.status), nullable(r.assignee)
+		ids[i], statuses[i], assignees[i] = pguuid.Value(r.id), string(r.status), pguuid.Null(r.assignee)
 		names[i], keys[i] = r.assigneeName, strings.ToLower(r.assigneeName)
 		assignedAt[i], closedAt[i], lastActivity[i] = r.assignedAt, r.closedAt, r.lastActivity
 		messages[i], files[i] = r.messages, r.files

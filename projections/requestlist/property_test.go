@@ -366,31 +366,39 @@ func (p *property) checkRebuild() {
 
 // checkRuntimeRebuild rebuilds each read model with the runtime (projections.Rebuild: scratch
 // schema, pages of the log, swap into public) and compares the swapped-in tables with the
-// rebuild of checkRebuild. The queries checked afterwards read the swapped-in tables.
+// rebuild of checkRebuild: once with the bulk loads holding every open request in memory, once
+// with so small a memory bound that they write everything early and the rest of the log goes
+// through Apply. The queries checked afterwards read the swapped-in tables.
 func (p *property) checkRuntimeRebuild() {
+	for _, maxHeld := range []int{0, 1 + p.rng.IntN(60)} {
+		for _, pr := range readModelProjections() {
+			p.checkRuntimeRebuildOf(pr, projections.RebuildOptions{BatchSize: 1 + p.rng.IntN(300), MaxHeldRows: maxHeld})
+		}
+	}
+	p.t.Log("projections.Rebuild swapped in the same tables")
+}
+
+func (p *property) checkRuntimeRebuildOf(pr projections.Projection, opts projections.RebuildOptions) {
 	t := p.t
 	ctx := context.Background()
-	for _, pr := range readModelProjections() {
-		res, err := projections.Rebuild(ctx, p.pool, p.store, pr, projections.RebuildOptions{BatchSize: 1 + p.rng.IntN(300)})
+	res, err := projections.Rebuild(ctx, p.pool, p.store, pr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Position.Compare(p.applied) != 0 {
+		t.Fatalf("%s: rebuilt to %s, log at %s", pr.Name(), res.Position, p.applied)
+	}
+	for _, table := range pr.Tables() {
+		var differ int
+		err := p.pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM ((TABLE public.%[1]s EXCEPT ALL TABLE rebuild_property.%[1]s)
+			UNION ALL (TABLE rebuild_property.%[1]s EXCEPT ALL TABLE public.%[1]s)) x`, table)).Scan(&differ)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Position.Compare(p.applied) != 0 {
-			t.Fatalf("%s: rebuilt to %s, log at %s", pr.Name(), res.Position, p.applied)
-		}
-		for _, table := range pr.Tables() {
-			var differ int
-			err := p.pool.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM ((TABLE public.%[1]s EXCEPT ALL TABLE rebuild_property.%[1]s)
-				UNION ALL (TABLE rebuild_property.%[1]s EXCEPT ALL TABLE public.%[1]s)) x`, table)).Scan(&differ)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if differ != 0 {
-				t.Fatalf("%s after projections.Rebuild: %d rows differ", table, differ)
-			}
+		if differ != 0 {
+			t.Fatalf("%s after projections.Rebuild (max held rows %d): %d rows differ", table, opts.MaxHeldRows, differ)
 		}
 	}
-	t.Log("projections.Rebuild swapped in the same tables")
 }
 
 func (p *property) checkDirectory(companies []uuid.UUID) {

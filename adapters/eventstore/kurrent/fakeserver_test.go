@@ -171,3 +171,27 @@ func TestFakeServerSubscriptionSurvivesADrop(t *testing.T) {
 		t.Errorf("Subscribe returned %v, want context.Canceled", err)
 	}
 }
+
+// TestFakeServerHead: nothing comes after the head; after an append the head is its event.
+func TestFakeServerHead(t *testing.T) {
+	s, _ := openFake(t, kurrent.Config{})
+	ctx := context.Background()
+	head, err := s.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after, err := s.ReadAll(ctx, head, eventlog.ReadOptions{}); err != nil || len(after) != 0 {
+		t.Fatalf("ReadAll from the head of the new log: %d events, %v; want none", len(after), err)
+	}
+	e := event("t.v1")
+	res, err := s.Append(ctx, "request-"+uuid.NewString(), eventlog.NoStream(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head, err = s.Head(ctx); err != nil || head != res.Position {
+		t.Fatalf("head after an append: %s, %v; want %s", head, err, res.Position)
+	}
+	if after, err := s.ReadAll(ctx, head, eventlog.ReadOptions{}); err != nil || len(after) != 0 {
+		t.Fatalf("ReadAll from the head: %d events, %v; want none", len(after), err)
+	}
+}

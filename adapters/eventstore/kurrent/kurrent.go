@@ -148,6 +148,29 @@ func (s *Store) ping(ctx context.Context) error {
 	return nil
 }
 
+// Head returns the position of the last event of $all (the start of the log when it is empty):
+// where a reader that only wants what happens from now on subscribes. It may be a system event
+// or another namespace's; ReadAll and Subscribe from it skip those as they skip any.
+func (s *Store) Head(ctx context.Context) (_ eventlog.Position, err error) {
+	defer func() { err = withContextError(ctx, err) }()
+	rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: esdb.End{}, RequiresLeader: s.cfg.RequireLeader}, 1)
+	if err != nil {
+		return eventlog.Start(), fmt.Errorf("read the head of $all: %w", err)
+	}
+	defer rs.Close()
+	ev, err := rs.Recv()
+	if errors.Is(err, io.EOF) {
+		return eventlog.Start(), nil
+	}
+	if err != nil {
+		return eventlog.Start(), fmt.Errorf("read the head of $all: %w", err)
+	}
+	if e := ev.OriginalEvent(); e != nil {
+		return ToPosition(e.Position), nil
+	}
+	return eventlog.Start(), nil
+}
+
 // Close closes the connection if Open made it.
 func (s *Store) Close() error {
 	if s.ownClient {

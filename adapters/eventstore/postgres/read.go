@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -115,7 +114,7 @@ func scanEvent(row pgx.CollectableRow) (eventlog.RecordedEvent, error) {
 	}
 	e.Data = data
 	e.Position = eventlog.NewPosition(txID, uint64(position))
-	if err := json.Unmarshal(meta, &e.Metadata); err != nil {
+	if err := e.Metadata.UnmarshalJSON(meta); err != nil {
 		return e, fmt.Errorf("decode metadata of event %s: %w", e.ID, err)
 	}
 	return e, nil
@@ -224,7 +223,7 @@ func (s *Store) readPage(ctx context.Context, from eventlog.Position, patterns [
 			Position:   eventlog.NewPosition(*eTxID, uint64(*ePosition)),
 			RecordedAt: *recordedAt,
 		}
-		if err := json.Unmarshal(meta, &e.Metadata); err != nil {
+		if err := e.Metadata.UnmarshalJSON(meta); err != nil {
 			return p, fmt.Errorf("read events from %s: decode metadata of event %s: %w", from, e.ID, err)
 		}
 		p.events = append(p.events, e)
@@ -246,4 +245,21 @@ func likePatterns(prefixes []string) []string {
 		patterns[i] = escape.Replace(p) + "%"
 	}
 	return patterns
+}
+
+// Head returns the position of the last event ReadAll would return now (the start of the log
+// when there is none): where a reader that only wants what happens from now on subscribes.
+func (s *Store) Head(ctx context.Context) (eventlog.Position, error) {
+	var txID *uint64
+	var position *int64
+	err := s.pool.QueryRow(ctx, `SELECT transaction_id, global_position FROM events
+		WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY transaction_id DESC, global_position DESC LIMIT 1`).Scan(&txID, &position)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return eventlog.Start(), nil
+	}
+	if err != nil {
+		return eventlog.Start(), fmt.Errorf("read the head of the log: %w", err)
+	}
+	return eventlog.NewPosition(*txID, uint64(*position)), nil
 }

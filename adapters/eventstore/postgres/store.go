@@ -33,6 +33,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpstream/helpstream/adapters/postgres/pguuid"
 	"github.com/helpstream/helpstream/domain/eventlog"
 )
 
@@ -297,7 +298,7 @@ func (b *appendBatch) insert(ctx context.Context, q querier, expected eventlog.E
 	if v, ok := expected.Exact(); ok {
 		want = &v
 	}
-	rows, err := q.Query(ctx, appendSQL, b.streamID, b.ids, b.types, b.data, b.meta, want)
+	rows, err := q.Query(ctx, appendSQL, b.streamID, pguuid.Values(b.ids), b.types, b.data, b.meta, want)
 	if err != nil {
 		return res, false, err
 	}
@@ -378,7 +379,7 @@ func (s *Store) storedResult(ctx context.Context, b *appendBatch) (res eventlog.
 	}
 	rows, err := s.pool.Query(ctx,
 		`SELECT event_id, stream_id, stream_version, transaction_id, global_position FROM events WHERE event_id = ANY($1::uuid[])`,
-		b.ids)
+		pguuid.Values(b.ids))
 	if err != nil {
 		return res, false, fmt.Errorf("append to %q: look up event IDs: %w", b.streamID, err)
 	}

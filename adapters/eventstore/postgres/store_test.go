@@ -474,3 +474,64 @@ func TestConfig(t *testing.T) {
 		t.Errorf("New with a nil pool succeeded")
 	}
 }
+
+// TestHead: the head is the last event ReadAll returns now: the start of an empty log, the
+// last append once no older transaction is open (other tests' transactions, in any database of
+// the server, hold it back for a moment), and never past a transaction still open.
+func TestHead(t *testing.T) {
+	ctx := testContext(t)
+	pool, _ := pgtest.NewDatabase(t)
+	s := newStore(t, pool, pgstore.Config{})
+	head := func() eventlog.Position {
+		t.Helper()
+		p, err := s.Head(ctx)
+		if err != nil {
+			t.Fatalf("head: %v", err)
+		}
+		return p
+	}
+	reaches := func(want eventlog.Position) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			got := head()
+			if got.Compare(want) > 0 {
+				t.Fatalf("head %s is past %s", got, want)
+			}
+			if got == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("head stayed at %s, want %s", got, want)
+			}
+		}
+	}
+	if got := head(); got != eventlog.Start() {
+		t.Fatalf("head of an empty log: %s, want the start", got)
+	}
+	first, err := s.Append(ctx, "head-a", eventlog.NoStream(), event(`{}`), event(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reaches(first.Position)
+	commit, rollback, err := s.HoldOpenAppend(ctx, "head-b", eventlog.NoStream(), event(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rollback(context.Background()) //nolint:errcheck // a no-op after commit
+	later, err := s.Append(ctx, "head-c", eventlog.NoStream(), event(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := head(); got != first.Position {
+		t.Fatalf("head while an older transaction is open: %s, want %s", got, first.Position)
+	}
+	if err := commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reaches(later.Position)
+	all, err := s.ReadAll(ctx, eventlog.Start(), eventlog.ReadOptions{})
+	if err != nil || len(all) != 4 || all[3].Position != later.Position {
+		t.Fatalf("ReadAll: %d events (%v); its last should be the head %s", len(all), err, later.Position)
+	}
+}

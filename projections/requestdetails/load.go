@@ -1,0 +1,144 @@
+package requestdetails
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	dir "github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/projections"
+)
+
+var _ projections.BulkLoader = (*Projection)(nil)
+
+// NewBulkLoad implements projections.BulkLoader: a rebuild writes the chat entries page by
+// page, as they never change, and each request's state once, when the request is closed or at
+// the end of the log.
+func (p *Projection) NewBulkLoad() projections.BulkLoad {
+	return &load{p: p, open: map[uuid.UUID]*state{}, written: map[uuid.UUID]struct{}{}}
+}
+
+// load is a rebuild's fold of the request details.
+type load struct {
+	p                *Projection
+	companies, techs map[uuid.UUID]string // names not written yet
+	open             map[uuid.UUID]*state
+	closed           []*state
+	entries          []entry
+	// written are the requests whose states are in the table; late are the events that came
+	// for them afterwards, which Write applies with Apply.
+	written map[uuid.UUID]struct{}
+	late    []eventlog.RecordedEvent
+}
+
+func (l *load) Held() int { return len(l.open) + len(l.closed) }
+
+func (l *load) Fold(batch []eventlog.RecordedEvent) (projections.BulkWrite, error) {
+	for i := range batch {
+		rec := &batch[i]
+		switch {
+		case l.p.requests.Knows(rec.Type):
+			if !strings.HasPrefix(rec.StreamID, request.StreamPrefix) {
+				continue
+			}
+			id, err := uuid.Parse(rec.StreamID[len(request.StreamPrefix):])
+			if err != nil {
+				continue
+			}
+			if _, ok := l.written[id]; ok {
+				l.late = append(l.late, *rec)
+				continue
+			}
+			e, err := l.p.requests.Decode(rec.Type, rec.Data)
+			if err != nil {
+				return nil, fmt.Errorf("request details: decode %s at %s: %w", rec.Type, rec.Position, err)
+			}
+			l.foldRequest(id, e, rec)
+		case rec.Type == (*dir.CompanyCreated)(nil).EventType(), rec.Type == (*dir.TechnicianRegistered)(nil).EventType():
+			e, err := l.p.directory.Decode(rec.Type, rec.Data)
+			if err != nil {
+				return nil, fmt.Errorf("request details: decode %s at %s: %w", rec.Type, rec.Position, err)
+			}
+			switch e := e.(type) {
+			case *dir.CompanyCreated:
+				l.companies = setName(l.companies, e.CompanyID, e.Name)
+			case *dir.TechnicianRegistered:
+				l.techs = setName(l.techs, e.TechnicianID, e.Name)
+			}
+		}
+	}
+	states, late := l.closed, l.late
+	l.closed, l.late = nil, nil
+	return l.write(states, late), nil
+}
+
+func (l *load) foldRequest(id uuid.UUID, e eventlog.Event, rec *eventlog.RecordedEvent) {
+	s := l.open[id]
+	if sub, ok := e.(*request.Submitted); ok {
+		if s != nil {
+			return // the request is already there
+		}
+		s = &state{submittedAt: rec.Metadata.OccurredAt}
+		s.State = request.State{
+			ID: id, CompanyID: sub.CompanyID, PortalID: sub.PortalID, Customer: sub.Customer,
+			Description: sub.Description, Source: sub.Source,
+		}
+		l.open[id] = s
+	} else if s == nil || s.version >= rec.Version {
+		return // a request whose submission this read model never saw, or an event applied already
+	}
+	Fold(&s.State, e)
+	s.lastActivity, s.version, s.position = rec.Metadata.OccurredAt, rec.Version, rec.Position
+	l.entries = append(l.entries, entryOf(id, rec, e))
+	if s.Closed {
+		delete(l.open, id)
+		l.closed = append(l.closed, s)
+		l.written[id] = struct{}{}
+	}
+}
+
+func (l *load) Rest() projections.BulkWrite {
+	states := l.closed
+	for id, s := range l.open {
+		states = append(states, s)
+		l.written[id] = struct{}{}
+	}
+	late := l.late
+	l.open, l.closed, l.late = nil, nil, nil
+	return l.write(states, late)
+}
+
+// write returns the write of states, the entries and names not written yet and the late
+// events. It takes the entries and names now: the write runs while later pages are folded.
+func (l *load) write(states []*state, late []eventlog.RecordedEvent) projections.BulkWrite {
+	companies, techs, entries := l.companies, l.techs, l.entries
+	l.companies, l.techs, l.entries = nil, nil, nil
+	return func(ctx context.Context, tx pgx.Tx) error {
+		if err := writeNames(ctx, tx, companies, techs); err != nil {
+			return err
+		}
+		if err := insertStates(ctx, tx, states); err != nil {
+			return err
+		}
+		if err := insertEntries(ctx, tx, entries); err != nil {
+			return err
+		}
+		if len(late) == 0 {
+			return nil
+		}
+		return l.p.Apply(ctx, tx, late)
+	}
+}
+
+func setName(names map[uuid.UUID]string, id uuid.UUID, name string) map[uuid.UUID]string {
+	if names == nil {
+		names = map[uuid.UUID]string{}
+	}
+	names[id] = name
+	return names
+}
