@@ -52,6 +52,13 @@ type BulkLoader interface {
 	Projection
 	// NewBulkLoad starts a load into empty tables. Rebuild uses one load per rebuild.
 	NewBulkLoad() BulkLoad
+	// CopyOnlyTables names the tables of Tables() that a load only writes with COPY, never
+	// upserting into them: Rebuild drops their primary keys and unique constraints for the load
+	// and adds them back after it, as it builds every other index after it. The Apply of late
+	// events (see BulkLoad.Fold) runs without those keys and must need them for speed only;
+	// when a rebuild goes on with Apply (see RebuildOptions.MaxHeldRows), the keys are added
+	// back first.
+	CopyOnlyTables() []string
 }
 
 // BulkLoad folds the log, from its start, into a rebuild's empty tables.

@@ -171,17 +171,18 @@ func (b *rebuilder) run(ctx context.Context) (res RebuildResult, err error) {
 	if err := b.createTables(ctx); err != nil {
 		return res, err
 	}
-	deferred, err := b.deferIndexes(ctx)
+	plan, err := b.planLoad(ctx)
 	if err != nil {
 		return res, err
 	}
-	b.log.InfoContext(ctx, "rebuild: scratch tables created, reading the log", "schema", b.scratch, "deferred_indexes", len(deferred))
+	b.log.InfoContext(ctx, "rebuild: scratch tables created, reading the log", "schema", b.scratch,
+		"deferred_keys", len(plan.keys), "deferred_statements", len(plan.finish))
 	caughtUp := time.Now()
-	if res, err = b.catchUp(ctx); err != nil {
+	if res, err = b.catchUp(ctx, plan); err != nil {
 		return res, err
 	}
 	finished := time.Now()
-	if err := b.finishTables(ctx, deferred); err != nil {
+	if err := b.finishTables(ctx, plan); err != nil {
 		return res, err
 	}
 	b.log.InfoContext(ctx, "rebuild: log applied, tables finished", "events", res.Events,

@@ -3,9 +3,11 @@ package projections
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
 )
@@ -19,10 +21,13 @@ var rebuildSession = map[string]string{
 	"maintenance_work_mem": "256MB",
 }
 
-// deferredIndex is an index dropped from a scratch table until the log is applied.
-type deferredIndex struct {
-	name       string
-	definition string
+// loadPlan is how a rebuild prepares the scratch tables for loading and what it does to them
+// afterwards: statements, in order.
+type loadPlan struct {
+	prepare []string // before the load: unlogged, without deferred keys and indexes
+	keys    []string // primary keys and unique constraints to add back
+	finish  []string // after the load: logged again, the indexes, ANALYZE
+	keysSet bool     // the keys were added back early, for Apply
 }
 
 // unlogged reports whether the scratch tables are loaded unlogged: when the log is applied page
@@ -34,55 +39,101 @@ func (b *rebuilder) unlogged() bool {
 	return !bulk
 }
 
-// deferIndexes makes the scratch tables unlogged (see unlogged) and drops their indexes that back no
-// constraint, returning their definitions for finishTables.
-func (b *rebuilder) deferIndexes(ctx context.Context) ([]deferredIndex, error) {
-	rows, err := b.conn.Query(ctx, `SELECT c.relname::text, pg_get_indexdef(i.indexrelid)
-		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+// planLoad reads the scratch tables' indexes and constraints and makes the loadPlan: the tables
+// unlogged (see unlogged); every index that backs no constraint built after the load; and the
+// primary keys and unique constraints of a BulkLoader's CopyOnlyTables added after it too.
+// Building an index once from sorted rows costs a fraction of keeping it up to date row by row:
+// half of what COPY into request_details_entries costs is its primary key.
+func (b *rebuilder) planLoad(ctx context.Context) (*loadPlan, error) {
+	var copyOnly []string
+	if bl, ok := b.pr.p.(BulkLoader); ok {
+		copyOnly = bl.CopyOnlyTables()
+		for _, t := range copyOnly {
+			if !slices.Contains(b.pr.tables, t) {
+				return nil, fmt.Errorf("CopyOnlyTables() names %q, which Tables() does not list", t)
+			}
+		}
+	}
+	rows, err := b.conn.Query(ctx, `
+		SELECT 'index', t.relname::text, c.relname::text, pg_get_indexdef(i.indexrelid)
+		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
 		WHERE c.relnamespace = $1::regnamespace
 		  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-		ORDER BY c.relname`, b.scratch)
+		UNION ALL
+		SELECT 'key', t.relname::text, k.conname::text, pg_get_constraintdef(k.oid)
+		FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
+		WHERE t.relnamespace = $1::regnamespace AND k.contype IN ('p', 'u') AND t.relname = ANY($2::text[])
+		  AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.confrelid = k.conrelid)
+		ORDER BY 1 DESC, 2, 3`, b.scratch, copyOnly)
 	if err != nil {
 		return nil, fmt.Errorf("list the scratch indexes: %w", err)
 	}
-	indexes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (deferredIndex, error) {
-		var d deferredIndex
-		return d, r.Scan(&d.name, &d.definition)
+	type object struct{ kind, table, name, definition string }
+	objects, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (object, error) {
+		var o object
+		return o, r.Scan(&o.kind, &o.table, &o.name, &o.definition)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list the scratch indexes: %w", err)
 	}
-	var stmts []string
+	plan := &loadPlan{}
 	if b.unlogged() {
 		for _, t := range b.pr.qualified(b.scratch) {
-			stmts = append(stmts, "ALTER TABLE "+t+" SET UNLOGGED")
+			plan.prepare = append(plan.prepare, "ALTER TABLE "+t+" SET UNLOGGED")
+			plan.finish = append(plan.finish, "ALTER TABLE "+t+" SET LOGGED")
 		}
 	}
-	for _, d := range indexes {
-		stmts = append(stmts, "DROP INDEX "+pgx.Identifier{b.scratch, d.name}.Sanitize())
+	var analyse []string
+	for _, o := range objects {
+		table := pgx.Identifier{b.scratch, o.table}.Sanitize()
+		name := pgx.Identifier{o.name}.Sanitize()
+		switch o.kind {
+		case "key":
+			plan.prepare = append(plan.prepare, "ALTER TABLE "+table+" DROP CONSTRAINT "+name)
+			plan.keys = append(plan.keys, "ALTER TABLE "+table+" ADD CONSTRAINT "+name+" "+o.definition)
+		case "index":
+			plan.prepare = append(plan.prepare, "DROP INDEX "+pgx.Identifier{b.scratch, o.name}.Sanitize())
+			plan.finish = append(plan.finish, o.definition)
+			if !slices.Contains(analyse, table) {
+				analyse = append(analyse, table)
+			}
+		}
 	}
-	if _, err := b.conn.Exec(ctx, strings.Join(stmts, "; ")); err != nil {
-		return nil, fmt.Errorf("prepare the scratch tables for loading: %w", err)
+	if len(analyse) > 0 {
+		// So that the first queries after the swap choose among the indexes well. A table with
+		// no index but its keys is read by key, which needs no statistics; autovacuum analyses
+		// it within a minute.
+		plan.finish = append(plan.finish, "ANALYZE "+strings.Join(analyse, ", "))
 	}
-	return indexes, nil
+	if len(plan.prepare) > 0 {
+		if _, err := b.conn.Exec(ctx, strings.Join(plan.prepare, "; ")); err != nil {
+			return nil, fmt.Errorf("prepare the scratch tables for loading: %w", err)
+		}
+	}
+	return plan, nil
 }
 
-// finishTables makes unlogged scratch tables logged, so that they survive a crash once swapped
-// in, then creates the deferred indexes and analyses the tables, so that the first
-// queries after the swap get good plans.
-func (b *rebuilder) finishTables(ctx context.Context, deferred []deferredIndex) error {
-	tables := b.pr.qualified(b.scratch)
-	var stmts []string
-	if b.unlogged() {
-		for _, t := range tables {
-			stmts = append(stmts, "ALTER TABLE "+t+" SET LOGGED")
+// setKeys adds the deferred keys back, once.
+func (p *loadPlan) setKeys(ctx context.Context, q execer) error {
+	if p.keysSet {
+		return nil
+	}
+	for _, stmt := range p.keys {
+		if _, err := q.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
 		}
 	}
-	for _, d := range deferred {
-		stmts = append(stmts, d.definition)
+	p.keysSet = true
+	return nil
+}
+
+// finishTables adds the deferred keys back, makes unlogged scratch tables logged, so that they
+// survive a crash once swapped in, creates the deferred indexes and analyses their tables.
+func (b *rebuilder) finishTables(ctx context.Context, plan *loadPlan) error {
+	if err := plan.setKeys(ctx, b.conn); err != nil {
+		return fmt.Errorf("finish the scratch tables: %w", err)
 	}
-	stmts = append(stmts, "ANALYZE "+strings.Join(tables, ", "))
-	for _, stmt := range stmts {
+	for _, stmt := range plan.finish {
 		if _, err := b.conn.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("finish the scratch tables: %s: %w", stmt, err)
 		}
@@ -90,10 +141,14 @@ func (b *rebuilder) finishTables(ctx context.Context, deferred []deferredIndex) 
 	return nil
 }
 
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
 // catchUp applies the log from its start to the scratch tables, up to the first page that
 // comes back short, and returns how far it went. Three stages overlap: one goroutine reads the
 // next page, this one folds the current page, a third runs the writes of the pages before.
-func (b *rebuilder) catchUp(ctx context.Context) (RebuildResult, error) {
+func (b *rebuilder) catchUp(ctx context.Context, plan *loadPlan) (RebuildResult, error) {
 	var res RebuildResult
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -124,7 +179,8 @@ func (b *rebuilder) catchUp(ctx context.Context) (RebuildResult, error) {
 			if load.Held() > b.opts.MaxHeldRows {
 				b.log.InfoContext(ctx, "rebuild: the bulk load holds too many rows, applying the rest page by page",
 					"held", load.Held(), "max", b.opts.MaxHeldRows, "position", events[len(events)-1].Position.String())
-				write = then(write, load.Rest())
+				// Apply finds rows by key.
+				write = then(then(write, load.Rest()), func(ctx context.Context, tx pgx.Tx) error { return plan.setKeys(ctx, tx) })
 				load = nil
 			}
 		} else {

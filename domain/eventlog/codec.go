@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // Event is a domain event: a fact with a stable, versioned type name.
@@ -56,6 +58,10 @@ func (c *Codec) Encode(e Event) (string, json.RawMessage, error) {
 }
 
 // Decode reads a stored event, upcasting it to the current version of its type first.
+//
+// It decodes with github.com/goccy/go-json, which reads what encoding/json reads into the same
+// values (a test holds it to that) about five times faster: a rebuild decodes every event of the
+// log, and that decoding was the larger part of its CPU.
 func (c *Codec) Decode(eventType string, data json.RawMessage) (Event, error) {
 	for range 16 { // a chain of upcasters, bounded so a cycle cannot hang a reader
 		up, ok := c.upcasters[eventType]
@@ -73,7 +79,7 @@ func (c *Codec) Decode(eventType string, data json.RawMessage) (Event, error) {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownEventType, eventType)
 	}
 	e := factory()
-	if err := json.Unmarshal(data, e); err != nil {
+	if err := gojson.Unmarshal(data, e); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", eventType, err)
 	}
 	return e, nil

@@ -142,3 +142,9 @@ func setName(names map[uuid.UUID]string, id uuid.UUID, name string) map[uuid.UUI
 	names[id] = name
 	return names
 }
+
+// CopyOnlyTables implements projections.BulkLoader: the states and the entries. The names are
+// upserted.
+func (*Projection) CopyOnlyTables() []string {
+	return []string{"request_details", "request_details_entries"}
+}

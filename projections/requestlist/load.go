@@ -155,3 +155,7 @@ func setName(names map[uuid.UUID]string, id uuid.UUID, name string) map[uuid.UUI
 	names[id] = name
 	return names
 }
+
+// CopyOnlyTables implements projections.BulkLoader: the rows and their search text. The names
+// and the counts are upserted.
+func (*Projection) CopyOnlyTables() []string { return []string{"request_list", "request_list_search"} }

@@ -489,11 +489,16 @@ func writeCounts(ctx context.Context, tx pgx.Tx, counts map[countKey]int64) erro
 	if len(deltas) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO request_list_counts (company_id, status, requests)
+	// A count that falls to zero is deleted, so that the table holds the same rows however the
+	// log was cut into batches (a request can pass through a status between two batches or
+	// inside one). Both statements go in one round trip.
+	var b pgx.Batch
+	b.Queue(`INSERT INTO request_list_counts (company_id, status, requests)
 		SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
 		ON CONFLICT (company_id, status) DO UPDATE SET requests = request_list_counts.requests + excluded.requests`,
-		companies, statuses, deltas)
-	if err != nil {
+		pguuid.Values(companies), statuses, deltas)
+	b.Queue(`DELETE FROM request_list_counts WHERE requests = 0 AND company_id = ANY($1::uuid[])`, pguuid.Values(companies))
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("request list: write counts: %w", err)
 	}
 	return nil
