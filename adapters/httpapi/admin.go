@@ -20,17 +20,15 @@ type nameBody struct {
 	Name string `json:"name"`
 }
 
+func (b nameBody) missingField() error { return required(field("name", b.Name == "")) }
+
 type companyView struct {
-	ID      uuid.UUID    `json:"id"`
-	Name    string       `json:"name"`
-	Portals []portalItem `json:"portals"`
+	ID      uuid.UUID   `json:"id"`
+	Name    string      `json:"name"`
+	Portals []namedItem `json:"portals"`
 }
 
-type portalItem struct {
-	ID   uuid.UUID `json:"id"`
-	Name string    `json:"name"`
-}
-
+// namedItem is an ID with its name: a row of the admin lists, or a company's portal.
 type namedItem struct {
 	ID   uuid.UUID `json:"id"`
 	Name string    `json:"name"`
@@ -67,19 +65,11 @@ func (a *API) listTechnicians(_ http.ResponseWriter, r *http.Request) (int, any,
 }
 
 func (a *API) createCompany(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	var body nameBody
-	if err := a.decodeJSON(w, r, &body); err != nil {
-		return 0, nil, err
-	}
-	if err := required(field("name", body.Name == "")); err != nil {
-		return 0, nil, err
-	}
-	id := uuid.New()
-	res, err := a.cfg.App.CreateCompany(r.Context(), meta(r, app.Admin), app.CreateCompany{CompanyID: id, Name: body.Name})
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, result(id, res), nil
+	return jsonCommand(a, w, r, app.Admin, "", http.StatusCreated, func(ctx contextT, m app.Meta, _ uuid.UUID, body nameBody) (uuid.UUID, app.Result, error) {
+		id := uuid.New()
+		res, err := a.cfg.App.CreateCompany(ctx, m, app.CreateCompany{CompanyID: id, Name: body.Name})
+		return id, res, err
+	})
 }
 
 func (a *API) getCompany(_ http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -91,31 +81,19 @@ func (a *API) getCompany(_ http.ResponseWriter, r *http.Request) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	view := companyView{ID: c.ID(), Name: c.Name(), Portals: []portalItem{}}
+	view := companyView{ID: c.ID(), Name: c.Name(), Portals: []namedItem{}}
 	for _, p := range c.Portals() {
-		view.Portals = append(view.Portals, portalItem{ID: p.ID, Name: p.Name})
+		view.Portals = append(view.Portals, namedItem{ID: p.ID, Name: p.Name})
 	}
 	return http.StatusOK, view, nil
 }
 
 func (a *API) createPortal(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	companyID, err := pathID(r, "companyID")
-	if err != nil {
-		return 0, nil, err
-	}
-	var body nameBody
-	if err := a.decodeJSON(w, r, &body); err != nil {
-		return 0, nil, err
-	}
-	if err := required(field("name", body.Name == "")); err != nil {
-		return 0, nil, err
-	}
-	id := uuid.New()
-	res, err := a.cfg.App.CreatePortal(r.Context(), meta(r, app.Admin), app.CreatePortal{CompanyID: companyID, PortalID: id, Name: body.Name})
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, result(id, res), nil
+	return jsonCommand(a, w, r, app.Admin, "companyID", http.StatusCreated, func(ctx contextT, m app.Meta, companyID uuid.UUID, body nameBody) (uuid.UUID, app.Result, error) {
+		id := uuid.New()
+		res, err := a.cfg.App.CreatePortal(ctx, m, app.CreatePortal{CompanyID: companyID, PortalID: id, Name: body.Name})
+		return id, res, err
+	})
 }
 
 type technicianBody struct {
@@ -124,20 +102,16 @@ type technicianBody struct {
 	Password string `json:"password"`
 }
 
+func (b technicianBody) missingField() error {
+	return required(field("name", b.Name == ""), field("email", b.Email == ""), field("password", b.Password == ""))
+}
+
 func (a *API) registerTechnician(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	var body technicianBody
-	if err := a.decodeJSON(w, r, &body); err != nil {
-		return 0, nil, err
-	}
-	if err := required(field("name", body.Name == ""), field("email", body.Email == ""), field("password", body.Password == "")); err != nil {
-		return 0, nil, err
-	}
-	id := uuid.New()
-	res, err := a.cfg.Accounts.RegisterTechnicianWithPassword(r.Context(), meta(r, app.Admin), app.RegisterTechnician{TechnicianID: id, Name: body.Name, Email: body.Email}, body.Password)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, result(id, res), nil
+	return jsonCommand(a, w, r, app.Admin, "", http.StatusCreated, func(ctx contextT, m app.Meta, _ uuid.UUID, body technicianBody) (uuid.UUID, app.Result, error) {
+		id := uuid.New()
+		res, err := a.cfg.Accounts.RegisterTechnicianWithPassword(ctx, m, app.RegisterTechnician{TechnicianID: id, Name: body.Name, Email: body.Email}, body.Password)
+		return id, res, err
+	})
 }
 
 func (a *API) getTechnician(_ http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -156,50 +130,30 @@ type passwordBody struct {
 	Password string `json:"password"`
 }
 
+func (b passwordBody) missingField() error { return required(field("password", b.Password == "")) }
+
 func (a *API) setPassword(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	id, err := pathID(r, "technicianID")
-	if err != nil {
-		return 0, nil, err
-	}
-	var body passwordBody
-	if err := a.decodeJSON(w, r, &body); err != nil {
-		return 0, nil, err
-	}
-	if err := required(field("password", body.Password == "")); err != nil {
-		return 0, nil, err
-	}
-	res, err := a.cfg.Accounts.SetPassword(r.Context(), meta(r, app.Admin), id, body.Password)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, result(id, res), nil
+	return jsonCommand(a, w, r, app.Admin, "technicianID", http.StatusOK, func(ctx contextT, m app.Meta, id uuid.UUID, body passwordBody) (uuid.UUID, app.Result, error) {
+		res, err := a.cfg.Accounts.SetPassword(ctx, m, id, body.Password)
+		return id, res, err
+	})
 }
 
 type accessBody struct {
 	CompanyID string `json:"company_id"`
 }
 
+func (b accessBody) missingField() error { return required(field("company_id", b.CompanyID == "")) }
+
 func (a *API) grantAccess(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	id, err := pathID(r, "technicianID")
-	if err != nil {
-		return 0, nil, err
-	}
-	var body accessBody
-	if err := a.decodeJSON(w, r, &body); err != nil {
-		return 0, nil, err
-	}
-	if err := required(field("company_id", body.CompanyID == "")); err != nil {
-		return 0, nil, err
-	}
-	companyID, err := uuid.Parse(body.CompanyID)
-	if err != nil {
-		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", "company_id must be a company's UUID")
-	}
-	res, err := a.cfg.App.GrantAccess(r.Context(), meta(r, app.Admin), app.GrantAccess{TechnicianID: id, CompanyID: companyID})
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, result(id, res), nil
+	return jsonCommand(a, w, r, app.Admin, "technicianID", http.StatusOK, func(ctx contextT, m app.Meta, id uuid.UUID, body accessBody) (uuid.UUID, app.Result, error) {
+		companyID, err := uuid.Parse(body.CompanyID)
+		if err != nil {
+			return uuid.Nil, app.Result{}, errorf(http.StatusUnprocessableEntity, "invalid", "company_id must be a company's UUID")
+		}
+		res, err := a.cfg.App.GrantAccess(ctx, m, app.GrantAccess{TechnicianID: id, CompanyID: companyID})
+		return id, res, err
+	})
 }
 
 func (a *API) revokeAccess(_ http.ResponseWriter, r *http.Request) (int, any, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -143,17 +144,14 @@ func (a *API) idempotentWith(w http.ResponseWriter, r *http.Request, scope strin
 	}
 	buf := &bodyBuffer{ResponseWriter: w}
 	status, body, err := fn(buf, r)
-	if err != nil {
-		writeError(buf, r, err)
-	} else if body == nil {
-		buf.WriteHeader(status)
-	} else {
-		writeJSON(buf, status, body)
-	}
+	respond(buf, r, status, body, err)
 	ctx := r.Context()
 	if buf.status >= 500 || buf.status == 0 {
+		// A failure is not kept: the key is freed so that the client may try again. The answer
+		// is written already, so a key left claimed (a retry is told "still running") is only
+		// logged.
 		if err := store.ReleaseIdempotencyKey(ctx, scope, key); err != nil {
-			return 0, nil, errReplayed
+			slog.WarnContext(ctx, "idempotency key not released", "scope", scope, "err", err)
 		}
 		return 0, nil, errReplayed
 	}

@@ -113,6 +113,10 @@ type submitBody struct {
 	Browser       string `json:"browser"`
 }
 
+func (b submitBody) missingField() error {
+	return required(field("customer_name", b.CustomerName == ""), field("customer_email", b.CustomerEmail == ""), field("description", b.Description == ""))
+}
+
 type submitResponse struct {
 	RequestID     uuid.UUID `json:"request_id"`
 	CustomerToken string    `json:"customer_token"`
@@ -128,11 +132,8 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) (int, any, error) {
 	}
 	scope := "portal:" + portalID.String() + ":" + clientinfo.IP(r, a.cfg.TrustProxyHeaders)
 	return a.idempotentWith(w, r, scope, func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		var body submitBody
-		if err := a.decodeJSON(w, r, &body); err != nil {
-			return 0, nil, err
-		}
-		if err := required(field("customer_name", body.CustomerName == ""), field("customer_email", body.CustomerEmail == ""), field("description", body.Description == "")); err != nil {
+		body, err := decodeBody[submitBody](a, w, r)
+		if err != nil {
 			return 0, nil, err
 		}
 		companyID, _, err := a.cfg.App.PortalCompany(r.Context(), portalID)
@@ -195,26 +196,18 @@ func or(v, def string) string {
 }
 
 func (a *API) customerDetails(w http.ResponseWriter, r *http.Request, requestID uuid.UUID) (int, any, error) {
-	if err := a.awaitPosition(w, r); err != nil {
-		return 0, nil, err
-	}
-	d, err := a.cfg.App.RequestDetails(r.Context(), app.Viewer{CustomerOf: requestID}, requestID)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, d, nil
+	return a.requestDetails(w, r, app.Viewer{CustomerOf: requestID}, requestID)
 }
 
 type messageBody struct {
 	Body string `json:"body"`
 }
 
+func (b messageBody) missingField() error { return required(field("body", b.Body == "")) }
+
 func (a *API) readMessage(w http.ResponseWriter, r *http.Request) (string, error) {
-	var body messageBody
-	if err := a.decodeJSON(w, r, &body); err != nil {
-		return "", err
-	}
-	return body.Body, required(field("body", body.Body == ""))
+	body, err := decodeBody[messageBody](a, w, r)
+	return body.Body, err
 }
 
 func (a *API) customerMessage(w http.ResponseWriter, r *http.Request, requestID uuid.UUID) (int, any, error) {
@@ -323,6 +316,10 @@ type loginBody struct {
 	Password string `json:"password"`
 }
 
+func (b loginBody) missingField() error {
+	return required(field("email", b.Email == ""), field("password", b.Password == ""))
+}
+
 type loginResponse struct {
 	Token      string                `json:"token"`
 	CSRFToken  string                `json:"csrf_token"`
@@ -331,11 +328,8 @@ type loginResponse struct {
 }
 
 func (a *API) login(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	var body loginBody
-	if err := a.decodeJSON(w, r, &body); err != nil {
-		return 0, nil, err
-	}
-	if err := required(field("email", body.Email == ""), field("password", body.Password == "")); err != nil {
+	body, err := decodeBody[loginBody](a, w, r)
+	if err != nil {
 		return 0, nil, err
 	}
 	session, err := a.cfg.Accounts.Login(r.Context(), body.Email, body.Password)
@@ -386,19 +380,15 @@ type availabilityBody struct {
 	Availability string `json:"availability"`
 }
 
+func (b availabilityBody) missingField() error {
+	return required(field("availability", b.Availability == ""))
+}
+
 func (a *API) setAvailability(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
-	var body availabilityBody
-	if err := a.decodeJSON(w, r, &body); err != nil {
-		return 0, nil, err
-	}
-	if err := required(field("availability", body.Availability == "")); err != nil {
-		return 0, nil, err
-	}
-	res, err := a.cfg.App.SetAvailability(r.Context(), meta(r, technicianActor(tech)), app.SetAvailability{TechnicianID: tech, Availability: directory.Availability(body.Availability)})
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, result(tech, res), nil
+	return jsonCommand(a, w, r, technicianActor(tech), "", http.StatusOK, func(ctx contextT, m app.Meta, _ uuid.UUID, body availabilityBody) (uuid.UUID, app.Result, error) {
+		res, err := a.cfg.App.SetAvailability(ctx, m, app.SetAvailability{TechnicianID: tech, Availability: directory.Availability(body.Availability)})
+		return tech, res, err
+	})
 }
 
 type notificationsBody struct {
@@ -407,23 +397,20 @@ type notificationsBody struct {
 	InConsole  *bool   `json:"in_console"`
 }
 
+// missingField requires the two switches; webhook_url is optional.
+func (b notificationsBody) missingField() error {
+	return required(field("email", b.Email == nil), field("in_console", b.InConsole == nil))
+}
+
 func (a *API) setNotifications(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
-	var body notificationsBody
-	if err := a.decodeJSON(w, r, &body); err != nil {
-		return 0, nil, err
-	}
-	if err := required(field("email", body.Email == nil), field("in_console", body.InConsole == nil)); err != nil {
-		return 0, nil, err
-	}
-	settings := directory.NotificationSettings{Email: *body.Email, InConsole: *body.InConsole}
-	if body.WebhookURL != nil {
-		settings.WebhookURL = *body.WebhookURL
-	}
-	res, err := a.cfg.App.ChangeNotificationSettings(r.Context(), meta(r, technicianActor(tech)), app.ChangeNotificationSettings{TechnicianID: tech, Settings: settings})
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, result(tech, res), nil
+	return jsonCommand(a, w, r, technicianActor(tech), "", http.StatusOK, func(ctx contextT, m app.Meta, _ uuid.UUID, body notificationsBody) (uuid.UUID, app.Result, error) {
+		settings := directory.NotificationSettings{Email: *body.Email, InConsole: *body.InConsole}
+		if body.WebhookURL != nil {
+			settings.WebhookURL = *body.WebhookURL
+		}
+		res, err := a.cfg.App.ChangeNotificationSettings(ctx, m, app.ChangeNotificationSettings{TechnicianID: tech, Settings: settings})
+		return tech, res, err
+	})
 }
 
 func (a *API) listRequests(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
@@ -538,10 +525,16 @@ func (a *API) details(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (i
 	if err != nil {
 		return 0, nil, err
 	}
+	return a.requestDetails(w, r, app.Viewer{TechnicianID: tech}, requestID)
+}
+
+// requestDetails answers a request's details as viewer may see them, once the read models hold
+// the caller's min_position.
+func (a *API) requestDetails(w http.ResponseWriter, r *http.Request, viewer app.Viewer, requestID uuid.UUID) (int, any, error) {
 	if err := a.awaitPosition(w, r); err != nil {
 		return 0, nil, err
 	}
-	d, err := a.cfg.App.RequestDetails(r.Context(), app.Viewer{TechnicianID: tech}, requestID)
+	d, err := a.cfg.App.RequestDetails(r.Context(), viewer, requestID)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -627,27 +620,19 @@ type transferBody struct {
 	TechnicianID string `json:"technician_id"`
 }
 
+func (b transferBody) missingField() error {
+	return required(field("technician_id", b.TechnicianID == ""))
+}
+
 func (a *API) transfer(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
-	requestID, err := pathID(r, "requestID")
-	if err != nil {
-		return 0, nil, err
-	}
-	var body transferBody
-	if err := a.decodeJSON(w, r, &body); err != nil {
-		return 0, nil, err
-	}
-	if err := required(field("technician_id", body.TechnicianID == "")); err != nil {
-		return 0, nil, err
-	}
-	to, err := uuid.Parse(body.TechnicianID)
-	if err != nil {
-		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", "technician_id must be a technician's UUID")
-	}
-	res, err := a.cfg.App.Transfer(r.Context(), meta(r, technicianActor(tech)), requestID, to)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, result(requestID, res), nil
+	return jsonCommand(a, w, r, technicianActor(tech), "requestID", http.StatusOK, func(ctx contextT, m app.Meta, requestID uuid.UUID, body transferBody) (uuid.UUID, app.Result, error) {
+		to, err := uuid.Parse(body.TechnicianID)
+		if err != nil {
+			return uuid.Nil, app.Result{}, errorf(http.StatusUnprocessableEntity, "invalid", "technician_id must be a technician's UUID")
+		}
+		res, err := a.cfg.App.Transfer(ctx, m, requestID, to)
+		return requestID, res, err
+	})
 }
 
 func (a *API) technicianMessage(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
@@ -679,23 +664,13 @@ type profileBody struct {
 	Profile string `json:"profile"`
 }
 
+func (b profileBody) missingField() error { return required(field("profile", b.Profile == "")) }
+
 func (a *API) mobileProfile(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
-	requestID, err := pathID(r, "requestID")
-	if err != nil {
-		return 0, nil, err
-	}
-	var body profileBody
-	if err := a.decodeJSON(w, r, &body); err != nil {
-		return 0, nil, err
-	}
-	if err := required(field("profile", body.Profile == "")); err != nil {
-		return 0, nil, err
-	}
-	res, err := a.cfg.App.SendMobileProfile(r.Context(), meta(r, technicianActor(tech)), requestID, body.Profile)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, result(requestID, res), nil
+	return jsonCommand(a, w, r, technicianActor(tech), "requestID", http.StatusOK, func(ctx contextT, m app.Meta, requestID uuid.UUID, body profileBody) (uuid.UUID, app.Result, error) {
+		res, err := a.cfg.App.SendMobileProfile(ctx, m, requestID, body.Profile)
+		return requestID, res, err
+	})
 }
 
 func (a *API) technicianUpload(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {

@@ -132,16 +132,21 @@ func (a *API) handle(pattern string, fn func(w http.ResponseWriter, r *http.Requ
 		if errors.Is(err, errReplayed) {
 			return
 		}
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		if body == nil {
-			w.WriteHeader(status)
-			return
-		}
-		writeJSON(w, status, body)
+		respond(w, r, status, body, err)
 	})
+}
+
+// respond writes what a handler returned: the error in the API's one shape, a bare status when
+// there is no body, or the body as JSON.
+func respond(w http.ResponseWriter, r *http.Request, status int, body any, err error) {
+	switch {
+	case err != nil:
+		writeError(w, r, err)
+	case body == nil:
+		w.WriteHeader(status)
+	default:
+		writeJSON(w, status, body)
+	}
 }
 
 // decodeJSON reads a JSON body strictly: the right content type, one object, no unknown
@@ -166,6 +171,48 @@ func (a *API) decodeJSON(w http.ResponseWriter, r *http.Request, into any) error
 		return errorf(http.StatusBadRequest, "malformed_json", "the body must hold one JSON object")
 	}
 	return nil
+}
+
+// requestBody is a JSON request body that knows which of its fields are required.
+type requestBody interface {
+	// missingField returns required's 422 for the first required field the body lacks, or nil.
+	missingField() error
+}
+
+// decodeBody reads a JSON body of type B strictly (see decodeJSON) and checks that its required
+// fields are there.
+func decodeBody[B requestBody](a *API, w http.ResponseWriter, r *http.Request) (B, error) {
+	var body B
+	if err := a.decodeJSON(w, r, &body); err != nil {
+		return body, err
+	}
+	return body, body.missingField()
+}
+
+// jsonCommand is the shape most routes that change something share: the path ID named
+// pathParam (none when it is empty), then a JSON body with its required fields, then one
+// command run as actor, answered with status and where the command's events landed. The path
+// comes first so that an unknown ID answers 404 whatever the body. run returns the ID the answer
+// names: the path's, or the one the command created.
+func jsonCommand[B requestBody](a *API, w http.ResponseWriter, r *http.Request, actor app.Actor, pathParam string, status int,
+	run func(ctx context.Context, m app.Meta, pathID uuid.UUID, body B) (uuid.UUID, app.Result, error),
+) (int, any, error) {
+	var id uuid.UUID
+	if pathParam != "" {
+		var err error
+		if id, err = pathID(r, pathParam); err != nil {
+			return 0, nil, err
+		}
+	}
+	body, err := decodeBody[B](a, w, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	answerID, res, err := run(r.Context(), meta(r, actor), id, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	return status, result(answerID, res), nil
 }
 
 func jsonError(err error) error {
