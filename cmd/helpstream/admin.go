@@ -182,7 +182,7 @@ func init() {
 				continue
 			}
 			fs := newFlagSet("admin "+action.name, action.summary, out)
-			stores := addStoreFlags(fs)
+			stores := addStoreFlags(fs, false)
 			do := action.flags(fs)
 			if err := fs.Parse(args[1:]); err != nil {
 				return err

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,39 +20,12 @@ import (
 const eventsSummary = "event-store tools: copy the whole event log to another store"
 
 func init() {
-	register(command{name: "events", summary: eventsSummary, run: runEvents})
+	register(commandGroup("events", eventsSummary, eventsCommands))
 }
 
 // eventsCommands are the subcommands of `helpstream events`.
-var eventsCommands = []struct {
-	name, summary string
-	run           func(ctx context.Context, args []string, out io.Writer) error
-}{
+var eventsCommands = []command{
 	{"copy", copySummary, runEventsCopy},
-}
-
-func runEvents(ctx context.Context, args []string, out io.Writer) error {
-	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "helpstream events: %s\n\nUsage: helpstream events <command> [flags]   (helpstream events <command> --help for its flags)\n\nCommands:\n", eventsSummary)
-		for _, c := range eventsCommands {
-			fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
-		}
-	}
-	if len(args) == 0 {
-		usage(os.Stderr)
-		return errors.New("events: a command is required")
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(out)
-		return nil
-	}
-	for _, c := range eventsCommands {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], out)
-		}
-	}
-	usage(os.Stderr)
-	return fmt.Errorf("events: unknown command %q", args[0])
 }
 
 const copySummary = "copy every event of one store to another, keeping IDs, order and metadata; resumable"
@@ -72,10 +44,7 @@ func runEventsCopy(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, "\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

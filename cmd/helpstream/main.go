@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 )
 
@@ -67,25 +66,3 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
 }
-
-// newFlagSet returns a flag set whose --help prints the command's summary before its flags.
-func newFlagSet(name, summary string, out io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("helpstream "+name, flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.Usage = func() {
-		fmt.Fprintf(out, "helpstream %s: %s\n\nFlags:\n", name, summary)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// envOr returns the environment variable's value, or def when it is unset or empty.
-func envOr(key, def string) string {
-	if v := strings.TrimSpace(os.Getenv(key)); v != "" {
-		return v
-	}
-	return def
-}
-
-// defaultDatabaseURL is the local PostgreSQL every machine of ours runs.
-const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/helpstream?sslmode=disable"

@@ -158,3 +158,23 @@ func TestHelp(t *testing.T) {
 		t.Error("an unknown command was accepted")
 	}
 }
+
+// The commands made of subcommands list them on --help and refuse a missing or unknown one,
+// naming the group.
+func TestCommandGroups(t *testing.T) {
+	for _, group := range []string{"events", "projections"} {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{group, "help"}, &out); err != nil {
+			t.Errorf("%s help: %v", group, err)
+		}
+		if !strings.Contains(out.String(), "Usage: helpstream "+group+" <command>") {
+			t.Errorf("%s help does not list its commands:\n%s", group, out.String())
+		}
+		if err := run(context.Background(), []string{group}, io.Discard); err == nil || err.Error() != group+": a command is required" {
+			t.Errorf("%s without a command: %v", group, err)
+		}
+		if err := run(context.Background(), []string{group, "frobnicate"}, io.Discard); err == nil || err.Error() != group+`: unknown command "frobnicate"` {
+			t.Errorf("%s frobnicate: %v", group, err)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/projections"
 )
@@ -23,41 +21,14 @@ import (
 const projectionsSummary = "read models: run their projectors, rebuild them, show where they stand"
 
 func init() {
-	register(command{name: "projections", summary: projectionsSummary, run: runProjections})
+	register(commandGroup("projections", projectionsSummary, projectionsCommands))
 }
 
 // projectionsCommands are the subcommands of `helpstream projections`.
-var projectionsCommands = []struct {
-	name, summary string
-	run           func(ctx context.Context, args []string, out io.Writer) error
-}{
+var projectionsCommands = []command{
 	{"run", projectionsRunSummary, runProjectionsRun},
 	{"rebuild", projectionsRebuildSummary, runProjectionsRebuild},
 	{"status", projectionsStatusSummary, runProjectionsStatus},
-}
-
-func runProjections(ctx context.Context, args []string, out io.Writer) error {
-	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "helpstream projections: %s\n\nUsage: helpstream projections <command> [flags]   (helpstream projections <command> --help for its flags)\n\nCommands:\n", projectionsSummary)
-		for _, c := range projectionsCommands {
-			fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
-		}
-	}
-	if len(args) == 0 {
-		usage(os.Stderr)
-		return errors.New("projections: a command is required")
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(out)
-		return nil
-	}
-	for _, c := range projectionsCommands {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], out)
-		}
-	}
-	usage(os.Stderr)
-	return fmt.Errorf("projections: unknown command %q", args[0])
 }
 
 // projectionFlags are the flags every projections command shares.
@@ -69,43 +40,14 @@ type projectionFlags struct {
 func addProjectionFlags(fs *flag.FlagSet) projectionFlags {
 	return projectionFlags{
 		databaseURL: fs.String("database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL URL of the read models, and the default event store (env DATABASE_URL)"),
-		eventStore:  fs.String("event-store", envOr("HELPSTREAM_EVENT_STORE", ""), "event store URL: postgres://… or esdb://host:2113?tls=false; default: the database (env HELPSTREAM_EVENT_STORE)"),
+		eventStore:  eventStoreFlag(fs),
 	}
 }
 
 // openProjectionStores opens the read models' database (created and migrated if needed) and the
-// event store, sharing the pool when they are the same database.
+// event store.
 func openProjectionStores(ctx context.Context, f projectionFlags) (*pgxpool.Pool, eventlog.Store, func(), error) {
-	pool, err := openDatabase(ctx, *f.databaseURL, 32)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	storeURL := *f.eventStore
-	if storeURL == "" || storeURL == *f.databaseURL {
-		pg, err := pgstore.New(pool, pgstore.Config{})
-		if err != nil {
-			pool.Close()
-			return nil, nil, nil, fmt.Errorf("open event store: %w", err)
-		}
-		return pool, pg, func() { pg.Close(); pool.Close() }, nil
-	}
-	store, closeStore, err := openEventStore(ctx, storeURL)
-	if err != nil {
-		pool.Close()
-		return nil, nil, nil, fmt.Errorf("open event store: %w", err)
-	}
-	return pool, store, func() { closeStore(); pool.Close() }, nil
-}
-
-// parseFlags parses args, turning --help into a nil error.
-func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return true, nil
-		}
-		return false, err
-	}
-	return false, nil
+	return openStores(ctx, *f.databaseURL, *f.eventStore, 32)
 }
 
 const projectionsRunSummary = "run the projectors alone (without serve) until interrupted; one leads each read model across all runners"

@@ -31,7 +31,7 @@ func init() {
 		secure := fs.Bool("secure-cookies", false, "mark the session cookie Secure (serve over HTTPS)")
 		trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)")
 		projectors := fs.Bool("projectors", true, "keep the read models up to date from this process too (an advisory lock elects one active projector per read model; `helpstream projections run` runs them alone)")
-		stores := addStoreFlags(fs)
+		stores := addStoreFlags(fs, true)
 		if err := fs.Parse(args); err != nil {
 			return err
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -24,13 +23,14 @@ type storeFlags struct {
 	readModels  *bool
 }
 
-func addStoreFlags(fs *flag.FlagSet) storeFlags {
+// addStoreFlags adds the flags of the stores; readModelsByDefault is --read-models' default.
+func addStoreFlags(fs *flag.FlagSet, readModelsByDefault bool) storeFlags {
 	return storeFlags{
 		databaseURL: fs.String("database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL URL for projections and secrets, and the default event store (env DATABASE_URL)"),
-		eventStore:  fs.String("event-store", envOr("HELPSTREAM_EVENT_STORE", ""), "event store URL: postgres://… or esdb://host:2113?tls=false; default: the database (env HELPSTREAM_EVENT_STORE)"),
+		eventStore:  eventStoreFlag(fs),
 		filesDir:    fs.String("files-dir", envOr("HELPSTREAM_FILES_DIR", "data/files"), "directory for shared files (env HELPSTREAM_FILES_DIR)"),
 		maxFileSize: fs.Int64("max-file-size", app.DefaultMaxFileSize, "largest file a chat accepts, in bytes"),
-		readModels: fs.Bool("read-models", strings.HasSuffix(fs.Name(), " serve"),
+		readModels: fs.Bool("read-models", readModelsByDefault,
 			"answer queries from the PostgreSQL read models (kept by serve's projectors or `helpstream projections run`) rather than from the log folded in memory; on by default for serve"),
 	}
 }
@@ -46,32 +46,13 @@ type services struct {
 }
 
 func openServices(ctx context.Context, f storeFlags) (*services, error) {
-	pool, err := openDatabase(ctx, *f.databaseURL, 64)
+	pool, store, closeStores, err := openStores(ctx, *f.databaseURL, *f.eventStore, 64)
 	if err != nil {
 		return nil, err
 	}
-	storeURL := *f.eventStore
-	if storeURL == "" {
-		storeURL = *f.databaseURL
-	}
-	var store eventlog.Store
-	var closeStore func()
-	if storeURL == *f.databaseURL {
-		// One database for both: share the pool rather than open a second one.
-		pg, err := pgstore.New(pool, pgstore.Config{})
-		if err != nil {
-			pool.Close()
-			return nil, fmt.Errorf("open event store: %w", err)
-		}
-		store, closeStore = pg, pg.Close
-	} else if store, closeStore, err = openEventStore(ctx, storeURL); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("open event store: %w", err)
-	}
 	files, err := filestore.New(*f.filesDir)
 	if err != nil {
-		closeStore()
-		pool.Close()
+		closeStores()
 		return nil, fmt.Errorf("open file store: %w", err)
 	}
 	cfg := app.Config{Store: store, Files: files, MaxFileSize: *f.maxFileSize}
@@ -80,17 +61,38 @@ func openServices(ctx context.Context, f storeFlags) (*services, error) {
 	}
 	a, err := app.New(cfg)
 	if err != nil {
-		closeStore()
-		pool.Close()
+		closeStores()
 		return nil, err
 	}
 	creds := credentials.New(pool)
 	return &services{
 		pool: pool, store: store, creds: creds, app: a,
 		accounts: app.NewAccounts(a, creds, 0),
-		close: func() {
-			closeStore()
-			pool.Close()
-		},
+		close:    closeStores,
 	}, nil
+}
+
+// openStores opens the database at databaseURL (created and migrated if needed) with at most
+// maxConns connections, and the event store at eventStoreURL. When that is empty or the
+// database itself, the event store shares the database's pool rather than opening a second
+// one. The function returned closes both.
+func openStores(ctx context.Context, databaseURL, eventStoreURL string, maxConns int32) (*pgxpool.Pool, eventlog.Store, func(), error) {
+	pool, err := openDatabase(ctx, databaseURL, maxConns)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if eventStoreURL == "" || eventStoreURL == databaseURL {
+		pg, err := pgstore.New(pool, pgstore.Config{})
+		if err != nil {
+			pool.Close()
+			return nil, nil, nil, fmt.Errorf("open event store: %w", err)
+		}
+		return pool, pg, func() { pg.Close(); pool.Close() }, nil
+	}
+	store, closeStore, err := openEventStore(ctx, eventStoreURL)
+	if err != nil {
+		pool.Close()
+		return nil, nil, nil, fmt.Errorf("open event store: %w", err)
+	}
+	return pool, store, func() { closeStore(); pool.Close() }, nil
 }

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// commandGroup is a command made of subcommands, such as `helpstream events copy`: it runs the
+// subcommand its first argument names, and its --help lists them. Without a subcommand, or
+// with an unknown one, it prints the list to stderr and fails.
+func commandGroup(name, summary string, subcommands []command) command {
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "helpstream %s: %s\n\nUsage: helpstream %s <command> [flags]   (helpstream %s <command> --help for its flags)\n\nCommands:\n",
+			name, summary, name, name)
+		for _, c := range subcommands {
+			fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		}
+	}
+	run := func(ctx context.Context, args []string, out io.Writer) error {
+		if len(args) == 0 {
+			usage(os.Stderr)
+			return errors.New(name + ": a command is required")
+		}
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+			usage(out)
+			return nil
+		}
+		for _, c := range subcommands {
+			if c.name == args[0] {
+				return c.run(ctx, args[1:], out)
+			}
+		}
+		usage(os.Stderr)
+		return fmt.Errorf("%s: unknown command %q", name, args[0])
+	}
+	return command{name: name, summary: summary, run: run}
+}
