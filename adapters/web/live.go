@@ -38,7 +38,7 @@ type change struct {
 type broadcaster struct {
 	store      eventlog.Store
 	head       func(context.Context) (eventlog.Position, error)
-	headReader HeadReader
+	headReader eventlog.HeadReader
 	scanOnce   sync.Once
 	ready      chan struct{}
 
@@ -52,14 +52,8 @@ type broadcaster struct {
 
 func newBroadcaster(store eventlog.Store, head func(context.Context) (eventlog.Position, error)) *broadcaster {
 	b := &broadcaster{store: store, head: head, ready: make(chan struct{}), wake: make(chan struct{}), companies: map[uuid.UUID]uuid.UUID{}}
-	b.headReader, _ = store.(HeadReader)
+	b.headReader, _ = store.(eventlog.HeadReader)
 	return b
-}
-
-// HeadReader is what an event store may offer beside the port: the position of the last event
-// that ReadAll would return now, found without reading the log. The live updates start there.
-type HeadReader interface {
-	Head(ctx context.Context) (eventlog.Position, error)
 }
 
 // run finds the head of the log, then follows it until ctx ends, subscribing again after a
@@ -98,7 +92,7 @@ func (b *broadcaster) run(ctx context.Context) error {
 	}
 }
 
-// findHead asks Config.Head, or the store when it is a HeadReader. A store that can do
+// findHead asks Config.Head, or the store when it is an eventlog.HeadReader. A store that can do
 // neither is read through to its end, once, keeping nothing of what it reads.
 func (b *broadcaster) findHead(ctx context.Context) (eventlog.Position, error) {
 	switch {

@@ -59,7 +59,7 @@ type Config struct {
 	// Store is the event store the live updates follow.
 	Store eventlog.Store
 	// Head returns the position of the log's last event, where the live updates start. When
-	// nil, the Store's own Head method is used (see HeadReader); a store without one is read
+	// nil, the Store's own Head method is used (see eventlog.HeadReader); a store without one is read
 	// through once at start.
 	Head func(ctx context.Context) (eventlog.Position, error)
 	// SecureCookies marks cookies Secure; set it when serving over HTTPS.

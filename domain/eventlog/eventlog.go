@@ -261,6 +261,13 @@ func (p *Position) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// HeadReader is what a Store may offer beside the port: the position of the last event ReadAll
+// would return now (Start for an empty log), found without reading the log. A reader that only
+// wants what happens from now on, such as the console's live updates, subscribes from there.
+type HeadReader interface {
+	Head(ctx context.Context) (Position, error)
+}
+
 // StreamsReader is what a Store may offer beside the port: several whole streams read in one
 // round trip. A command that needs the request and the technician acting on it loads both at
 // once when its store can.

@@ -169,6 +169,9 @@ type builder struct {
 	q    Query
 	key  sortKey
 	args []any
+	// inPair says the rows are those of one (company, status) pair, p: the keyset condition
+	// then leads with the pair's columns (see after).
+	inPair bool
 }
 
 func (b *builder) arg(v any) string {
@@ -212,16 +215,31 @@ func (b *builder) orderBy(prefix string, constant bool) string {
 }
 
 // after is the keyset condition on rows r: strictly after the cursor in the query's order.
+//
+// Inside a (company, status) pair it leads with the pair's columns, which changes nothing of
+// its meaning but matters to the planner: it estimates a row comparison by its first column
+// alone, and for a cursor near an end of the key's range ((assignee_key, id) < (”, …) in the
+// New view, where every key is ”) it would expect no row at all, find both index families
+// equally cheap and could walk (status, key, id) for a small company, filtering out nearly
+// every row (135 ms instead of 2 ms on 100,000 requests). Led by (company_id, status), the
+// comparison is an index bound of (company_id, status, key, id) only, and estimated sanely.
 func (b *builder) after() string {
 	if b.q.After == nil {
 		return ""
 	}
 	id := b.arg(b.q.After.ID) + "::uuid"
-	if b.key.column == "" {
-		return " AND r.id " + b.cmp() + " " + id
+	columns, values := "r.id", id
+	if b.key.column != "" {
+		k, _ := b.cursorKey()
+		columns, values = "r."+b.key.column+", "+columns, b.arg(k)+"::"+b.key.typ+", "+values
 	}
-	k, _ := b.cursorKey()
-	return " AND (r." + b.key.column + ", r.id) " + b.cmp() + " (" + b.arg(k) + "::" + b.key.typ + ", " + id + ")"
+	if b.inPair {
+		columns, values = "r.company_id, r.status, "+columns, "p.company_id, p.status, "+values
+	}
+	if !strings.Contains(columns, ",") {
+		return " AND " + columns + " " + b.cmp() + " " + values
+	}
+	return " AND (" + columns + ") " + b.cmp() + " (" + values + ")"
 }
 
 // afterInPartition is the keyset condition inside a partition whose key is partitionKey (an
@@ -272,6 +290,7 @@ func (b *builder) pairs(pairs []pair) string {
 	case app.SortStatus:
 		partitionKey, constant = `(p.status COLLATE "C")`, true
 	}
+	b.inPair = true
 	return b.lateral(from, "r.company_id = p.company_id AND r.status = p.status", partitionKey, constant)
 }
 

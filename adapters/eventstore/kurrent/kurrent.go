@@ -561,3 +561,5 @@ func (s *Store) ReadAll(ctx context.Context, from eventlog.Position, opts eventl
 	}
 	return out, nil
 }
+
+var _ eventlog.HeadReader = (*Store)(nil)

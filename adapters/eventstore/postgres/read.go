@@ -263,3 +263,5 @@ func (s *Store) Head(ctx context.Context) (eventlog.Position, error) {
 	}
 	return eventlog.NewPosition(*txID, uint64(*position)), nil
 }
+
+var _ eventlog.HeadReader = (*Store)(nil)
