@@ -20,10 +20,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"github.com/helpstream/helpstream/adapters/postgres/pguuid"
 	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/projections"
 )
 
 // Name is the projection's name: its checkpoint row, advisory lock and metrics label.
@@ -303,7 +303,7 @@ const stateColumns = `id, company_id, portal_id, customer_name, customer_email, 
 
 func readStates(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*state, error) {
 	out := make(map[uuid.UUID]*state, len(ids))
-	rows, err := tx.Query(ctx, `SELECT `+stateColumns+` FROM request_details WHERE id = ANY($1)`, pguuid.Values(ids))
+	rows, err := tx.Query(ctx, `SELECT `+stateColumns+` FROM request_details WHERE id = ANY($1)`, projections.UUIDs(ids))
 	if err != nil {
 		return nil, fmt.Errorf("request details: read states: %w", err)
 	}
@@ -351,8 +351,8 @@ func insertStates(ctx context.Context, tx pgx.Tx, created []*state) error {
 	values := make([][]any, len(created))
 	for i, s := range created {
 		values[i] = []any{
-			pguuid.Value(s.ID), pguuid.Value(s.CompanyID), pguuid.Value(s.PortalID), s.Customer.Name, s.Customer.Email, s.Description, s.Source.IP,
-			string(s.Source.Platform), s.Source.OS, s.Source.OSVersion, s.Source.Browser, pguuid.Null(s.Assignee),
+			projections.UUID(s.ID), projections.UUID(s.CompanyID), projections.UUID(s.PortalID), s.Customer.Name, s.Customer.Email, s.Description, s.Source.IP,
+			string(s.Source.Platform), s.Source.OS, s.Source.OSVersion, s.Source.Browser, projections.NullUUID(s.Assignee),
 			string(s.Chat), string(s.ScreenSharing), s.Closed, s.submittedAt, s.lastActivity, s.version, s.position.String(),
 		}
 	}
@@ -375,7 +375,7 @@ func updateStates(ctx context.Context, tx pgx.Tx, changed []*state) error {
 	lastActivity := make([]time.Time, n)
 	versions := make([]int64, n)
 	for i, s := range changed {
-		ids[i], assignees[i], chats[i], screens[i] = pguuid.Value(s.ID), pguuid.Null(s.Assignee), string(s.Chat), string(s.ScreenSharing)
+		ids[i], assignees[i], chats[i], screens[i] = projections.UUID(s.ID), projections.NullUUID(s.Assignee), string(s.Chat), string(s.ScreenSharing)
 		closed[i], lastActivity[i], versions[i], positions[i] = s.Closed, s.lastActivity, s.version, s.position.String()
 	}
 	_, err := tx.Exec(ctx, `UPDATE request_details AS d SET
@@ -404,7 +404,7 @@ func insertEntries(ctx context.Context, tx pgx.Tx, entries []entry) error {
 		if f := e.file; f != nil {
 			name, size, contentType, sha = &f.Name, &f.Size, &f.ContentType, &f.SHA256
 		}
-		values[i] = []any{pguuid.Value(e.requestID), e.version, e.kind, pguuid.Value(e.id), e.eventType, string(e.from), pguuid.Null(e.technician), e.body,
+		values[i] = []any{projections.UUID(e.requestID), e.version, e.kind, projections.UUID(e.id), e.eventType, string(e.from), projections.NullUUID(e.technician), e.body,
 			name, size, contentType, sha, e.techniciansOnly, e.at}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"request_details_entries"}, entryColumns, pgx.CopyFromRows(values)); err != nil {

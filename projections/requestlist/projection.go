@@ -17,11 +17,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"github.com/helpstream/helpstream/adapters/postgres/pguuid"
 	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/projections"
 )
 
 // Name is the projection's name: its checkpoint row, advisory lock and metrics label.
@@ -302,7 +302,7 @@ func readRows(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*r
 	out := make(map[uuid.UUID]*row, len(ids))
 	rs, err := tx.Query(ctx, `SELECT id, company_id, company_name, customer_name, customer_email, status, assignee_id,
 			assignee_name, platform, submitted_at, assigned_at, closed_at, last_activity, messages, files
-		FROM request_list WHERE id = ANY($1)`, pguuid.Values(ids))
+		FROM request_list WHERE id = ANY($1)`, projections.UUIDs(ids))
 	if err != nil {
 		return nil, fmt.Errorf("request list: read rows: %w", err)
 	}
@@ -414,12 +414,12 @@ func insertRows(ctx context.Context, tx pgx.Tx, created []*row) error {
 	search := make([][]any, len(created))
 	for i, r := range created {
 		values[i] = []any{
-			pguuid.Value(r.id), pguuid.Value(r.companyID), r.companyName, strings.ToLower(r.companyName), r.customerName, r.customerEmail,
-			strings.ToLower(r.customerName), r.description, string(r.status), pguuid.Null(r.assignee), r.assigneeName,
+			projections.UUID(r.id), projections.UUID(r.companyID), r.companyName, strings.ToLower(r.companyName), r.customerName, r.customerEmail,
+			strings.ToLower(r.customerName), r.description, string(r.status), projections.NullUUID(r.assignee), r.assigneeName,
 			strings.ToLower(r.assigneeName), r.platform, r.submittedAt, r.assignedAt, r.closedAt, r.lastActivity,
 			r.messages, r.files,
 		}
-		search[i] = []any{pguuid.Value(r.id), app.SearchDocument(r.customerName, r.customerEmail, r.description)}
+		search[i] = []any{projections.UUID(r.id), app.SearchDocument(r.customerName, r.customerEmail, r.description)}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"request_list"}, listColumns, pgx.CopyFromRows(values)); err != nil {
 		return fmt.Errorf("request list: copy rows: %w", err)
@@ -446,7 +446,7 @@ func updateRows(ctx context.Context, tx pgx.Tx, changed []*row) error {
 	messages := make([]int32, n)
 	files := make([]int32, n)
 	for i, r := range changed {
-		ids[i], statuses[i], assignees[i] = pguuid.Value(r.id), string(r.status), pguuid.Null(r.assignee)
+		ids[i], statuses[i], assignees[i] = projections.UUID(r.id), string(r.status), projections.NullUUID(r.assignee)
 		names[i], keys[i] = r.assigneeName, strings.ToLower(r.assigneeName)
 		assignedAt[i], closedAt[i], lastActivity[i] = r.assignedAt, r.closedAt, r.lastActivity
 		messages[i], files[i] = r.messages, r.files
@@ -496,8 +496,8 @@ func writeCounts(ctx context.Context, tx pgx.Tx, counts map[countKey]int64) erro
 	b.Queue(`INSERT INTO request_list_counts (company_id, status, requests)
 		SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
 		ON CONFLICT (company_id, status) DO UPDATE SET requests = request_list_counts.requests + excluded.requests`,
-		pguuid.Values(companies), statuses, deltas)
-	b.Queue(`DELETE FROM request_list_counts WHERE requests = 0 AND company_id = ANY($1::uuid[])`, pguuid.Values(companies))
+		projections.UUIDs(companies), statuses, deltas)
+	b.Queue(`DELETE FROM request_list_counts WHERE requests = 0 AND company_id = ANY($1::uuid[])`, projections.UUIDs(companies))
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("request list: write counts: %w", err)
 	}

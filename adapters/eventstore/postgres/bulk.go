@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/helpstream/helpstream/adapters/postgres/pguuid"
 	"github.com/helpstream/helpstream/domain/eventlog"
 )
 
@@ -153,7 +152,7 @@ func (s *Store) appendStreams(ctx context.Context, appends []StreamAppend, batch
 		b := batches[i]
 		base := current[a.StreamID]
 		for j := range b.ids {
-			rows = append(rows, []any{positions[len(rows)], b.streamID, base + 1 + int64(j), pguuid.Value(b.ids[j]), b.types[j], b.data[j], b.meta[j]})
+			rows = append(rows, []any{positions[len(rows)], b.streamID, base + 1 + int64(j), uuidParam(b.ids[j]), b.types[j], b.data[j], b.meta[j]})
 		}
 		last := int64(len(b.ids))
 		results[i] = eventlog.AppendResult{
@@ -223,7 +222,7 @@ func storedEvents(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUI
 		return out, nil
 	}
 	rows, err := tx.Query(ctx,
-		`SELECT event_id, stream_id, stream_version, transaction_id, global_position FROM events WHERE event_id = ANY($1::uuid[])`, pguuid.Values(ids))
+		`SELECT event_id, stream_id, stream_version, transaction_id, global_position FROM events WHERE event_id = ANY($1::uuid[])`, uuidParams(ids))
 	if err != nil {
 		return nil, fmt.Errorf("append streams: look up event IDs: %w", err)
 	}

@@ -31,9 +31,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/helpstream/helpstream/adapters/postgres/pguuid"
 	"github.com/helpstream/helpstream/domain/eventlog"
 )
 
@@ -298,7 +298,7 @@ func (b *appendBatch) insert(ctx context.Context, q querier, expected eventlog.E
 	if v, ok := expected.Exact(); ok {
 		want = &v
 	}
-	rows, err := q.Query(ctx, appendSQL, b.streamID, pguuid.Values(b.ids), b.types, b.data, b.meta, want)
+	rows, err := q.Query(ctx, appendSQL, b.streamID, uuidParams(b.ids), b.types, b.data, b.meta, want)
 	if err != nil {
 		return res, false, err
 	}
@@ -379,7 +379,7 @@ func (s *Store) storedResult(ctx context.Context, b *appendBatch) (res eventlog.
 	}
 	rows, err := s.pool.Query(ctx,
 		`SELECT event_id, stream_id, stream_version, transaction_id, global_position FROM events WHERE event_id = ANY($1::uuid[])`,
-		pguuid.Values(b.ids))
+		uuidParams(b.ids))
 	if err != nil {
 		return res, false, fmt.Errorf("append to %q: look up event IDs: %w", b.streamID, err)
 	}
@@ -451,4 +451,17 @@ func (s *Store) appendNothing(ctx context.Context, streamID string, expected eve
 		return eventlog.AppendResult{}, &eventlog.ConcurrencyError{StreamID: streamID, Expected: expected, Actual: res.NextExpected}
 	}
 	return res, nil
+}
+
+// uuidParam is id as a parameter or COPY value: pgx would encode a uuid.UUID through its
+// driver.Valuer, as text that it fails to write in binary, formats an error about and parses
+// again; a pgtype.UUID is written as its sixteen bytes.
+func uuidParam(id uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
+
+func uuidParams(ids []uuid.UUID) []pgtype.UUID {
+	out := make([]pgtype.UUID, len(ids))
+	for i, id := range ids {
+		out[i] = uuidParam(id)
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package pguuid_test
+package projections_test
 
 import (
 	"context"
@@ -7,18 +7,18 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/helpstream/helpstream/adapters/postgres/pguuid"
 	"github.com/helpstream/helpstream/internal/pgtest"
+	"github.com/helpstream/helpstream/projections"
 )
 
-func TestValuesRoundTrip(t *testing.T) {
+func TestUUIDValuesRoundTrip(t *testing.T) {
 	pool, _ := pgtest.NewDatabase(t)
 	ctx := context.Background()
 	a, b := uuid.New(), uuid.New()
 	var gotA, gotNull *uuid.UUID
 	var gotAll []uuid.UUID
 	err := pool.QueryRow(ctx, `SELECT $1::uuid, $2::uuid, $3::uuid[]`,
-		pguuid.Value(a), pguuid.Null(uuid.Nil), pguuid.Values([]uuid.UUID{a, b})).Scan(&gotA, &gotNull, &gotAll)
+		projections.UUID(a), projections.NullUUID(uuid.Nil), projections.UUIDs([]uuid.UUID{a, b})).Scan(&gotA, &gotNull, &gotAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,11 +30,11 @@ func TestValuesRoundTrip(t *testing.T) {
 	}
 	var copied int64
 	if copied, err = pool.CopyFrom(ctx, pgx.Identifier{"t"}, []string{"id", "other"},
-		pgx.CopyFromRows([][]any{{pguuid.Value(a), pguuid.Null(b)}, {pguuid.Value(b), pguuid.Null(uuid.Nil)}})); err != nil || copied != 2 {
+		pgx.CopyFromRows([][]any{{projections.UUID(a), projections.NullUUID(b)}, {projections.UUID(b), projections.NullUUID(uuid.Nil)}})); err != nil || copied != 2 {
 		t.Fatalf("COPY: %d rows, %v", copied, err)
 	}
 	var nulls int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM t WHERE other IS NULL AND id = $1`, pguuid.Value(b)).Scan(&nulls); err != nil || nulls != 1 {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM t WHERE other IS NULL AND id = $1`, projections.UUID(b)).Scan(&nulls); err != nil || nulls != 1 {
 		t.Fatalf("COPY wrote %d NULL rows for %v (%v)", nulls, b, err)
 	}
 }

@@ -1,0 +1,137 @@
+package eventjson_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/adapters/eventjson"
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+)
+
+// samples is one filled-in example of every request and directory event, with text that JSON
+// has to escape.
+func samples() []eventlog.Event {
+	a, b, c := uuid.New(), uuid.New(), uuid.New()
+	return []eventlog.Event{
+		&request.Submitted{RequestID: a, CompanyID: b, PortalID: c,
+			Customer:    request.Customer{Name: "Zoë \"Z\" <O'Neil>", Email: "zoe@example.com"},
+			Description: "Line 1\nLine 2 — ünïcödé \u2028 and \\ backslash",
+			Source:      request.Source{IP: "2001:db8::1", Platform: request.Android, OS: "Android", OSVersion: "14", Browser: "Chrome"}},
+		&request.Assigned{TechnicianID: a},
+		&request.Unassigned{TechnicianID: a},
+		&request.Transferred{From: a, To: b},
+		&request.ChatJoined{TechnicianID: b},
+		&request.MessageSent{MessageID: c, From: request.TechnicianSide, TechnicianID: b, Body: "<b>hi</b>"},
+		&request.NoteAdded{NoteID: c, TechnicianID: b, Body: "note"},
+		&request.FileShared{FileID: c, From: request.CustomerSide, Name: "a b.png", Size: 1 << 40, ContentType: "image/png", SHA256: strings.Repeat("ab", 32)},
+		&request.ScreenSharingRequested{TechnicianID: b},
+		&request.ScreenSharingAccepted{},
+		&request.ScreenSharingDeclined{},
+		&request.MobileProfileSent{TechnicianID: b, Profile: "VPN"},
+		&request.ChatEnded{TechnicianID: b},
+		&request.Closed{TechnicianID: b},
+		&directory.CompanyCreated{CompanyID: a, Name: "Acme"},
+		&directory.PortalCreated{CompanyID: a, PortalID: b, Name: "Help"},
+		&directory.TechnicianRegistered{TechnicianID: c, Name: "Tess", Email: "tess@example.com"},
+		&directory.AccessGranted{TechnicianID: c, CompanyID: a},
+		&directory.AccessRevoked{TechnicianID: c, CompanyID: a},
+		&directory.AvailabilityChanged{TechnicianID: c, Availability: directory.Busy},
+		&directory.NotificationSettingsChanged{TechnicianID: c, Settings: directory.NotificationSettings{Email: true, WebhookURL: "https://h.example.com/x?a=1&b=2"}},
+		&directory.PasswordChanged{TechnicianID: c},
+	}
+}
+
+// Unmarshal reads what encoding/json reads, into the same values, and refuses what it refuses:
+// every event as the codecs write it, and the same payloads written otherwise.
+func TestDecodesAsEncodingJSON(t *testing.T) {
+	var inputs []struct{ typ, data string }
+	add := func(typ, data string) { inputs = append(inputs, struct{ typ, data string }{typ, data}) }
+	for _, e := range samples() {
+		data, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(e.EventType(), string(data))
+		var fields map[string]any
+		if err := json.Unmarshal(data, &fields); err != nil {
+			t.Fatal(err)
+		}
+		indented, _ := json.MarshalIndent(fields, " ", "\t")
+		add(e.EventType(), string(indented))
+		upper := map[string]any{}
+		for k, v := range fields {
+			upper[strings.ToUpper(k)] = v
+		}
+		shouting, _ := json.Marshal(upper)
+		add(e.EventType(), string(shouting))
+		for k := range fields {
+			nulled := map[string]any{}
+			for k2, v := range fields {
+				nulled[k2] = v
+			}
+			nulled[k] = nil
+			withNull, _ := json.Marshal(nulled)
+			add(e.EventType(), string(withNull))
+		}
+	}
+	add("request.submitted.v1", `{"customer":{"name":"\u005a\u006f\u00eb \ud83d\ude00","email":"a@b"},"description":"tab\there"}`)
+	add("request.submitted.v1", `{"customer":{"name":"a","name":"b"}}`)
+	add("request.submitted.v1", `{"request_id":"11111111111111111111111111111111"}`)
+	add("request.submitted.v1", `{"request_id":"{11111111-1111-1111-1111-111111111111}"}`)
+	add("request.submitted.v1", `{"request_id":12}`)
+	add("request.submitted.v1", `{"customer":"nobody"}`)
+	add("request.file_shared.v1", `{"size":1e3}`)
+	add("request.file_shared.v1", `{"size":-1}`)
+	add("request.file_shared.v1", `{"size":1.5}`)
+	add("request.file_shared.v1", `{"size":99999999999999999999}`)
+	add("request.assigned.v1", `null`)
+	add("request.assigned.v1", `{"technician_id":null}`)
+	add("request.assigned.v1", `{"technician_id":"11111111-1111-1111-1111-111111111111"} `)
+	add("request.assigned.v1", `{"technician_id":"11111111-1111-1111-1111-111111111111"}}`)
+	add("request.assigned.v1", `{"technician_id":"11111111-1111-1111-1111-111111111111",}`)
+	for _, in := range inputs {
+		t.Run(in.typ, func(t *testing.T) { checkDecodesAsEncodingJSON(t, in.typ, []byte(in.data)) })
+	}
+}
+
+func FuzzDecodesAsEncodingJSON(f *testing.F) {
+	for _, e := range samples() {
+		data, _ := json.Marshal(e)
+		f.Add(e.EventType(), data)
+	}
+	f.Fuzz(func(t *testing.T, typ string, data []byte) {
+		if !request.Codec().Knows(typ) && !directory.Codec().Knows(typ) || !json.Valid(data) {
+			t.Skip()
+		}
+		checkDecodesAsEncodingJSON(t, typ, data)
+	})
+}
+
+// checkDecodesAsEncodingJSON decodes data as an event of type typ through a codec with
+// Unmarshal installed, and compares with encoding/json.
+func checkDecodesAsEncodingJSON(t *testing.T, typ string, data []byte) {
+	eventjson.Install()
+	defer eventlog.SetUnmarshal(nil)
+	codec := request.Codec()
+	if !codec.Knows(typ) {
+		codec = directory.Codec()
+	}
+	got, err := codec.Decode(typ, data)
+	want, _ := codec.Decode(typ, json.RawMessage(`{}`)) // a fresh value of the type
+	wantErr := json.Unmarshal(data, want)
+	if direct := reflect.New(reflect.TypeOf(want).Elem()).Interface(); (eventjson.Unmarshal(data, direct) == nil) != (wantErr == nil) {
+		t.Fatalf("%s %s: Unmarshal and encoding/json disagree on whether it decodes", typ, data)
+	}
+	if (err == nil) != (wantErr == nil) {
+		t.Fatalf("%s %s: error %v, encoding/json says %v", typ, data, err, wantErr)
+	}
+	if err == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s %s: decoded %#v, encoding/json decodes %#v", typ, data, got, want)
+	}
+}
