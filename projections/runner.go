@@ -111,25 +111,24 @@ func (r *Runner) WaitFor(ctx context.Context, names []string, pos eventlog.Posit
 	return waitFor(ctx, r.cfg.Pool, names, pos, timeout, r.reached)
 }
 
-// reached reports whether this runner leads every named projection and has committed pos, and
-// returns a channel closed at its next commit.
-func (r *Runner) reached(names []string, pos eventlog.Position) (bool, <-chan struct{}) {
+// reached reports whether this runner has committed pos for every named projection and whether
+// it leads them all, and returns a channel closed at its next commit.
+func (r *Runner) reached(names []string, pos eventlog.Position) (done, leadsAll bool, wake <-chan struct{}) {
 	r.mu.Lock()
-	wake := r.advanced
+	wake = r.advanced
 	r.mu.Unlock()
+	done, leadsAll = true, true
 	for _, name := range names {
 		st, ok := r.states[name]
 		if !ok {
-			return false, wake
+			return false, false, wake
 		}
 		st.mu.Lock()
-		ok = st.leading && st.pos.Compare(pos) >= 0
+		leadsAll = leadsAll && st.leading
+		done = done && st.leading && st.pos.Compare(pos) >= 0
 		st.mu.Unlock()
-		if !ok {
-			return false, wake
-		}
 	}
-	return true, wake
+	return done, leadsAll, wake
 }
 
 func (r *Runner) setLeading(name string, leading bool, pos eventlog.Position) {
@@ -340,6 +339,9 @@ func (r *Runner) applyBatch(ctx context.Context, pr *projector, applied eventlog
 	})
 	fresh := batch[first:]
 	if len(fresh) == 0 {
+		if stored.Compare(applied) > 0 {
+			r.committed(pr.name, stored) // a rebuild moved it: wake the waiters
+		}
 		return stored, nil // the deferred rollback releases the row
 	}
 	if err := pr.p.Apply(ctx, tx, fresh); err != nil {

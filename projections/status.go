@@ -180,14 +180,24 @@ func WaitFor(ctx context.Context, pool *pgxpool.Pool, names []string, pos eventl
 	return waitFor(ctx, pool, names, pos, timeout, nil)
 }
 
-// waitPoll is how often WaitFor reads the checkpoints.
-const waitPoll = 5 * time.Millisecond
+// waitPoll is how often WaitFor reads the checkpoints when another process may lead one of the
+// projections; leaderPoll how often it reads them when this process's runner leads them all and
+// wakes it at each commit (the reading then only catches a checkpoint that a rebuild moved).
+const (
+	waitPoll   = 5 * time.Millisecond
+	leaderPoll = 100 * time.Millisecond
+)
+
+// localState tells waitFor what a runner of this process knows: whether it has committed pos
+// for every named projection, whether it leads them all, and a channel closed at its next
+// commit.
+type localState func(names []string, pos eventlog.Position) (done, leadsAll bool, wake <-chan struct{})
 
 // waitFor is WaitFor that first asks local (when set) whether a runner of this process has
-// committed pos already, and also wakes up when local's channel closes.
-func waitFor(ctx context.Context, pool *pgxpool.Pool, names []string, pos eventlog.Position, timeout time.Duration,
-	local func([]string, eventlog.Position) (bool, <-chan struct{}),
-) (bool, error) {
+// committed pos already, and also wakes up when local's channel closes. The checkpoints are
+// read under ctx, not under the timeout: a read cancelled half-way costs the server a new
+// backend.
+func waitFor(ctx context.Context, pool *pgxpool.Pool, names []string, pos eventlog.Position, timeout time.Duration, local localState) (bool, error) {
 	if pos.IsStart() || len(names) == 0 {
 		return true, nil
 	}
@@ -196,42 +206,47 @@ func waitFor(ctx context.Context, pool *pgxpool.Pool, names []string, pos eventl
 	}
 	if timeout <= 0 { // look once
 		if local != nil {
-			if done, _ := local(names, pos); done {
+			if done, _, _ := local(names, pos); done {
 				return true, nil
 			}
 		}
 		return checkpointsReached(ctx, pool, names, pos)
 	}
-	deadline, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	ticker := time.NewTicker(waitPoll)
-	defer ticker.Stop()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	poll := time.NewTimer(0)
+	defer poll.Stop()
 	for {
 		var wake <-chan struct{}
+		leadsAll := false
 		if local != nil {
 			var done bool
-			if done, wake = local(names, pos); done {
+			if done, leadsAll, wake = local(names, pos); done {
 				return true, nil
 			}
 		}
-		done, err := checkpointsReached(deadline, pool, names, pos)
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-deadline.C:
+			return false, nil
+		case <-wake:
+			continue
+		case <-poll.C:
+		}
+		done, err := checkpointsReached(ctx, pool, names, pos)
 		switch {
 		case ctx.Err() != nil:
 			return false, ctx.Err()
-		case deadline.Err() != nil && !done:
-			return false, nil
 		case err != nil:
 			return false, err
 		case done:
 			return true, nil
 		}
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-deadline.Done():
-			return false, nil
-		case <-wake:
-		case <-ticker.C:
+		if leadsAll {
+			poll.Reset(leaderPoll)
+		} else {
+			poll.Reset(waitPoll)
 		}
 	}
 }
