@@ -83,7 +83,7 @@ func (b *rebuilder) planLoad(ctx context.Context) (*loadPlan, error) {
 			plan.finish = append(plan.finish, "ALTER TABLE "+t+" SET LOGGED")
 		}
 	}
-	var analyse []string
+	var scanned []string
 	for _, o := range objects {
 		table := pgx.Identifier{b.scratch, o.table}.Sanitize()
 		name := pgx.Identifier{o.name}.Sanitize()
@@ -94,16 +94,19 @@ func (b *rebuilder) planLoad(ctx context.Context) (*loadPlan, error) {
 		case "index":
 			plan.prepare = append(plan.prepare, "DROP INDEX "+pgx.Identifier{b.scratch, o.name}.Sanitize())
 			plan.finish = append(plan.finish, o.definition)
-			if !slices.Contains(analyse, table) {
-				analyse = append(analyse, table)
+			if !slices.Contains(scanned, table) {
+				scanned = append(scanned, table)
 			}
 		}
 	}
-	if len(analyse) > 0 {
-		// So that the first queries after the swap choose among the indexes well. A table with
-		// no index but its keys is read by key, which needs no statistics; autovacuum analyses
-		// it within a minute.
-		plan.finish = append(plan.finish, "ANALYZE "+strings.Join(analyse, ", "))
+	if len(scanned) > 0 {
+		// A table with secondary indexes is one that queries walk in many orders: leave it as
+		// autovacuum would after a while before they meet it, with statistics (so that they
+		// choose among the indexes well), hint bits and visibility map set (or the first
+		// queries after the swap set the bits, writing every page they read, while autovacuum's
+		// vacuum of the new rows runs beside them) and rows frozen. A table read by key only
+		// meets one page per query; autovacuum sees to it.
+		plan.finish = append(plan.finish, "VACUUM (FREEZE, ANALYZE) "+strings.Join(scanned, ", "))
 	}
 	if len(plan.prepare) > 0 {
 		if _, err := b.conn.Exec(ctx, strings.Join(plan.prepare, "; ")); err != nil {
@@ -128,7 +131,7 @@ func (p *loadPlan) setKeys(ctx context.Context, q execer) error {
 }
 
 // finishTables adds the deferred keys back, makes unlogged scratch tables logged, so that they
-// survive a crash once swapped in, creates the deferred indexes and analyses their tables.
+// survive a crash once swapped in, creates the deferred indexes and vacuums the tables.
 func (b *rebuilder) finishTables(ctx context.Context, plan *loadPlan) error {
 	if err := plan.setKeys(ctx, b.conn); err != nil {
 		return fmt.Errorf("finish the scratch tables: %w", err)
