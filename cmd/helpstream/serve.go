@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/helpstream/helpstream/adapters/httpapi"
+	"github.com/helpstream/helpstream/adapters/stream"
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/projections"
 )
@@ -31,6 +32,7 @@ func init() {
 		secure := fs.Bool("secure-cookies", false, "mark the session cookie Secure (serve over HTTPS)")
 		trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)")
 		projectors := fs.Bool("projectors", true, "keep the read models up to date from this process too (an advisory lock elects one active projector per read model; `helpstream projections run` runs them alone)")
+		streamBroker := fs.String("stream-broker", envOr("HELPSTREAM_STREAM_BROKER", ""), "also run the event stream's forwarder (as `helpstream stream run`) to this "+brokerFlagUsage+"; off when empty (env HELPSTREAM_STREAM_BROKER)")
 		stores := addStoreFlags(fs, true)
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -71,6 +73,16 @@ func init() {
 				return err
 			}
 			go func() { _ = runner.Run(ctx) }() // returns when ctx ends; failures are logged and retried
+		}
+		if *streamBroker != "" {
+			forwarder, closeBroker, err := openStreamForwarder(ctx, svc.pool, *stores.databaseURL, svc.store, *streamBroker, stream.Config{})
+			if err != nil {
+				return err
+			}
+			forwardCtx, stopForwarding := context.WithCancel(ctx)
+			forwarding := make(chan struct{})
+			go func() { defer close(forwarding); _ = forwarder.Run(forwardCtx) }() // failures are logged and retried
+			defer func() { stopForwarding(); <-forwarding; closeBroker() }()
 		}
 		metrics := prometheus.NewRegistry()
 		metrics.MustRegister(

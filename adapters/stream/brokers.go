@@ -1,0 +1,342 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-amqp/v3/pkg/amqp"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	wmsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	nc "github.com/nats-io/nats.go"
+)
+
+// --- watermill-sql on PostgreSQL ---------------------------------------------------------------
+//
+// A topic is a table, "watermill_<topic>", ordered like the event store by (transaction ID,
+// offset); consumer groups keep their offsets in "watermill_offsets_<topic>".
+
+// sqlSchema and sqlOffsets are watermill-sql's PostgreSQL defaults, which every publisher and
+// subscriber of a topic must share.
+var (
+	sqlSchema  = wmsql.DefaultPostgreSQLSchema{}
+	sqlOffsets = wmsql.DefaultPostgreSQLOffsetsAdapter{}
+)
+
+// InitializeSQLTopic creates the tables of a watermill-sql topic if they do not exist. A
+// publisher on a transaction cannot create them (DDL would commit the caller's transaction
+// early in other databases, and watermill-sql refuses), so the forwarder's topic is created
+// before it starts.
+func InitializeSQLTopic(ctx context.Context, pool *pgxpool.Pool, topic string) error {
+	sub, err := wmsql.NewSubscriber(wmsql.BeginnerFromPgx(pool), wmsql.SubscriberConfig{
+		SchemaAdapter: sqlSchema, OffsetsAdapter: sqlOffsets,
+	}, watermill.NopLogger{})
+	if err != nil {
+		return fmt.Errorf("create watermill-sql topic %s: %w", topic, err)
+	}
+	defer sub.Close()
+	if err := sub.SubscribeInitialize(topic); err != nil {
+		return fmt.Errorf("create watermill-sql topic %s: %w", topic, err)
+	}
+	return nil
+}
+
+// NewSQLPublisher returns a watermill-sql publisher on pool: each Publish is one INSERT in its
+// own transaction. It creates a topic's tables on first use.
+func NewSQLPublisher(pool *pgxpool.Pool, logger *slog.Logger) (message.Publisher, error) {
+	p, err := wmsql.NewPublisher(wmsql.BeginnerFromPgx(pool), wmsql.PublisherConfig{
+		SchemaAdapter: sqlSchema, AutoInitializeSchema: true,
+	}, watermillLogger(logger))
+	if err != nil {
+		return nil, fmt.Errorf("new watermill-sql publisher: %w", err)
+	}
+	return p, nil
+}
+
+// SQLPublisherInTx returns a watermill-sql publisher that inserts into tx: Config.PublishInTx
+// for a topic in the database of the forwarder's checkpoint. The topic's tables must exist
+// (InitializeSQLTopic).
+func SQLPublisherInTx(tx pgx.Tx) (message.Publisher, error) {
+	p, err := wmsql.NewPublisher(wmsql.TxFromPgx(tx), wmsql.PublisherConfig{SchemaAdapter: sqlSchema}, watermill.NopLogger{})
+	if err != nil {
+		return nil, fmt.Errorf("new watermill-sql publisher on a transaction: %w", err)
+	}
+	return p, nil
+}
+
+// SQLSubscriberConfig shapes NewSQLSubscriber.
+type SQLSubscriberConfig struct {
+	// ConsumerGroup names the consumer: each group receives every message once, and resumes
+	// where it acknowledged. Empty is a group of its own.
+	ConsumerGroup string
+	// PollInterval is how often the subscriber looks for new messages when it found none.
+	// Default 1s (watermill-sql's).
+	PollInterval time.Duration
+}
+
+// NewSQLSubscriber returns a watermill-sql subscriber on pool. It creates a topic's tables when
+// it subscribes.
+func NewSQLSubscriber(pool *pgxpool.Pool, cfg SQLSubscriberConfig, logger *slog.Logger) (message.Subscriber, error) {
+	s, err := wmsql.NewSubscriber(wmsql.BeginnerFromPgx(pool), wmsql.SubscriberConfig{
+		ConsumerGroup: cfg.ConsumerGroup, PollInterval: cfg.PollInterval,
+		SchemaAdapter: sqlSchema, OffsetsAdapter: sqlOffsets, InitializeSchema: true,
+	}, watermillLogger(logger))
+	if err != nil {
+		return nil, fmt.Errorf("new watermill-sql subscriber: %w", err)
+	}
+	return s, nil
+}
+
+// --- RabbitMQ ----------------------------------------------------------------------------------
+//
+// Durable publish/subscribe: a topic is a durable fanout exchange of the topic's name; each
+// consumer group is a durable queue "<topic>_<group>" bound to it. Messages are persistent and
+// the publisher waits for the broker's confirmation of each. An exchange keeps nothing for
+// queues that are not bound yet: declare a consumer's queue (subscribe once) before the
+// forwarder publishes what it must receive.
+
+func amqpConfig(amqpURL, consumerGroup string) amqp.Config {
+	cfg := amqp.NewDurablePubSubConfig(amqpURL, amqp.GenerateQueueNameTopicNameWithSuffix(consumerGroup))
+	cfg.Publish.ConfirmDelivery = true
+	return cfg
+}
+
+// NewAMQPPublisher returns a RabbitMQ publisher.
+func NewAMQPPublisher(amqpURL string, logger *slog.Logger) (message.Publisher, error) {
+	p, err := amqp.NewPublisher(amqpConfig(amqpURL, ""), watermillLogger(logger))
+	if err != nil {
+		return nil, fmt.Errorf("new RabbitMQ publisher on %s: %w", Redact(amqpURL), err)
+	}
+	return p, nil
+}
+
+// NewAMQPSubscriber returns a RabbitMQ subscriber whose queue for a topic is
+// "<topic>_<consumerGroup>".
+func NewAMQPSubscriber(amqpURL, consumerGroup string, logger *slog.Logger) (message.Subscriber, error) {
+	if consumerGroup == "" {
+		return nil, errors.New("new RabbitMQ subscriber: a consumer group is required")
+	}
+	s, err := amqp.NewSubscriber(amqpConfig(amqpURL, consumerGroup), watermillLogger(logger))
+	if err != nil {
+		return nil, fmt.Errorf("new RabbitMQ subscriber on %s: %w", Redact(amqpURL), err)
+	}
+	return s, nil
+}
+
+// --- NATS JetStream ----------------------------------------------------------------------------
+//
+// A topic is a subject, stored by a JetStream stream that EnsureNATSTopic creates, named after
+// the topic with its dots made underscores (stream names cannot hold dots; subjects can). The
+// publisher waits for JetStream's acknowledgement of each message and sends the message UUID
+// as Nats-Msg-Id, so JetStream itself drops a repeat published within its duplicate window (2
+// minutes by default). A consumer group is a durable queue consumer.
+
+// NATSStreamName is the JetStream stream that stores a topic.
+func NATSStreamName(topic string) string {
+	return strings.NewReplacer(".", "_", "*", "_", ">", "_", " ", "_").Replace(topic)
+}
+
+// EnsureNATSTopic creates the JetStream stream of a topic if it does not exist.
+func EnsureNATSTopic(ctx context.Context, natsURL, topic string) error {
+	conn, err := nc.Connect(natsURL, nc.Name("helpstream stream setup"))
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", Redact(natsURL), err)
+	}
+	defer conn.Close()
+	js, err := conn.JetStream(nc.Context(ctx))
+	if err != nil {
+		return fmt.Errorf("NATS JetStream at %s: %w", Redact(natsURL), err)
+	}
+	name := NATSStreamName(topic)
+	if _, err := js.StreamInfo(name, nc.Context(ctx)); err == nil {
+		return nil
+	} else if !errors.Is(err, nc.ErrStreamNotFound) {
+		return fmt.Errorf("look up JetStream stream %s: %w", name, err)
+	}
+	if _, err := js.AddStream(&nc.StreamConfig{Name: name, Subjects: []string{topic}, Storage: nc.FileStorage}, nc.Context(ctx)); err != nil {
+		return fmt.Errorf("create JetStream stream %s for topic %s: %w", name, topic, err)
+	}
+	return nil
+}
+
+func natsJetStream(durable string) wmnats.JetStreamConfig {
+	return wmnats.JetStreamConfig{
+		AutoProvision: false, // watermill-nats would name the stream after the topic, dots and all
+		TrackMsgId:    true,
+		DurablePrefix: durable,
+	}
+}
+
+// NewNATSPublisher returns a NATS JetStream publisher. The topic's stream must exist
+// (EnsureNATSTopic).
+func NewNATSPublisher(natsURL string, logger *slog.Logger) (message.Publisher, error) {
+	p, err := wmnats.NewPublisher(wmnats.PublisherConfig{
+		URL:         natsURL,
+		NatsOptions: []nc.Option{nc.Name("helpstream stream forwarder")},
+		Marshaler:   &wmnats.NATSMarshaler{},
+		JetStream:   natsJetStream(""),
+	}, watermillLogger(logger))
+	if err != nil {
+		return nil, fmt.Errorf("new NATS JetStream publisher on %s: %w", Redact(natsURL), err)
+	}
+	return p, nil
+}
+
+// NewNATSSubscriber returns a NATS JetStream subscriber whose durable consumer is named after
+// consumerGroup. The topic's stream must exist (EnsureNATSTopic).
+func NewNATSSubscriber(natsURL, consumerGroup string, logger *slog.Logger) (message.Subscriber, error) {
+	if consumerGroup == "" {
+		return nil, errors.New("new NATS JetStream subscriber: a consumer group is required")
+	}
+	s, err := wmnats.NewSubscriber(wmnats.SubscriberConfig{
+		URL:              natsURL,
+		QueueGroupPrefix: consumerGroup,
+		SubscribersCount: 1, // one at a time keeps each stream's events in order
+		AckWaitTimeout:   30 * time.Second,
+		CloseTimeout:     5 * time.Second,
+		Unmarshaler:      &wmnats.NATSMarshaler{},
+		JetStream:        natsJetStream(consumerGroup),
+	}, watermillLogger(logger))
+	if err != nil {
+		return nil, fmt.Errorf("new NATS JetStream subscriber on %s: %w", Redact(natsURL), err)
+	}
+	return s, nil
+}
+
+// --- opening a broker by URL -------------------------------------------------------------------
+
+// BrokerOptions are what OpenBroker needs besides the broker's URL.
+type BrokerOptions struct {
+	// Database is the pool of the forwarder's checkpoint, and DatabaseURL its URL. A postgres://
+	// broker URL naming the same database publishes in the checkpoint's transaction on this
+	// pool; another database gets a pool of its own.
+	Database    *pgxpool.Pool
+	DatabaseURL string
+	// Topic is created on a watermill-sql broker before publishing in a transaction.
+	Topic string
+	// Logger receives the broker client's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Broker is a Watermill broker opened by OpenBroker, for a Forwarder to publish to.
+type Broker struct {
+	// Kind is "postgres", "amqp" or "nats".
+	Kind string
+	// ExactlyOnce says the broker publishes in the checkpoint's transaction.
+	ExactlyOnce bool
+
+	publisher   message.Publisher
+	publishInTx func(pgx.Tx) (message.Publisher, error)
+	closers     []func() error
+}
+
+// Configure sets the forwarder's Publisher or PublishInTx to this broker's.
+func (b *Broker) Configure(cfg *Config) {
+	cfg.Publisher, cfg.PublishInTx = b.publisher, b.publishInTx
+}
+
+// Close closes the publisher and anything the broker opened; call it after the forwarder's Run
+// has returned.
+func (b *Broker) Close() error {
+	var errs []error
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		errs = append(errs, b.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// OpenBroker opens the broker a URL names, by its scheme:
+//
+//	postgres://… or postgresql://…  watermill-sql: on opts.Database in the checkpoint's
+//	                                transaction when the URL names that database, otherwise
+//	                                on a pool of its own
+//	amqp://… or amqps://…           RabbitMQ
+//	nats://… or tls://…             NATS JetStream
+func OpenBroker(ctx context.Context, brokerURL string, opts BrokerOptions) (*Broker, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Topic == "" {
+		opts.Topic = DefaultTopic
+	}
+	scheme, _, ok := strings.Cut(brokerURL, "://")
+	if !ok {
+		return nil, fmt.Errorf("stream broker %q: want a URL such as postgres://…, amqp://… or nats://…", Redact(brokerURL))
+	}
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		if opts.Database != nil && samePostgresDatabase(brokerURL, opts.DatabaseURL) {
+			if err := InitializeSQLTopic(ctx, opts.Database, opts.Topic); err != nil {
+				return nil, err
+			}
+			return &Broker{Kind: "postgres", ExactlyOnce: true, publishInTx: SQLPublisherInTx}, nil
+		}
+		pool, err := pgxpool.New(ctx, brokerURL)
+		if err != nil {
+			return nil, fmt.Errorf("stream broker %s: %w", Redact(brokerURL), err)
+		}
+		if err := InitializeSQLTopic(ctx, pool, opts.Topic); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		p, err := NewSQLPublisher(pool, opts.Logger)
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		return &Broker{Kind: "postgres", publisher: p, closers: []func() error{func() error { pool.Close(); return nil }, p.Close}}, nil
+	case "amqp", "amqps":
+		p, err := NewAMQPPublisher(brokerURL, opts.Logger)
+		if err != nil {
+			return nil, err
+		}
+		return &Broker{Kind: "amqp", publisher: p, closers: []func() error{p.Close}}, nil
+	case "nats", "tls":
+		if err := EnsureNATSTopic(ctx, brokerURL, opts.Topic); err != nil {
+			return nil, err
+		}
+		p, err := NewNATSPublisher(brokerURL, opts.Logger)
+		if err != nil {
+			return nil, err
+		}
+		return &Broker{Kind: "nats", publisher: p, closers: []func() error{p.Close}}, nil
+	default:
+		return nil, fmt.Errorf("stream broker %q: unknown scheme %q (want postgres, amqp or nats)", Redact(brokerURL), scheme)
+	}
+}
+
+// samePostgresDatabase reports whether two PostgreSQL URLs name the same database on the same
+// server as the same user.
+func samePostgresDatabase(a, b string) bool {
+	ca, errA := pgx.ParseConfig(a)
+	cb, errB := pgx.ParseConfig(b)
+	if errA != nil || errB != nil {
+		return false
+	}
+	return ca.Host == cb.Host && ca.Port == cb.Port && ca.Database == cb.Database && ca.User == cb.User
+}
+
+// Redact hides the password of a URL, for logs and messages.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// watermillLogger hands a slog logger to Watermill.
+func watermillLogger(l *slog.Logger) watermill.LoggerAdapter {
+	if l == nil {
+		l = slog.Default()
+	}
+	return watermill.NewSlogLogger(l)
+}
