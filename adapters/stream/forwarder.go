@@ -255,9 +255,12 @@ func (f *Forwarder) forward(ctx context.Context) error {
 	}
 	f.setPosition(pos, 0)
 	f.log.InfoContext(ctx, "stream forwarder: publishing from the checkpoint", "position", pos.String())
-	publish := f.publishThenCheckpoint
+	var publish publishFunc = f.publishThenCheckpoint
 	if f.cfg.PublishInTx != nil {
 		publish = f.publishWithCheckpoint
+	}
+	if pos, err = f.catchUp(ctx, pos, publish); err != nil {
+		return err
 	}
 	return f.cfg.Store.Subscribe(ctx, pos, eventlog.SubscribeOptions{MaxBatch: f.cfg.BatchSize},
 		func(ctx context.Context, batch []eventlog.RecordedEvent) error {
@@ -265,6 +268,62 @@ func (f *Forwarder) forward(ctx context.Context) error {
 			pos, err = publish(ctx, pos, batch)
 			return err
 		})
+}
+
+// publishFunc publishes a batch read after from and moves the checkpoint; it returns the new
+// checkpoint.
+type publishFunc func(ctx context.Context, from eventlog.Position, batch []eventlog.RecordedEvent) (eventlog.Position, error)
+
+// catchUpPage is how many events the catch-up reads at once (a multiple of the batch).
+func catchUpPage(batch int) int { return max(batch, 5000/batch*batch) }
+
+// catchUp publishes the backlog after pos in batches, reading the log one page ahead in a
+// goroutine of its own, so that reading the next page overlaps publishing this one, until a
+// page comes back short; Subscribe takes over from the position it returns. ReadAll gives the
+// same guarantee as a subscription: it returns nothing that a later commit could precede.
+func (f *Forwarder) catchUp(ctx context.Context, pos eventlog.Position, publish publishFunc) (eventlog.Position, error) {
+	page := catchUpPage(f.cfg.BatchSize)
+	ctx, cancel := context.WithCancel(ctx)
+	var reader sync.WaitGroup
+	defer reader.Wait()
+	defer cancel()
+	pages := make(chan []eventlog.RecordedEvent, 1)
+	var readErr error
+	reader.Go(func() {
+		defer close(pages)
+		from := pos
+		for {
+			events, err := f.cfg.Store.ReadAll(ctx, from, eventlog.ReadOptions{Limit: page})
+			if err != nil {
+				readErr = fmt.Errorf("stream forwarder %s: catch up from %s: %w", f.cfg.Name, from, err)
+				return
+			}
+			if len(events) == 0 {
+				return
+			}
+			select {
+			case pages <- events:
+			case <-ctx.Done():
+				return
+			}
+			if len(events) < page {
+				return
+			}
+			from = events[len(events)-1].Position
+		}
+	})
+	for events := range pages {
+		for len(events) > 0 {
+			n := min(f.cfg.BatchSize, len(events))
+			var err error
+			if pos, err = publish(ctx, pos, events[:n]); err != nil {
+				return pos, err
+			}
+			events = events[n:]
+		}
+	}
+	// pages is closed: the reader has stopped, and readErr is its last word.
+	return pos, readErr
 }
 
 // messages turns a batch into messages carrying ctx, so that a publisher that honours the
