@@ -285,6 +285,11 @@ func printProjectionsReport(out io.Writer, rep bench.ProjectionsReport, pageSize
 	}
 	fmt.Fprintf(out, "  worst p99 %s ms (%s, %s page, %s by %s %s) (bar: every p99 < %s): %s\n\n", ms(worst.P99), worst.Caller, worst.Page,
 		worst.View, worst.Sort, dir, bench.ListBar, verdict(pass))
+	for _, r := range rep.Lists {
+		if !r.Pass() && r.Slowest != "" {
+			fmt.Fprintf(out, "  slowest sample of %s, %s page, %s by %s (descending %t): %s\n", r.Caller, r.Page, r.View, r.Sort, r.Descending, r.Slowest)
+		}
+	}
 
 	fmt.Fprintln(out, "Load average, and the cluster's checkpoints and WAL during each phase (all databases):")
 	for i, ls := range rep.Load {
