@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/filestore"
@@ -24,33 +25,34 @@ import (
 )
 
 func init() {
-	const summary = "measure appends and whole commands beside pgbench INSERTs on the same PostgreSQL (design §7); `bench projections`: the read models"
+	const summary = "measure appends and whole commands beside pgbench INSERTs on the same PostgreSQL (design §7); `bench projections`: the read models; `bench stream`: the Watermill event stream"
 	register(command{name: "bench", summary: summary, run: func(ctx context.Context, args []string, out io.Writer) error {
 		if len(args) > 0 && args[0] == "projections" {
 			return runBenchProjections(ctx, args[1:], out)
+		}
+		if len(args) > 0 && args[0] == "stream" {
+			return runBenchStream(ctx, args[1:], out)
 		}
 		fs := newFlagSet("bench", summary, out)
 		dbURL := fs.String("database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server to measure; a scratch database is created on it and dropped after")
 		duration := fs.Duration("duration", 10*time.Second, "how long each measurement runs")
 		pgbench := fs.String("pgbench", "pgbench", "the pgbench binary")
+		cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (go tool pprof) to this file")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		scratchURL, drop, err := scratchDatabase(ctx, *dbURL)
+		if *cpuProfile != "" {
+			stop, err := startCPUProfile(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
+		scratchURL, pool, store, closeAll, err := benchDatabase(ctx, *dbURL, false, 48, out)
 		if err != nil {
 			return err
 		}
-		defer drop()
-		pool, err := openDatabase(ctx, scratchURL, 48)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		store, err := pgstore.New(pool, pgstore.Config{})
-		if err != nil {
-			return err
-		}
-		defer store.Close()
+		defer closeAll()
 		files, err := filestore.New(filepath.Join(os.TempDir(), "helpstream-bench-files"))
 		if err != nil {
 			return err
@@ -138,25 +140,12 @@ func runBenchProjections(ctx context.Context, args []string, out io.Writer) erro
 		}
 		commandRates = append(commandRates, r)
 	}
-	scratchURL, drop, err := scratchDatabase(ctx, *dbURL)
+	// As serve: one pool for commands, queries and the runner.
+	_, pool, store, closeAll, err := benchDatabase(ctx, *dbURL, *keep, 64, out)
 	if err != nil {
 		return err
 	}
-	if *keep {
-		fmt.Fprintf(out, "scratch database kept: %s\n", scratchURL)
-	} else {
-		defer drop()
-	}
-	pool, err := openDatabase(ctx, scratchURL, 64) // as serve: one pool for commands, queries and the runner
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+	defer closeAll()
 	a, err := app.New(app.Config{Store: store})
 	if err != nil {
 		return err
@@ -319,4 +308,28 @@ func startCPUProfile(path string) (func(), error) {
 			slog.Error("bench: cannot write the CPU profile", "path", path, "error", err)
 		}
 	}, nil
+}
+
+// benchDatabase creates a scratch database on the server of dbURL, migrated, and opens a pool
+// of conns connections and the event store on it. closeAll closes them and drops the database,
+// unless keep: then its URL is printed and it stays.
+func benchDatabase(ctx context.Context, dbURL string, keep bool, conns int32, out io.Writer) (scratchURL string, pool *pgxpool.Pool, store *pgstore.Store, closeAll func(), err error) {
+	scratchURL, drop, err := scratchDatabase(ctx, dbURL)
+	if err != nil {
+		return "", nil, nil, nil, err
+	}
+	if keep {
+		fmt.Fprintf(out, "scratch database kept: %s\n", scratchURL)
+		drop = func() {}
+	}
+	if pool, err = openDatabase(ctx, scratchURL, conns); err != nil {
+		drop()
+		return "", nil, nil, nil, err
+	}
+	if store, err = pgstore.New(pool, pgstore.Config{}); err != nil {
+		pool.Close()
+		drop()
+		return "", nil, nil, nil, err
+	}
+	return scratchURL, pool, store, func() { store.Close(); pool.Close(); drop() }, nil
 }

@@ -8,18 +8,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/stream"
 	"github.com/helpstream/helpstream/internal/bench"
 )
 
 const benchStreamSummary = "seed N events, forward the backlog to watermill-sql beside the broker's own batched publish rate, measure append-to-delivery latency (design §7)"
-
-// `bench stream` is dispatched by bench.go; until it is, the same command answers as
-// `bench-stream`.
-func init() {
-	register(command{name: "bench-stream", summary: benchStreamSummary, run: runBenchStream})
-}
 
 // runBenchStream is `helpstream bench stream`.
 func runBenchStream(ctx context.Context, args []string, out io.Writer) error {
@@ -41,25 +34,11 @@ func runBenchStream(ctx context.Context, args []string, out io.Writer) error {
 	if *events <= 0 || *perStream <= 0 || *writers <= 0 || *baselineBatch <= 0 || *rate <= 0 || *latencyFor <= 0 {
 		return fmt.Errorf("bench stream: --events, --events-per-stream, --seed-writers, --baseline-batch, --rate and --latency-duration must be positive")
 	}
-	scratchURL, drop, err := scratchDatabase(ctx, *dbURL)
+	_, pool, store, closeAll, err := benchDatabase(ctx, *dbURL, *keep, 16, out)
 	if err != nil {
 		return err
 	}
-	if *keep {
-		fmt.Fprintf(out, "scratch database kept: %s\n", scratchURL)
-	} else {
-		defer drop()
-	}
-	pool, err := openDatabase(ctx, scratchURL, 16)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+	defer closeAll()
 	var logger *slog.Logger // discarded
 	if *verbose {
 		logger = slog.Default()

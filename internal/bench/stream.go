@@ -149,6 +149,12 @@ func RunStream(ctx context.Context, cfg StreamConfig, progress io.Writer) (Strea
 	if err := settle(ctx, cfg.Pool, "events"); err != nil {
 		return rep, err
 	}
+	// The log is read only below the oldest transaction still open on the server, in any
+	// database: under a parallel test run the seed may not be readable yet, and the baseline
+	// would read a short log.
+	if err := waitReadable(ctx, cfg.Store, head); err != nil {
+		return rep, err
+	}
 
 	fmt.Fprintf(progress, "publishing the same %d messages to watermill-sql in batches of %d…\n", cfg.Events, cfg.BaselineBatch)
 	if rep.Baseline, err = publishBaseline(ctx, cfg); err != nil {
@@ -465,4 +471,22 @@ func measureStreamLatency(ctx context.Context, cfg StreamConfig) (StreamLatency,
 		Events: len(ls), Lost: want - len(ls), Errors: int(failed.Load()), Duration: cfg.LatencyDuration,
 		P50: percentile(ls, 0.50), P95: percentile(ls, 0.95), P99: percentile(ls, 0.99), Max: percentile(ls, 1),
 	}, nil
+}
+
+// waitReadable waits until ReadAll returns the log up to head.
+func waitReadable(ctx context.Context, store *pgstore.Store, head eventlog.Position) error {
+	for {
+		got, err := store.Head(ctx)
+		if err != nil {
+			return fmt.Errorf("bench stream: %w", err)
+		}
+		if got.Compare(head) >= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("bench stream: the seed is not readable yet: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

@@ -2,16 +2,14 @@ package requestdetails
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/projections"
+	"github.com/helpstream/helpstream/projections/requestevents"
 )
 
 var _ projections.BulkLoader = (*Projection)(nil)
@@ -39,38 +37,20 @@ type load struct {
 func (l *load) Held() int { return len(l.open) + len(l.closed) }
 
 func (l *load) Fold(batch []eventlog.RecordedEvent) (projections.BulkWrite, error) {
-	for i := range batch {
-		rec := &batch[i]
-		switch {
-		case l.p.requests.Knows(rec.Type):
-			if !strings.HasPrefix(rec.StreamID, request.StreamPrefix) {
-				continue
+	err := l.p.reader.Each(batch, requestevents.Handlers{
+		Undecoded: func(id uuid.UUID, rec *eventlog.RecordedEvent) bool {
+			if _, ok := l.written[id]; !ok {
+				return false
 			}
-			id, err := uuid.Parse(rec.StreamID[len(request.StreamPrefix):])
-			if err != nil {
-				continue
-			}
-			if _, ok := l.written[id]; ok {
-				l.late = append(l.late, *rec)
-				continue
-			}
-			e, err := l.p.requests.Decode(rec.Type, rec.Data)
-			if err != nil {
-				return nil, fmt.Errorf("request details: decode %s at %s: %w", rec.Type, rec.Position, err)
-			}
-			l.foldRequest(id, e, rec)
-		case rec.Type == (*dir.CompanyCreated)(nil).EventType(), rec.Type == (*dir.TechnicianRegistered)(nil).EventType():
-			e, err := l.p.directory.Decode(rec.Type, rec.Data)
-			if err != nil {
-				return nil, fmt.Errorf("request details: decode %s at %s: %w", rec.Type, rec.Position, err)
-			}
-			switch e := e.(type) {
-			case *dir.CompanyCreated:
-				l.companies = setName(l.companies, e.CompanyID, e.Name)
-			case *dir.TechnicianRegistered:
-				l.techs = setName(l.techs, e.TechnicianID, e.Name)
-			}
-		}
+			l.late = append(l.late, *rec)
+			return true
+		},
+		Request:    func(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) { l.foldRequest(id, e, rec) },
+		Company:    func(id uuid.UUID, name string) { l.companies = setName(l.companies, id, name) },
+		Technician: func(id uuid.UUID, name string) { l.techs = setName(l.techs, id, name) },
+	})
+	if err != nil {
+		return nil, err
 	}
 	states, late := l.closed, l.late
 	l.closed, l.late = nil, nil

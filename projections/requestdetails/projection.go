@@ -20,10 +20,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/projections"
+	"github.com/helpstream/helpstream/projections/requestevents"
 )
 
 // Name is the projection's name: its checkpoint row, advisory lock and metrics label.
@@ -31,13 +31,12 @@ const Name = "request_details"
 
 // Projection keeps the details tables. It implements projections.Projection.
 type Projection struct {
-	requests  *eventlog.Codec
-	directory *eventlog.Codec
+	reader *requestevents.Reader
 }
 
 // NewProjection returns the request-details projection.
 func NewProjection() *Projection {
-	return &Projection{requests: request.Codec(), directory: dir.Codec()}
+	return &Projection{reader: requestevents.NewReader("request details")}
 }
 
 // Name implements projections.Projection.
@@ -146,38 +145,19 @@ func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.Reco
 	var events []recorded
 	var touchedIDs []uuid.UUID
 	touched := map[uuid.UUID]bool{}
-	for i := range batch {
-		rec := &batch[i]
-		switch {
-		case p.requests.Knows(rec.Type):
-			if !strings.HasPrefix(rec.StreamID, request.StreamPrefix) {
-				continue
-			}
-			id, err := uuid.Parse(rec.StreamID[len(request.StreamPrefix):])
-			if err != nil {
-				continue
-			}
-			e, err := p.requests.Decode(rec.Type, rec.Data)
-			if err != nil {
-				return fmt.Errorf("request details: decode %s at %s: %w", rec.Type, rec.Position, err)
-			}
+	err := p.reader.Each(batch, requestevents.Handlers{
+		Request: func(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) {
 			events = append(events, recorded{rec: rec, id: id, event: e})
 			if !touched[id] {
 				touched[id] = true
 				touchedIDs = append(touchedIDs, id)
 			}
-		case rec.Type == (*dir.CompanyCreated)(nil).EventType(), rec.Type == (*dir.TechnicianRegistered)(nil).EventType():
-			e, err := p.directory.Decode(rec.Type, rec.Data)
-			if err != nil {
-				return fmt.Errorf("request details: decode %s at %s: %w", rec.Type, rec.Position, err)
-			}
-			switch e := e.(type) {
-			case *dir.CompanyCreated:
-				companies[e.CompanyID] = e.Name
-			case *dir.TechnicianRegistered:
-				techs[e.TechnicianID] = e.Name
-			}
-		}
+		},
+		Company:    func(id uuid.UUID, name string) { companies[id] = name },
+		Technician: func(id uuid.UUID, name string) { techs[id] = name },
+	})
+	if err != nil {
+		return err
 	}
 	if err := writeNames(ctx, tx, companies, techs); err != nil {
 		return err

@@ -17,11 +17,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/projections"
+	"github.com/helpstream/helpstream/projections/requestevents"
 )
 
 // Name is the projection's name: its checkpoint row, advisory lock and metrics label.
@@ -29,13 +29,12 @@ const Name = "request_list"
 
 // Projection keeps the request-list tables. It implements projections.Projection.
 type Projection struct {
-	requests  *eventlog.Codec
-	directory *eventlog.Codec
+	reader *requestevents.Reader
 }
 
 // NewProjection returns the request-list projection.
 func NewProjection() *Projection {
-	return &Projection{requests: request.Codec(), directory: dir.Codec()}
+	return &Projection{reader: requestevents.NewReader("request list")}
 }
 
 // Name implements projections.Projection.
@@ -181,37 +180,19 @@ func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.Reco
 	var events []requestEvent
 	touched := map[uuid.UUID]bool{}
 	var touchedIDs []uuid.UUID
-	for _, rec := range batch {
-		switch {
-		case p.requests.Knows(rec.Type):
-			if !strings.HasPrefix(rec.StreamID, request.StreamPrefix) {
-				continue
-			}
-			id, err := uuid.Parse(rec.StreamID[len(request.StreamPrefix):])
-			if err != nil {
-				continue
-			}
-			e, err := p.requests.Decode(rec.Type, rec.Data)
-			if err != nil {
-				return fmt.Errorf("request list: decode %s at %s: %w", rec.Type, rec.Position, err)
-			}
+	err := p.reader.Each(batch, requestevents.Handlers{
+		Request: func(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) {
 			events = append(events, requestEvent{id: id, event: e, at: rec.Metadata.OccurredAt})
 			if !touched[id] {
 				touched[id] = true
 				touchedIDs = append(touchedIDs, id)
 			}
-		case rec.Type == (*dir.CompanyCreated)(nil).EventType(), rec.Type == (*dir.TechnicianRegistered)(nil).EventType():
-			e, err := p.directory.Decode(rec.Type, rec.Data)
-			if err != nil {
-				return fmt.Errorf("request list: decode %s at %s: %w", rec.Type, rec.Position, err)
-			}
-			switch e := e.(type) {
-			case *dir.CompanyCreated:
-				companies[e.CompanyID] = e.Name
-			case *dir.TechnicianRegistered:
-				techs[e.TechnicianID] = e.Name
-			}
-		}
+		},
+		Company:    func(id uuid.UUID, name string) { companies[id] = name },
+		Technician: func(id uuid.UUID, name string) { techs[id] = name },
+	})
+	if err != nil {
+		return err
 	}
 	if err := writeNames(ctx, tx, companies, techs); err != nil {
 		return err
