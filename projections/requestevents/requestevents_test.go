@@ -1,0 +1,78 @@
+package requestevents_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	dir "github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/projections/requestevents"
+)
+
+func record(t *testing.T, stream string, e eventlog.Event) eventlog.RecordedEvent {
+	t.Helper()
+	data, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eventlog.RecordedEvent{ID: uuid.New(), StreamID: stream, Type: e.EventType(), Data: data}
+}
+
+func TestEach(t *testing.T) {
+	req, other, company, tech := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	batch := []eventlog.RecordedEvent{
+		record(t, "company-"+company.String(), &dir.CompanyCreated{CompanyID: company, Name: "Acme"}),
+		record(t, "technician-"+tech.String(), &dir.TechnicianRegistered{TechnicianID: tech, Name: "Tess"}),
+		record(t, "technician-"+tech.String(), &dir.AvailabilityChanged{TechnicianID: tech, Availability: dir.Busy}),
+		record(t, request.StreamPrefix+req.String(), &request.Assigned{TechnicianID: tech}),
+		record(t, request.StreamPrefix+other.String(), &request.Closed{TechnicianID: tech}),
+		record(t, "not-a-request-"+req.String(), &request.Assigned{TechnicianID: tech}),
+		record(t, request.StreamPrefix+"not-a-uuid", &request.Assigned{TechnicianID: tech}),
+		{ID: uuid.New(), StreamID: "x", Type: "something.else.v1", Data: json.RawMessage(`{}`)},
+	}
+	var got []string
+	err := requestevents.NewReader("test").Each(batch, requestevents.Handlers{
+		Undecoded: func(id uuid.UUID, rec *eventlog.RecordedEvent) bool {
+			if id == other {
+				got = append(got, "undecoded "+rec.Type)
+				return true
+			}
+			return false
+		},
+		Request: func(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) {
+			if id != req || e.EventType() != rec.Type {
+				t.Errorf("request event %s of %s for %s", e.EventType(), rec.StreamID, id)
+			}
+			got = append(got, "request "+rec.Type)
+		},
+		Company:    func(id uuid.UUID, name string) { got = append(got, "company "+name) },
+		Technician: func(id uuid.UUID, name string) { got = append(got, "technician "+name) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "company Acme|technician Tess|request request.assigned.v1|undecoded request.closed.v1"
+	if strings.Join(got, "|") != want {
+		t.Fatalf("handlers saw %q, want %q", strings.Join(got, "|"), want)
+	}
+	// Nil handlers are skipped.
+	if err := requestevents.NewReader("test").Each(batch, requestevents.Handlers{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEachDecodeErrorNamesTheReadModel(t *testing.T) {
+	for _, rec := range []eventlog.RecordedEvent{
+		{StreamID: request.StreamPrefix + uuid.NewString(), Type: "request.assigned.v1", Data: json.RawMessage(`{"technician_id":1}`)},
+		{StreamID: "company-x", Type: "company.created.v1", Data: json.RawMessage(`[]`)},
+	} {
+		err := requestevents.NewReader("request list").Each([]eventlog.RecordedEvent{rec}, requestevents.Handlers{})
+		if err == nil || !strings.Contains(err.Error(), "request list: decode "+rec.Type) {
+			t.Errorf("%s: error %v, want one naming the read model and the type", rec.Type, err)
+		}
+	}
+}
