@@ -18,33 +18,22 @@ var _ projections.BulkLoader = (*Projection)(nil)
 // page, as they never change, and each request's state once, when the request is closed or at
 // the end of the log.
 func (p *Projection) NewBulkLoad() projections.BulkLoad {
-	return &load{p: p, open: map[uuid.UUID]*state{}, written: map[uuid.UUID]struct{}{}}
+	return &load{p: p, rows: requestevents.NewRows[state]()}
 }
 
 // load is a rebuild's fold of the request details.
 type load struct {
 	p                *Projection
 	companies, techs map[uuid.UUID]string // names not written yet
-	open             map[uuid.UUID]*state
-	closed           []*state
+	rows             *requestevents.Rows[state]
 	entries          []entry
-	// written are the requests whose states are in the table; late are the events that came
-	// for them afterwards, which Write applies with Apply.
-	written map[uuid.UUID]struct{}
-	late    []eventlog.RecordedEvent
 }
 
-func (l *load) Held() int { return len(l.open) + len(l.closed) }
+func (l *load) Held() int { return l.rows.Held() }
 
 func (l *load) Fold(batch []eventlog.RecordedEvent) (projections.BulkWrite, error) {
 	err := l.p.reader.Each(batch, requestevents.Handlers{
-		Undecoded: func(id uuid.UUID, rec *eventlog.RecordedEvent) bool {
-			if _, ok := l.written[id]; !ok {
-				return false
-			}
-			l.late = append(l.late, *rec)
-			return true
-		},
+		Undecoded:  l.rows.Undecoded,
 		Request:    func(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) { l.foldRequest(id, e, rec) },
 		Company:    func(id uuid.UUID, name string) { l.companies = setName(l.companies, id, name) },
 		Technician: func(id uuid.UUID, name string) { l.techs = setName(l.techs, id, name) },
@@ -52,13 +41,11 @@ func (l *load) Fold(batch []eventlog.RecordedEvent) (projections.BulkWrite, erro
 	if err != nil {
 		return nil, err
 	}
-	states, late := l.closed, l.late
-	l.closed, l.late = nil, nil
-	return l.write(states, late), nil
+	return l.write(l.rows.TakeClosed()), nil
 }
 
 func (l *load) foldRequest(id uuid.UUID, e eventlog.Event, rec *eventlog.RecordedEvent) {
-	s := l.open[id]
+	s := l.rows.Open(id)
 	if sub, ok := e.(*request.Submitted); ok {
 		if s != nil {
 			return // the request is already there
@@ -68,7 +55,7 @@ func (l *load) foldRequest(id uuid.UUID, e eventlog.Event, rec *eventlog.Recorde
 			ID: id, CompanyID: sub.CompanyID, PortalID: sub.PortalID, Customer: sub.Customer,
 			Description: sub.Description, Source: sub.Source,
 		}
-		l.open[id] = s
+		l.rows.Add(id, s)
 	} else if s == nil || s.version >= rec.Version {
 		return // a request whose submission this read model never saw, or an event applied already
 	}
@@ -76,22 +63,11 @@ func (l *load) foldRequest(id uuid.UUID, e eventlog.Event, rec *eventlog.Recorde
 	s.lastActivity, s.version, s.position = rec.Metadata.OccurredAt, rec.Version, rec.Position
 	l.entries = append(l.entries, entryOf(id, rec, e))
 	if s.Closed {
-		delete(l.open, id)
-		l.closed = append(l.closed, s)
-		l.written[id] = struct{}{}
+		l.rows.Close(id)
 	}
 }
 
-func (l *load) Rest() projections.BulkWrite {
-	states := l.closed
-	for id, s := range l.open {
-		states = append(states, s)
-		l.written[id] = struct{}{}
-	}
-	late := l.late
-	l.open, l.closed, l.late = nil, nil, nil
-	return l.write(states, late)
-}
+func (l *load) Rest() projections.BulkWrite { return l.write(l.rows.TakeAll()) }
 
 // write returns the write of states, the entries and names not written yet and the late
 // events. It takes the entries and names now: the write runs while later pages are folded.

@@ -76,3 +76,29 @@ func TestEachDecodeErrorNamesTheReadModel(t *testing.T) {
 		}
 	}
 }
+
+func TestRows(t *testing.T) {
+	rows := requestevents.NewRows[string]()
+	a, b, c := uuid.New(), uuid.New(), uuid.New()
+	for _, id := range []uuid.UUID{a, b, c} {
+		row := id.String()
+		rows.Add(id, &row)
+	}
+	rows.Close(b)
+	rows.Close(uuid.New()) // not held: nothing happens
+	if rows.Held() != 3 || rows.Open(b) != nil || rows.Open(a) == nil {
+		t.Fatalf("after closing b: held %d, open b %v, open a %v", rows.Held(), rows.Open(b), rows.Open(a))
+	}
+	late := eventlog.RecordedEvent{ID: uuid.New()}
+	if rows.Undecoded(a, &late) || !rows.Undecoded(b, &late) {
+		t.Fatal("Undecoded should keep the events of written rows only")
+	}
+	closed, lateEvents := rows.TakeClosed()
+	if len(closed) != 1 || *closed[0] != b.String() || len(lateEvents) != 1 || rows.Held() != 2 {
+		t.Fatalf("TakeClosed: %d rows, %d late, %d held", len(closed), len(lateEvents), rows.Held())
+	}
+	all, lateEvents := rows.TakeAll()
+	if len(all) != 2 || len(lateEvents) != 0 || rows.Held() != 0 || !rows.Undecoded(c, &late) {
+		t.Fatalf("TakeAll: %d rows, %d late, %d held", len(all), len(lateEvents), rows.Held())
+	}
+}

@@ -21,8 +21,7 @@ func (p *Projection) NewBulkLoad() projections.BulkLoad {
 		p:         p,
 		companies: map[uuid.UUID]string{},
 		techs:     map[uuid.UUID]string{},
-		open:      map[uuid.UUID]*row{},
-		written:   map[uuid.UUID]struct{}{},
+		rows:      requestevents.NewRows[row](),
 	}
 }
 
@@ -33,27 +32,15 @@ type load struct {
 	// written yet.
 	companies, techs       map[uuid.UUID]string
 	newCompanies, newTechs map[uuid.UUID]string
-	// open are the rows folded but not written; closed those to write at the next Write.
-	open   map[uuid.UUID]*row
-	closed []*row
-	// written are the requests whose rows are in the table; late are the events that came for
-	// them afterwards, which Write applies with Apply.
-	written map[uuid.UUID]struct{}
-	late    []eventlog.RecordedEvent
+	rows                   *requestevents.Rows[row]
 }
 
-func (l *load) Held() int { return len(l.open) + len(l.closed) }
+func (l *load) Held() int { return l.rows.Held() }
 
 func (l *load) Fold(batch []eventlog.RecordedEvent) (projections.BulkWrite, error) {
 	err := l.p.reader.Each(batch, requestevents.Handlers{
-		Undecoded: func(id uuid.UUID, rec *eventlog.RecordedEvent) bool {
-			if _, ok := l.written[id]; !ok {
-				return false
-			}
-			l.late = append(l.late, *rec)
-			return true
-		},
-		Request: func(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) { l.foldRequest(id, e, rec) },
+		Undecoded: l.rows.Undecoded,
+		Request:   func(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) { l.foldRequest(id, e, rec) },
 		Company: func(id uuid.UUID, name string) {
 			l.companies[id] = name
 			l.newCompanies = setName(l.newCompanies, id, name)
@@ -66,21 +53,19 @@ func (l *load) Fold(batch []eventlog.RecordedEvent) (projections.BulkWrite, erro
 	if err != nil {
 		return nil, err
 	}
-	rows, late := l.closed, l.late
-	l.closed, l.late = nil, nil
-	return l.write(rows, late), nil
+	return l.write(l.rows.TakeClosed()), nil
 }
 
 func (l *load) foldRequest(id uuid.UUID, e eventlog.Event, rec *eventlog.RecordedEvent) {
 	at := rec.Metadata.OccurredAt
-	r := l.open[id]
+	r := l.rows.Open(id)
 	if s, ok := e.(*request.Submitted); ok {
 		if r == nil {
-			l.open[id] = &row{
+			l.rows.Add(id, &row{
 				id: id, companyID: s.CompanyID, companyName: l.companies[s.CompanyID],
 				customerName: s.Customer.Name, customerEmail: s.Customer.Email, description: s.Description,
 				status: request.StatusNew, platform: string(s.Source.Platform), submittedAt: at, lastActivity: at,
-			}
+			})
 		}
 		return
 	}
@@ -89,22 +74,11 @@ func (l *load) foldRequest(id uuid.UUID, e eventlog.Event, rec *eventlog.Recorde
 	}
 	fold(r, requestEvent{id: id, event: e, at: at}, l.techs)
 	if r.status == request.StatusCompleted {
-		delete(l.open, id)
-		l.closed = append(l.closed, r)
-		l.written[id] = struct{}{}
+		l.rows.Close(id)
 	}
 }
 
-func (l *load) Rest() projections.BulkWrite {
-	rows := l.closed
-	for id, r := range l.open {
-		rows = append(rows, r)
-		l.written[id] = struct{}{}
-	}
-	late := l.late
-	l.open, l.closed, l.late = nil, nil, nil
-	return l.write(rows, late)
-}
+func (l *load) Rest() projections.BulkWrite { return l.write(l.rows.TakeAll()) }
 
 // write returns the write of rows, the names not written yet and the late events. It takes the
 // names now: the write runs while later pages are folded.
