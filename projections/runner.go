@@ -14,10 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/leader"
 )
-
-// lockPingTimeout bounds the leader's periodic check of its lock connection.
-const lockPingTimeout = 5 * time.Second
 
 // Runner keeps read models up to date: for every projection it campaigns for leadership with a
 // PostgreSQL advisory lock, and while it leads, applies the event log to the projection's tables
@@ -151,59 +149,17 @@ func (r *Runner) committed(name string, pos eventlog.Position) {
 	r.mu.Unlock()
 }
 
-// campaign tries to take the projection's advisory lock every LeaderRetry until ctx ends, and
-// leads while it holds it.
+// campaign leads the projection whenever this runner holds its advisory lock, until ctx ends.
 func (r *Runner) campaign(ctx context.Context, pr *projector) {
 	log := r.log.With("projection", pr.name)
-	key := LeaderLockKey(pr.name)
-	var conn *pgx.Conn
-	defer func() { closeConn(conn) }()
-	for ctx.Err() == nil {
-		if conn == nil {
-			c, err := connect(ctx, r.cfg.Pool, map[string]string{"application_name": "helpstream projection " + pr.name})
-			if err != nil {
-				if ctx.Err() == nil {
-					log.WarnContext(ctx, "projection: cannot connect to campaign for leadership", "error", err, "retry_in", r.cfg.LeaderRetry)
-				}
-				sleep(ctx, r.cfg.LeaderRetry)
-				continue
-			}
-			conn = c
-		}
-		var got bool
-		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
-			if ctx.Err() == nil {
-				log.WarnContext(ctx, "projection: leader lock request failed", "error", err, "retry_in", r.cfg.LeaderRetry)
-			}
-			closeConn(conn)
-			conn = nil
-			sleep(ctx, r.cfg.LeaderRetry)
-			continue
-		}
-		if !got {
-			sleep(ctx, r.cfg.LeaderRetry)
-			continue
-		}
-		log.InfoContext(ctx, "projection: leader elected")
-		r.lead(ctx, pr, conn, log)
-		// Closing the lock connection releases the lock, if the server has not already.
-		closeConn(conn)
-		conn = nil
-		if ctx.Err() == nil {
-			// Give a healthy standby one round to take over before campaigning again.
-			log.WarnContext(ctx, "projection: leadership lost, campaigning again", "in", r.cfg.LeaderRetry)
-			sleep(ctx, r.cfg.LeaderRetry)
-		}
-	}
+	leader.Run(ctx, leader.Campaign{
+		Pool: r.cfg.Pool, Key: LeaderLockKey(pr.name), Name: "helpstream projection " + pr.name,
+		Retry: r.cfg.LeaderRetry, Logger: log,
+	}, func(ctx context.Context) { r.lead(ctx, pr, log) })
 }
 
-// lead applies the log to the projection until ctx ends or the lock connection dies.
-func (r *Runner) lead(ctx context.Context, pr *projector, lockConn *pgx.Conn, log *slog.Logger) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var watcher sync.WaitGroup
-	watcher.Go(func() { r.watchLock(ctx, cancel, lockConn, log) })
-	defer watcher.Wait()
+// lead applies the log to the projection until ctx ends (or leadership is lost).
+func (r *Runner) lead(ctx context.Context, pr *projector, log *slog.Logger) {
 	defer r.setLeading(pr.name, false, eventlog.Start())
 	for ctx.Err() == nil {
 		err := r.project(ctx, pr, log)
@@ -216,31 +172,6 @@ func (r *Runner) lead(ctx context.Context, pr *projector, lockConn *pgx.Conn, lo
 		}
 		log.ErrorContext(ctx, "projection: failed, resuming from the stored checkpoint", "error", err, "retry_in", r.cfg.RetryDelay)
 		sleep(ctx, r.cfg.RetryDelay)
-	}
-}
-
-// watchLock checks the lock connection every LeaderRetry and cancels the leader's work when it
-// no longer answers: the server has then released the lock, or will, and another runner may
-// already lead.
-func (r *Runner) watchLock(ctx context.Context, cancel context.CancelFunc, conn *pgx.Conn, log *slog.Logger) {
-	ticker := time.NewTicker(r.cfg.LeaderRetry)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-		pingCtx, stop := context.WithTimeout(ctx, lockPingTimeout)
-		_, err := conn.Exec(pingCtx, "SELECT 1")
-		stop()
-		if err != nil {
-			if ctx.Err() == nil {
-				log.WarnContext(ctx, "projection: leader lock connection lost, stepping down", "error", err)
-			}
-			cancel()
-			return
-		}
 	}
 }
 

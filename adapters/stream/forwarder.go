@@ -28,10 +28,9 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/leader"
 )
 
 // Metadata keys of every message. Values are strings, as Watermill metadata is.
@@ -44,9 +43,6 @@ const (
 	MetadataActor         = "actor"          // who caused the event
 	MetadataCorrelationID = "correlation_id" // groups the events of one outside request; may be empty
 )
-
-// lockPingTimeout bounds the leader's periodic check of its lock connection.
-const lockPingTimeout = 5 * time.Second
 
 // NewMessage is the message an event becomes: its UUID is the event's ID, its payload the
 // event's JSON data, and its metadata says what the event is and where it stands in the log.
@@ -131,72 +127,15 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		return errors.New("stream forwarder: already running")
 	}
 	defer f.running.Store(false)
-	key := LeaderLockKey(f.cfg.Name)
-	var conn *pgx.Conn
-	defer func() { closeConn(conn) }()
-	for ctx.Err() == nil {
-		if conn == nil {
-			c, err := f.connect(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					f.log.WarnContext(ctx, "stream forwarder: cannot connect to campaign for leadership", "error", err, "retry_in", f.cfg.LeaderRetry)
-				}
-				sleep(ctx, f.cfg.LeaderRetry)
-				continue
-			}
-			conn = c
-		}
-		var got bool
-		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
-			if ctx.Err() == nil {
-				f.log.WarnContext(ctx, "stream forwarder: leader lock request failed", "error", err, "retry_in", f.cfg.LeaderRetry)
-			}
-			closeConn(conn)
-			conn = nil
-			sleep(ctx, f.cfg.LeaderRetry)
-			continue
-		}
-		if !got {
-			sleep(ctx, f.cfg.LeaderRetry)
-			continue
-		}
-		f.log.InfoContext(ctx, "stream forwarder: leader elected")
-		f.lead(ctx, conn)
-		// Closing the lock connection releases the lock, if the server has not already.
-		closeConn(conn)
-		conn = nil
-		if ctx.Err() == nil {
-			// Give a healthy standby one round to take over before campaigning again.
-			f.log.WarnContext(ctx, "stream forwarder: leadership lost, campaigning again", "in", f.cfg.LeaderRetry)
-			sleep(ctx, f.cfg.LeaderRetry)
-		}
-	}
+	leader.Run(ctx, leader.Campaign{
+		Pool: f.cfg.Pool, Key: LeaderLockKey(f.cfg.Name), Name: "helpstream stream " + f.cfg.Name,
+		Retry: f.cfg.LeaderRetry, Logger: f.log,
+	}, f.lead)
 	return nil
 }
 
-// connect opens the lock connection outside the pool with the pool's settings. Ending ctx while
-// a statement runs closes the connection at once instead of sending a cancel request: it is
-// dropped then anyway.
-func (f *Forwarder) connect(ctx context.Context) (*pgx.Conn, error) {
-	cfg := f.cfg.Pool.Config().ConnConfig.Copy()
-	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
-	}
-	cfg.RuntimeParams["application_name"] = "helpstream stream " + f.cfg.Name
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("stream forwarder %s: open lock connection: %w", f.cfg.Name, err)
-	}
-	return conn, nil
-}
-
-// lead publishes the log until ctx ends or the lock connection dies.
-func (f *Forwarder) lead(ctx context.Context, lockConn *pgx.Conn) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var watcher sync.WaitGroup
-	watcher.Go(func() { f.watchLock(ctx, cancel, lockConn) })
-	defer watcher.Wait()
+// lead publishes the log until ctx ends (or leadership is lost).
+func (f *Forwarder) lead(ctx context.Context) {
 	f.leading.Store(true)
 	defer f.leading.Store(false)
 	for ctx.Err() == nil {
@@ -210,31 +149,6 @@ func (f *Forwarder) lead(ctx context.Context, lockConn *pgx.Conn) {
 		}
 		f.log.ErrorContext(ctx, "stream forwarder: failed, resuming from the stored checkpoint", "error", err, "retry_in", f.cfg.RetryDelay)
 		sleep(ctx, f.cfg.RetryDelay)
-	}
-}
-
-// watchLock checks the lock connection every LeaderRetry and cancels the leader's work when it
-// no longer answers: the server has then released the lock, or will, and another forwarder may
-// already lead.
-func (f *Forwarder) watchLock(ctx context.Context, cancel context.CancelFunc, conn *pgx.Conn) {
-	ticker := time.NewTicker(f.cfg.LeaderRetry)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-		pingCtx, stop := context.WithTimeout(ctx, lockPingTimeout)
-		_, err := conn.Exec(pingCtx, "SELECT 1")
-		stop()
-		if err != nil {
-			if ctx.Err() == nil {
-				f.log.WarnContext(ctx, "stream forwarder: leader lock connection lost, stepping down", "error", err)
-			}
-			cancel()
-			return
-		}
 	}
 }
 
@@ -422,15 +336,6 @@ func rollback(ctx context.Context, tx pgx.Tx) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = tx.Rollback(ctx) // after a commit, or on a dead connection, there is nothing to roll back
-}
-
-func closeConn(conn *pgx.Conn) {
-	if conn == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = conn.Close(ctx) // the connection is dropped either way
 }
 
 // sleep waits for d or until ctx ends.

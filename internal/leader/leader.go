@@ -1,0 +1,151 @@
+// Package leader elects, among any number of processes sharing a PostgreSQL database, the one
+// that runs a piece of work (a projection, a forwarder), with a session advisory lock held on a
+// connection of its own. The server releases the lock when that connection dies, so a standby
+// takes over from a leader that crashed or lost the network; the leader checks its connection
+// and steps down as soon as it stops answering.
+package leader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// pingTimeout bounds the leader's periodic check of its lock connection.
+const pingTimeout = 5 * time.Second
+
+// Campaign configures Run.
+type Campaign struct {
+	// Pool gives the connection settings of the lock connection, which is opened beside the
+	// pool, not taken from it. Required.
+	Pool *pgxpool.Pool
+	// Key is the advisory lock's key: one per piece of work.
+	Key int64
+	// Name is the lock connection's application_name, and names the work in logs. Required.
+	Name string
+	// Retry is how often a standby tries to take the lock, and how often the leader checks its
+	// lock connection. Required.
+	Retry time.Duration
+	// Logger receives leadership changes. Required.
+	Logger *slog.Logger
+}
+
+// Run campaigns for the lock every Retry until ctx ends. While it holds the lock it calls lead
+// with a context that ends when ctx does or when the lock connection stops answering; when lead
+// returns before ctx ends, Run releases the lock, waits one Retry (a healthy standby's turn) and
+// campaigns again.
+func Run(ctx context.Context, c Campaign, lead func(ctx context.Context)) {
+	var conn *pgx.Conn
+	defer func() { closeConn(conn) }()
+	for ctx.Err() == nil {
+		if conn == nil {
+			var err error
+			if conn, err = connect(ctx, c.Pool, c.Name); err != nil {
+				if ctx.Err() == nil {
+					c.Logger.WarnContext(ctx, "cannot connect to campaign for leadership", "error", err, "retry_in", c.Retry)
+				}
+				sleep(ctx, c.Retry)
+				continue
+			}
+		}
+		var got bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, c.Key).Scan(&got); err != nil {
+			if ctx.Err() == nil {
+				c.Logger.WarnContext(ctx, "leader lock request failed", "error", err, "retry_in", c.Retry)
+			}
+			closeConn(conn)
+			conn = nil
+			sleep(ctx, c.Retry)
+			continue
+		}
+		if !got {
+			sleep(ctx, c.Retry)
+			continue
+		}
+		c.Logger.InfoContext(ctx, "leader elected")
+		hold(ctx, c, conn, lead)
+		// Closing the lock connection releases the lock, if the server has not already.
+		closeConn(conn)
+		conn = nil
+		if ctx.Err() == nil {
+			c.Logger.WarnContext(ctx, "leadership lost, campaigning again", "in", c.Retry)
+			sleep(ctx, c.Retry)
+		}
+	}
+}
+
+// hold runs lead while the lock connection answers.
+func hold(ctx context.Context, c Campaign, conn *pgx.Conn, lead func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		ticker := time.NewTicker(c.Retry)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+			}
+			pingCtx, stop := context.WithTimeout(ctx, pingTimeout)
+			_, err := conn.Exec(pingCtx, "SELECT 1")
+			stop()
+			if err != nil {
+				if ctx.Err() == nil {
+					c.Logger.WarnContext(ctx, "leader lock connection lost, stepping down", "error", err)
+				}
+				cancel()
+				return
+			}
+		}
+	}()
+	defer func() { <-watched }()
+	defer cancel()
+	lead(ctx)
+}
+
+// connect opens the lock connection outside the pool with the pool's settings. Ending ctx while
+// a statement runs closes the connection at once instead of sending a cancel request: it is
+// dropped then anyway.
+func connect(ctx context.Context, pool *pgxpool.Pool, name string) (*pgx.Conn, error) {
+	if pool == nil {
+		return nil, errors.New("leader: nil pool")
+	}
+	cfg := pool.Config().ConnConfig.Copy()
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
+	cfg.RuntimeParams["application_name"] = name
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open the lock connection of %s: %w", name, err)
+	}
+	return conn, nil
+}
+
+func closeConn(conn *pgx.Conn) {
+	if conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = conn.Close(ctx)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-timer.C:
+	}
+}
