@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
@@ -303,4 +304,24 @@ func measure(ctx context.Context, writers int, d time.Duration, work func(ctx co
 		return 0, errors.New("measured nothing")
 	}
 	return float64(done) / elapsed.Seconds(), nil
+}
+
+// waitReadable waits until ReadAll returns the log up to head: the log is read only below the
+// oldest transaction open on the server, in any database, and under a parallel test run that
+// may be another test's for a while.
+func waitReadable(ctx context.Context, store *pgstore.Store, head eventlog.Position) error {
+	for {
+		got, err := store.Head(ctx)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		if got.Compare(head) >= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("bench: the seed is not readable yet: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

@@ -277,6 +277,9 @@ func RunProjections(ctx context.Context, cfg ProjectionsConfig, progress io.Writ
 	}
 	fmt.Fprintf(progress, "VACUUM (ANALYZE) events: %s\n", time.Since(t0).Round(time.Millisecond))
 
+	if err := waitReadable(ctx, cfg.Store, last); err != nil {
+		return rep, err
+	}
 	fmt.Fprintf(progress, "reading the whole log in pages of %d, applying nothing…\n", projections.DefaultCatchUpBatch)
 	if rep.LogRead, err = readLog(ctx, cfg.Store); err != nil {
 		return rep, err
