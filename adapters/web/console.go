@@ -592,16 +592,23 @@ func (h *Handler) technicianAction(w http.ResponseWriter, r *http.Request, s app
 		h.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
+	h.actionDone(w, r, res, err, "/console/requests/"+id.String())
+}
+
+// actionDone answers a form action: a request the caller may not see is a 404 (R2); any other
+// failure is a flash message on the page the action came from; a success remembers the
+// position it wrote, so that the next page waits for the read models to show it.
+func (h *Handler) actionDone(w http.ResponseWriter, r *http.Request, res app.Result, err error, page string) {
 	if err != nil {
 		if isNotFound(err) {
 			h.errorPage(w, r, http.StatusNotFound, "")
 			return
 		}
-		h.setFlash(w, h.message(ctx, err))
+		h.setFlash(w, h.message(r.Context(), err))
 	} else {
 		h.setSeen(w, res)
 	}
-	http.Redirect(w, r, "/console/requests/"+id.String(), http.StatusSeeOther)
+	http.Redirect(w, r, page, http.StatusSeeOther)
 }
 
 // Errors of an upload form.

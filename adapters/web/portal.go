@@ -298,16 +298,7 @@ func (h *Handler) customerAction(w http.ResponseWriter, r *http.Request, id uuid
 		h.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
-	if err != nil {
-		if isNotFound(err) {
-			h.errorPage(w, r, http.StatusNotFound, "")
-			return
-		}
-		h.setFlash(w, h.message(ctx, err))
-	} else {
-		h.setSeen(w, res)
-	}
-	http.Redirect(w, r, "/portal/requests/"+id.String(), http.StatusSeeOther)
+	h.actionDone(w, r, res, err, "/portal/requests/"+id.String())
 }
 
 func (h *Handler) customerDownload(w http.ResponseWriter, r *http.Request, id uuid.UUID) {
