@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/text"
 )
 
 // MaxNameLength bounds company, portal and technician names, in characters.
@@ -24,7 +25,10 @@ var ErrMissingID = errors.New("an ID is required")
 
 func validName(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > MaxNameLength || !utf8.ValidString(name) {
+	if err := text.Line(name); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidName, err)
+	}
+	if name == "" || utf8.RuneCountInString(name) > MaxNameLength {
 		return "", ErrInvalidName
 	}
 	return name, nil

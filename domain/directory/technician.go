@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/text"
 )
 
 // Availability is a technician's chat status. Only Available technicians see unassigned
@@ -55,6 +56,9 @@ func (s NotificationSettings) Validate() error {
 	if s.WebhookURL == "" {
 		return nil
 	}
+	if err := text.Line(s.WebhookURL); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidWebhookURL, err)
+	}
 	u, err := url.Parse(s.WebhookURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return ErrInvalidWebhookURL
@@ -84,6 +88,9 @@ var ErrInvalidEmail = errors.New("a valid e-mail address is required")
 // NormalizeEmail validates an e-mail address and returns it trimmed and lower-cased.
 func NormalizeEmail(email string) (string, error) {
 	email = strings.TrimSpace(email)
+	if err := text.Line(email); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidEmail, err)
+	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || len(email) > 254 {
 		return "", ErrInvalidEmail

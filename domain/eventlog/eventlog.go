@@ -276,3 +276,15 @@ type StreamsReader interface {
 	// missing streams have no key.
 	ReadStreams(ctx context.Context, streamIDs []string) (map[string][]RecordedEvent, error)
 }
+
+// AppendFinder is what a Store may offer beside the port: where an earlier append that stored
+// a given event ID landed. A command retried after its first attempt's answer was lost (the
+// process killed between the append and the answer) looks its deterministic first event ID up
+// and answers as the first attempt would have, instead of deciding again on a state it has
+// already changed itself.
+type AppendFinder interface {
+	// FindAppend returns the result of the append to streamID whose events include eventID
+	// (NextExpected and Position of that append's last event), and false when streamID holds
+	// no such event.
+	FindAppend(ctx context.Context, streamID string, eventID uuid.UUID) (AppendResult, bool, error)
+}

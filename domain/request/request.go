@@ -12,6 +12,7 @@ import (
 
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/text"
 )
 
 // Status is where a request is in its life (R3).
@@ -95,16 +96,19 @@ func Submit(s Submission) (*Request, error) {
 		return nil, ErrMissingID
 	}
 	name := strings.TrimSpace(s.Customer.Name)
-	if !validText(name, MaxCustomerNameLength) {
-		return nil, ErrInvalidCustomerName
+	if err := checkText(name, MaxCustomerNameLength, text.Line, ErrInvalidCustomerName); err != nil {
+		return nil, err
 	}
 	email, err := directory.NormalizeEmail(s.Customer.Email)
 	if err != nil {
+		if te := (*text.Error)(nil); errors.As(err, &te) {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidEmail, te)
+		}
 		return nil, ErrInvalidEmail
 	}
 	description := strings.TrimSpace(s.Description)
-	if !validText(description, MaxDescriptionLength) {
-		return nil, ErrInvalidDescription
+	if err := checkText(description, MaxDescriptionLength, text.Multiline, ErrInvalidDescription); err != nil {
+		return nil, err
 	}
 	platform, err := ParsePlatform(string(s.Source.Platform))
 	if err != nil {
@@ -113,8 +117,11 @@ func Submit(s Submission) (*Request, error) {
 	src := s.Source
 	src.Platform = platform
 	for _, f := range []string{src.IP, src.OS, src.OSVersion, src.Browser} {
-		if utf8.RuneCountInString(f) > maxSourceFieldLength || !utf8.ValidString(f) {
-			return nil, ErrInvalidSource
+		if f == "" {
+			continue
+		}
+		if err := checkText(f, maxSourceFieldLength, text.Line, ErrInvalidSource); err != nil {
+			return nil, err
 		}
 	}
 	r := &Request{}
@@ -129,8 +136,17 @@ func Submit(s Submission) (*Request, error) {
 	return r, nil
 }
 
-func validText(s string, max int) bool {
-	return s != "" && utf8.ValidString(s) && utf8.RuneCountInString(s) <= max
+// checkText applies the one text rule (package text) and a length of 1 to max characters;
+// the error is invalid, wrapping the rule's *text.Error when the rule is what failed, so that
+// the answer can say which character is wrong and where.
+func checkText(s string, max int, rule func(string) error, invalid error) error {
+	if err := rule(s); err != nil {
+		return fmt.Errorf("%w: %w", invalid, err)
+	}
+	if s == "" || utf8.RuneCountInString(s) > max {
+		return invalid
+	}
+	return nil
 }
 
 // ErrNotARequestStream is returned when a history does not start with Submitted.
@@ -366,8 +382,8 @@ func (r *Request) JoinChat(t *directory.Technician) error {
 
 func validMessage(body string) (string, error) {
 	body = strings.TrimSpace(body)
-	if !validText(body, MaxMessageLength) {
-		return "", ErrInvalidMessage
+	if err := checkText(body, MaxMessageLength, text.Multiline, ErrInvalidMessage); err != nil {
+		return "", err
 	}
 	return body, nil
 }
@@ -433,8 +449,11 @@ type File struct {
 }
 
 func (f File) validate(side Side, platform Platform) error {
-	if f.ID == uuid.Nil || !validText(f.Name, MaxFileNameLength) || f.Size <= 0 || len(f.SHA256) != 64 {
+	if f.ID == uuid.Nil || f.Size <= 0 || len(f.SHA256) != 64 {
 		return ErrInvalidFile
+	}
+	if err := checkText(f.Name, MaxFileNameLength, text.Line, ErrInvalidFile); err != nil {
+		return err
 	}
 	return CheckFileType(side, platform, f.Name)
 }
@@ -557,8 +576,8 @@ func (r *Request) SendMobileProfile(t *directory.Technician, profile string) err
 		return err
 	}
 	profile = strings.TrimSpace(profile)
-	if !validText(profile, MaxProfileNameLength) {
-		return ErrInvalidProfile
+	if err := checkText(profile, MaxProfileNameLength, text.Line, ErrInvalidProfile); err != nil {
+		return err
 	}
 	r.record(&MobileProfileSent{TechnicianID: t.ID(), Profile: profile})
 	return nil
