@@ -2,13 +2,16 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -110,25 +113,25 @@ func (a *API) idempotentWith(w http.ResponseWriter, r *http.Request, scope strin
 	if key == "" || !unsafe(r.Method) {
 		return fn(w, r)
 	}
-	if len(key) > 200 {
-		return 0, nil, errorf(http.StatusBadRequest, "bad_idempotency_key", "Idempotency-Key must be at most 200 characters")
-	}
 	fingerprint, err := a.fingerprint(w, r)
 	if err != nil {
 		return 0, nil, err
 	}
 	scope += " " + r.Method + " " + r.URL.Path
 	store := a.cfg.Idempotency
-	rec, claimed, err := store.ClaimIdempotencyKey(r.Context(), scope, key, fingerprint)
+	claim, err := store.ClaimIdempotencyKey(r.Context(), scope, key, fingerprint, a.cfg.IdempotencyLease)
 	if err != nil {
 		return 0, nil, err
 	}
-	if !claimed {
+	if !claim.Claimed {
+		rec := claim.Record
 		switch {
 		case rec.Fingerprint != fingerprint:
 			return 0, nil, errorf(http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used for a different request")
 		case rec.Status == 0:
-			return 0, nil, errorf(http.StatusConflict, "idempotency_in_progress", "a request with this Idempotency-Key is still running")
+			e := errorf(http.StatusConflict, "idempotency_in_progress", "a request with this Idempotency-Key is still running; retry after it ends")
+			e.RetryAfter = max(claim.LeaseLeft, time.Second)
+			return 0, nil, e
 		}
 		body := rec.Body
 		if secrets.replay != nil && rec.Status < 300 {
@@ -142,16 +145,25 @@ func (a *API) idempotentWith(w http.ResponseWriter, r *http.Request, scope strin
 		_, _ = w.Write(body)
 		return 0, nil, errReplayed
 	}
+	if claim.TakenOver {
+		slog.InfoContext(r.Context(), "idempotency key taken over from an attempt that died", "scope", scope)
+	}
+	// The command's identity, from which its event IDs derive (see app.Meta.Command).
+	r = r.WithContext(context.WithValue(r.Context(), commandKey{}, r.Method+" "+r.URL.Path+" "+fingerprint))
+	stopRenewing := a.renewLease(r.Context(), scope, key, claim.Token)
 	buf := &bodyBuffer{ResponseWriter: w}
 	status, body, err := fn(buf, r)
+	stopRenewing()
 	respond(buf, r, status, body, err)
-	ctx := r.Context()
+	// The answer is written; what follows must not depend on the client still being there.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
 	if buf.status >= 500 || buf.status == 0 {
-		// A failure is not kept: the key is freed so that the client may try again. The answer
-		// is written already, so a key left claimed (a retry is told "still running") is only
-		// logged.
-		if err := store.ReleaseIdempotencyKey(ctx, scope, key); err != nil {
-			slog.WarnContext(ctx, "idempotency key not released", "scope", scope, "err", err)
+		// A failure is not kept: the key is freed so that the client may try again at once.
+		// Left claimed (the database is down too), its lease runs out and a retry takes it
+		// over; the command then finds its own events if it wrote any.
+		if err := store.ReleaseIdempotencyKey(ctx, scope, key, claim.Token); err != nil {
+			slog.WarnContext(ctx, "idempotency key not released; a retry may run when its lease ends", "scope", scope, "lease", a.cfg.IdempotencyLease, "err", err)
 		}
 		return 0, nil, errReplayed
 	}
@@ -159,21 +171,65 @@ func (a *API) idempotentWith(w http.ResponseWriter, r *http.Request, scope strin
 	if secrets.keep != nil && buf.status < 300 {
 		kept = secrets.keep(kept)
 	}
-	_ = store.CompleteIdempotencyKey(ctx, scope, key, buf.status, buf.Header().Get("Content-Type"), kept)
+	if err := store.CompleteIdempotencyKey(ctx, scope, key, claim.Token, buf.status, buf.Header().Get("Content-Type"), kept); err != nil {
+		slog.WarnContext(ctx, "idempotency answer not kept; a retry runs the command again, which finds its own events", "scope", scope, "err", err)
+	}
 	return 0, nil, errReplayed
+}
+
+// commandKey carries a command's identity (method, path, body hash) in a request's context.
+type commandKey struct{}
+
+// renewLease keeps the claim alive while its request runs, renewing it at a third of the
+// lease; the returned func stops it. A request that dies stops renewing, and the lease runs
+// out.
+func (a *API) renewLease(ctx context.Context, scope, key string, token uuid.UUID) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ticker := time.NewTicker(a.cfg.IdempotencyLease / 3)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+				if err := a.cfg.Idempotency.RenewIdempotencyKey(ctx, scope, key, token, a.cfg.IdempotencyLease); err != nil && ctx.Err() == nil {
+					slog.WarnContext(ctx, "idempotency lease not renewed", "scope", scope, "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // errReplayed tells handle that the response is already written.
 var errReplayed = errors.New("response already written")
 
-// fingerprint hashes what identifies a command: method, path and body (JSON bodies are read
-// and put back; uploads are identified by their length, as their multipart boundary changes
-// from one attempt to the next).
+// fingerprint hashes what identifies a command: method, path and body. JSON bodies are read
+// and put back. An upload is identified by its length and its first bytes (the part's headers,
+// with the file name, and the start of the file) with the multipart boundary taken out, as a
+// client's retry may choose another boundary; the rest streams on unread.
 func (a *API) fingerprint(w http.ResponseWriter, r *http.Request) (string, error) {
 	h := sha256.New()
 	io.WriteString(h, r.Method+" "+r.URL.Path+"\n")
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-		io.WriteString(h, r.Header.Get("Content-Length"))
+	if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && strings.HasPrefix(mt, "multipart/") {
+		io.WriteString(h, r.Header.Get("Content-Length")+"\n")
+		head := make([]byte, uploadFingerprintBytes)
+		n, err := io.ReadFull(r.Body, head)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return "", jsonError(err)
+		}
+		head = head[:n]
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
+		if b := params["boundary"]; b != "" {
+			head = bytes.ReplaceAll(head, []byte(b), nil)
+		}
+		h.Write(head)
 		return hex.EncodeToString(h.Sum(nil)), nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxJSONBody))
@@ -184,3 +240,6 @@ func (a *API) fingerprint(w http.ResponseWriter, r *http.Request) (string, error
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// uploadFingerprintBytes is how much of an upload its fingerprint reads.
+const uploadFingerprintBytes = 64 << 10

@@ -6,11 +6,16 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/adapters/postgres/pgfault"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/text"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/fault"
 )
 
 // apiError is the one error shape every route answers: {"error":{"code":"…","message":"…"}}.
@@ -22,6 +27,8 @@ type apiError struct {
 	Assignee *app.Person `json:"assignee,omitempty"`
 	// Allowed lists the file types that may be shared, for a refused upload (R10).
 	Allowed []string `json:"allowed_types,omitempty"`
+	// RetryAfter, when set, is sent as the Retry-After header: when trying again makes sense.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -32,11 +39,21 @@ func errorf(status int, code, message string) *apiError {
 
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := classify(err)
-	if e.Status >= 500 {
-		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	switch {
+	case e.Code == "unavailable" || e.Code == "timeout":
+		// One line per outage, not one per request that met it (see fault.Database).
+		fault.Database.Failed(r.Context(), err, r.Method+" "+r.URL.Path)
+	case e.Status >= 500:
+		slog.ErrorContext(r.Context(), "request failed; answered 500", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
 	writeJSON(w, e.Status, map[string]*apiError{"error": e})
 }
+
+// retryAfter is what a 503 tells clients: about how long a PostgreSQL restart takes.
+const retryAfter = 2 * time.Second
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -76,13 +93,26 @@ func classify(err error) *apiError {
 				if msg == "" {
 					msg = target.Error()
 				}
+				// A text refused by the one text rule says which character and where.
+				var bad *text.Error
+				if errors.As(err, &bad) {
+					msg += ": " + bad.Error()
+				}
 				return errorf(m.status, m.code, msg)
 			}
 		}
 	}
 	switch {
+	case pgfault.BadText(err):
+		return errorf(http.StatusUnprocessableEntity, "invalid", "the request holds text that cannot be stored (a NUL character or bytes that are not UTF-8)")
+	case pgfault.Transient(err):
+		e := errorf(http.StatusServiceUnavailable, "unavailable", "the database is unavailable for a moment; try again")
+		e.RetryAfter = retryAfter
+		return e
 	case errors.Is(err, context.DeadlineExceeded):
-		return errorf(http.StatusServiceUnavailable, "timeout", "the server took too long; try again")
+		e := errorf(http.StatusServiceUnavailable, "timeout", "the server took too long; try again")
+		e.RetryAfter = retryAfter
+		return e
 	case errors.Is(err, context.Canceled):
 		return errorf(499, "canceled", "the request was canceled")
 	}

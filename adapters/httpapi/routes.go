@@ -148,8 +148,9 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) (int, any, error) {
 			return 0, nil, errorf(http.StatusUnprocessableEntity, "missing_field", `field "device_type" is required when the browser does not tell (windows, mac, ios or android)`)
 		}
 		src := request.Source{IP: clientinfo.IP(r, a.cfg.TrustProxyHeaders), Platform: platform, OS: or(body.OS, osName), OSVersion: or(body.OSVersion, osVersion), Browser: or(body.Browser, browser)}
-		sub, err := a.cfg.Accounts.SubmitRequestWithToken(r.Context(), meta(r, app.Actor{Kind: "customer"}), app.SubmitRequest{
-			RequestID: uuid.New(), PortalID: portalID, CompanyID: companyID,
+		m := meta(r, app.Actor{Kind: "customer"})
+		sub, err := a.cfg.Accounts.SubmitRequestWithToken(r.Context(), m, app.SubmitRequest{
+			RequestID: m.NewID("request"), PortalID: portalID, CompanyID: companyID,
 			Customer:    request.Customer{Name: body.CustomerName, Email: body.CustomerEmail},
 			Description: body.Description, Source: src,
 		})
@@ -215,8 +216,9 @@ func (a *API) customerMessage(w http.ResponseWriter, r *http.Request, requestID 
 	if err != nil {
 		return 0, nil, err
 	}
-	messageID := uuid.New()
-	res, err := a.cfg.App.SendCustomerMessage(r.Context(), meta(r, customerActor(requestID)), requestID, messageID, text)
+	m := meta(r, customerActor(requestID))
+	messageID := m.NewID("message")
+	res, err := a.cfg.App.SendCustomerMessage(r.Context(), m, requestID, messageID, text)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -278,7 +280,9 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, requestID uuid.UUID
 		if name == "" || name == "." || name == "/" {
 			return 0, nil, errorf(http.StatusUnprocessableEntity, "missing_field", "the file part needs a file name")
 		}
-		fileID := uuid.New()
+		// The same on a retry of the same command, so that the stored bytes are replaced, not
+		// duplicated, and the share is recognised.
+		fileID := meta(r, app.Actor{Kind: "upload"}).NewID("file")
 		res, err := share(app.Upload{RequestID: requestID, FileID: fileID, Name: name, Content: part})
 		if err != nil {
 			return 0, nil, err
@@ -652,8 +656,9 @@ func (a *API) textCommand(w http.ResponseWriter, r *http.Request, tech uuid.UUID
 	if err != nil {
 		return 0, nil, err
 	}
-	id := uuid.New()
-	res, err := cmd(r.Context(), meta(r, technicianActor(tech)), requestID, id, text)
+	m := meta(r, technicianActor(tech))
+	id := m.NewID("text")
+	res, err := cmd(r.Context(), m, requestID, id, text)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -17,21 +17,32 @@ import (
 	"net/http/httptest"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/domain/text"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/fault"
 )
 
 // IdempotencyRecord is a stored response to a command sent with an Idempotency-Key.
 type IdempotencyRecord = app.IdempotencyRecord
 
 // IdempotencyStore remembers responses by key so that a repeated command is answered from
-// memory and writes nothing.
+// memory and writes nothing. A claim is a lease held by the running request (renewed while it
+// runs): when that request dies, the lease runs out and a retry of the same request takes the
+// claim over.
 type IdempotencyStore interface {
-	ClaimIdempotencyKey(ctx context.Context, scope, key, fingerprint string) (IdempotencyRecord, bool, error)
-	CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, contentType string, body []byte) error
-	ReleaseIdempotencyKey(ctx context.Context, scope, key string) error
+	// ClaimIdempotencyKey claims key in scope for the request with fingerprint, for lease, or
+	// returns the stored record.
+	ClaimIdempotencyKey(ctx context.Context, scope, key, fingerprint string, lease time.Duration) (app.IdempotencyClaim, error)
+	// RenewIdempotencyKey extends the lease of the claim token holds.
+	RenewIdempotencyKey(ctx context.Context, scope, key string, token uuid.UUID, lease time.Duration) error
+	// CompleteIdempotencyKey stores the answer of the request holding the claim.
+	CompleteIdempotencyKey(ctx context.Context, scope, key string, token uuid.UUID, status int, contentType string, body []byte) error
+	// ReleaseIdempotencyKey frees the claim after its request failed.
+	ReleaseIdempotencyKey(ctx context.Context, scope, key string, token uuid.UUID) error
 }
 
 // Config holds the API's dependencies and limits.
@@ -48,6 +59,10 @@ type Config struct {
 	MaxJSONBody int64
 	// RequestTimeout bounds each request's work; 30 s when zero.
 	RequestTimeout time.Duration
+	// IdempotencyLease is how long an Idempotency-Key claim outlives the last sign of life of
+	// the request holding it (it is renewed at a third of this while the request runs): the
+	// longest a retry after a crash waits before it runs; 10 s when zero.
+	IdempotencyLease time.Duration
 	// SecureCookies marks the session cookie Secure; set it when serving over HTTPS.
 	SecureCookies bool
 	// TrustProxyHeaders takes the client IP from X-Forwarded-For; set it only behind a proxy
@@ -86,6 +101,9 @@ func New(cfg Config) (*API, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
 	}
+	if cfg.IdempotencyLease <= 0 {
+		cfg.IdempotencyLease = 10 * time.Second
+	}
 	a := &API{cfg: cfg, mux: http.NewServeMux()}
 	a.routes()
 	return a, nil
@@ -102,6 +120,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
 	defer cancel()
 	r = r.WithContext(ctx)
+	if err := checkHeaders(r); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	handler, pattern := a.mux.Handler(r)
 	if pattern == "" {
 		rec := httptest.NewRecorder()
@@ -125,10 +147,58 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mux.ServeHTTP(w, r) // not handler.ServeHTTP: only the mux sets the path values
 }
 
+// Limits on the headers the API reads.
+const (
+	// MaxHeaderBytes bounds the sum of a request's header names and values. Larger requests
+	// get 431 in the error shape; net/http's own limit (Server.MaxHeaderBytes) must be larger
+	// for this one to answer first.
+	MaxHeaderBytes = 16 << 10
+	// MaxIdempotencyKey and MaxCorrelationID bound the headers that become metadata.
+	MaxIdempotencyKey = 200
+	MaxCorrelationID  = 100
+)
+
+// checkHeaders refuses headers that cannot be stored as sent: an Idempotency-Key or
+// X-Correlation-ID that is not printable ASCII or too long would otherwise be altered when it
+// is written into an event's metadata, after the stream's hash chain covered it.
+func checkHeaders(r *http.Request) error {
+	size := 0
+	for name, values := range r.Header {
+		for _, v := range values {
+			size += len(name) + len(v) + 4
+		}
+	}
+	if size > MaxHeaderBytes {
+		return errorf(http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", fmt.Sprintf("the request's headers are larger than %d bytes", MaxHeaderBytes))
+	}
+	for _, h := range []struct {
+		name, code string
+		max        int
+	}{{"Idempotency-Key", "bad_idempotency_key", MaxIdempotencyKey}, {"X-Correlation-ID", "bad_correlation_id", MaxCorrelationID}} {
+		values := r.Header.Values(h.name)
+		if len(values) == 0 {
+			continue
+		}
+		if len(values) > 1 {
+			return errorf(http.StatusBadRequest, h.code, h.name+" must be sent once")
+		}
+		if err := text.Header(values[0]); err != nil {
+			return errorf(http.StatusBadRequest, h.code, h.name+" must be printable ASCII: it "+err.Error())
+		}
+		if len(values[0]) > h.max {
+			return errorf(http.StatusBadRequest, h.code, fmt.Sprintf("%s must be at most %d characters", h.name, h.max))
+		}
+	}
+	return nil
+}
+
 // handle registers a route whose handler returns a status and body or an error.
 func (a *API) handle(pattern string, fn func(w http.ResponseWriter, r *http.Request) (int, any, error)) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		status, body, err := fn(w, r)
+		if err == nil || errors.Is(err, errReplayed) {
+			fault.Database.Succeeded(r.Context())
+		}
 		if errors.Is(err, errReplayed) {
 			return
 		}
@@ -158,8 +228,16 @@ func (a *API) decodeJSON(w http.ResponseWriter, r *http.Request, into any) error
 			return errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json")
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxJSONBody)
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxJSONBody))
+	if err != nil {
+		return jsonError(err)
+	}
+	// encoding/json would quietly turn bytes that are not UTF-8 into U+FFFD: refuse them, so
+	// that what is stored is what was sent.
+	if !utf8.Valid(raw) {
+		return errorf(http.StatusBadRequest, "malformed_json", "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(into); err != nil {
 		return jsonError(err)
@@ -285,16 +363,18 @@ func pathID(r *http.Request, name string) (uuid.UUID, error) {
 	return id, nil
 }
 
-// meta builds a command's metadata from the request.
+// meta builds a command's metadata from the request. Its headers were checked by checkHeaders
+// and are stored exactly as sent.
 func meta(r *http.Request, actor app.Actor) app.Meta {
 	correlation := r.Header.Get("X-Correlation-ID")
-	if len(correlation) > 100 {
-		correlation = correlation[:100]
-	}
 	if correlation == "" {
 		correlation = uuid.NewString()
 	}
-	return app.Meta{Actor: actor, IdempotencyKey: r.Header.Get("Idempotency-Key"), CorrelationID: correlation}
+	m := app.Meta{Actor: actor, CorrelationID: correlation}
+	if command, ok := r.Context().Value(commandKey{}).(string); ok {
+		m.IdempotencyKey, m.Command = r.Header.Get("Idempotency-Key"), command
+	}
+	return m
 }
 
 // bearer returns the request's bearer token, if any.

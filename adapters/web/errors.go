@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/helpstream/helpstream/adapters/postgres/pgfault"
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/text"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/fault"
 )
 
 // errNotFound marks what answers with the 404 page: an unknown ID, or one the viewer may not
@@ -61,8 +64,20 @@ func (h *Handler) message(ctx context.Context, err error) string {
 	}
 	for _, target := range sayable {
 		if errors.Is(err, target) {
+			// A text refused by the one text rule says which character and where.
+			var bad *text.Error
+			if errors.As(err, &bad) {
+				return capitalize(target.Error()) + ": it " + bad.Error() + "."
+			}
 			return capitalize(target.Error()) + "."
 		}
+	}
+	if unavailable(err) {
+		fault.Database.Failed(ctx, err, "web action")
+		return unavailableMessage
+	}
+	if pgfault.BadText(err) {
+		return "The form holds text that cannot be stored (a NUL character or bytes that are not UTF-8)."
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "The server took too long to answer; try again."
@@ -93,13 +108,42 @@ func (h *Handler) failed(w http.ResponseWriter, r *http.Request, err error, frag
 		w.WriteHeader(statusClientClosed)
 		return
 	}
-	slog.ErrorContext(r.Context(), "web page failed", "path", r.URL.Path, "err", err)
+	if unavailable(err) {
+		fault.Database.Failed(r.Context(), err, r.Method+" "+r.URL.Path)
+		w.Header().Set("Retry-After", retryAfterSeconds)
+		if fragment {
+			http.Error(w, unavailableMessage, http.StatusServiceUnavailable)
+			return
+		}
+		h.errorPage(w, r, http.StatusServiceUnavailable, unavailableMessage)
+		return
+	}
+	slog.ErrorContext(r.Context(), "web page failed; answered 500", "path", r.URL.Path, "err", err)
 	if fragment {
 		http.Error(w, msg, http.StatusInternalServerError)
 		return
 	}
 	h.errorPage(w, r, http.StatusInternalServerError, msg)
 }
+
+// unavailable reports an outage worth retrying: the database down, restarting or out of
+// connections, or the page's deadline passed waiting for it.
+func unavailable(err error) bool {
+	return pgfault.Transient(err) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// statusOf is the status a failed action answers with: 503 for an outage, 500 otherwise.
+func statusOf(err error) int {
+	if unavailable(err) {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+const (
+	unavailableMessage = "The service is unavailable for a moment. Nothing was lost; try again in a few seconds."
+	retryAfterSeconds  = "2"
+)
 
 func capitalize(s string) string {
 	if s == "" || s[0] < 'a' || s[0] > 'z' {

@@ -144,6 +144,8 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 		if msg == "" {
 			msg = "The form did not carry a valid security token, so nothing was changed. Go back, reload the page and try again."
 		}
+	case http.StatusServiceUnavailable:
+		heading = "Unavailable for a moment"
 	case http.StatusInternalServerError:
 		heading = "Something went wrong"
 		if msg == "" {

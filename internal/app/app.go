@@ -47,11 +47,32 @@ var Admin = Actor{Kind: "admin"}
 // Meta is what every command carries besides its own fields.
 type Meta struct {
 	Actor Actor
-	// IdempotencyKey, when set, makes the command's event IDs deterministic, so a retry that
-	// reaches the store again writes nothing.
+	// IdempotencyKey is the client's Idempotency-Key. When set, the command's identity is the
+	// actor, Command and this key: its event IDs (and the IDs it creates, see NewID) derive
+	// from that identity, so a retry of the same command writes nothing twice, while the same
+	// key sent with another command is another command and never mistaken for the first.
 	IdempotencyKey string
+	// Command names what the key was sent with: the HTTP method, the path and a hash of the
+	// body ("POST /api/v1/requests/<id>/join <sha256>"). Only read when IdempotencyKey is set.
+	Command string
 	// CorrelationID groups the events of one outside request.
 	CorrelationID string
+}
+
+// IdempotencyClaim is the outcome of claiming an Idempotency-Key (see the HTTP layer's
+// IdempotencyStore).
+type IdempotencyClaim struct {
+	// Claimed reports that the caller holds the key now and runs the request; Token
+	// identifies its claim when it renews, completes or releases it.
+	Claimed bool
+	Token   uuid.UUID
+	// TakenOver reports that the claim was taken over from an earlier attempt of the same
+	// request whose lease ran out.
+	TakenOver bool
+	// Record is the stored record when the claim was not granted.
+	Record IdempotencyRecord
+	// LeaseLeft is how long the request holding an unfinished claim may still hold it.
+	LeaseLeft time.Duration
 }
 
 // Result tells where a command's events landed. A query can wait for Position to read its
@@ -230,7 +251,7 @@ func (a *App) append(ctx context.Context, l loaded, codec *eventlog.Codec, meta 
 			return Result{}, err
 		}
 		data[i] = eventlog.EventData{
-			ID:   a.eventID(meta, l.streamID, l.version, i),
+			ID:   a.eventID(meta, l.streamID, i),
 			Type: typ,
 			Data: payload,
 			Metadata: eventlog.Metadata{
@@ -250,23 +271,62 @@ func (a *App) append(ctx context.Context, l loaded, codec *eventlog.Codec, meta 
 	return Result{StreamID: l.streamID, Version: res.NextExpected, Position: res.Position, Written: true}, nil
 }
 
-// eventID is random, or, with an idempotency key, a name-based UUID of the actor, the key, the
-// stream and the event's place in the command, so that the same command retried after a lost
-// response produces the same IDs and the store writes nothing twice.
-func (a *App) eventID(meta Meta, streamID string, version int64, index int) uuid.UUID {
+// eventID is random, or, with an idempotency key, a name-based UUID of the command's identity
+// (actor, command, key), the stream and the event's place in the command, so that the same
+// command retried after a lost response produces the same IDs and the store writes nothing
+// twice.
+func (a *App) eventID(meta Meta, streamID string, index int) uuid.UUID {
 	if meta.IdempotencyKey == "" {
 		return uuid.New()
 	}
-	name := fmt.Sprintf("%s\x00%s\x00%s\x00%d", meta.Actor, meta.IdempotencyKey, streamID, index)
+	return meta.derivedID(fmt.Sprintf("event\x00%s\x00%d", streamID, index))
+}
+
+// NewID returns the ID of something the command creates (a request, a message, a file): random,
+// or with an idempotency key derived from the command's identity and purpose, so that a retry
+// creates the same thing again and the store recognises it.
+func (m Meta) NewID(purpose string) uuid.UUID {
+	if m.IdempotencyKey == "" {
+		return uuid.New()
+	}
+	return m.derivedID("new\x00" + purpose)
+}
+
+func (m Meta) derivedID(what string) uuid.UUID {
+	name := fmt.Sprintf("%s\x00%s\x00%s\x00%s", m.Actor, m.Command, m.IdempotencyKey, what)
 	return uuid.NewHash(sha1.New(), idempotencyNamespace, []byte(name), 5)
+}
+
+// answered returns the result of this command's earlier attempt when that attempt's events
+// are stored already: a retry after a lost answer answers as the first attempt did, instead of
+// deciding again on a state it changed itself (an Assign retried would be told that the
+// request is assigned, to its own sender). Only commands with an idempotency key can be
+// recognised, and only on stores that can find an event by ID.
+func (a *App) answered(ctx context.Context, meta Meta, streamID string) (Result, bool, error) {
+	if meta.IdempotencyKey == "" {
+		return Result{}, false, nil
+	}
+	finder, ok := a.store.(eventlog.AppendFinder)
+	if !ok {
+		return Result{}, false, nil
+	}
+	res, found, err := finder.FindAppend(ctx, streamID, a.eventID(meta, streamID, 0))
+	if err != nil || !found {
+		return Result{}, false, err
+	}
+	return Result{StreamID: streamID, Version: res.NextExpected, Position: res.Position, Written: true}, true, nil
 }
 
 var idempotencyNamespace = uuid.MustParse("6f1c3c52-6a1e-4d4c-9a51-3c8d2f0b7e11")
 
-// retry runs a decision until its append does not conflict: each attempt reloads the stream
-// and decides again on what is there now, so a loser of a race gets the domain's answer for
-// the new state (an Assign race loser learns who won).
-func (a *App) retry(ctx context.Context, attempt func() (Result, error)) (Result, error) {
+// retry runs a decision on streamID until its append does not conflict: each attempt reloads
+// the stream and decides again on what is there now, so a loser of a race gets the domain's
+// answer for the new state (an Assign race loser learns who won). A command whose events an
+// earlier attempt stored already answers that attempt's result (see answered).
+func (a *App) retry(ctx context.Context, meta Meta, streamID string, attempt func() (Result, error)) (Result, error) {
+	if res, done, err := a.answered(ctx, meta, streamID); err != nil || done {
+		return res, err
+	}
 	for i := 0; ; i++ {
 		res, err := attempt()
 		if err == nil || !errors.Is(err, eventlog.ErrConcurrency) {

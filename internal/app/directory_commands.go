@@ -180,7 +180,7 @@ func technicianOf(id uuid.UUID, l loaded) (*directory.Technician, error) {
 }
 
 func (a *App) updateCompany(ctx context.Context, meta Meta, id uuid.UUID, decide func(*directory.Company) error) (Result, error) {
-	return a.retry(ctx, func() (Result, error) {
+	return a.retry(ctx, meta, directory.CompanyStream(id), func() (Result, error) {
 		c, l, err := a.loadCompany(ctx, id)
 		if err != nil {
 			return Result{}, err
@@ -193,7 +193,7 @@ func (a *App) updateCompany(ctx context.Context, meta Meta, id uuid.UUID, decide
 }
 
 func (a *App) updateTechnician(ctx context.Context, meta Meta, id uuid.UUID, decide func(*directory.Technician) error) (Result, error) {
-	return a.retry(ctx, func() (Result, error) {
+	return a.retry(ctx, meta, directory.TechnicianStream(id), func() (Result, error) {
 		t, l, err := a.loadTechnician(ctx, id)
 		if err != nil {
 			return Result{}, err

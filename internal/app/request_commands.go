@@ -99,7 +99,7 @@ func (a *App) technicianCommand(ctx context.Context, meta Meta, requestID uuid.U
 	if err != nil {
 		return Result{}, err
 	}
-	return a.retry(ctx, func() (Result, error) {
+	return a.retry(ctx, meta, request.Stream(requestID), func() (Result, error) {
 		var r *request.Request
 		var l loaded
 		var err error
@@ -124,7 +124,7 @@ func (a *App) technicianCommand(ctx context.Context, meta Meta, requestID uuid.U
 
 // customerCommand is a command the customer holding the request's token issues.
 func (a *App) customerCommand(ctx context.Context, meta Meta, requestID uuid.UUID, decide func(*request.Request) error) (Result, error) {
-	return a.retry(ctx, func() (Result, error) {
+	return a.retry(ctx, meta, request.Stream(requestID), func() (Result, error) {
 		r, l, err := a.loadRequest(ctx, requestID)
 		if err != nil {
 			return Result{}, err

@@ -271,3 +271,26 @@ func (s *Store) Head(ctx context.Context) (eventlog.Position, error) {
 }
 
 var _ eventlog.HeadReader = (*Store)(nil)
+
+// FindAppend returns where the append that stored eventID in streamID landed: the last event
+// of that append is the stream's last event written by the same transaction.
+func (s *Store) FindAppend(ctx context.Context, streamID string, eventID uuid.UUID) (eventlog.AppendResult, bool, error) {
+	var version int64
+	var txID uint64
+	var position int64
+	err := s.pool.QueryRow(ctx, `
+		SELECT e.stream_version, e.transaction_id, e.global_position
+		FROM events e
+		JOIN events first ON first.event_id = $2 AND first.stream_id = $1
+		WHERE e.stream_id = $1 AND e.transaction_id = first.transaction_id
+		ORDER BY e.stream_version DESC LIMIT 1`, streamID, eventID).Scan(&version, &txID, &position)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return eventlog.AppendResult{}, false, nil
+	}
+	if err != nil {
+		return eventlog.AppendResult{}, false, fmt.Errorf("find the append of event %s in %q: %w", eventID, streamID, err)
+	}
+	return eventlog.AppendResult{NextExpected: version, Position: eventlog.NewPosition(txID, uint64(position))}, true, nil
+}
+
+var _ eventlog.AppendFinder = (*Store)(nil)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/helpstream/helpstream/internal/app"
@@ -15,9 +16,10 @@ import (
 // MaxIdempotencyKeyLength bytes.
 var ErrInvalidIdempotencyKey = errors.New("an idempotency key must be 1 to 255 bytes long")
 
-// ErrIdempotencyKeyNotClaimed is returned by CompleteIdempotencyKey when the key has no claim in
-// progress: it was never claimed, was released or purged, or is already complete.
-var ErrIdempotencyKeyNotClaimed = errors.New("the idempotency key is not claimed")
+// ErrIdempotencyKeyNotClaimed is returned by CompleteIdempotencyKey and RenewIdempotencyKey when
+// the caller no longer holds the key's claim: it was never claimed, was released, purged or
+// completed, or its lease ran out and another request took it over.
+var ErrIdempotencyKeyNotClaimed = errors.New("the idempotency key is not claimed by this request")
 
 // ErrInvalidStatus is returned by CompleteIdempotencyKey for a status that is not positive.
 var ErrInvalidStatus = errors.New("a completed idempotency key needs a positive HTTP status")
@@ -25,52 +27,77 @@ var ErrInvalidStatus = errors.New("a completed idempotency key needs a positive 
 // MaxIdempotencyKeyLength is the longest idempotency key accepted, in bytes.
 const MaxIdempotencyKeyLength = 255
 
-// IdempotencyRecord (app.IdempotencyRecord) is what is stored under an idempotency key:
-// Fingerprint identifies the request that claimed the key, so that a retry with another
-// fingerprint can be told apart as a different request reusing it; Status is the response's
-// HTTP status, 0 while the first request is still in progress; ContentType and Body are the
-// response to replay once Status is set.
+// IdempotencyRecord (app.IdempotencyRecord) is what is stored under an idempotency key.
 type IdempotencyRecord = app.IdempotencyRecord
 
-// ClaimIdempotencyKey claims key within scope for the request with this fingerprint. If the key
-// is new it is claimed (status 0) and claimed is true: the caller runs the request, then calls
-// CompleteIdempotencyKey, or ReleaseIdempotencyKey if it failed. Otherwise claimed is false and
-// the stored record is returned, for the caller to compare fingerprints and replay or refuse.
-// Of several concurrent claims of one key, exactly one is claimed.
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, scope, key, fingerprint string) (IdempotencyRecord, bool, error) {
+// IdempotencyClaim (app.IdempotencyClaim) is the outcome of a claim.
+type IdempotencyClaim = app.IdempotencyClaim
+
+// ClaimIdempotencyKey claims key within scope for the request with this fingerprint, for lease.
+// The claim is granted (Claimed, with the Token the holder passes back) when the key is new, or
+// when it is held by an earlier attempt of the same request (same fingerprint) whose lease ran
+// out: that attempt died, and this one takes over (TakenOver). Otherwise the stored record is
+// returned, for the caller to compare fingerprints and replay or refuse, with LeaseLeft telling
+// how long an unfinished claim may still be held. Of several concurrent claims of one key, at
+// most one is granted.
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, scope, key, fingerprint string, lease time.Duration) (IdempotencyClaim, error) {
 	if key == "" || len(key) > MaxIdempotencyKeyLength {
-		return IdempotencyRecord{}, false, wrap("claim idempotency key", ErrInvalidIdempotencyKey)
+		return IdempotencyClaim{}, wrap("claim idempotency key", ErrInvalidIdempotencyKey)
 	}
 	op := fmt.Sprintf("claim idempotency key %q in scope %q", key, scope)
-	// The existing record may be released between the insert and the select; then try again.
-	for range 5 {
-		tag, err := s.pool.Exec(ctx, `
-			INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES ($1, $2, $3)
-			ON CONFLICT (scope, key) DO NOTHING`, scope, key, fingerprint)
-		if err != nil {
-			return IdempotencyRecord{}, false, wrap(op, err)
-		}
-		if tag.RowsAffected() == 1 {
-			return IdempotencyRecord{Fingerprint: fingerprint}, true, nil
-		}
-		var rec IdempotencyRecord
-		err = s.pool.QueryRow(ctx, `
-			SELECT fingerprint, status, content_type, body FROM idempotency_keys
-			WHERE scope = $1 AND key = $2`, scope, key).Scan(&rec.Fingerprint, &rec.Status, &rec.ContentType, &rec.Body)
-		if errors.Is(err, pgx.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return IdempotencyRecord{}, false, wrap(op, err)
-		}
-		return rec, false, nil
+	token := uuid.New()
+	// One statement: insert the claim, or take over an expired one of the same request. xmax
+	// tells an update (a take-over) from an insert.
+	var takenOver bool
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO idempotency_keys (scope, key, fingerprint, claim_token, lease_until)
+		VALUES ($1, $2, $3, $4, now() + $5::interval)
+		ON CONFLICT (scope, key) DO UPDATE
+			SET claim_token = EXCLUDED.claim_token, lease_until = EXCLUDED.lease_until
+			WHERE idempotency_keys.status = 0
+			  AND idempotency_keys.fingerprint = EXCLUDED.fingerprint
+			  AND idempotency_keys.lease_until < now()
+		RETURNING xmax <> 0`, scope, key, fingerprint, token, lease).Scan(&takenOver)
+	if err == nil {
+		return IdempotencyClaim{Claimed: true, Token: token, TakenOver: takenOver, Record: IdempotencyRecord{Fingerprint: fingerprint}}, nil
 	}
-	return IdempotencyRecord{}, false, wrap(op, errors.New("the key kept being claimed and released"))
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return IdempotencyClaim{}, wrap(op, err)
+	}
+	var c IdempotencyClaim
+	var left time.Duration
+	err = s.pool.QueryRow(ctx, `
+		SELECT fingerprint, status, content_type, body, greatest(lease_until - now(), '0'::interval)
+		FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, key).
+		Scan(&c.Record.Fingerprint, &c.Record.Status, &c.Record.ContentType, &c.Record.Body, &left)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Released (or purged) between the two statements: the key is free again.
+		return s.ClaimIdempotencyKey(ctx, scope, key, fingerprint, lease)
+	}
+	if err != nil {
+		return IdempotencyClaim{}, wrap(op, err)
+	}
+	c.LeaseLeft = left
+	return c, nil
 }
 
-// CompleteIdempotencyKey stores the response of the request that claimed key, for retries to
-// replay. It returns ErrIdempotencyKeyNotClaimed if the key has no claim in progress.
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, contentType string, body []byte) error {
+// RenewIdempotencyKey extends the lease of the claim token holds to lease from now.
+func (s *Store) RenewIdempotencyKey(ctx context.Context, scope, key string, token uuid.UUID, lease time.Duration) error {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE idempotency_keys SET lease_until = now() + $4::interval
+		WHERE scope = $1 AND key = $2 AND claim_token = $3 AND status = 0`, scope, key, token, lease)
+	if err != nil {
+		return wrap(fmt.Sprintf("renew idempotency key %q in scope %q", key, scope), err)
+	}
+	if tag.RowsAffected() == 0 {
+		return wrap(fmt.Sprintf("renew idempotency key %q in scope %q", key, scope), ErrIdempotencyKeyNotClaimed)
+	}
+	return nil
+}
+
+// CompleteIdempotencyKey stores the response of the request holding the claim (token), for
+// retries to replay. It returns ErrIdempotencyKeyNotClaimed if that request no longer holds it.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, scope, key string, token uuid.UUID, status int, contentType string, body []byte) error {
 	op := fmt.Sprintf("complete idempotency key %q in scope %q", key, scope)
 	if status <= 0 {
 		return wrap(op, ErrInvalidStatus)
@@ -79,8 +106,8 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, scope, key string, s
 		body = []byte{} // pgx sends a nil slice as NULL
 	}
 	tag, err := s.pool.Exec(ctx, `
-		UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5, completed_at = now()
-		WHERE scope = $1 AND key = $2 AND status = 0`, scope, key, status, contentType, body)
+		UPDATE idempotency_keys SET status = $4, content_type = $5, body = $6, completed_at = now(), claim_token = NULL
+		WHERE scope = $1 AND key = $2 AND claim_token = $3 AND status = 0`, scope, key, token, status, contentType, body)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -90,17 +117,19 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, scope, key string, s
 	return nil
 }
 
-// ReleaseIdempotencyKey deletes an in-progress claim after the request failed, so that a retry
-// can run. A completed record is kept, and a missing one is not an error.
-func (s *Store) ReleaseIdempotencyKey(ctx context.Context, scope, key string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status = 0`, scope, key); err != nil {
+// ReleaseIdempotencyKey deletes the claim token holds after its request failed, so that a retry
+// can run at once. A completed record, or a claim another request holds, is kept; a missing one
+// is not an error.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, scope, key string, token uuid.UUID) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND claim_token = $3 AND status = 0`,
+		scope, key, token); err != nil {
 		return wrap(fmt.Sprintf("release idempotency key %q in scope %q", key, scope), err)
 	}
 	return nil
 }
 
-// PurgeIdempotencyKeys deletes the records claimed before olderThan, completed or not (a claim
-// left in progress by a crashed server goes too), and returns how many there were.
+// PurgeIdempotencyKeys deletes the records claimed before olderThan, completed or not, and
+// returns how many there were.
 func (s *Store) PurgeIdempotencyKeys(ctx context.Context, olderThan time.Time) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, olderThan)
 	if err != nil {
