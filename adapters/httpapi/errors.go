@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -85,6 +86,13 @@ func classify(err error) *apiError {
 	var maxBytes *http.MaxBytesError
 	if errors.As(err, &maxBytes) || errors.Is(err, app.ErrFileTooLarge) {
 		return errorf(http.StatusRequestEntityTooLarge, "too_large", "the request body is too large")
+	}
+	var body *bodyError
+	if errors.As(err, &body) {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return errorf(http.StatusRequestTimeout, "body_timeout", "the body did not arrive in time; send it again, faster")
+		}
+		return errorf(http.StatusBadRequest, "body_unreadable", "the body could not be read to its end")
 	}
 	for _, m := range errorTable {
 		for _, target := range m.errs {

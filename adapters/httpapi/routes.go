@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/adapters/postgres/pgfault"
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
@@ -25,9 +27,7 @@ import (
 
 func (a *API) routes() {
 	a.mux.HandleFunc("GET /api/v1/openapi.yaml", serveOpenAPI)
-	a.handle("GET /healthz", func(http.ResponseWriter, *http.Request) (int, any, error) {
-		return http.StatusOK, map[string]string{"status": "ok"}, nil
-	})
+	a.handle("GET /healthz", a.health)
 
 	// Customer side.
 	a.handle("GET /api/v1/portals/{portalID}", a.getPortal)
@@ -74,6 +74,28 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/admin/technicians/{technicianID}/access", a.admin(a.grantAccess))
 	a.handle("DELETE /api/v1/admin/technicians/{technicianID}/access/{companyID}", a.admin(a.revokeAccess))
 }
+
+// health answers 200 when the server can serve: its database answers and its read models
+// apply the log (Config.Health), and 503 with the reason otherwise, for a load balancer to
+// route around it and an operator to read.
+func (a *API) health(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	if a.cfg.Health != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+		defer cancel()
+		if err := a.cfg.Health(ctx); err != nil {
+			if pgfault.Transient(err) || errors.Is(err, context.DeadlineExceeded) {
+				e := errorf(http.StatusServiceUnavailable, "unavailable", "the database does not answer: "+err.Error())
+				e.RetryAfter = retryAfter
+				return 0, nil, e
+			}
+			return 0, nil, errorf(http.StatusServiceUnavailable, "unhealthy", err.Error())
+		}
+	}
+	return http.StatusOK, map[string]string{"status": "ok"}, nil
+}
+
+// healthTimeout bounds a health check: a database that does not answer by then is down.
+const healthTimeout = 2 * time.Second
 
 func technicianActor(id uuid.UUID) app.Actor { return app.Actor{Kind: "technician", ID: id} }
 func customerActor(id uuid.UUID) app.Actor   { return app.Actor{Kind: "customer", ID: id} }
@@ -439,6 +461,9 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request, tech uuid.UUI
 	if list.Limit, err = intParam(q, "limit"); err != nil {
 		return 0, nil, err
 	}
+	if _, has := q["limit"]; has && (list.Limit < 1 || list.Limit > 200) {
+		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", app.ErrInvalidLimit.Error())
+	}
 	if list.Offset, err = intParam(q, "offset"); err != nil {
 		return 0, nil, err
 	}
@@ -541,6 +566,9 @@ func (a *API) requestDetails(w http.ResponseWriter, r *http.Request, viewer app.
 	d, err := a.cfg.App.RequestDetails(r.Context(), viewer, requestID)
 	if err != nil {
 		return 0, nil, err
+	}
+	if d.FromLog {
+		w.Header().Set(ProjectionBehindHeader, "true")
 	}
 	return http.StatusOK, d, nil
 }

@@ -68,6 +68,10 @@ type Config struct {
 	// TrustProxyHeaders takes the client IP from X-Forwarded-For; set it only behind a proxy
 	// that overwrites that header.
 	TrustProxyHeaders bool
+	// Health says whether the server can serve: nil, or what is wrong (the database does not
+	// answer, a read model has parked events). GET /healthz answers 503 with it; 200 when
+	// Health is nil.
+	Health func(ctx context.Context) error
 	// ProjectionStatus reports where each read model stands, for the admin route
 	// /api/v1/admin/projections; the route answers 404 when it is nil.
 	ProjectionStatus func(ctx context.Context) (any, error)
@@ -119,10 +123,14 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
 	defer cancel()
+	ctx = a.cfg.App.WithWaitBudget(ctx)
 	r = r.WithContext(ctx)
 	if err := checkHeaders(r); err != nil {
 		writeError(w, r, err)
 		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &clientBody{ReadCloser: r.Body}
 	}
 	handler, pattern := a.mux.Handler(r)
 	if pattern == "" {
@@ -191,6 +199,25 @@ func checkHeaders(r *http.Request) error {
 	}
 	return nil
 }
+
+// clientBody marks the errors of reading a request's body as the client's, so that a body cut
+// by its read deadline, or a connection dropped mid-body, is told apart from a timeout or a
+// dropped connection of the database, however deep in a command it surfaces.
+type clientBody struct{ io.ReadCloser }
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = &bodyError{err: err}
+	}
+	return n, err
+}
+
+// bodyError is an error reading the request's body.
+type bodyError struct{ err error }
+
+func (e *bodyError) Error() string { return "read the request body: " + e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
 
 // handle registers a route whose handler returns a status and body or an error.
 func (a *API) handle(pattern string, fn func(w http.ResponseWriter, r *http.Request) (int, any, error)) {
@@ -294,12 +321,17 @@ func jsonCommand[B requestBody](a *API, w http.ResponseWriter, r *http.Request, 
 }
 
 func jsonError(err error) error {
+	var body *bodyError
+	if errors.As(err, &body) {
+		return err // classify says what went wrong with the body
+	}
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	var maxBytes *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxBytes):
 		return errorf(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d bytes", maxBytes.Limit))
+
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
 		return errorf(http.StatusBadRequest, "malformed_json", "the body is not valid JSON")
 	case errors.Is(err, io.EOF):

@@ -241,6 +241,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(cha
 			break
 		}
 	}
+	// A stream has no server-wide write deadline (see adapters/httpserver): each write gets
+	// its own, so that a client that stops reading is cut and the others are not.
+	writeBy := func() { _ = rc.SetWriteDeadline(time.Now().Add(h.cfg.Heartbeat + streamWriteGrace)) }
+	writeBy()
 	if _, err := fmt.Fprint(w, "retry: 3000\n: live updates\n\n"); err != nil {
 		return
 	}
@@ -249,6 +253,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(cha
 	defer beat.Stop()
 	for {
 		changes, gap, wake, last := h.live.after(cursor)
+		writeBy()
 		wrote := false
 		if gap {
 			if writeEvent(w, last, sseEvent{name: "change", data: map[string]string{"position": last.String()}}) != nil {
@@ -280,12 +285,17 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(cha
 			if onBeat != nil {
 				onBeat()
 			}
+			writeBy()
 			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil || rc.Flush() != nil {
 				return
 			}
 		}
 	}
 }
+
+// streamWriteGrace is how long past a heartbeat interval a stream's client may take to read
+// what was written before it is cut.
+const streamWriteGrace = 10 * time.Second
 
 func writeEvent(w http.ResponseWriter, pos eventlog.Position, e sseEvent) error {
 	data, err := json.Marshal(e.data)

@@ -159,7 +159,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasSuffix(pattern, "/events") {
 		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
 		defer cancel()
-		r = r.WithContext(ctx)
+		r = r.WithContext(h.cfg.App.WithWaitBudget(ctx))
 	}
 	defer func() {
 		if p := recover(); p != nil {

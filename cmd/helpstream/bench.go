@@ -94,7 +94,11 @@ func scratchDatabase(ctx context.Context, base string) (string, func(), error) {
 	}
 	drop := func() {
 		u.Path = "/postgres"
-		conn, err := pgx.Connect(context.WithoutCancel(ctx), u.String())
+		cfg, err := connConfig(u.String())
+		if err != nil {
+			return
+		}
+		conn, err := pgx.ConnectConfig(context.WithoutCancel(ctx), cfg)
 		if err != nil {
 			return
 		}

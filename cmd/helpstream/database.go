@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,9 +20,9 @@ import (
 // ensureDatabase creates the URL's database when it does not exist yet, so that the first
 // `helpstream serve` on a fresh machine needs nothing done by hand.
 func ensureDatabase(ctx context.Context, url string) error {
-	cfg, err := pgx.ParseConfig(url)
+	cfg, err := connConfig(url)
 	if err != nil {
-		return fmt.Errorf("parse database URL: %w", err)
+		return err
 	}
 	name := cfg.Database
 	if name == "" || name == "postgres" {
@@ -51,14 +54,35 @@ func ensureDatabase(ctx context.Context, url string) error {
 	return nil
 }
 
-// openDatabase creates the database if needed, connects and migrates it.
-func openDatabase(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
-	pool, _, err := openAndMigrate(ctx, url, maxConns)
+// connConfig is the URL's connection settings for a single connection: pgx's pool parameters
+// (pool_max_conns, pool_min_conns, pool_max_conn_lifetime, …) are read by pgxpool and taken
+// out, where pgx.ParseConfig would send them to the server as settings it refuses.
+func connConfig(url string) (*pgx.ConnConfig, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	return cfg.ConnConfig, nil
+}
+
+// Pool sizes when the URL does not set pool_max_conns: they follow the machine, since what a
+// pool can keep busy is the server's cores (this machine's, when PostgreSQL runs beside the
+// server, as by default), and PostgreSQL's max_connections (100 by default) is shared by
+// every process. A server gets 16 connections per core (32 on 2 cores): its commands, queries,
+// live updates and projectors; a process that only runs projections or the stream gets 4 per
+// core.
+func serverPoolSize() int32 { return int32(16 * runtime.NumCPU()) }
+func workerPoolSize() int32 { return int32(max(4, 4*runtime.NumCPU())) }
+
+// openDatabase creates the database if needed, connects and migrates it, with a pool of the
+// URL's pool_max_conns connections or else defaultConns.
+func openDatabase(ctx context.Context, url string, defaultConns int32) (*pgxpool.Pool, error) {
+	pool, _, err := openAndMigrate(ctx, url, defaultConns)
 	return pool, err
 }
 
 // openAndMigrate is openDatabase that also says how many migrations it applied.
-func openAndMigrate(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, int, error) {
+func openAndMigrate(ctx context.Context, url string, defaultConns int32) (*pgxpool.Pool, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := ensureDatabase(ctx, url); err != nil {
@@ -68,8 +92,8 @@ func openAndMigrate(ctx context.Context, url string, maxConns int32) (*pgxpool.P
 	if err != nil {
 		return nil, 0, fmt.Errorf("parse database URL: %w", err)
 	}
-	if maxConns > 0 {
-		cfg.MaxConns = maxConns
+	if defaultConns > 0 && !setsPoolParam(url, "pool_max_conns") {
+		cfg.MaxConns = defaultConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -81,4 +105,17 @@ func openAndMigrate(ctx context.Context, url string, maxConns int32) (*pgxpool.P
 		return nil, 0, err
 	}
 	return pool, applied, nil
+}
+
+// setsPoolParam reports whether a database URL (postgres://… or key=value form) sets param.
+func setsPoolParam(raw, param string) bool {
+	if u, err := neturl.Parse(raw); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		return u.Query().Has(param)
+	}
+	for _, field := range strings.Fields(raw) {
+		if k, _, ok := strings.Cut(field, "="); ok && k == param {
+			return true
+		}
+	}
+	return false
 }

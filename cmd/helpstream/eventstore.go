@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,7 +29,7 @@ func openEventStore(ctx context.Context, rawURL string) (eventlog.Store, func(),
 	}
 	switch strings.ToLower(scheme) {
 	case "postgres", "postgresql":
-		pool, err := openDatabase(ctx, rawURL, poolSize(rawURL))
+		pool, err := openDatabase(ctx, rawURL, eventStorePoolSize)
 		if err != nil {
 			return nil, nil, fmt.Errorf("event store %s: %w", kurrent.Redact(rawURL), err)
 		}
@@ -56,13 +54,3 @@ func openEventStore(ctx context.Context, rawURL string) (eventlog.Store, func(),
 	}
 }
 
-// poolSize is the URL's pool_max_conns, or eventStorePoolSize when it has none.
-func poolSize(rawURL string) int32 {
-	u, err := url.Parse(rawURL)
-	if err == nil {
-		if n, err := strconv.Atoi(u.Query().Get("pool_max_conns")); err == nil && n > 0 {
-			return int32(n)
-		}
-	}
-	return eventStorePoolSize
-}

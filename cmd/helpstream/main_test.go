@@ -104,7 +104,18 @@ func TestServeDemoOnAFreshDatabase(t *testing.T) {
 	if n := len(status["projections"].([]any)); n != len(readModels()) {
 		t.Fatalf("%d read models in the status, want %d", n, len(readModels()))
 	}
+	// /metrics is not served to anyone: the metrics token (the admin token by default) opens it.
 	resp, err := client.Get(strings.TrimSuffix(api, "/api/v1") + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/metrics without a token: %d, want 401", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, strings.TrimSuffix(api, "/api/v1")+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+DemoAdminToken)
+	resp, err = client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

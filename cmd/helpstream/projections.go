@@ -47,7 +47,7 @@ func addProjectionFlags(fs *flag.FlagSet) projectionFlags {
 // openProjectionStores opens the read models' database (created and migrated if needed) and the
 // event store.
 func openProjectionStores(ctx context.Context, f projectionFlags) (*pgxpool.Pool, eventlog.Store, func(), error) {
-	return openStores(ctx, *f.databaseURL, *f.eventStore, 32)
+	return openStores(ctx, *f.databaseURL, *f.eventStore, workerPoolSize())
 }
 
 const projectionsRunSummary = "run the projectors alone (without serve) until interrupted; one leads each read model across all runners"

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/helpstream/helpstream/adapters/httpapi"
+	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/adapters/stream"
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/projections"
@@ -32,6 +35,8 @@ func init() {
 		secure := fs.Bool("secure-cookies", false, "mark the session cookie Secure (serve over HTTPS)")
 		trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)")
 		projectors := fs.Bool("projectors", true, "keep the read models up to date from this process too (an advisory lock elects one active projector per read model; `helpstream projections run` runs them alone)")
+		metricsAddr := fs.String("metrics-addr", envOr("HELPSTREAM_METRICS_ADDR", ""), "serve /metrics on this address only (e.g. 127.0.0.1:9090, for a scraper on a private network); when empty, /metrics is served on --addr to bearers of --metrics-token (env HELPSTREAM_METRICS_ADDR)")
+		metricsToken := fs.String("metrics-token", envOr("HELPSTREAM_METRICS_TOKEN", ""), "bearer token that opens /metrics on --addr; the admin token when empty (env HELPSTREAM_METRICS_TOKEN)")
 		streamBroker := fs.String("stream-broker", envOr("HELPSTREAM_STREAM_BROKER", ""), "also run the event stream's forwarder (as `helpstream stream run`) to this "+brokerFlagUsage+"; off when empty (env HELPSTREAM_STREAM_BROKER)")
 		stores := addStoreFlags(fs, true)
 		if err := fs.Parse(args); err != nil {
@@ -52,6 +57,7 @@ func init() {
 		api, err := httpapi.New(httpapi.Config{
 			App: svc.app, Accounts: svc.accounts, Idempotency: svc.creds, AdminToken: *adminToken,
 			SecureCookies: *secure, TrustProxyHeaders: *trustProxy,
+			Health: func(ctx context.Context) error { return health(ctx, svc) },
 			ProjectionStatus: func(ctx context.Context) (any, error) {
 				return projections.Status(ctx, svc.pool, svc.store, models)
 			},
@@ -90,8 +96,15 @@ func init() {
 			collectors.NewGoCollector(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		)
+		metricsHandler := promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})
 		root := http.NewServeMux()
-		root.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
+		if *metricsAddr == "" {
+			token := *metricsToken
+			if token == "" {
+				token = *adminToken
+			}
+			root.Handle("GET /metrics", bearerOnly(token, metricsHandler))
+		}
 		root.Handle("/", api)
 		root.Handle("/console", console)
 		root.Handle("/console/", console)
@@ -103,6 +116,16 @@ func init() {
 			return fmt.Errorf("listen on %s: %w", *addr, err)
 		}
 		base := "http://" + listener.Addr().String()
+		metricsURL := base + "/metrics (bearer: the metrics token)"
+		if *metricsAddr != "" {
+			stop, addr, err := serveMetrics(ctx, *metricsAddr, metricsHandler)
+			if err != nil {
+				listener.Close()
+				return err
+			}
+			defer stop()
+			metricsURL = "http://" + addr + "/metrics"
+		}
 		if *demo {
 			d, err := seedDemo(ctx, svc)
 			if err != nil {
@@ -116,12 +139,11 @@ func init() {
 			}
 			fmt.Fprintln(out)
 		} else {
-			fmt.Fprintf(out, "Helpstream API on %s/api/v1 (OpenAPI: %s/api/v1/openapi.yaml, metrics: %s/metrics)\nweb console: %s/console\nadmin token: %s\n", base, base, base, base, *adminToken)
+			fmt.Fprintf(out, "Helpstream API on %s/api/v1 (OpenAPI: %s/api/v1/openapi.yaml, metrics: %s)\nweb console: %s/console\nadmin token: %s\n", base, base, metricsURL, base, *adminToken)
 		}
-		server := &http.Server{
-			Handler:           root,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
+		server, err := httpserver.New(httpserver.Config{Handler: root, MaxBody: *stores.maxFileSize + 1<<20})
+		if err != nil {
+			return err
 		}
 		errc := make(chan error, 1)
 		go func() { errc <- server.Serve(listener) }()
@@ -139,6 +161,51 @@ func init() {
 		slog.Info("stopped")
 		return nil
 	}})
+}
+
+// health is nil when the server can serve: its database answers.
+func health(ctx context.Context, svc *services) error {
+	if err := svc.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping the database: %w", err)
+	}
+	return nil
+}
+
+// bearerOnly serves h to requests that carry token as a bearer token, and 401 to the others.
+func bearerOnly(token string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"error":{"code":"unauthorized","message":"send the metrics token as a bearer token, or scrape the --metrics-addr listener"}}`+"\n")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// serveMetrics serves /metrics alone on addr until stop is called; it returns the address it
+// listens on.
+func serveMetrics(ctx context.Context, addr string, h http.Handler) (stop func(), listening string, err error) {
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen for metrics on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	server, err := httpserver.New(httpserver.Config{Handler: mux})
+	if err != nil {
+		listener.Close()
+		return nil, "", err
+	}
+	go func() {
+		if err := server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.ErrorContext(ctx, "metrics listener stopped; /metrics is no longer served", "addr", addr, "err", err)
+		}
+	}()
+	return func() { _ = server.Close() }, listener.Addr().String(), nil
 }
 
 func randomToken() string {

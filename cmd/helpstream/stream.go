@@ -43,7 +43,7 @@ func runStreamRun(ctx context.Context, args []string, out io.Writer) error {
 	if *broker == "" {
 		return errors.New("stream run: --broker is required")
 	}
-	pool, store, closeStores, err := openStores(ctx, *stores.databaseURL, *stores.eventStore, 8)
+	pool, store, closeStores, err := openStores(ctx, *stores.databaseURL, *stores.eventStore, workerPoolSize())
 	if err != nil {
 		return err
 	}

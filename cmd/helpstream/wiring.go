@@ -46,7 +46,7 @@ type services struct {
 }
 
 func openServices(ctx context.Context, f storeFlags) (*services, error) {
-	pool, store, closeStores, err := openStores(ctx, *f.databaseURL, *f.eventStore, 64)
+	pool, store, closeStores, err := openStores(ctx, *f.databaseURL, *f.eventStore, serverPoolSize())
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func openServices(ctx context.Context, f storeFlags) (*services, error) {
 }
 
 // openStores opens the database at databaseURL (created and migrated if needed) with at most
-// maxConns connections, and the event store at eventStoreURL. When that is empty or the
+// maxConns connections unless the URL sets pool_max_conns, and the event store at eventStoreURL. When that is empty or the
 // database itself, the event store shares the database's pool rather than opening a second
 // one. The function returned closes both.
 func openStores(ctx context.Context, databaseURL, eventStoreURL string, maxConns int32) (*pgxpool.Pool, eventlog.Store, func(), error) {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -73,6 +74,10 @@ type FileEntry struct {
 
 // RequestDetails is everything the Details panel shows (R14).
 type RequestDetails struct {
+	// FromLog reports that the details were folded from the request's stream because the
+	// read model did not have the request yet: the read models are behind the log.
+	FromLog bool `json:"-"`
+
 	ID            uuid.UUID             `json:"id"`
 	CompanyID     uuid.UUID             `json:"company_id"`
 	CompanyName   string                `json:"company_name"`
@@ -114,6 +119,15 @@ func (a *App) RequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID)
 	}
 	d, err := fromReadModel(ctx, a, func() (RequestDetails, error) { return a.requestDetails.RequestDetails(ctx, q) },
 		func() (RequestDetails, error) { return a.foldRequestDetails(ctx, v, requestID) }, ErrNotFound)
+	if errors.Is(err, ErrNotFound) {
+		// The read model may be behind the log (a transaction elsewhere holds the log back, a
+		// projector restarts): a request whose submission was acknowledged must not answer
+		// 404. Its stream says whether it exists, in one read, with the same R2 checks.
+		d, err = a.foldRequestDetails(ctx, v, requestID)
+		if err == nil {
+			d.FromLog = true
+		}
+	}
 	if err != nil {
 		return RequestDetails{}, err
 	}

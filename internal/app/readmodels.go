@@ -254,7 +254,14 @@ func (a *App) WaitForPosition(ctx context.Context, pos eventlog.Position) (bool,
 	if pos.IsStart() {
 		return true, nil
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, a.maxProjectionWait)
+	deadline := a.now().Add(a.maxProjectionWait)
+	if b, ok := ctx.Value(waitBudgetKey{}).(time.Time); ok && b.Before(deadline) {
+		deadline = b
+	}
+	if !a.now().Before(deadline) {
+		return false, nil // the answer's budget is spent: answer with what is there
+	}
+	waitCtx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	if a.readModels() {
 		if a.waitFor == nil {
@@ -273,6 +280,22 @@ func (a *App) WaitForPosition(ctx context.Context, pos eventlog.Position) (bool,
 		return ok, nil
 	}
 	return a.catalog.waitFor(waitCtx, ctx, a.store, pos)
+}
+
+// waitBudgetKey carries, in a context, when the waits for the read models of one answer must
+// end (see WithWaitBudget).
+type waitBudgetKey struct{}
+
+// WithWaitBudget bounds the waits for the read models made under ctx, all together, to
+// MaxProjectionWait from now: one answer may wait for the caller's min_position, for this
+// process's own writes and for a row not found yet, and without a shared budget each wait
+// would take the whole bound again (a list answered 8 s late while a transaction held the log
+// back). Front ends call it once per request.
+func (a *App) WithWaitBudget(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(waitBudgetKey{}).(time.Time); ok {
+		return ctx
+	}
+	return context.WithValue(ctx, waitBudgetKey{}, a.now().Add(a.maxProjectionWait))
 }
 
 // ErrReadModelNotReady is returned by a read model whose tables do not exist yet (the projection

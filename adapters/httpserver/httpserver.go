@@ -1,0 +1,143 @@
+// Package httpserver is the HTTP server in front of the API, the console and the portal, with
+// the limits that keep slow and large clients from holding it: headers and bodies must arrive
+// in time, bodies are capped, answers must be read in time, idle connections are closed. Live
+// streams (server-sent events) are exempt from the write deadline and keep their own.
+package httpserver
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Config holds the server's handler and limits. Zero values take the defaults.
+type Config struct {
+	// Handler serves every request.
+	Handler http.Handler
+	// ReadHeaderTimeout bounds how long a client may take to send a request's headers; the
+	// connection is closed after it. 10 s by default.
+	ReadHeaderTimeout time.Duration
+	// BodyTimeout bounds how long a client may take to send a request's body, from the end of
+	// its headers, plus Content-Length / BodyMinRate for a large body: a body that trickles in
+	// is cut there, and the handler sees a read error (the API answers 408). 20 s by default.
+	BodyTimeout time.Duration
+	// BodyMinRate is the slowest upload, in bytes per second, that BodyTimeout makes room for:
+	// a 25 MiB file at the default 64 KiB/s gets 400 s more. 64 KiB/s by default.
+	BodyMinRate int64
+	// MaxBody caps every request body, whatever the route does: the routes set tighter caps
+	// of their own (64 KiB for JSON, the file size limit for uploads). 26 MiB by default.
+	MaxBody int64
+	// WriteTimeout bounds how long an answer may take to be worked out, written and read by
+	// the client, after the time the body was given (BodyTimeout and its allowance); a client
+	// that stops reading is cut. Streams are exempt: they set a deadline before each write.
+	// 2 min by default.
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that sends no request for this long. 2 min
+	// by default.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes is net/http's own cap on a request's headers, answered with its own plain
+	// 431; keep it above the API's (httpapi.MaxHeaderBytes), which answers 431 in the error
+	// shape first. 64 KiB by default.
+	MaxHeaderBytes int
+	// IsStream tells the requests that are live streams; by default those that accept
+	// text/event-stream or whose path ends in /events.
+	IsStream func(*http.Request) bool
+}
+
+func (c *Config) setDefaults() {
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = 10 * time.Second
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = 20 * time.Second
+	}
+	if c.BodyMinRate <= 0 {
+		c.BodyMinRate = 64 << 10
+	}
+	if c.MaxBody <= 0 {
+		c.MaxBody = 26 << 20
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 2 * time.Minute
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 2 * time.Minute
+	}
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = 64 << 10
+	}
+	if c.IsStream == nil {
+		c.IsStream = isEventStream
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.Handler == nil {
+		return errors.New("httpserver: a Handler is required")
+	}
+	return nil
+}
+
+// New returns a server with cfg's limits; the caller starts it with Serve.
+func New(cfg Config) (*http.Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	return &http.Server{
+		Handler:           guard(cfg),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		// No ReadTimeout or WriteTimeout: they would apply to live streams too (a read
+		// deadline that passes cancels the request's context). guard sets per-request
+		// deadlines instead.
+	}, nil
+}
+
+func isEventStream(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/event-stream") || strings.HasSuffix(r.URL.Path, "/events")
+}
+
+// guard sets each request's deadlines and caps its body.
+func guard(cfg Config) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		now := time.Now()
+		var bodyTime time.Duration
+		if r.Body != nil && r.Body != http.NoBody {
+			bodyTime = cfg.BodyTimeout
+			if r.ContentLength > 0 {
+				bodyTime += time.Duration(r.ContentLength / cfg.BodyMinRate * int64(time.Second))
+			}
+			_ = rc.SetReadDeadline(now.Add(bodyTime))
+			r.Body = &deadlineBody{ReadCloser: http.MaxBytesReader(w, r.Body, cfg.MaxBody), rc: rc}
+		}
+		if !cfg.IsStream(r) {
+			// The answer's time starts when the body's ends, at the latest.
+			_ = rc.SetWriteDeadline(now.Add(bodyTime + cfg.WriteTimeout))
+		}
+		cfg.Handler.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody lifts the body's read deadline once the body is read to its end: the server
+// then reads the connection in the background to notice a client that goes away, and a read
+// deadline passing there would cancel a request still being worked on.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) && !b.done {
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
