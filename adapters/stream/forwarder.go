@@ -30,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/fault"
 	"github.com/helpstream/helpstream/internal/leader"
 )
 
@@ -83,6 +84,10 @@ type Forwarder struct {
 	mu        sync.Mutex
 	position  eventlog.Position // the last checkpoint this forwarder read or committed while leading
 	published int64             // events this forwarder published and checkpointed
+
+	// outage tells its failures as episodes: one line when publishing starts failing, one
+	// when it works again, not one a retry.
+	outage *fault.Episodes
 }
 
 // NewForwarder checks cfg, fills in its defaults and returns a Forwarder.
@@ -91,7 +96,9 @@ func NewForwarder(cfg Config) (*Forwarder, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Forwarder{cfg: cfg, log: cfg.Logger.With("forwarder", cfg.Name, "topic", cfg.Topic)}, nil
+	log := cfg.Logger.With("forwarder", cfg.Name, "topic", cfg.Topic)
+	return &Forwarder{cfg: cfg, log: log,
+		outage: fault.NewEpisodes(fmt.Sprintf("stream forwarder: publishing failed; resuming from the stored checkpoint every %s, nothing is lost", cfg.RetryDelay), log)}, nil
 }
 
 // Name is the forwarder's name, after defaults.
@@ -147,7 +154,7 @@ func (f *Forwarder) lead(ctx context.Context) {
 			f.log.InfoContext(ctx, "stream forwarder: checkpoint moved under the leader, reading it again", "reason", err)
 			continue
 		}
-		f.log.ErrorContext(ctx, "stream forwarder: failed, resuming from the stored checkpoint", "error", err, "retry_in", f.cfg.RetryDelay)
+		f.outage.Failed(ctx, err, "forwarder "+f.cfg.Name)
 		sleep(ctx, f.cfg.RetryDelay)
 	}
 }
@@ -322,6 +329,7 @@ func (f *Forwarder) publishWithCheckpoint(ctx context.Context, from eventlog.Pos
 		return from, fmt.Errorf("stream forwarder %s: commit batch: %w", f.cfg.Name, err)
 	}
 	f.setPosition(last, len(fresh))
+	f.outage.Succeeded(ctx)
 	return last, nil
 }
 

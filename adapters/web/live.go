@@ -16,6 +16,7 @@ import (
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/fault"
 )
 
 // Live updates: one broadcaster per server follows the request streams of the event log from
@@ -48,10 +49,14 @@ type broadcaster struct {
 	last      eventlog.Position
 	wake      chan struct{}
 	companies map[uuid.UUID]uuid.UUID
+
+	// outage tells the failures of following the log as episodes, not a line a retry.
+	outage *fault.Episodes
 }
 
 func newBroadcaster(store eventlog.Store, head func(context.Context) (eventlog.Position, error)) *broadcaster {
-	b := &broadcaster{store: store, head: head, ready: make(chan struct{}), wake: make(chan struct{}), companies: map[uuid.UUID]uuid.UUID{}}
+	b := &broadcaster{store: store, head: head, ready: make(chan struct{}), wake: make(chan struct{}), companies: map[uuid.UUID]uuid.UUID{},
+		outage: fault.NewEpisodes("live updates: following the log failed; consoles get no live updates until it works again (retrying every second)", nil)}
 	b.headReader, _ = store.(eventlog.HeadReader)
 	return b
 }
@@ -70,7 +75,7 @@ func (b *broadcaster) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		slog.WarnContext(ctx, "live updates: find the log's head", "err", err)
+		b.outage.Failed(ctx, err, "find the log's head")
 		if !sleep(ctx, time.Second) {
 			return nil
 		}
@@ -85,7 +90,7 @@ func (b *broadcaster) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		slog.WarnContext(ctx, "live updates: subscription ended; subscribing again", "err", err)
+		b.outage.Failed(ctx, err, "live updates from "+from.String())
 		if !sleep(ctx, time.Second) {
 			return nil
 		}
@@ -136,6 +141,7 @@ func (b *broadcaster) position() eventlog.Position {
 }
 
 func (b *broadcaster) handle(ctx context.Context, batch []eventlog.RecordedEvent) error {
+	b.outage.Succeeded(ctx)
 	changes := make([]change, 0, len(batch))
 	for _, rec := range batch {
 		id, err := uuid.Parse(strings.TrimPrefix(rec.StreamID, request.StreamPrefix))

@@ -153,10 +153,11 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		Name: f.Get("customer_name"), Email: f.Get("customer_email"), Description: f.Get("description"),
 		Platforms: platformOptions(platform),
 	}
-	fail := func(msg string) {
+	failWith := func(status int, msg string) {
 		data.Error = msg
-		h.render(w, r, http.StatusUnprocessableEntity, "portal", data)
+		h.render(w, r, status, "portal", data)
 	}
+	fail := func(msg string) { failWith(http.StatusUnprocessableEntity, msg) }
 	switch {
 	case err != nil || platform == "":
 		fail("Choose the kind of device you need help with: Windows, Mac, iPhone or iPad, or Android.")
@@ -177,6 +178,11 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if isNotFound(err) {
 			h.portalError(w, r, err)
+			return
+		}
+		if unavailable(err) {
+			w.Header().Set("Retry-After", retryAfterSeconds)
+			failWith(http.StatusServiceUnavailable, h.message(r.Context(), err))
 			return
 		}
 		fail(h.message(r.Context(), err))

@@ -23,7 +23,8 @@ type Episodes struct {
 	logger *slog.Logger
 	// Remind is how often a long episode says that it goes on; 30 s by default.
 	Remind time.Duration
-	now    func() time.Time
+	// Now is the clock; time.Now by default.
+	Now func() time.Time
 
 	mu        sync.Mutex
 	active    bool
@@ -37,7 +38,7 @@ type Episodes struct {
 // server does next ("database unavailable; answering 503 until it is back"). A nil logger is
 // slog.Default() at the time of each line.
 func NewEpisodes(what string, logger *slog.Logger) *Episodes {
-	return &Episodes{what: what, logger: logger, Remind: 30 * time.Second, now: time.Now}
+	return &Episodes{what: what, logger: logger, Remind: 30 * time.Second, Now: time.Now}
 }
 
 func (e *Episodes) log() *slog.Logger {
@@ -49,7 +50,7 @@ func (e *Episodes) log() *slog.Logger {
 
 // Failed records a failure caused by err, met by where (a route, a projection).
 func (e *Episodes) Failed(ctx context.Context, err error, where string) {
-	now := e.now()
+	now := e.Now()
 	e.mu.Lock()
 	e.failures++
 	e.lastCause = err.Error()
@@ -80,7 +81,7 @@ func (e *Episodes) Succeeded(ctx context.Context) {
 	e.active = false
 	failures, started, cause := e.failures, e.started, e.lastCause
 	e.mu.Unlock()
-	e.log().InfoContext(ctx, "recovered: "+e.what+" is over", "lasted", e.now().Sub(started).Round(time.Millisecond), "failures", failures, "last_cause", cause)
+	e.log().InfoContext(ctx, "recovered: "+e.what+" is over", "lasted", e.Now().Sub(started).Round(time.Millisecond), "failures", failures, "last_cause", cause)
 }
 
 // Active reports whether an episode is in progress, and since when.

@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/helpstream/helpstream/internal/fault"
 )
 
 // pingTimeout bounds the leader's periodic check of its lock connection.
@@ -42,6 +44,8 @@ type Campaign struct {
 // returns before ctx ends, Run releases the lock, waits one Retry (a healthy standby's turn) and
 // campaigns again.
 func Run(ctx context.Context, c Campaign, lead func(ctx context.Context)) {
+	// A campaign that cannot reach the database says so once, and once when it can again.
+	outage := fault.NewEpisodes(fmt.Sprintf("leader campaign of %s: the database does not answer; trying every %s", c.Name, c.Retry), c.Logger)
 	var conn *pgx.Conn
 	defer func() { closeConn(conn) }()
 	for ctx.Err() == nil {
@@ -49,7 +53,7 @@ func Run(ctx context.Context, c Campaign, lead func(ctx context.Context)) {
 			var err error
 			if conn, err = connect(ctx, c.Pool, c.Name); err != nil {
 				if ctx.Err() == nil {
-					c.Logger.WarnContext(ctx, "cannot connect to campaign for leadership", "error", err, "retry_in", c.Retry)
+					outage.Failed(ctx, err, "connect")
 				}
 				sleep(ctx, c.Retry)
 				continue
@@ -58,13 +62,14 @@ func Run(ctx context.Context, c Campaign, lead func(ctx context.Context)) {
 		var got bool
 		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, c.Key).Scan(&got); err != nil {
 			if ctx.Err() == nil {
-				c.Logger.WarnContext(ctx, "leader lock request failed", "error", err, "retry_in", c.Retry)
+				outage.Failed(ctx, err, "lock request")
 			}
 			closeConn(conn)
 			conn = nil
 			sleep(ctx, c.Retry)
 			continue
 		}
+		outage.Succeeded(ctx)
 		if !got {
 			sleep(ctx, c.Retry)
 			continue

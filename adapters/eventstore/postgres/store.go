@@ -35,6 +35,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/fault"
 )
 
 // Names of the unique constraints of the events table (001_eventstore.sql).
@@ -52,6 +53,12 @@ type Store struct {
 
 	mu   sync.Mutex
 	subs map[chan struct{}]struct{} // wake channels of this Store's running subscriptions
+
+	// readOutage and listenOutage tell the subscriptions' outages as episodes: one line when
+	// the reads (or the LISTEN connection) start failing, one when they work again, however
+	// many subscriptions retry meanwhile.
+	readOutage   *fault.Episodes
+	listenOutage *fault.Episodes
 
 	notifyCh  chan struct{} // holds a token when appends happened since the last NOTIFY began
 	notifySQL string        // one simple-protocol round trip: an asynchronously committed NOTIFY
@@ -85,8 +92,10 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		notifyCh: make(chan struct{}, 1),
 		notifySQL: "BEGIN; SET LOCAL synchronous_commit = off; NOTIFY " +
 			pgx.Identifier{cfg.NotifyChannel}.Sanitize() + "; COMMIT",
-		stop:    stop,
-		stopped: make(chan struct{}),
+		stop:         stop,
+		stopped:      make(chan struct{}),
+		readOutage:   fault.NewEpisodes(fmt.Sprintf("event subscriptions: reading the log failed; retrying every %s, nothing is skipped", cfg.ReconnectDelay), cfg.Logger),
+		listenOutage: fault.NewEpisodes(fmt.Sprintf("event subscriptions: the LISTEN connection is lost; reconnecting every %s and polling every %s meanwhile", cfg.ReconnectDelay, cfg.PollInterval), cfg.Logger),
 	}
 	go s.runNotifier(ctx)
 	return s, nil

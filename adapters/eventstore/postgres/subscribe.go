@@ -58,12 +58,13 @@ func (s *Store) Subscribe(ctx context.Context, from eventlog.Position, opts even
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			s.log.WarnContext(ctx, "event subscription: read failed, retrying", "from", cursor.String(), "error", err, "retry_in", s.cfg.ReconnectDelay)
+			s.readOutage.Failed(ctx, err, "subscription from "+cursor.String())
 			if err := sleep(ctx, s.cfg.ReconnectDelay); err != nil {
 				return err
 			}
 			continue
 		}
+		s.readOutage.Succeeded(ctx)
 		progress := false
 		if len(p.events) > 0 {
 			if err := handle(ctx, p.events); err != nil {
@@ -115,8 +116,7 @@ func (s *Store) listen(ctx context.Context, wake chan<- struct{}) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.log.WarnContext(ctx, "event subscription: LISTEN connection lost, reconnecting",
-			"channel", s.cfg.NotifyChannel, "error", err, "retry_in", s.cfg.ReconnectDelay)
+		s.listenOutage.Failed(ctx, err, "LISTEN "+s.cfg.NotifyChannel)
 		poke(wake) // read once in case the connection died while a notification was due
 		if sleep(ctx, s.cfg.ReconnectDelay) != nil {
 			return
@@ -143,6 +143,7 @@ func (s *Store) listenOnce(ctx context.Context, wake chan<- struct{}) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.cfg.NotifyChannel}.Sanitize()); err != nil {
 		return fmt.Errorf("LISTEN %s: %w", s.cfg.NotifyChannel, err)
 	}
+	s.listenOutage.Succeeded(ctx)
 	poke(wake)
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {

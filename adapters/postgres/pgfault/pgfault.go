@@ -57,8 +57,8 @@ func transientCode(code string) bool {
 	switch code {
 	case "57P01", "57P02", "57P03", // admin shutdown, crash shutdown, cannot connect now
 		"40001", "40P01", // serialization failure, deadlock
-		"55P03", // lock not available (lock_timeout)
-		"57014", // query canceled (statement_timeout)
+		"55P03",          // lock not available (lock_timeout)
+		"57014",          // query canceled (statement_timeout)
 		"58000", "58030": // system and I/O errors
 		return true
 	}
