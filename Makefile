@@ -1,5 +1,5 @@
 # Helpstream: the two commands of the README, and a few more.
-.PHONY: run demo test bench build vet
+.PHONY: run demo test fuzz bench build vet
 
 GO ?= go
 
@@ -15,6 +15,36 @@ test:
 	@# Says in one line whether the KurrentDB contract suite ran (HELPSTREAM_KURRENTDB_URL) or was skipped.
 	@$(GO) test -count=1 -run '^TestContract$$' -v ./adapters/eventstore/kurrent/ | grep -E 'KurrentDB|^--- |^(ok|FAIL)'
 	$(GO) test -count=1 -timeout 15m ./...
+	@$(MAKE) --no-print-directory fuzz
+
+# Every fuzz target (each func FuzzXxx of a _test.go file) fuzzed for FUZZTIME, one target per
+# go test (-fuzz takes one); `go test ./...` has run their seed corpora already (the f.Add seeds
+# and testdata/fuzz/FuzzXxx/). A failing input is written to the package's testdata/fuzz/FuzzXxx/
+# and fails the run once every target has had its turn. -fuzzminimizetime 0x: minimizing each new
+# input would spend the budget of the targets whose inputs take milliseconds (FuzzRoutes, the web
+# forms), and a failing input reproduces as found. go1.26's fuzzing coordinator can end a clean
+# run with a bare "context deadline exceeded" and no failing input (golang/go#75804, fixed in
+# go1.27): that outcome alone is reported and not counted as a failure.
+FUZZTIME ?= 10s
+fuzz:
+	@grep -rHoE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+\(' . | sort | \
+	sed -E 's|^\./(.+)/[^/]+:func (Fuzz[A-Za-z0-9_]+)\($$|\1 \2|' | { \
+	  failed=""; \
+	  while read -r pkg name; do \
+	    log=$$(mktemp); start=$$(date +%s); \
+	    if $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 0x -parallel 2 "./$$pkg/" >"$$log" 2>&1; then \
+	      echo "fuzz ./$$pkg $$name: ok, $$(grep -oE 'execs: [0-9]+' "$$log" | tail -n 1 | cut -d' ' -f2) inputs in $$(( $$(date +%s) - start )) s"; \
+	    elif grep -qE 'Failing input written|failure while testing seed corpus|^panic:' "$$log" || \
+	        ! grep -A1 -- "^--- FAIL: $$name " "$$log" | tail -n 1 | grep -qx '    context deadline exceeded'; then \
+	      grep -v 'INFO migration applied' "$$log"; \
+	      echo "fuzz ./$$pkg $$name: FAILED"; failed="$$failed ./$$pkg:$$name"; \
+	    else \
+	      echo "fuzz ./$$pkg $$name: ok, but go1.26's coordinator ended it with a bare \"context deadline exceeded\" (golang/go#75804)"; \
+	    fi; \
+	    rm -f "$$log"; \
+	  done; \
+	  if [ -n "$$failed" ]; then echo "fuzz targets that failed:$$failed"; exit 1; fi; \
+	}
 
 # The design §7 benchmarks: appends and whole commands beside pgbench.
 bench:

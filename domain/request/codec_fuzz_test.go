@@ -1,0 +1,92 @@
+package request_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+)
+
+// FuzzDecodeAndFold reads any payload bytes as any event type with the request codec (and
+// whatever upcasters it registers), as a reader of the log does: the codec answers an event or
+// an error, never panics, and writes back what it decoded unchanged. An event it decodes is
+// then folded into a request in one of its usual states, as loading a stream does, and the
+// request's rules are asked about it: an event already in the log must never crash a command
+// or a read model that loads its stream.
+func FuzzDecodeAndFold(f *testing.F) {
+	samples := []eventlog.Event{
+		submitted(request.IOS), assigned(meID), unassigned(meID), &request.Transferred{From: meID, To: peerID},
+		joined(meID), techMessage(meID), customerMessage(), note(meID), techFile(meID), customerFile(),
+		screenSharingRequested(meID), &request.ScreenSharingAccepted{}, &request.ScreenSharingDeclined{},
+		profileSent(meID), ended(meID), closed(meID),
+	}
+	for i, e := range samples {
+		data, err := json.Marshal(e)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(e.EventType(), data, uint8(i))
+	}
+	f.Add("request.submitted.v1", []byte(`{"source":{"device_type":"windows\u0000"},"customer":{"name":"\ud800"}}`), uint8(3))
+	f.Add("request.submitted.v1", []byte(`{}`), uint8(0))
+	f.Add("request.transferred.v1", []byte(`{"from_technician_id":"00000000-0000-0000-0000-000000000000"}`), uint8(7))
+	f.Add("request.file_shared.v1", []byte(`{"size":-1,"from":"nobody"}`), uint8(4))
+	f.Add("request.message_sent.v1", []byte(`{"from":"customer","body":null}`), uint8(255))
+
+	codec := request.Codec()
+	f.Fuzz(func(t *testing.T, typ string, data []byte, at uint8) {
+		e, err := codec.Decode(typ, data)
+		if err != nil {
+			if e != nil {
+				t.Fatalf("Decode(%q, %q) returned %#v with the error %v", typ, data, e, err)
+			}
+			return
+		}
+		if e == nil || !codec.Knows(e.EventType()) {
+			t.Fatalf("Decode(%q, %q) returned %#v and no error", typ, data, e)
+		}
+		typ2, data2, err := codec.Encode(e)
+		if err != nil {
+			t.Fatalf("Decode(%q, %q) made %#v, which does not encode: %v", typ, data, e, err)
+		}
+		if back, err := codec.Decode(typ2, data2); err != nil || !reflect.DeepEqual(back, e) {
+			t.Fatalf("Decode(%q, %q) made %#v, encoded as %s, which decodes to %#v, %v", typ, data, e, data2, back, err)
+		}
+
+		s := states[int(at)%len(states)]
+		p := request.Platforms[int(at)/len(states)%len(request.Platforms)]
+		histories := [][]eventlog.Event{append(history(s, p), e)}
+		if _, ok := e.(*request.Submitted); ok {
+			histories = append(histories, []eventlog.Event{e}) // a stream that starts with it
+		}
+		for _, h := range histories {
+			r, err := request.FromHistory(h)
+			if err != nil {
+				t.Fatalf("FromHistory(%s on %s, then %s %s): %v", s, p, typ, data, err)
+			}
+			ask(t, r)
+		}
+	})
+}
+
+// ask calls every question the app and the read models ask a loaded request, and checks that
+// Restore of its State is the same request.
+func ask(t *testing.T, r *request.Request) {
+	t.Helper()
+	_ = r.Status()
+	_ = r.CustomerActions()
+	for _, a := range actors {
+		tech := a.tech(t)
+		_ = r.TechnicianActions(tech)
+		_ = r.VisibleTo(tech)
+		_ = r.ListedFor(tech)
+	}
+	_ = r.Platform().SupportsScreenSharing()
+	_ = request.AllowedExtensions(request.CustomerSide, r.Platform())
+	_ = request.AllowedExtensions(request.TechnicianSide, r.Platform())
+	if got := request.Restore(r.State()).State(); !reflect.DeepEqual(got, r.State()) {
+		t.Fatalf("Restore(State) = %#v, want %#v", got, r.State())
+	}
+}
