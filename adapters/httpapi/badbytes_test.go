@@ -32,6 +32,9 @@ func TestBadBytesEveryRoute(t *testing.T) {
 		{"lone surrogate byte", "ab\xed\xa0\x80cd"},
 		{"escape sequence", `ab\u001b[2Jcd`},
 		{"C1 control", `ab\u0085cd`},
+		{"lone high surrogate escape", `ab\ud800cd`},
+		{"lone low surrogate escape", `\udc00abcd`},
+		{"reversed surrogate pair", `ab\ude00\ud83dcd`},
 	}
 	for _, r := range f.jsonRoutes() {
 		t.Run(r.name, func(t *testing.T) {
@@ -87,6 +90,11 @@ func TestBadBytesEveryRoute(t *testing.T) {
 		})
 	}
 
+	t.Run("escapes of whole characters are text", func(t *testing.T) {
+		for _, body := range []string{`{"body":"smile \ud83d\ude00"}`, `{"body":"a literal \\ud800 is text"}`, `{"body":"\u00e9t\u00e9"}`} {
+			f.customer.raw(t, http.MethodPost, custPath(f.winID, "messages"), []byte(body)).want(t, http.StatusCreated)
+		}
+	})
 	t.Run("messages keep their line breaks, names refuse them", func(t *testing.T) {
 		f.techA.post(t, reqPath(f.winID, "messages"), map[string]any{"body": "line one\nline two\ttabbed"}).want(t, http.StatusCreated)
 		refused(t, e, func() *response {

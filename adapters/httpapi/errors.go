@@ -155,4 +155,5 @@ var errorTable = []struct {
 		eventlog.ErrBadPosition,
 	}},
 	{http.StatusUnauthorized, "unauthorized", "", []error{app.ErrBadCredentials, app.ErrNoSession, app.ErrNoCustomerToken}},
+	{http.StatusBadRequest, "body_unreadable", "", []error{app.ErrUploadCut}},
 }

@@ -264,6 +264,11 @@ func (a *API) decodeJSON(w http.ResponseWriter, r *http.Request, into any) error
 	if !utf8.Valid(raw) {
 		return errorf(http.StatusBadRequest, "malformed_json", "the body is not valid UTF-8")
 	}
+	// Nor an escape of half a character (a lone surrogate, "\ud800"), which it would decode as
+	// U+FFFD.
+	if at := loneSurrogate(raw); at >= 0 {
+		return errorf(http.StatusBadRequest, "malformed_json", fmt.Sprintf("the body escapes half a character (a lone UTF-16 surrogate) at byte %d", at))
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(into); err != nil {
@@ -276,6 +281,53 @@ func (a *API) decodeJSON(w http.ResponseWriter, r *http.Request, into any) error
 		return errorf(http.StatusBadRequest, "malformed_json", "the body must hold one JSON object")
 	}
 	return nil
+}
+
+// loneSurrogate returns the offset of the first \u escape in raw that is half of a UTF-16
+// surrogate pair without its other half, or -1. Backslashes appear only inside JSON strings, so
+// the escapes can be read without tracking where strings begin and end.
+func loneSurrogate(raw []byte) int {
+	hex4 := func(i int) (rune, bool) {
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range raw[i+2 : i+6] {
+			switch {
+			case c >= '0' && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case c >= 'a' && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return r, true
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		r, ok := hex4(i)
+		if !ok {
+			i++ // another escape: skip the escaped byte (it may be a backslash)
+			continue
+		}
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if low, ok := hex4(i + 6); ok && low >= 0xDC00 && low <= 0xDFFF {
+				i += 11
+				continue
+			}
+			return i
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return i
+		}
+		i += 5
+	}
+	return -1
 }
 
 // requestBody is a JSON request body that knows which of its fields are required.

@@ -33,7 +33,7 @@ var sayable = []error{
 	request.ErrInvalidSource, request.ErrInvalidPlatform, request.ErrInvalidMessage, request.ErrInvalidFile,
 	request.ErrInvalidProfile, directory.ErrInvalidAvailability, directory.ErrNoAccess,
 	app.ErrTooManyConflicts, app.ErrEmptyFile, app.ErrBadCredentials, app.ErrInvalidView, app.ErrInvalidSort,
-	app.ErrInvalidCursor, errNoFile, errUploadCut,
+	app.ErrInvalidCursor, app.ErrUploadCut, errNoFile, errUploadCut,
 }
 
 // message turns a refused action into words for the page (R6: who won an Assign race; R10:

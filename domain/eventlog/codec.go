@@ -64,7 +64,7 @@ func (c *Codec) Decode(eventType string, data json.RawMessage) (Event, error) {
 		if !ok {
 			break
 		}
-		next, nextData, err := up(data)
+		next, nextData, err := safeUpcast(up, data)
 		if err != nil {
 			return nil, fmt.Errorf("upcast %s: %w", eventType, err)
 		}
@@ -79,6 +79,20 @@ func (c *Codec) Decode(eventType string, data json.RawMessage) (Event, error) {
 		return nil, fmt.Errorf("decode %s: %w", eventType, err)
 	}
 	return e, nil
+}
+
+// ErrUpcasterPanicked is returned for an event whose upcaster panicked: a bug in the upcaster
+// meets an event it did not expect. The reader gets an error for that one event (a projector
+// parks it) instead of stopping.
+var ErrUpcasterPanicked = errors.New("the upcaster panicked")
+
+func safeUpcast(up Upcaster, data json.RawMessage) (next string, nextData json.RawMessage, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrUpcasterPanicked, p)
+		}
+	}()
+	return up(data)
 }
 
 var unmarshal atomic.Pointer[func(data []byte, v any) error]

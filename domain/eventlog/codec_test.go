@@ -281,6 +281,14 @@ func TestCodecUpcasterErrors(t *testing.T) {
 		{"upcaster to an unknown type", eventlog.NewCodec(func() eventlog.Event { return &greeting{} }).
 			WithUpcaster("test.greeting.v2", func(d json.RawMessage) (string, json.RawMessage, error) { return "test.greeting.v9", d, nil }),
 			"test.greeting.v2", `{}`, eventlog.ErrUnknownEventType, "test.greeting.v9"},
+		{"upcaster that panics costs the event an error, not the reader", eventlog.NewCodec(func() eventlog.Event { return &greeting{} }).
+			WithUpcaster("test.greeting.v2", func(d json.RawMessage) (string, json.RawMessage, error) {
+				var m map[string]any
+				_ = json.Unmarshal(d, &m)
+				m["lang"] = "en" // a nil map for null: panics
+				return "test.greeting.v3", d, nil
+			}),
+			"test.greeting.v2", `null`, eventlog.ErrUpcasterPanicked, "upcast test.greeting.v2: the upcaster panicked"},
 		{"upcaster cycle ends instead of hanging", eventlog.NewCodec(func() eventlog.Event { return &greeting{} }).
 			WithUpcaster("test.a.v1", func(d json.RawMessage) (string, json.RawMessage, error) { return "test.b.v1", d, nil }).
 			WithUpcaster("test.b.v1", func(d json.RawMessage) (string, json.RawMessage, error) { return "test.a.v1", d, nil }),
@@ -336,3 +344,4 @@ func TestSetUnmarshal(t *testing.T) {
 		t.Fatalf("after SetUnmarshal(nil): %v, %d calls; want encoding/json", err, calls)
 	}
 }
+

@@ -82,7 +82,7 @@ func (a *App) ShareCustomerFile(ctx context.Context, meta Meta, up Upload) (Resu
 // storeAndShare sniffs, hashes and stores the bytes, then records the share; a file whose
 // share is refused is deleted again, so nothing is left half-done.
 func (a *App) storeAndShare(ctx context.Context, up Upload, share func(request.File) (Result, error)) (Result, error) {
-	content := bufio.NewReaderSize(up.Content, 512)
+	content := bufio.NewReaderSize(clientReader{up.Content}, 512)
 	head, err := content.Peek(512)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return Result{}, fmt.Errorf("read upload: %w", err)
@@ -126,6 +126,23 @@ func (a *App) discard(ctx context.Context, up Upload) {
 	if err := a.files.Delete(context.WithoutCancel(ctx), up.RequestID, up.FileID); err != nil {
 		slog.WarnContext(ctx, "could not delete an unshared upload", "request", up.RequestID, "file", up.FileID, "err", err)
 	}
+}
+
+// ErrUploadCut is returned when an upload cannot be read to its end: the client's body was cut
+// short, broken or too slow. The client's failure, to be sent again; never the server's, nor
+// an outage of the database (an "unexpected EOF" from the client must not read as one).
+var ErrUploadCut = errors.New("the upload was cut short or broken; send the file again")
+
+// clientReader marks the errors of reading an upload as the client's (ErrUploadCut), keeping
+// the cause for errors.As (a size limit, a deadline).
+type clientReader struct{ r io.Reader }
+
+func (c clientReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%w: %w", ErrUploadCut, err)
+	}
+	return n, err
 }
 
 type countingReader struct {
