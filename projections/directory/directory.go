@@ -15,6 +15,7 @@ import (
 
 	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/projections"
 )
 
 // Name is the projection's name: its checkpoint row, advisory lock and metrics label.
@@ -209,7 +210,7 @@ func writeCompanies(ctx context.Context, tx pgx.Tx, companies map[uuid.UUID]stri
 	ids := make([]uuid.UUID, 0, len(companies))
 	names := make([]string, 0, len(companies))
 	for id, name := range companies {
-		ids, names = append(ids, id), append(names, name)
+		ids, names = append(ids, id), append(names, projections.Text(name))
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO directory_companies (id, name)
 		SELECT * FROM unnest($1::uuid[], $2::text[])
@@ -228,7 +229,7 @@ func writePortals(ctx context.Context, tx pgx.Tx, portals map[uuid.UUID]portal) 
 	companies := make([]uuid.UUID, 0, len(portals))
 	names := make([]string, 0, len(portals))
 	for id, p := range portals {
-		ids, companies, names = append(ids, id), append(companies, p.companyID), append(names, p.name)
+		ids, companies, names = append(ids, id), append(companies, p.companyID), append(names, projections.Text(p.name))
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO directory_portals (id, company_id, name)
 		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])
@@ -249,8 +250,10 @@ func writeTechnicians(ctx context.Context, tx pgx.Tx, order []uuid.UUID, techs m
 			continue // a change to a technician this read model never saw registered
 		}
 		ids = append(ids, id)
-		names, emails, availabilities = append(names, t.name), append(emails, t.email), append(availabilities, string(t.availability))
-		notifyEmail, webhooks, inConsole = append(notifyEmail, t.notify.Email), append(webhooks, t.notify.WebhookURL), append(inConsole, t.notify.InConsole)
+		names, emails = append(names, projections.Text(t.name)), append(emails, projections.Text(t.email))
+		availabilities = append(availabilities, projections.Text(string(t.availability)))
+		notifyEmail, webhooks = append(notifyEmail, t.notify.Email), append(webhooks, projections.Text(t.notify.WebhookURL))
+		inConsole = append(inConsole, t.notify.InConsole)
 	}
 	if len(ids) == 0 {
 		return nil

@@ -330,10 +330,12 @@ func insertStates(ctx context.Context, tx pgx.Tx, created []*state) error {
 	}
 	values := make([][]any, len(created))
 	for i, s := range created {
+		text := projections.Text
 		values[i] = []any{
-			projections.UUID(s.ID), projections.UUID(s.CompanyID), projections.UUID(s.PortalID), s.Customer.Name, s.Customer.Email, s.Description, s.Source.IP,
-			string(s.Source.Platform), s.Source.OS, s.Source.OSVersion, s.Source.Browser, projections.NullUUID(s.Assignee),
-			string(s.Chat), string(s.ScreenSharing), s.Closed, s.submittedAt, s.lastActivity, s.version, s.position.String(),
+			projections.UUID(s.ID), projections.UUID(s.CompanyID), projections.UUID(s.PortalID), text(s.Customer.Name), text(s.Customer.Email),
+			text(s.Description), text(s.Source.IP), text(string(s.Source.Platform)), text(s.Source.OS), text(s.Source.OSVersion),
+			text(s.Source.Browser), projections.NullUUID(s.Assignee), text(string(s.Chat)), text(string(s.ScreenSharing)), s.Closed,
+			s.submittedAt, s.lastActivity, s.version, s.position.String(),
 		}
 	}
 	columns := strings.Split(strings.NewReplacer("\n", "", "\t", "", " ", "").Replace(stateColumns), ",")
@@ -355,7 +357,8 @@ func updateStates(ctx context.Context, tx pgx.Tx, changed []*state) error {
 	lastActivity := make([]time.Time, n)
 	versions := make([]int64, n)
 	for i, s := range changed {
-		ids[i], assignees[i], chats[i], screens[i] = projections.UUID(s.ID), projections.NullUUID(s.Assignee), string(s.Chat), string(s.ScreenSharing)
+		ids[i], assignees[i] = projections.UUID(s.ID), projections.NullUUID(s.Assignee)
+		chats[i], screens[i] = projections.Text(string(s.Chat)), projections.Text(string(s.ScreenSharing))
 		closed[i], lastActivity[i], versions[i], positions[i] = s.Closed, s.lastActivity, s.version, s.position.String()
 	}
 	_, err := tx.Exec(ctx, `UPDATE request_details AS d SET
@@ -382,9 +385,10 @@ func insertEntries(ctx context.Context, tx pgx.Tx, entries []entry) error {
 		var name, contentType, sha *string
 		var size *int64
 		if f := e.file; f != nil {
-			name, size, contentType, sha = &f.Name, &f.Size, &f.ContentType, &f.SHA256
+			name, size, contentType, sha = projections.TextPtr(&f.Name), &f.Size, projections.TextPtr(&f.ContentType), projections.TextPtr(&f.SHA256)
 		}
-		values[i] = []any{projections.UUID(e.requestID), e.version, e.kind, projections.UUID(e.id), e.eventType, string(e.from), projections.NullUUID(e.technician), e.body,
+		values[i] = []any{projections.UUID(e.requestID), e.version, projections.Text(e.kind), projections.UUID(e.id), projections.Text(e.eventType),
+			projections.Text(string(e.from)), projections.NullUUID(e.technician), projections.Text(e.body),
 			name, size, contentType, sha, e.techniciansOnly, e.at}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"request_details_entries"}, entryColumns, pgx.CopyFromRows(values)); err != nil {
@@ -400,7 +404,7 @@ func writeNames(ctx context.Context, tx pgx.Tx, companies, techs map[uuid.UUID]s
 		}
 		ids, list := make([]uuid.UUID, 0, len(names)), make([]string, 0, len(names))
 		for id, name := range names {
-			ids, list = append(ids, id), append(list, name)
+			ids, list = append(ids, id), append(list, projections.Text(name))
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO `+table+` (id, name) SELECT * FROM unnest($1::uuid[], $2::text[])
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name`, ids, list); err != nil {

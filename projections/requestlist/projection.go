@@ -359,6 +359,7 @@ func writeNames(ctx context.Context, tx pgx.Tx, companies, techs map[uuid.UUID]s
 	if len(companies) > 0 {
 		ids, names, keys := make([]uuid.UUID, 0, len(companies)), make([]string, 0, len(companies)), make([]string, 0, len(companies))
 		for id, name := range companies {
+			name = projections.Text(name)
 			ids, names, keys = append(ids, id), append(names, name), append(keys, strings.ToLower(name))
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO request_list_companies (id, name, key)
@@ -370,7 +371,7 @@ func writeNames(ctx context.Context, tx pgx.Tx, companies, techs map[uuid.UUID]s
 	if len(techs) > 0 {
 		ids, names := make([]uuid.UUID, 0, len(techs)), make([]string, 0, len(techs))
 		for id, name := range techs {
-			ids, names = append(ids, id), append(names, name)
+			ids, names = append(ids, id), append(names, projections.Text(name))
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO request_list_technicians (id, name)
 			SELECT * FROM unnest($1::uuid[], $2::text[])
@@ -394,13 +395,17 @@ func insertRows(ctx context.Context, tx pgx.Tx, created []*row) error {
 	values := make([][]any, len(created))
 	search := make([][]any, len(created))
 	for i, r := range created {
+		// The keys and the search text derive from the stored names, as the queries that
+		// compare them with a page's last row do.
+		companyName, customerName, customerEmail := projections.Text(r.companyName), projections.Text(r.customerName), projections.Text(r.customerEmail)
+		description, assigneeName := projections.Text(r.description), projections.Text(r.assigneeName)
 		values[i] = []any{
-			projections.UUID(r.id), projections.UUID(r.companyID), r.companyName, strings.ToLower(r.companyName), r.customerName, r.customerEmail,
-			strings.ToLower(r.customerName), r.description, string(r.status), projections.NullUUID(r.assignee), r.assigneeName,
-			strings.ToLower(r.assigneeName), r.platform, r.submittedAt, r.assignedAt, r.closedAt, r.lastActivity,
+			projections.UUID(r.id), projections.UUID(r.companyID), companyName, strings.ToLower(companyName), customerName, customerEmail,
+			strings.ToLower(customerName), description, projections.Text(string(r.status)), projections.NullUUID(r.assignee), assigneeName,
+			strings.ToLower(assigneeName), projections.Text(r.platform), r.submittedAt, r.assignedAt, r.closedAt, r.lastActivity,
 			r.messages, r.files,
 		}
-		search[i] = []any{projections.UUID(r.id), app.SearchDocument(r.customerName, r.customerEmail, r.description)}
+		search[i] = []any{projections.UUID(r.id), app.SearchDocument(customerName, customerEmail, description)}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"request_list"}, listColumns, pgx.CopyFromRows(values)); err != nil {
 		return fmt.Errorf("request list: copy rows: %w", err)
@@ -427,8 +432,9 @@ func updateRows(ctx context.Context, tx pgx.Tx, changed []*row) error {
 	messages := make([]int32, n)
 	files := make([]int32, n)
 	for i, r := range changed {
-		ids[i], statuses[i], assignees[i] = projections.UUID(r.id), string(r.status), projections.NullUUID(r.assignee)
-		names[i], keys[i] = r.assigneeName, strings.ToLower(r.assigneeName)
+		ids[i], statuses[i], assignees[i] = projections.UUID(r.id), projections.Text(string(r.status)), projections.NullUUID(r.assignee)
+		names[i] = projections.Text(r.assigneeName)
+		keys[i] = strings.ToLower(names[i])
 		assignedAt[i], closedAt[i], lastActivity[i] = r.assignedAt, r.closedAt, r.lastActivity
 		messages[i], files[i] = r.messages, r.files
 	}
@@ -459,12 +465,12 @@ func writeCounts(ctx context.Context, tx pgx.Tx, counts map[countKey]int64) erro
 		if d == 0 {
 			continue
 		}
-		companies, statuses, deltas = append(companies, k.company), append(statuses, string(k.status)), append(deltas, d)
+		companies, statuses, deltas = append(companies, k.company), append(statuses, projections.Text(string(k.status))), append(deltas, d)
 		totals[k.status] += d
 	}
 	for s, d := range totals {
 		if d != 0 {
-			companies, statuses, deltas = append(companies, allCompanies), append(statuses, string(s)), append(deltas, d)
+			companies, statuses, deltas = append(companies, allCompanies), append(statuses, projections.Text(string(s))), append(deltas, d)
 		}
 	}
 	if len(deltas) == 0 {
