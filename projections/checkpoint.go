@@ -137,6 +137,10 @@ func ensureTables(ctx context.Context, pool *pgxpool.Pool, pr *projector) (cp ch
 	if _, err := tx.Exec(ctx, pr.p.Schema()); err != nil {
 		return cp, false, nil, fmt.Errorf("prepare projection %s: create tables: %w", pr.name, err)
 	}
+	// The log is applied anew from the start: what it parks then is what stays parked.
+	if err := dropParked(ctx, tx, pr.name); err != nil {
+		return cp, false, nil, fmt.Errorf("prepare projection %s: %w", pr.name, err)
+	}
 	cp = checkpoint{pos: eventlog.Start(), hash: pr.hash}
 	if _, err := tx.Exec(ctx, `UPDATE public.projection_checkpoints
 		SET position = $2, schema_hash = $3, events_applied = 0, updated_at = now() WHERE name = $1`,

@@ -55,11 +55,14 @@ type Config struct {
 	// connection died stops applying and campaigns again). Default 1s.
 	LeaderRetry time.Duration
 
-	// RetryDelay is how long a leader waits after a failed batch (an Apply error, a lost
-	// database connection) before it resubscribes from the stored checkpoint. Default 1s.
+	// RetryDelay is how long a leader waits after a batch failed for a transient reason (a lost
+	// database connection, a serialization failure; see Transient) before it resubscribes from
+	// the stored checkpoint. An event that fails for a reason of its own is parked at once
+	// instead. Default 1s.
 	RetryDelay time.Duration
 
-	// Logger receives leadership changes, rebuilds and failed batches. Default slog.Default().
+	// Logger receives leadership changes, rebuilds, failed batches and one WARN line per parked
+	// event. Default slog.Default().
 	Logger *slog.Logger
 }
 

@@ -30,6 +30,9 @@ var (
 	leaderDesc = prometheus.NewDesc("helpstream_projection_leader",
 		"1 when a runner holds the projection's leader lock, else 0.",
 		[]string{"projection"}, nil)
+	parkedDesc = prometheus.NewDesc("helpstream_projection_parked_events",
+		"Events the projection could not apply and parked; helpstream projections retry applies them after a fix.",
+		[]string{"projection"}, nil)
 )
 
 // collector computes the projections' status at every scrape.
@@ -42,8 +45,9 @@ type collector struct {
 // NewCollector returns a Prometheus collector of the projections' status, computed at each
 // scrape (within 5s; the lag in events is counted up to 100000): per projection (label
 // "projection"), helpstream_projection_position_events_lag, helpstream_projection_lag_seconds,
-// helpstream_projection_events_applied_total and helpstream_projection_leader (1 or 0). It
-// reports the same from every process, whichever leads: scrape one, or aggregate with max.
+// helpstream_projection_events_applied_total, helpstream_projection_leader (1 or 0) and
+// helpstream_projection_parked_events. It reports the same from every process, whichever
+// leads: scrape one, or aggregate with max.
 func NewCollector(pool *pgxpool.Pool, store eventlog.Store, ps []Projection) prometheus.Collector {
 	return &collector{pool: pool, store: store, ps: append([]Projection(nil), ps...)}
 }
@@ -54,6 +58,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- lagSecondsDesc
 	ch <- appliedDesc
 	ch <- leaderDesc
+	ch <- parkedDesc
 }
 
 // Collect implements prometheus.Collector. When the status cannot be read, it reports the error
@@ -76,5 +81,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(lagSecondsDesc, prometheus.GaugeValue, s.LagSeconds, s.Name)
 		ch <- prometheus.MustNewConstMetric(appliedDesc, prometheus.CounterValue, float64(s.EventsApplied), s.Name)
 		ch <- prometheus.MustNewConstMetric(leaderDesc, prometheus.GaugeValue, leader, s.Name)
+		ch <- prometheus.MustNewConstMetric(parkedDesc, prometheus.GaugeValue, float64(s.Parked), s.Name)
 	}
 }

@@ -30,6 +30,12 @@ import (
 //   - Apply receives each event exactly once in effect: a batch whose transaction fails is
 //     rolled back with the checkpoint and applied again. It may run on a pooled connection
 //     (live) or a dedicated one (rebuild), and must not commit or roll back tx itself.
+//   - Apply may be given any part of a batch, inside a savepoint: when it fails for a reason of
+//     the events' own (not Transient), the runtime rolls back to the savepoint and applies the
+//     halves of the batch apart, down to the single event that fails alone, which it parks
+//     (ParkedEvent) with the later events of its stream. Apply must therefore leave nothing
+//     outside tx that a rollback would not undo. Every string it writes should go through Text,
+//     so that no text in the log can make it fail.
 type Projection interface {
 	// Name identifies the projection: its checkpoint row, its advisory lock, its metrics
 	// ("request_list"). Lower-case letters, digits and underscores.
@@ -74,6 +80,11 @@ type BulkLoad interface {
 	// is final now (rows no later event can change, in practice those of closed requests),
 	// which the load then forgets, followed by the Apply of any event that came for a row
 	// already written. It must ignore event types it does not know, as Apply does.
+	//
+	// When it cannot fold one event (its payload does not decode), it returns an error that
+	// wraps an *EventError naming it, having folded the events before it and none after it:
+	// the rebuild parks that event and calls Fold again with the rest of the page. Any other
+	// error, and any failure of a write, makes the rebuild start again without the bulk load.
 	Fold(batch []eventlog.RecordedEvent) (BulkWrite, error)
 	// Held is the number of rows the load keeps in memory for a later write: what bounds its
 	// memory.

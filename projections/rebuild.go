@@ -61,6 +61,9 @@ const DefaultMaxHeldRows = 1_000_000
 type RebuildResult struct {
 	// Events is the number of events folded into the new tables.
 	Events int64
+	// Parked is the number of events the rebuild could not apply and parked (see
+	// ParkedEvent); they are not counted in Events.
+	Parked int
 	// Position is the checkpoint the new tables were swapped in at.
 	Position eventlog.Position
 	// Duration is the rebuild's wall time, swap included.
@@ -89,6 +92,13 @@ type RebuildResult struct {
 //     with the current schema hash and events count, and commits. A live projector then drops
 //     from its next batches the events the rebuild applied.
 //  6. It drops the scratch schema.
+//
+// An event the projection cannot apply is parked as a live projector parks it (see
+// ParkedEvent), with the later events of its stream; the swap replaces the projection's parked
+// events with those of the rebuild. A BulkLoader's Fold names the event it cannot fold (an
+// EventError); when the bulk load fails where no event can be named (a write, a deferred index),
+// the rebuild loads the log again page by page with every index and key in place, so that the
+// event at fault fails alone and is parked.
 //
 // Rebuilds of one projection are serialised by an advisory lock (a second one waits). A
 // failed or cancelled rebuild changes nothing live; it drops its scratch schema when it can
@@ -139,6 +149,12 @@ type rebuilder struct {
 	log     *slog.Logger
 	scratch string
 	conn    *pgx.Conn
+	// careful is set once the fast load failed: the log is then applied page by page with every
+	// index and key in place, so that whatever an event breaks fails on that event, which is
+	// parked.
+	careful bool
+	// park holds the events this rebuild parked so far; the swap records them.
+	park *parking
 }
 
 func (b *rebuilder) run(ctx context.Context) (res RebuildResult, err error) {
@@ -155,10 +171,6 @@ func (b *rebuilder) run(ctx context.Context) (res RebuildResult, err error) {
 		return res, fmt.Errorf("wait for other rebuilds: %w", err)
 	}
 	scratch := pgx.Identifier{b.scratch}.Sanitize()
-	if _, err := b.conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+scratch+" CASCADE; CREATE SCHEMA "+scratch+
-		"; SET search_path = "+scratch+", "+liveSchema); err != nil {
-		return res, fmt.Errorf("create scratch schema %s: %w", b.scratch, err)
-	}
 	defer func() {
 		if err != nil && !b.conn.IsClosed() {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -168,25 +180,18 @@ func (b *rebuilder) run(ctx context.Context) (res RebuildResult, err error) {
 			}
 		}
 	}()
-	if err := b.createTables(ctx); err != nil {
-		return res, err
+	res, err = b.load(ctx)
+	if err != nil && !b.careful && ctx.Err() == nil && !b.conn.IsClosed() && !Transient(err) {
+		// Something in the log breaks the fast load where no event can be blamed (a bulk
+		// write, a deferred index): load again the slow way, which parks the event at fault.
+		b.log.WarnContext(ctx, "rebuild: the fast load failed; loading the log again page by page with every index in place, to park the events that cannot be applied",
+			"error", err)
+		b.careful = true
+		res, err = b.load(ctx)
 	}
-	plan, err := b.planLoad(ctx)
 	if err != nil {
 		return res, err
 	}
-	b.log.InfoContext(ctx, "rebuild: scratch tables created, reading the log", "schema", b.scratch,
-		"deferred_keys", len(plan.keys), "deferred_statements", len(plan.finish))
-	caughtUp := time.Now()
-	if res, err = b.catchUp(ctx, plan); err != nil {
-		return res, err
-	}
-	finished := time.Now()
-	if err := b.finishTables(ctx, plan); err != nil {
-		return res, err
-	}
-	b.log.InfoContext(ctx, "rebuild: log applied, tables finished", "events", res.Events,
-		"catch_up", finished.Sub(caughtUp), "indexes_and_logging", time.Since(finished))
 
 	for attempt := 1; ; attempt++ {
 		swapped, err := b.swap(ctx, res)
@@ -201,9 +206,42 @@ func (b *rebuilder) run(ctx context.Context) (res RebuildResult, err error) {
 		b.log.InfoContext(ctx, "rebuild: live tables busy, trying the swap again", "attempt", attempt)
 		sleep(ctx, time.Duration(attempt)*50*time.Millisecond)
 	}
+	logParked(ctx, b.opts.Logger, b.park.parked())
 	if _, err := b.conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+scratch+" CASCADE"); err != nil {
 		b.log.WarnContext(ctx, "rebuild: swapped, but cannot drop the scratch schema; the next rebuild will", "schema", b.scratch, "error", err)
 	}
+	return res, nil
+}
+
+// load creates the scratch schema and tables afresh, applies the log to them from its start and
+// finishes them, ready for the swap.
+func (b *rebuilder) load(ctx context.Context) (RebuildResult, error) {
+	b.park = newParking(b.pr.name)
+	scratch := pgx.Identifier{b.scratch}.Sanitize()
+	if _, err := b.conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+scratch+" CASCADE; CREATE SCHEMA "+scratch+
+		"; SET search_path = "+scratch+", "+liveSchema); err != nil {
+		return RebuildResult{}, fmt.Errorf("create scratch schema %s: %w", b.scratch, err)
+	}
+	if err := b.createTables(ctx); err != nil {
+		return RebuildResult{}, err
+	}
+	plan, err := b.planLoad(ctx)
+	if err != nil {
+		return RebuildResult{}, err
+	}
+	b.log.InfoContext(ctx, "rebuild: scratch tables created, reading the log", "schema", b.scratch,
+		"deferred_keys", len(plan.keys), "deferred_statements", len(plan.finish), "careful", b.careful)
+	caughtUp := time.Now()
+	res, err := b.catchUp(ctx, plan)
+	if err != nil {
+		return res, err
+	}
+	finished := time.Now()
+	if err := b.finishTables(ctx, plan); err != nil {
+		return res, err
+	}
+	b.log.InfoContext(ctx, "rebuild: log applied, tables finished", "events", res.Events,
+		"catch_up", finished.Sub(caughtUp), "indexes_and_logging", time.Since(finished))
 	return res, nil
 }
 
@@ -226,9 +264,12 @@ func (b *rebuilder) createTables(ctx context.Context) error {
 }
 
 // swap applies the rest of the log and moves the scratch tables into public, with the
-// checkpoint, in one transaction. It starts from res, the state of the scratch tables before it,
-// and returns the state it committed.
+// checkpoint and the events the rebuild parked (which replace those the live tables had), in
+// one transaction. It starts from res, the state of the scratch tables before it (Events
+// counting every event read, parked or not), and returns the state it committed.
 func (b *rebuilder) swap(ctx context.Context, res RebuildResult) (RebuildResult, error) {
+	// What this attempt parks counts only if it commits.
+	park := b.park.clone()
 	tx, err := b.conn.Begin(ctx)
 	if err != nil {
 		return res, fmt.Errorf("swap: begin: %w", err)
@@ -249,7 +290,7 @@ func (b *rebuilder) swap(ctx context.Context, res RebuildResult) (RebuildResult,
 		if len(page) == 0 {
 			break
 		}
-		if err := b.pr.p.Apply(ctx, tx, page); err != nil {
+		if _, err := applyParking(ctx, tx, b.pr.p, page, park); err != nil {
 			return res, fmt.Errorf("swap: apply %d events after %s: %w", len(page), res.Position, err)
 		}
 		res.Events += int64(len(page))
@@ -270,6 +311,15 @@ func (b *rebuilder) swap(ctx context.Context, res RebuildResult) (RebuildResult,
 	if _, err := tx.Exec(ctx, strings.Join(stmts, "; ")); err != nil {
 		return res, fmt.Errorf("swap: move the tables into %s: %w", liveSchema, err)
 	}
+	parked := park.parked()
+	res.Events -= int64(len(parked))
+	res.Parked = len(parked)
+	if err := dropParked(ctx, tx, b.pr.name); err != nil {
+		return res, fmt.Errorf("swap: %w", err)
+	}
+	if err := insertParked(ctx, tx, parked); err != nil {
+		return res, fmt.Errorf("swap: %w", err)
+	}
 	if _, err := tx.Exec(ctx, `UPDATE public.projection_checkpoints
 		SET position = $2, schema_hash = $3, events_applied = $4, updated_at = now() WHERE name = $1`,
 		b.pr.name, res.Position.String(), b.pr.hash, res.Events); err != nil {
@@ -278,6 +328,7 @@ func (b *rebuilder) swap(ctx context.Context, res RebuildResult) (RebuildResult,
 	if err := tx.Commit(ctx); err != nil {
 		return res, fmt.Errorf("swap: commit: %w", err)
 	}
-	b.log.InfoContext(ctx, "rebuild: swapped in", "events", res.Events, "position", res.Position.String())
+	b.park = park
+	b.log.InfoContext(ctx, "rebuild: swapped in", "events", res.Events, "parked", res.Parked, "position", res.Position.String())
 	return res, nil
 }

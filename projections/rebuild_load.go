@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -34,9 +35,16 @@ type loadPlan struct {
 // by page, rewriting rows written a page earlier, the WAL of every row version would cost more
 // than logging the final table once. A BulkLoader writes each row once, as COPY does: making
 // its tables logged afterwards would only write everything twice.
-func (b *rebuilder) unlogged() bool {
-	_, bulk := b.pr.p.(BulkLoader)
-	return !bulk
+func (b *rebuilder) unlogged() bool { return b.bulkLoader() == nil }
+
+// bulkLoader is the projection as a BulkLoader when the rebuild loads it so, nil when it applies
+// the log page by page.
+func (b *rebuilder) bulkLoader() BulkLoader {
+	if b.careful {
+		return nil
+	}
+	bl, _ := b.pr.p.(BulkLoader)
+	return bl
 }
 
 // planLoad reads the scratch tables' indexes and constraints and makes the loadPlan: the tables
@@ -46,7 +54,7 @@ func (b *rebuilder) unlogged() bool {
 // half of what COPY into request_details_entries costs is its primary key.
 func (b *rebuilder) planLoad(ctx context.Context) (*loadPlan, error) {
 	var copyOnly []string
-	if bl, ok := b.pr.p.(BulkLoader); ok {
+	if bl := b.bulkLoader(); bl != nil {
 		copyOnly = bl.CopyOnlyTables()
 		for _, t := range copyOnly {
 			if !slices.Contains(b.pr.tables, t) {
@@ -77,6 +85,10 @@ func (b *rebuilder) planLoad(ctx context.Context) (*loadPlan, error) {
 		return nil, fmt.Errorf("list the scratch indexes: %w", err)
 	}
 	plan := &loadPlan{}
+	if b.careful {
+		// Every index and key stays: what an event breaks fails on that event.
+		objects = nil
+	}
 	if b.unlogged() {
 		for _, t := range b.pr.qualified(b.scratch) {
 			plan.prepare = append(plan.prepare, "ALTER TABLE "+t+" SET UNLOGGED")
@@ -158,7 +170,7 @@ func (b *rebuilder) catchUp(ctx context.Context, plan *loadPlan) (RebuildResult,
 	pages := readAhead(ctx, b.store, b.opts.BatchSize)
 	w := b.startWriter(ctx)
 	var load BulkLoad
-	if bl, ok := b.pr.p.(BulkLoader); ok {
+	if bl := b.bulkLoader(); bl != nil {
 		load = bl.NewBulkLoad()
 	}
 	for page := range pages {
@@ -174,7 +186,7 @@ func (b *rebuilder) catchUp(ctx context.Context, plan *loadPlan) (RebuildResult,
 		var write BulkWrite
 		if load != nil {
 			var err error
-			if write, err = load.Fold(events); err != nil {
+			if write, err = b.fold(load, events); err != nil {
 				stop()
 				w.wait()
 				return res, fmt.Errorf("fold %d events after %s: %w", len(events), res.Position, err)
@@ -187,7 +199,10 @@ func (b *rebuilder) catchUp(ctx context.Context, plan *loadPlan) (RebuildResult,
 				load = nil
 			}
 		} else {
-			write = func(ctx context.Context, tx pgx.Tx) error { return b.pr.p.Apply(ctx, tx, events) }
+			write = func(ctx context.Context, tx pgx.Tx) error {
+				_, err := applyParking(ctx, tx, b.pr.p, events, b.park)
+				return err
+			}
 		}
 		res.Events += int64(len(events))
 		res.Position = events[len(events)-1].Position
@@ -202,6 +217,30 @@ func (b *rebuilder) catchUp(ctx context.Context, plan *loadPlan) (RebuildResult,
 		return res, err
 	}
 	return res, nil
+}
+
+// fold folds a page with the load. It parks the events of blocked streams without folding them,
+// and an event Fold fails on (its error an *EventError naming it), then folds the rest of the
+// page; a failure that names no event of the page is returned.
+func (b *rebuilder) fold(load BulkLoad, events []eventlog.RecordedEvent) (BulkWrite, error) {
+	rest := events
+	for {
+		rest = b.park.skipBlocked(rest)
+		write, err := load.Fold(rest)
+		if err == nil {
+			return write, nil
+		}
+		var failed *EventError
+		at := -1
+		if errors.As(err, &failed) && !Transient(err) {
+			at = slices.IndexFunc(rest, func(e eventlog.RecordedEvent) bool { return e.ID == failed.ID && e.Position == failed.Position })
+		}
+		if at < 0 {
+			return nil, err
+		}
+		b.park.park(&rest[at], err.Error())
+		rest = rest[at+1:]
+	}
 }
 
 // then is the write of a followed by that of b, either of which may be nil.

@@ -69,9 +69,10 @@ func NewRunner(cfg Config) (*Runner, error) {
 }
 
 // Run keeps every projection until ctx ends, then returns nil once every projector has
-// stopped (a batch in flight is rolled back). Failures of the database, of the event store or
-// of a projection's Apply are logged and retried; they never end Run. A Runner runs once at a
-// time.
+// stopped (a batch in flight is rolled back). Failures of the database, of the event store and
+// transient failures of a projection's Apply (see Transient) are logged and retried; an event
+// that fails for a reason of its own is parked (see ParkedEvent) and the projection goes on.
+// Nothing ends Run but ctx. A Runner runs once at a time.
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("projection runner: already running")
@@ -233,27 +234,47 @@ func (r *Runner) prepare(ctx context.Context, pr *projector, log *slog.Logger) (
 // checkpoint, in one transaction. applied is the checkpoint this projector last read or wrote,
 // the point its reading of the log has passed. It returns the checkpoint afterwards, which is
 // past the batch when a rebuild moved it further meanwhile.
+//
+// When Apply fails for a reason of the events' own (see Transient), the batch is rolled back
+// and applied again in parts, each in a savepoint, and the events that fail alone are parked
+// (see applyParking), with the later events of their streams, in the transaction that moves
+// the checkpoint past them. A transient failure rolls the batch back and returns the error:
+// the leader applies it again from the checkpoint.
 func (r *Runner) applyBatch(ctx context.Context, pr *projector, applied eventlog.Position, batch []eventlog.RecordedEvent) (eventlog.Position, error) {
+	pos, err := r.tryBatch(ctx, pr, applied, batch, false)
+	var failed *eventsFailed
+	if !errors.As(err, &failed) {
+		return pos, err
+	}
+	r.log.WarnContext(ctx, "projection: a batch failed on its events; applying it in parts to park the events that fail alone",
+		"projection", pr.name, "events", failed.events, "after", failed.after.String(), "error", failed.err)
+	return r.tryBatch(ctx, pr, applied, batch, true)
+}
+
+// eventsFailed is the failure of a whole batch's Apply for a reason of its events' own.
+type eventsFailed struct {
+	events int
+	after  eventlog.Position
+	err    error
+}
+
+func (e *eventsFailed) Error() string {
+	return fmt.Sprintf("apply %d events after %s: %v", e.events, e.after, e.err)
+}
+
+func (e *eventsFailed) Unwrap() error { return e.err }
+
+// tryBatch is one attempt at applyBatch: with careful, events that fail are parked; without, a
+// failure of the events' own returns *eventsFailed.
+func (r *Runner) tryBatch(ctx context.Context, pr *projector, applied eventlog.Position, batch []eventlog.RecordedEvent, careful bool) (eventlog.Position, error) {
 	tx, err := r.cfg.Pool.BeginTx(ctx, liveTx)
 	if err != nil {
 		return eventlog.Start(), fmt.Errorf("projection %s: begin batch: %w", pr.name, err)
 	}
 	defer rollback(ctx, tx)
-	var text, hash string
-	err = tx.QueryRow(ctx, `SELECT position, schema_hash FROM public.projection_checkpoints WHERE name = $1 FOR UPDATE`,
-		pr.name).Scan(&text, &hash)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return eventlog.Start(), fmt.Errorf("projection %s: %w", pr.name, errCheckpointMissing)
-	}
+	stored, anyParked, err := lockForBatch(ctx, tx, pr)
 	if err != nil {
-		return eventlog.Start(), fmt.Errorf("projection %s: lock checkpoint: %w", pr.name, err)
-	}
-	if hash != pr.hash {
-		return eventlog.Start(), fmt.Errorf("projection %s: %w", pr.name, errSchemaChanged)
-	}
-	stored, err := eventlog.ParsePosition(text)
-	if err != nil {
-		return eventlog.Start(), fmt.Errorf("projection %s: checkpoint: %w", pr.name, err)
+		return eventlog.Start(), err
 	}
 	if stored.Compare(applied) < 0 {
 		// The tables were recreated from the start meanwhile (by another projector that took
@@ -275,20 +296,77 @@ func (r *Runner) applyBatch(ctx context.Context, pr *projector, applied eventlog
 		}
 		return stored, nil // the deferred rollback releases the row
 	}
-	if err := pr.p.Apply(ctx, tx, fresh); err != nil {
-		return eventlog.Start(), fmt.Errorf("projection %s: apply %d events after %s: %w", pr.name, len(fresh), stored, err)
+	park := newParking(pr.name)
+	if anyParked {
+		blocked, err := blockedStreams(ctx, tx, pr.name, fresh)
+		if err != nil {
+			return eventlog.Start(), fmt.Errorf("projection %s: %w", pr.name, err)
+		}
+		for _, s := range blocked {
+			park.blocked[s] = true
+		}
+	}
+	var n int
+	if careful {
+		if n, err = applyParking(ctx, tx, pr.p, fresh, park); err != nil {
+			return eventlog.Start(), fmt.Errorf("projection %s: apply %d events after %s: %w", pr.name, len(fresh), stored, err)
+		}
+	} else if run := park.skipBlocked(fresh); len(run) > 0 {
+		if err := pr.p.Apply(ctx, tx, run); err != nil {
+			if transientIn(tx, err) || ctx.Err() != nil {
+				return eventlog.Start(), fmt.Errorf("projection %s: apply %d events after %s: %w", pr.name, len(run), stored, err)
+			}
+			return eventlog.Start(), &eventsFailed{events: len(run), after: stored, err: err}
+		}
+		n = len(run)
+	}
+	parked := park.parked()
+	if err := insertParked(ctx, tx, parked); err != nil {
+		return eventlog.Start(), fmt.Errorf("projection %s: %w", pr.name, err)
 	}
 	last := fresh[len(fresh)-1].Position
 	if _, err := tx.Exec(ctx, `UPDATE public.projection_checkpoints
 		SET position = $2, events_applied = events_applied + $3, updated_at = now() WHERE name = $1`,
-		pr.name, last.String(), len(fresh)); err != nil {
+		pr.name, last.String(), n); err != nil {
 		return eventlog.Start(), fmt.Errorf("projection %s: move checkpoint: %w", pr.name, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return eventlog.Start(), fmt.Errorf("projection %s: commit batch: %w", pr.name, err)
 	}
 	r.committed(pr.name, last)
+	logParked(ctx, r.log, parked)
 	return last, nil
+}
+
+// lockForBatch locks the projection's checkpoint row, checks that the tables are the
+// projection's, and returns the checkpoint and whether the projection has parked events, in one
+// round trip. The second statement runs after the lock is granted, so it sees what a retry that
+// held the lock committed.
+func lockForBatch(ctx context.Context, tx pgx.Tx, pr *projector) (stored eventlog.Position, anyParked bool, err error) {
+	var b pgx.Batch
+	b.Queue(`SELECT position, schema_hash FROM public.projection_checkpoints WHERE name = $1 FOR UPDATE`, pr.name)
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM public.projection_parked WHERE projection = $1)`, pr.name)
+	results := tx.SendBatch(ctx, &b)
+	var text, hash string
+	err = results.QueryRow().Scan(&text, &hash)
+	parkedErr := results.QueryRow().Scan(&anyParked)
+	closeErr := results.Close()
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return stored, false, fmt.Errorf("projection %s: %w", pr.name, errCheckpointMissing)
+	case err != nil:
+		return stored, false, fmt.Errorf("projection %s: lock checkpoint: %w", pr.name, err)
+	case parkedErr != nil:
+		return stored, false, fmt.Errorf("projection %s: look for parked events: %w", pr.name, parkedErr)
+	case closeErr != nil:
+		return stored, false, fmt.Errorf("projection %s: lock checkpoint: %w", pr.name, closeErr)
+	case hash != pr.hash:
+		return stored, false, fmt.Errorf("projection %s: %w", pr.name, errSchemaChanged)
+	}
+	if stored, err = eventlog.ParsePosition(text); err != nil {
+		return stored, false, fmt.Errorf("projection %s: checkpoint: %w", pr.name, err)
+	}
+	return stored, anyParked, nil
 }
 
 // sleep waits for d or until ctx ends.

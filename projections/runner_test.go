@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/helpstream/helpstream/projections"
 )
@@ -84,8 +85,10 @@ func TestCatchUpAndLive(t *testing.T) {
 // A projector that dies in the middle of a batch (its rows written, the batch not committed)
 // loses nothing and applies nothing twice once it runs again.
 func TestKillMidBatch(t *testing.T) {
-	boom := errors.New("injected failure after the rows were written")
-	t.Run("apply error, same runner resumes", func(t *testing.T) {
+	// A transient failure (see projections.Transient): the batch is rolled back and applied
+	// again whole; nothing is parked.
+	boom := &pgconn.PgError{Code: "40001", Message: "injected serialization failure after the rows were written"}
+	t.Run("transient apply error, same runner resumes", func(t *testing.T) {
 		e := newEnv(t)
 		f := &faulty{counts: newCounts("tally"), fired: map[int64]bool{}}
 		fail := func(context.Context, pgx.Tx) error { return boom }

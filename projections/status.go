@@ -43,11 +43,15 @@ type ProjectionStatus struct {
 	LagSeconds float64 `json:"lag_seconds"`
 	// Leader reports whether a runner holds the projection's leader lock.
 	Leader bool `json:"leader"`
+	// Parked counts the events the projection could not apply and parked (see ParkedEvent);
+	// FirstParked is the first of them in log order, nil when none is.
+	Parked      int64        `json:"parked,omitempty"`
+	FirstParked *ParkedEvent `json:"first_parked,omitempty"`
 }
 
 // Status reports where each projection stands, in the order given: its checkpoint, its lag
-// behind the log (counted up to DefaultLagCap events) and whether a leader runs it. It reads the
-// log once, from the oldest checkpoint.
+// behind the log (counted up to DefaultLagCap events), whether a leader runs it and the events
+// it parked. It reads the log once, from the oldest checkpoint.
 func Status(ctx context.Context, pool *pgxpool.Pool, store eventlog.Store, ps []Projection) ([]ProjectionStatus, error) {
 	return StatusWithLagCap(ctx, pool, store, ps, DefaultLagCap)
 }
@@ -74,6 +78,10 @@ func StatusWithLagCap(ctx context.Context, pool *pgxpool.Pool, store eventlog.St
 	if err != nil {
 		return nil, fmt.Errorf("projection status: %w", err)
 	}
+	parked, err := readParkedSummaries(ctx, pool, names)
+	if err != nil {
+		return nil, fmt.Errorf("projection status: %w", err)
+	}
 	for i, p := range ps {
 		s := ProjectionStatus{Name: names[i], Leader: leaders[LeaderLockKey(names[i])]}
 		if cp, ok := stored[names[i]]; ok && cp.hash != "" {
@@ -82,6 +90,9 @@ func StatusWithLagCap(ctx context.Context, pool *pgxpool.Pool, store eventlog.St
 			s.Position = cp.pos
 			s.EventsApplied = cp.applied
 			s.UpdatedAt = cp.updatedAt
+		}
+		if p, ok := parked[names[i]]; ok {
+			s.Parked, s.FirstParked = p.count, &p.first
 		}
 		out[i] = s
 	}

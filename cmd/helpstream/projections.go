@@ -18,7 +18,7 @@ import (
 	"github.com/helpstream/helpstream/projections"
 )
 
-const projectionsSummary = "read models: run their projectors, rebuild them, show where they stand"
+const projectionsSummary = "read models: run their projectors, rebuild them, show where they stand, retry their parked events"
 
 func init() {
 	register(commandGroup("projections", projectionsSummary, projectionsCommands))
@@ -29,6 +29,7 @@ var projectionsCommands = []command{
 	{"run", projectionsRunSummary, runProjectionsRun},
 	{"rebuild", projectionsRebuildSummary, runProjectionsRebuild},
 	{"status", projectionsStatusSummary, runProjectionsStatus},
+	{"retry", projectionsRetrySummary, runProjectionsRetry},
 }
 
 // projectionFlags are the flags every projections command shares.
@@ -132,15 +133,19 @@ func runProjectionsRebuild(ctx context.Context, args []string, out io.Writer) er
 		rate := float64(res.Events) / max(res.Duration.Seconds(), 1e-9)
 		fmt.Fprintf(out, "rebuilt %s: %d events in %s (%.0f events/s), checkpoint %s\n",
 			p.Name(), res.Events, res.Duration.Round(time.Millisecond), rate, res.Position)
+		if res.Parked > 0 {
+			fmt.Fprintf(out, "  %d events parked: projections status lists them, projections retry applies them after a fix\n", res.Parked)
+		}
 	}
 	return nil
 }
 
-const projectionsStatusSummary = "show each read model's position, lag in events and seconds, and whether a leader runs it"
+const projectionsStatusSummary = "show each read model's position, lag in events and seconds, whether a leader runs it, and its parked events"
 
 func runProjectionsStatus(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlagSet("projections status", projectionsStatusSummary, out)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	listParked := fs.Bool("parked", false, "list every parked event, not only the first of each read model")
 	stores := addProjectionFlags(fs)
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
@@ -167,7 +172,7 @@ func runProjectionsStatus(ctx context.Context, args []string, out io.Writer) err
 		return enc.Encode(statuses)
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tPOSITION\tAPPLIED\tLAG EVENTS\tLAG SECONDS\tLEADER\tUPDATED")
+	fmt.Fprintln(w, "NAME\tPOSITION\tAPPLIED\tLAG EVENTS\tLAG SECONDS\tLEADER\tPARKED\tUPDATED")
 	for _, s := range statuses {
 		position, updated := s.Position.String(), s.UpdatedAt.UTC().Format(time.RFC3339)
 		switch {
@@ -184,9 +189,97 @@ func runProjectionsStatus(ctx context.Context, args []string, out io.Writer) err
 		if s.Leader {
 			leader = "yes"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%.1f\t%s\t%s\n", s.Name, position, s.EventsApplied, lag, s.LagSeconds, leader, updated)
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%.1f\t%s\t%d\t%s\n", s.Name, position, s.EventsApplied, lag, s.LagSeconds, leader, s.Parked, updated)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for _, s := range statuses {
+		if s.Parked == 0 {
+			continue
+		}
+		fmt.Fprintf(out, "\n%s: %d parked, which its tables lack (helpstream projections retry --projection %s applies them after a fix)\n",
+			s.Name, s.Parked, s.Name)
+		list := []projections.ParkedEvent{*s.FirstParked}
+		if *listParked {
+			if list, err = projections.Parked(ctx, pool, s.Name); err != nil {
+				return err
+			}
+		}
+		for _, e := range list {
+			printParked(out, "", e, "")
+		}
+		if !*listParked && s.Parked > 1 {
+			fmt.Fprintf(out, "  … and %d more (--parked lists them)\n", s.Parked-1)
+		}
+	}
+	return nil
+}
+
+// printParked prints one parked event on one line, after what, and its error after because.
+func printParked(out io.Writer, what string, e projections.ParkedEvent, because string) {
+	if what != "" {
+		what += " "
+	}
+	fmt.Fprintf(out, "  %sat %s: %s v%d %s (event %s, parked %s", what, e.Position, e.StreamID, e.StreamVersion, e.Type, e.EventID,
+		e.ParkedAt.UTC().Format(time.RFC3339))
+	if e.Retries > 0 {
+		fmt.Fprintf(out, ", retries: %d", e.Retries)
+	}
+	fmt.Fprintf(out, "): %s%s\n", because, e.Error)
+}
+
+const projectionsRetrySummary = "apply the events the read models parked again, after a fix; each stream's in order"
+
+func runProjectionsRetry(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlagSet("projections retry", projectionsRetrySummary, out)
+	var only []string
+	fs.Func("projection", "retry this read model's parked events only (repeatable; default: every read model)", func(name string) error {
+		only = append(only, name)
+		return nil
+	})
+	stores := addProjectionFlags(fs)
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("projections retry: unexpected arguments %q (name a read model with --projection)", fs.Args())
+	}
+	selected, err := selectReadModels(only)
+	if err != nil {
+		return err
+	}
+	pool, store, closeStores, err := openProjectionStores(ctx, stores)
+	if err != nil {
+		return err
+	}
+	defer closeStores()
+	left := 0
+	for _, p := range selected {
+		res, err := projections.Retry(ctx, pool, store, p)
+		if err != nil {
+			return err
+		}
+		if len(res.Applied)+len(res.Failed)+len(res.Waiting) == 0 {
+			fmt.Fprintf(out, "%s: nothing parked\n", p.Name())
+			continue
+		}
+		fmt.Fprintf(out, "%s: %d applied, %d failed again, %d still waiting behind them\n", p.Name(), len(res.Applied), len(res.Failed), len(res.Waiting))
+		for _, e := range res.Applied {
+			printParked(out, "applied", e, "had failed with: ")
+		}
+		for _, e := range res.Failed {
+			printParked(out, "failed ", e, "")
+		}
+		for _, e := range res.Waiting {
+			printParked(out, "waiting", e, "")
+		}
+		left += len(res.Failed) + len(res.Waiting)
+	}
+	if left > 0 {
+		return fmt.Errorf("projections retry: %d events still parked", left)
+	}
+	return nil
 }
 
 // selectReadModels returns the read models named, in the order given, or all when none is.

@@ -112,7 +112,8 @@ func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.Reco
 		}
 		e, err := p.codec.Decode(rec.Type, rec.Data)
 		if err != nil {
-			return fmt.Errorf("directory: decode %s at %s: %w", rec.Type, rec.Position, err)
+			return &projections.EventError{ID: rec.ID, Position: rec.Position,
+				Err: fmt.Errorf("directory: decode %s at %s: %w", rec.Type, rec.Position, err)}
 		}
 		events = append(events, e)
 		positions = append(positions, rec.Position)

@@ -13,6 +13,7 @@ import (
 	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/projections"
 )
 
 // Handlers receive what a batch holds, in the batch's order. Nil handlers are skipped.
@@ -44,7 +45,9 @@ var (
 )
 
 // Each passes the events of batch to h. Events of other types, and request events of streams
-// that are not requests', are ignored, as a read model must ignore what it does not know.
+// that are not requests', are ignored, as a read model must ignore what it does not know. It
+// stops at the first event that does not decode, with an error that wraps a
+// *projections.EventError naming it; h has received every event before it.
 func (r *Reader) Each(batch []eventlog.RecordedEvent, h Handlers) error {
 	for i := range batch {
 		rec := &batch[i]
@@ -56,7 +59,7 @@ func (r *Reader) Each(batch []eventlog.RecordedEvent, h Handlers) error {
 			}
 			e, err := r.requests.Decode(rec.Type, rec.Data)
 			if err != nil {
-				return fmt.Errorf("%s: decode %s at %s: %w", r.name, rec.Type, rec.Position, err)
+				return r.decodeError(rec, err)
 			}
 			if h.Request != nil {
 				h.Request(id, rec, e)
@@ -64,7 +67,7 @@ func (r *Reader) Each(batch []eventlog.RecordedEvent, h Handlers) error {
 		case rec.Type == companyCreated || rec.Type == technicianRegistered:
 			e, err := r.directory.Decode(rec.Type, rec.Data)
 			if err != nil {
-				return fmt.Errorf("%s: decode %s at %s: %w", r.name, rec.Type, rec.Position, err)
+				return r.decodeError(rec, err)
 			}
 			switch e := e.(type) {
 			case *dir.CompanyCreated:
@@ -79,6 +82,12 @@ func (r *Reader) Each(batch []eventlog.RecordedEvent, h Handlers) error {
 		}
 	}
 	return nil
+}
+
+// decodeError names the event that does not decode, so that a rebuild can park it and go on.
+func (r *Reader) decodeError(rec *eventlog.RecordedEvent, err error) error {
+	return &projections.EventError{ID: rec.ID, Position: rec.Position,
+		Err: fmt.Errorf("%s: decode %s at %s: %w", r.name, rec.Type, rec.Position, err)}
 }
 
 func requestID(streamID string) (uuid.UUID, bool) {

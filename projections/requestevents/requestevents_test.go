@@ -2,6 +2,7 @@ package requestevents_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/requestevents"
 )
 
@@ -66,13 +68,27 @@ func TestEach(t *testing.T) {
 }
 
 func TestEachDecodeErrorNamesTheReadModel(t *testing.T) {
+	good := record(t, "company-"+uuid.NewString(), &dir.CompanyCreated{CompanyID: uuid.New(), Name: "Acme"})
 	for _, rec := range []eventlog.RecordedEvent{
-		{StreamID: request.StreamPrefix + uuid.NewString(), Type: "request.assigned.v1", Data: json.RawMessage(`{"technician_id":1}`)},
-		{StreamID: "company-x", Type: "company.created.v1", Data: json.RawMessage(`[]`)},
+		{ID: uuid.New(), StreamID: request.StreamPrefix + uuid.NewString(), Type: "request.assigned.v1", Data: json.RawMessage(`{"technician_id":1}`),
+			Position: eventlog.NewPosition(7, 1)},
+		{ID: uuid.New(), StreamID: "company-x", Type: "company.created.v1", Data: json.RawMessage(`[]`), Position: eventlog.NewPosition(7, 2)},
 	} {
-		err := requestevents.NewReader("request list").Each([]eventlog.RecordedEvent{rec}, requestevents.Handlers{})
+		// The events before the bad one are handed over, none after it, and the error names
+		// it: a rebuild parks it and goes on with the rest.
+		var seen []string
+		err := requestevents.NewReader("request list").Each([]eventlog.RecordedEvent{good, rec, good}, requestevents.Handlers{
+			Company: func(_ uuid.UUID, name string) { seen = append(seen, name) },
+		})
 		if err == nil || !strings.Contains(err.Error(), "request list: decode "+rec.Type) {
 			t.Errorf("%s: error %v, want one naming the read model and the type", rec.Type, err)
+		}
+		var failed *projections.EventError
+		if !errors.As(err, &failed) || failed.ID != rec.ID || failed.Position != rec.Position {
+			t.Errorf("%s: error %#v does not name the event %s at %s", rec.Type, err, rec.ID, rec.Position)
+		}
+		if len(seen) != 1 {
+			t.Errorf("%s: the handlers saw %d events around the bad one, want the one before it", rec.Type, len(seen))
 		}
 	}
 }
