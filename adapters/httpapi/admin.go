@@ -165,11 +165,33 @@ func (a *API) revokeAccess(_ http.ResponseWriter, r *http.Request) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
-	res, err := a.cfg.App.RevokeAccess(r.Context(), meta(r, app.Admin), app.RevokeAccess{TechnicianID: id, CompanyID: companyID})
+	res, err := a.cfg.Accounts.RevokeAccess(r.Context(), meta(r, app.Admin), app.RevokeAccess{TechnicianID: id, CompanyID: companyID})
 	if err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, result(id, res), nil
+}
+
+// unlockView is what an unlock answers.
+type unlockView struct {
+	ID        uuid.UUID `json:"id"`
+	Email     string    `json:"email"`
+	Failures  int       `json:"failures"`
+	WasLocked bool      `json:"was_locked"`
+}
+
+// unlockTechnician lifts the login lockout of a technician's e-mail address and forgets its
+// failed logins.
+func (a *API) unlockTechnician(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	id, err := pathID(r, "technicianID")
+	if err != nil {
+		return 0, nil, err
+	}
+	u, err := a.cfg.Accounts.UnlockTechnician(r.Context(), id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, unlockView{ID: id, Email: u.Email, Failures: u.Failures, WasLocked: u.WasLocked}, nil
 }
 
 // projectionStatus reports each read model's position, lag and leader.

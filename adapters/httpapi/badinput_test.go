@@ -48,6 +48,9 @@ type badInputFixture struct {
 	customer     *client // the Windows request's customer
 	other        *client // a technician of company A to transfer to
 	fileID       uuid.UUID
+	// passwordTarget is the technician whose password the set-password route changes: a
+	// change ends their sessions, so it is nobody the other routes act as.
+	passwordTarget uuid.UUID
 }
 
 func newBadInputFixture(t *testing.T, e *env) *badInputFixture {
@@ -57,6 +60,7 @@ func newBadInputFixture(t *testing.T, e *env) *badInputFixture {
 	f.winID, f.customer = w.inChat(t, uaWindows)
 	f.iosID, _ = w.inChat(t, uaIOS)
 	f.other = e.technician(t, "Carol Tech", w.companyA)
+	f.passwordTarget = e.registerTechnician(t, "Pat Password", "pat.password@example.com")
 	var up commandResult
 	f.customer.upload(t, custPath(f.winID, "files"), "a.txt", []byte("a\n")).want(t, http.StatusCreated).decode(t, &up)
 	f.fileID = up.ID
@@ -127,7 +131,7 @@ func (f *badInputFixture) jsonRoutes() []jsonRoute {
 			valid: map[string]any{"name": "Dan", "email": "dan@example.com", "password": "long enough"}, fields: []jsonField{str("name"), str("email"), str("password")},
 		},
 		{
-			name: "set password", method: "PUT", path: "/api/v1/admin/technicians/" + f.techA.id.String() + "/password", who: admin,
+			name: "set password", method: "PUT", path: "/api/v1/admin/technicians/" + f.passwordTarget.String() + "/password", who: admin,
 			valid: map[string]any{"password": "another long one"}, fields: []jsonField{str("password")},
 			notFound: []string{"/api/v1/admin/technicians/" + unknown + "/password", "/api/v1/admin/technicians/alice/password", "/api/v1/admin/technicians/" + f.companyA.String() + "/password"},
 		},

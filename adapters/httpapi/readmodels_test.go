@@ -821,6 +821,7 @@ func TestReadModelsSearchFiltersAndVisibility(t *testing.T) {
 	}
 	var revoked commandResult
 	e.admin().raw(t, http.MethodDelete, "/api/v1/admin/technicians/"+pat.id.String()+"/access/"+w.initech.String(), nil).want(t, http.StatusOK).decode(t, &revoked)
+	pat = e.relogin(t, pat) // the revocation ended pat's sessions
 	for _, srv := range []*env{e, replica} {
 		listsAt(pat.on(srv), "q=initech", revoked.Position, nil)
 		listsAt(pat.on(srv), "view=new", revoked.Position, w.newIDs)

@@ -73,6 +73,7 @@ func (a *API) routes() {
 	a.handle("PUT /api/v1/admin/technicians/{technicianID}/password", a.admin(a.setPassword))
 	a.handle("POST /api/v1/admin/technicians/{technicianID}/access", a.admin(a.grantAccess))
 	a.handle("DELETE /api/v1/admin/technicians/{technicianID}/access/{companyID}", a.admin(a.revokeAccess))
+	a.handle("POST /api/v1/admin/technicians/{technicianID}/unlock", a.admin(a.unlockTechnician))
 }
 
 // health answers 200 when the server can serve: its database answers and its read models
@@ -358,8 +359,17 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	session, err := a.cfg.Accounts.Login(r.Context(), body.Email, body.Password)
-	if err != nil {
+	session, err := a.cfg.Accounts.LoginFrom(r.Context(), clientinfo.IP(r, a.cfg.TrustProxyHeaders), body.Email, body.Password)
+	var throttled *app.LoginThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		e := errorf(http.StatusTooManyRequests, "too_many_attempts", throttled.Error())
+		e.RetryAfter = throttled.RetryAfter
+		return 0, nil, e
+	case errors.Is(err, app.ErrAccountLocked):
+		// 423, not 429: waiting does not help, and Retry-After would say it does.
+		return 0, nil, errorf(http.StatusLocked, "account_locked", app.ErrAccountLocked.Error())
+	case err != nil:
 		return 0, nil, err
 	}
 	profile, err := a.cfg.App.Profile(r.Context(), session.TechnicianID)

@@ -97,7 +97,7 @@ var adminActions = []adminAction{
 			return nil
 		}
 	}},
-	{"password", "set a technician's password: --technician ID --password", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+	{"password", "set a technician's password and end their sessions: --technician ID --password", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
 		technician := fs.String("technician", "", "technician ID")
 		password := fs.String("password", envOr("HELPSTREAM_TECHNICIAN_PASSWORD", ""), "new password (env HELPSTREAM_TECHNICIAN_PASSWORD)")
 		return func(ctx context.Context, svc *services, out io.Writer) error {
@@ -113,7 +113,33 @@ var adminActions = []adminAction{
 		}
 	}},
 	{"grant", "let a technician serve a company: --technician ID --company ID", accessAction(true)},
-	{"revoke", "take a technician's access to a company away: --technician ID --company ID", accessAction(false)},
+	{"revoke", "take a technician's access to a company away and end their sessions: --technician ID --company ID", accessAction(false)},
+	{"unlock", "lift the login lockout of an e-mail address and forget its failed logins: --email E", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+		email := fs.String("email", "", "the e-mail address, as typed at login (known to Helpstream or not)")
+		return func(ctx context.Context, svc *services, out io.Writer) error {
+			return unlock(ctx, svc.accounts, *email, out)
+		}
+	}},
+}
+
+// unlock is `helpstream admin unlock`.
+func unlock(ctx context.Context, accounts *app.Accounts, email string, out io.Writer) error {
+	if strings.TrimSpace(email) == "" {
+		return errors.New("--email is required")
+	}
+	u, err := accounts.Unlock(ctx, email)
+	if err != nil {
+		return err
+	}
+	switch {
+	case u.WasLocked:
+		fmt.Fprintf(out, "%s unlocked (%d failed logins forgotten)\n", u.Email, u.Failures)
+	case u.Failures > 0:
+		fmt.Fprintf(out, "%s was not locked; %d failed logins forgotten\n", u.Email, u.Failures)
+	default:
+		fmt.Fprintf(out, "%s was not locked and had no failed logins\n", u.Email)
+	}
+	return nil
 }
 
 func accessAction(grant bool) func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
@@ -132,7 +158,7 @@ func accessAction(grant bool) func(fs *flag.FlagSet) func(context.Context, *serv
 			if grant {
 				_, err = svc.app.GrantAccess(ctx, adminMeta(), app.GrantAccess{TechnicianID: techID, CompanyID: companyID})
 			} else {
-				_, err = svc.app.RevokeAccess(ctx, adminMeta(), app.RevokeAccess{TechnicianID: techID, CompanyID: companyID})
+				_, err = svc.accounts.RevokeAccess(ctx, adminMeta(), app.RevokeAccess{TechnicianID: techID, CompanyID: companyID})
 			}
 			if err != nil {
 				return err
@@ -165,7 +191,7 @@ func sortedByName(m map[uuid.UUID]string) []uuid.UUID {
 }
 
 func init() {
-	const summary = "administer companies, portals, technicians and access grants"
+	const summary = "administer companies, portals, technicians, access grants and login lockouts"
 	register(command{name: "admin", summary: summary, run: func(ctx context.Context, args []string, out io.Writer) error {
 		usage := func(w io.Writer) {
 			fmt.Fprintf(w, "helpstream admin: %s\n\nUsage: helpstream admin <action> [flags]\n\nActions:\n", summary)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,25 +52,42 @@ type Credentials interface {
 	LookupSession(ctx context.Context, token string) (Session, error)
 	CheckCSRF(session Session, presented string) bool
 	DeleteSession(ctx context.Context, token string) error
+	// DeleteTechnicianSessions ends every session of a technician, console cookies and API
+	// bearer tokens alike, and returns how many there were.
+	DeleteTechnicianSessions(ctx context.Context, technicianID uuid.UUID) (int64, error)
 	IssueCustomerToken(ctx context.Context, requestID uuid.UUID) (string, error)
 	CustomerRequest(ctx context.Context, token string) (uuid.UUID, error)
+	LoginAttempts
 }
 
 // Accounts runs the commands that touch both secrets and the log, in the order that leaves no
 // half-done state visible: secrets first, then the event.
 type Accounts struct {
-	app   *App
-	creds Credentials
-	ttl   time.Duration
+	app    *App
+	creds  Credentials
+	ttl    time.Duration
+	policy LoginPolicy
 }
 
-// NewAccounts returns Accounts whose sessions last ttl (12 h when zero).
+// NewAccounts returns Accounts whose sessions last ttl (12 h when zero), throttling logins by
+// DefaultLoginPolicy.
 func NewAccounts(a *App, creds Credentials, ttl time.Duration) *Accounts {
 	if ttl <= 0 {
 		ttl = 12 * time.Hour
 	}
-	return &Accounts{app: a, creds: creds, ttl: ttl}
+	return &Accounts{app: a, creds: creds, ttl: ttl, policy: DefaultLoginPolicy}
 }
+
+// WithLoginPolicy returns a copy of s that throttles logins by p; p's zero fields take
+// DefaultLoginPolicy's values.
+func (s *Accounts) WithLoginPolicy(p LoginPolicy) *Accounts {
+	c := *s
+	c.policy = p.withDefaults()
+	return &c
+}
+
+// LoginPolicy returns the policy logins are throttled by.
+func (s *Accounts) LoginPolicy() LoginPolicy { return s.policy }
 
 // Credentials returns the secrets store.
 func (s *Accounts) Credentials() Credentials { return s.creds }
@@ -92,7 +110,10 @@ func (s *Accounts) RegisterTechnicianWithPassword(ctx context.Context, meta Meta
 	return s.SetPassword(ctx, meta, cmd.TechnicianID, password)
 }
 
-// SetPassword replaces a technician's password.
+// SetPassword replaces a technician's password and ends every session of theirs: whoever
+// held the old password, or a session opened with it, is out. The sessions end before the
+// change is recorded, so that a failure in between leaves it to be recorded on a retry, never
+// a recorded change that left sessions open.
 func (s *Accounts) SetPassword(ctx context.Context, meta Meta, technicianID uuid.UUID, password string) (Result, error) {
 	if _, err := s.app.Technician(ctx, technicianID); err != nil {
 		return Result{}, err
@@ -100,20 +121,49 @@ func (s *Accounts) SetPassword(ctx context.Context, meta Meta, technicianID uuid
 	if err := s.creds.SetPassword(ctx, technicianID, password); err != nil {
 		return Result{}, err
 	}
+	if err := s.endSessions(ctx, technicianID, "password changed"); err != nil {
+		return Result{}, err
+	}
 	return s.app.RecordPasswordChange(ctx, meta, technicianID)
 }
 
-// Login checks a technician's password and opens a session.
+// RevokeAccess takes a technician's access to a company away and ends every session of
+// theirs, as App.RevokeAccess does not: a technician whose access shrinks logs in again. The
+// sessions end first, and only when the revocation is going to be recorded (the company
+// exists and the technician has access to it), so that a refused revocation logs nobody out.
+func (s *Accounts) RevokeAccess(ctx context.Context, meta Meta, cmd RevokeAccess) (Result, error) {
+	t, err := s.app.Technician(ctx, cmd.TechnicianID)
+	if err != nil {
+		return Result{}, err
+	}
+	if _, err := s.app.Company(ctx, cmd.CompanyID); err != nil {
+		return Result{}, err
+	}
+	// Without access there is nothing to end: App.RevokeAccess refuses, or answers a retry
+	// of a revocation already recorded as that revocation did.
+	if t.HasAccess(cmd.CompanyID) {
+		if err := s.endSessions(ctx, cmd.TechnicianID, "access revoked"); err != nil {
+			return Result{}, err
+		}
+	}
+	return s.app.RevokeAccess(ctx, meta, cmd)
+}
+
+func (s *Accounts) endSessions(ctx context.Context, technicianID uuid.UUID, why string) error {
+	n, err := s.creds.DeleteTechnicianSessions(ctx, technicianID)
+	if err != nil {
+		return fmt.Errorf("end the sessions of technician %s (%s): %w", technicianID, why, err)
+	}
+	if n > 0 {
+		slog.InfoContext(ctx, "technician's sessions ended", "technician", technicianID, "sessions", n, "reason", why)
+	}
+	return nil
+}
+
+// Login is LoginFrom with no client address: only the e-mail address is throttled. It is for
+// callers that have no client, such as tests and tools; HTTP handlers call LoginFrom.
 func (s *Accounts) Login(ctx context.Context, email, password string) (Session, error) {
-	id, err := s.creds.Authenticate(ctx, email, password)
-	if err != nil {
-		return Session{}, err
-	}
-	session, err := s.creds.CreateSession(ctx, id, s.ttl)
-	if err != nil {
-		return Session{}, fmt.Errorf("open session: %w", err)
-	}
-	return session, nil
+	return s.LoginFrom(ctx, "", email, password)
 }
 
 // Submission is what SubmitRequestWithToken returns to the customer.

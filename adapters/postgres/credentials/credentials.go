@@ -1,6 +1,6 @@
 // Package credentials keeps Helpstream's secrets and HTTP bookkeeping in PostgreSQL, outside the
-// event log (design §6): technicians' password hashes, sessions, customers' request tokens and
-// Idempotency-Key records.
+// event log (design §6): technicians' password hashes, sessions, customers' request tokens,
+// Idempotency-Key records and the counters of failed logins that throttle logging in.
 //
 // No secret is stored in the clear. Passwords are bcrypt hashes (cost 10). Every token is 32
 // random bytes, handed out base64url-encoded (no padding); only the SHA-256 of its bytes is
