@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -19,6 +20,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/clientinfo"
 )
 
 // maxFormBody caps a form that is not an upload.
@@ -90,9 +92,22 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnprocessableEntity, "Enter your e-mail address and your password.")
 		return
 	}
-	session, err := h.cfg.Accounts.Login(r.Context(), email, password)
-	if errors.Is(err, app.ErrBadCredentials) {
+	session, err := h.cfg.Accounts.LoginFrom(r.Context(), clientinfo.IP(r, h.cfg.TrustProxyHeaders), email, password)
+	var throttled *app.LoginThrottledError
+	switch {
+	case errors.Is(err, app.ErrBadCredentials):
 		fail(http.StatusUnauthorized, "Wrong e-mail address or password.")
+		return
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", strconv.Itoa(throttled.RetrySeconds()))
+		who := "for this e-mail address"
+		if throttled.ByAddress {
+			who = "from your network address"
+		}
+		fail(http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins %s. Wait %s before trying again; until then the password is not checked.", who, humanDuration(throttled.RetrySeconds())))
+		return
+	case errors.Is(err, app.ErrAccountLocked):
+		fail(http.StatusLocked, "This account is locked after too many failed logins. Ask an administrator to unlock it.")
 		return
 	}
 	if err != nil {
@@ -105,6 +120,20 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	h.setCookie(w, SessionCookie, session.Token, "/", session.ExpiresAt, 0)
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
+}
+
+// humanDuration says a number of seconds the way a person would.
+func humanDuration(seconds int) string {
+	switch minutes := (seconds + 59) / 60; {
+	case seconds <= 1:
+		return "1 second"
+	case seconds < 60:
+		return strconv.Itoa(seconds) + " seconds"
+	case minutes == 1:
+		return "1 minute"
+	default:
+		return strconv.Itoa(minutes) + " minutes"
+	}
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, s app.Session) {
