@@ -53,4 +53,3 @@ func openEventStore(ctx context.Context, rawURL string) (eventlog.Store, func(),
 		return store, func() { _ = store.Close() }, nil
 	}
 }
-

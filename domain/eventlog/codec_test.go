@@ -344,4 +344,3 @@ func TestSetUnmarshal(t *testing.T) {
 		t.Fatalf("after SetUnmarshal(nil): %v, %d calls; want encoding/json", err, calls)
 	}
 }
-

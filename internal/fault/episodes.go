@@ -25,20 +25,25 @@ type Episodes struct {
 	Remind time.Duration
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
+	// Settle is how long after the last failure a success must come to end the episode: while
+	// a server shuts down or starts, successes and failures interleave, and that is one outage,
+	// not several. 1 s by default.
+	Settle time.Duration
 
-	mu        sync.Mutex
-	active    bool
-	started   time.Time
-	lastSaid  time.Time
-	failures  int
-	lastCause string
+	mu          sync.Mutex
+	active      bool
+	started     time.Time
+	lastSaid    time.Time
+	lastFailure time.Time
+	failures    int
+	lastCause   string
 }
 
 // NewEpisodes returns Episodes that describe failures with what: the failure and what the
 // server does next ("database unavailable; answering 503 until it is back"). A nil logger is
 // slog.Default() at the time of each line.
 func NewEpisodes(what string, logger *slog.Logger) *Episodes {
-	return &Episodes{what: what, logger: logger, Remind: 30 * time.Second, Now: time.Now}
+	return &Episodes{what: what, logger: logger, Remind: 30 * time.Second, Now: time.Now, Settle: time.Second}
 }
 
 func (e *Episodes) log() *slog.Logger {
@@ -54,6 +59,7 @@ func (e *Episodes) Failed(ctx context.Context, err error, where string) {
 	e.mu.Lock()
 	e.failures++
 	e.lastCause = err.Error()
+	e.lastFailure = now
 	if !e.active {
 		e.active, e.started, e.lastSaid, e.failures = true, now, now, 1
 		e.mu.Unlock()
@@ -70,11 +76,12 @@ func (e *Episodes) Failed(ctx context.Context, err error, where string) {
 	e.log().ErrorContext(ctx, e.what+" (still)", "for", now.Sub(started).Round(time.Millisecond), "failures", failures, "cause", cause)
 }
 
-// Succeeded ends the episode in progress, if any. It costs one uncontended lock when there is
-// none, so it can be called on every success.
+// Succeeded ends the episode in progress, if any, once Settle has passed since its last
+// failure. It costs one uncontended lock when there is none, so it can be called on every
+// success.
 func (e *Episodes) Succeeded(ctx context.Context) {
 	e.mu.Lock()
-	if !e.active {
+	if !e.active || e.Now().Sub(e.lastFailure) < e.Settle {
 		e.mu.Unlock()
 		return
 	}

@@ -34,8 +34,9 @@ func TestOneLineAnEpisode(t *testing.T) {
 	}
 	clock = clock.Add(25 * time.Second) // 35 s into the episode: one reminder
 	e.Failed(ctx, cause, "GET /healthz")
+	e.Succeeded(ctx) // a success between failures, as while a server shuts down: the same outage
 	e.Failed(ctx, cause, "GET /healthz")
-	clock = clock.Add(2 * time.Second)
+	clock = clock.Add(2 * time.Second) // past Settle: the next success ends it
 	e.Succeeded(ctx)
 	e.Succeeded(ctx)
 
@@ -60,6 +61,7 @@ func TestOneLineAnEpisode(t *testing.T) {
 func TestEpisodesAreSafeForConcurrentUse(t *testing.T) {
 	var out syncBuffer
 	e := fault.NewEpisodes("outage", slog.New(slog.NewTextHandler(&out, nil)))
+	e.Settle = 0
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Go(func() {
