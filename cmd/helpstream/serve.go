@@ -73,6 +73,7 @@ func init() {
 			return err
 		}
 		go func() { _ = console.Run(ctx) }() // live updates; returns when ctx ends
+		go keepTidy(ctx, svc.creds)          // expired sessions, old idempotency keys and login counters
 		if *projectors {
 			runner, err := projections.NewRunner(projections.Config{Pool: svc.pool, Store: svc.store, Projections: models})
 			if err != nil {
@@ -163,10 +164,18 @@ func init() {
 	}})
 }
 
-// health is nil when the server can serve: its database answers.
+// health is nil when the server can serve: its database answers and no read model has parked
+// an event (which leaves it without what that event carried until `projections retry`).
 func health(ctx context.Context, svc *services) error {
 	if err := svc.pool.Ping(ctx); err != nil {
 		return fmt.Errorf("ping the database: %w", err)
+	}
+	ok, reason, err := projections.Health(ctx, svc.pool)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New(reason)
 	}
 	return nil
 }
