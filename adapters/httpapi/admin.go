@@ -66,7 +66,7 @@ func (a *API) listTechnicians(_ http.ResponseWriter, r *http.Request) (int, any,
 
 func (a *API) createCompany(w http.ResponseWriter, r *http.Request) (int, any, error) {
 	return jsonCommand(a, w, r, app.Admin, "", http.StatusCreated, func(ctx contextT, m app.Meta, _ uuid.UUID, body nameBody) (uuid.UUID, app.Result, error) {
-		id := uuid.New()
+		id := m.NewID("company")
 		res, err := a.cfg.App.CreateCompany(ctx, m, app.CreateCompany{CompanyID: id, Name: body.Name})
 		return id, res, err
 	})
@@ -90,7 +90,7 @@ func (a *API) getCompany(_ http.ResponseWriter, r *http.Request) (int, any, erro
 
 func (a *API) createPortal(w http.ResponseWriter, r *http.Request) (int, any, error) {
 	return jsonCommand(a, w, r, app.Admin, "companyID", http.StatusCreated, func(ctx contextT, m app.Meta, companyID uuid.UUID, body nameBody) (uuid.UUID, app.Result, error) {
-		id := uuid.New()
+		id := m.NewID("portal")
 		res, err := a.cfg.App.CreatePortal(ctx, m, app.CreatePortal{CompanyID: companyID, PortalID: id, Name: body.Name})
 		return id, res, err
 	})
@@ -108,7 +108,7 @@ func (b technicianBody) missingField() error {
 
 func (a *API) registerTechnician(w http.ResponseWriter, r *http.Request) (int, any, error) {
 	return jsonCommand(a, w, r, app.Admin, "", http.StatusCreated, func(ctx contextT, m app.Meta, _ uuid.UUID, body technicianBody) (uuid.UUID, app.Result, error) {
-		id := uuid.New()
+		id := m.NewID("technician")
 		res, err := a.cfg.Accounts.RegisterTechnicianWithPassword(ctx, m, app.RegisterTechnician{TechnicianID: id, Name: body.Name, Email: body.Email}, body.Password)
 		return id, res, err
 	})

@@ -125,3 +125,28 @@ func TestOneKeyAcrossEveryCommandRoute(t *testing.T) {
 	}
 	e.unchanged(t, before, "commands sent again with their key")
 }
+
+// A command that appends to one stream twice (registering a technician records them, then
+// their password) with an Idempotency-Key stores both events, and a retry stores neither again.
+func TestKeyedCommandWithTwoAppendsToOneStream(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	body := map[string]any{"name": "Dana Scully", "email": "dana@example.com", "password": password}
+	first := e.admin().post(t, "/api/v1/admin/technicians", body, idemKey("register-dana")).want(t, http.StatusCreated)
+	var created commandResult
+	first.decode(t, &created)
+	if created.Version != 1 {
+		t.Errorf("registered at version %d, want 1 (registered, then password set)", created.Version)
+	}
+	var n int
+	if err := e.pool.QueryRow(t.Context(), `SELECT count(*) FROM events WHERE stream_id = $1`, "technician-"+created.ID.String()).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("%d events in the technician's stream, want 2", n)
+	}
+	before := e.tail(t)
+	e.admin().post(t, "/api/v1/admin/technicians", body, idemKey("register-dana")).want(t, http.StatusCreated)
+	e.unchanged(t, before, "a registration sent again")
+	e.login(t, "dana@example.com")
+}

@@ -292,6 +292,16 @@ func (m Meta) NewID(purpose string) uuid.UUID {
 	return m.derivedID("new\x00" + purpose)
 }
 
+// Step is the metadata of one step of a command that appends more than once to a stream:
+// the same identity, told apart by the step's name, so that each step's events get IDs of
+// their own and a retry of the command still finds each step's events.
+func (m Meta) Step(name string) Meta {
+	if m.IdempotencyKey != "" {
+		m.Command += " step " + name
+	}
+	return m
+}
+
 func (m Meta) derivedID(what string) uuid.UUID {
 	name := fmt.Sprintf("%s\x00%s\x00%s\x00%s", m.Actor, m.Command, m.IdempotencyKey, what)
 	return uuid.NewHash(sha1.New(), idempotencyNamespace, []byte(name), 5)

@@ -107,7 +107,9 @@ func (s *Accounts) RegisterTechnicianWithPassword(ctx context.Context, meta Meta
 	if _, err := s.app.RegisterTechnician(ctx, meta, cmd); err != nil {
 		return Result{}, err
 	}
-	return s.SetPassword(ctx, meta, cmd.TechnicianID, password)
+	// A second append to the same stream within one command: a step of its own, or its event
+	// would take the ID of the first one and be taken for a retry of it.
+	return s.SetPassword(ctx, meta.Step("password"), cmd.TechnicianID, password)
 }
 
 // SetPassword replaces a technician's password and ends every session of theirs: whoever
