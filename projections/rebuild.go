@@ -181,7 +181,8 @@ func (b *rebuilder) run(ctx context.Context) (res RebuildResult, err error) {
 		}
 	}()
 	res, err = b.load(ctx)
-	if err != nil && !b.careful && ctx.Err() == nil && !b.conn.IsClosed() && !Transient(err) {
+	var unreadable *readError
+	if err != nil && !b.careful && ctx.Err() == nil && !b.conn.IsClosed() && !Transient(err) && !errors.As(err, &unreadable) {
 		// Something in the log breaks the fast load where no event can be blamed (a bulk
 		// write, a deferred index): load again the slow way, which parks the event at fault.
 		b.log.WarnContext(ctx, "rebuild: the fast load failed; loading the log again page by page with every index in place, to park the events that cannot be applied",
@@ -301,6 +302,17 @@ func (b *rebuilder) swap(ctx context.Context, res RebuildResult) (RebuildResult,
 		// projector skip them.
 		return res, fmt.Errorf("swap: the log read ended at %s, before the live checkpoint %s", res.Position, live.pos)
 	}
+	// Recorded before the live tables are locked, so that the queries that wait for the swap
+	// from then on wait no longer for it.
+	parked := park.parked()
+	res.Events -= int64(len(parked))
+	res.Parked = len(parked)
+	if err := dropParked(ctx, tx, b.pr.name); err != nil {
+		return res, fmt.Errorf("swap: %w", err)
+	}
+	if err := insertParked(ctx, tx, parked); err != nil {
+		return res, fmt.Errorf("swap: %w", err)
+	}
 	stmts := []string{
 		fmt.Sprintf("SET LOCAL lock_timeout = %d", b.opts.SwapLockTimeout.Milliseconds()),
 		"DROP TABLE IF EXISTS " + strings.Join(b.pr.qualified(liveSchema), ", "),
@@ -310,15 +322,6 @@ func (b *rebuilder) swap(ctx context.Context, res RebuildResult) (RebuildResult,
 	}
 	if _, err := tx.Exec(ctx, strings.Join(stmts, "; ")); err != nil {
 		return res, fmt.Errorf("swap: move the tables into %s: %w", liveSchema, err)
-	}
-	parked := park.parked()
-	res.Events -= int64(len(parked))
-	res.Parked = len(parked)
-	if err := dropParked(ctx, tx, b.pr.name); err != nil {
-		return res, fmt.Errorf("swap: %w", err)
-	}
-	if err := insertParked(ctx, tx, parked); err != nil {
-		return res, fmt.Errorf("swap: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE public.projection_checkpoints
 		SET position = $2, schema_hash = $3, events_applied = $4, updated_at = now() WHERE name = $1`,

@@ -314,6 +314,13 @@ func (w *writer) wait() error {
 	return w.err
 }
 
+// readError is a failure to read the log: loading again would meet it again.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+
+func (e *readError) Unwrap() error { return e.err }
+
 // page is one page of the log, or the error that ended the reading.
 type page struct {
 	events []eventlog.RecordedEvent
@@ -331,7 +338,7 @@ func readAhead(ctx context.Context, store eventlog.Store, size int) <-chan page 
 		for {
 			events, err := store.ReadAll(ctx, pos, eventlog.ReadOptions{Limit: size})
 			if err != nil {
-				err = fmt.Errorf("read the log after %s: %w", pos, err)
+				err = &readError{fmt.Errorf("read the log after %s: %w", pos, err)}
 			}
 			select {
 			case pages <- page{events: events, err: err}:
