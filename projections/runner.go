@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/fault"
 	"github.com/helpstream/helpstream/internal/leader"
 )
 
@@ -32,7 +33,10 @@ type Runner struct {
 	log        *slog.Logger
 	projectors []*projector
 	states     map[string]*projectionState
-	running    atomic.Bool
+	// outages tell each projection's failures as episodes: one line when it starts failing,
+	// one when it applies again, not a line a retry.
+	outages map[string]*fault.Episodes
+	running atomic.Bool
 
 	mu       sync.Mutex
 	advanced chan struct{} // closed and replaced whenever a checkpoint this runner writes advances
@@ -55,6 +59,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		states:   make(map[string]*projectionState, len(cfg.Projections)),
+		outages:  make(map[string]*fault.Episodes, len(cfg.Projections)),
 		advanced: make(chan struct{}),
 	}
 	for _, p := range cfg.Projections {
@@ -64,6 +69,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 		}
 		r.projectors = append(r.projectors, pr)
 		r.states[pr.name] = &projectionState{}
+		r.outages[pr.name] = fault.NewEpisodes(fmt.Sprintf("projection %s: applying the log failed; resuming from the stored checkpoint every %s, nothing is skipped", pr.name, cfg.RetryDelay), cfg.Logger)
 	}
 	return r, nil
 }
@@ -171,7 +177,7 @@ func (r *Runner) lead(ctx context.Context, pr *projector, log *slog.Logger) {
 			log.InfoContext(ctx, "projection: tables changed under the leader, preparing them again", "reason", err)
 			continue
 		}
-		log.ErrorContext(ctx, "projection: failed, resuming from the stored checkpoint", "error", err, "retry_in", r.cfg.RetryDelay)
+		r.outages[pr.name].Failed(ctx, err, "projection "+pr.name)
 		sleep(ctx, r.cfg.RetryDelay)
 	}
 }
@@ -183,6 +189,7 @@ func (r *Runner) project(ctx context.Context, pr *projector, log *slog.Logger) e
 	if err != nil {
 		return err
 	}
+	r.outages[pr.name].Succeeded(ctx)
 	r.setLeading(pr.name, true, pos)
 	for {
 		page, err := r.cfg.Store.ReadAll(ctx, pos, eventlog.ReadOptions{Limit: r.cfg.CatchUpBatch})

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -121,9 +122,31 @@ func scanEvent(row pgx.CollectableRow) (eventlog.RecordedEvent, error) {
 	e.Data = data
 	e.Position = eventlog.NewPosition(txID, uint64(position))
 	if err := decodeMetadata(meta, &e.Metadata); err != nil {
-		return e, fmt.Errorf("decode metadata of event %s: %w", e.ID, err)
+		e.Metadata = lenientMetadata(meta)
 	}
 	return e, nil
+}
+
+// lenientMetadata reads what it can of metadata that does not decode (written by an older
+// program, another store, an import): each field that decodes, the others left zero. Refusing
+// the event instead would fail every read of the page it is on, and every reader of the log
+// (projectors, forwarder, live updates) would stop there for good. What was lost shows where it
+// matters: the stream's hash chain no longer verifies.
+func lenientMetadata(raw []byte) eventlog.Metadata {
+	var m eventlog.Metadata
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return m
+	}
+	for name, into := range map[string]any{
+		"actor": &m.Actor, "occurred_at": &m.OccurredAt, "correlation_id": &m.CorrelationID,
+		"causation_id": &m.CausationID, "previous_hash": &m.PreviousHash, "hash": &m.Hash,
+	} {
+		if v, ok := fields[name]; ok {
+			_ = json.Unmarshal(v, into) // a field that does not decode stays zero
+		}
+	}
+	return m
 }
 
 // filteredScanWindow is how many events of the global log a filtered subscription examines in
@@ -230,7 +253,7 @@ func (s *Store) readPage(ctx context.Context, from eventlog.Position, patterns [
 			RecordedAt: *recordedAt,
 		}
 		if err := decodeMetadata(meta, &e.Metadata); err != nil {
-			return p, fmt.Errorf("read events from %s: decode metadata of event %s: %w", from, e.ID, err)
+			e.Metadata = lenientMetadata(meta)
 		}
 		p.events = append(p.events, e)
 	}

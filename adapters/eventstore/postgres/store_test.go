@@ -535,3 +535,54 @@ func TestHead(t *testing.T) {
 		t.Fatalf("ReadAll: %d events (%v); its last should be the head %s", len(all), err, later.Position)
 	}
 }
+
+// An event whose metadata does not decode (written by an older program or another store) is
+// read with what can be read of it, not refused: refusing it would fail every read of its page
+// and stop every reader of the log there.
+func TestMetadataThatDoesNotDecodeDoesNotStopReaders(t *testing.T) {
+	pool, _ := pgtest.NewDatabase(t)
+	store, err := pgstore.New(pool, pgstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	ctx := context.Background()
+	for i, meta := range []string{`{"actor":"admin"}`, `{"actor":"admin","occurred_at":5,"correlation_id":"c-1"}`, `[1,2]`, `{"actor":"admin"}`} {
+		if _, err := pool.Exec(ctx, `INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
+			VALUES ('odd-1', $1, gen_random_uuid(), 'odd.v1', '{}', $2)`, i, meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := store.ReadAll(ctx, eventlog.Start(), eventlog.ReadOptions{})
+	if err != nil {
+		t.Fatalf("ReadAll: %v", err)
+	}
+	stream, err := store.ReadStream(ctx, "odd-1", 0, eventlog.ReadOptions{})
+	if err != nil {
+		t.Fatalf("ReadStream: %v", err)
+	}
+	for _, events := range [][]eventlog.RecordedEvent{all, stream} {
+		if len(events) != 4 {
+			t.Fatalf("read %d events, want 4", len(events))
+		}
+		if m := events[1].Metadata; m.Actor != "admin" || m.CorrelationID != "c-1" || !m.OccurredAt.IsZero() {
+			t.Errorf("partly decodable metadata read as %+v, want the fields that decode", m)
+		}
+		if m := events[2].Metadata; m != (eventlog.Metadata{}) {
+			t.Errorf("metadata that is not an object read as %+v, want zero", m)
+		}
+	}
+	var got []eventlog.RecordedEvent
+	subCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = store.Subscribe(subCtx, eventlog.Start(), eventlog.SubscribeOptions{}, func(_ context.Context, batch []eventlog.RecordedEvent) error {
+		got = append(got, batch...)
+		if len(got) >= 4 {
+			cancel()
+		}
+		return nil
+	})
+	if len(got) != 4 {
+		t.Fatalf("a subscription delivered %d events (%v), want 4", len(got), err)
+	}
+}
