@@ -40,6 +40,22 @@ func TestProjectionsParkedAndRetry(t *testing.T) {
 	}
 	appendRaw("company-"+company.String(), "company.created.v1", fmt.Sprintf(`{"company_id":%q,"name":"Acme"}`, company))
 	bad := appendRaw("request-"+req.String(), "request.submitted.v1", fmt.Sprintf(`{"request_id":%q,"company_id":12}`, req))
+	// A transaction of another test's database holds back what readers of the log see (the
+	// xmin horizon is the cluster's): wait until the events appended here are readable, or the
+	// rebuild reads an empty log.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		all, err := store.ReadAll(ctx, eventlog.Start(), eventlog.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the appended events are not readable after 30 s (%d of 2)", len(all))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 
 	command := func(args ...string) (string, error) {
 		var out bytes.Buffer
