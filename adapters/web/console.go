@@ -19,6 +19,7 @@ import (
 
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/text"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/clientinfo"
 )
@@ -147,7 +148,9 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, s app.Session) 
 
 // returnTo is a console address to come back to after a header form, or /console.
 func returnTo(s string) string {
-	if !strings.HasPrefix(s, "/console") || strings.ContainsAny(s, "\\\r\n") || strings.HasPrefix(s, "//") {
+	// Printable ASCII only (text.Header): a control character would go out in the Location
+	// header, which no client can read, and a browser sends anything else percent-encoded.
+	if !strings.HasPrefix(s, "/console") || strings.ContainsAny(s, "\\") || strings.HasPrefix(s, "//") || text.Header(s) != nil {
 		return "/console"
 	}
 	return s
