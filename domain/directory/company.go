@@ -5,6 +5,7 @@ package directory
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -78,6 +79,19 @@ func CompanyFromHistory(history []eventlog.Event) (*Company, error) {
 		c.apply(e)
 	}
 	return c, nil
+}
+
+// Clone returns a copy of the company's state without its uncommitted changes: a command
+// decides on the copy while other goroutines may still read the original.
+func (c *Company) Clone() *Company {
+	return &Company{id: c.id, name: c.name, portals: slices.Clone(c.portals)}
+}
+
+// Fold brings the company up to date with events recorded after those it was built from.
+func (c *Company) Fold(later []eventlog.Event) {
+	for _, e := range later {
+		c.apply(e)
+	}
 }
 
 func (c *Company) ID() uuid.UUID     { return c.id }

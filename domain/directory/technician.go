@@ -134,6 +134,22 @@ func TechnicianFromHistory(history []eventlog.Event) (*Technician, error) {
 	return t, nil
 }
 
+// Clone returns a copy of the technician's state without uncommitted changes: a command
+// decides on the copy while other goroutines may still read the original.
+func (t *Technician) Clone() *Technician {
+	c := *t
+	c.companies = slices.Clone(t.companies)
+	c.changes = nil
+	return &c
+}
+
+// Fold brings the technician up to date with events recorded after those they were built from.
+func (t *Technician) Fold(later []eventlog.Event) {
+	for _, e := range later {
+		t.apply(e)
+	}
+}
+
 func (t *Technician) ID() uuid.UUID                       { return t.id }
 func (t *Technician) Name() string                        { return t.name }
 func (t *Technician) Email() string                       { return t.email }

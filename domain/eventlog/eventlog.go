@@ -288,3 +288,25 @@ type AppendFinder interface {
 	// no such event.
 	FindAppend(ctx context.Context, streamID string, eventID uuid.UUID) (AppendResult, bool, error)
 }
+
+// StreamVersion is a stream at a version: what a decision read of it. Version -1 is a stream
+// with no event.
+type StreamVersion struct {
+	StreamID string
+	Version  int64
+}
+
+// CheckedAppender is what a Store may offer beside the port: an append that also requires, in
+// the same atomic step, that the other streams a decision read are still at the versions it
+// read them at, and that reports where each event landed. A command that decided on cached
+// state (a technician's access, a company's portals) writes in one round trip and learns in
+// the same one whether anything it relied on changed meanwhile.
+type CheckedAppender interface {
+	// AppendChecked appends events to streamID like Store.Append if the stream matches expected
+	// and every stream of reads is at its version. Any mismatch writes nothing and returns a
+	// *ConcurrencyError naming a stream that did not match (streamID or one of reads). It
+	// returns one result per event, in order: NextExpected is that event's version, Position
+	// its place in the global log. Appending events whose IDs are all stored already, in that
+	// stream and order, returns the original results and writes nothing.
+	AppendChecked(ctx context.Context, streamID string, expected ExpectedVersion, reads []StreamVersion, events ...EventData) ([]AppendResult, error)
+}

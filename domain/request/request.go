@@ -167,6 +167,22 @@ func FromHistory(history []eventlog.Event) (*Request, error) {
 	return r, nil
 }
 
+// Clone returns a copy of the request's state without its uncommitted changes: a command
+// decides on the copy while other goroutines may still read the original.
+func (r *Request) Clone() *Request {
+	c := *r
+	c.changes = nil
+	return &c
+}
+
+// Fold brings the request up to date with events recorded after those it was built from (a
+// stream's tail, read when another process wrote to it).
+func (r *Request) Fold(later []eventlog.Event) {
+	for _, e := range later {
+		r.apply(e)
+	}
+}
+
 func (r *Request) ID() uuid.UUID                { return r.id }
 func (r *Request) CompanyID() uuid.UUID         { return r.companyID }
 func (r *Request) PortalID() uuid.UUID          { return r.portalID }

@@ -1,5 +1,6 @@
-// Package app is Helpstream's application layer: one handler per command (load the stream,
-// decide in the domain, append with the expected version) and the queries the API answers.
+// Package app is Helpstream's application layer: one handler per command (decide in the domain
+// on the stream's state, append with the expected version; see writer.go) and the queries the
+// API answers.
 // It knows the event-store port and its own ports (file store, read models), never an adapter.
 package app
 
@@ -14,15 +15,14 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
-	"github.com/helpstream/helpstream/domain/request"
 )
 
 // ErrNotFound is returned for an ID that names nothing, or nothing the caller may see.
 var ErrNotFound = errors.New("not found")
 
-// ErrTooManyConflicts is returned when a command kept losing races for the same stream.
+// ErrTooManyConflicts is returned when a command kept losing races for its stream to other
+// processes until its deadline (the context's, or Config.ConflictWait).
 var ErrTooManyConflicts = errors.New("the request is changing too fast, try again")
 
 // Actor is who issues a command; it goes into every event's metadata.
@@ -107,8 +107,14 @@ type Config struct {
 	Now func() time.Time
 	// MaxFileSize caps an upload, in bytes; 25 MiB when zero.
 	MaxFileSize int64
-	// MaxRetries bounds how often a command re-decides after losing a race; 8 when zero.
-	MaxRetries int
+	// ConflictWait is how long a command whose context has no deadline keeps deciding again
+	// after another process wrote to its streams first; DefaultConflictWait when zero.
+	ConflictWait time.Duration
+	// CachedStreams and CachedBytes bound the aggregates kept in memory between commands
+	// (least recently used out first): DefaultCachedStreams and DefaultCachedBytes when zero;
+	// a negative value keeps none, and every command reads its streams.
+	CachedStreams int
+	CachedBytes   int64
 
 	// RequestList, RequestDetails and Directory are the read models that answer the queries
 	// (the list, the Details panel, portals, companies and technicians). Each one left nil is
@@ -138,10 +144,15 @@ type App struct {
 	files       FileStore
 	now         func() time.Time
 	maxFileSize int64
-	maxRetries  int
-	requests    *eventlog.Codec
-	directory   *eventlog.Codec
 	catalog     *catalog
+
+	// The command path (writer.go): kinds of stream, the cache of their states, the writers.
+	requestStreams *streamKind
+	companies      *streamKind
+	technicians    *streamKind
+	cache          *aggregateCache
+	writers        writers
+	conflictWait   time.Duration
 
 	requestList       RequestListReadModel
 	requestDetails    RequestDetailsReadModel
@@ -165,8 +176,14 @@ func New(cfg Config) (*App, error) {
 	if cfg.MaxFileSize <= 0 {
 		cfg.MaxFileSize = DefaultMaxFileSize
 	}
-	if cfg.MaxRetries <= 0 {
-		cfg.MaxRetries = 8
+	if cfg.ConflictWait <= 0 {
+		cfg.ConflictWait = DefaultConflictWait
+	}
+	if cfg.CachedStreams == 0 {
+		cfg.CachedStreams = DefaultCachedStreams
+	}
+	if cfg.CachedBytes == 0 {
+		cfg.CachedBytes = DefaultCachedBytes
 	}
 	if cfg.MaxProjectionWait <= 0 {
 		cfg.MaxProjectionWait = MaxProjectionWait
@@ -176,10 +193,14 @@ func New(cfg Config) (*App, error) {
 		files:       cfg.Files,
 		now:         cfg.Now,
 		maxFileSize: cfg.MaxFileSize,
-		maxRetries:  cfg.MaxRetries,
-		requests:    request.Codec(),
-		directory:   directory.Codec(),
 		catalog:     newCatalog(),
+
+		requestStreams: requestKind(),
+		companies:      companyKind(),
+		technicians:    technicianKind(),
+		cache:          newAggregateCache(cfg.CachedStreams, cfg.CachedBytes),
+		writers:        writers{streams: map[string]*streamWriter{}},
+		conflictWait:   cfg.ConflictWait,
 
 		requestList:       cfg.RequestList,
 		requestDetails:    cfg.RequestDetails,
@@ -193,7 +214,7 @@ func New(cfg Config) (*App, error) {
 // MaxFileSize is the upload limit in bytes.
 func (a *App) MaxFileSize() int64 { return a.maxFileSize }
 
-// loaded is a stream as read: its events decoded, and what the next append must expect.
+// loaded is a stream as read by a query: its events decoded, with the version it ends at.
 type loaded struct {
 	streamID string
 	history  []eventlog.Event
@@ -202,26 +223,12 @@ type loaded struct {
 	lastHash string
 }
 
-func (a *App) load(ctx context.Context, streamID string, codec *eventlog.Codec) (loaded, error) {
+func (a *App) loadStream(ctx context.Context, streamID string, codec *eventlog.Codec) (loaded, error) {
 	recorded, err := a.store.ReadStream(ctx, streamID, 0, eventlog.ReadOptions{})
 	if err != nil {
 		return loaded{}, fmt.Errorf("read %s: %w", streamID, err)
 	}
 	return decodeStream(streamID, recorded, codec)
-}
-
-// preload reads several streams in one round trip when the store can, for decodeStream; nil
-// when it cannot, and the caller loads them one by one.
-func (a *App) preload(ctx context.Context, streamIDs ...string) (map[string][]eventlog.RecordedEvent, error) {
-	reader, ok := a.store.(eventlog.StreamsReader)
-	if !ok {
-		return nil, nil
-	}
-	streams, err := reader.ReadStreams(ctx, streamIDs)
-	if err != nil {
-		return nil, fmt.Errorf("read %v: %w", streamIDs, err)
-	}
-	return streams, nil
 }
 
 func decodeStream(streamID string, recorded []eventlog.RecordedEvent, codec *eventlog.Codec) (loaded, error) {
@@ -235,40 +242,6 @@ func decodeStream(streamID string, recorded []eventlog.RecordedEvent, codec *eve
 		l.version, l.lastHash = r.Version, r.Metadata.Hash
 	}
 	return l, nil
-}
-
-// append writes a decision's events after the loaded version, sealed into the stream's hash
-// chain, with IDs derived from the idempotency key when there is one.
-func (a *App) append(ctx context.Context, l loaded, codec *eventlog.Codec, meta Meta, changes []eventlog.Event) (Result, error) {
-	if len(changes) == 0 {
-		return Result{StreamID: l.streamID, Version: l.version}, nil
-	}
-	now := a.now().UTC()
-	data := make([]eventlog.EventData, len(changes))
-	for i, change := range changes {
-		typ, payload, err := codec.Encode(change)
-		if err != nil {
-			return Result{}, err
-		}
-		data[i] = eventlog.EventData{
-			ID:   a.eventID(meta, l.streamID, i),
-			Type: typ,
-			Data: payload,
-			Metadata: eventlog.Metadata{
-				Actor:         meta.Actor.String(),
-				OccurredAt:    now,
-				CorrelationID: meta.CorrelationID,
-				CausationID:   meta.IdempotencyKey,
-			},
-		}
-	}
-	eventlog.Seal(l.streamID, l.version, l.lastHash, data)
-	res, err := a.store.Append(ctx, l.streamID, eventlog.Exactly(l.version), data...)
-	if err != nil {
-		return Result{}, fmt.Errorf("append to %s: %w", l.streamID, err)
-	}
-	a.catalog.noteWritten(res.Position)
-	return Result{StreamID: l.streamID, Version: res.NextExpected, Position: res.Position, Written: true}, nil
 }
 
 // eventID is random, or, with an idempotency key, a name-based UUID of the command's identity
@@ -328,25 +301,3 @@ func (a *App) answered(ctx context.Context, meta Meta, streamID string) (Result,
 }
 
 var idempotencyNamespace = uuid.MustParse("6f1c3c52-6a1e-4d4c-9a51-3c8d2f0b7e11")
-
-// retry runs a decision on streamID until its append does not conflict: each attempt reloads
-// the stream and decides again on what is there now, so a loser of a race gets the domain's
-// answer for the new state (an Assign race loser learns who won). A command whose events an
-// earlier attempt stored already answers that attempt's result (see answered).
-func (a *App) retry(ctx context.Context, meta Meta, streamID string, attempt func() (Result, error)) (Result, error) {
-	if res, done, err := a.answered(ctx, meta, streamID); err != nil || done {
-		return res, err
-	}
-	for i := 0; ; i++ {
-		res, err := attempt()
-		if err == nil || !errors.Is(err, eventlog.ErrConcurrency) {
-			return res, err
-		}
-		if i+1 >= a.maxRetries {
-			return Result{}, fmt.Errorf("%w: %w", ErrTooManyConflicts, err)
-		}
-		if ctx.Err() != nil {
-			return Result{}, ctx.Err()
-		}
-	}
-}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/filestore"
@@ -20,6 +21,7 @@ import (
 
 // world is an App on a fresh PostgreSQL database with one company, its portal and technicians.
 type world struct {
+	pool      *pgxpool.Pool
 	app       *app.App
 	store     eventlog.Store
 	files     *filestore.Local
@@ -40,11 +42,11 @@ func newWorld(t *testing.T, technicians int) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(app.Config{Store: store, Files: files, MaxFileSize: 1024, MaxRetries: 200})
+	a, err := app.New(app.Config{Store: store, Files: files, MaxFileSize: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{app: a, store: store, files: files, companyID: uuid.New(), portalID: uuid.New()}
+	w := &world{pool: pool, app: a, store: store, files: files, companyID: uuid.New(), portalID: uuid.New()}
 	ctx := context.Background()
 	admin := app.Meta{Actor: app.Admin}
 	must(t, func() (app.Result, error) {

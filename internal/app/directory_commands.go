@@ -18,12 +18,13 @@ type CreateCompany struct {
 
 // CreateCompany starts a company's stream.
 func (a *App) CreateCompany(ctx context.Context, meta Meta, cmd CreateCompany) (Result, error) {
-	company, err := directory.CreateCompany(cmd.CompanyID, cmd.Name)
-	if err != nil {
-		return Result{}, err
-	}
-	l := loaded{streamID: directory.CompanyStream(cmd.CompanyID), version: -1}
-	return a.append(ctx, l, a.directory, meta, company.Changes())
+	stream := directory.CompanyStream(cmd.CompanyID)
+	return a.execute(ctx, meta, stream, a.companies, true, func(agg aggregate, _ *reads) (aggregate, error) {
+		if agg != nil {
+			return agg, &eventlog.ConcurrencyError{StreamID: stream, Expected: eventlog.NoStream(), Actual: 0}
+		}
+		return created(directory.CreateCompany(cmd.CompanyID, cmd.Name))
+	})
 }
 
 // CreatePortal adds a customer portal to a company.
@@ -49,12 +50,13 @@ type RegisterTechnician struct {
 
 // RegisterTechnician starts a technician's stream.
 func (a *App) RegisterTechnician(ctx context.Context, meta Meta, cmd RegisterTechnician) (Result, error) {
-	t, err := directory.RegisterTechnician(cmd.TechnicianID, cmd.Name, cmd.Email)
-	if err != nil {
-		return Result{}, err
-	}
-	l := loaded{streamID: directory.TechnicianStream(cmd.TechnicianID), version: -1}
-	return a.append(ctx, l, a.directory, meta, t.Changes())
+	stream := directory.TechnicianStream(cmd.TechnicianID)
+	return a.execute(ctx, meta, stream, a.technicians, true, func(agg aggregate, _ *reads) (aggregate, error) {
+		if agg != nil {
+			return agg, &eventlog.ConcurrencyError{StreamID: stream, Expected: eventlog.NoStream(), Actual: 0}
+		}
+		return created(directory.RegisterTechnician(cmd.TechnicianID, cmd.Name, cmd.Email))
+	})
 }
 
 // GrantAccess lets a technician serve a company's requests.
@@ -65,10 +67,10 @@ type GrantAccess struct {
 
 // GrantAccess checks that the company exists, then records the grant.
 func (a *App) GrantAccess(ctx context.Context, meta Meta, cmd GrantAccess) (Result, error) {
-	if _, _, err := a.loadCompany(ctx, cmd.CompanyID); err != nil {
-		return Result{}, err
-	}
-	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician) error {
+	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician, r *reads) error {
+		if _, err := r.company(cmd.CompanyID); err != nil {
+			return err
+		}
 		return t.GrantAccess(cmd.CompanyID)
 	})
 }
@@ -82,10 +84,10 @@ type RevokeAccess struct {
 // RevokeAccess checks that the company exists (an unknown one is ErrNotFound, as in
 // GrantAccess), then records the revocation.
 func (a *App) RevokeAccess(ctx context.Context, meta Meta, cmd RevokeAccess) (Result, error) {
-	if _, _, err := a.loadCompany(ctx, cmd.CompanyID); err != nil {
-		return Result{}, err
-	}
-	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician) error {
+	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician, r *reads) error {
+		if _, err := r.company(cmd.CompanyID); err != nil {
+			return err
+		}
 		return t.RevokeAccess(cmd.CompanyID)
 	})
 }
@@ -98,7 +100,7 @@ type SetAvailability struct {
 
 // SetAvailability records the new status.
 func (a *App) SetAvailability(ctx context.Context, meta Meta, cmd SetAvailability) (Result, error) {
-	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician) error {
+	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician, _ *reads) error {
 		return t.SetAvailability(cmd.Availability)
 	})
 }
@@ -111,14 +113,14 @@ type ChangeNotificationSettings struct {
 
 // ChangeNotificationSettings records the new settings.
 func (a *App) ChangeNotificationSettings(ctx context.Context, meta Meta, cmd ChangeNotificationSettings) (Result, error) {
-	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician) error {
+	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician, _ *reads) error {
 		return t.ChangeNotificationSettings(cmd.Settings)
 	})
 }
 
 // RecordPasswordChange notes in the technician's stream that their password was set.
 func (a *App) RecordPasswordChange(ctx context.Context, meta Meta, technicianID uuid.UUID) (Result, error) {
-	return a.updateTechnician(ctx, meta, technicianID, func(t *directory.Technician) error {
+	return a.updateTechnician(ctx, meta, technicianID, func(t *directory.Technician, _ *reads) error {
 		t.RecordPasswordChange()
 		return nil
 	})
@@ -137,7 +139,7 @@ func (a *App) Technician(ctx context.Context, id uuid.UUID) (*directory.Technici
 }
 
 func (a *App) loadCompany(ctx context.Context, id uuid.UUID) (*directory.Company, loaded, error) {
-	l, err := a.load(ctx, directory.CompanyStream(id), a.directory)
+	l, err := a.loadStream(ctx, directory.CompanyStream(id), a.companies.codec)
 	if err != nil {
 		return nil, loaded{}, err
 	}
@@ -152,55 +154,36 @@ func (a *App) loadCompany(ctx context.Context, id uuid.UUID) (*directory.Company
 }
 
 func (a *App) loadTechnician(ctx context.Context, id uuid.UUID) (*directory.Technician, loaded, error) {
-	l, err := a.load(ctx, directory.TechnicianStream(id), a.directory)
+	l, err := a.loadStream(ctx, directory.TechnicianStream(id), a.technicians.codec)
 	if err != nil {
 		return nil, loaded{}, err
 	}
-	t, err := technicianOf(id, l)
-	return t, l, err
-}
-
-func (a *App) technicianFrom(id uuid.UUID, recorded []eventlog.RecordedEvent) (*directory.Technician, error) {
-	l, err := decodeStream(directory.TechnicianStream(id), recorded, a.directory)
-	if err != nil {
-		return nil, err
-	}
-	return technicianOf(id, l)
-}
-
-func technicianOf(id uuid.UUID, l loaded) (*directory.Technician, error) {
 	if len(l.history) == 0 {
-		return nil, fmt.Errorf("technician %s: %w", id, ErrNotFound)
+		return nil, loaded{}, fmt.Errorf("technician %s: %w", id, ErrNotFound)
 	}
 	t, err := directory.TechnicianFromHistory(l.history)
 	if err != nil {
-		return nil, fmt.Errorf("technician %s: %w", id, err)
+		return nil, loaded{}, fmt.Errorf("technician %s: %w", id, err)
 	}
-	return t, nil
+	return t, l, nil
 }
 
 func (a *App) updateCompany(ctx context.Context, meta Meta, id uuid.UUID, decide func(*directory.Company) error) (Result, error) {
-	return a.retry(ctx, meta, directory.CompanyStream(id), func() (Result, error) {
-		c, l, err := a.loadCompany(ctx, id)
-		if err != nil {
-			return Result{}, err
+	return a.execute(ctx, meta, directory.CompanyStream(id), a.companies, false, func(agg aggregate, _ *reads) (aggregate, error) {
+		if agg == nil {
+			return nil, fmt.Errorf("company %s: %w", id, ErrNotFound)
 		}
-		if err := decide(c); err != nil {
-			return Result{}, err
-		}
-		return a.append(ctx, l, a.directory, meta, c.Changes())
+		c := agg.(*directory.Company)
+		return c, decide(c)
 	})
 }
 
-func (a *App) updateTechnician(ctx context.Context, meta Meta, id uuid.UUID, decide func(*directory.Technician) error) (Result, error) {
-	return a.retry(ctx, meta, directory.TechnicianStream(id), func() (Result, error) {
-		t, l, err := a.loadTechnician(ctx, id)
-		if err != nil {
-			return Result{}, err
+func (a *App) updateTechnician(ctx context.Context, meta Meta, id uuid.UUID, decide func(*directory.Technician, *reads) error) (Result, error) {
+	return a.execute(ctx, meta, directory.TechnicianStream(id), a.technicians, false, func(agg aggregate, r *reads) (aggregate, error) {
+		if agg == nil {
+			return nil, fmt.Errorf("technician %s: %w", id, ErrNotFound)
 		}
-		if err := decide(t); err != nil {
-			return Result{}, err
-		}
-		return a.append(ctx, l, a.directory, meta, t.Changes())
+		t := agg.(*directory.Technician)
+		return t, decide(t, r)
 	})
 }

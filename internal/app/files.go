@@ -42,11 +42,12 @@ type Upload struct {
 
 // ShareTechnicianFile stores and shares the assignee's file.
 func (a *App) ShareTechnicianFile(ctx context.Context, meta Meta, up Upload) (Result, error) {
-	tech, _, err := a.loadTechnician(ctx, meta.Actor.ID)
+	// Checked before the bytes are stored, and again when the share is decided.
+	tech, err := a.currentTechnician(ctx, meta.Actor.ID)
 	if err != nil {
 		return Result{}, err
 	}
-	r, _, err := a.loadRequest(ctx, up.RequestID)
+	r, err := a.currentRequest(ctx, up.RequestID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -57,7 +58,7 @@ func (a *App) ShareTechnicianFile(ctx context.Context, meta Meta, up Upload) (Re
 		return Result{}, err
 	}
 	return a.storeAndShare(ctx, up, func(f request.File) (Result, error) {
-		return a.technicianCommand(ctx, meta, up.RequestID, func(r *request.Request, t *directory.Technician) error {
+		return a.technicianCommand(ctx, meta, up.RequestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
 			return r.ShareTechnicianFile(t, f)
 		})
 	})
@@ -65,7 +66,7 @@ func (a *App) ShareTechnicianFile(ctx context.Context, meta Meta, up Upload) (Re
 
 // ShareCustomerFile stores and shares the customer's file, within their platform's types.
 func (a *App) ShareCustomerFile(ctx context.Context, meta Meta, up Upload) (Result, error) {
-	r, _, err := a.loadRequest(ctx, up.RequestID)
+	r, err := a.currentRequest(ctx, up.RequestID)
 	if err != nil {
 		return Result{}, err
 	}

@@ -27,23 +27,39 @@ var ErrUnknownPortal = errors.New("portal not found")
 
 // SubmitRequest checks the portal belongs to the company, then starts the request's stream.
 func (a *App) SubmitRequest(ctx context.Context, meta Meta, cmd SubmitRequest) (Result, error) {
-	r, err := a.decideSubmission(ctx, cmd)
-	if err != nil {
-		return Result{}, err
-	}
-	l := loaded{streamID: request.Stream(cmd.RequestID), version: -1}
-	return a.append(ctx, l, a.requests, meta, r.Changes())
+	stream := request.Stream(cmd.RequestID)
+	return a.execute(ctx, meta, stream, a.requestStreams, true, func(agg aggregate, r *reads) (aggregate, error) {
+		if agg != nil {
+			return agg, &eventlog.ConcurrencyError{StreamID: stream, Expected: eventlog.NoStream(), Actual: 0}
+		}
+		company, err := r.company(cmd.CompanyID)
+		if err != nil {
+			return nil, submissionRefused(err)
+		}
+		return created(a.submission(company, cmd))
+	})
 }
 
 // decideSubmission validates a submission without writing anything.
 func (a *App) decideSubmission(ctx context.Context, cmd SubmitRequest) (*request.Request, error) {
-	company, _, err := a.loadCompany(ctx, cmd.CompanyID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrUnknownPortal
-	}
+	s, err := a.stateOf(ctx, directory.CompanyStream(cmd.CompanyID), a.companies)
 	if err != nil {
 		return nil, err
 	}
+	if !s.exists() {
+		return nil, ErrUnknownPortal
+	}
+	return a.submission(s.agg.(*directory.Company), cmd)
+}
+
+func submissionRefused(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return ErrUnknownPortal
+	}
+	return err
+}
+
+func (a *App) submission(company *directory.Company, cmd SubmitRequest) (*request.Request, error) {
 	if _, ok := company.Portal(cmd.PortalID); !ok {
 		return nil, ErrUnknownPortal
 	}
@@ -57,17 +73,14 @@ func (a *App) decideSubmission(ctx context.Context, cmd SubmitRequest) (*request
 	})
 }
 
-// loadRequest reads a request; a missing one is ErrNotFound.
+// loadRequest reads a request with its history; a missing one is ErrNotFound. Queries use it;
+// commands decide on the cached state (see writer.go).
 func (a *App) loadRequest(ctx context.Context, id uuid.UUID) (*request.Request, loaded, error) {
 	recorded, err := a.store.ReadStream(ctx, request.Stream(id), 0, eventlog.ReadOptions{})
 	if err != nil {
 		return nil, loaded{}, fmt.Errorf("read %s: %w", request.Stream(id), err)
 	}
-	return a.requestFrom(id, recorded)
-}
-
-func (a *App) requestFrom(id uuid.UUID, recorded []eventlog.RecordedEvent) (*request.Request, loaded, error) {
-	l, err := decodeStream(request.Stream(id), recorded, a.requests)
+	l, err := decodeStream(request.Stream(id), recorded, a.requestStreams.codec)
 	if err != nil {
 		return nil, loaded{}, err
 	}
@@ -81,72 +94,50 @@ func (a *App) requestFrom(id uuid.UUID, recorded []eventlog.RecordedEvent) (*req
 	return r, l, nil
 }
 
-// technicianCommand is a command a technician issues on a request: load both, decide, append,
-// and re-decide on a conflict. A request outside the technician's companies is ErrNotFound
-// (R2: it does not exist for them).
-func (a *App) technicianCommand(ctx context.Context, meta Meta, requestID uuid.UUID, decide func(*request.Request, *directory.Technician) error) (Result, error) {
-	// Both streams in one round trip when the store can; the request again on a retry only.
-	preloaded, err := a.preload(ctx, directory.TechnicianStream(meta.Actor.ID), request.Stream(requestID))
-	if err != nil {
-		return Result{}, err
-	}
-	var tech *directory.Technician
-	if preloaded != nil {
-		tech, err = a.technicianFrom(meta.Actor.ID, preloaded[directory.TechnicianStream(meta.Actor.ID)])
-	} else {
-		tech, _, err = a.loadTechnician(ctx, meta.Actor.ID)
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	return a.retry(ctx, meta, request.Stream(requestID), func() (Result, error) {
-		var r *request.Request
-		var l loaded
-		var err error
-		if preloaded != nil {
-			r, l, err = a.requestFrom(requestID, preloaded[request.Stream(requestID)])
-			preloaded = nil
-		} else {
-			r, l, err = a.loadRequest(ctx, requestID)
+// onRequest runs a command on an existing request.
+func (a *App) onRequest(ctx context.Context, meta Meta, requestID uuid.UUID, decide func(*request.Request, *reads) error) (Result, error) {
+	return a.execute(ctx, meta, request.Stream(requestID), a.requestStreams, false, func(agg aggregate, r *reads) (aggregate, error) {
+		if agg == nil {
+			return nil, fmt.Errorf("request %s: %w", requestID, ErrNotFound)
 		}
+		req := agg.(*request.Request)
+		return req, decide(req, r)
+	})
+}
+
+// technicianCommand is a command a technician issues on a request. A request outside the
+// technician's companies is ErrNotFound (R2: it does not exist for them).
+func (a *App) technicianCommand(ctx context.Context, meta Meta, requestID uuid.UUID, decide func(*request.Request, *directory.Technician, *reads) error) (Result, error) {
+	return a.onRequest(ctx, meta, requestID, func(req *request.Request, r *reads) error {
+		tech, err := r.technician(meta.Actor.ID)
 		if err != nil {
-			return Result{}, err
+			return err
 		}
-		if !r.VisibleTo(tech) {
-			return Result{}, fmt.Errorf("request %s: %w", requestID, ErrNotFound)
+		if !req.VisibleTo(tech) {
+			return fmt.Errorf("request %s: %w", requestID, ErrNotFound)
 		}
-		if err := decide(r, tech); err != nil {
-			return Result{}, err
-		}
-		return a.append(ctx, l, a.requests, meta, r.Changes())
+		return decide(req, tech, r)
 	})
 }
 
 // customerCommand is a command the customer holding the request's token issues.
 func (a *App) customerCommand(ctx context.Context, meta Meta, requestID uuid.UUID, decide func(*request.Request) error) (Result, error) {
-	return a.retry(ctx, meta, request.Stream(requestID), func() (Result, error) {
-		r, l, err := a.loadRequest(ctx, requestID)
-		if err != nil {
-			return Result{}, err
-		}
-		if err := decide(r); err != nil {
-			return Result{}, err
-		}
-		return a.append(ctx, l, a.requests, meta, r.Changes())
+	return a.onRequest(ctx, meta, requestID, func(req *request.Request, _ *reads) error {
+		return decide(req)
 	})
 }
 
 // AssignToMe takes an open, unassigned request (R6). Of two technicians racing, exactly one
 // wins; the other gets a *request.AlreadyAssignedError naming the winner.
 func (a *App) AssignToMe(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician) error {
+	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
 		return r.Assign(t)
 	})
 }
 
 // Unassign gives the request back to the New view (R7).
 func (a *App) Unassign(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician) error {
+	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
 		return r.Unassign(t)
 	})
 }
@@ -154,63 +145,63 @@ func (a *App) Unassign(ctx context.Context, meta Meta, requestID uuid.UUID) (Res
 // Transfer hands the request to another technician. An unknown target is refused like one
 // without access, after the caller's own access is checked (R2 comes first).
 func (a *App) Transfer(ctx context.Context, meta Meta, requestID, to uuid.UUID) (Result, error) {
-	target, _, err := a.loadTechnician(ctx, to)
-	if errors.Is(err, ErrNotFound) {
-		target, err = nil, nil
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician) error {
+	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, rs *reads) error {
+		target, err := rs.technician(to)
+		if errors.Is(err, ErrNotFound) {
+			target, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
 		return r.Transfer(t, target)
 	})
 }
 
 // JoinChat puts the assignee in the chat (R8).
 func (a *App) JoinChat(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician) error {
+	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
 		return r.JoinChat(t)
 	})
 }
 
 // SendTechnicianMessage adds the assignee's chat message (R9).
 func (a *App) SendTechnicianMessage(ctx context.Context, meta Meta, requestID, messageID uuid.UUID, body string) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician) error {
+	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
 		return r.SendTechnicianMessage(t, messageID, body)
 	})
 }
 
 // AddNote adds a private note.
 func (a *App) AddNote(ctx context.Context, meta Meta, requestID, noteID uuid.UUID, body string) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician) error {
+	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
 		return r.AddNote(t, noteID, body)
 	})
 }
 
 // RequestScreenSharing asks a Windows or Mac customer to share their screen (R11).
 func (a *App) RequestScreenSharing(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician) error {
+	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
 		return r.RequestScreenSharing(t)
 	})
 }
 
 // SendMobileProfile sends a configuration profile to an iOS or Android customer (R12).
 func (a *App) SendMobileProfile(ctx context.Context, meta Meta, requestID uuid.UUID, profile string) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician) error {
+	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
 		return r.SendMobileProfile(t, profile)
 	})
 }
 
 // EndChat ends the chat (R13).
 func (a *App) EndChat(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician) error {
+	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
 		return r.EndChat(t)
 	})
 }
 
 // Close closes the request for good (R13).
 func (a *App) Close(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician) error {
+	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
 		return r.Close(t)
 	})
 }

@@ -20,11 +20,13 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -116,21 +118,37 @@ func (s *Store) Append(ctx context.Context, streamID string, expected eventlog.E
 	if len(events) == 0 {
 		return s.appendNothing(ctx, streamID, expected)
 	}
-	batch, err := newAppendBatch(streamID, events)
+	results, err := s.AppendChecked(ctx, streamID, expected, nil, events...)
 	if err != nil {
 		return eventlog.AppendResult{}, err
 	}
+	return results[len(results)-1], nil
+}
+
+var _ eventlog.CheckedAppender = (*Store)(nil)
+
+// AppendChecked implements eventlog.CheckedAppender: the check of the other streams is part of
+// the append's one statement, so it costs no round trip.
+func (s *Store) AppendChecked(ctx context.Context, streamID string, expected eventlog.ExpectedVersion, reads []eventlog.StreamVersion, events ...eventlog.EventData) ([]eventlog.AppendResult, error) {
+	if len(events) == 0 {
+		return nil, fmt.Errorf("append to %q: no events", streamID)
+	}
+	batch, err := newAppendBatch(streamID, events)
+	if err != nil {
+		return nil, err
+	}
+	batch.reads = reads
 	for attempt := 0; ; attempt++ {
-		res, inserted, err := batch.insert(ctx, s.pool, expected)
+		results, inserted, err := batch.insert(ctx, s.pool, expected)
 		if err == nil && inserted {
 			s.appended()
-			return res, nil
+			return results, nil
 		}
-		res, retry, err := s.afterConflict(ctx, batch, expected, err, attempt)
+		results, retry, err := s.afterConflict(ctx, batch, expected, err, attempt)
 		if retry {
 			continue
 		}
-		return res, err
+		return results, err
 	}
 }
 
@@ -238,6 +256,8 @@ func (s *Store) runNotifier(ctx context.Context) {
 // appendBatch holds an append's arguments, checked and encoded once for all attempts.
 type appendBatch struct {
 	streamID string
+	// reads are the other streams that must be at their versions for the append to happen.
+	reads    []eventlog.StreamVersion
 	events   []eventlog.EventData
 	ids      []uuid.UUID
 	types    []string
@@ -296,52 +316,79 @@ WHERE $6::bigint IS NULL OR cur.v = $6::bigint
 ORDER BY e.ord
 RETURNING transaction_id, global_position, stream_version`
 
+// checkedAppendSQL is appendSQL that also inserts nothing when one of the streams $7 is not at
+// its version $8 (-1: no event), read by the same statement: a decision's other reads are
+// checked at no extra round trip.
+const checkedAppendSQL = `
+WITH cur AS (
+	SELECT coalesce(max(stream_version), -1) AS v FROM events WHERE stream_id = $1
+), stale AS (
+	SELECT count(*) AS n FROM unnest($7::text[], $8::bigint[]) AS r(stream_id, version)
+	WHERE coalesce((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = r.stream_id), -1) <> r.version
+)
+INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
+SELECT $1, cur.v + e.ord, e.id, e.type, e.data, e.meta
+FROM cur, stale, unnest($2::uuid[], $3::text[], $4::json[], $5::json[]) WITH ORDINALITY AS e(id, type, data, meta, ord)
+WHERE ($6::bigint IS NULL OR cur.v = $6::bigint) AND stale.n = 0
+ORDER BY e.ord
+RETURNING transaction_id, global_position, stream_version`
+
 // querier is a pool, a connection or a transaction.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// insert runs appendSQL. inserted is false when the expected version did not match.
-func (b *appendBatch) insert(ctx context.Context, q querier, expected eventlog.ExpectedVersion) (res eventlog.AppendResult, inserted bool, err error) {
+// insert runs appendSQL (checkedAppendSQL with reads) and returns each event's result in order. inserted is false when the
+// expected version or one of the reads did not match.
+func (b *appendBatch) insert(ctx context.Context, q querier, expected eventlog.ExpectedVersion) (results []eventlog.AppendResult, inserted bool, err error) {
 	var want *int64
 	if v, ok := expected.Exact(); ok {
 		want = &v
 	}
-	rows, err := q.Query(ctx, appendSQL, b.streamID, uuidParams(b.ids), b.types, b.data, b.meta, want)
+	args := []any{b.streamID, uuidParams(b.ids), b.types, b.data, b.meta, want}
+	sql := appendSQL
+	if len(b.reads) > 0 {
+		readStreams := make([]string, len(b.reads))
+		readVersions := make([]int64, len(b.reads))
+		for i, r := range b.reads {
+			readStreams[i], readVersions[i] = r.StreamID, r.Version
+		}
+		sql, args = checkedAppendSQL, append(args, readStreams, readVersions)
+	}
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
-		return res, false, err
+		return nil, false, err
 	}
 	defer rows.Close()
-	n, last := 0, int64(-1)
+	results = make([]eventlog.AppendResult, 0, len(b.events))
 	for rows.Next() {
 		var txID uint64
 		var position, version int64
 		if err := rows.Scan(&txID, &position, &version); err != nil {
-			return res, false, err
+			return nil, false, err
 		}
-		n++
-		if version > last {
-			last = version
-			res = eventlog.AppendResult{NextExpected: version, Position: eventlog.NewPosition(txID, uint64(position))}
-		}
+		results = append(results, eventlog.AppendResult{NextExpected: version, Position: eventlog.NewPosition(txID, uint64(position))})
 	}
 	if err := rows.Err(); err != nil {
-		return eventlog.AppendResult{}, false, err
+		return nil, false, err
 	}
-	switch n {
+	switch len(results) {
 	case 0:
-		return res, false, nil
+		return nil, false, nil
 	case len(b.events):
-		return res, true, nil
+		// RETURNING follows the insert's order in practice; sorting by version makes it a rule.
+		slices.SortFunc(results, func(x, y eventlog.AppendResult) int { return cmp.Compare(x.NextExpected, y.NextExpected) })
+		return results, true, nil
 	default:
-		return eventlog.AppendResult{}, false, fmt.Errorf("inserted %d of %d events", n, len(b.events))
+		return nil, false, fmt.Errorf("inserted %d of %d events", len(results), len(b.events))
 	}
 }
 
 // afterConflict decides what an append that wrote nothing means. cause is the error of the
-// insert, nil when it found the stream at another version. It returns the original result when
-// every event is already stored (a retry), retry when trying again may succeed, or the error.
-func (s *Store) afterConflict(ctx context.Context, b *appendBatch, expected eventlog.ExpectedVersion, cause error, attempt int) (res eventlog.AppendResult, retry bool, err error) {
+// insert, nil when it found the stream (or one of its reads) at another version. It returns the
+// original results when every event is already stored (a retry), retry when trying again may
+// succeed, or the error.
+func (s *Store) afterConflict(ctx context.Context, b *appendBatch, expected eventlog.ExpectedVersion, cause error, attempt int) (results []eventlog.AppendResult, retry bool, err error) {
 	canRetry := attempt < s.cfg.MaxConflictRetries
 	var pgErr *pgconn.PgError
 	isPgErr := errors.As(cause, &pgErr)
@@ -350,36 +397,48 @@ func (s *Store) afterConflict(ctx context.Context, b *appendBatch, expected even
 	if isPgErr && pgErr.Code == "40P01" && canRetry {
 		// Two batches that share event IDs in different orders deadlocked; the next attempt
 		// finds the IDs stored.
-		return res, true, nil
+		return nil, true, nil
 	}
 	if cause != nil && !uniqueViolation {
-		return res, false, fmt.Errorf("append to %q: %w", b.streamID, cause)
+		return nil, false, fmt.Errorf("append to %q: %w", b.streamID, cause)
 	}
-	res, stored, err := s.storedResult(ctx, b)
+	results, stored, err := s.storedResults(ctx, b)
 	if err != nil || stored {
-		return res, false, err
+		return results, false, err
 	}
 	if uniqueViolation && pgErr.ConstraintName == eventIDKey && canRetry {
 		// The writer that held one of our IDs is gone again; the next attempt will tell.
-		return res, true, nil
+		return nil, true, nil
 	}
 	current, err := s.lastVersion(ctx, b.streamID)
 	if err != nil {
-		return res, false, err
+		return nil, false, err
 	}
 	want, exact := expected.Exact()
-	if canRetry && (!exact || current == want) {
-		// Any() lost a race for the next version, or the stream reached the expected version
-		// only after the insert looked at it.
-		return res, true, nil
+	if exact && current != want {
+		return nil, false, &eventlog.ConcurrencyError{StreamID: b.streamID, Expected: expected, Actual: current}
 	}
-	return res, false, &eventlog.ConcurrencyError{StreamID: b.streamID, Expected: expected, Actual: current}
+	for _, read := range b.reads {
+		current, err := s.lastVersion(ctx, read.StreamID)
+		if err != nil {
+			return nil, false, err
+		}
+		if current != read.Version {
+			return nil, false, &eventlog.ConcurrencyError{StreamID: read.StreamID, Expected: eventlog.Exactly(read.Version), Actual: current}
+		}
+	}
+	if canRetry {
+		// Any() lost a race for the next version, or the streams reached the expected versions
+		// only after the insert looked at them.
+		return nil, true, nil
+	}
+	return nil, false, &eventlog.ConcurrencyError{StreamID: b.streamID, Expected: expected, Actual: current}
 }
 
-// storedResult looks up the batch's event IDs. When all of them are stored in the batch's
-// stream, in its order, by one transaction, it returns the original result; when only some are,
-// or elsewhere, eventlog.ErrIDReused.
-func (s *Store) storedResult(ctx context.Context, b *appendBatch) (res eventlog.AppendResult, stored bool, err error) {
+// storedResults looks up the batch's event IDs. When all of them are stored in the batch's
+// stream, in its order, by one transaction, it returns the original results; when only some
+// are, or elsewhere, eventlog.ErrIDReused.
+func (s *Store) storedResults(ctx context.Context, b *appendBatch) (results []eventlog.AppendResult, stored bool, err error) {
 	type found struct {
 		streamID string
 		version  int64
@@ -390,7 +449,7 @@ func (s *Store) storedResult(ctx context.Context, b *appendBatch) (res eventlog.
 		`SELECT event_id, stream_id, stream_version, transaction_id, global_position FROM events WHERE event_id = ANY($1::uuid[])`,
 		uuidParams(b.ids))
 	if err != nil {
-		return res, false, fmt.Errorf("append to %q: look up event IDs: %w", b.streamID, err)
+		return nil, false, fmt.Errorf("append to %q: look up event IDs: %w", b.streamID, err)
 	}
 	byID := make(map[uuid.UUID]found, len(b.ids))
 	for rows.Next() {
@@ -398,34 +457,32 @@ func (s *Store) storedResult(ctx context.Context, b *appendBatch) (res eventlog.
 		var f found
 		if err := rows.Scan(&id, &f.streamID, &f.version, &f.txID, &f.position); err != nil {
 			rows.Close()
-			return res, false, fmt.Errorf("append to %q: look up event IDs: %w", b.streamID, err)
+			return nil, false, fmt.Errorf("append to %q: look up event IDs: %w", b.streamID, err)
 		}
 		byID[id] = f
 	}
 	if err := rows.Err(); err != nil {
-		return res, false, fmt.Errorf("append to %q: look up event IDs: %w", b.streamID, err)
+		return nil, false, fmt.Errorf("append to %q: look up event IDs: %w", b.streamID, err)
 	}
 	if len(byID) == 0 {
-		return res, false, nil
+		return nil, false, nil
 	}
 	first := byID[b.ids[0]] // checked in the loop
+	results = make([]eventlog.AppendResult, len(b.ids))
 	for i, id := range b.ids {
 		f, ok := byID[id]
 		if !ok {
-			return res, false, fmt.Errorf("append to %q: event %s is new but others of the append are stored already: %w", b.streamID, id, eventlog.ErrIDReused)
+			return nil, false, fmt.Errorf("append to %q: event %s is new but others of the append are stored already: %w", b.streamID, id, eventlog.ErrIDReused)
 		}
 		if f.streamID != b.streamID {
-			return res, false, fmt.Errorf("append to %q: event %s is stored in stream %q: %w", b.streamID, id, f.streamID, eventlog.ErrIDReused)
+			return nil, false, fmt.Errorf("append to %q: event %s is stored in stream %q: %w", b.streamID, id, f.streamID, eventlog.ErrIDReused)
 		}
 		if f.version != first.version+int64(i) || f.txID != first.txID {
-			return res, false, fmt.Errorf("append to %q: event %s is stored at version %d by another append: %w", b.streamID, id, f.version, eventlog.ErrIDReused)
+			return nil, false, fmt.Errorf("append to %q: event %s is stored at version %d by another append: %w", b.streamID, id, f.version, eventlog.ErrIDReused)
 		}
+		results[i] = eventlog.AppendResult{NextExpected: f.version, Position: eventlog.NewPosition(f.txID, uint64(f.position))}
 	}
-	last := byID[b.ids[len(b.ids)-1]]
-	return eventlog.AppendResult{
-		NextExpected: last.version,
-		Position:     eventlog.NewPosition(last.txID, uint64(last.position)),
-	}, true, nil
+	return results, true, nil
 }
 
 // lastVersion returns the stream's last version, -1 for a missing stream.

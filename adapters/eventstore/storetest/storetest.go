@@ -68,6 +68,8 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"SubscribeContextEndReturns", testSubscribeContextEnd},
 		{"HeldOpenTransactionIsNeverSkipped", testHeldOpenTransaction},
 		{"ConcurrentAppendsWhileSubscribed", testConcurrentAppendsWhileSubscribed},
+		{"CheckedAppendRequiresTheStreamsRead", testCheckedAppend},
+		{"CheckedAppendRetriedAnswersTheFirstResults", testCheckedAppendRetried},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1076,4 +1078,85 @@ func testConcurrentAppendsWhileSubscribed(t *testing.T, h Harness) {
 	if last := sub.next(t, 1)[0]; last.StreamID != tag+"sentinel" {
 		t.Errorf("after all %d events the subscription delivered %s (%s v%d) again", want, last.ID, last.StreamID, last.Version)
 	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// eventlog.CheckedAppender, for the stores that offer it
+
+func checkedAppender(t *testing.T, h Harness) eventlog.CheckedAppender {
+	t.Helper()
+	checked, ok := h.Store.(eventlog.CheckedAppender)
+	if !ok {
+		t.Skipf("%T does not offer eventlog.CheckedAppender (commands check their reads with a tail read instead)", h.Store)
+	}
+	return checked
+}
+
+// A checked append writes only when every stream read is still at its version, names the one
+// that moved otherwise, and reports each event's own version and position.
+func testCheckedAppend(t *testing.T, h Harness) {
+	checked := checkedAppender(t, h)
+	ctx := testContext(t)
+	target, read, missing := newStream("request"), newStream("technician"), newStream("company")
+	mustAppend(t, ctx, h.Store, read, eventlog.NoStream(), numbered(2)...)
+
+	batch := numbered(3)
+	results, err := checked.AppendChecked(ctx, target, eventlog.NoStream(),
+		[]eventlog.StreamVersion{{StreamID: read, Version: 1}, {StreamID: missing, Version: -1}}, batch...)
+	if err != nil {
+		t.Fatalf("checked append with current reads: %v", err)
+	}
+	if len(results) != len(batch) {
+		t.Fatalf("%d results for %d events", len(results), len(batch))
+	}
+	recorded := requireStream(t, ctx, h.Store, target, batch)
+	for i, r := range results {
+		if r.NextExpected != int64(i) || r.Position != recorded[i].Position {
+			t.Errorf("result %d = version %d at %s, want version %d at %s", i, r.NextExpected, r.Position, i, recorded[i].Position)
+		}
+	}
+
+	mustAppend(t, ctx, h.Store, read, eventlog.Exactly(1), numbered(1)...)
+	_, err = checked.AppendChecked(ctx, target, eventlog.Exactly(2),
+		[]eventlog.StreamVersion{{StreamID: read, Version: 1}}, numbered(1)...)
+	requireConflict(t, err, read, 2)
+	_, err = checked.AppendChecked(ctx, target, eventlog.Exactly(1),
+		[]eventlog.StreamVersion{{StreamID: read, Version: 2}}, numbered(1)...)
+	requireConflict(t, err, target, 2)
+	requireStream(t, ctx, h.Store, target, batch)
+
+	mustAppend(t, ctx, h.Store, missing, eventlog.NoStream(), numbered(1)...)
+	_, err = checked.AppendChecked(ctx, target, eventlog.Exactly(2),
+		[]eventlog.StreamVersion{{StreamID: missing, Version: -1}}, numbered(1)...)
+	requireConflict(t, err, missing, 0)
+	requireStream(t, ctx, h.Store, target, batch)
+}
+
+// A checked append sent again with the same event IDs writes nothing and answers as the
+// first did, even when the streams read have moved since.
+func testCheckedAppendRetried(t *testing.T, h Harness) {
+	checked := checkedAppender(t, h)
+	ctx := testContext(t)
+	target, read := newStream("request"), newStream("technician")
+	mustAppend(t, ctx, h.Store, read, eventlog.NoStream(), numbered(1)...)
+	batch := numbered(2)
+	reads := []eventlog.StreamVersion{{StreamID: read, Version: 0}}
+	first, err := checked.AppendChecked(ctx, target, eventlog.NoStream(), reads, batch...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, ctx, h.Store, read, eventlog.Exactly(0), numbered(1)...)
+	again, err := checked.AppendChecked(ctx, target, eventlog.NoStream(), reads, batch...)
+	if err != nil {
+		t.Fatalf("retried checked append: %v", err)
+	}
+	if len(again) != len(first) {
+		t.Fatalf("retry answered %d results, first %d", len(again), len(first))
+	}
+	for i := range first {
+		if again[i] != first[i] {
+			t.Errorf("retry result %d = %+v, first was %+v", i, again[i], first[i])
+		}
+	}
+	requireStream(t, ctx, h.Store, target, batch)
 }

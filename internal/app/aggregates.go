@@ -1,0 +1,309 @@
+package app
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+)
+
+// Defaults of the aggregate cache (Config.CachedStreams, Config.CachedBytes).
+const (
+	DefaultCachedStreams = 100_000
+	DefaultCachedBytes   = 64 << 20
+)
+
+// aggregate is a domain object a command decides on: a request, a company, a technician.
+type aggregate interface {
+	Changes() []eventlog.Event
+}
+
+// streamKind tells the command path how to fold, copy and weigh one kind of aggregate.
+type streamKind struct {
+	name  string
+	codec *eventlog.Codec
+	// fold builds the aggregate from its first events (agg nil) or brings it up to date with
+	// later ones; agg is a copy the caller owns.
+	fold func(agg aggregate, later []eventlog.Event) (aggregate, error)
+	// clone copies an aggregate without its uncommitted changes.
+	clone func(aggregate) aggregate
+	// size is roughly what the aggregate holds in memory, in bytes.
+	size func(aggregate) int
+}
+
+func requestKind() *streamKind {
+	return &streamKind{
+		name:  "request",
+		codec: request.Codec(),
+		fold: func(agg aggregate, later []eventlog.Event) (aggregate, error) {
+			if agg == nil {
+				return request.FromHistory(later)
+			}
+			agg.(*request.Request).Fold(later)
+			return agg, nil
+		},
+		clone: func(agg aggregate) aggregate { return agg.(*request.Request).Clone() },
+		size: func(agg aggregate) int {
+			r := agg.(*request.Request)
+			c, s := r.Customer(), r.Source()
+			return 256 + len(r.Description()) + len(c.Name) + len(c.Email) + len(s.IP) + len(s.OS) + len(s.OSVersion) + len(s.Browser)
+		},
+	}
+}
+
+func companyKind() *streamKind {
+	return &streamKind{
+		name:  "company",
+		codec: directory.Codec(),
+		fold: func(agg aggregate, later []eventlog.Event) (aggregate, error) {
+			if agg == nil {
+				return directory.CompanyFromHistory(later)
+			}
+			agg.(*directory.Company).Fold(later)
+			return agg, nil
+		},
+		clone: func(agg aggregate) aggregate { return agg.(*directory.Company).Clone() },
+		size: func(agg aggregate) int {
+			c := agg.(*directory.Company)
+			n := 128 + len(c.Name())
+			for _, p := range c.Portals() {
+				n += 48 + len(p.Name)
+			}
+			return n
+		},
+	}
+}
+
+func technicianKind() *streamKind {
+	return &streamKind{
+		name:  "technician",
+		codec: directory.Codec(),
+		fold: func(agg aggregate, later []eventlog.Event) (aggregate, error) {
+			if agg == nil {
+				return directory.TechnicianFromHistory(later)
+			}
+			agg.(*directory.Technician).Fold(later)
+			return agg, nil
+		},
+		clone: func(agg aggregate) aggregate { return agg.(*directory.Technician).Clone() },
+		size: func(agg aggregate) int {
+			t := agg.(*directory.Technician)
+			return 192 + len(t.Name()) + len(t.Email()) + len(t.Notifications().WebhookURL) + 16*len(t.Companies())
+		},
+	}
+}
+
+// streamState is a stream as the command path knows it: its aggregate folded up to version,
+// and the hash its next event chains to. A state is never changed once built: a command
+// decides on a copy, and a newer state replaces it in the cache.
+type streamState struct {
+	streamID string
+	kind     *streamKind
+	agg      aggregate // nil: the stream has no event
+	version  int64
+	lastHash string
+}
+
+// exists reports whether the stream has events.
+func (s *streamState) exists() bool { return s.agg != nil }
+
+// working returns a copy of the aggregate to decide on; nil for a stream with no event.
+func (s *streamState) working() aggregate {
+	if s.agg == nil {
+		return nil
+	}
+	return s.kind.clone(s.agg)
+}
+
+// followedBy returns the state after the recorded events, which must follow s's version.
+func (s *streamState) followedBy(recorded []eventlog.RecordedEvent) (*streamState, error) {
+	if len(recorded) == 0 {
+		return s, nil
+	}
+	events := make([]eventlog.Event, len(recorded))
+	next := s.version
+	for i, r := range recorded {
+		if r.Version != next+1 {
+			return nil, fmt.Errorf("read %s: version %d follows version %d", s.streamID, r.Version, next)
+		}
+		e, err := s.kind.codec.Decode(r.Type, r.Data)
+		if err != nil {
+			return nil, fmt.Errorf("read %s version %d: %w", s.streamID, r.Version, err)
+		}
+		events[i], next = e, r.Version
+	}
+	agg, err := s.kind.fold(s.working(), events)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", s.kind.name, s.streamID, err)
+	}
+	last := recorded[len(recorded)-1]
+	return &streamState{streamID: s.streamID, kind: s.kind, agg: agg, version: last.Version, lastHash: last.Metadata.Hash}, nil
+}
+
+// stateOf returns the stream's state: the cached one, or read from the store and cached.
+func (a *App) stateOf(ctx context.Context, streamID string, kind *streamKind) (*streamState, error) {
+	if s := a.cache.get(streamID); s != nil {
+		return s, nil
+	}
+	empty := &streamState{streamID: streamID, kind: kind, version: -1}
+	recorded, err := a.store.ReadStream(ctx, streamID, 0, eventlog.ReadOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", streamID, err)
+	}
+	s, err := empty.followedBy(recorded)
+	if err != nil {
+		return nil, err
+	}
+	a.cache.put(s)
+	return s, nil
+}
+
+// catchUp reads what was appended to s's stream after s (the tail only, never the whole
+// stream) and returns the newer state, cached, and whether there was anything.
+func (a *App) catchUp(ctx context.Context, s *streamState) (*streamState, bool, error) {
+	recorded, err := a.store.ReadStream(ctx, s.streamID, s.version+1, eventlog.ReadOptions{})
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s from version %d: %w", s.streamID, s.version+1, err)
+	}
+	if len(recorded) == 0 {
+		return s, false, nil
+	}
+	next, err := s.followedBy(recorded)
+	if err != nil {
+		return nil, false, err
+	}
+	a.cache.put(next)
+	return next, true, nil
+}
+
+// current returns the stream's state as the store has it now: the cached state and its tail
+// (one short read), for a check made before a command, such as an upload's before its bytes
+// are stored.
+func (a *App) current(ctx context.Context, streamID string, kind *streamKind) (*streamState, error) {
+	if s := a.cache.get(streamID); s != nil {
+		s, _, err := a.catchUp(ctx, s)
+		return s, err
+	}
+	return a.stateOf(ctx, streamID, kind)
+}
+
+func (a *App) currentRequest(ctx context.Context, id uuid.UUID) (*request.Request, error) {
+	s, err := a.current(ctx, request.Stream(id), a.requestStreams)
+	if err != nil {
+		return nil, err
+	}
+	if !s.exists() {
+		return nil, fmt.Errorf("request %s: %w", id, ErrNotFound)
+	}
+	return s.agg.(*request.Request), nil
+}
+
+func (a *App) currentTechnician(ctx context.Context, id uuid.UUID) (*directory.Technician, error) {
+	s, err := a.current(ctx, directory.TechnicianStream(id), a.technicians)
+	if err != nil {
+		return nil, err
+	}
+	if !s.exists() {
+		return nil, fmt.Errorf("technician %s: %w", id, ErrNotFound)
+	}
+	return s.agg.(*directory.Technician), nil
+}
+
+// aggregateCache keeps the latest known state of recently used streams, least recently used
+// first out, within a count and a byte budget. A cached state may be behind the store when
+// another process wrote meanwhile: the append that relies on it says so, and the command
+// path then reads the tail it missed.
+type aggregateCache struct {
+	maxStreams int
+	maxBytes   int64
+
+	mu      sync.Mutex
+	order   *list.List // of *cacheEntry, most recently used first
+	entries map[string]*list.Element
+	bytes   int64
+}
+
+type cacheEntry struct {
+	state *streamState
+	size  int
+}
+
+// newAggregateCache returns a cache within the given bounds; a negative bound disables it.
+func newAggregateCache(maxStreams int, maxBytes int64) *aggregateCache {
+	return &aggregateCache{maxStreams: maxStreams, maxBytes: maxBytes, order: list.New(), entries: map[string]*list.Element{}}
+}
+
+func (c *aggregateCache) disabled() bool { return c.maxStreams < 0 || c.maxBytes < 0 }
+
+func (c *aggregateCache) get(streamID string) *streamState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.entries[streamID]
+	if !ok {
+		return nil
+	}
+	c.order.MoveToFront(el)
+	return el.Value.(*cacheEntry).state
+}
+
+// put caches s unless the cache holds a newer state of its stream already (a slower command
+// that read before a faster one appended).
+func (c *aggregateCache) put(s *streamState) {
+	if c.disabled() || !s.exists() {
+		return
+	}
+	size := s.kind.size(s.agg) + len(s.streamID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[s.streamID]; ok {
+		e := el.Value.(*cacheEntry)
+		if e.state.version > s.version {
+			c.order.MoveToFront(el)
+			return
+		}
+		c.bytes += int64(size - e.size)
+		e.state, e.size = s, size
+		c.order.MoveToFront(el)
+	} else {
+		c.entries[s.streamID] = c.order.PushFront(&cacheEntry{state: s, size: size})
+		c.bytes += int64(size)
+	}
+	for c.order.Len() > 1 && (c.order.Len() > c.maxStreams || c.bytes > c.maxBytes) {
+		c.removeLocked(c.order.Back())
+	}
+}
+
+// forget drops a stream's state: after an append whose outcome is unknown, the next command
+// reads the stream again.
+func (c *aggregateCache) forget(streamID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[streamID]; ok {
+		c.removeLocked(el)
+	}
+}
+
+func (c *aggregateCache) removeLocked(el *list.Element) {
+	e := c.order.Remove(el).(*cacheEntry)
+	delete(c.entries, e.state.streamID)
+	c.bytes -= int64(e.size)
+}
+
+// CacheStats is what the aggregate cache holds.
+type CacheStats struct {
+	Streams int
+	Bytes   int64
+}
+
+// CacheStats reports the aggregate cache's size.
+func (a *App) CacheStats() CacheStats {
+	a.cache.mu.Lock()
+	defer a.cache.mu.Unlock()
+	return CacheStats{Streams: a.cache.order.Len(), Bytes: a.cache.bytes}
+}
