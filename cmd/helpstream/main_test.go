@@ -121,7 +121,7 @@ func TestServeDemoOnAFreshDatabase(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"helpstream_projection_lag_seconds", `projection="request_list"`} {
+	for _, want := range []string{"helpstream_projection_lag_seconds", `projection="request_list"`, "helpstream_commands_total", "helpstream_aggregate_cache_streams"} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

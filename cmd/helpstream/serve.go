@@ -94,6 +94,7 @@ func init() {
 		metrics := prometheus.NewRegistry()
 		metrics.MustRegister(
 			projections.NewCollector(svc.pool, svc.store, models),
+			commandCollector(svc.app),
 			collectors.NewGoCollector(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/filestore"
@@ -21,6 +23,10 @@ type storeFlags struct {
 	filesDir    *string
 	maxFileSize *int64
 	readModels  *bool
+	// The command path's aggregate cache and its patience with other processes.
+	cacheStreams *int
+	cacheBytes   *int64
+	conflictWait *time.Duration
 }
 
 // addStoreFlags adds the flags of the stores; readModelsByDefault is --read-models' default.
@@ -32,6 +38,9 @@ func addStoreFlags(fs *flag.FlagSet, readModelsByDefault bool) storeFlags {
 		maxFileSize: fs.Int64("max-file-size", app.DefaultMaxFileSize, "largest file a chat accepts, in bytes"),
 		readModels: fs.Bool("read-models", readModelsByDefault,
 			"answer queries from the PostgreSQL read models (kept by serve's projectors or `helpstream projections run`) rather than from the log folded in memory; on by default for serve"),
+		cacheStreams: fs.Int("cache-streams", app.DefaultCachedStreams, "streams (requests, technicians, companies) whose state commands keep in memory between commands, least recently used out first; -1 keeps none"),
+		cacheBytes:   fs.Int64("cache-bytes", app.DefaultCachedBytes, "bytes those cached states may take, roughly; -1 keeps none"),
+		conflictWait: fs.Duration("conflict-wait", app.DefaultConflictWait, "how long a command keeps deciding again after other processes wrote to its streams first, before answering 409 (a request's own deadline, when shorter, wins)"),
 	}
 }
 
@@ -56,6 +65,9 @@ func openServices(ctx context.Context, f storeFlags) (*services, error) {
 		return nil, fmt.Errorf("open file store: %w", err)
 	}
 	cfg := app.Config{Store: store, Files: files, MaxFileSize: *f.maxFileSize}
+	if f.cacheStreams != nil {
+		cfg.CachedStreams, cfg.CachedBytes, cfg.ConflictWait = *f.cacheStreams, *f.cacheBytes, *f.conflictWait
+	}
 	if f.readModels != nil && *f.readModels {
 		cfg = withReadModels(cfg, pool)
 	}
@@ -95,4 +107,34 @@ func openStores(ctx context.Context, databaseURL, eventStoreURL string, maxConns
 		return nil, nil, nil, fmt.Errorf("open event store: %w", err)
 	}
 	return pool, store, func() { closeStore(); pool.Close() }, nil
+}
+
+// commandCollector exposes the command path's counters and aggregate cache on /metrics.
+func commandCollector(a *app.App) prometheus.Collector {
+	return commandMetrics{app: a}
+}
+
+type commandMetrics struct{ app *app.App }
+
+var (
+	commandsDesc       = prometheus.NewDesc("helpstream_commands_total", "Commands decided (accepted or refused by the domain).", nil, nil)
+	commandAppendsDesc = prometheus.NewDesc("helpstream_command_appends_total", "Appends that stored commands; commands queued on one stream share one.", nil, nil)
+	conflictsDesc      = prometheus.NewDesc("helpstream_command_conflicts_total", "Appends another process won; the commands were decided again on the tails read.", nil, nil)
+	cachedStreamsDesc  = prometheus.NewDesc("helpstream_aggregate_cache_streams", "Streams whose state the command path keeps in memory.", nil, nil)
+	cachedBytesDesc    = prometheus.NewDesc("helpstream_aggregate_cache_bytes", "Rough size of the cached states, in bytes.", nil, nil)
+)
+
+func (m commandMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{commandsDesc, commandAppendsDesc, conflictsDesc, cachedStreamsDesc, cachedBytesDesc} {
+		ch <- d
+	}
+}
+
+func (m commandMetrics) Collect(ch chan<- prometheus.Metric) {
+	s := m.app.CommandStats()
+	ch <- prometheus.MustNewConstMetric(commandsDesc, prometheus.CounterValue, float64(s.Commands))
+	ch <- prometheus.MustNewConstMetric(commandAppendsDesc, prometheus.CounterValue, float64(s.Appends))
+	ch <- prometheus.MustNewConstMetric(conflictsDesc, prometheus.CounterValue, float64(s.Conflicts))
+	ch <- prometheus.MustNewConstMetric(cachedStreamsDesc, prometheus.GaugeValue, float64(s.CachedStreams))
+	ch <- prometheus.MustNewConstMetric(cachedBytesDesc, prometheus.GaugeValue, float64(s.CachedBytes))
 }

@@ -295,15 +295,23 @@ func (c *aggregateCache) removeLocked(el *list.Element) {
 	c.bytes -= int64(e.size)
 }
 
-// CacheStats is what the aggregate cache holds.
-type CacheStats struct {
-	Streams int
-	Bytes   int64
+// CommandStats is what the command path has done since the App started.
+type CommandStats struct {
+	// CachedStreams and CachedBytes are what the aggregate cache holds now.
+	CachedStreams int
+	CachedBytes   int64
+	// Commands counts the decisions taken; Appends the appends that stored them (several
+	// commands queued on one stream share one); Conflicts the appends another process won.
+	Commands  int64
+	Appends   int64
+	Conflicts int64
 }
 
-// CacheStats reports the aggregate cache's size.
-func (a *App) CacheStats() CacheStats {
+// CommandStats reports the command path's counters and the aggregate cache's size.
+func (a *App) CommandStats() CommandStats {
 	a.cache.mu.Lock()
-	defer a.cache.mu.Unlock()
-	return CacheStats{Streams: a.cache.order.Len(), Bytes: a.cache.bytes}
+	streams, bytes := a.cache.order.Len(), a.cache.bytes
+	a.cache.mu.Unlock()
+	return CommandStats{CachedStreams: streams, CachedBytes: bytes,
+		Commands: a.counters.commands.Load(), Appends: a.counters.appends.Load(), Conflicts: a.counters.conflicts.Load()}
 }

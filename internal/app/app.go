@@ -153,6 +153,7 @@ type App struct {
 	cache          *aggregateCache
 	writers        writers
 	conflictWait   time.Duration
+	counters       commandCounters
 
 	requestList       RequestListReadModel
 	requestDetails    RequestDetailsReadModel

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -65,6 +66,11 @@ type decision struct {
 type outcome struct {
 	res Result
 	err error
+}
+
+// commandCounters count what CommandStats reports.
+type commandCounters struct {
+	commands, appends, conflicts atomic.Int64
 }
 
 // streamWriter is the queue of one stream's commands in this process.
@@ -322,6 +328,7 @@ func (a *App) decideAndAppend(streamID string, kind *streamKind, group []*decisi
 			}
 		}
 		if p.count == 0 {
+			a.counters.commands.Add(int64(len(group)))
 			for i, d := range group {
 				d.done <- outcome{res: Result{StreamID: streamID, Version: state.version}, err: p.refusals[i]}
 			}
@@ -329,6 +336,8 @@ func (a *App) decideAndAppend(streamID string, kind *streamKind, group []*decisi
 		}
 		next, results, err := a.appendPlanned(ctx, state, group, p, r)
 		if err == nil {
+			a.counters.commands.Add(int64(len(group)))
+			a.counters.appends.Add(1)
 			a.cache.put(next)
 			for i, d := range group {
 				d.done <- outcome{res: results[i], err: p.refusals[i]}
@@ -351,6 +360,7 @@ func (a *App) decideAndAppend(streamID string, kind *streamKind, group []*decisi
 			return
 		}
 		// Another process wrote first: read what it wrote and decide again.
+		a.counters.conflicts.Add(1)
 		if conflict.StreamID == streamID {
 			state, _, err = a.catchUp(ctx, state)
 		} else if s, ok := r.states[conflict.StreamID]; ok {

@@ -422,11 +422,11 @@ func TestAggregateCacheBounds(t *testing.T) {
 			for _, id := range requests {
 				must(t, func() (app.Result, error) { return a.AssignToMe(ctx, tech(w.techs[0]), id) })
 			}
-			stats := a.CacheStats()
-			if stats.Streams > tt.wantStreams || stats.Bytes > tt.wantMaxBytes {
-				t.Fatalf("cache holds %d streams, %d bytes; bounds %d streams, %d bytes", stats.Streams, stats.Bytes, tt.wantStreams, tt.wantMaxBytes)
+			stats := a.CommandStats()
+			if stats.CachedStreams > tt.wantStreams || stats.CachedBytes > tt.wantMaxBytes {
+				t.Fatalf("cache holds %d streams, %d bytes; bounds %d streams, %d bytes", stats.CachedStreams, stats.CachedBytes, tt.wantStreams, tt.wantMaxBytes)
 			}
-			if tt.streams > 0 && stats.Streams == 0 {
+			if tt.streams > 0 && stats.CachedStreams == 0 {
 				t.Fatal("the cache holds nothing")
 			}
 			for _, id := range requests {
