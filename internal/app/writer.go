@@ -113,9 +113,10 @@ func (a *App) execute(ctx context.Context, meta Meta, streamID string, kind *str
 	if res, done, err := a.answered(ctx, meta, streamID); err != nil || done {
 		return res, err
 	}
+	// Deadlines are on the real clock: Config.Now is the events' clock, which tests set.
 	deadline, ok := ctx.Deadline()
 	if !ok {
-		deadline = a.now().Add(a.conflictWait)
+		deadline = time.Now().Add(a.conflictWait)
 	}
 	d := &decision{ctx: ctx, deadline: deadline, meta: meta, assumeNew: assumeNew, decide: decide,
 		lead: make(chan struct{}), done: make(chan outcome, 1)}
@@ -397,7 +398,7 @@ func answerAll(group []*decision, res Result, err error) {
 // dropExpired answers the decisions whose caller is gone or whose deadline passed, and returns
 // the others.
 func (a *App) dropExpired(group []*decision, attempt int) []*decision {
-	now := a.now()
+	now := time.Now()
 	kept := make([]*decision, 0, len(group))
 	for _, d := range group {
 		err := d.ctx.Err()
