@@ -27,6 +27,7 @@ type storeFlags struct {
 	cacheStreams *int
 	cacheBytes   *int64
 	conflictWait *time.Duration
+	authCache    *time.Duration
 }
 
 // addStoreFlags adds the flags of the stores; readModelsByDefault is --read-models' default.
@@ -40,6 +41,7 @@ func addStoreFlags(fs *flag.FlagSet, readModelsByDefault bool) storeFlags {
 			"answer queries from the PostgreSQL read models (kept by serve's projectors or `helpstream projections run`) rather than from the log folded in memory; on by default for serve"),
 		cacheStreams: fs.Int("cache-streams", app.DefaultCachedStreams, "streams (requests, technicians, companies) whose state commands keep in memory between commands, least recently used out first; -1 keeps none"),
 		cacheBytes:   fs.Int64("cache-bytes", app.DefaultCachedBytes, "bytes those cached states may take, roughly; -1 keeps none"),
+		authCache:    fs.Duration("auth-cache", app.DefaultAuthCacheTTL, "how long a session or customer token looked up is trusted before the database is asked again; sessions ended on another server stop working here within it; 0 asks every time"),
 		conflictWait: fs.Duration("conflict-wait", app.DefaultConflictWait, "how long a command keeps deciding again after other processes wrote to its streams first, before answering 409 (a request's own deadline, when shorter, wins)"),
 	}
 }
@@ -77,9 +79,13 @@ func openServices(ctx context.Context, f storeFlags) (*services, error) {
 		return nil, err
 	}
 	creds := credentials.New(pool)
+	accounts := app.NewAccounts(a, creds, 0)
+	if f.authCache != nil {
+		accounts = accounts.WithAuthCache(*f.authCache)
+	}
 	return &services{
 		pool: pool, store: store, creds: creds, app: a,
-		accounts: app.NewAccounts(a, creds, 0),
+		accounts: accounts,
 		close:    closeStores,
 	}, nil
 }

@@ -107,8 +107,8 @@ type Config struct {
 	Now func() time.Time
 	// MaxFileSize caps an upload, in bytes; 25 MiB when zero.
 	MaxFileSize int64
-	// ConflictWait is how long a command whose context has no deadline keeps deciding again
-	// after another process wrote to its streams first; DefaultConflictWait when zero.
+	// ConflictWait is how long a command keeps deciding again after other processes wrote to
+	// its streams first, unless its context ends sooner; DefaultConflictWait when zero.
 	ConflictWait time.Duration
 	// CachedStreams and CachedBytes bound the aggregates kept in memory between commands
 	// (least recently used out first): DefaultCachedStreams and DefaultCachedBytes when zero;

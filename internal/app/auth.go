@@ -70,12 +70,25 @@ type Accounts struct {
 }
 
 // NewAccounts returns Accounts whose sessions last ttl (12 h when zero), throttling logins by
-// DefaultLoginPolicy.
+// DefaultLoginPolicy, and trusting a session or customer token looked up for
+// DefaultAuthCacheTTL (see WithAuthCache).
 func NewAccounts(a *App, creds Credentials, ttl time.Duration) *Accounts {
 	if ttl <= 0 {
 		ttl = 12 * time.Hour
 	}
-	return &Accounts{app: a, creds: creds, ttl: ttl, policy: DefaultLoginPolicy}
+	return &Accounts{app: a, creds: newAuthCache(creds, DefaultAuthCacheTTL), ttl: ttl, policy: DefaultLoginPolicy}
+}
+
+// WithAuthCache returns a copy of s that trusts a session or customer token it looked up for
+// ttl before asking the database again; zero asks every time. Sessions ended through s end at
+// once; sessions ended by another process stop working within ttl.
+func (s *Accounts) WithAuthCache(ttl time.Duration) *Accounts {
+	c := *s
+	if cached, ok := s.creds.(*authCache); ok {
+		c.creds = cached.Credentials
+	}
+	c.creds = newAuthCache(c.creds, ttl)
+	return &c
 }
 
 // WithLoginPolicy returns a copy of s that throttles logins by p; p's zero fields take

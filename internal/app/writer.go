@@ -29,8 +29,8 @@ import (
 // process wrote meanwhile does the writer read the tails it missed and decide again, with
 // jittered backoff, until the command's deadline.
 
-// DefaultConflictWait is how long a command whose context has no deadline keeps deciding again
-// after losing races to other processes (Config.ConflictWait).
+// DefaultConflictWait is how long a command keeps deciding again after losing races to other
+// processes (Config.ConflictWait), unless its context ends sooner.
 const DefaultConflictWait = 5 * time.Second
 
 // maxGroup caps how many queued commands one append carries.
@@ -114,9 +114,9 @@ func (a *App) execute(ctx context.Context, meta Meta, streamID string, kind *str
 		return res, err
 	}
 	// Deadlines are on the real clock: Config.Now is the events' clock, which tests set.
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(a.conflictWait)
+	deadline := time.Now().Add(a.conflictWait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
 	d := &decision{ctx: ctx, deadline: deadline, meta: meta, assumeNew: assumeNew, decide: decide,
 		lead: make(chan struct{}), done: make(chan outcome, 1)}
@@ -357,7 +357,7 @@ func (a *App) decideAndAppend(streamID string, kind *streamKind, group []*decisi
 			}
 			// The append may or may not have happened: read the stream again next time.
 			a.cache.forget(streamID)
-			answerAll(group, Result{}, err)
+			answerAll(group, Result{}, afterLostRaces(err, attempt))
 			return
 		}
 		// Another process wrote first: read what it wrote and decide again.
@@ -370,7 +370,7 @@ func (a *App) decideAndAppend(streamID string, kind *streamKind, group []*decisi
 			a.cache.forget(conflict.StreamID)
 		}
 		if err != nil {
-			answerAll(group, Result{}, err)
+			answerAll(group, Result{}, afterLostRaces(err, attempt+1))
 			return
 		}
 		if attempt > 0 && !a.backOff(ctx, attempt) {
@@ -378,6 +378,15 @@ func (a *App) decideAndAppend(streamID string, kind *streamKind, group []*decisi
 			return
 		}
 	}
+}
+
+// afterLostRaces marks a deadline that passed while deciding again after lost races as
+// ErrTooManyConflicts: the caller is told why, not only that time ran out.
+func afterLostRaces(err error, attempt int) error {
+	if attempt > 0 && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrTooManyConflicts, err)
+	}
+	return err
 }
 
 func allNew(group []*decision) bool {

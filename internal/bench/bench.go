@@ -1,7 +1,9 @@
-// Package bench measures Helpstream against the PostgreSQL it runs on: the event store's append
-// and a whole command (load, decide, append), each beside the rate of plain single-row INSERT
-// transactions that pgbench reaches on the same server at the same concurrency, in the same
-// run (design §7). Ratios, not absolute numbers, are what carry from one machine to another.
+// Package bench measures Helpstream against the PostgreSQL it runs on: the event store's append,
+// a whole command, and 32 writers chatting on one request, each beside the rate of plain
+// single-row INSERT transactions that pgbench reaches on the same server at the same
+// concurrency; and whole commands through the HTTP API beside the same commands in process, in
+// the same run (design §7). Ratios, not absolute numbers, are what carry from one machine to
+// another.
 package bench
 
 import (
@@ -23,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
+	"github.com/helpstream/helpstream/adapters/httpapi"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
@@ -39,6 +42,10 @@ type Config struct {
 	Store eventlog.Store
 	// App runs commands on Store.
 	App *app.App
+	// Accounts and Idempotency complete the API for the HTTP row, which is left out when
+	// Accounts is nil.
+	Accounts    *app.Accounts
+	Idempotency httpapi.IdempotencyStore
 	// Duration is how long each measurement runs; 10 s when zero.
 	Duration time.Duration
 	// Concurrency lists the writer counts for appends; {1, 32} when empty.
@@ -51,11 +58,16 @@ type Config struct {
 
 // Row is one measurement beside its baseline.
 type Row struct {
-	What     string
-	Clients  int
-	Rate     float64 // operations per second
-	Baseline float64 // pgbench INSERT transactions per second, same clients
-	Bar      float64 // the least acceptable Rate/Baseline
+	What    string
+	Clients int
+	Rate    float64 // operations per second
+	// Baseline is what Rate is compared with, in operations per second: pgbench INSERT
+	// transactions with the same clients, or for the HTTP row the in-process commands.
+	Baseline     float64
+	BaselineName string
+	Bar          float64 // the least acceptable Rate/Baseline
+	// Refusals counts the operations refused, for rows that allow none.
+	Refusals int64
 }
 
 // Ratio is Rate over Baseline.
@@ -66,8 +78,8 @@ func (r Row) Ratio() float64 {
 	return r.Rate / r.Baseline
 }
 
-// Pass reports whether the row meets its bar.
-func (r Row) Pass() bool { return r.Ratio() >= r.Bar }
+// Pass reports whether the row meets its bar, with no refusal.
+func (r Row) Pass() bool { return r.Ratio() >= r.Bar && r.Refusals == 0 }
 
 // Run measures every row.
 func Run(ctx context.Context, cfg Config, progress io.Writer) ([]Row, error) {
@@ -107,21 +119,40 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) ([]Row, error) {
 		if err != nil {
 			return rows, err
 		}
-		rows = append(rows, Row{What: "append one event, expected version", Clients: n, Rate: rate, Baseline: base, Bar: 0.60})
+		rows = append(rows, Row{What: "append one event, expected version", Clients: n, Rate: rate, Baseline: base, BaselineName: pgbenchName, Bar: 0.60})
 	}
 	n := cfg.CommandConcurrency
 	base, err := baseline(n)
 	if err != nil {
 		return rows, err
 	}
-	fmt.Fprintf(progress, "whole command (load, decide, append), %d writers, %s…\n", n, cfg.Duration)
-	rate, err := Commands(ctx, cfg.App, n, cfg.Duration)
+	fmt.Fprintf(progress, "whole command (decide, append), %d writers, %s…\n", n, cfg.Duration)
+	inProcess, err := Commands(ctx, cfg.App, n, cfg.Duration)
 	if err != nil {
 		return rows, err
 	}
-	rows = append(rows, Row{What: "whole command: load, decide, append", Clients: n, Rate: rate, Baseline: base, Bar: 0.40})
+	rows = append(rows, Row{What: "whole command: decide, append", Clients: n, Rate: inProcess, Baseline: base, BaselineName: pgbenchName, Bar: 0.60})
+
+	fmt.Fprintf(progress, "chat messages, %d writers on one request, %s…\n", n, cfg.Duration)
+	rate, refusals, err := SameRequestMessages(ctx, cfg.App, n, cfg.Duration)
+	if err != nil {
+		return rows, err
+	}
+	rows = append(rows, Row{What: "chat messages, all on one request", Clients: n, Rate: rate, Baseline: base, BaselineName: pgbenchName, Bar: 0.30, Refusals: refusals})
+
+	if cfg.Accounts != nil {
+		fmt.Fprintf(progress, "whole command through the HTTP API, %d keep-alive connections, %s…\n", n, cfg.Duration)
+		rate, err := HTTPCommands(ctx, HTTPConfig{App: cfg.App, Accounts: cfg.Accounts, Idempotency: cfg.Idempotency}, n, cfg.Duration)
+		if err != nil {
+			return rows, err
+		}
+		rows = append(rows, Row{What: "whole command through the HTTP API", Clients: n, Rate: rate, Baseline: inProcess, BaselineName: "in-process command", Bar: 0.60})
+	}
 	return rows, nil
 }
+
+// pgbenchName names the baseline of most rows.
+const pgbenchName = "pgbench INSERT"
 
 // Pgbench runs pgbench with a script that inserts one event-shaped row per transaction into a
 // table with a bigserial key and a unique (stream, version), and returns its transactions/s.
@@ -201,27 +232,9 @@ func Appends(ctx context.Context, store eventlog.Store, writers int, d time.Dura
 // submits a request, assigns it, joins, sends ten messages and closes it, then starts over,
 // so streams stay the size of real ones. It returns commands/s.
 func Commands(ctx context.Context, a *app.App, writers int, d time.Duration) (float64, error) {
-	setup := context.WithoutCancel(ctx)
-	companyID, portalID := uuid.New(), uuid.New()
-	admin := app.Meta{Actor: app.Admin}
-	if _, err := a.CreateCompany(setup, admin, app.CreateCompany{CompanyID: companyID, Name: "Bench Co"}); err != nil {
+	companyID, portalID, techs, _, err := benchCompany(context.WithoutCancel(ctx), a, nil, writers)
+	if err != nil {
 		return 0, err
-	}
-	if _, err := a.CreatePortal(setup, admin, app.CreatePortal{CompanyID: companyID, PortalID: portalID, Name: "Bench portal"}); err != nil {
-		return 0, err
-	}
-	techs := make([]uuid.UUID, writers)
-	for i := range techs {
-		techs[i] = uuid.New()
-		if _, err := a.RegisterTechnician(setup, admin, app.RegisterTechnician{TechnicianID: techs[i], Name: fmt.Sprintf("Bench %d", i), Email: fmt.Sprintf("bench%d@example.com", i)}); err != nil {
-			return 0, err
-		}
-		if _, err := a.GrantAccess(setup, admin, app.GrantAccess{TechnicianID: techs[i], CompanyID: companyID}); err != nil {
-			return 0, err
-		}
-		if _, err := a.SetAvailability(setup, admin, app.SetAvailability{TechnicianID: techs[i], Availability: "available"}); err != nil {
-			return 0, err
-		}
 	}
 	return measure(ctx, writers, d, func(ctx context.Context, writer int, count *atomic.Int64) error {
 		tech := app.Meta{Actor: app.Actor{Kind: "technician", ID: techs[writer]}}
