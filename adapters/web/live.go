@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -27,13 +28,38 @@ import (
 // ringSize is how many recent changes a reconnecting page can catch up on.
 const ringSize = 1024
 
-// change is one event of a request stream, as the event streams need it.
+// change is one event of a request stream, as the event streams need it, with the messages
+// the streams send for it encoded once: a thousand consoles following the log must not
+// encode every event a thousand times.
 type change struct {
 	Pos       eventlog.Position
 	RequestID uuid.UUID
 	Type      string
 	CompanyID uuid.UUID
 	Customer  string
+
+	consoleChange       []byte // "change" for a console: request, type, position
+	consoleNotification []byte // "notification" of a new request; nil for other events
+	customerChange      []byte // "change" for the request's customer: the position only
+}
+
+// encode fills c's messages.
+func (c *change) encode() {
+	pos := c.Pos.String()
+	c.consoleChange = sseMessage(pos, "change", map[string]string{"request_id": c.RequestID.String(), "type": c.Type, "position": pos})
+	if strings.HasPrefix(c.Type, "request.submitted.") {
+		c.consoleNotification = sseMessage(pos, "notification", map[string]string{
+			"request_id": c.RequestID.String(), "url": "/console/requests/" + c.RequestID.String(),
+			"customer": c.Customer, "position": pos,
+		})
+	}
+	c.customerChange = sseMessage(pos, "change", map[string]string{"position": pos})
+}
+
+// sseMessage is one message of an event stream, with its ID.
+func sseMessage(id, name string, data map[string]string) []byte {
+	payload, _ := json.Marshal(data) // a map of strings always encodes
+	return fmt.Appendf(nil, "id: %s\nevent: %s\ndata: %s\n\n", id, name, payload)
 }
 
 type broadcaster struct {
@@ -43,11 +69,13 @@ type broadcaster struct {
 	scanOnce   sync.Once
 	ready      chan struct{}
 
-	mu        sync.Mutex
+	mu        sync.RWMutex // read by every open stream at each wake-up
 	ring      []change
 	dropped   eventlog.Position // the newest change that fell out of the ring
 	last      eventlog.Position
 	wake      chan struct{}
+	lastWake  time.Time
+	wakeDue   bool // a wake-up is scheduled
 	companies map[uuid.UUID]uuid.UUID
 
 	// outage tells the failures of following the log as episodes, not a line a retry.
@@ -135,8 +163,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // position is the last position the broadcaster has passed on.
 func (b *broadcaster) position() eventlog.Position {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
 	return b.last
 }
 
@@ -160,6 +188,7 @@ func (b *broadcaster) handle(ctx context.Context, batch []eventlog.RecordedEvent
 		} else {
 			c.CompanyID = b.companyOf(ctx, id)
 		}
+		c.encode()
 		if c.CompanyID != uuid.Nil {
 			b.mu.Lock()
 			if len(b.companies) > 200_000 {
@@ -180,9 +209,39 @@ func (b *broadcaster) handle(ctx context.Context, batch []eventlog.RecordedEvent
 	if len(batch) > 0 {
 		b.last = batch[len(batch)-1].Position
 	}
+	b.wakeLocked()
+	return nil
+}
+
+// wakeEvery is the shortest time between two wake-ups of the open streams. Under load, the
+// changes of that while go out together, in one write per stream: a thousand consoles and
+// two hundred commands a second cost a thousand writes every wakeEvery, not two hundred
+// thousand a second. The first change after a quiet while goes out at once.
+const wakeEvery = 25 * time.Millisecond
+
+// wakeLocked wakes the streams now, or at the end of the current wakeEvery; b.mu is held.
+func (b *broadcaster) wakeLocked() {
+	if b.wakeDue {
+		return
+	}
+	wait := wakeEvery - time.Since(b.lastWake)
+	if wait <= 0 {
+		b.publishLocked()
+		return
+	}
+	b.wakeDue = true
+	time.AfterFunc(wait, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.wakeDue = false
+		b.publishLocked()
+	})
+}
+
+func (b *broadcaster) publishLocked() {
 	close(b.wake)
 	b.wake = make(chan struct{})
-	return nil
+	b.lastWake = time.Now()
 }
 
 // companyOf finds a request's company: remembered, or read from its first event.
@@ -208,8 +267,8 @@ func (b *broadcaster) companyOf(ctx context.Context, id uuid.UUID) uuid.UUID {
 // must then refresh everything), the channel closed by the next change, and the newest
 // position.
 func (b *broadcaster) after(pos eventlog.Position) (changes []change, gap bool, wake <-chan struct{}, last eventlog.Position) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
 	i, _ := slices.BinarySearchFunc(b.ring, pos, func(c change, p eventlog.Position) int { return c.Pos.Compare(p) })
 	for i < len(b.ring) && b.ring[i].Pos.Compare(pos) <= 0 {
 		i++
@@ -218,16 +277,10 @@ func (b *broadcaster) after(pos eventlog.Position) (changes []change, gap bool, 
 	return slices.Clone(b.ring[i:]), gap, b.wake, b.last
 }
 
-// sseEvent is one message of an event stream.
-type sseEvent struct {
-	name string
-	data any
-}
-
 // stream serves an event stream: from the position the page's content includes (Last-Event-ID
 // on a reconnection, ?after= the first time), every change the filter lets through, and a
 // comment every heartbeat so that proxies keep the connection open.
-func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(change) []sseEvent, onBeat func()) {
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(buf []byte, c change) []byte, onBeat func()) {
 	rc := http.NewResponseController(w)
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
@@ -255,28 +308,25 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(cha
 		return
 	}
 	_ = rc.Flush()
-	beat := time.NewTicker(h.cfg.Heartbeat)
+	// Each stream beats at its own phase: streams opened together (a server restart, a
+	// thousand consoles reconnecting) must not all beat, and reload their viewer, at once.
+	beat := time.NewTimer(h.cfg.Heartbeat/2 + rand.N(h.cfg.Heartbeat))
 	defer beat.Stop()
+	var buf []byte
 	for {
 		changes, gap, wake, last := h.live.after(cursor)
-		writeBy()
-		wrote := false
+		buf = buf[:0]
 		if gap {
-			if writeEvent(w, last, sseEvent{name: "change", data: map[string]string{"position": last.String()}}) != nil {
-				return
-			}
-			wrote = true
+			buf = append(buf, sseMessage(last.String(), "change", map[string]string{"position": last.String()})...)
 		}
 		for _, c := range changes {
-			for _, e := range filter(c) {
-				if writeEvent(w, c.Pos, e) != nil {
-					return
-				}
-				wrote = true
-			}
+			buf = filter(buf, c)
 		}
-		if wrote {
-			if rc.Flush() != nil {
+		if len(buf) > 0 {
+			// Everything new in one write and one flush: one system call per wake-up, not
+			// one per event.
+			writeBy()
+			if _, err := w.Write(buf); err != nil || rc.Flush() != nil {
 				return
 			}
 		}
@@ -288,6 +338,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(cha
 			return
 		case <-wake:
 		case <-beat.C:
+			beat.Reset(h.cfg.Heartbeat)
 			if onBeat != nil {
 				onBeat()
 			}
@@ -303,15 +354,6 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(cha
 // what was written before it is cut.
 const streamWriteGrace = 10 * time.Second
 
-func writeEvent(w http.ResponseWriter, pos eventlog.Position, e sseEvent) error {
-	data, err := json.Marshal(e.data)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", pos, e.name, data)
-	return err
-}
-
 // consoleEvents streams the changes of the requests of the technician's companies (R2), and
 // a notification for each new one when they chose in-console notifications (R5).
 func (h *Handler) consoleEvents(w http.ResponseWriter, r *http.Request, s app.Session) {
@@ -326,32 +368,27 @@ func (h *Handler) consoleEvents(w http.ResponseWriter, r *http.Request, s app.Se
 		}
 	}
 	load()
-	h.stream(w, r, func(c change) []sseEvent {
+	h.stream(w, r, func(buf []byte, c change) []byte {
 		mu.Lock()
 		p := profile
 		mu.Unlock()
 		if !slices.Contains(p.Companies, c.CompanyID) {
-			return nil
+			return buf
 		}
-		out := []sseEvent{{name: "change", data: map[string]string{
-			"request_id": c.RequestID.String(), "type": c.Type, "position": c.Pos.String(),
-		}}}
-		if strings.HasPrefix(c.Type, "request.submitted.") && p.Notifications.InConsole {
-			out = append(out, sseEvent{name: "notification", data: map[string]string{
-				"request_id": c.RequestID.String(), "url": "/console/requests/" + c.RequestID.String(),
-				"customer": c.Customer, "position": c.Pos.String(),
-			}})
+		buf = append(buf, c.consoleChange...)
+		if c.consoleNotification != nil && p.Notifications.InConsole {
+			buf = append(buf, c.consoleNotification...)
 		}
-		return out
+		return buf
 	}, load)
 }
 
 // customerEvents streams the changes of the customer's own request, private notes left out.
 func (h *Handler) customerEvents(w http.ResponseWriter, r *http.Request, id uuid.UUID) {
-	h.stream(w, r, func(c change) []sseEvent {
+	h.stream(w, r, func(buf []byte, c change) []byte {
 		if c.RequestID != id || strings.HasPrefix(c.Type, "request.note_added.") {
-			return nil
+			return buf
 		}
-		return []sseEvent{{name: "change", data: map[string]string{"position": c.Pos.String()}}}
+		return append(buf, c.customerChange...)
 	}, nil)
 }

@@ -26,13 +26,16 @@ import (
 )
 
 func init() {
-	const summary = "measure appends, whole commands, one busy chat and the HTTP API beside pgbench INSERTs on the same PostgreSQL (design §7); `bench projections`: the read models; `bench stream`: the Watermill event stream"
+	const summary = "measure appends, whole commands, one busy chat and the HTTP API beside pgbench INSERTs on the same PostgreSQL (design §7); `bench projections`: the read models; `bench stream`: the Watermill event stream; `bench live`: consoles' live updates"
 	register(command{name: "bench", summary: summary, run: func(ctx context.Context, args []string, out io.Writer) error {
 		if len(args) > 0 && args[0] == "projections" {
 			return runBenchProjections(ctx, args[1:], out)
 		}
 		if len(args) > 0 && args[0] == "stream" {
 			return runBenchStream(ctx, args[1:], out)
+		}
+		if len(args) > 0 && args[0] == "live" {
+			return runBenchLive(ctx, args[1:], out)
 		}
 		fs := newFlagSet("bench", summary, out)
 		dbURL := fs.String("database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server to measure; a scratch database is created on it and dropped after")

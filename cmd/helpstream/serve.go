@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ func init() {
 		metricsAddr := fs.String("metrics-addr", envOr("HELPSTREAM_METRICS_ADDR", ""), "serve /metrics on this address only (e.g. 127.0.0.1:9090, for a scraper on a private network); when empty, /metrics is served on --addr to bearers of --metrics-token (env HELPSTREAM_METRICS_ADDR)")
 		metricsToken := fs.String("metrics-token", envOr("HELPSTREAM_METRICS_TOKEN", ""), "bearer token that opens /metrics on --addr; the admin token when empty (env HELPSTREAM_METRICS_TOKEN)")
 		streamBroker := fs.String("stream-broker", envOr("HELPSTREAM_STREAM_BROKER", ""), "also run the event stream's forwarder (as `helpstream stream run`) to this "+brokerFlagUsage+"; off when empty (env HELPSTREAM_STREAM_BROKER)")
+		pprofOn := fs.Bool("pprof", false, "also serve Go's profiles (/debug/pprof/) on --metrics-addr, the private address, for an operator chasing CPU or memory")
 		stores := addStoreFlags(fs, true)
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -120,7 +122,7 @@ func init() {
 		base := "http://" + listener.Addr().String()
 		metricsURL := base + "/metrics (bearer: the metrics token)"
 		if *metricsAddr != "" {
-			stop, addr, err := serveMetrics(ctx, *metricsAddr, metricsHandler)
+			stop, addr, err := serveMetrics(ctx, *metricsAddr, metricsHandler, *pprofOn)
 			if err != nil {
 				listener.Close()
 				return err
@@ -198,14 +200,18 @@ func bearerOnly(token string, h http.Handler) http.Handler {
 
 // serveMetrics serves /metrics alone on addr until stop is called; it returns the address it
 // listens on.
-func serveMetrics(ctx context.Context, addr string, h http.Handler) (stop func(), listening string, err error) {
+func serveMetrics(ctx context.Context, addr string, h http.Handler, withProfiles bool) (stop func(), listening string, err error) {
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("listen for metrics on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", h)
-	server, err := httpserver.New(httpserver.Config{Handler: mux})
+	if withProfiles {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	}
+	server, err := httpserver.New(httpserver.Config{Handler: mux, WriteTimeout: 5 * time.Minute})
 	if err != nil {
 		listener.Close()
 		return nil, "", err

@@ -1,0 +1,68 @@
+package bench_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
+	"github.com/helpstream/helpstream/adapters/httpapi"
+	"github.com/helpstream/helpstream/adapters/postgres/credentials"
+	"github.com/helpstream/helpstream/adapters/web"
+	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/bench"
+	"github.com/helpstream/helpstream/internal/pgtest"
+)
+
+// The live-consoles measurement at a small scale, on the API and console handlers serve
+// mounts: every command's event reaches every open stream, and the latencies are measured
+// from the append.
+func TestRunLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("holds streams open while commands run for a few seconds")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pool, _ := pgtest.NewDatabase(t)
+	store, err := pgstore.New(pool, pgstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	a, err := app.New(app.Config{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := credentials.New(pool)
+	accounts := app.NewAccounts(a, creds, 0)
+	const admin = "live-test-admin"
+	api, err := httpapi.New(httpapi.Config{App: a, Accounts: accounts, Idempotency: creds, AdminToken: admin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	console, err := web.New(web.Config{App: a, Accounts: accounts, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = console.Run(ctx) }()
+	mux := http.NewServeMux()
+	mux.Handle("/", api)
+	mux.Handle("/console/", console)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	rep, err := bench.RunLive(ctx, bench.LiveConfig{Root: srv.URL, AdminToken: admin, Pool: pool,
+		Connections: 20, Technicians: 4, Rate: 20, Duration: 2 * time.Second, Settle: 2 * time.Second}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Commands < 20 || rep.Missed != 0 || rep.Deliveries < rep.Commands*rep.Connections {
+		t.Fatalf("%d commands, %d deliveries to %d streams, %d missed", rep.Commands, rep.Deliveries, rep.Connections, rep.Missed)
+	}
+	if rep.P50 <= 0 || rep.P99 < rep.P50 || rep.SentP99 <= 0 {
+		t.Fatalf("latencies: p50 %s, p99 %s, from sending p99 %s", rep.P50, rep.P99, rep.SentP99)
+	}
+}
