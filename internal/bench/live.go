@@ -100,7 +100,9 @@ func (r LiveReport) BytesPerConnection() float64 {
 }
 
 // Pass reports whether the p99 is under 250 ms with no missed delivery.
-func (r LiveReport) Pass() bool { return r.P99 < 250*time.Millisecond && r.Missed == 0 && r.Commands > 0 }
+func (r LiveReport) Pass() bool {
+	return r.P99 < 250*time.Millisecond && r.Missed == 0 && r.Commands > 0
+}
 
 // RunLive opens the consoles' event streams, runs commands at the configured rate through the
 // API, and measures when each command's event reached every console.
@@ -454,8 +456,8 @@ func (a *liveAPI) load(ctx context.Context, portal string, sessions []liveSessio
 				at := time.Now()
 				var answer struct {
 					Position  eventlog.Position `json:"position"`
-					RequestID string `json:"request_id"`
-					Token     string `json:"customer_token"`
+					RequestID string            `json:"request_id"`
+					Token     string            `json:"customer_token"`
 				}
 				if err := a.call(ctx, "POST", path, token, body, &answer); err != nil {
 					return "", err

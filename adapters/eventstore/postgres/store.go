@@ -258,12 +258,12 @@ func (s *Store) runNotifier(ctx context.Context) {
 type appendBatch struct {
 	streamID string
 	// reads are the other streams that must be at their versions for the append to happen.
-	reads    []eventlog.StreamVersion
-	events   []eventlog.EventData
-	ids      []uuid.UUID
-	types    []string
-	data     [][]byte
-	meta     [][]byte
+	reads  []eventlog.StreamVersion
+	events []eventlog.EventData
+	ids    []uuid.UUID
+	types  []string
+	data   [][]byte
+	meta   [][]byte
 }
 
 func newAppendBatch(streamID string, events []eventlog.EventData) (*appendBatch, error) {
