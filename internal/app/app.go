@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -154,6 +155,8 @@ type App struct {
 	writers        writers
 	conflictWait   time.Duration
 	counters       commandCounters
+	portals        sync.Map // portal ID → portalOwner, see PortalCompany
+	portalCount    atomic.Int64
 
 	requestList       RequestListReadModel
 	requestDetails    RequestDetailsReadModel

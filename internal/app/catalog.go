@@ -446,6 +446,33 @@ func compareBy(col SortColumn, x, y RequestSummary) int {
 
 // PortalCompany returns the company a portal belongs to.
 func (a *App) PortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID, string, error) {
+	// A portal never moves to another company: once found, it is remembered, and a
+	// submission costs no query to find where it goes.
+	if found, ok := a.portals.Load(portalID); ok {
+		f := found.(portalOwner)
+		return f.companyID, f.name, nil
+	}
+	companyID, name, err := a.lookUpPortalCompany(ctx, portalID)
+	if err == nil {
+		if a.portalCount.Add(1) > maxRememberedPortals {
+			a.portals.Clear()
+			a.portalCount.Store(0)
+		}
+		a.portals.Store(portalID, portalOwner{companyID: companyID, name: name})
+	}
+	return companyID, name, err
+}
+
+// portalOwner is a portal's company, as PortalCompany remembers it.
+type portalOwner struct {
+	companyID uuid.UUID
+	name      string
+}
+
+// maxRememberedPortals bounds what PortalCompany remembers; past it, it starts over.
+const maxRememberedPortals = 100_000
+
+func (a *App) lookUpPortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID, string, error) {
 	if a.directoryRM != nil {
 		type found struct {
 			id   uuid.UUID
