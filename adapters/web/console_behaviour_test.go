@@ -178,6 +178,17 @@ func TestAvailabilityShowsAtOnce(t *testing.T) {
 		dir = &laggingDirectory{store: cfg.Store, inner: inner}
 		cfg.Directory, cfg.WaitFor = dir, dir.waitFor
 	}})
+	// The lagging directory's own catalog reads the log only below the oldest transaction open
+	// on the server (other tests' too), and the world's wait for its seed went through the
+	// lagging WaitFor: wait here until it knows the portal.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, _, err := dir.inner.PortalCompany(context.Background(), w.acmePort); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lagging directory never saw the seed's portal")
+		}
+	}
 	id := w.submit(t, w.browser(t, uaWindows), w.acmePort, "Jane Doe", "Help", "")
 	alice := w.login(t, "alice@example.com")
 	contains(t, alice.mustGet("/console?view=new"), `data-request-id="`+id.String()+`"`)

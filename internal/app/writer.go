@@ -314,9 +314,12 @@ func (a *App) decideAndAppend(streamID string, kind *streamKind, group []*decisi
 		}
 		r := &reads{app: a, ctx: ctx, states: map[string]*streamState{}}
 		p := plan(state, group, r)
-		if p.refused && !verified {
-			// A refusal must not come from a state this process has not seen the end of: read
-			// the tails of everything decided on (usually nothing), and decide again if any.
+		if p.count == 0 && !verified {
+			// Nothing to append: the answers (refusals, or "nothing to change") rest on state
+			// no append will check. They must not come from a state this process has not seen
+			// the end of: read the tails of everything decided on (usually nothing), and decide
+			// again if any. When the group appends, the append checks every stream it read,
+			// which vouches for its refusals too.
 			verified = true
 			fresh, changed, err := a.refresh(ctx, state, r)
 			if err != nil {
