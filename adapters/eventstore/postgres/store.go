@@ -243,9 +243,18 @@ func (s *Store) runNotifier(ctx context.Context) {
 			return
 		case <-s.notifyCh:
 		}
+		started := time.Now()
 		nctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
 		_, err := s.pool.Exec(nctx, s.notifySQL)
 		cancel()
+		// Appends until the end of NotifyEvery share the next NOTIFY.
+		if rest := s.cfg.NotifyEvery - time.Since(started); rest > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(rest):
+			}
+		}
 		if err != nil && ctx.Err() == nil && time.Since(lastWarning) > 10*time.Second {
 			lastWarning = time.Now()
 			s.log.WarnContext(ctx, "event store: NOTIFY after append failed; subscribers of other processes fall back to polling",
