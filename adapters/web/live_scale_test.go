@@ -24,10 +24,10 @@ func TestManyStreamsBurstAndHeartbeats(t *testing.T) {
 	defer cancel()
 	const streams = 30
 	lines := make([]<-chan string, streams)
-	opened := time.Now()
 	firstBeat := make([]time.Duration, streams)
 	beaten := make(chan struct{}, streams)
 	for i := range lines {
+		openedAt := time.Now()
 		raw := alice.events(ctx, "/console/events")
 		relay := make(chan string, 1000)
 		lines[i] = relay
@@ -36,17 +36,16 @@ func TestManyStreamsBurstAndHeartbeats(t *testing.T) {
 			beat := false
 			for l := range raw {
 				if !beat && strings.HasPrefix(l, ": heartbeat") {
-					beat, firstBeat[i] = true, time.Since(opened)
+					beat, firstBeat[i] = true, time.Since(openedAt)
 					beaten <- struct{}{}
 				}
 				relay <- l
 			}
 		}()
 	}
-	openedIn := time.Since(opened)
 
-	// The first heartbeat of each stream: beyond the time the openings took, the beats must
-	// spread over the heartbeat's interval (200 ms here: first beats 100–300 ms after opening).
+	// The time from each stream's opening to its first heartbeat: spread over the heartbeat's
+	// interval (200 ms here: 100–300 ms), not the same for all.
 	for range streams {
 		select {
 		case <-beaten:
@@ -55,8 +54,8 @@ func TestManyStreamsBurstAndHeartbeats(t *testing.T) {
 		}
 	}
 	slices.Sort(firstBeat)
-	if spread := firstBeat[len(firstBeat)-1] - firstBeat[0]; spread < openedIn+60*time.Millisecond {
-		t.Fatalf("the first heartbeats of %d streams opened within %s came within %s of each other", streams, openedIn, spread)
+	if spread := firstBeat[len(firstBeat)-1] - firstBeat[0]; spread < 80*time.Millisecond {
+		t.Fatalf("%d streams opened together first beat %s to %s after opening: all at the same phase", streams, firstBeat[0], firstBeat[len(firstBeat)-1])
 	}
 
 	// A burst: every stream gets every submission's change.
