@@ -308,7 +308,7 @@ func (a *App) decideAndAppend(streamID string, kind *streamKind, group []*decisi
 	}
 	verified := false
 	for attempt := 0; ; attempt++ {
-		group = a.dropExpired(group, attempt)
+		group = dropExpired(group, attempt)
 		if len(group) == 0 {
 			return
 		}
@@ -409,7 +409,7 @@ func answerAll(group []*decision, res Result, err error) {
 
 // dropExpired answers the decisions whose caller is gone or whose deadline passed, and returns
 // the others.
-func (a *App) dropExpired(group []*decision, attempt int) []*decision {
+func dropExpired(group []*decision, attempt int) []*decision {
 	now := time.Now()
 	kept := make([]*decision, 0, len(group))
 	for _, d := range group {
@@ -464,7 +464,6 @@ func (a *App) refresh(ctx context.Context, state *streamState, r *reads) (*strea
 // also checks the streams read. It returns the stream's new state and each decision's result.
 func (a *App) appendPlanned(ctx context.Context, state *streamState, group []*decision, p planned, r *reads) (*streamState, []Result, error) {
 	data := make([]eventlog.EventData, 0, p.count)
-	owner := make([]int, 0, p.count) // the decision of each event
 	for i, d := range group {
 		now := a.now().UTC()
 		for j, change := range p.events[i] {
@@ -483,7 +482,6 @@ func (a *App) appendPlanned(ctx context.Context, state *streamState, group []*de
 					CausationID:   d.meta.IdempotencyKey,
 				},
 			})
-			owner = append(owner, i)
 		}
 	}
 	eventlog.Seal(state.streamID, state.version, state.lastHash, data)
@@ -491,26 +489,19 @@ func (a *App) appendPlanned(ctx context.Context, state *streamState, group []*de
 	if err != nil {
 		return nil, nil, err
 	}
+	// Each decision answers where its last event landed; one that wrote nothing, the version
+	// the stream had when it was decided.
 	results := make([]Result, len(group))
-	version := state.version
+	version, k := state.version, 0
 	for i := range group {
 		results[i] = Result{StreamID: state.streamID, Version: version}
-	}
-	for k, l := range landed {
-		i := owner[k]
-		results[i] = Result{StreamID: state.streamID, Version: l.NextExpected, Position: l.Position, Written: true}
-		version = l.NextExpected
-		a.catalog.noteWritten(l.Position)
-	}
-	// A decision that wrote nothing reports the version the stream had when it was decided.
-	at := state.version
-	for i := range group {
-		if results[i].Written {
-			at = results[i].Version
-		} else {
-			results[i].Version = at
+		for range p.events[i] {
+			l := landed[k]
+			results[i] = Result{StreamID: state.streamID, Version: l.NextExpected, Position: l.Position, Written: true}
+			version, k = l.NextExpected, k+1
 		}
 	}
+	a.catalog.noteWritten(landed[len(landed)-1].Position)
 	next := &streamState{streamID: state.streamID, kind: state.kind, agg: state.kind.clone(p.agg), version: version, lastHash: data[len(data)-1].Metadata.Hash}
 	return next, results, nil
 }

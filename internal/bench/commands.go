@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/adapters/httpapi"
+	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
 )
@@ -133,7 +134,11 @@ func HTTPCommands(ctx context.Context, cfg HTTPConfig, writers int, d time.Durat
 	if err != nil {
 		return 0, fmt.Errorf("bench API: listen: %w", err)
 	}
-	server := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	// Served as serve serves it: its deadlines and body limits.
+	server, err := httpserver.New(httpserver.Config{Handler: api})
+	if err != nil {
+		return 0, fmt.Errorf("bench API: %w", err)
+	}
 	go func() { _ = server.Serve(listener) }()
 	defer func() {
 		// Handlers still running when the clients stopped finish before the caller closes
