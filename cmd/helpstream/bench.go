@@ -39,7 +39,8 @@ func init() {
 		}
 		fs := newFlagSet("bench", summary, out)
 		dbURL := fs.String("database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server to measure; a scratch database is created on it and dropped after")
-		duration := fs.Duration("duration", 10*time.Second, "how long each measurement runs")
+		duration := fs.Duration("duration", 5*time.Second, "how long each measurement runs")
+		rounds := fs.Int("rounds", 3, "how many interleaved rounds of every row and its baseline; a row reports the median of its rounds' ratios")
 		pgbench := fs.String("pgbench", "pgbench", "the pgbench binary")
 		cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (go tool pprof) to this file")
 		if err := fs.Parse(args); err != nil {
@@ -67,15 +68,16 @@ func init() {
 		}
 		creds := credentials.New(pool)
 		rows, err := bench.Run(ctx, bench.Config{Pool: pool, DatabaseURL: scratchURL, Store: store, App: a,
-			Accounts: app.NewAccounts(a, creds, 0), Idempotency: creds, Duration: *duration, Pgbench: *pgbench}, out)
+			Accounts: app.NewAccounts(a, creds, 0), Idempotency: creds, Duration: *duration, Rounds: *rounds, Pgbench: *pgbench}, out)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(out)
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "measurement\tclients\trate/s\tbaseline\tbaseline/s\tratio\tbar\trefused\tresult")
+		fmt.Fprintln(tw, "measurement\tclients\trate/s\tbaseline\tbaseline/s\tratio (median)\trounds' ratios\tbar\trefused\tresult")
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%.0f\t%.0f%%\t≥ %.0f%%\t%d\t%s\n", r.What, r.Clients, r.Rate, r.BaselineName, r.Baseline, 100*r.Ratio(), 100*r.Bar, r.Refusals, verdict(r.Pass()))
+			lowest, highest := r.Spread()
+			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%.0f\t%.0f%%\t%.0f–%.0f%%\t≥ %.0f%%\t%d\t%s\n", r.What, r.Clients, r.Rate, r.BaselineName, r.Baseline, 100*r.Ratio(), 100*lowest, 100*highest, 100*r.Bar, r.Refusals, verdict(r.Pass()))
 		}
 		return tw.Flush()
 	}})

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -46,8 +47,13 @@ type Config struct {
 	// Accounts is nil.
 	Accounts    *app.Accounts
 	Idempotency httpapi.IdempotencyStore
-	// Duration is how long each measurement runs; 10 s when zero.
+	// Duration is how long each measurement runs; 5 s when zero.
 	Duration time.Duration
+	// Rounds is how many times every row and its baseline are measured, interleaved: a round
+	// measures each baseline right before the rows compared with it, so a change in the
+	// machine's load between rounds moves both sides of a ratio together. A row reports the
+	// median of its rounds' ratios. 3 when zero.
+	Rounds int
 	// Concurrency lists the writer counts for appends; {1, 32} when empty.
 	Concurrency []int
 	// CommandConcurrency is the writer count for whole commands; 32 when zero.
@@ -56,35 +62,52 @@ type Config struct {
 	Pgbench string
 }
 
-// Row is one measurement beside its baseline.
+// Row is one measurement beside its baseline: the medians of its rounds.
 type Row struct {
 	What    string
 	Clients int
-	Rate    float64 // operations per second
+	Rate    float64 // operations per second, the median of the rounds
 	// Baseline is what Rate is compared with, in operations per second: pgbench INSERT
 	// transactions with the same clients, or for the HTTP row the in-process commands.
 	Baseline     float64
 	BaselineName string
 	Bar          float64 // the least acceptable Rate/Baseline
-	// Refusals counts the operations refused, for rows that allow none.
+	// Ratios holds each round's Rate/Baseline, both measured in that round.
+	Ratios []float64
+	// Refusals counts the operations refused over every round, for rows that allow none.
 	Refusals int64
 }
 
-// Ratio is Rate over Baseline.
+// Ratio is the median of the rounds' ratios, or Rate over Baseline for a row measured once.
 func (r Row) Ratio() float64 {
+	if len(r.Ratios) > 0 {
+		return median(r.Ratios)
+	}
 	if r.Baseline == 0 {
 		return 0
 	}
 	return r.Rate / r.Baseline
 }
 
+// Spread is the lowest and highest ratio of the rounds.
+func (r Row) Spread() (lowest, highest float64) {
+	if len(r.Ratios) == 0 {
+		return r.Ratio(), r.Ratio()
+	}
+	return slices.Min(r.Ratios), slices.Max(r.Ratios)
+}
+
 // Pass reports whether the row meets its bar, with no refusal.
 func (r Row) Pass() bool { return r.Ratio() >= r.Bar && r.Refusals == 0 }
 
-// Run measures every row.
+// Run measures every row, Rounds times, each round in the same order: pgbench, then the rows
+// compared with it; the HTTP row right after the in-process commands it is compared with.
 func Run(ctx context.Context, cfg Config, progress io.Writer) ([]Row, error) {
 	if cfg.Duration <= 0 {
-		cfg.Duration = 10 * time.Second
+		cfg.Duration = 5 * time.Second
+	}
+	if cfg.Rounds <= 0 {
+		cfg.Rounds = 3
 	}
 	if len(cfg.Concurrency) == 0 {
 		cfg.Concurrency = []int{1, 32}
@@ -95,60 +118,106 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) ([]Row, error) {
 	if cfg.Pgbench == "" {
 		cfg.Pgbench = "pgbench"
 	}
-	baselines := map[int]float64{}
-	baseline := func(clients int) (float64, error) {
-		if tps, ok := baselines[clients]; ok {
-			return tps, nil
+	var table rowTable
+	for round := 1; round <= cfg.Rounds; round++ {
+		step := func(what string, clients int) {
+			fmt.Fprintf(progress, "round %d/%d: %s, %d client(s), %s…\n", round, cfg.Rounds, what, clients, cfg.Duration)
 		}
-		fmt.Fprintf(progress, "pgbench single-row INSERT, %d client(s), %s…\n", clients, cfg.Duration)
-		tps, err := Pgbench(ctx, cfg.Pgbench, cfg.DatabaseURL, clients, cfg.Duration)
+		pgbench := func(clients int) (float64, error) {
+			step("pgbench single-row INSERT", clients)
+			return Pgbench(ctx, cfg.Pgbench, cfg.DatabaseURL, clients, cfg.Duration)
+		}
+		for _, n := range cfg.Concurrency {
+			base, err := pgbench(n)
+			if err != nil {
+				return nil, err
+			}
+			step("event store append", n)
+			rate, err := Appends(ctx, cfg.Store, n, cfg.Duration)
+			if err != nil {
+				return nil, err
+			}
+			table.add(Row{What: "append one event, expected version", Clients: n, Bar: 0.60, BaselineName: pgbenchName}, rate, base, 0)
+		}
+		n := cfg.CommandConcurrency
+		base, err := pgbench(n)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		baselines[clients] = tps
-		return tps, nil
-	}
-	var rows []Row
-	for _, n := range cfg.Concurrency {
-		base, err := baseline(n)
+		step("whole command (decide, append)", n)
+		inProcess, err := Commands(ctx, cfg.App, n, cfg.Duration)
 		if err != nil {
-			return rows, err
+			return nil, err
 		}
-		fmt.Fprintf(progress, "event store append, %d writer(s), %s…\n", n, cfg.Duration)
-		rate, err := Appends(ctx, cfg.Store, n, cfg.Duration)
+		table.add(Row{What: "whole command: decide, append", Clients: n, Bar: 0.60, BaselineName: pgbenchName}, inProcess, base, 0)
+		if cfg.Accounts != nil {
+			step("whole command through the HTTP API, keep-alive connections", n)
+			rate, err := HTTPCommands(ctx, HTTPConfig{App: cfg.App, Accounts: cfg.Accounts, Idempotency: cfg.Idempotency}, n, cfg.Duration)
+			if err != nil {
+				return nil, err
+			}
+			table.add(Row{What: "whole command through the HTTP API", Clients: n, Bar: 0.60, BaselineName: "in-process command"}, rate, inProcess, 0)
+		}
+		step("chat messages, all writers on one request", n)
+		rate, refusals, err := SameRequestMessages(ctx, cfg.App, n, cfg.Duration)
 		if err != nil {
-			return rows, err
+			return nil, err
 		}
-		rows = append(rows, Row{What: "append one event, expected version", Clients: n, Rate: rate, Baseline: base, BaselineName: pgbenchName, Bar: 0.60})
+		table.add(Row{What: "chat messages, all on one request", Clients: n, Bar: 0.30, BaselineName: pgbenchName}, rate, base, refusals)
 	}
-	n := cfg.CommandConcurrency
-	base, err := baseline(n)
-	if err != nil {
-		return rows, err
-	}
-	fmt.Fprintf(progress, "whole command (decide, append), %d writers, %s…\n", n, cfg.Duration)
-	inProcess, err := Commands(ctx, cfg.App, n, cfg.Duration)
-	if err != nil {
-		return rows, err
-	}
-	rows = append(rows, Row{What: "whole command: decide, append", Clients: n, Rate: inProcess, Baseline: base, BaselineName: pgbenchName, Bar: 0.60})
+	return table.rows(), nil
+}
 
-	fmt.Fprintf(progress, "chat messages, %d writers on one request, %s…\n", n, cfg.Duration)
-	rate, refusals, err := SameRequestMessages(ctx, cfg.App, n, cfg.Duration)
-	if err != nil {
-		return rows, err
-	}
-	rows = append(rows, Row{What: "chat messages, all on one request", Clients: n, Rate: rate, Baseline: base, BaselineName: pgbenchName, Bar: 0.30, Refusals: refusals})
+// rowTable gathers the rounds of each row, in the order rows are first measured.
+type rowTable struct {
+	order     []string
+	byKey     map[string]*Row
+	rates     map[string][]float64
+	baselines map[string][]float64
+}
 
-	if cfg.Accounts != nil {
-		fmt.Fprintf(progress, "whole command through the HTTP API, %d keep-alive connections, %s…\n", n, cfg.Duration)
-		rate, err := HTTPCommands(ctx, HTTPConfig{App: cfg.App, Accounts: cfg.Accounts, Idempotency: cfg.Idempotency}, n, cfg.Duration)
-		if err != nil {
-			return rows, err
-		}
-		rows = append(rows, Row{What: "whole command through the HTTP API", Clients: n, Rate: rate, Baseline: inProcess, BaselineName: "in-process command", Bar: 0.60})
+func (t *rowTable) add(row Row, rate, baseline float64, refusals int64) {
+	if t.byKey == nil {
+		t.byKey, t.rates, t.baselines = map[string]*Row{}, map[string][]float64{}, map[string][]float64{}
 	}
-	return rows, nil
+	key := fmt.Sprintf("%s/%d", row.What, row.Clients)
+	r, ok := t.byKey[key]
+	if !ok {
+		r = &row
+		t.byKey[key] = r
+		t.order = append(t.order, key)
+	}
+	t.rates[key] = append(t.rates[key], rate)
+	t.baselines[key] = append(t.baselines[key], baseline)
+	ratio := 0.0
+	if baseline > 0 {
+		ratio = rate / baseline
+	}
+	r.Ratios = append(r.Ratios, ratio)
+	r.Refusals += refusals
+}
+
+func (t *rowTable) rows() []Row {
+	rows := make([]Row, 0, len(t.order))
+	for _, key := range t.order {
+		r := *t.byKey[key]
+		r.Rate, r.Baseline = median(t.rates[key]), median(t.baselines[key])
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// median is the middle value, or the mean of the two middle ones.
+func median(values []float64) float64 {
+	if len(values) == 0 {
+		return 0
+	}
+	sorted := slices.Sorted(slices.Values(values))
+	mid := len(sorted) / 2
+	if len(sorted)%2 == 1 {
+		return sorted[mid]
+	}
+	return (sorted[mid-1] + sorted[mid]) / 2
 }
 
 // pgbenchName names the baseline of most rows.
