@@ -92,7 +92,21 @@ func (a *API) health(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 			return 0, nil, errorf(http.StatusServiceUnavailable, "unhealthy", err.Error())
 		}
 	}
-	return http.StatusOK, map[string]string{"status": "ok"}, nil
+	body := map[string]any{"status": "ok"}
+	if a.cfg.HealthReport != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+		defer cancel()
+		report, err := a.cfg.HealthReport(ctx)
+		if err != nil {
+			return 0, nil, fmt.Errorf("health report: %w", err)
+		}
+		for k, v := range report {
+			if k != "status" {
+				body[k] = v
+			}
+		}
+	}
+	return http.StatusOK, body, nil
 }
 
 // healthTimeout bounds a health check: a database that does not answer by then is down.

@@ -72,6 +72,10 @@ type Config struct {
 	// answer, a read model has parked events). GET /healthz answers 503 with it; 200 when
 	// Health is nil.
 	Health func(ctx context.Context) error
+	// HealthReport adds what an operator should know but that does not stop the server from
+	// serving (such as a transaction that holds back the delivery of events) to the 200
+	// answer of GET /healthz, under its keys; nil adds nothing.
+	HealthReport func(ctx context.Context) (map[string]any, error)
 	// ProjectionStatus reports where each read model stands, for the admin route
 	// /api/v1/admin/projections; the route answers 404 when it is nil.
 	ProjectionStatus func(ctx context.Context) (any, error)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/projections"
 )
@@ -193,6 +194,15 @@ func runProjectionsStatus(ctx context.Context, args []string, out io.Writer) err
 	}
 	if err := w.Flush(); err != nil {
 		return err
+	}
+	if pg, ok := store.(*pgstore.Store); ok {
+		r, err := pg.Horizon(ctx)
+		if err != nil {
+			return err
+		}
+		if summary := r.Summary(heldBackAfter); summary != "" {
+			fmt.Fprintf(out, "\n%s\n", summary)
+		}
 	}
 	for _, s := range statuses {
 		if s.Parked == 0 {

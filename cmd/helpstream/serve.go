@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/httpapi"
 	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/adapters/stream"
@@ -59,7 +60,8 @@ func init() {
 		api, err := httpapi.New(httpapi.Config{
 			App: svc.app, Accounts: svc.accounts, Idempotency: svc.creds, AdminToken: *adminToken,
 			SecureCookies: *secure, TrustProxyHeaders: *trustProxy,
-			Health: func(ctx context.Context) error { return health(ctx, svc) },
+			Health:       func(ctx context.Context) error { return health(ctx, svc) },
+			HealthReport: func(ctx context.Context) (map[string]any, error) { return healthReport(ctx, svc) },
 			ProjectionStatus: func(ctx context.Context) (any, error) {
 				return projections.Status(ctx, svc.pool, svc.store, models)
 			},
@@ -100,6 +102,9 @@ func init() {
 			collectors.NewGoCollector(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		)
+		if pg, ok := svc.store.(*pgstore.Store); ok {
+			metrics.MustRegister(pg.HorizonCollector())
+		}
 		metricsHandler := promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})
 		root := http.NewServeMux()
 		if *metricsAddr == "" {
@@ -181,6 +186,30 @@ func health(ctx context.Context, svc *services) error {
 		return errors.New(reason)
 	}
 	return nil
+}
+
+// heldBackAfter is how long a transaction must have held events back before /healthz and
+// `projections status` say so: every append holds them back for the milliseconds it runs.
+const heldBackAfter = time.Second
+
+// healthReport tells, under "event_log", whether an open transaction holds back the delivery of
+// events (PostgreSQL event store only): "delivery_held" (an event writer has held it back for
+// heldBackAfter or longer) and, when some transaction holds events back that long, a sentence
+// ("summary") and the whole report ("horizon").
+func healthReport(ctx context.Context, svc *services) (map[string]any, error) {
+	pg, ok := svc.store.(*pgstore.Store)
+	if !ok {
+		return nil, nil
+	}
+	r, err := pg.Horizon(ctx)
+	if err != nil {
+		return nil, err
+	}
+	report := map[string]any{"delivery_held": r.DeliveryHeld && r.BlockedFor >= heldBackAfter}
+	if summary := r.Summary(heldBackAfter); summary != "" {
+		report["summary"], report["horizon"] = summary, r
+	}
+	return map[string]any{"event_log": report}, nil
 }
 
 // bearerOnly serves h to requests that carry token as a bearer token, and 401 to the others.

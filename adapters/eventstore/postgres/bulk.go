@@ -270,10 +270,15 @@ func judge(b *appendBatch, stored map[uuid.UUID]storedEvent) (res eventlog.Appen
 	return eventlog.AppendResult{NextExpected: last.version, Position: eventlog.NewPosition(last.txID, uint64(last.position))}, true, nil
 }
 
-// reservePositions gives the transaction its ID and draws n values from global_position's
-// sequence, in increasing order.
+// reservePositions gives the transaction its log transaction ID and draws n values from
+// global_position's sequence, in increasing order. It takes the write lock on events first:
+// readers look past running transactions that hold none (009_event_log_clock.sql), so a writer
+// must hold it before its transaction gets an ID.
 func reservePositions(ctx context.Context, tx pgx.Tx, n int) (uint64, []int64, error) {
-	rows, err := tx.Query(ctx, `SELECT pg_current_xact_id(), nextval(s.seq)
+	if _, err := tx.Exec(ctx, `LOCK TABLE events IN ROW EXCLUSIVE MODE`); err != nil {
+		return 0, nil, fmt.Errorf("append streams: lock events for writing: %w", err)
+	}
+	rows, err := tx.Query(ctx, `SELECT event_log_transaction_id(), nextval(s.seq)
 		FROM (SELECT pg_get_serial_sequence('events', 'global_position')::regclass AS seq) AS s, generate_series(1, $1)`, n)
 	if err != nil {
 		return 0, nil, fmt.Errorf("append streams: reserve positions: %w", err)

@@ -29,6 +29,14 @@ type Config struct {
 	// PollInterval. Must not exceed PollInterval. Default 10ms.
 	HeldBackPollInterval time.Duration
 
+	// PreciseHorizonAfter is how long the cluster's oldest running transaction may hold
+	// events back before reads look past it: they then ask PostgreSQL which running
+	// transactions can still write events (event_log_horizon in 009_event_log_clock.sql) and
+	// deliver everything committed below the oldest of those. That costs a look at pg_locks
+	// and pg_stat_activity per read, so reads do it only while the cheap horizon is stuck.
+	// Negative: never. Default 100ms.
+	PreciseHorizonAfter time.Duration
+
 	// ReconnectDelay is how long a subscription waits before re-establishing a LISTEN connection
 	// that failed or dropped, and before retrying a read of the log that failed. Default 1s.
 	ReconnectDelay time.Duration
@@ -57,6 +65,7 @@ const (
 	DefaultPollInterval         = 500 * time.Millisecond
 	DefaultHeldBackPollInterval = 10 * time.Millisecond
 	DefaultReconnectDelay       = time.Second
+	DefaultPreciseHorizonAfter  = 100 * time.Millisecond
 	DefaultMaxConflictRetries   = 100
 	DefaultNotifyTimeout        = 5 * time.Second
 	DefaultNotifyEvery          = 5 * time.Millisecond
@@ -77,6 +86,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ReconnectDelay == 0 {
 		c.ReconnectDelay = DefaultReconnectDelay
+	}
+	if c.PreciseHorizonAfter == 0 {
+		c.PreciseHorizonAfter = DefaultPreciseHorizonAfter
 	}
 	if c.MaxConflictRetries == 0 {
 		c.MaxConflictRetries = DefaultMaxConflictRetries

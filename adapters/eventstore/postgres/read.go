@@ -27,17 +27,18 @@ WHERE stream_id = $1 AND stream_version >= $2
 ORDER BY stream_version
 LIMIT $3`
 
-// readAllSQL reads the global log strictly after ($1, $2), only below the oldest running
-// transaction, so no row can later appear before the last one it returned. The limit is part of
-// the text: with a parameter the planner of a generic plan assumes a tenth of the table and may
-// prefer a sequential scan and a sort to the ordered index scan.
+// readAllSQL reads the global log strictly after ($1, $2), only below the readable horizon
+// (event_log_horizon, precise when $3), so no row can later appear before the last one it
+// returned. The limit is part of the text: with a parameter the planner of a generic plan
+// assumes a tenth of the table and may prefer a sequential scan and a sort to the ordered index
+// scan.
 func readAllSQL(limit int) string {
 	return `SELECT ` + eventColumns + `
 FROM events
 WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND transaction_id < ` + horizonSQL(3) + `
 ORDER BY transaction_id, global_position
-LIMIT ` + strconv.Itoa(limit)
+LIMIT ` + strconv.Itoa(limit) + "\n"
 }
 
 // ReadStream implements eventlog.Store.
@@ -84,7 +85,7 @@ func (s *Store) ReadStreams(ctx context.Context, streamIDs []string) (map[string
 }
 
 // ReadAll implements eventlog.Store. Events committed by a transaction that began writing
-// before one that is still open are held back until it ends.
+// after one that is still open and can still write events are held back until it ends.
 func (s *Store) ReadAll(ctx context.Context, from eventlog.Position, opts eventlog.ReadOptions) ([]eventlog.RecordedEvent, error) {
 	if opts.Limit < 0 {
 		return nil, fmt.Errorf("read all from %s: negative limit %d", from, opts.Limit)
@@ -94,7 +95,7 @@ func (s *Store) ReadAll(ctx context.Context, from eventlog.Position, opts eventl
 		limit = DefaultReadAllLimit
 	}
 	txID, position := from.Parts()
-	rows, err := s.pool.Query(ctx, readAllSQL(limit), txID, int64(position))
+	rows, err := s.pool.Query(ctx, readAllSQL(limit), txID, int64(position), s.horizon.precise(time.Now()))
 	if err != nil {
 		return nil, fmt.Errorf("read all from %s: %w", from, err)
 	}
@@ -156,12 +157,17 @@ const filteredScanWindow = 2000
 // pageSQL is a subscription's read. From one snapshot it takes a window of the readable log
 // after ($1, $2) in order (at most window events, by the ordered index), the first batch events
 // of it that pass the stream-prefix filter $3 (NULL: all), where the window ended and how long
-// it was, and whether committed events are held back behind a transaction that is still open.
+// it was, whether committed events are held back behind a transaction that is still open
+// (held), and whether they wait behind the cluster's horizon (waiting, with cluster the
+// horizon: see horizonWatch). $4 asks for the precise horizon.
 // It always returns one row at least; the event columns are NULL when no event passed.
 func pageSQL(batch, window int) string {
 	return `
 WITH snap AS MATERIALIZED (
-	SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin
+	SELECT event_log_horizon(pg_current_snapshot(), false) AS cluster,
+	       event_log_horizon(pg_current_snapshot(), $4::boolean) AS xmin
+), newest AS MATERIALIZED (
+	SELECT transaction_id FROM events ORDER BY transaction_id DESC LIMIT 1
 ), win AS MATERIALIZED (
 	SELECT transaction_id, global_position, stream_id
 	FROM events
@@ -176,7 +182,9 @@ WITH snap AS MATERIALIZED (
 	LIMIT ` + strconv.Itoa(batch) + `
 ), tail AS MATERIALIZED (
 	SELECT last.transaction_id AS last_transaction_id, last.global_position AS last_global_position, n.scanned,
-	       coalesce((SELECT transaction_id FROM events ORDER BY transaction_id DESC LIMIT 1) >= (SELECT xmin FROM snap), false) AS held
+	       coalesce((SELECT transaction_id FROM newest) >= (SELECT xmin FROM snap), false) AS held,
+	       coalesce((SELECT transaction_id FROM newest) >= (SELECT cluster FROM snap), false) AS waiting,
+	       (SELECT cluster FROM snap) AS cluster
 	FROM (SELECT count(*) AS scanned FROM win) AS n
 	LEFT JOIN LATERAL (
 		SELECT transaction_id, global_position FROM win
@@ -184,7 +192,7 @@ WITH snap AS MATERIALIZED (
 		LIMIT 1
 	) AS last ON true
 )
-SELECT tail.last_transaction_id, tail.last_global_position, tail.scanned, tail.held,
+SELECT tail.last_transaction_id, tail.last_global_position, tail.scanned, tail.held, tail.waiting, tail.cluster,
        e.transaction_id, e.global_position, e.stream_id, e.stream_version, e.event_id,
        e.event_type, e.data, e.metadata, e.recorded_at
 FROM tail
@@ -213,7 +221,8 @@ func (s *Store) readPage(ctx context.Context, from eventlog.Position, patterns [
 		window = max(batch, filteredScanWindow)
 	}
 	txID, position := from.Parts()
-	rows, err := s.pool.Query(ctx, pageSQL(batch, window), txID, int64(position), patterns)
+	now := time.Now()
+	rows, err := s.pool.Query(ctx, pageSQL(batch, window), txID, int64(position), patterns, s.horizon.precise(now))
 	if err != nil {
 		return p, fmt.Errorf("read events from %s: %w", from, err)
 	}
@@ -223,13 +232,15 @@ func (s *Store) readPage(ctx context.Context, from eventlog.Position, patterns [
 			lastTxID, eTxID         *uint64
 			lastPosition, ePosition *int64
 			scanned                 int64
+			waiting                 bool
+			cluster                 uint64
 			streamID, eventType     *string
 			version                 *int64
 			id                      *uuid.UUID
 			data, meta              []byte
 			recordedAt              *time.Time
 		)
-		if err := rows.Scan(&lastTxID, &lastPosition, &scanned, &p.held,
+		if err := rows.Scan(&lastTxID, &lastPosition, &scanned, &p.held, &waiting, &cluster,
 			&eTxID, &ePosition, &streamID, &version, &id, &eventType, &data, &meta, &recordedAt); err != nil {
 			return p, fmt.Errorf("read events from %s: %w", from, err)
 		}
@@ -237,6 +248,7 @@ func (s *Store) readPage(ctx context.Context, from eventlog.Position, patterns [
 			p.scannedTo = eventlog.NewPosition(*lastTxID, uint64(*lastPosition))
 		}
 		p.exhausted = scanned < int64(window)
+		s.horizon.observe(cluster, waiting, now)
 		if eTxID == nil {
 			continue // no event passed
 		}
@@ -282,8 +294,8 @@ func (s *Store) Head(ctx context.Context) (eventlog.Position, error) {
 	var txID *uint64
 	var position *int64
 	err := s.pool.QueryRow(ctx, `SELECT transaction_id, global_position FROM events
-		WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-		ORDER BY transaction_id DESC, global_position DESC LIMIT 1`).Scan(&txID, &position)
+		WHERE transaction_id < `+horizonSQL(1)+`
+		ORDER BY transaction_id DESC, global_position DESC LIMIT 1`, s.horizon.precise(time.Now())).Scan(&txID, &position)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return eventlog.Start(), nil
 	}

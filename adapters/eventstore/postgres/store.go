@@ -8,11 +8,15 @@
 //
 // The global log is ordered by (transaction_id, global_position). A bigserial alone is not a
 // usable position: it is assigned at insert, so a transaction that started earlier can commit
-// later and its rows would appear behind a reader that already moved past them. Readers therefore
-// only read rows whose transaction_id is below pg_snapshot_xmin(pg_current_snapshot()), the oldest
-// transaction still running: everything below it has ended, and every later row gets a larger
-// transaction ID. The trade-off: a transaction that stays open delays delivery of everything
-// committed after it began writing (it never loses it).
+// later and its rows would appear behind a reader that already moved past them. transaction_id
+// is the appending transaction's ID plus the log clock's offset (009_event_log_clock.sql), which
+// a restore into another cluster raises so that new events still sort last. Readers only read
+// rows below the readable horizon: the oldest transaction still running, or, once that has held
+// events back for Config.PreciseHorizonAfter, the oldest running transaction that can still
+// write events (a transaction of another database, or one holding no write lock on events,
+// cannot). Everything below it has ended, and every later append gets a larger transaction ID.
+// The trade-off: an append that stays open delays delivery of everything committed after it
+// began (it never loses it); Horizon reports who holds what back.
 //
 // Subscribers are woken directly by appends of the same Store, through LISTEN/NOTIFY by appends
 // of other Stores (a background notifier issues NOTIFY after appends, outside the appending
@@ -54,6 +58,8 @@ type Store struct {
 	cfg  Config
 	log  *slog.Logger
 
+	horizon *horizonWatch
+
 	mu   sync.Mutex
 	subs map[chan struct{}]struct{} // wake channels of this Store's running subscriptions
 
@@ -92,6 +98,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		subs:     make(map[chan struct{}]struct{}),
+		horizon:  &horizonWatch{after: cfg.PreciseHorizonAfter},
 		notifyCh: make(chan struct{}, 1),
 		notifySQL: "BEGIN; SET LOCAL synchronous_commit = off; NOTIFY " +
 			pgx.Identifier{cfg.NotifyChannel}.Sanitize() + "; COMMIT",

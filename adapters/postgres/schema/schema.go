@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -104,5 +105,23 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 		slog.InfoContext(ctx, "migration applied", "name", m.Name)
 		applied++
 	}
+	if err := rebaseLog(ctx, conn.Conn()); err != nil {
+		return applied, err
+	}
 	return applied, nil
+}
+
+// rebaseLog raises the event log's clock when the log is ahead of this cluster: after a
+// pg_restore or a logical copy from another cluster, the next appends must still sort after
+// every restored event (event_log_rebase in 009_event_log_clock.sql).
+func rebaseLog(ctx context.Context, conn *pgx.Conn) error {
+	var raised int64
+	if err := conn.QueryRow(ctx, `SELECT event_log_rebase()`).Scan(&raised); err != nil {
+		return fmt.Errorf("migrate: re-base the event log's clock: %w", err)
+	}
+	if raised > 0 {
+		slog.WarnContext(ctx, "the event log is ahead of this PostgreSQL cluster (restored or copied from another): its clock moved forward so that new events sort after it",
+			"raised_by", raised)
+	}
+	return nil
 }
