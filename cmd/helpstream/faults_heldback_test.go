@@ -2,7 +2,10 @@ package main_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,12 +13,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// While a transaction held open in ANOTHER database of the cluster holds the log back (the
-// xmin horizon is cluster-wide), reads keep their bounds (issue 18 item 3): min_position waits
-// at most about 2 s in all and then answers with X-Projection-Behind: true; the details of a
-// request whose submission was acknowledged are folded from its stream rather than answered
-// 404; an unknown request is 404 with the header. Once the transaction ends, the read models
-// catch up and the header goes.
+// A transaction held open in ANOTHER database of the cluster (the xmin horizon is cluster-wide)
+// no longer holds the log back: reads look past it within a second, and /healthz and /metrics
+// name it (issue 11 items 2 to 4). An append held open in the server's own database does hold
+// the log back, and reads keep their bounds (issue 18 item 3): min_position waits at most about
+// 2 s in all and then answers with X-Projection-Behind: true; the details of a request whose
+// submission was acknowledged are folded from its stream rather than answered 404; an unknown
+// request is 404 with the header; /healthz says delivery is held and by whom. Once the
+// transaction ends, the read models catch up and the header goes.
 func TestReadsWhileTheLogIsHeldBack(t *testing.T) {
 	bin, cluster := faultCluster(t)
 	srv := newServers(t, bin, cluster.URL("helpstream")).start()
@@ -61,11 +66,46 @@ func TestReadsWhileTheLogIsHeldBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer elsewhere.Close(context.Background())
-	tx, err := elsewhere.Begin(ctx)
+	other, err := elsewhere.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+	if _, err := other.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+		t.Fatal(err)
+	}
+	lookedPast, pos := submit()
+	if a, took := read("/api/v1/requests/" + lookedPast + "?min_position=" + pos); a.status != http.StatusOK || a.header.Get("X-Projection-Behind") != "" || took > time.Second {
+		t.Errorf("while a transaction of another database is open: %s after %s, behind %q; want 200 within 1 s", a, took, a.header.Get("X-Projection-Behind"))
+	}
+	time.Sleep(time.Second) // /healthz names transactions open for a second or more
+	health := c.call(ctx, "GET", "/healthz", "", "", nil)
+	report, _ := health.object()["event_log"].(map[string]any)
+	if health.status != http.StatusOK || report["delivery_held"] != false || !strings.Contains(fmt.Sprint(report["summary"]), `database "elsewhere"`) {
+		t.Errorf("/healthz while another database's transaction is open: %s", health)
+	}
+	if metrics := c.call(ctx, "GET", "/metrics", demoAdminToken, "", nil); !metricAbove(string(metrics.body), `helpstream_event_log_horizon_held_seconds{application_name="",database="elsewhere"}`, 1) {
+		t.Errorf("/metrics does not say the horizon is held by database elsewhere:\n%s", metrics.body)
+	}
+	if err := other.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// An append held open in the server's own database: the log is held back for real.
+	conn, err := pgx.Connect(ctx, cluster.URL("helpstream"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
+		VALUES ('held-open', 0, gen_random_uuid(), 'test.held_open.v1', '{}', '{}')`); err != nil {
+		t.Fatal(err)
+	}
+	var writer int
+	if err := tx.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&writer); err != nil {
 		t.Fatal(err)
 	}
 
@@ -99,6 +139,13 @@ func TestReadsWhileTheLogIsHeldBack(t *testing.T) {
 		t.Errorf("the customer's own request while the log is held back: %s after %s", own, time.Since(start))
 	}
 
+	time.Sleep(time.Second)
+	health = c.call(ctx, "GET", "/healthz", "", "", nil)
+	report, _ = health.object()["event_log"].(map[string]any)
+	if health.status != http.StatusOK || report["delivery_held"] != true || !strings.Contains(fmt.Sprint(report["summary"]), fmt.Sprintf("held back by the transaction of backend %d", writer)) {
+		t.Errorf("/healthz while an append is held open: %s", health)
+	}
+
 	// Released: the read models catch up and the answers are theirs again.
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
@@ -115,4 +162,15 @@ func TestReadsWhileTheLogIsHeldBack(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	c.report(t)
+}
+
+// metricAbove reports whether the exposition text has series with a value above least.
+func metricAbove(exposition, series string, least float64) bool {
+	for _, line := range strings.Split(exposition, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			return err == nil && v >= least
+		}
+	}
+	return false
 }
