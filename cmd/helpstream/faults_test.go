@@ -664,6 +664,13 @@ func TestFaultsRestartsAndKillUnderLoad(t *testing.T) {
 	defer conn.Close(ctx)
 	checkLog(ctx, t, conn, acks)
 	checkRebuild(ctx, t, conn, bin, dbURL)
+	var open int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM request_list WHERE status <> 'completed' OR messages <> 2`).Scan(&open); err != nil {
+		t.Fatal(err)
+	}
+	if open != 0 {
+		t.Errorf("%d listed requests are not completed with two messages, though every walk ended with a close", open)
+	}
 
 	steps := map[string]int{}
 	for _, a := range acks {
@@ -817,12 +824,5 @@ func checkRebuild(ctx context.Context, t *testing.T, conn *pgx.Conn, bin, dbURL 
 		if differ != 0 {
 			t.Errorf("%s: %d rows differ between the read model kept through the faults and a fresh rebuild (%d rows rebuilt)", table, differ, rows)
 		}
-	}
-	var open int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM request_list WHERE status <> 'completed' OR messages <> 2`).Scan(&open); err != nil {
-		t.Fatal(err)
-	}
-	if open != 0 {
-		t.Errorf("%d listed requests are not completed with two messages, though every walk ended with a close", open)
 	}
 }
