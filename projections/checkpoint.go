@@ -184,6 +184,20 @@ func closeConn(conn *pgx.Conn) {
 }
 
 // Errors a batch can end with that send the leader back to preparing the projection.
+// storedSchemaDiffers reports whether the projection's live tables were built by another schema
+// than its own (false when they were never built: a leader creates them).
+func storedSchemaDiffers(ctx context.Context, pool *pgxpool.Pool, pr *projector) (bool, error) {
+	var hash string
+	err := pool.QueryRow(ctx, `SELECT schema_hash FROM public.projection_checkpoints WHERE name = $1`, pr.name).Scan(&hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("projection %s: read the stored schema: %w", pr.name, err)
+	}
+	return hash != "" && hash != pr.hash, nil
+}
+
 var (
 	errCheckpointMissing = errors.New("checkpoint row is missing")
 	errSchemaChanged     = errors.New("tables were built by another version of the projection")

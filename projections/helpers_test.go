@@ -29,6 +29,7 @@ import (
 type counts struct {
 	name  string
 	extra string       // more DDL, to change the schema hash
+	slow  time.Duration // a pause before every Apply, to make a rebuild last
 	dups  atomic.Int64 // unique violations seen: double applications
 }
 
@@ -54,6 +55,9 @@ CREATE INDEX %[1]s_applied_stream_idx ON %[1]s_applied (stream_id);
 }
 
 func (c *counts) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.RecordedEvent) error {
+	if c.slow > 0 {
+		time.Sleep(c.slow)
+	}
 	ids := make([]uuid.UUID, len(batch))
 	streams := make([]string, len(batch))
 	positions := make([]string, len(batch))

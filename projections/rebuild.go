@@ -47,6 +47,11 @@ type RebuildOptions struct {
 	// events applied so far and the position reached.
 	Progress func(events int64, pos eventlog.Position)
 
+	// OnlyIfStale makes Rebuild do nothing (RebuildResult.Skipped) when, once it holds the
+	// rebuild's lock, the live tables turn out to be built by the projection's current schema
+	// already: by another server's rebuild that finished while this one waited.
+	OnlyIfStale bool
+
 	// MaxHeldRows bounds the memory of a BulkLoader's rebuild: when its load holds more rows
 	// than this, the load writes them all and the rest of the log is applied page by page with
 	// Apply. Default DefaultMaxHeldRows.
@@ -68,6 +73,8 @@ type RebuildResult struct {
 	Position eventlog.Position
 	// Duration is the rebuild's wall time, swap included.
 	Duration time.Duration
+	// Skipped is true when OnlyIfStale found nothing to rebuild.
+	Skipped bool
 }
 
 // Rebuild builds a projection's tables again from the whole log, beside the live ones, and
@@ -169,6 +176,15 @@ func (b *rebuilder) run(ctx context.Context) (res RebuildResult, err error) {
 	defer closeConn(b.conn)
 	if _, err := b.conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, rebuildLockKey(b.pr.name)); err != nil {
 		return res, fmt.Errorf("wait for other rebuilds: %w", err)
+	}
+	if b.opts.OnlyIfStale {
+		stale, err := storedSchemaDiffers(ctx, b.pool, b.pr)
+		if err != nil {
+			return res, err
+		}
+		if !stale {
+			return RebuildResult{Skipped: true}, nil
+		}
 	}
 	scratch := pgx.Identifier{b.scratch}.Sanitize()
 	defer func() {

@@ -156,30 +156,95 @@ func (r *Runner) committed(name string, pos eventlog.Position) {
 	r.mu.Unlock()
 }
 
-// campaign leads the projection whenever this runner holds its advisory lock, until ctx ends.
+// campaign keeps the projection until ctx ends. When this runner starts and the tables were
+// built by another schema, it first rebuilds them beside the live ones (see Rebuild), holding the
+// rebuild's lock but never the projection's leadership: a leader elsewhere (a server of the
+// previous version, during a rolling deploy) goes on applying the log to the live tables until
+// the swap, and the rebuild's DDL holds back no reader of the log. Then it leads the projection
+// whenever it holds its advisory lock. A leader whose tables another server swapped to another
+// schema stops leading and stands by: those tables belong to the servers that know that schema
+// (restarting this one rebuilds them to its own).
 func (r *Runner) campaign(ctx context.Context, pr *projector) {
 	log := r.log.With("projection", pr.name)
-	leader.Run(ctx, leader.Campaign{
-		Pool: r.cfg.Pool, Key: LeaderLockKey(pr.name), Name: "helpstream projection " + pr.name,
-		Retry: r.cfg.LeaderRetry, Logger: log,
-	}, func(ctx context.Context) { r.lead(ctx, pr, log) })
+	for ctx.Err() == nil {
+		if err := r.rebuildStale(ctx, pr, log); err == nil {
+			break
+		} else if ctx.Err() == nil {
+			r.outages[pr.name].Failed(ctx, err, "projection "+pr.name)
+			sleep(ctx, r.cfg.RetryDelay)
+		}
+	}
+	for ctx.Err() == nil {
+		campaignCtx, stop := context.WithCancel(ctx)
+		var standBy bool
+		leader.Run(campaignCtx, leader.Campaign{
+			Pool: r.cfg.Pool, Key: LeaderLockKey(pr.name), Name: "helpstream projection " + pr.name,
+			Retry: r.cfg.LeaderRetry, Logger: log,
+		}, func(ctx context.Context) {
+			if r.lead(ctx, pr, log) {
+				standBy = true
+				stop()
+			}
+		})
+		stop()
+		if standBy {
+			log.WarnContext(ctx, "projection: another server swapped in tables of another schema; this one stands by until they are this schema's again", "every", r.cfg.LeaderRetry)
+			r.standBy(ctx, pr)
+		}
+	}
 }
 
-// lead applies the log to the projection until ctx ends (or leadership is lost).
-func (r *Runner) lead(ctx context.Context, pr *projector, log *slog.Logger) {
+// rebuildStale rebuilds the projection beside its live tables when they were built by another
+// schema (once: Rebuild looks again under its lock, so a rebuild another server finished
+// meanwhile is not done twice).
+func (r *Runner) rebuildStale(ctx context.Context, pr *projector, log *slog.Logger) error {
+	stale, err := storedSchemaDiffers(ctx, r.cfg.Pool, pr)
+	if err != nil || !stale {
+		return err
+	}
+	log.InfoContext(ctx, "projection: schema changed, rebuilding the tables beside the live ones")
+	res, err := Rebuild(ctx, r.cfg.Pool, r.cfg.Store, pr.p, RebuildOptions{BatchSize: r.cfg.CatchUpBatch, Logger: r.log, OnlyIfStale: true})
+	if err != nil {
+		return err
+	}
+	if res.Skipped {
+		log.InfoContext(ctx, "projection: another server rebuilt the tables meanwhile")
+		return nil
+	}
+	log.InfoContext(ctx, "projection: rebuilt", "events", res.Events, "position", res.Position.String(), "duration", res.Duration)
+	return nil
+}
+
+// standBy waits until the projection's tables are of its schema again, or ctx ends.
+func (r *Runner) standBy(ctx context.Context, pr *projector) {
+	for ctx.Err() == nil {
+		sleep(ctx, r.cfg.LeaderRetry)
+		if stale, err := storedSchemaDiffers(ctx, r.cfg.Pool, pr); err == nil && !stale {
+			return
+		}
+	}
+}
+
+// lead applies the log to the projection until ctx ends (or leadership is lost). It returns true
+// when the tables are of another schema: this runner should stop leading.
+func (r *Runner) lead(ctx context.Context, pr *projector, log *slog.Logger) (otherSchema bool) {
 	defer r.setLeading(pr.name, false, eventlog.Start())
 	for ctx.Err() == nil {
 		err := r.project(ctx, pr, log)
 		if ctx.Err() != nil {
-			return
+			return false
 		}
-		if errors.Is(err, errSchemaChanged) || errors.Is(err, errCheckpointMissing) || errors.Is(err, errCheckpointMoved) {
+		if errors.Is(err, errSchemaChanged) {
+			return true
+		}
+		if errors.Is(err, errCheckpointMissing) || errors.Is(err, errCheckpointMoved) {
 			log.InfoContext(ctx, "projection: tables changed under the leader, preparing them again", "reason", err)
 			continue
 		}
 		r.outages[pr.name].Failed(ctx, err, "projection "+pr.name)
 		sleep(ctx, r.cfg.RetryDelay)
 	}
+	return false
 }
 
 // project prepares the projection's tables, catches up from its checkpoint in pages of
@@ -214,27 +279,21 @@ func (r *Runner) project(ctx context.Context, pr *projector, log *slog.Logger) e
 		})
 }
 
-// prepare makes sure the projection's tables exist and were built by its current Schema,
-// rebuilding them side by side when the schema changed, and returns the checkpoint.
+// prepare makes sure the projection's tables exist (creating missing ones, to be projected from
+// the start) and returns the checkpoint; errSchemaChanged when they were built by another
+// schema, which this runner rebuilds only when it starts (campaign).
 func (r *Runner) prepare(ctx context.Context, pr *projector, log *slog.Logger) (eventlog.Position, error) {
-	for {
-		cp, current, created, err := ensureTables(ctx, r.cfg.Pool, pr)
-		if err != nil {
-			return eventlog.Start(), err
-		}
-		if created != nil {
-			log.InfoContext(ctx, "projection: tables created, projecting from the start", "tables", created)
-		}
-		if current {
-			return cp.pos, nil
-		}
-		log.InfoContext(ctx, "projection: schema changed, rebuilding the tables side by side", "stored_hash", cp.hash, "hash", pr.hash)
-		res, err := Rebuild(ctx, r.cfg.Pool, r.cfg.Store, pr.p, RebuildOptions{BatchSize: r.cfg.CatchUpBatch, Logger: r.log})
-		if err != nil {
-			return eventlog.Start(), err
-		}
-		log.InfoContext(ctx, "projection: rebuilt", "events", res.Events, "position", res.Position.String(), "duration", res.Duration)
+	cp, current, created, err := ensureTables(ctx, r.cfg.Pool, pr)
+	if err != nil {
+		return eventlog.Start(), err
 	}
+	if created != nil {
+		log.InfoContext(ctx, "projection: tables created, projecting from the start", "tables", created)
+	}
+	if !current {
+		return eventlog.Start(), fmt.Errorf("projection %s: %w", pr.name, errSchemaChanged)
+	}
+	return cp.pos, nil
 }
 
 // applyBatch applies the events of batch that come after the stored checkpoint, and moves the

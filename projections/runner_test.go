@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -280,4 +281,81 @@ func TestCheckpointMovedBack(t *testing.T) {
 	last = e.appendN(20, 10)
 	e.waitFor(last, 10*time.Second, c.name)
 	e.checkFold(c)
+}
+
+// A schema change is rebuilt beside the live projector, never inside its leadership (issue 11
+// item 2): while a server of the new version rebuilds "tally", the old version's leader keeps
+// applying the log to the live tables, and another projection stays live, its lag from append
+// to checkpoint under a second at p99. At the swap the old leader stands by and the new server
+// takes the projection over, caught up.
+func TestSchemaRebuildRunsBesideTheLiveLeader(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	oldTally, other := newCounts("tally"), newCounts("other")
+	e.appendN(4000, 20)
+	old := e.start(e.config(oldTally, other))
+	e.waitFor(e.lastPosition(), 20*time.Second, "tally", "other")
+
+	newTally := newCounts("tally")
+	newTally.extra = `CREATE INDEX tally_streams_events_idx ON tally_streams (events);`
+	newTally.slow = 40 * time.Millisecond // 4000 events in pages of 400: the rebuild lasts some 0.5 s at least
+	cfg := e.config(newTally, newCounts("other"))
+	cfg.CatchUpBatch = 100 // and in pages of 100, some 2 s
+	current := e.start(cfg)
+
+	eventually(t, 10*time.Second, "the rebuild started", func() bool {
+		var scratch bool
+		err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'rebuild_tally')`).Scan(&scratch)
+		return err == nil && scratch
+	})
+	var lags []time.Duration
+	liveDuringRebuild := 0
+	for i := 0; ; i++ {
+		var rebuilding bool
+		if err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'rebuild_tally')`).Scan(&rebuilding); err != nil {
+			t.Fatal(err)
+		}
+		if !rebuilding {
+			break
+		}
+		if i > 2000 {
+			t.Fatal("the rebuild still runs after 2000 appends")
+		}
+		pos, err := e.appendTo(ctx, fmt.Sprintf("during-%d", i%5), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if ok, err := old.WaitFor(ctx, []string{"other"}, pos, 5*time.Second); err != nil || !ok {
+			t.Fatalf("other did not reach %s within 5 s during the rebuild (%v)", pos, err)
+		}
+		lags = append(lags, time.Since(start))
+		if slices.Contains(old.Leading(), "tally") && !slices.Contains(current.Leading(), "tally") {
+			if ok, _ := old.WaitFor(ctx, []string{"tally"}, pos, time.Second); ok {
+				liveDuringRebuild++ // the old leader applied it to the live tables
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(lags) < 5 {
+		t.Fatalf("only %d appends during the rebuild: it was too short to tell", len(lags))
+	}
+	slices.Sort(lags)
+	p99 := lags[(len(lags)*99)/100]
+	t.Logf("during the rebuild: %d appends, other's lag p50 %s p99 %s; %d applied live to tally by the old leader",
+		len(lags), lags[len(lags)/2], p99, liveDuringRebuild)
+	if p99 >= time.Second {
+		t.Errorf("other's lag during the rebuild: p99 %s, want < 1 s", p99)
+	}
+	if liveDuringRebuild < len(lags)/2 {
+		t.Errorf("the old leader applied %d of the %d appends during the rebuild to the live tables: the rebuild held it back", liveDuringRebuild, len(lags))
+	}
+
+	// After the swap: the old leader stands by and the new server leads tally, caught up.
+	last := e.appendN(50, 5)
+	eventually(t, 10*time.Second, "the new server leads tally", func() bool {
+		return slices.Contains(current.Leading(), "tally") && !slices.Contains(old.Leading(), "tally")
+	})
+	e.waitFor(last, 10*time.Second, "tally", "other")
+	e.checkFold(newTally)
 }
