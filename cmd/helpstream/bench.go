@@ -53,7 +53,7 @@ func init() {
 			}
 			defer stop()
 		}
-		scratchURL, pool, store, closeAll, err := benchDatabase(ctx, *dbURL, false, 48, out)
+		scratchURL, pool, store, closeAll, err := benchDatabase(ctx, *dbURL, false, 48, pgstore.Config{}, out)
 		if err != nil {
 			return err
 		}
@@ -125,6 +125,8 @@ func runBenchProjections(ctx context.Context, args []string, out io.Writer) erro
 	rates := fs.String("rate", "500", "commands/s of the lag measurement; a comma-separated list measures each in turn")
 	lagFor := fs.Duration("lag-duration", 20*time.Second, "how long the lag is measured (after 2 s of warm-up)")
 	waitEach := fs.Bool("lag-wait-each", false, "every command of the lag measurement waits for its own position with the runner's WaitFor, as read-your-writes does (default: one observer waits for all)")
+	rebuildRate := fs.Float64("rebuild-lag-rate", 200, "commands/s while the request list is rebuilt beside the other read models, whose lag is measured meanwhile; 0 leaves that phase out")
+	preciseAfter := fs.Duration("precise-horizon-after", pgstore.DefaultPreciseHorizonAfter, "how long the cluster's oldest transaction may hold the log back before reads look past it when it cannot write events; negative: never (as before issue 11)")
 	samples := fs.Int("samples", 100, "timings of each list query")
 	pageSize := fs.Int("page-size", 50, "list page size")
 	keep := fs.Bool("keep", false, "keep the scratch database (its name is printed) instead of dropping it")
@@ -149,7 +151,7 @@ func runBenchProjections(ctx context.Context, args []string, out io.Writer) erro
 		commandRates = append(commandRates, r)
 	}
 	// As serve: one pool for commands, queries and the runner.
-	_, pool, store, closeAll, err := benchDatabase(ctx, *dbURL, *keep, 64, out)
+	_, pool, store, closeAll, err := benchDatabase(ctx, *dbURL, *keep, 64, pgstore.Config{PreciseHorizonAfter: *preciseAfter}, out)
 	if err != nil {
 		return err
 	}
@@ -166,13 +168,21 @@ func runBenchProjections(ctx context.Context, args []string, out io.Writer) erro
 	rep, err := bench.RunProjections(ctx, bench.ProjectionsConfig{Logger: logger,
 		Pool: pool, Store: store, App: a, Projections: readModels(),
 		Requests: *requests, Companies: *companies, Technicians: *technicians, SeedWriters: *writers,
-		CommandRates: commandRates, LagDuration: *lagFor, LagWaitEach: *waitEach, Samples: *samples, PageSize: *pageSize,
+		CommandRates: commandRates, RebuildLagRate: rebuildLagRate(*rebuildRate), LagDuration: *lagFor, LagWaitEach: *waitEach, Samples: *samples, PageSize: *pageSize,
 	}, out)
 	if err != nil {
 		return err
 	}
 	printProjectionsReport(out, rep, *pageSize, time.Since(started))
 	return nil
+}
+
+// rebuildLagRate turns the flag's 0 (leave the phase out) into the config's negative.
+func rebuildLagRate(flag float64) float64 {
+	if flag <= 0 {
+		return -1
+	}
+	return flag
 }
 
 func verdict(pass bool) string {
@@ -222,6 +232,15 @@ func printProjectionsReport(out io.Writer, rep bench.ProjectionsReport, pageSize
 		fmt.Fprintln(out, "  (every command waited for its own position with the runner's WaitFor)")
 	} else {
 		fmt.Fprintln(out, "  (one observer waited, with the runner's WaitFor, for the oldest position not reached yet)")
+	}
+	if l := rep.RebuildLag; l.Commands > 0 {
+		fmt.Fprintf(out, "\nLag of the other read models while %s is rebuilt beside them (%d events in %.1f s, its DDL included):\n",
+			rep.RebuildBeside.Name, rep.RebuildBeside.Events, rep.RebuildBeside.Rebuild.Seconds())
+		tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "commands/s\tachieved\tcommands\terrors\tnot issued\ttimed out\tp50 ms\tp95 ms\tp99 ms\tmax ms\tbar\tresult")
+		fmt.Fprintf(tw, "%.0f\t%.0f\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\tp99 < %s\t%s\n", l.Target, l.Achieved, l.Commands, l.Errors, l.Skipped, l.TimedOut,
+			ms(l.P50), ms(l.P95), ms(l.P99), ms(l.Max), bench.RebuildLagBar, verdict(l.PassDuringRebuild()))
+		_ = tw.Flush()
 	}
 	fmt.Fprintln(out)
 
@@ -321,7 +340,7 @@ func startCPUProfile(path string) (func(), error) {
 // benchDatabase creates a scratch database on the server of dbURL, migrated, and opens a pool
 // of conns connections and the event store on it. closeAll closes them and drops the database,
 // unless keep: then its URL is printed and it stays.
-func benchDatabase(ctx context.Context, dbURL string, keep bool, conns int32, out io.Writer) (scratchURL string, pool *pgxpool.Pool, store *pgstore.Store, closeAll func(), err error) {
+func benchDatabase(ctx context.Context, dbURL string, keep bool, conns int32, storeCfg pgstore.Config, out io.Writer) (scratchURL string, pool *pgxpool.Pool, store *pgstore.Store, closeAll func(), err error) {
 	scratchURL, drop, err := scratchDatabase(ctx, dbURL)
 	if err != nil {
 		return "", nil, nil, nil, err
@@ -334,7 +353,7 @@ func benchDatabase(ctx context.Context, dbURL string, keep bool, conns int32, ou
 		drop()
 		return "", nil, nil, nil, err
 	}
-	if store, err = pgstore.New(pool, pgstore.Config{}); err != nil {
+	if store, err = pgstore.New(pool, storeCfg); err != nil {
 		pool.Close()
 		drop()
 		return "", nil, nil, nil, err

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/stream"
 	"github.com/helpstream/helpstream/internal/bench"
 )
@@ -34,7 +35,7 @@ func runBenchStream(ctx context.Context, args []string, out io.Writer) error {
 	if *events <= 0 || *perStream <= 0 || *writers <= 0 || *baselineBatch <= 0 || *rate <= 0 || *latencyFor <= 0 {
 		return fmt.Errorf("bench stream: --events, --events-per-stream, --seed-writers, --baseline-batch, --rate and --latency-duration must be positive")
 	}
-	_, pool, store, closeAll, err := benchDatabase(ctx, *dbURL, *keep, 16, out)
+	_, pool, store, closeAll, err := benchDatabase(ctx, *dbURL, *keep, 16, pgstore.Config{}, out)
 	if err != nil {
 		return err
 	}

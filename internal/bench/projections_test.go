@@ -82,6 +82,10 @@ func TestRunProjections(t *testing.T) {
 	if len(rep.Lags) != 1 || rep.Lags[0].Commands == 0 || rep.Lags[0].Errors != 0 || rep.Lags[0].TimedOut != 0 || rep.Lags[0].P50 <= 0 {
 		t.Errorf("lag %+v", rep.Lags)
 	}
+	// The last phase: the request list rebuilt beside the others while commands run.
+	if l, r := rep.RebuildLag, rep.RebuildBeside; l.Commands == 0 || l.Errors != 0 || l.TimedOut != 0 || r.Name != "request_list" || r.Events < s.Events {
+		t.Errorf("lag during the rebuild %+v, rebuild %+v", l, r)
+	}
 
 	// The log: every stream's hash chain holds; request streams start with their submission.
 	pos := eventlog.Start()
