@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,6 +87,10 @@ func TestReadsWhileTheLogIsHeldBack(t *testing.T) {
 	if metrics := c.call(ctx, "GET", "/metrics", demoAdminToken, "", nil); !metricAbove(string(metrics.body), `helpstream_event_log_horizon_held_seconds{application_name="",database="elsewhere"}`, 1) {
 		t.Errorf("/metrics does not say the horizon is held by database elsewhere:\n%s", metrics.body)
 	}
+	if out, err := exec.CommandContext(ctx, bin, "projections", "status", "--database-url", cluster.URL("helpstream")).CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), `database "elsewhere"`) || !strings.Contains(string(out), "cannot write events") {
+		t.Errorf("projections status while another database's transaction is open (%v):\n%s", err, out)
+	}
 	if err := other.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +145,10 @@ func TestReadsWhileTheLogIsHeldBack(t *testing.T) {
 	}
 
 	time.Sleep(time.Second)
+	if out, err := exec.CommandContext(ctx, bin, "projections", "status", "--database-url", cluster.URL("helpstream")).CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), fmt.Sprintf("event delivery is held back by the transaction of backend %d", writer)) {
+		t.Errorf("projections status while an append is held open (%v):\n%s", err, out)
+	}
 	health = c.call(ctx, "GET", "/healthz", "", "", nil)
 	report, _ = health.object()["event_log"].(map[string]any)
 	if health.status != http.StatusOK || report["delivery_held"] != true || !strings.Contains(fmt.Sprint(report["summary"]), fmt.Sprintf("held back by the transaction of backend %d", writer)) {

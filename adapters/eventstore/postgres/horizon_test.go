@@ -113,7 +113,7 @@ func (s subscription) next(within time.Duration) (eventlog.RecordedEvent, bool) 
 func TestOnlyEventWritersHoldDeliveryBack(t *testing.T) {
 	ctx := testContext(t)
 	cluster := pgtest.StartCluster(t)
-	_, store := openLog(ctx, t, cluster, "log", pgstore.Config{PreciseHorizonAfter: 100 * time.Millisecond})
+	pool, store := openLog(ctx, t, cluster, "log", pgstore.Config{PreciseHorizonAfter: 100 * time.Millisecond})
 	admin, err := pgx.Connect(ctx, cluster.URL("postgres"))
 	if err != nil {
 		t.Fatal(err)
@@ -183,6 +183,12 @@ func TestOnlyEventWritersHoldDeliveryBack(t *testing.T) {
 		var writer int
 		if err := admin.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = 'log' AND backend_xid IS NOT NULL`).Scan(&writer); err != nil {
 			t.Fatal(err)
+		}
+		// Every start migrates and looks at the log's clock: never waiting for an append.
+		migrateCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if _, err := schema.Migrate(migrateCtx, pool); err != nil {
+			t.Fatalf("migrate while an append is held open: %v", err)
 		}
 		after := appendOne(t, "after-held")
 		if e, ok := sub.next(1500 * time.Millisecond); ok {

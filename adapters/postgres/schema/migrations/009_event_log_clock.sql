@@ -60,7 +60,10 @@ $$;
 
 -- Raises the clock's offset when the log holds transaction IDs that the next appends could
 -- reach or pass (the log was restored or copied from a cluster further ahead), and returns by
--- how much (0: nothing to do). It locks out writers while it looks, so none is half-way.
+-- how much (0: nothing to do). It looks first without a lock: in a log that was not moved every
+-- transaction ID is below the cluster's next one, and every start runs this, so it must never
+-- queue behind an append left open (and every append behind itself). Only a log that was moved
+-- is looked at again under a lock that keeps writers out (for 5 s at most), so none is half-way.
 CREATE FUNCTION event_log_rebase() RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     newest  xid8;
@@ -68,12 +71,18 @@ DECLARE
     mine    numeric;
     raised  bigint;
 BEGIN
+    SELECT xid_offset INTO current FROM event_log_clock;
+    SELECT transaction_id INTO newest FROM events ORDER BY transaction_id DESC LIMIT 1;
+    IF newest IS NULL OR newest::text::numeric < pg_snapshot_xmax(pg_current_snapshot())::text::numeric + current THEN
+        RETURN 0;
+    END IF;
+    SET LOCAL lock_timeout = '5s';
     LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE;
     SELECT xid_offset INTO current FROM event_log_clock FOR UPDATE;
     SELECT transaction_id INTO newest FROM events ORDER BY transaction_id DESC LIMIT 1;
     -- Every writer after this one gets a later transaction ID than ours.
     mine := pg_current_xact_id()::text::numeric;
-    IF newest IS NULL OR newest::text::numeric < mine + current THEN
+    IF newest::text::numeric < mine + current THEN
         RETURN 0;
     END IF;
     raised := newest::text::numeric - mine - current + 1;
