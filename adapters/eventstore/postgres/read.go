@@ -28,7 +28,7 @@ ORDER BY stream_version
 LIMIT $3`
 
 // readAllSQL reads the global log strictly after ($1, $2), only below the readable horizon
-// (event_log_horizon, precise when $3), so no row can later appear before the last one it
+// (horizonSQL, precise when $3, with the clock's offset $4), so no row can later appear before the last one it
 // returned. The limit is part of the text: with a parameter the planner of a generic plan
 // assumes a tenth of the table and may prefer a sequential scan and a sort to the ordered index
 // scan.
@@ -36,7 +36,7 @@ func readAllSQL(limit int) string {
 	return `SELECT ` + eventColumns + `
 FROM events
 WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-  AND transaction_id < ` + horizonSQL(3) + `
+  AND transaction_id < ` + horizonSQL(3, 4) + `
 ORDER BY transaction_id, global_position
 LIMIT ` + strconv.Itoa(limit) + "\n"
 }
@@ -95,7 +95,11 @@ func (s *Store) ReadAll(ctx context.Context, from eventlog.Position, opts eventl
 		limit = DefaultReadAllLimit
 	}
 	txID, position := from.Parts()
-	rows, err := s.pool.Query(ctx, readAllSQL(limit), txID, int64(position), s.horizon.precise(time.Now()))
+	offset, err := s.xidOffset(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read all from %s: %w", from, err)
+	}
+	rows, err := s.pool.Query(ctx, readAllSQL(limit), txID, int64(position), s.horizon.precise(time.Now()), offset)
 	if err != nil {
 		return nil, fmt.Errorf("read all from %s: %w", from, err)
 	}
@@ -159,13 +163,13 @@ const filteredScanWindow = 2000
 // of it that pass the stream-prefix filter $3 (NULL: all), where the window ended and how long
 // it was, whether committed events are held back behind a transaction that is still open
 // (held), and whether they wait behind the cluster's horizon (waiting, with cluster the
-// horizon: see horizonWatch). $4 asks for the precise horizon.
+// horizon: see horizonWatch). $4 asks for the precise horizon; $5 is the clock's offset.
 // It always returns one row at least; the event columns are NULL when no event passed.
 func pageSQL(batch, window int) string {
 	return `
 WITH snap AS MATERIALIZED (
-	SELECT event_log_horizon(pg_current_snapshot(), false) AS cluster,
-	       event_log_horizon(pg_current_snapshot(), $4::boolean) AS xmin
+	SELECT c.cluster, CASE WHEN $4::boolean THEN event_log_horizon(pg_current_snapshot(), true) ELSE c.cluster END AS xmin
+	FROM (SELECT ` + clusterHorizonSQL(5) + ` AS cluster) AS c
 ), newest AS MATERIALIZED (
 	SELECT transaction_id FROM events ORDER BY transaction_id DESC LIMIT 1
 ), win AS MATERIALIZED (
@@ -221,8 +225,12 @@ func (s *Store) readPage(ctx context.Context, from eventlog.Position, patterns [
 		window = max(batch, filteredScanWindow)
 	}
 	txID, position := from.Parts()
+	offset, err := s.xidOffset(ctx)
+	if err != nil {
+		return p, fmt.Errorf("read events from %s: %w", from, err)
+	}
 	now := time.Now()
-	rows, err := s.pool.Query(ctx, pageSQL(batch, window), txID, int64(position), patterns, s.horizon.precise(now))
+	rows, err := s.pool.Query(ctx, pageSQL(batch, window), txID, int64(position), patterns, s.horizon.precise(now), offset)
 	if err != nil {
 		return p, fmt.Errorf("read events from %s: %w", from, err)
 	}
@@ -293,9 +301,13 @@ func likePatterns(prefixes []string) []string {
 func (s *Store) Head(ctx context.Context) (eventlog.Position, error) {
 	var txID *uint64
 	var position *int64
-	err := s.pool.QueryRow(ctx, `SELECT transaction_id, global_position FROM events
-		WHERE transaction_id < `+horizonSQL(1)+`
-		ORDER BY transaction_id DESC, global_position DESC LIMIT 1`, s.horizon.precise(time.Now())).Scan(&txID, &position)
+	offset, err := s.xidOffset(ctx)
+	if err != nil {
+		return eventlog.Start(), fmt.Errorf("read the head of the log: %w", err)
+	}
+	err = s.pool.QueryRow(ctx, `SELECT transaction_id, global_position FROM events
+		WHERE transaction_id < `+horizonSQL(1, 2)+`
+		ORDER BY transaction_id DESC, global_position DESC LIMIT 1`, s.horizon.precise(time.Now()), offset).Scan(&txID, &position)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return eventlog.Start(), nil
 	}

@@ -59,6 +59,7 @@ type Store struct {
 	log  *slog.Logger
 
 	horizon *horizonWatch
+	clock   logClock
 
 	mu   sync.Mutex
 	subs map[chan struct{}]struct{} // wake channels of this Store's running subscriptions
