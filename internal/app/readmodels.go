@@ -309,9 +309,11 @@ var ErrReadModelNotReady = errors.New("the read models are not built yet; try ag
 //     reads its own writes without passing min_position.
 //   - When the read model's tables do not exist yet (ErrReadModelNotReady: the projection
 //     runner has not created them), it answers from memory instead (fallback).
-//   - When it finds nothing (an error matching notFound) while this process has appended events
-//     the read models may not have applied yet, it waits for them and asks once more: a request
-//     submitted through a portal the same server just created is not refused.
+//   - When it finds nothing (an error matching notFound) while the read models may not have
+//     applied the whole log yet (this process's own appends, or the log's head as it is now:
+//     a server started on a restored or copied log builds its read models while it already
+//     answers), it waits for them, bounded, and asks once more: a request submitted through a
+//     portal the same server just created, or that the log holds, is not refused.
 func fromReadModel[T any](ctx context.Context, a *App, query, fallback func() (T, error), notFound ...error) (T, error) {
 	if a.readOwnWrites {
 		a.awaitOwnWrites(ctx)
@@ -327,6 +329,11 @@ func fromReadModel[T any](ctx context.Context, a *App, query, fallback func() (T
 		return v, err
 	}
 	pos := a.catalog.ownWrites()
+	if heads, ok := a.store.(eventlog.HeadReader); ok {
+		if head, headErr := heads.Head(ctx); headErr == nil && head.Compare(pos) > 0 {
+			pos = head
+		}
+	}
 	if pos.IsStart() || a.reachedOwn(pos) {
 		return v, err
 	}
