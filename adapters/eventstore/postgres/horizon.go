@@ -10,15 +10,17 @@ import (
 )
 
 // horizonWatch tells reads when to pay for the precise horizon (Config.PreciseHorizonAfter):
-// when the cluster's oldest running transaction has not changed for that long while committed
-// events wait behind it. Subscriptions' reads feed it; every read of the Store follows it.
+// when committed events have waited that long behind the cluster's horizon, which has not passed
+// them meanwhile. Under a steady load the horizon passes each event within milliseconds, whatever
+// transactions come and go; a transaction left open anywhere in the cluster keeps it below them.
+// Subscriptions' reads feed it; every read of the Store follows it.
 type horizonWatch struct {
 	after time.Duration
 
-	mu      sync.Mutex
-	xmin    uint64    // the cluster's horizon at the last read
-	since   time.Time // when it took that value, or events began waiting behind it
-	waiting bool      // committed events waited behind it at the last read
+	mu     sync.Mutex
+	marked bool      // events waited behind the horizon at the last read
+	mark   uint64    // the newest of them then, in the log's clock
+	since  time.Time // when the horizon was first seen below mark
 }
 
 // precise reports whether reads should look past the cluster's horizon now.
@@ -28,18 +30,21 @@ func (w *horizonWatch) precise(now time.Time) bool {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.waiting && now.Sub(w.since) >= w.after
+	return w.marked && now.Sub(w.since) >= w.after
 }
 
-// observe records what a read saw: the cluster's horizon, and whether committed events were
-// waiting behind it.
-func (w *horizonWatch) observe(xmin uint64, waiting bool, now time.Time) {
+// observe records what a read saw: the cluster's horizon, the newest event's transaction ID,
+// and whether committed events waited behind the horizon.
+func (w *horizonWatch) observe(horizon, newest uint64, waiting bool, now time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if xmin != w.xmin || !w.waiting {
-		w.since = now
+	switch {
+	case !waiting:
+		w.marked = false
+	case !w.marked || horizon > w.mark:
+		// Waiting begins, or the horizon passed what waited: watch the newest event now.
+		w.marked, w.mark, w.since = true, newest, now
 	}
-	w.xmin, w.waiting = xmin, waiting
 }
 
 // clusterHorizonSQL is the cluster's horizon (pg_snapshot_xmin) of the statement it is part

@@ -188,7 +188,8 @@ WITH snap AS MATERIALIZED (
 	SELECT last.transaction_id AS last_transaction_id, last.global_position AS last_global_position, n.scanned,
 	       coalesce((SELECT transaction_id FROM newest) >= (SELECT xmin FROM snap), false) AS held,
 	       coalesce((SELECT transaction_id FROM newest) >= (SELECT cluster FROM snap), false) AS waiting,
-	       (SELECT cluster FROM snap) AS cluster
+	       (SELECT cluster FROM snap) AS cluster,
+	       (SELECT transaction_id FROM newest) AS newest
 	FROM (SELECT count(*) AS scanned FROM win) AS n
 	LEFT JOIN LATERAL (
 		SELECT transaction_id, global_position FROM win
@@ -196,7 +197,7 @@ WITH snap AS MATERIALIZED (
 		LIMIT 1
 	) AS last ON true
 )
-SELECT tail.last_transaction_id, tail.last_global_position, tail.scanned, tail.held, tail.waiting, tail.cluster,
+SELECT tail.last_transaction_id, tail.last_global_position, tail.scanned, tail.held, tail.waiting, tail.cluster, tail.newest,
        e.transaction_id, e.global_position, e.stream_id, e.stream_version, e.event_id,
        e.event_type, e.data, e.metadata, e.recorded_at
 FROM tail
@@ -242,13 +243,14 @@ func (s *Store) readPage(ctx context.Context, from eventlog.Position, patterns [
 			scanned                 int64
 			waiting                 bool
 			cluster                 uint64
+			newest                  *uint64
 			streamID, eventType     *string
 			version                 *int64
 			id                      *uuid.UUID
 			data, meta              []byte
 			recordedAt              *time.Time
 		)
-		if err := rows.Scan(&lastTxID, &lastPosition, &scanned, &p.held, &waiting, &cluster,
+		if err := rows.Scan(&lastTxID, &lastPosition, &scanned, &p.held, &waiting, &cluster, &newest,
 			&eTxID, &ePosition, &streamID, &version, &id, &eventType, &data, &meta, &recordedAt); err != nil {
 			return p, fmt.Errorf("read events from %s: %w", from, err)
 		}
@@ -256,7 +258,11 @@ func (s *Store) readPage(ctx context.Context, from eventlog.Position, patterns [
 			p.scannedTo = eventlog.NewPosition(*lastTxID, uint64(*lastPosition))
 		}
 		p.exhausted = scanned < int64(window)
-		s.horizon.observe(cluster, waiting, now)
+		var newestID uint64
+		if newest != nil {
+			newestID = *newest
+		}
+		s.horizon.observe(cluster, newestID, waiting, now)
 		if eTxID == nil {
 			continue // no event passed
 		}
