@@ -19,8 +19,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
-	"github.com/helpstream/helpstream/internal/pgtest"
 	"github.com/helpstream/helpstream/projections"
 )
 
@@ -28,9 +28,9 @@ import (
 // of applied event IDs whose primary key makes a double application fail loudly.
 type counts struct {
 	name  string
-	extra string       // more DDL, to change the schema hash
+	extra string        // more DDL, to change the schema hash
 	slow  time.Duration // a pause before every Apply, to make a rebuild last
-	dups  atomic.Int64 // unique violations seen: double applications
+	dups  atomic.Int64  // unique violations seen: double applications
 }
 
 func newCounts(name string) *counts { return &counts{name: name} }

@@ -50,8 +50,8 @@ import (
 	"github.com/helpstream/helpstream/adapters/httpapi"
 	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/internal/app"
-	"github.com/helpstream/helpstream/internal/pgtest"
 )
 
 // FuzzRoutes sends the requests the input describes (see generate) to the server.

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -138,12 +137,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	handler, pattern := a.mux.Handler(r)
 	if pattern == "" {
-		rec := httptest.NewRecorder()
+		rec := &unmatched{header: http.Header{}, code: http.StatusOK}
 		handler.ServeHTTP(rec, r)
-		if allow := rec.Header().Get("Allow"); allow != "" {
+		if allow := rec.header.Get("Allow"); allow != "" {
 			h.Set("Allow", allow)
 		}
-		if rec.Code == http.StatusMethodNotAllowed {
+		if rec.code == http.StatusMethodNotAllowed {
 			writeError(w, r, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "this route does not take "+r.Method))
 			return
 		}
@@ -158,6 +157,17 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	a.mux.ServeHTTP(w, r) // not handler.ServeHTTP: only the mux sets the path values
 }
+
+// unmatched takes what the mux's own answer to a route it has no pattern for would be (404, or
+// 405 with Allow), so that the API answers it in its own error shape instead.
+type unmatched struct {
+	header http.Header
+	code   int
+}
+
+func (u *unmatched) Header() http.Header         { return u.header }
+func (u *unmatched) Write(b []byte) (int, error) { return len(b), nil }
+func (u *unmatched) WriteHeader(code int)        { u.code = code }
 
 // Limits on the headers the API reads.
 const (

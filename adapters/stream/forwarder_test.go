@@ -20,9 +20,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/adapters/stream"
 	"github.com/helpstream/helpstream/domain/eventlog"
-	"github.com/helpstream/helpstream/internal/pgtest"
 )
 
 // quiet discards the logs of forwarders and brokers below warnings.

@@ -41,11 +41,11 @@ import (
 	"github.com/helpstream/helpstream/adapters/filestore"
 	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
-	"github.com/helpstream/helpstream/internal/pgtest"
 )
 
 // formRoute is a form the pages post. Its path's {id} is the input's request.

@@ -15,9 +15,9 @@ import (
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/filestore"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/internal/app"
-	"github.com/helpstream/helpstream/internal/pgtest"
 )
 
 // clock is the login throttle's clock, moved by the test.

@@ -21,8 +21,8 @@ import (
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/filestore"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
+	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 	"github.com/helpstream/helpstream/internal/app"
-	"github.com/helpstream/helpstream/internal/bench"
 )
 
 func init() {

@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/helpstream/helpstream/internal/bench"
+	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 )
 
 const benchLiveSummary = "hold N consoles' live-update streams open on a real serve while commands run through its API: append → every console p99, and the server's memory per stream (design §7)"

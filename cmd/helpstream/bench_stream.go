@@ -10,7 +10,7 @@ import (
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/stream"
-	"github.com/helpstream/helpstream/internal/bench"
+	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 )
 
 const benchStreamSummary = "seed N events, forward the backlog to watermill-sql beside the broker's own batched publish rate, measure append-to-delivery latency (design §7)"

@@ -24,7 +24,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/helpstream/helpstream/internal/pgtest"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/projections/directory"
 	"github.com/helpstream/helpstream/projections/requestdetails"
 	"github.com/helpstream/helpstream/projections/requestlist"

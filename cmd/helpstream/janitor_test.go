@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
-	"github.com/helpstream/helpstream/internal/pgtest"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 )
 
 // serve's janitor deletes what only serves a while and keeps the rest: expired sessions, and

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helpstream/helpstream/internal/pgtest"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 )
 
 // The README's first command: serve --demo on a database that does not exist yet, then a

@@ -12,8 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
-	"github.com/helpstream/helpstream/internal/pgtest"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/requestlist"
 )

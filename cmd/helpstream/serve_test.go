@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helpstream/helpstream/internal/pgtest"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 )
 
 // pgx's own pool parameters work in the URL of every command: they size the pool and never

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/helpstream/helpstream/internal/pgtest"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 )
 
 // Two serve processes behind one load balancer, one busy chat (issue 10 item 3): 200 messages

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/internal/leader"
-	"github.com/helpstream/helpstream/internal/pgtest"
 )
 
 // TestOneLeaderAndFailover: of two campaigns for one key only one leads; the other takes over

@@ -16,11 +16,11 @@ import (
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/filestore"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
-	"github.com/helpstream/helpstream/internal/pgtest"
 	"github.com/helpstream/helpstream/projections/requestdetails"
 )
 

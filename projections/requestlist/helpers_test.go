@@ -8,10 +8,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
-	"github.com/helpstream/helpstream/internal/pgtest"
 )
 
 // newDB returns a fresh database with the projection's tables in public.

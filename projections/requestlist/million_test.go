@@ -12,8 +12,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/internal/app"
-	"github.com/helpstream/helpstream/internal/pgtest"
 )
 
 // TestListOneMillionRequests measures the list query on 1M requests (design §7: any view, any

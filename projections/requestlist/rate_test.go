@@ -10,9 +10,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
-	"github.com/helpstream/helpstream/internal/pgtest"
 )
 
 // TestApplyRate compares Apply's rate, in events per second, with COPY of as many rows into the

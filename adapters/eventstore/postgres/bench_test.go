@@ -12,8 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
-	"github.com/helpstream/helpstream/internal/pgtest"
 )
 
 // BenchmarkAppend appends one event at a time at the exact expected version, each writer to its

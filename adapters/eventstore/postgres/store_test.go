@@ -13,8 +13,8 @@ import (
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/eventstore/storetest"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
-	"github.com/helpstream/helpstream/internal/pgtest"
 )
 
 func newStore(t testing.TB, pool *pgxpool.Pool, cfg pgstore.Config) *pgstore.Store {

@@ -20,8 +20,8 @@ import (
 	"github.com/helpstream/helpstream/adapters/eventstore/kurrent/kurrenttest"
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/eventstore/storecopy"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
-	"github.com/helpstream/helpstream/internal/pgtest"
 )
 
 func testContext(t *testing.T) context.Context {

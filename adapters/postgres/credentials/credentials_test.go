@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
-	"github.com/helpstream/helpstream/internal/pgtest"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 )
 
 func newStore(t *testing.T) (*credentials.Store, *pgxpool.Pool) {

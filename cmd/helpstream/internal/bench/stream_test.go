@@ -7,8 +7,8 @@ import (
 	"time"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/internal/bench"
-	"github.com/helpstream/helpstream/internal/pgtest"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
+	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 )
 
 // TestRunStream runs the event stream benchmark on a small backlog: every phase works, the

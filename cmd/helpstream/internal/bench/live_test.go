@@ -11,10 +11,10 @@ import (
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/httpapi"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/adapters/web"
+	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 	"github.com/helpstream/helpstream/internal/app"
-	"github.com/helpstream/helpstream/internal/bench"
-	"github.com/helpstream/helpstream/internal/pgtest"
 )
 
 // The live-consoles measurement at a small scale, on the API and console handlers serve

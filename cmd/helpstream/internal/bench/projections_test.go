@@ -7,11 +7,11 @@ import (
 	"time"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
+	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
-	"github.com/helpstream/helpstream/internal/bench"
-	"github.com/helpstream/helpstream/internal/pgtest"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/directory"
 	"github.com/helpstream/helpstream/projections/requestdetails"

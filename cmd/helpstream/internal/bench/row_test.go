@@ -3,7 +3,7 @@ package bench_test
 import (
 	"testing"
 
-	"github.com/helpstream/helpstream/internal/bench"
+	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 )
 
 // A row reports the median of its rounds' ratios, so one round disturbed by the machine's load

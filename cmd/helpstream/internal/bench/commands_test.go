@@ -7,9 +7,9 @@ import (
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
+	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 	"github.com/helpstream/helpstream/internal/app"
-	"github.com/helpstream/helpstream/internal/bench"
-	"github.com/helpstream/helpstream/internal/pgtest"
 )
 
 // The command rows at a small scale: every command answers, the busy chat refuses nothing, and
