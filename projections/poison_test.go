@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -244,7 +245,7 @@ func TestPoisonEventsAreParked(t *testing.T) {
 
 	companies := []uuid.UUID{l.acme, nulCo}
 	listed := func() (missing []uuid.UUID) {
-		page, err := requestlist.List(ctx, e.pool, requestlist.Query{Companies: companies, IncludeNew: true, View: app.ViewAll,
+		page, err := readmodels.ListRequests(ctx, e.pool, app.RequestListQuery{Companies: companies, IncludeNew: true, View: app.ViewAll,
 			Sort: app.SortSubmitted, Limit: 200})
 		if err != nil {
 			t.Fatal(err)
@@ -258,7 +259,7 @@ func TestPoisonEventsAreParked(t *testing.T) {
 				missing = append(missing, id)
 				continue
 			}
-			if _, err := requestdetails.Details(ctx, e.pool, id, app.Viewer{CustomerOf: id}, nil); err != nil {
+			if _, err := readmodels.ReadDetails(ctx, e.pool, id, app.Viewer{CustomerOf: id}, nil); err != nil {
 				missing = append(missing, id)
 			}
 		}
@@ -279,7 +280,7 @@ func TestPoisonEventsAreParked(t *testing.T) {
 	e.waitFor(l.last, 10*time.Second, names(models)...)
 
 	// What PostgreSQL cannot store is stored as Text makes it.
-	page, err := requestlist.List(ctx, e.pool, requestlist.Query{Companies: companies, IncludeNew: true, View: app.ViewAll,
+	page, err := readmodels.ListRequests(ctx, e.pool, app.RequestListQuery{Companies: companies, IncludeNew: true, View: app.ViewAll,
 		Sort: app.SortSubmitted, Limit: 200, Search: "bob"})
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +292,7 @@ func TestPoisonEventsAreParked(t *testing.T) {
 		s.CompanyName != "Nul␀Co" {
 		t.Errorf("the request with NULs is listed as %+v", s)
 	}
-	d, err := requestdetails.Details(ctx, e.pool, nul, app.Viewer{CustomerOf: nul}, nil)
+	d, err := readmodels.ReadDetails(ctx, e.pool, nul, app.Viewer{CustomerOf: nul}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,21 +300,21 @@ func TestPoisonEventsAreParked(t *testing.T) {
 		d.CompanyName != "Nul␀Co" {
 		t.Errorf("details of the request with NULs: source %+v, company %q, entries %+v", d.Source, d.CompanyName, d.Entries)
 	}
-	d, err = requestdetails.Details(ctx, e.pool, notUTF8, app.Viewer{CustomerOf: notUTF8}, nil)
+	d, err = readmodels.ReadDetails(ctx, e.pool, notUTF8, app.Viewer{CustomerOf: notUTF8}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Customer.Name != "Caf\uFFFD" || d.Description != "caf\uFFFD au lait" {
 		t.Errorf("text that is not UTF-8 stored as %q and %q", d.Customer.Name, d.Description)
 	}
-	d, err = requestdetails.Details(ctx, e.pool, oddMeta, app.Viewer{CustomerOf: oddMeta}, nil)
+	d, err = readmodels.ReadDetails(ctx, e.pool, oddMeta, app.Viewer{CustomerOf: oddMeta}, nil)
 	if err != nil || !d.SubmittedAt.IsZero() {
 		t.Errorf("the request without a time: submitted at %s, %v", d.SubmittedAt, err)
 	}
-	if _, err := requestdetails.Details(ctx, e.pool, huge, app.Viewer{CustomerOf: huge}, nil); err != nil {
+	if _, err := readmodels.ReadDetails(ctx, e.pool, huge, app.Viewer{CustomerOf: huge}, nil); err != nil {
 		t.Errorf("the details of the request with the long name: %v", err)
 	}
-	tess, err := directory.Technician(ctx, e.pool, tech)
+	tess, err := readmodels.Technician(ctx, e.pool, tech)
 	if err != nil || tess.Name != "Tess␀" || tess.Email != "tess␀@example.com" {
 		t.Errorf("technician with NULs: %+v, %v", tess, err)
 	}
@@ -432,7 +433,7 @@ func TestPoisonEventsAreParked(t *testing.T) {
 	if missing := listed(); len(missing) > 0 {
 		t.Fatalf("after the retry, %d requests are not listed: %v", len(missing), missing)
 	}
-	d, err = requestdetails.Details(ctx, e.pool, undecodable, app.Viewer{CustomerOf: undecodable}, nil)
+	d, err = readmodels.ReadDetails(ctx, e.pool, undecodable, app.Viewer{CustomerOf: undecodable}, nil)
 	if err != nil || d.Description != "repaired" || d.Status != request.StatusCompleted || d.Version != 3 || len(d.Entries) != 2 {
 		t.Errorf("the repaired request: %+v, %v", d, err)
 	}

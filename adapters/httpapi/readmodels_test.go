@@ -8,6 +8,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/base64"
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"io"
 	"log/slog"
 	"net/http"
@@ -52,9 +53,9 @@ func rmProjections() []projections.Projection {
 // withRMs is cmd/helpstream's withReadModels: the queries come from the read models in pool,
 // and reads wait (bounded) for min_position and for the process's own writes.
 func withRMs(cfg app.Config, pool *pgxpool.Pool, models []projections.Projection) app.Config {
-	cfg.RequestList = requestlist.NewReadModel(pool)
-	cfg.RequestDetails = requestdetails.NewReadModel(pool)
-	cfg.Directory = directory.NewReadModel(pool)
+	cfg.RequestList = readmodels.NewRequestList(pool)
+	cfg.RequestDetails = readmodels.NewDetails(pool)
+	cfg.Directory = readmodels.NewDirectory(pool)
 	cfg.ReadOwnWrites = true
 	names := make([]string, 0, len(models))
 	for _, p := range models {
@@ -524,7 +525,7 @@ func newListWorld(t testing.TB, e *env) *listWorld {
 func (w *listWorld) matching(term string, ids []uuid.UUID) []uuid.UUID {
 	var out []uuid.UUID
 	for _, r := range w.rows {
-		if slices.Contains(ids, r.id) && strings.Contains(app.SearchDocument(r.name, r.email, r.description), app.SearchKey(term)) {
+		if slices.Contains(ids, r.id) && strings.Contains(request.SearchDocument(r.name, r.email, r.description), request.SearchKey(term)) {
 			out = append(out, r.id)
 		}
 	}

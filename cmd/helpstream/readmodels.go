@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -29,9 +30,9 @@ func readModels() []projections.Projection {
 // checkpoints of all three read models: explicitly with min_position, and implicitly for this
 // process's own writes (ReadOwnWrites, as the in-memory catalog did), both bounded.
 func withReadModels(cfg app.Config, pool *pgxpool.Pool) app.Config {
-	cfg.RequestList = requestlist.NewReadModel(pool)
-	cfg.RequestDetails = requestdetails.NewReadModel(pool)
-	cfg.Directory = directory.NewReadModel(pool)
+	cfg.RequestList = readmodels.NewRequestList(pool)
+	cfg.RequestDetails = readmodels.NewDetails(pool)
+	cfg.Directory = readmodels.NewDirectory(pool)
 	cfg.ReadOwnWrites = true
 	names := make([]string, 0, 3)
 	for _, p := range readModels() {

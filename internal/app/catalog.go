@@ -367,7 +367,7 @@ func (c *catalog) list(ctx context.Context, store eventlog.Store, q RequestListQ
 		return RequestPage{}, err
 	}
 	statuses := q.Statuses()
-	search := SearchKey(q.Search)
+	search := request.SearchKey(q.Search)
 	rows := []RequestSummary{}
 	for _, s := range c.requests {
 		if !slices.Contains(q.Companies, s.CompanyID) || !slices.Contains(statuses, string(s.Status)) {
@@ -376,7 +376,7 @@ func (c *catalog) list(ctx context.Context, store eventlog.Store, q RequestListQ
 		if q.Assignee != uuid.Nil && (s.Assignee == nil || s.Assignee.ID != q.Assignee) {
 			continue
 		}
-		if q.Search != "" && !strings.Contains(SearchDocument(s.CustomerName, s.CustomerEmail, s.Description), search) {
+		if q.Search != "" && !strings.Contains(request.SearchDocument(s.CustomerName, s.CustomerEmail, s.Description), search) {
 			continue
 		}
 		row := *s

@@ -89,16 +89,6 @@ func (q RequestListQuery) Statuses() []string {
 	return out
 }
 
-// SearchKey is what a search compares: the term in lower case.
-func SearchKey(term string) string { return strings.ToLower(term) }
-
-// SearchDocument is what a search looks into: customer name, e-mail and description in lower
-// case, one per line. A search term holds no line break, so it matches the document exactly
-// when it matches one of the three.
-func SearchDocument(customerName, customerEmail, description string) string {
-	return strings.ToLower(customerName + "\n" + customerEmail + "\n" + description)
-}
-
 // RequestDetailsQuery asks for one request's details as a viewer sees them.
 type RequestDetailsQuery struct {
 	RequestID uuid.UUID

@@ -3,6 +3,7 @@ package directory_test
 import (
 	"context"
 	"errors"
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -127,10 +128,10 @@ func TestApplyEqualsDomainFold(t *testing.T) {
 	}
 	apply(t, pool, h.events, rng)
 
-	m := directory.NewReadModel(pool)
+	m := readmodels.NewDirectory(pool)
 	for _, tech := range techs {
 		want, _ := dir.TechnicianFromHistory(h.byID[dir.TechnicianStream(tech.ID())])
-		got, err := directory.Technician(ctx, pool, tech.ID())
+		got, err := readmodels.Technician(ctx, pool, tech.ID())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +144,7 @@ func TestApplyEqualsDomainFold(t *testing.T) {
 		}
 	}
 	for _, c := range companies {
-		list, err := directory.TechniciansWithAccess(ctx, pool, c)
+		list, err := readmodels.TechniciansWithAccess(ctx, pool, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +176,7 @@ func TestApplyEqualsDomainFold(t *testing.T) {
 	if _, err := m.Technician(ctx, uuid.New()); !errors.Is(err, app.ErrNotFound) {
 		t.Fatalf("unknown technician: %v", err)
 	}
-	all, err := directory.Companies(ctx, pool)
+	all, err := readmodels.Companies(ctx, pool)
 	if err != nil || len(all) != len(companies) || all[0].Name != "Acme" {
 		t.Fatalf("companies: %+v %v", all, err)
 	}
@@ -189,7 +190,7 @@ func TestApplyEqualsDomainFold(t *testing.T) {
 	if err != nil || len(names) != len(companies) {
 		t.Fatalf("company names: %v %v", names, err)
 	}
-	technicians, err := directory.Technicians(ctx, pool)
+	technicians, err := readmodels.Technicians(ctx, pool)
 	if err != nil || len(technicians) != len(techs) || technicians[0].Name != "Al" {
 		t.Fatalf("technicians: %+v %v", technicians, err)
 	}
@@ -212,7 +213,7 @@ func normal(s dir.TechnicianState) dir.TechnicianState {
 func TestNotReady(t *testing.T) {
 	t.Parallel()
 	pool, _ := pgtest.NewDatabase(t)
-	m := directory.NewReadModel(pool)
+	m := readmodels.NewDirectory(pool)
 	if _, err := m.Technician(context.Background(), uuid.New()); !errors.Is(err, app.ErrReadModelNotReady) {
 		t.Fatalf("got %v", err)
 	}

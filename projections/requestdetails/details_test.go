@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -46,7 +47,7 @@ type world struct {
 	pool     *pgxpool.Pool
 	store    *pgstore.Store
 	app      *app.App
-	rm       *requestdetails.ReadModel
+	rm       *readmodels.Details
 	pos      eventlog.Position
 	written  eventlog.Position // the furthest position a command of the test wrote
 	rng      *rand.Rand
@@ -78,7 +79,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, pool: pool, store: store, app: a, rm: requestdetails.NewReadModel(pool), rng: rand.New(rand.NewPCG(5, 6)),
+	w := &world{t: t, pool: pool, store: store, app: a, rm: readmodels.NewDetails(pool), rng: rand.New(rand.NewPCG(5, 6)),
 		company: uuid.New(), portal: uuid.New(), me: uuid.New(), busy: uuid.New(), outsider: uuid.New()}
 	admin := app.Meta{Actor: app.Admin}
 	other := uuid.New()
@@ -341,7 +342,7 @@ func TestRandomLives(t *testing.T) {
 func TestNotReady(t *testing.T) {
 	t.Parallel()
 	pool, _ := pgtest.NewDatabase(t)
-	_, err := requestdetails.NewReadModel(pool).RequestDetails(context.Background(), app.RequestDetailsQuery{RequestID: uuid.New(), Viewer: app.Viewer{CustomerOf: uuid.New()}})
+	_, err := readmodels.NewDetails(pool).RequestDetails(context.Background(), app.RequestDetailsQuery{RequestID: uuid.New(), Viewer: app.Viewer{CustomerOf: uuid.New()}})
 	if !errors.Is(err, app.ErrReadModelNotReady) {
 		t.Fatalf("got %v", err)
 	}

@@ -302,13 +302,35 @@ func readStates(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]
 	return out, nil
 }
 
-func scanState(row pgx.Row) (*state, error) {
+// Columns are the request_details columns ScanRow reads, in its order: what a query of the
+// table selects to read a request's row.
+const Columns = stateColumns
+
+// Row is a request's row of request_details, as the projection wrote it.
+type Row struct {
+	request.State
+	SubmittedAt, LastActivity time.Time
+	Version                   int64
+	Position                  eventlog.Position
+}
+
+// ScanRow reads Columns, then the extra columns into extra, from row.
+func ScanRow(row pgx.Row, extra ...any) (Row, error) {
+	s, err := scanState(row, extra...)
+	if err != nil {
+		return Row{}, err
+	}
+	return Row{State: s.State, SubmittedAt: s.submittedAt, LastActivity: s.lastActivity, Version: s.version, Position: s.position}, nil
+}
+
+func scanState(row pgx.Row, extra ...any) (*state, error) {
 	s := &state{}
 	var assignee *uuid.UUID
 	var platform, chat, screen, position string
-	if err := row.Scan(&s.ID, &s.CompanyID, &s.PortalID, &s.Customer.Name, &s.Customer.Email, &s.Description,
+	dest := []any{&s.ID, &s.CompanyID, &s.PortalID, &s.Customer.Name, &s.Customer.Email, &s.Description,
 		&s.Source.IP, &platform, &s.Source.OS, &s.Source.OSVersion, &s.Source.Browser, &assignee, &chat, &screen,
-		&s.Closed, &s.submittedAt, &s.lastActivity, &s.version, &position); err != nil {
+		&s.Closed, &s.submittedAt, &s.lastActivity, &s.version, &position}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	s.Source.Platform, s.Chat, s.ScreenSharing = request.Platform(platform), request.ChatState(chat), request.ScreenSharing(screen)

@@ -19,7 +19,6 @@ import (
 
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
-	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/requestevents"
 )
@@ -48,7 +47,7 @@ func (*Projection) Tables() []string {
 // Schema implements projections.Projection.
 //
 // request_list: one row per request. The *_key columns are the sort keys of the name columns
-// (lower case, as app.SortKey makes them) in the "C" collation, so that the database orders
+// (lower case, as the application's SortKey makes them) in the "C" collation, so that the database orders
 // rows exactly as the application's catalog does and btree indexes serve the order.
 //
 // Indexes, two families, so that one page of any view in any order is a short index walk
@@ -405,7 +404,7 @@ func insertRows(ctx context.Context, tx pgx.Tx, created []*row) error {
 			strings.ToLower(assigneeName), projections.Text(r.platform), r.submittedAt, r.assignedAt, r.closedAt, r.lastActivity,
 			r.messages, r.files,
 		}
-		search[i] = []any{projections.UUID(r.id), app.SearchDocument(customerName, customerEmail, description)}
+		search[i] = []any{projections.UUID(r.id), request.SearchDocument(customerName, customerEmail, description)}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"request_list"}, listColumns, pgx.CopyFromRows(values)); err != nil {
 		return fmt.Errorf("request list: copy rows: %w", err)
@@ -453,8 +452,9 @@ func updateRows(ctx context.Context, tx pgx.Tx, changed []*row) error {
 	return nil
 }
 
-// allCompanies is the company under which request_list_counts keeps each status's total.
-var allCompanies = uuid.Nil
+// AllCompanies is the company under which request_list_counts keeps each status's total over
+// every company (the queries read it there).
+var AllCompanies = uuid.Nil
 
 func writeCounts(ctx context.Context, tx pgx.Tx, counts map[countKey]int64) error {
 	totals := map[request.Status]int64{}
@@ -470,7 +470,7 @@ func writeCounts(ctx context.Context, tx pgx.Tx, counts map[countKey]int64) erro
 	}
 	for s, d := range totals {
 		if d != 0 {
-			companies, statuses, deltas = append(companies, allCompanies), append(statuses, projections.Text(string(s))), append(deltas, d)
+			companies, statuses, deltas = append(companies, AllCompanies), append(statuses, projections.Text(string(s))), append(deltas, d)
 		}
 	}
 	if len(deltas) == 0 {

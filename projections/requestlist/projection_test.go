@@ -12,7 +12,6 @@ import (
 	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
-	"github.com/helpstream/helpstream/internal/app"
 )
 
 // storedRow is a request_list row as the tests compare it.
@@ -175,7 +174,7 @@ func TestApplyEveryEventType(t *testing.T) {
 	if err := all.QueryRow(context.Background(), `SELECT document FROM request_list_search WHERE id = $1`, id).Scan(&doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc != app.SearchDocument("Ann O'Neil", "ann@example.com", "Printer on FIRE") {
+	if doc != request.SearchDocument("Ann O'Neil", "ann@example.com", "Printer on FIRE") {
 		t.Fatalf("search document %q", doc)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -151,7 +152,7 @@ func newProperty(t *testing.T) *property {
 		t.Fatal(err)
 	}
 	rm, err := app.New(app.Config{Store: store, Files: files, Now: c.Now,
-		RequestList: requestlist.NewReadModel(pool), RequestDetails: requestdetails.NewReadModel(pool), Directory: directory.NewReadModel(pool)})
+		RequestList: readmodels.NewRequestList(pool), RequestDetails: readmodels.NewDetails(pool), Directory: readmodels.NewDirectory(pool)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +425,7 @@ func (p *property) checkDirectory(companies []uuid.UUID) {
 			t.Fatalf("portal %s: got %s %q %v, want %s %q", portal, gotID, gotName, err, wantID, wantName)
 		}
 	}
-	m := directory.NewReadModel(p.pool)
+	m := readmodels.NewDirectory(p.pool)
 	for _, id := range p.techs {
 		want, err := p.ref.Technician(ctx, id)
 		if err != nil {
@@ -443,7 +444,7 @@ func (p *property) checkDirectory(companies []uuid.UUID) {
 		}
 	}
 	for _, c := range companies {
-		with, err := directory.TechniciansWithAccess(ctx, p.pool, c)
+		with, err := readmodels.TechniciansWithAccess(ctx, p.pool, c)
 		if err != nil {
 			t.Fatal(err)
 		}

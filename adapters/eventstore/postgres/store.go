@@ -161,7 +161,6 @@ func (s *Store) AppendChecked(ctx context.Context, streamID string, expected eve
 	}
 }
 
-
 // appended wakes this Store's subscribers and asks the notifier to wake other processes'.
 func (s *Store) appended() {
 	s.mu.Lock()

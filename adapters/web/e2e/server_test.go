@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -69,9 +70,9 @@ func readModels() []projections.Projection {
 
 // withReadModels is cmd/helpstream's withReadModels.
 func withReadModels(cfg app.Config, pool *pgxpool.Pool, models []projections.Projection) app.Config {
-	cfg.RequestList = requestlist.NewReadModel(pool)
-	cfg.RequestDetails = requestdetails.NewReadModel(pool)
-	cfg.Directory = directory.NewReadModel(pool)
+	cfg.RequestList = readmodels.NewRequestList(pool)
+	cfg.RequestDetails = readmodels.NewDetails(pool)
+	cfg.Directory = readmodels.NewDirectory(pool)
 	cfg.ReadOwnWrites = true
 	names := make([]string, 0, len(models))
 	for _, p := range models {

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"io"
 	"log/slog"
 	"math"
@@ -1268,13 +1269,13 @@ func (w *world) measureLists(ctx context.Context, cfg ProjectionsConfig) ([]List
 					// before each cell, so that the figures are the queries', not this heap's.
 					runtime.GC()
 					// First page.
-					if _, err := requestlist.List(ctx, db, q); err != nil { // warm-up
+					if _, err := readmodels.ListRequests(ctx, db, q); err != nil { // warm-up
 						return rows, fmt.Errorf("list %s/%s: %w", view, sort, err)
 					}
 					times := make([]time.Duration, 0, cfg.Samples)
 					for range cfg.Samples {
 						t0 := time.Now()
-						if _, err := requestlist.List(ctx, db, q); err != nil {
+						if _, err := readmodels.ListRequests(ctx, db, q); err != nil {
 							return rows, err
 						}
 						times = append(times, time.Since(t0))
@@ -1295,7 +1296,7 @@ func (w *world) measureLists(ctx context.Context, cfg ProjectionsConfig) ([]List
 						cq := q
 						cq.After = after
 						t0 := time.Now()
-						if _, err := requestlist.List(ctx, db, cq); err != nil {
+						if _, err := readmodels.ListRequests(ctx, db, cq); err != nil {
 							return rows, err
 						}
 						took := time.Since(t0)
@@ -1323,7 +1324,7 @@ func listRow(caller string, q app.RequestListQuery, page string, times []time.Du
 
 // randomCursor returns the next-page cursor of a page that starts at a random point of the
 // sort order (untimed), or nil when a few tries land at the end of the list.
-func (w *world) randomCursor(ctx context.Context, db requestlist.Querier, rng *rand.Rand, q app.RequestListQuery) (*app.ListCursor, error) {
+func (w *world) randomCursor(ctx context.Context, db readmodels.Querier, rng *rand.Rand, q app.RequestListQuery) (*app.ListCursor, error) {
 	for range 5 {
 		start := app.ListCursor{Sort: q.Sort, Descending: q.Descending, ID: uuid.New()}
 		switch q.Sort {
@@ -1343,7 +1344,7 @@ func (w *world) randomCursor(ctx context.Context, db requestlist.Querier, rng *r
 		}
 		sq := q
 		sq.After = &start
-		page, err := requestlist.List(ctx, db, sq)
+		page, err := readmodels.ListRequests(ctx, db, sq)
 		if err != nil {
 			return nil, fmt.Errorf("list %s/%s from a random cursor: %w", q.View, q.Sort, err)
 		}
@@ -1357,7 +1358,7 @@ func (w *world) randomCursor(ctx context.Context, db requestlist.Querier, rng *r
 		return &c, nil
 	}
 	// The random points fell past the end: take the second page.
-	page, err := requestlist.List(ctx, db, q)
+	page, err := readmodels.ListRequests(ctx, db, q)
 	if err != nil || page.NextCursor == "" {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package directory
+package readmodels
 
 import (
 	"context"
@@ -7,18 +7,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/internal/app"
 )
-
-// Querier is what the queries need: a pool, a connection or a transaction.
-type Querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
 
 // Portal is a customer portal with its company.
 type Portal struct {
@@ -147,18 +139,18 @@ func Companies(ctx context.Context, db Querier) ([]Company, error) {
 	return out, nil
 }
 
-// ReadModel answers the application's DirectoryReadModel port from the directory tables.
-type ReadModel struct {
+// Directory answers the application's DirectoryReadModel port from the directory tables.
+type Directory struct {
 	db Querier
 }
 
-// NewReadModel returns the read model on db (usually the pool).
-func NewReadModel(db Querier) *ReadModel { return &ReadModel{db: db} }
+// NewDirectory returns the read model on db (usually the pool).
+func NewDirectory(db Querier) *Directory { return &Directory{db: db} }
 
-var _ app.DirectoryReadModel = (*ReadModel)(nil)
+var _ app.DirectoryReadModel = (*Directory)(nil)
 
 // PortalCompany implements app.DirectoryReadModel.
-func (m *ReadModel) PortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID, string, error) {
+func (m *Directory) PortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID, string, error) {
 	p, err := PortalCompany(ctx, m.db, portalID)
 	if err != nil {
 		return uuid.Nil, "", err
@@ -168,7 +160,7 @@ func (m *ReadModel) PortalCompany(ctx context.Context, portalID uuid.UUID) (uuid
 
 // Technician implements app.DirectoryReadModel: the technician is put back together with the
 // domain's own constructor, so every rule that takes a technician works on it.
-func (m *ReadModel) Technician(ctx context.Context, id uuid.UUID) (*dir.Technician, error) {
+func (m *Directory) Technician(ctx context.Context, id uuid.UUID) (*dir.Technician, error) {
 	s, err := Technician(ctx, m.db, id)
 	if err != nil {
 		return nil, err
@@ -177,7 +169,7 @@ func (m *ReadModel) Technician(ctx context.Context, id uuid.UUID) (*dir.Technici
 }
 
 // Companies implements app.DirectoryReadModel.
-func (m *ReadModel) Companies(ctx context.Context) (map[uuid.UUID]string, error) {
+func (m *Directory) Companies(ctx context.Context) (map[uuid.UUID]string, error) {
 	rows, err := m.db.Query(ctx, `SELECT id, name FROM directory_companies`)
 	if err != nil {
 		return nil, fmt.Errorf("directory: companies: %w", notReady(err))
@@ -186,7 +178,7 @@ func (m *ReadModel) Companies(ctx context.Context) (map[uuid.UUID]string, error)
 }
 
 // Technicians implements app.DirectoryReadModel.
-func (m *ReadModel) Technicians(ctx context.Context) (map[uuid.UUID]string, error) {
+func (m *Directory) Technicians(ctx context.Context) (map[uuid.UUID]string, error) {
 	rows, err := m.db.Query(ctx, `SELECT id, name FROM directory_technicians`)
 	if err != nil {
 		return nil, fmt.Errorf("directory: technicians: %w", notReady(err))

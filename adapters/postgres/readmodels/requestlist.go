@@ -1,4 +1,4 @@
-package requestlist
+package readmodels
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/projections/requestlist"
 )
 
 // Querier is what the queries need: a pool, a connection or a transaction.
@@ -22,22 +23,19 @@ type Querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// Query is a list query: the caller's companies and R2 already resolved (app.RequestListQuery).
-type Query = app.RequestListQuery
-
-// ReadModel answers the application's RequestListReadModel port.
-type ReadModel struct {
+// RequestList answers the application's RequestListReadModel port.
+type RequestList struct {
 	db Querier
 }
 
-// NewReadModel returns the read model on db (usually the pool).
-func NewReadModel(db Querier) *ReadModel { return &ReadModel{db: db} }
+// NewRequestList returns the read model on db (usually the pool).
+func NewRequestList(db Querier) *RequestList { return &RequestList{db: db} }
 
-var _ app.RequestListReadModel = (*ReadModel)(nil)
+var _ app.RequestListReadModel = (*RequestList)(nil)
 
 // ListRequests implements app.RequestListReadModel.
-func (m *ReadModel) ListRequests(ctx context.Context, q app.RequestListQuery) (app.RequestPage, error) {
-	return List(ctx, m.db, q)
+func (m *RequestList) ListRequests(ctx context.Context, q app.RequestListQuery) (app.RequestPage, error) {
+	return ListRequests(ctx, m.db, q)
 }
 
 // sortKey is how a sort column is stored: its key column and the key's SQL type ("" for
@@ -81,13 +79,13 @@ const (
 // same counts choose the walk: one index range per (company, status) pair costs about
 // pairs × limit entries; one range per status costs, per status, about limit ÷ (the caller's
 // share of that status's rows). List takes the cheaper (counts.cheaper).
-func List(ctx context.Context, db Querier, q Query) (app.RequestPage, error) {
+func ListRequests(ctx context.Context, db Querier, q app.RequestListQuery) (app.RequestPage, error) {
 	page, _, err := list(ctx, db, q, "")
 	return page, err
 }
 
 // list is List; force, when byPair or byStatus, overrides the choice of walk (for tests).
-func list(ctx context.Context, db Querier, q Query, force strategy) (app.RequestPage, strategy, error) {
+func list(ctx context.Context, db Querier, q app.RequestListQuery, force strategy) (app.RequestPage, strategy, error) {
 	empty := app.RequestPage{Requests: []app.RequestSummary{}, NextOffset: -1}
 	statuses := q.Statuses()
 	if len(q.Companies) == 0 || len(statuses) == 0 {
@@ -166,7 +164,7 @@ func list(ctx context.Context, db Querier, q Query, force strategy) (app.Request
 
 // builder writes one list query's SQL and collects its arguments.
 type builder struct {
-	q    Query
+	q    app.RequestListQuery
 	key  sortKey
 	args []any
 	// inPair says the rows are those of one (company, status) pair, p: the keyset condition
@@ -353,7 +351,7 @@ ORDER BY ` + b.orderBy("r.", false) + ` LIMIT ` + b.limit()
 // likePattern matches the search term anywhere in the search document.
 func likePattern(term string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(app.SearchKey(term)) + "%"
+	return "%" + r.Replace(request.SearchKey(term)) + "%"
 }
 
 // count counts the rows of a queue or search query, up to MaxSearchTotal + 1 when capped.
@@ -434,7 +432,7 @@ func readCounts(ctx context.Context, db Querier, companies []uuid.UUID, statuses
 	c := counts{mine: map[string]int64{}, all: map[string]int64{}}
 	rows, err := db.Query(ctx, `SELECT company_id, status, requests FROM request_list_counts
 		WHERE company_id = ANY($1::uuid[]) AND status = ANY($2::text[]) AND requests > 0`,
-		append([]uuid.UUID{allCompanies}, companies...), statuses)
+		append([]uuid.UUID{requestlist.AllCompanies}, companies...), statuses)
 	if err != nil {
 		return c, fmt.Errorf("request list: counts: %w", notReady(err))
 	}
@@ -445,7 +443,7 @@ func readCounts(ctx context.Context, db Querier, companies []uuid.UUID, statuses
 		if err := rows.Scan(&p.company, &p.status, &n); err != nil {
 			return c, fmt.Errorf("request list: counts: %w", notReady(err))
 		}
-		if p.company == allCompanies {
+		if p.company == requestlist.AllCompanies {
 			c.all[p.status] += n
 			continue
 		}
@@ -486,3 +484,5 @@ func scanSummaries(rows pgx.Rows) ([]app.RequestSummary, error) {
 	}
 	return out, rows.Err()
 }
+
+func ptr[T any](v T) *T { return &v }

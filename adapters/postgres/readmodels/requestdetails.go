@@ -1,4 +1,4 @@
-package requestdetails
+package readmodels
 
 import (
 	"context"
@@ -7,19 +7,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/projections/requestdetails"
 )
-
-// Querier is what the queries need: a pool, a connection or a transaction.
-type Querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
 
 // Details returns a request's details as the viewer may see them (R14): private notes and
 // assignment moves only for technicians; the actions the viewer may take now, from the domain's
@@ -27,16 +20,17 @@ type Querier interface {
 // or a customer holding another request's token, gets app.ErrNotFound (R2). tech is the
 // viewing technician, nil for the customer.
 //
-// Its two reads should see one snapshot: run it in a REPEATABLE READ transaction (ReadModel
+// Its two reads should see one snapshot: run it in a REPEATABLE READ transaction (Details
 // does).
-func Details(ctx context.Context, db Querier, requestID uuid.UUID, viewer app.Viewer, tech *dir.Technician) (app.RequestDetails, error) {
+func ReadDetails(ctx context.Context, db Querier, requestID uuid.UUID, viewer app.Viewer, tech *dir.Technician) (app.RequestDetails, error) {
 	notFound := fmt.Errorf("request %s: %w", requestID, app.ErrNotFound)
-	row := db.QueryRow(ctx, `SELECT `+prefixed("d.", stateColumns)+`, coalesce(c.name, ''), coalesce(t.name, '')
+	row := db.QueryRow(ctx, `SELECT `+prefixed("d.", requestdetails.Columns)+`, coalesce(c.name, ''), coalesce(t.name, '')
 		FROM request_details d
 		LEFT JOIN request_details_companies c ON c.id = d.company_id
 		LEFT JOIN request_details_technicians t ON t.id = d.assignee_id
 		WHERE d.id = $1`, requestID)
-	s, companyName, assigneeName, err := scanDetails(row)
+	var companyName, assigneeName string
+	s, err := requestdetails.ScanRow(row, &companyName, &assigneeName)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return app.RequestDetails{}, notFound
 	}
@@ -67,10 +61,10 @@ func Details(ctx context.Context, db Querier, requestID uuid.UUID, viewer app.Vi
 		Status:        r.Status(),
 		Chat:          s.Chat,
 		ScreenSharing: s.ScreenSharing,
-		SubmittedAt:   s.submittedAt,
-		LastActivity:  s.lastActivity,
-		Version:       s.version,
-		Position:      s.position,
+		SubmittedAt:   s.SubmittedAt,
+		LastActivity:  s.LastActivity,
+		Version:       s.Version,
+		Position:      s.Position,
 		Entries:       []app.Entry{},
 		Actions:       actions,
 	}
@@ -139,48 +133,28 @@ func prefixed(prefix, columns string) string {
 	return string(out)
 }
 
-func scanDetails(row pgx.Row) (*state, string, string, error) {
-	s := &state{}
-	var assignee *uuid.UUID
-	var platform, chat, screen, position, companyName, assigneeName string
-	if err := row.Scan(&s.ID, &s.CompanyID, &s.PortalID, &s.Customer.Name, &s.Customer.Email, &s.Description,
-		&s.Source.IP, &platform, &s.Source.OS, &s.Source.OSVersion, &s.Source.Browser, &assignee, &chat, &screen,
-		&s.Closed, &s.submittedAt, &s.lastActivity, &s.version, &position, &companyName, &assigneeName); err != nil {
-		return nil, "", "", err
-	}
-	s.Source.Platform, s.Chat, s.ScreenSharing = request.Platform(platform), request.ChatState(chat), request.ScreenSharing(screen)
-	if assignee != nil {
-		s.Assignee = *assignee
-	}
-	if err := s.position.UnmarshalText([]byte(position)); err != nil {
-		return nil, "", "", err
-	}
-	s.submittedAt, s.lastActivity = s.submittedAt.UTC(), s.lastActivity.UTC()
-	return s, companyName, assigneeName, nil
-}
-
 // Beginner opens transactions: a pool or a connection.
 type Beginner interface {
 	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
 }
 
-// ReadModel answers the application's RequestDetailsReadModel port, each query in one
+// Details answers the application's RequestDetailsReadModel port, each query in one
 // read-only REPEATABLE READ transaction so that the state and the entries agree.
-type ReadModel struct {
+type Details struct {
 	db Beginner
 }
 
-// NewReadModel returns the read model on db (usually the pool).
-func NewReadModel(db Beginner) *ReadModel { return &ReadModel{db: db} }
+// NewDetails returns the read model on db (usually the pool).
+func NewDetails(db Beginner) *Details { return &Details{db: db} }
 
-var _ app.RequestDetailsReadModel = (*ReadModel)(nil)
+var _ app.RequestDetailsReadModel = (*Details)(nil)
 
 // RequestDetails implements app.RequestDetailsReadModel.
-func (m *ReadModel) RequestDetails(ctx context.Context, q app.RequestDetailsQuery) (app.RequestDetails, error) {
+func (m *Details) RequestDetails(ctx context.Context, q app.RequestDetailsQuery) (app.RequestDetails, error) {
 	tx, err := m.db.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return app.RequestDetails{}, fmt.Errorf("request details: %w", notReady(err))
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
-	return Details(ctx, tx, q.RequestID, q.Viewer, q.Technician)
+	return ReadDetails(ctx, tx, q.RequestID, q.Viewer, q.Technician)
 }

@@ -1,4 +1,7 @@
-package requestdetails
+// Package readmodels answers the application's queries (internal/app's read-model ports) from
+// the tables the projections build: the request list, the request details and the directory.
+// The projections own the tables and write them; this package only reads them.
+package readmodels
 
 import (
 	"errors"

@@ -1,8 +1,9 @@
-package requestlist
+package readmodels
 
 import (
 	"context"
 	"fmt"
+	"github.com/helpstream/helpstream/projections/requestlist"
 	"os"
 	"slices"
 	"strings"
@@ -90,7 +91,7 @@ func TestListOneMillionRequests(t *testing.T) {
 		for _, view := range []app.View{app.ViewAll, app.ViewNew, app.ViewActive, app.ViewCompleted} {
 			for _, sort := range allSorts {
 				for _, desc := range []bool{false, true} {
-					q := Query{Companies: caller.companies, IncludeNew: true, View: view, Sort: sort, Descending: desc, Limit: 50}
+					q := app.RequestListQuery{Companies: caller.companies, IncludeNew: true, View: view, Sort: sort, Descending: desc, Limit: 50}
 					first, _, err := list(ctx, pool, q, "")
 					if err != nil {
 						t.Fatal(err)
@@ -136,13 +137,13 @@ func TestListOneMillionRequests(t *testing.T) {
 	// Plans of a few pages, as EXPLAIN evidence.
 	for _, c := range []struct {
 		caller int
-		q      Query
+		q      app.RequestListQuery
 	}{
-		{0, Query{View: app.ViewAll, Sort: app.SortSubmitted, Descending: true}},
-		{1, Query{View: app.ViewActive, Sort: app.SortCustomer}},
-		{2, Query{View: app.ViewAll, Sort: app.SortLastActivity, Descending: true}},
-		{2, Query{View: app.ViewNew, Sort: app.SortCompany}},
-		{0, Query{View: app.ViewCompleted, Sort: app.SortStatus, Descending: true}},
+		{0, app.RequestListQuery{View: app.ViewAll, Sort: app.SortSubmitted, Descending: true}},
+		{1, app.RequestListQuery{View: app.ViewActive, Sort: app.SortCustomer}},
+		{2, app.RequestListQuery{View: app.ViewAll, Sort: app.SortLastActivity, Descending: true}},
+		{2, app.RequestListQuery{View: app.ViewNew, Sort: app.SortCompany}},
+		{0, app.RequestListQuery{View: app.ViewCompleted, Sort: app.SortStatus, Descending: true}},
 	} {
 		q := c.q
 		q.Companies, q.IncludeNew, q.Limit = callers[c.caller].companies, true, 50
@@ -160,7 +161,7 @@ func TestListOneMillionRequests(t *testing.T) {
 }
 
 // explain returns the plan of the query list would run.
-func explain(t *testing.T, pool *pgxpool.Pool, q Query) string {
+func explain(t *testing.T, pool *pgxpool.Pool, q app.RequestListQuery) string {
 	t.Helper()
 	ctx := context.Background()
 	c, err := readCounts(ctx, pool, q.Companies, q.Statuses())
@@ -194,7 +195,7 @@ func explain(t *testing.T, pool *pgxpool.Pool, q Query) string {
 func seedMillion(t *testing.T, pool *pgxpool.Pool, n int) {
 	t.Helper()
 	ctx := context.Background()
-	schema := NewProjection().Schema()
+	schema := requestlist.NewProjection().Schema()
 	var tables, indexes []string
 	for _, stmt := range strings.Split(schema, ";") {
 		if strings.TrimSpace(stmt) == "" {

@@ -1,4 +1,4 @@
-package requestlist
+package readmodels
 
 import (
 	"cmp"
@@ -90,7 +90,7 @@ func (s *seeded) all(t *testing.T) []app.RequestSummary {
 }
 
 // expected filters and sorts rows in Go, as the catalog does.
-func expected(rows []app.RequestSummary, q Query) []uuid.UUID {
+func expected(rows []app.RequestSummary, q app.RequestListQuery) []uuid.UUID {
 	statuses := q.Statuses()
 	var keep []app.RequestSummary
 	for _, r := range rows {
@@ -100,7 +100,7 @@ func expected(rows []app.RequestSummary, q Query) []uuid.UUID {
 		if q.Assignee != uuid.Nil && (r.Assignee == nil || r.Assignee.ID != q.Assignee) {
 			continue
 		}
-		if q.Search != "" && !strings.Contains(app.SearchDocument(r.CustomerName, r.CustomerEmail, r.Description), app.SearchKey(q.Search)) {
+		if q.Search != "" && !strings.Contains(request.SearchDocument(r.CustomerName, r.CustomerEmail, r.Description), request.SearchKey(q.Search)) {
 			continue
 		}
 		keep = append(keep, r)
@@ -129,7 +129,7 @@ func expected(rows []app.RequestSummary, q Query) []uuid.UUID {
 }
 
 // pageAll follows the cursor to the end and returns the IDs in order, checking every page.
-func pageAll(t *testing.T, pool *pgxpool.Pool, q Query, force strategy, wantTotal int) []uuid.UUID {
+func pageAll(t *testing.T, pool *pgxpool.Pool, q app.RequestListQuery, force strategy, wantTotal int) []uuid.UUID {
 	t.Helper()
 	var ids []uuid.UUID
 	for pages := 0; ; pages++ {
@@ -174,7 +174,7 @@ func TestListEveryViewSortAndDirection(t *testing.T) {
 			for _, view := range []app.View{app.ViewAll, app.ViewNew, app.ViewActive, app.ViewCompleted} {
 				for _, sort := range allSorts {
 					for _, desc := range []bool{false, true} {
-						q := Query{Companies: companies, IncludeNew: includeNew, View: view, Sort: sort, Descending: desc, Limit: 9}
+						q := app.RequestListQuery{Companies: companies, IncludeNew: includeNew, View: view, Sort: sort, Descending: desc, Limit: 9}
 						want := expected(rows, q)
 						for _, force := range []strategy{byPair, byStatus, ""} {
 							name := fmt.Sprintf("%s/new=%v/%s/%s/desc=%v/%s", scope, includeNew, view, sort, desc, force)
@@ -199,7 +199,7 @@ func TestListQueue(t *testing.T) {
 	for _, tech := range s.techs {
 		for _, sort := range allSorts {
 			for _, desc := range []bool{false, true} {
-				q := Query{Companies: s.companies[:3], IncludeNew: false, View: app.ViewAll, Assignee: tech, Sort: sort, Descending: desc, Limit: 4}
+				q := app.RequestListQuery{Companies: s.companies[:3], IncludeNew: false, View: app.ViewAll, Assignee: tech, Sort: sort, Descending: desc, Limit: 4}
 				want := expected(rows, q)
 				got := pageAll(t, s.pool, q, "", len(want))
 				if !slices.Equal(got, want) {
@@ -208,8 +208,8 @@ func TestListQueue(t *testing.T) {
 			}
 		}
 	}
-	q := Query{Companies: s.companies, IncludeNew: true, View: app.ViewNew, Assignee: s.techs[0], Sort: app.SortID, Limit: 5}
-	if page, err := List(context.Background(), s.pool, q); err != nil || len(page.Requests) != 0 || page.Total != 0 {
+	q := app.RequestListQuery{Companies: s.companies, IncludeNew: true, View: app.ViewNew, Assignee: s.techs[0], Sort: app.SortID, Limit: 5}
+	if page, err := ListRequests(context.Background(), s.pool, q); err != nil || len(page.Requests) != 0 || page.Total != 0 {
 		t.Fatalf("queue in the New view: %+v %v", page, err)
 	}
 }
@@ -222,7 +222,7 @@ func TestListSearch(t *testing.T) {
 	rows := s.all(t)
 	for _, term := range []string{"ann", "ANN", "printer", "Request 1", "c3@example", "% _sure_", "_", "%", "émile", "ÉMILE", "nothing like this"} {
 		for _, sort := range []app.SortColumn{app.SortSubmitted, app.SortCustomer, app.SortID} {
-			q := Query{Companies: s.companies, IncludeNew: true, View: app.ViewAll, Search: term, Sort: sort, Limit: 11}
+			q := app.RequestListQuery{Companies: s.companies, IncludeNew: true, View: app.ViewAll, Search: term, Sort: sort, Limit: 11}
 			want := expected(rows, q)
 			got := pageAll(t, s.pool, q, "", len(want))
 			if !slices.Equal(got, want) {
@@ -230,7 +230,7 @@ func TestListSearch(t *testing.T) {
 			}
 		}
 	}
-	q := Query{Companies: s.companies[:1], IncludeNew: false, View: app.ViewActive, Assignee: s.techs[1], Search: "printer", Sort: app.SortCustomer, Descending: true, Limit: 2}
+	q := app.RequestListQuery{Companies: s.companies[:1], IncludeNew: false, View: app.ViewActive, Assignee: s.techs[1], Search: "printer", Sort: app.SortCustomer, Descending: true, Limit: 2}
 	want := expected(rows, q)
 	if got := pageAll(t, s.pool, q, "", len(want)); !slices.Equal(got, want) {
 		t.Fatalf("search in a queue: got %v, want %v", got, want)
@@ -243,17 +243,17 @@ func TestListFilters(t *testing.T) {
 	t.Parallel()
 	s := seed(t, 60)
 	ctx := context.Background()
-	for _, q := range []Query{
+	for _, q := range []app.RequestListQuery{
 		{Companies: nil, IncludeNew: true, Sort: app.SortID, Limit: 50},
 		{Companies: []uuid.UUID{uuid.New()}, IncludeNew: true, Sort: app.SortID, Limit: 50},
 		{Companies: s.companies, IncludeNew: false, View: app.ViewNew, Sort: app.SortID, Limit: 50},
 	} {
-		page, err := List(ctx, s.pool, q)
+		page, err := ListRequests(ctx, s.pool, q)
 		if err != nil || len(page.Requests) != 0 || page.Total != 0 || page.NextCursor != "" {
 			t.Fatalf("%+v: %+v %v", q, page, err)
 		}
 	}
-	page, err := List(ctx, s.pool, Query{Companies: s.companies, IncludeNew: false, Sort: app.SortID, Limit: 200})
+	page, err := ListRequests(ctx, s.pool, app.RequestListQuery{Companies: s.companies, IncludeNew: false, Sort: app.SortID, Limit: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestListFilters(t *testing.T) {
 		}
 	}
 	c := app.CursorAfter(app.SortCustomer, false, page.Requests[0])
-	if _, err := List(ctx, s.pool, Query{Companies: s.companies, Sort: app.SortID, Limit: 5, After: &c}); err == nil {
+	if _, err := ListRequests(ctx, s.pool, app.RequestListQuery{Companies: s.companies, Sort: app.SortID, Limit: 5, After: &c}); err == nil {
 		t.Fatal("a cursor of another sort was accepted")
 	}
 }

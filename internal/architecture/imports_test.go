@@ -1,0 +1,85 @@
+// Package architecture_test holds the module's import rules as a test: every package of the
+// module, as `go list` sees it, imports only what its layer may (README, "Architecture";
+// docs/architecture.md). Test files are free: a test may put any parts together.
+package architecture_test
+
+import (
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/helpstream/helpstream/"
+
+// kernel is the infrastructure every layer may use: fault episodes, leader election, client
+// hints. It sits just above the domain.
+var kernel = []string{"internal/fault", "internal/leader", "internal/clientinfo"}
+
+// rules says, for each layer (the first prefix that matches a package), which of the module's
+// packages it may import, lowest layer first. cmd may import anything.
+var rules = []struct {
+	layer   string
+	mayUse  []string
+	because string
+}{
+	{"domain/", []string{"domain/"}, "the domain knows nothing but itself"},
+	{"internal/fault", []string{"domain/"}, "the kernel sits on the domain alone"},
+	{"internal/clientinfo", []string{"domain/"}, "the kernel sits on the domain alone"},
+	{"internal/leader", []string{"domain/", "internal/fault"}, "the kernel sits on the domain alone"},
+	{"internal/app", append([]string{"domain/"}, kernel...), "the application layer owns its ports and knows no adapter, no read model"},
+	{"projections", append([]string{"domain/", "projections"}, kernel...), "read models fold events into tables: domain and pgx, no application, no adapter"},
+	{"adapters/", append([]string{"domain/", "internal/app", "projections", "adapters/"}, kernel...), "adapters implement the ports; only cmd puts them together"},
+	{"cmd/", []string{""}, "the binary wires everything"},
+	{"internal/architecture", nil, "this test imports nothing of the module"},
+}
+
+func TestImportsRunDownTheLayers(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	packages := 0
+	for _, line := range strings.Split(string(bytes.TrimSpace(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, ok := strings.CutPrefix(fields[0], module)
+		if !ok {
+			continue
+		}
+		packages++
+		rule := -1
+		for i, r := range rules {
+			if strings.HasPrefix(pkg, r.layer) {
+				rule = i
+				break
+			}
+		}
+		if rule < 0 {
+			t.Errorf("%s belongs to no layer: add it to the rules", pkg)
+			continue
+		}
+		for _, imp := range fields[1:] {
+			dep, ok := strings.CutPrefix(imp, module)
+			if !ok {
+				continue
+			}
+			if strings.HasPrefix(dep, "cmd/") && !strings.HasPrefix(pkg, "cmd/") {
+				t.Errorf("%s imports %s: nothing but the binary imports cmd", pkg, dep)
+				continue
+			}
+			allowed := false
+			for _, prefix := range rules[rule].mayUse {
+				if strings.HasPrefix(dep, prefix) {
+					allowed = true
+					break
+				}
+			}
+			if !allowed {
+				t.Errorf("%s imports %s: %s", pkg, dep, rules[rule].because)
+			}
+		}
+	}
+	if packages < 20 {
+		t.Fatalf("go list named %d packages of the module; the rules checked too little", packages)
+	}
+}
