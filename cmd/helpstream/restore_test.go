@@ -74,13 +74,13 @@ func TestBackupAndRestoreKeepTheOrder(t *testing.T) {
 
 	t.Run("pg_dump and pg_restore", func(t *testing.T) {
 		dump := filepath.Join(t.TempDir(), "helpstream.dump")
-		if out, err := exec.CommandContext(ctx, pgTool(t, "pg_dump"), "--format=custom", "--file", dump, old.URL("helpstream")).CombinedOutput(); err != nil {
+		if out, err := exec.CommandContext(ctx, pgtest.Program(t, "pg_dump"), "--format=custom", "--file", dump, old.URL("helpstream")).CombinedOutput(); err != nil {
 			t.Fatalf("pg_dump: %v\n%s", err, out)
 		}
 		if _, err := admin.Exec(ctx, "CREATE DATABASE restored"); err != nil {
 			t.Fatal(err)
 		}
-		if out, err := exec.CommandContext(ctx, pgTool(t, "pg_restore"), "--no-owner", "--dbname", fresh.URL("restored"), dump).CombinedOutput(); err != nil {
+		if out, err := exec.CommandContext(ctx, pgtest.Program(t, "pg_restore"), "--no-owner", "--dbname", fresh.URL("restored"), dump).CombinedOutput(); err != nil {
 			t.Fatalf("pg_restore: %v\n%s", err, out)
 		}
 		submitAndSee(fresh.URL("restored"), 5)
@@ -93,8 +93,8 @@ func TestBackupAndRestoreKeepTheOrder(t *testing.T) {
 		}
 		// Passwords and customers' tokens are not events: their tables follow with pg_dump
 		// (README, "Backup and restore").
-		dump := exec.CommandContext(ctx, pgTool(t, "pg_dump"), "--data-only", "--table=technician_credentials", "--table=customer_tokens", old.URL("helpstream"))
-		load := exec.CommandContext(ctx, pgTool(t, "psql"), "--quiet", "--set=ON_ERROR_STOP=1", fresh.URL("copied"))
+		dump := exec.CommandContext(ctx, pgtest.Program(t, "pg_dump"), "--data-only", "--table=technician_credentials", "--table=customer_tokens", old.URL("helpstream"))
+		load := exec.CommandContext(ctx, pgtest.Program(t, "psql"), "--quiet", "--set=ON_ERROR_STOP=1", fresh.URL("copied"))
 		pipe, err := dump.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -134,19 +134,4 @@ func checkOrderAndRebuild(ctx context.Context, t *testing.T, bin, dbURL string, 
 		t.Errorf("%d submissions in the log (want %d), %d of them before an earlier one in the log's order", submitted, requests, outOfOrder)
 	}
 	checkRebuild(ctx, t, conn, bin, dbURL)
-}
-
-// pgTool finds a PostgreSQL client program beside the server binaries the tests use.
-func pgTool(t *testing.T, name string) string {
-	t.Helper()
-	if dir, err := pgtest.FindBinaries(); err == nil {
-		if p := filepath.Join(dir, name); exec.Command(p, "--version").Run() == nil {
-			return p
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("no %s: %v", name, err)
-	}
-	return p
 }

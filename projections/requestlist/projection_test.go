@@ -3,6 +3,7 @@ package requestlist
 import (
 	"context"
 	"encoding/json"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest/listtest"
 	"testing"
 	"time"
 
@@ -64,41 +65,22 @@ func asJSON(v any) string {
 	return string(b)
 }
 
-// checkCounts compares request_list_counts with a count of the rows.
-func checkCounts(t testing.TB, pool *pgxpool.Pool) {
-	t.Helper()
-	var wrong int
-	err := pool.QueryRow(context.Background(), `
-		WITH actual AS (
-			SELECT company_id, status, count(*) AS n FROM request_list GROUP BY company_id, status
-			UNION ALL
-			SELECT '00000000-0000-0000-0000-000000000000', status, count(*) FROM request_list GROUP BY status),
-		stored AS (SELECT company_id, status, requests AS n FROM request_list_counts WHERE requests <> 0)
-		SELECT count(*) FROM ((TABLE actual EXCEPT TABLE stored) UNION ALL (TABLE stored EXCEPT TABLE actual)) x`).Scan(&wrong)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if wrong != 0 {
-		t.Fatalf("request_list_counts differs from the rows in %d (company, status) pairs", wrong)
-	}
-}
-
 // Every event type, applied one batch per event: the row after each event is what the
 // catalog's fold says.
 func TestApplyEveryEventType(t *testing.T) {
 	t.Parallel()
 	one, all := newDB(t), newDB(t)
-	l := newEventLog(t)
+	l := listtest.NewEventLog(t)
 	company, alice, bob := uuid.New(), uuid.New(), uuid.New()
-	l.company(company, "Acme Corp")
-	l.technician(alice, "Alice Martin")
-	l.technician(bob, "Bob Durand")
-	l.add(dir.TechnicianStream(alice), &dir.AccessGranted{TechnicianID: alice, CompanyID: company})
-	l.add(dir.TechnicianStream(alice), &dir.AvailabilityChanged{TechnicianID: alice, Availability: dir.Available})
-	l.add("other-stream", &dir.CompanyCreated{CompanyID: uuid.New(), Name: "not a company stream"}) // still a company event
-	l.add("x-1", &request.Closed{})
-	l.events[len(l.events)-1].Type = "unknown.thing.v1" // an event type no codec knows
-	apply(t, one, l.events)
+	l.Company(company, "Acme Corp")
+	l.Technician(alice, "Alice Martin")
+	l.Technician(bob, "Bob Durand")
+	l.Add(dir.TechnicianStream(alice), &dir.AccessGranted{TechnicianID: alice, CompanyID: company})
+	l.Add(dir.TechnicianStream(alice), &dir.AvailabilityChanged{TechnicianID: alice, Availability: dir.Available})
+	l.Add("other-stream", &dir.CompanyCreated{CompanyID: uuid.New(), Name: "not a company stream"}) // still a company event
+	l.Add("x-1", &request.Closed{})
+	l.Events[len(l.Events)-1].Type = "unknown.thing.v1" // an event type no codec knows
+	apply(t, one, l.Events)
 
 	id := uuid.New()
 	t0 := time.Date(2026, 3, 2, 10, 0, 0, 123456000, time.UTC)
@@ -140,9 +122,9 @@ func TestApplyEveryEventType(t *testing.T) {
 		{&request.ChatEnded{TechnicianID: alice}, func(time.Time) {}},
 		{&request.Closed{TechnicianID: alice}, func(at time.Time) { want.Status, want.ClosedAt = "completed", ptr(at) }},
 	}
-	l.at(t0)
+	l.At(t0)
 	for i, step := range steps {
-		rec := l.add(request.Stream(id), step.event)
+		rec := l.Add(request.Stream(id), step.event)
 		step.expect(rec.Metadata.OccurredAt)
 		want.LastActivity = rec.Metadata.OccurredAt
 		apply(t, one, []eventlog.RecordedEvent{rec})
@@ -153,22 +135,22 @@ func TestApplyEveryEventType(t *testing.T) {
 		if asJSON(got) != asJSON(want) {
 			t.Fatalf("step %d (%s):\n got %s\nwant %s", i, rec.Type, asJSON(got), asJSON(want))
 		}
-		checkCounts(t, one)
-		l.tick(time.Duration(i+1) * time.Second)
+		listtest.CheckCounts(t, one)
+		l.Tick(time.Duration(i+1) * time.Second)
 	}
 	// Events of a request whose submission was never seen change nothing.
 	ghost := uuid.New()
-	apply(t, one, []eventlog.RecordedEvent{l.add(request.Stream(ghost), &request.Assigned{TechnicianID: alice})})
+	apply(t, one, []eventlog.RecordedEvent{l.Add(request.Stream(ghost), &request.Assigned{TechnicianID: alice})})
 	if _, ok := readRow(t, one, ghost); ok {
 		t.Fatal("a row for a request never submitted")
 	}
 	// The same events in one batch leave the same row.
-	apply(t, all, l.events)
+	apply(t, all, l.Events)
 	got, _ := readRow(t, all, id)
 	if asJSON(got) != asJSON(want) {
 		t.Fatalf("one batch:\n got %s\nwant %s", asJSON(got), asJSON(want))
 	}
-	checkCounts(t, all)
+	listtest.CheckCounts(t, all)
 	// The search document was written once, at submission.
 	var doc string
 	if err := all.QueryRow(context.Background(), `SELECT document FROM request_list_search WHERE id = $1`, id).Scan(&doc); err != nil {
@@ -184,16 +166,16 @@ func TestApplyEveryEventType(t *testing.T) {
 func TestNamesFromEarlierBatches(t *testing.T) {
 	t.Parallel()
 	pool := newDB(t)
-	l := newEventLog(t)
+	l := listtest.NewEventLog(t)
 	company, tech := uuid.New(), uuid.New()
-	l.company(company, "Globex")
-	l.technician(tech, "Zoë Ünal")
-	apply(t, pool, l.events)
-	n := len(l.events)
+	l.Company(company, "Globex")
+	l.Technician(tech, "Zoë Ünal")
+	apply(t, pool, l.Events)
+	n := len(l.Events)
 	id := uuid.New()
-	l.submit(id, company, "Émile", "e@example.com", "desk", request.Mac)
-	l.request(id, &request.Assigned{TechnicianID: tech})
-	apply(t, pool, l.events[n:])
+	l.Submit(id, company, "Émile", "e@example.com", "desk", request.Mac)
+	l.Request(id, &request.Assigned{TechnicianID: tech})
+	apply(t, pool, l.Events[n:])
 	got, _ := readRow(t, pool, id)
 	if got.CompanyName != "Globex" || got.CompanyKey != "globex" || got.AssigneeName != "Zoë Ünal" || got.AssigneeKey != "zoë ünal" || got.CustomerKey != "émile" {
 		t.Fatalf("names: %s", asJSON(got))

@@ -2,6 +2,7 @@ package requestlist
 
 import (
 	"context"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest/listtest"
 	"os"
 	"strconv"
 	"testing"
@@ -37,10 +38,10 @@ func TestApplyRate(t *testing.T) {
 		n = v
 	}
 	ctx := context.Background()
-	l := newEventLog(t)
+	l := listtest.NewEventLog(t)
 	company, tech := uuid.New(), uuid.New()
-	l.company(company, "Acme")
-	l.technician(tech, "Alice")
+	l.Company(company, "Acme")
+	l.Technician(tech, "Alice")
 	type life struct {
 		id   uuid.UUID
 		step int
@@ -50,14 +51,14 @@ func TestApplyRate(t *testing.T) {
 		overlap = v // keep this many lives open: every batch changes rows written by earlier ones
 	}
 	var open []*life
-	for len(l.events) < n {
-		if (overlap == 0 && len(l.events)%9 == 0) || len(open) == 0 || len(open) < overlap {
+	for len(l.Events) < n {
+		if (overlap == 0 && len(l.Events)%9 == 0) || len(open) == 0 || len(open) < overlap {
 			id := uuid.New()
-			l.submit(id, company, "Ann", "ann@example.com", "The printer is on fire again", request.Windows)
+			l.Submit(id, company, "Ann", "ann@example.com", "The printer is on fire again", request.Windows)
 			open = append(open, &life{id: id})
 			continue
 		}
-		lf := open[(len(l.events)*7919)%len(open)]
+		lf := open[(len(l.Events)*7919)%len(open)]
 		var e eventlog.Event
 		switch lf.step {
 		case 0:
@@ -73,7 +74,7 @@ func TestApplyRate(t *testing.T) {
 		default:
 			e = &request.Closed{TechnicianID: tech}
 		}
-		l.tick(time.Millisecond).request(lf.id, e)
+		l.Tick(time.Millisecond).Request(lf.id, e)
 		lf.step++
 		if lf.step > 7 {
 			open = without(open, lf)
@@ -84,7 +85,7 @@ func TestApplyRate(t *testing.T) {
 		t.Fatal(err)
 	}
 	started := time.Now()
-	apply(t, pool, l.events, repeat(5000, len(l.events)/5000+1)...)
+	apply(t, pool, l.Events, repeat(5000, len(l.Events)/5000+1)...)
 	applyTime := time.Since(started)
 	var rows int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM request_list`).Scan(&rows); err != nil {
@@ -103,7 +104,7 @@ func TestApplyRate(t *testing.T) {
 	if _, err := conn.Exec(ctx, NewProjection().Schema()); err != nil {
 		t.Fatal(err)
 	}
-	values := make([][]any, len(l.events))
+	values := make([][]any, len(l.Events))
 	at := time.Now().UTC()
 	for i := range values {
 		values[i] = []any{uuid.New(), company, "Acme", "acme", "Ann", "ann@example.com", "ann", "The printer is on fire again",
@@ -126,10 +127,10 @@ func TestApplyRate(t *testing.T) {
 	if _, err := conn.Exec(ctx, `SET search_path = public`); err != nil {
 		t.Fatal(err)
 	}
-	applyRate := float64(len(l.events)) / applyTime.Seconds()
+	applyRate := float64(len(l.Events)) / applyTime.Seconds()
 	copyRate := float64(len(values)) / copyTime.Seconds()
 	t.Logf("Apply: %d events (%d requests) in %s = %.0f events/s; COPY of %d rows into request_list: %s = %.0f rows/s; ratio %.0f%%",
-		len(l.events), rows, applyTime.Round(time.Millisecond), applyRate, len(values), copyTime.Round(time.Millisecond), copyRate, 100*applyRate/copyRate)
+		len(l.Events), rows, applyTime.Round(time.Millisecond), applyRate, len(values), copyTime.Round(time.Millisecond), copyRate, 100*applyRate/copyRate)
 }
 
 func repeat(v, n int) []int {

@@ -215,22 +215,6 @@ func TestOnlyEventWritersHoldDeliveryBack(t *testing.T) {
 	})
 }
 
-// pgTool finds a PostgreSQL client program beside the server binaries the tests use.
-func pgTool(t *testing.T, name string) string {
-	t.Helper()
-	dir, err := pgtest.FindBinaries()
-	if err == nil {
-		if p := filepath.Join(dir, name); exec.Command(p, "--version").Run() == nil {
-			return p
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("no %s: %v", name, err)
-	}
-	return p
-}
-
 // A log restored with pg_dump and pg_restore into a fresh cluster, whose transaction IDs are
 // far behind the old one's, keeps its order (issue 11 item 1): migrating it moves the log's
 // clock forward, new events sort after every restored one, and a subscriber resuming from the
@@ -256,7 +240,7 @@ func TestRestoreIntoAClusterBehindKeepsTheOrder(t *testing.T) {
 		before = append(before, res)
 	}
 	dump := filepath.Join(t.TempDir(), "log.dump")
-	if out, err := exec.CommandContext(ctx, pgTool(t, "pg_dump"), "--format=custom", "--file", dump, old.URL("log")).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, pgtest.Program(t, "pg_dump"), "--format=custom", "--file", dump, old.URL("log")).CombinedOutput(); err != nil {
 		t.Fatalf("pg_dump: %v\n%s", err, out)
 	}
 
@@ -269,7 +253,7 @@ func TestRestoreIntoAClusterBehindKeepsTheOrder(t *testing.T) {
 	if _, err := admin.Exec(ctx, "CREATE DATABASE log"); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.CommandContext(ctx, pgTool(t, "pg_restore"), "--no-owner", "--dbname", fresh.URL("log"), dump).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, pgtest.Program(t, "pg_restore"), "--no-owner", "--dbname", fresh.URL("log"), dump).CombinedOutput(); err != nil {
 		t.Fatalf("pg_restore: %v\n%s", err, out)
 	}
 	pool, err := pgxpool.New(ctx, fresh.URL("log"))

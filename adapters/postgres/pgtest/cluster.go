@@ -98,6 +98,23 @@ func FindBinaries() (string, error) {
 		"install the PostgreSQL server (e.g. apt-get install postgresql-15) or set %s to their directory", PGBinEnv, PGBinEnv)
 }
 
+// Program returns the path of a PostgreSQL client program (pg_dump, pg_restore, psql) of the
+// same installation as the server binaries FindBinaries finds, else the one on $PATH; the test
+// fails when there is none.
+func Program(tb testing.TB, name string) string {
+	tb.Helper()
+	if dir, err := FindBinaries(); err == nil {
+		if p := filepath.Join(dir, name); exec.Command(p, "--version").Run() == nil {
+			return p
+		}
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		tb.Fatalf("pgtest: no %s: %v", name, err)
+	}
+	return p
+}
+
 func hasBinaries(dir string) error {
 	for _, name := range []string{"initdb", "pg_ctl", "postgres"} {
 		info, err := os.Stat(filepath.Join(dir, name))

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest/listtest"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -28,51 +29,51 @@ type seeded struct {
 func seed(t *testing.T, requests int) *seeded {
 	t.Helper()
 	s := &seeded{pool: newDB(t)}
-	l := newEventLog(t)
+	l := listtest.NewEventLog(t)
 	for _, name := range []string{"Acme", "acme", "Beta", "Ünïcode Ltd"} {
 		id := uuid.New()
 		s.companies = append(s.companies, id)
-		l.company(id, name)
+		l.Company(id, name)
 	}
 	for _, name := range []string{"Al", "al", "Bo", "Cy"} {
 		id := uuid.New()
 		s.techs = append(s.techs, id)
-		l.technician(id, name)
+		l.Technician(id, name)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	customers := []string{"ann", "Ann", "ANN", "bob", "Zed", "émile", "100% _sure_"}
 	for i := range requests {
 		id := uuid.New()
-		l.at(base.Add(time.Duration(rng.IntN(6)) * time.Minute))
+		l.At(base.Add(time.Duration(rng.IntN(6)) * time.Minute))
 		name := customers[rng.IntN(len(customers))]
-		l.submit(id, s.companies[rng.IntN(len(s.companies))], name, fmt.Sprintf("c%d@Example.com", i%5),
+		l.Submit(id, s.companies[rng.IntN(len(s.companies))], name, fmt.Sprintf("c%d@Example.com", i%5),
 			fmt.Sprintf("request %d about the PRINTER", i), request.Platforms[rng.IntN(4)])
 		tech := s.techs[rng.IntN(len(s.techs))]
 		switch rng.IntN(5) {
 		case 0: // new
 		case 1:
-			l.tick(time.Duration(rng.IntN(3))*time.Second).request(id, &request.Assigned{TechnicianID: tech})
+			l.Tick(time.Duration(rng.IntN(3))*time.Second).Request(id, &request.Assigned{TechnicianID: tech})
 		case 2:
-			l.tick(time.Second).request(id, &request.Assigned{TechnicianID: tech})
-			l.request(id, &request.MessageSent{MessageID: uuid.New(), From: request.CustomerSide, Body: "x"})
-			l.request(id, &request.Transferred{From: tech, To: s.techs[rng.IntN(len(s.techs))]})
+			l.Tick(time.Second).Request(id, &request.Assigned{TechnicianID: tech})
+			l.Request(id, &request.MessageSent{MessageID: uuid.New(), From: request.CustomerSide, Body: "x"})
+			l.Request(id, &request.Transferred{From: tech, To: s.techs[rng.IntN(len(s.techs))]})
 		case 3:
-			l.tick(time.Second).request(id, &request.Assigned{TechnicianID: tech})
-			l.tick(time.Second).request(id, &request.Closed{TechnicianID: tech})
+			l.Tick(time.Second).Request(id, &request.Assigned{TechnicianID: tech})
+			l.Tick(time.Second).Request(id, &request.Closed{TechnicianID: tech})
 		case 4:
-			l.request(id, &request.Assigned{TechnicianID: tech})
-			l.request(id, &request.Unassigned{TechnicianID: tech})
+			l.Request(id, &request.Assigned{TechnicianID: tech})
+			l.Request(id, &request.Unassigned{TechnicianID: tech})
 		}
 	}
 	// Random batch boundaries.
 	var sizes []int
-	for n := 0; n < len(l.events); {
+	for n := 0; n < len(l.Events); {
 		k := 1 + rng.IntN(40)
 		sizes, n = append(sizes, k), n+k
 	}
-	apply(t, s.pool, l.events, sizes...)
-	checkCounts(t, s.pool)
+	apply(t, s.pool, l.Events, sizes...)
+	listtest.CheckCounts(t, s.pool)
 	return s
 }
 
