@@ -16,12 +16,10 @@ import (
 
 	"github.com/google/uuid"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/filestore"
 	"github.com/helpstream/helpstream/adapters/httpapi"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
 // clock is the throttle's clock, moved by the tests.
@@ -50,21 +48,8 @@ func (c *clock) advance(d time.Duration) {
 func newThrottledEnvs(t *testing.T, n int) ([]*env, *clock) {
 	t.Helper()
 	loadSpec(t)
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	dir := t.TempDir()
-	files, err := filestore.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(app.Config{Store: store, Files: files, MaxFileSize: maxFileSize})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := servicetest.New(t, apiConfig)
+	a, pool, dir := svc.App, svc.Pool, svc.Config().FilesDir
 	clk := newClock()
 	envs := make([]*env, n)
 	for i := range envs {

@@ -372,17 +372,17 @@ func TestBadInputPlainRoutes(t *testing.T) {
 
 	t.Run("list parameters", func(t *testing.T) {
 		for _, q := range []string{"bogus=1", "view=old", "view=NEW", "sort=price", "order=up", "limit=abc", "limit=-1", "limit=201",
-			"limit=1.5", "offset=-3", "offset=x", "mine=yes", "view=all&view=new&x=1", "limit=99999999999999999999"} {
+			"limit=1.5", "offset=-3", "offset=x", "offset=5", "mine=yes", "view=all&view=new&x=1", "limit=99999999999999999999"} {
 			res := f.techA.get(t, "/api/v1/requests?"+q)
 			if res.Status != http.StatusBadRequest && res.Status != http.StatusUnprocessableEntity {
 				t.Errorf("?%s: %s, want 400 or 422", q, res)
 			}
 		}
-		for _, q := range []string{"limit=1&offset=0", "limit=200&offset=5", "view=completed&sort=assignee&order=desc", "mine=false", "sort=last_activity"} {
+		for _, q := range []string{"limit=1&offset=0", "limit=200", "view=completed&sort=assignee&order=desc", "mine=false", "sort=last_activity"} {
 			f.techA.get(t, "/api/v1/requests?"+q).want(t, http.StatusOK)
 		}
 		p := f.techA.list(t, "limit=1")
-		if len(p.Requests) != 1 || p.NextOffset != 1 || p.Total != 2 {
+		if len(p.Requests) != 1 || p.NextCursor == "" || p.Total != 2 {
 			t.Errorf("paging: %+v", p)
 		}
 	})

@@ -29,12 +29,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/filestore"
 	"github.com/helpstream/helpstream/adapters/httpapi"
-	"github.com/helpstream/helpstream/adapters/postgres/credentials"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
-	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service"
+	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
 const (
@@ -162,34 +159,24 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	loadSpec(t)
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	dir := t.TempDir()
-	files, err := filestore.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds := credentials.New(pool)
-	a, err := app.New(app.Config{Store: store, Files: files, MaxFileSize: maxFileSize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	accounts := app.NewAccounts(a, creds, 0)
-	api, err := httpapi.New(httpapi.Config{App: a, Accounts: accounts, Idempotency: creds, AdminToken: adminToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api)
+	return serve(t, servicetest.New(t, apiConfig))
+}
+
+// apiConfig is the service's Config in these tests: a small upload limit, the admin token.
+func apiConfig(c *service.Config) {
+	c.MaxFileSize, c.AdminToken = maxFileSize, adminToken
+}
+
+// serve puts the service's API behind an httptest server and a client for it.
+func serve(t testing.TB, svc *service.Service) *env {
+	t.Helper()
+	srv := httptest.NewServer(svc.API)
 	t.Cleanup(srv.Close)
 	hc := srv.Client()
 	hc.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	hc.Timeout = 30 * time.Second
-	return &env{pool: pool, files: dir, srv: srv, hc: hc}
+	return &env{pool: svc.Pool, files: svc.Config().FilesDir, srv: srv, hc: hc}
 }
 
 // response is a response as received.
@@ -675,8 +662,8 @@ type requestPage struct {
 		Assignee *person   `json:"assignee"`
 		Platform string    `json:"platform"`
 	} `json:"requests"`
-	Total      int `json:"total"`
-	NextOffset int `json:"next_offset"`
+	Total      int    `json:"total"`
+	NextCursor string `json:"next_cursor"`
 }
 
 func (c *client) list(t testing.TB, query string) requestPage {

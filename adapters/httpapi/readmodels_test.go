@@ -8,13 +8,9 @@ package httpapi_test
 import (
 	"context"
 	"encoding/base64"
-	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,17 +19,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/filestore"
 	"github.com/helpstream/helpstream/adapters/httpapi"
-	"github.com/helpstream/helpstream/adapters/postgres/credentials"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
-	"github.com/helpstream/helpstream/projections"
+	"github.com/helpstream/helpstream/internal/service/servicetest"
 	"github.com/helpstream/helpstream/projections/directory"
 	"github.com/helpstream/helpstream/projections/requestdetails"
 	"github.com/helpstream/helpstream/projections/requestlist"
@@ -41,116 +32,16 @@ import (
 
 // ---- the servers ----
 
-// rmProjections are the read models serve keeps (cmd/helpstream/readmodels.go), in its order.
-func rmProjections() []projections.Projection {
-	return []projections.Projection{
-		directory.NewProjection(),
-		requestlist.NewProjection(),
-		requestdetails.NewProjection(),
-	}
-}
-
-// withRMs is cmd/helpstream's withReadModels: the queries come from the read models in pool,
-// and reads wait (bounded) for min_position and for the process's own writes.
-func withRMs(cfg app.Config, pool *pgxpool.Pool, models []projections.Projection) app.Config {
-	cfg.RequestList = readmodels.NewRequestList(pool)
-	cfg.RequestDetails = readmodels.NewDetails(pool)
-	cfg.Directory = readmodels.NewDirectory(pool)
-	cfg.ReadOwnWrites = true
-	names := make([]string, 0, len(models))
-	for _, p := range models {
-		names = append(names, p.Name())
-	}
-	cfg.WaitFor = func(ctx context.Context, pos eventlog.Position) (bool, error) {
-		return projections.WaitFor(ctx, pool, names, pos, app.MaxProjectionWait)
-	}
-	return cfg
-}
-
 // newReadModelServers starts two servers on one fresh database, each wired like
-// `helpstream serve`: the primary runs the projection runner (stopped when the test ends), the
-// replica is a second process without projectors (`serve --projectors=false`) that has written
-// nothing itself, so only min_position makes it wait for what the primary wrote. It returns once
-// the runner has built every read model, so that no query falls back to memory.
+// `helpstream serve`: the primary runs the projection runner, the replica is a second process
+// without projectors (`serve --projectors=false`) that has written nothing itself, so only
+// min_position makes it wait for what the primary wrote.
 func newReadModelServers(t testing.TB) (primary, replica *env) {
 	t.Helper()
 	loadSpec(t)
-	pool, _ := pgtest.NewDatabase(t)
-	dir := t.TempDir()
-	files, err := filestore.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	models := rmProjections()
-	newStore := func() *pgstore.Store {
-		store, err := pgstore.New(pool, pgstore.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(store.Close)
-		return store
-	}
-	store := newStore()
-	runner, err := projections.NewRunner(projections.Config{
-		Pool: pool, Store: store, Projections: models,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		_ = runner.Run(ctx)
-	}()
-	t.Cleanup(func() { cancel(); <-stopped }) // before the store and the pool close
-
-	serve := func(store eventlog.Store) *env {
-		a, err := app.New(withRMs(app.Config{Store: store, Files: files, MaxFileSize: maxFileSize}, pool, models))
-		if err != nil {
-			t.Fatal(err)
-		}
-		creds := credentials.New(pool)
-		api, err := httpapi.New(httpapi.Config{
-			App: a, Accounts: app.NewAccounts(a, creds, 0), Idempotency: creds, AdminToken: adminToken,
-			ProjectionStatus: func(ctx context.Context) (any, error) {
-				return projections.Status(ctx, pool, store, models)
-			},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(api)
-		t.Cleanup(srv.Close)
-		hc := srv.Client()
-		hc.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
-		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		hc.Timeout = 30 * time.Second
-		return &env{pool: pool, files: dir, srv: srv, hc: hc}
-	}
-	primary, replica = serve(store), serve(newStore())
-
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		status, err := projections.Status(context.Background(), pool, store, models)
-		if err != nil {
-			t.Fatal(err)
-		}
-		built := 0
-		for _, s := range status {
-			if s.Built && s.Leader {
-				built++
-			}
-		}
-		if built == len(models) {
-			return primary, replica
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the runner has not built the read models: %+v", status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	first := servicetest.New(t, apiConfig)
+	second := servicetest.New(t, apiConfig, servicetest.Beside(first))
+	return serve(t, first), serve(t, second)
 }
 
 // on returns the same caller talking to another server of the deployment.
@@ -202,7 +93,6 @@ type rmPage struct {
 	Requests    []app.RequestSummary `json:"requests"`
 	Total       int                  `json:"total"`
 	TotalCapped bool                 `json:"total_capped"`
-	NextOffset  int                  `json:"next_offset"`
 	NextCursor  string               `json:"next_cursor"`
 }
 
@@ -228,9 +118,6 @@ func (c *client) listAt(t testing.TB, query, pos string) rmPage {
 	t.Helper()
 	var p rmPage
 	c.readAt(t, "/api/v1/requests?"+query, pos).want(t, http.StatusOK).decode(t, &p)
-	if p.NextOffset != -1 {
-		t.Errorf("list %s: next_offset %d, want -1 from the read models", query, p.NextOffset)
-	}
 	return p
 }
 

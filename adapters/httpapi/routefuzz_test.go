@@ -18,7 +18,6 @@ package httpapi_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"flag"
@@ -43,15 +42,11 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/filestore"
 	"github.com/helpstream/helpstream/adapters/httpapi"
 	"github.com/helpstream/helpstream/adapters/httpserver"
-	"github.com/helpstream/helpstream/adapters/postgres/credentials"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
-	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service"
+	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
 // FuzzRoutes sends the requests the input describes (see generate) to the server.
@@ -171,9 +166,9 @@ func newRouteFuzzer(tb testing.TB) *routeFuzzer {
 		// their access must not break this worker's next scene.
 		rf.seedTechnicians(tb, "-"+uuid.NewString()[:8])
 	} else {
-		pool, url := pgtest.NewDatabase(tb)
-		rf.fx.DatabaseURL, rf.fx.Files = url, tb.TempDir()
-		rf.e = startEnv(tb, pool, rf.fx.Files, rf.errLog)
+		svc := servicetest.New(tb, fuzzConfig)
+		rf.fx.DatabaseURL, rf.fx.Files = svc.Config().DatabaseURL, svc.Config().FilesDir
+		rf.e = startEnv(tb, svc, rf.errLog)
 		rf.seed(tb)
 		if fuzzing() {
 			raw, err := json.Marshal(rf.fx)
@@ -199,31 +194,19 @@ func flagValue(name string) string {
 	return ""
 }
 
-// startEnv serves the API on pool behind the server serve runs (adapters/httpserver: its
-// limits and net/http's own answers are part of what a client meets), as newEnv does
-// otherwise, except that read-your-writes waits at most 200 ms (a generated min_position is
-// often in the future: the fuzzer would wait 2 s a request) and that net/http's own log (a
-// panic that drops the connection, a handler that answers twice) goes to errLog.
-func startEnv(tb testing.TB, pool *pgxpool.Pool, files string, errLog io.Writer) *env {
+// fuzzConfig is newEnv's Config, except that read-your-writes waits at most 200 ms: a
+// generated min_position is often in the future, and the fuzzer would wait 2 s a request.
+func fuzzConfig(c *service.Config) {
+	apiConfig(c)
+	c.MaxProjectionWait = 200 * time.Millisecond
+}
+
+// startEnv serves the service's API behind the server serve runs (adapters/httpserver: its
+// limits and net/http's own answers are part of what a client meets), with net/http's own log
+// (a panic that drops the connection, a handler that answers twice) going to errLog.
+func startEnv(tb testing.TB, svc *service.Service, errLog io.Writer) *env {
 	tb.Helper()
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(store.Close)
-	fs, err := filestore.New(files)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	creds := credentials.New(pool)
-	a, err := app.New(app.Config{Store: store, Files: fs, MaxFileSize: maxFileSize, MaxProjectionWait: 200 * time.Millisecond})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	api, err := httpapi.New(httpapi.Config{App: a, Accounts: app.NewAccounts(a, creds, 0), Idempotency: creds, AdminToken: adminToken})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	api := svc.API
 	server, err := httpserver.New(httpserver.Config{Handler: api, MaxBody: maxFileSize + 1<<20}) // as serve has it
 	if err != nil {
 		tb.Fatal(err)
@@ -236,23 +219,14 @@ func startEnv(tb testing.TB, pool *pgxpool.Pool, files string, errLog io.Writer)
 	hc := srv.Client()
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	hc.Timeout = 30 * time.Second
-	return &env{pool: pool, files: files, srv: srv, hc: hc}
+	return &env{pool: svc.Pool, files: svc.Config().FilesDir, srv: srv, hc: hc}
 }
 
-// attachEnv serves the API on the coordinator's database, with a small pool of its own.
+// attachEnv serves the API on the coordinator's database and files, as another process
+// whose read models the coordinator keeps.
 func attachEnv(tb testing.TB, fx fuzzFixture, errLog io.Writer) *env {
 	tb.Helper()
-	cfg, err := pgxpool.ParseConfig(fx.DatabaseURL)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg.MaxConns = 8
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(pool.Close)
-	return startEnv(tb, pool, fx.Files, errLog)
+	return startEnv(tb, servicetest.New(tb, fuzzConfig, servicetest.Joining(fx.DatabaseURL, fx.Files)), errLog)
 }
 
 // seed makes the fixture through the API.

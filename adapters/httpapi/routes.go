@@ -488,8 +488,12 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request, tech uuid.UUI
 	if _, has := q["limit"]; has && (list.Limit < 1 || list.Limit > 200) {
 		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", app.ErrInvalidLimit.Error())
 	}
-	if list.Offset, err = intParam(q, "offset"); err != nil {
+	// The old paging by offset: its first page is the first page; past it, a client must not
+	// loop on page one.
+	if offset, err := intParam(q, "offset"); err != nil {
 		return 0, nil, err
+	} else if offset != 0 {
+		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", "offset paging is not supported; follow next_cursor")
 	}
 	switch q.Get("mine") {
 	case "", "false":
@@ -512,7 +516,7 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request, tech uuid.UUI
 	}
 	page, err := a.cfg.App.ListRequests(r.Context(), list)
 	if err != nil {
-		for _, invalid := range []error{app.ErrInvalidCursor, app.ErrOffsetWithCursor, app.ErrOffsetUnsupported, app.ErrInvalidSearch, app.ErrInvalidFilter} {
+		for _, invalid := range []error{app.ErrInvalidCursor, app.ErrInvalidSearch, app.ErrInvalidFilter} {
 			if errors.Is(err, invalid) {
 				return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", invalid.Error())
 			}

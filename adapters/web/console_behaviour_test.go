@@ -20,11 +20,13 @@ import (
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 // TestPlatformNamesForPeople: pages write Windows, Mac, iOS and Android; forms keep the
@@ -112,7 +114,7 @@ func TestCancelledRequestsAreNotServerErrors(t *testing.T) {
 // position it was asked to wait for, as a projection on a busy server lags behind.
 type laggingDirectory struct {
 	store eventlog.Store
-	inner *app.App
+	inner app.DirectoryReadModel
 
 	mu      sync.Mutex
 	applied eventlog.Position
@@ -170,17 +172,15 @@ func (d *laggingDirectory) Technician(ctx context.Context, id uuid.UUID) (*direc
 // the page waits for the position of the change.
 func TestAvailabilityShowsAtOnce(t *testing.T) {
 	var dir *laggingDirectory
-	w := newWorldWith(t, worldOptions{app: func(t *testing.T, cfg *app.Config) {
-		inner, err := app.New(app.Config{Store: cfg.Store, Files: cfg.Files})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = &laggingDirectory{store: cfg.Store, inner: inner}
+	w := newWorldWith(t, worldOptions{app: func(t *testing.T, svc *service.Service, cfg *app.Config) {
+		dir = &laggingDirectory{store: cfg.Store, inner: readmodels.NewDirectory(svc.Pool)}
+		cfg.RequestList, cfg.RequestDetails = readmodels.NewRequestList(svc.Pool), readmodels.NewDetails(svc.Pool)
 		cfg.Directory, cfg.WaitFor = dir, dir.waitFor
 	}})
-	// The lagging directory's own catalog reads the log only below the oldest transaction open
-	// on the server (other tests' too), and the world's wait for its seed went through the
-	// lagging WaitFor: wait here until it knows the portal.
+	// The directory read model under the lagging one is kept by the service's runner, which
+	// reads the log only below the oldest transaction open on the server (other tests' too),
+	// and the world's wait for its seed went through the lagging WaitFor: wait here until it
+	// knows the portal.
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if _, _, err := dir.inner.PortalCompany(context.Background(), w.acmePort); err == nil {
 			break

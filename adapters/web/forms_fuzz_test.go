@@ -35,17 +35,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/filestore"
 	"github.com/helpstream/helpstream/adapters/httpserver"
-	"github.com/helpstream/helpstream/adapters/postgres/credentials"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service"
+	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
 // formRoute is a form the pages post. Its path's {id} is the input's request.
@@ -194,26 +191,17 @@ type formFuzzer struct {
 func newFormFuzzer(tb testing.TB) *formFuzzer {
 	tb.Helper()
 	ff := &formFuzzer{errLog: &formLog{}}
-	var pool *pgxpool.Pool
+	options := []servicetest.Option{func(c *service.Config) { c.MaxFileSize, c.LiveHeartbeat = maxFileSize, 200*time.Millisecond }}
 	worker := os.Getenv(formFixtureEnv) != "" && formFlag("test.fuzzworker") == "true"
-	if worker {
+	if worker { // another process on the coordinator's database, whose read models it keeps
 		if err := json.Unmarshal([]byte(os.Getenv(formFixtureEnv)), &ff.fx); err != nil {
 			tb.Fatalf("%s: %v", formFixtureEnv, err)
 		}
-		cfg, err := pgxpool.ParseConfig(ff.fx.DatabaseURL)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		cfg.MaxConns = 8
-		if pool, err = pgxpool.NewWithConfig(context.Background(), cfg); err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(pool.Close)
-	} else {
-		pool, ff.fx.DatabaseURL = pgtest.NewDatabase(tb)
-		ff.fx.Files = tb.TempDir()
+		options = append(options, servicetest.Joining(ff.fx.DatabaseURL, ff.fx.Files))
 	}
-	ff.start(tb, pool)
+	svc := servicetest.New(tb, options...)
+	ff.fx.DatabaseURL, ff.fx.Files = svc.Config().DatabaseURL, svc.Config().FilesDir
+	ff.start(tb, svc)
 	if !worker {
 		ff.seed(tb)
 		if formFlag("test.fuzz") != "" {
@@ -238,33 +226,13 @@ func formFlag(name string) string {
 	return ""
 }
 
-// start serves the pages on pool behind the server serve runs (adapters/httpserver), with
+// start serves the service's pages behind the server serve runs (adapters/httpserver), with
 // net/http's own log (a panic that drops the connection, a handler that answers twice) in
 // errLog.
-func (ff *formFuzzer) start(tb testing.TB, pool *pgxpool.Pool) {
+func (ff *formFuzzer) start(tb testing.TB, svc *service.Service) {
 	tb.Helper()
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(store.Close)
-	files, err := filestore.New(ff.fx.Files)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	creds := credentials.New(pool)
-	if ff.app, err = app.New(app.Config{Store: store, Files: files, MaxFileSize: maxFileSize}); err != nil {
-		tb.Fatal(err)
-	}
-	ff.accounts = app.NewAccounts(ff.app, creds, 0)
-	h, err := web.New(web.Config{App: ff.app, Accounts: ff.accounts, Store: store, Heartbeat: 200 * time.Millisecond})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = h.Run(ctx) }()
-	tb.Cleanup(func() { cancel(); <-done })
+	ff.app, ff.accounts = svc.App, svc.Accounts
+	h := svc.Console
 	server, err := httpserver.New(httpserver.Config{Handler: h, MaxBody: maxFileSize + 1<<20})
 	if err != nil {
 		tb.Fatal(err)

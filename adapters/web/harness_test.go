@@ -23,12 +23,11 @@ import (
 	"github.com/google/uuid"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/filestore"
-	"github.com/helpstream/helpstream/adapters/postgres/credentials"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service"
+	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
 const (
@@ -58,8 +57,9 @@ type world struct {
 
 // worldOptions change how newWorldWith wires the server.
 type worldOptions struct {
-	// app changes the application's configuration (read models, for example).
-	app func(t *testing.T, cfg *app.Config)
+	// app, when set, changes the configuration of an application of the world's own on the
+	// service's stores (a lagging read model, for example), served by a console of its own.
+	app func(t *testing.T, svc *service.Service, cfg *app.Config)
 }
 
 func newWorld(t *testing.T) *world {
@@ -69,36 +69,29 @@ func newWorld(t *testing.T) *world {
 
 func newWorldWith(t *testing.T, o worldOptions) *world {
 	t.Helper()
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	files, err := filestore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds := credentials.New(pool)
-	cfg := app.Config{Store: store, Files: files, MaxFileSize: maxFileSize}
+	svc := servicetest.New(t, func(c *service.Config) {
+		c.MaxFileSize, c.LiveHeartbeat = maxFileSize, 200*time.Millisecond
+	})
+	a, accounts, h := svc.App, svc.Accounts, svc.Console
 	if o.app != nil {
-		o.app(t, &cfg)
+		cfg := app.Config{Store: svc.Store, Files: svc.Files, MaxFileSize: maxFileSize}
+		o.app(t, svc, &cfg)
+		var err error
+		if a, err = app.New(cfg); err != nil {
+			t.Fatal(err)
+		}
+		accounts = app.NewAccounts(a, svc.Credentials, 0)
+		if h, err = web.New(web.Config{App: a, Accounts: accounts, Store: svc.Store, Heartbeat: 200 * time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = h.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
 	}
-	a, err := app.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	accounts := app.NewAccounts(a, creds, 0)
-	h, err := web.New(web.Config{App: a, Accounts: accounts, Store: store, Heartbeat: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = h.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
+	store := svc.Store.(*pgstore.Store)
 
 	w := &world{app: a, handler: h, store: store, srv: srv, acme: uuid.New(), globex: uuid.New(), acmePort: uuid.New(), globPort: uuid.New(),
 		alice: uuid.New(), bob: uuid.New(), carol: uuid.New()}
@@ -144,7 +137,7 @@ func newWorldWith(t *testing.T, o worldOptions) *world {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the catalog did not catch up with the seed")
+			t.Fatal("the read models did not catch up with the seed")
 		}
 	}
 	select {

@@ -13,11 +13,10 @@ import (
 	"github.com/google/uuid"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/filestore"
-	"github.com/helpstream/helpstream/adapters/postgres/credentials"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service"
+	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
 // clock is the login throttle's clock, moved by the test.
@@ -50,22 +49,10 @@ type throttledConsole struct {
 
 func newThrottledConsole(t *testing.T) *throttledConsole {
 	t.Helper()
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	files, err := filestore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(app.Config{Store: store, Files: files, MaxFileSize: maxFileSize})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := servicetest.New(t, func(c *service.Config) { c.MaxFileSize = maxFileSize })
+	a, store := svc.App, svc.Store.(*pgstore.Store)
 	clk := &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	accounts := app.NewAccounts(a, credentials.New(pool), 0).WithLoginPolicy(app.LoginPolicy{Now: clk.Now})
+	accounts := app.NewAccounts(a, svc.Credentials, 0).WithLoginPolicy(app.LoginPolicy{Now: clk.Now})
 	h, err := web.New(web.Config{App: a, Accounts: accounts, Store: store})
 	if err != nil {
 		t.Fatal(err)

@@ -8,39 +8,44 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 // adminAction is one `helpstream admin …` action: its flags and what it does with them.
 type adminAction struct {
 	name    string
 	summary string
-	flags   func(fs *flag.FlagSet) func(ctx context.Context, svc *services, out io.Writer) error
+	flags   func(fs *flag.FlagSet) func(ctx context.Context, svc *service.Service, out io.Writer) error
 }
 
 var adminActions = []adminAction{
-	{"company-create", "create a company: --name", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+	{"company-create", "create a company: --name", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 		name := fs.String("name", "", "company name")
-		return func(ctx context.Context, svc *services, out io.Writer) error {
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
 			id := uuid.New()
-			if _, err := svc.app.CreateCompany(ctx, adminMeta(), app.CreateCompany{CompanyID: id, Name: *name}); err != nil {
+			if _, err := svc.App.CreateCompany(ctx, adminMeta(), app.CreateCompany{CompanyID: id, Name: *name}); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "company %s created: %s\n", *name, id)
 			return nil
 		}
 	}},
-	{"company-list", "list companies with their portals", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
-		return func(ctx context.Context, svc *services, out io.Writer) error {
-			companies, err := svc.app.Companies(ctx)
+	{"company-list", "list companies with their portals", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
+			if err := svc.ProjectUntilCurrent(ctx, catchUpTimeout); err != nil {
+				return err
+			}
+			companies, err := svc.App.Companies(ctx)
 			if err != nil {
 				return err
 			}
 			for _, id := range sortedByName(companies) {
-				c, err := svc.app.Company(ctx, id)
+				c, err := svc.App.Company(ctx, id)
 				if err != nil {
 					return err
 				}
@@ -52,43 +57,46 @@ var adminActions = []adminAction{
 			return nil
 		}
 	}},
-	{"portal-create", "add a customer portal to a company: --company ID --name", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+	{"portal-create", "add a customer portal to a company: --company ID --name", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 		company := fs.String("company", "", "company ID")
 		name := fs.String("name", "", "portal name")
-		return func(ctx context.Context, svc *services, out io.Writer) error {
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
 			companyID, err := parseID("company", *company)
 			if err != nil {
 				return err
 			}
 			id := uuid.New()
-			if _, err := svc.app.CreatePortal(ctx, adminMeta(), app.CreatePortal{CompanyID: companyID, PortalID: id, Name: *name}); err != nil {
+			if _, err := svc.App.CreatePortal(ctx, adminMeta(), app.CreatePortal{CompanyID: companyID, PortalID: id, Name: *name}); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "portal %s created: %s\n", *name, id)
 			return nil
 		}
 	}},
-	{"technician-create", "register a technician: --name --email --password", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+	{"technician-create", "register a technician: --name --email --password", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 		name := fs.String("name", "", "full name")
 		email := fs.String("email", "", "e-mail address, used to log in")
 		password := fs.String("password", envOr("HELPSTREAM_TECHNICIAN_PASSWORD", ""), "password, 8 to 72 bytes (env HELPSTREAM_TECHNICIAN_PASSWORD)")
-		return func(ctx context.Context, svc *services, out io.Writer) error {
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
 			id := uuid.New()
-			if _, err := svc.accounts.RegisterTechnicianWithPassword(ctx, adminMeta(), app.RegisterTechnician{TechnicianID: id, Name: *name, Email: *email}, *password); err != nil {
+			if _, err := svc.Accounts.RegisterTechnicianWithPassword(ctx, adminMeta(), app.RegisterTechnician{TechnicianID: id, Name: *name, Email: *email}, *password); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "technician %s <%s> registered: %s\n", *name, *email, id)
 			return nil
 		}
 	}},
-	{"technician-list", "list technicians with their access and status", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
-		return func(ctx context.Context, svc *services, out io.Writer) error {
-			technicians, err := svc.app.Technicians(ctx)
+	{"technician-list", "list technicians with their access and status", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
+			if err := svc.ProjectUntilCurrent(ctx, catchUpTimeout); err != nil {
+				return err
+			}
+			technicians, err := svc.App.Technicians(ctx)
 			if err != nil {
 				return err
 			}
 			for _, id := range sortedByName(technicians) {
-				p, err := svc.app.Profile(ctx, id)
+				p, err := svc.App.Profile(ctx, id)
 				if err != nil {
 					return err
 				}
@@ -97,15 +105,15 @@ var adminActions = []adminAction{
 			return nil
 		}
 	}},
-	{"password", "set a technician's password and end their sessions: --technician ID --password", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+	{"password", "set a technician's password and end their sessions: --technician ID --password", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 		technician := fs.String("technician", "", "technician ID")
 		password := fs.String("password", envOr("HELPSTREAM_TECHNICIAN_PASSWORD", ""), "new password (env HELPSTREAM_TECHNICIAN_PASSWORD)")
-		return func(ctx context.Context, svc *services, out io.Writer) error {
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
 			id, err := parseID("technician", *technician)
 			if err != nil {
 				return err
 			}
-			if _, err := svc.accounts.SetPassword(ctx, adminMeta(), id, *password); err != nil {
+			if _, err := svc.Accounts.SetPassword(ctx, adminMeta(), id, *password); err != nil {
 				return err
 			}
 			fmt.Fprintln(out, "password set")
@@ -114,10 +122,10 @@ var adminActions = []adminAction{
 	}},
 	{"grant", "let a technician serve a company: --technician ID --company ID", accessAction(true)},
 	{"revoke", "take a technician's access to a company away and end their sessions: --technician ID --company ID", accessAction(false)},
-	{"unlock", "lift the login lockout of an e-mail address and forget its failed logins: --email E", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+	{"unlock", "lift the login lockout of an e-mail address and forget its failed logins: --email E", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 		email := fs.String("email", "", "the e-mail address, as typed at login (known to Helpstream or not)")
-		return func(ctx context.Context, svc *services, out io.Writer) error {
-			return unlock(ctx, svc.accounts, *email, out)
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
+			return unlock(ctx, svc.Accounts, *email, out)
 		}
 	}},
 }
@@ -142,11 +150,11 @@ func unlock(ctx context.Context, accounts *app.Accounts, email string, out io.Wr
 	return nil
 }
 
-func accessAction(grant bool) func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
-	return func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
+func accessAction(grant bool) func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
+	return func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 		technician := fs.String("technician", "", "technician ID")
 		company := fs.String("company", "", "company ID")
-		return func(ctx context.Context, svc *services, out io.Writer) error {
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
 			techID, err := parseID("technician", *technician)
 			if err != nil {
 				return err
@@ -156,9 +164,9 @@ func accessAction(grant bool) func(fs *flag.FlagSet) func(context.Context, *serv
 				return err
 			}
 			if grant {
-				_, err = svc.app.GrantAccess(ctx, adminMeta(), app.GrantAccess{TechnicianID: techID, CompanyID: companyID})
+				_, err = svc.App.GrantAccess(ctx, adminMeta(), app.GrantAccess{TechnicianID: techID, CompanyID: companyID})
 			} else {
-				_, err = svc.accounts.RevokeAccess(ctx, adminMeta(), app.RevokeAccess{TechnicianID: techID, CompanyID: companyID})
+				_, err = svc.Accounts.RevokeAccess(ctx, adminMeta(), app.RevokeAccess{TechnicianID: techID, CompanyID: companyID})
 			}
 			if err != nil {
 				return err
@@ -190,6 +198,9 @@ func sortedByName(m map[uuid.UUID]string) []uuid.UUID {
 	return ids
 }
 
+// catchUpTimeout bounds how long a listing waits for the read models to reach the log.
+const catchUpTimeout = 30 * time.Second
+
 func init() {
 	const summary = "administer companies, portals, technicians, access grants and login lockouts"
 	register(command{name: "admin", summary: summary, run: func(ctx context.Context, args []string, out io.Writer) error {
@@ -208,16 +219,16 @@ func init() {
 				continue
 			}
 			fs := newFlagSet("admin "+action.name, action.summary, out)
-			stores := addStoreFlags(fs, false)
+			stores := addStoreFlags(fs)
 			do := action.flags(fs)
 			if err := fs.Parse(args[1:]); err != nil {
 				return err
 			}
-			svc, err := openServices(ctx, stores)
+			svc, err := service.New(ctx, stores.config())
 			if err != nil {
 				return err
 			}
-			defer svc.close()
+			defer svc.Close()
 			return do(ctx, svc, out)
 		}
 		usage(out)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 // `helpstream admin unlock --email E` lifts a lockout that a server's logins set, through the
@@ -19,13 +20,13 @@ import (
 func TestAdminUnlock(t *testing.T) {
 	_, url := pgtest.NewDatabase(t)
 	ctx := context.Background()
-	svc, err := openServices(ctx, storeFlags{databaseURL: &url, eventStore: new(string), filesDir: ptr(t.TempDir()), maxFileSize: ptr(int64(1 << 20))})
+	svc, err := service.New(ctx, service.Config{DatabaseURL: url, PoolSize: 4, FilesDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(svc.close)
+	t.Cleanup(svc.Close)
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	accounts := svc.accounts.WithLoginPolicy(app.LoginPolicy{Now: func() time.Time { return now }})
+	accounts := svc.Accounts.WithLoginPolicy(app.LoginPolicy{Now: func() time.Time { return now }})
 	const password = "correct horse battery"
 	if _, err := accounts.RegisterTechnicianWithPassword(ctx, adminMeta(), app.RegisterTechnician{TechnicianID: uuid.New(), Name: "Ann Tech", Email: "ann@example.com"}, password); err != nil {
 		t.Fatal(err)

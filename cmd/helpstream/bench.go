@@ -19,10 +19,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/filestore"
-	"github.com/helpstream/helpstream/adapters/postgres/credentials"
 	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 func init() {
@@ -58,17 +57,13 @@ func init() {
 			return err
 		}
 		defer closeAll()
-		files, err := filestore.New(filepath.Join(os.TempDir(), "helpstream-bench-files"))
+		svc, err := service.Assemble(service.Config{FilesDir: filepath.Join(os.TempDir(), "helpstream-bench-files")}, pool, store)
 		if err != nil {
 			return err
 		}
-		a, err := app.New(app.Config{Store: store, Files: files})
-		if err != nil {
-			return err
-		}
-		creds := credentials.New(pool)
-		rows, err := bench.Run(ctx, bench.Config{Pool: pool, DatabaseURL: scratchURL, Store: store, App: a,
-			Accounts: app.NewAccounts(a, creds, 0), Idempotency: creds, Duration: *duration, Rounds: *rounds, Pgbench: *pgbench}, out)
+		rows, err := bench.Run(ctx, bench.Config{Pool: pool, DatabaseURL: scratchURL, Store: store, App: svc.App,
+			Accounts: svc.Accounts, Idempotency: svc.Credentials, Duration: *duration, Rounds: *rounds, Pgbench: *pgbench,
+			CatchUp: func(ctx context.Context) error { return svc.ProjectUntilCurrent(ctx, time.Minute) }}, out)
 		if err != nil {
 			return err
 		}
@@ -93,12 +88,12 @@ func scratchDatabase(ctx context.Context, base string) (string, func(), error) {
 	name := "helpstream_bench_" + randomToken()[:12]
 	u.Path = "/" + name
 	scratch := u.String()
-	if err := ensureDatabase(ctx, scratch); err != nil {
+	if err := service.EnsureDatabase(ctx, scratch); err != nil {
 		return "", nil, err
 	}
 	drop := func() {
 		u.Path = "/postgres"
-		cfg, err := connConfig(u.String())
+		cfg, err := service.ConnConfig(u.String())
 		if err != nil {
 			return
 		}
@@ -166,7 +161,7 @@ func runBenchProjections(ctx context.Context, args []string, out io.Writer) erro
 	}
 	started := time.Now()
 	rep, err := bench.RunProjections(ctx, bench.ProjectionsConfig{Logger: logger,
-		Pool: pool, Store: store, App: a, Projections: readModels(),
+		Pool: pool, Store: store, App: a, Projections: service.ReadModels(),
 		Requests: *requests, Companies: *companies, Technicians: *technicians, SeedWriters: *writers,
 		CommandRates: commandRates, RebuildLagRate: rebuildLagRate(*rebuildRate), LagDuration: *lagFor, LagWaitEach: *waitEach, Samples: *samples, PageSize: *pageSize,
 	}, out)
@@ -349,7 +344,7 @@ func benchDatabase(ctx context.Context, dbURL string, keep bool, conns int32, st
 		fmt.Fprintf(out, "scratch database kept: %s\n", scratchURL)
 		drop = func() {}
 	}
-	if pool, err = openDatabase(ctx, scratchURL, conns); err != nil {
+	if pool, err = service.OpenDatabase(ctx, scratchURL, conns); err != nil {
 		drop()
 		return "", nil, nil, nil, err
 	}

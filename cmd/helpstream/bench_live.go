@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 const benchLiveSummary = "hold N consoles' live-update streams open on a real serve while commands run through its API: append → every console p99, and the server's memory per stream (design §7)"
@@ -43,7 +44,7 @@ func runBenchLive(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer stop()
-	pool, err := openDatabase(ctx, scratchURL, 4)
+	pool, err := service.OpenDatabase(ctx, scratchURL, 4)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 // DemoPassword is every demo technician's password.
@@ -39,7 +40,7 @@ type demoData struct {
 	Technicians []demoTechnician
 }
 
-func seedDemo(ctx context.Context, svc *services) (demoData, error) {
+func seedDemo(ctx context.Context, svc *service.Service) (demoData, error) {
 	meta := app.Meta{Actor: app.Admin, CorrelationID: "demo"}
 	d := demoData{
 		Companies: []demoCompany{
@@ -55,34 +56,34 @@ func seedDemo(ctx context.Context, svc *services) (demoData, error) {
 	companyIDs := map[string]uuid.UUID{}
 	for _, c := range d.Companies {
 		companyIDs[c.Name] = c.ID
-		company, err := svc.app.Company(ctx, c.ID)
+		company, err := svc.App.Company(ctx, c.ID)
 		if errors.Is(err, app.ErrNotFound) {
-			if _, err := svc.app.CreateCompany(ctx, meta, app.CreateCompany{CompanyID: c.ID, Name: c.Name}); err != nil {
+			if _, err := svc.App.CreateCompany(ctx, meta, app.CreateCompany{CompanyID: c.ID, Name: c.Name}); err != nil {
 				return d, err
 			}
-			if company, err = svc.app.Company(ctx, c.ID); err != nil {
+			if company, err = svc.App.Company(ctx, c.ID); err != nil {
 				return d, err
 			}
 		} else if err != nil {
 			return d, err
 		}
 		if _, ok := company.Portal(c.PortalID); !ok {
-			if _, err := svc.app.CreatePortal(ctx, meta, app.CreatePortal{CompanyID: c.ID, PortalID: c.PortalID, Name: c.PortalName}); err != nil {
+			if _, err := svc.App.CreatePortal(ctx, meta, app.CreatePortal{CompanyID: c.ID, PortalID: c.PortalID, Name: c.PortalName}); err != nil {
 				return d, err
 			}
 		}
 	}
 	for _, t := range d.Technicians {
-		_, err := svc.app.Technician(ctx, t.ID)
+		_, err := svc.App.Technician(ctx, t.ID)
 		if errors.Is(err, app.ErrNotFound) {
-			if _, err := svc.accounts.RegisterTechnicianWithPassword(ctx, meta, app.RegisterTechnician{TechnicianID: t.ID, Name: t.Name, Email: t.Email}, DemoPassword); err != nil {
+			if _, err := svc.Accounts.RegisterTechnicianWithPassword(ctx, meta, app.RegisterTechnician{TechnicianID: t.ID, Name: t.Name, Email: t.Email}, DemoPassword); err != nil {
 				return d, fmt.Errorf("register %s: %w", t.Email, err)
 			}
 		} else if err != nil {
 			return d, err
 		}
 		for _, name := range t.Companies {
-			if _, err := svc.app.GrantAccess(ctx, meta, app.GrantAccess{TechnicianID: t.ID, CompanyID: companyIDs[name]}); err != nil {
+			if _, err := svc.App.GrantAccess(ctx, meta, app.GrantAccess{TechnicianID: t.ID, CompanyID: companyIDs[name]}); err != nil {
 				return d, err
 			}
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/helpstream/helpstream/adapters/eventstore/kurrent"
 	"github.com/helpstream/helpstream/adapters/eventstore/storecopy"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 const eventsSummary = "event-store tools: copy the whole event log to another store"
@@ -62,12 +63,12 @@ func runEventsCopy(ctx context.Context, args []string, out io.Writer) error {
 	}
 	source, destination := kurrent.Redact(*from), kurrent.Redact(*to)
 
-	src, closeSrc, err := openEventStore(ctx, *from)
+	src, closeSrc, err := service.OpenEventStore(ctx, *from)
 	if err != nil {
 		return fmt.Errorf("open source: %w", err)
 	}
 	defer closeSrc()
-	dst, closeDst, err := openEventStore(ctx, *to)
+	dst, closeDst, err := service.OpenEventStore(ctx, *to)
 	if err != nil {
 		return fmt.Errorf("open destination: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 // The README's first command: serve --demo on a database that does not exist yet, then a
@@ -101,8 +102,8 @@ func TestServeDemoOnAFreshDatabase(t *testing.T) {
 	}
 	// serve keeps the read models: the admin route and /metrics say where they stand.
 	status := call("GET", "/admin/projections", DemoAdminToken, nil, http.StatusOK)
-	if n := len(status["projections"].([]any)); n != len(readModels()) {
-		t.Fatalf("%d read models in the status, want %d", n, len(readModels()))
+	if n := len(status["projections"].([]any)); n != len(service.ReadModels()) {
+		t.Fatalf("%d read models in the status, want %d", n, len(service.ReadModels()))
 	}
 	// /metrics is not served to anyone: the metrics token (the admin token by default) opens it.
 	resp, err := client.Get(strings.TrimSuffix(api, "/api/v1") + "/metrics")
@@ -133,25 +134,24 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 	_, url := pgtest.NewDatabase(t)
 	ctx := context.Background()
 	for range 2 {
-		svc, err := openServices(ctx, storeFlags{databaseURL: &url, eventStore: new(string), filesDir: ptr(t.TempDir()), maxFileSize: ptr(int64(1 << 20))})
+		svc, err := service.New(ctx, service.Config{DatabaseURL: url, PoolSize: 4, FilesDir: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := seedDemo(ctx, svc); err != nil {
 			t.Fatal(err)
 		}
-		technicians, err := svc.app.Technicians(ctx)
-		svc.close()
-		if err != nil {
-			t.Fatal(err)
+		err = svc.ProjectUntilCurrent(ctx, 10*time.Second)
+		technicians, listErr := svc.App.Technicians(ctx)
+		svc.Close()
+		if err != nil || listErr != nil {
+			t.Fatal(err, listErr)
 		}
 		if len(technicians) != 3 {
 			t.Fatalf("%d technicians, want 3", len(technicians))
 		}
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // Every command says what it does on --help, and an unknown one is refused.
 func TestHelp(t *testing.T) {

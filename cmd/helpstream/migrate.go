@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/helpstream/helpstream/adapters/postgres/schema"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 func init() {
@@ -16,7 +17,7 @@ func init() {
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		pool, applied, err := openAndMigrate(ctx, *dbURL, 2)
+		pool, applied, err := service.OpenAndMigrate(ctx, *dbURL, 2)
 		if err != nil {
 			return err
 		}

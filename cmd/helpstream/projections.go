@@ -16,6 +16,7 @@ import (
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/service"
 	"github.com/helpstream/helpstream/projections"
 )
 
@@ -49,7 +50,7 @@ func addProjectionFlags(fs *flag.FlagSet) projectionFlags {
 // openProjectionStores opens the read models' database (created and migrated if needed) and the
 // event store.
 func openProjectionStores(ctx context.Context, f projectionFlags) (*pgxpool.Pool, eventlog.Store, func(), error) {
-	return openStores(ctx, *f.databaseURL, *f.eventStore, workerPoolSize())
+	return service.OpenStores(ctx, *f.databaseURL, *f.eventStore, service.WorkerPoolSize())
 }
 
 const projectionsRunSummary = "run the projectors alone (without serve) until interrupted; one leads each read model across all runners"
@@ -71,7 +72,7 @@ func runProjectionsRun(ctx context.Context, args []string, out io.Writer) error 
 		return err
 	}
 	defer closeStores()
-	models := readModels()
+	models := service.ReadModels()
 	runner, err := projections.NewRunner(projections.Config{
 		Pool: pool, Store: store, Projections: models,
 		BatchSize: *batch, CatchUpBatch: *catchUp, LeaderRetry: *leaderRetry,
@@ -93,7 +94,7 @@ func runProjectionsRebuild(ctx context.Context, args []string, out io.Writer) er
 		fmt.Fprintf(out, "helpstream projections rebuild: %s\n\nUsage: helpstream projections rebuild [flags] [NAME...]\n\n", projectionsRebuildSummary)
 		fmt.Fprintln(out, "Queries keep reading the live tables, and a running projector keeps applying to them,")
 		fmt.Fprintln(out, "until the new tables are swapped in, in one transaction.")
-		fmt.Fprintf(out, "Read models: %s\n\nFlags:\n", strings.Join(names(readModels()), ", "))
+		fmt.Fprintf(out, "Read models: %s\n\nFlags:\n", strings.Join(names(service.ReadModels()), ", "))
 		fs.PrintDefaults()
 	}
 	if help, err := parseFlags(fs, args); help || err != nil {
@@ -200,7 +201,7 @@ func runProjectionsStatus(ctx context.Context, args []string, out io.Writer) err
 		if err != nil {
 			return err
 		}
-		if summary := r.Summary(heldBackAfter); summary != "" {
+		if summary := r.Summary(service.HeldBackAfter); summary != "" {
 			fmt.Fprintf(out, "\n%s\n", summary)
 		}
 	}
@@ -294,7 +295,7 @@ func runProjectionsRetry(ctx context.Context, args []string, out io.Writer) erro
 
 // selectReadModels returns the read models named, in the order given, or all when none is.
 func selectReadModels(wanted []string) ([]projections.Projection, error) {
-	all := readModels()
+	all := service.ReadModels()
 	if len(wanted) == 0 {
 		return all, nil
 	}

@@ -15,16 +15,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/httpapi"
 	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/adapters/stream"
-	"github.com/helpstream/helpstream/adapters/web"
-	"github.com/helpstream/helpstream/projections"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 func init() {
@@ -41,52 +36,29 @@ func init() {
 		metricsToken := fs.String("metrics-token", envOr("HELPSTREAM_METRICS_TOKEN", ""), "bearer token that opens /metrics on --addr; the admin token when empty (env HELPSTREAM_METRICS_TOKEN)")
 		streamBroker := fs.String("stream-broker", envOr("HELPSTREAM_STREAM_BROKER", ""), "also run the event stream's forwarder (as `helpstream stream run`) to this "+brokerFlagUsage+"; off when empty (env HELPSTREAM_STREAM_BROKER)")
 		pprofOn := fs.Bool("pprof", false, "also serve Go's profiles (/debug/pprof/) on --metrics-addr, the private address, for an operator chasing CPU or memory")
-		stores := addStoreFlags(fs, true)
+		stores := addStoreFlags(fs)
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		svc, err := openServices(ctx, stores)
-		if err != nil {
-			return err
-		}
-		defer svc.close()
 		switch {
 		case *adminToken == "" && *demo:
 			*adminToken = DemoAdminToken
 		case *adminToken == "":
 			*adminToken = randomToken()
 		}
-		models := readModels()
-		api, err := httpapi.New(httpapi.Config{
-			App: svc.app, Accounts: svc.accounts, Idempotency: svc.creds, AdminToken: *adminToken,
-			SecureCookies: *secure, TrustProxyHeaders: *trustProxy,
-			Health:       func(ctx context.Context) error { return health(ctx, svc) },
-			HealthReport: func(ctx context.Context) (map[string]any, error) { return healthReport(ctx, svc) },
-			ProjectionStatus: func(ctx context.Context) (any, error) {
-				return projections.Status(ctx, svc.pool, svc.store, models)
-			},
-		})
+		cfg := stores.config()
+		cfg.AdminToken, cfg.SecureCookies, cfg.TrustProxyHeaders, cfg.Projectors = *adminToken, *secure, *trustProxy, *projectors
+		svc, err := service.New(ctx, cfg)
 		if err != nil {
 			return err
 		}
-		console, err := web.New(web.Config{
-			App: svc.app, Accounts: svc.accounts, Store: svc.store,
-			SecureCookies: *secure, TrustProxyHeaders: *trustProxy,
-		})
-		if err != nil {
-			return err
-		}
-		go func() { _ = console.Run(ctx) }() // live updates; returns when ctx ends
-		go keepTidy(ctx, svc.creds)          // expired sessions, old idempotency keys and login counters
-		if *projectors {
-			runner, err := projections.NewRunner(projections.Config{Pool: svc.pool, Store: svc.store, Projections: models})
-			if err != nil {
-				return err
-			}
-			go func() { _ = runner.Run(ctx) }() // returns when ctx ends; failures are logged and retried
-		}
+		defer svc.Close()
+		runCtx, stopRunning := context.WithCancel(ctx)
+		running := make(chan struct{})
+		go func() { defer close(running); _ = svc.Run(runCtx) }()
+		defer func() { stopRunning(); <-running }()
 		if *streamBroker != "" {
-			forwarder, closeBroker, err := openStreamForwarder(ctx, svc.pool, *stores.databaseURL, svc.store, *streamBroker, stream.Config{})
+			forwarder, closeBroker, err := openStreamForwarder(ctx, svc.Pool, *stores.databaseURL, svc.Store, *streamBroker, stream.Config{})
 			if err != nil {
 				return err
 			}
@@ -95,17 +67,7 @@ func init() {
 			go func() { defer close(forwarding); _ = forwarder.Run(forwardCtx) }() // failures are logged and retried
 			defer func() { stopForwarding(); <-forwarding; closeBroker() }()
 		}
-		metrics := prometheus.NewRegistry()
-		metrics.MustRegister(
-			projections.NewCollector(svc.pool, svc.store, models),
-			commandCollector(svc.app),
-			collectors.NewGoCollector(),
-			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		)
-		if pg, ok := svc.store.(*pgstore.Store); ok {
-			metrics.MustRegister(pg.HorizonCollector())
-		}
-		metricsHandler := promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})
+		metricsHandler := promhttp.HandlerFor(svc.Metrics(), promhttp.HandlerOpts{})
 		root := http.NewServeMux()
 		if *metricsAddr == "" {
 			token := *metricsToken
@@ -114,12 +76,7 @@ func init() {
 			}
 			root.Handle("GET /metrics", bearerOnly(token, metricsHandler))
 		}
-		root.Handle("/", api)
-		root.Handle("/console", console)
-		root.Handle("/console/", console)
-		root.Handle("/portal/", console)
-		root.Handle("/static/", console)
-		root.Handle("GET /{$}", http.RedirectHandler("/console", http.StatusSeeOther))
+		root.Handle("/", svc.Handler())
 		listener, err := net.Listen("tcp", *addr)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", *addr, err)
@@ -170,46 +127,6 @@ func init() {
 		slog.Info("stopped")
 		return nil
 	}})
-}
-
-// health is nil when the server can serve: its database answers and no read model has parked
-// an event (which leaves it without what that event carried until `projections retry`).
-func health(ctx context.Context, svc *services) error {
-	if err := svc.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("ping the database: %w", err)
-	}
-	ok, reason, err := projections.Health(ctx, svc.pool)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errors.New(reason)
-	}
-	return nil
-}
-
-// heldBackAfter is how long a transaction must have held events back before /healthz and
-// `projections status` say so: every append holds them back for the milliseconds it runs.
-const heldBackAfter = time.Second
-
-// healthReport tells, under "event_log", whether an open transaction holds back the delivery of
-// events (PostgreSQL event store only): "delivery_held" (an event writer has held it back for
-// heldBackAfter or longer) and, when some transaction holds events back that long, a sentence
-// ("summary") and the whole report ("horizon").
-func healthReport(ctx context.Context, svc *services) (map[string]any, error) {
-	pg, ok := svc.store.(*pgstore.Store)
-	if !ok {
-		return nil, nil
-	}
-	r, err := pg.Horizon(ctx)
-	if err != nil {
-		return nil, err
-	}
-	report := map[string]any{"delivery_held": r.DeliveryHeld && r.BlockedFor >= heldBackAfter}
-	if summary := r.Summary(heldBackAfter); summary != "" {
-		report["summary"], report["horizon"] = summary, r
-	}
-	return map[string]any{"event_log": report}, nil
 }
 
 // bearerOnly serves h to requests that carry token as a bearer token, and 401 to the others.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/helpstream/helpstream/adapters/stream"
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 const streamSummary = "the event stream to analytics consumers through Watermill: run a forwarder"
@@ -43,7 +44,7 @@ func runStreamRun(ctx context.Context, args []string, out io.Writer) error {
 	if *broker == "" {
 		return errors.New("stream run: --broker is required")
 	}
-	pool, store, closeStores, err := openStores(ctx, *stores.databaseURL, *stores.eventStore, workerPoolSize())
+	pool, store, closeStores, err := service.OpenStores(ctx, *stores.databaseURL, *stores.eventStore, service.WorkerPoolSize())
 	if err != nil {
 		return err
 	}

@@ -118,9 +118,8 @@ type Config struct {
 	CachedBytes   int64
 
 	// RequestList, RequestDetails and Directory are the read models that answer the queries
-	// (the list, the Details panel, portals, companies and technicians). Each one left nil is
-	// answered in memory: the list and the directory from a catalog folded from the global
-	// log, the details by folding the request's stream. Commands always load streams.
+	// (the list, the Details panel, portals, companies and technicians). A query whose read
+	// model is nil answers ErrNoReadModel; commands load streams and need none.
 	RequestList    RequestListReadModel
 	RequestDetails RequestDetailsReadModel
 	Directory      DirectoryReadModel
@@ -130,9 +129,9 @@ type Config struct {
 	// MaxProjectionWait bounds WaitForPosition; MaxProjectionWait (2 s) when zero.
 	MaxProjectionWait time.Duration
 	// ReadOwnWrites makes every read-model query first wait (bounded by MaxProjectionWait)
-	// until the read models include every event this App appended: what the in-memory catalog
-	// guarantees, for clients of one server that do not pass min_position. Clients of several
-	// servers pass min_position.
+	// until the read models include every event this App appended: clients of one server read
+	// their own writes without passing min_position. Clients of several servers pass
+	// min_position.
 	ReadOwnWrites bool
 }
 
@@ -145,7 +144,6 @@ type App struct {
 	files       FileStore
 	now         func() time.Time
 	maxFileSize int64
-	catalog     *catalog
 
 	// The command path (writer.go): kinds of stream, the cache of their states, the writers.
 	requestStreams *streamKind
@@ -164,9 +162,9 @@ type App struct {
 	waitFor           func(ctx context.Context, pos eventlog.Position) (bool, error)
 	maxProjectionWait time.Duration
 	readOwnWrites     bool
-	notReadyOnce      sync.Once
 	reachedMu         sync.Mutex
 	reached           eventlog.Position // the read models are known to have applied it
+	written           eventlog.Position // the furthest this process's commands appended
 }
 
 // New returns an App, with defaults for what Config leaves unset.
@@ -197,7 +195,6 @@ func New(cfg Config) (*App, error) {
 		files:       cfg.Files,
 		now:         cfg.Now,
 		maxFileSize: cfg.MaxFileSize,
-		catalog:     newCatalog(),
 
 		requestStreams: requestKind(),
 		companies:      companyKind(),

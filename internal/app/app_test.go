@@ -11,12 +11,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/filestore"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service"
+	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
 // world is an App on a fresh PostgreSQL database with one company, its portal and technicians.
@@ -32,21 +32,9 @@ type world struct {
 
 func newWorld(t *testing.T, technicians int) *world {
 	t.Helper()
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	files, err := filestore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(app.Config{Store: store, Files: files, MaxFileSize: 1024})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &world{pool: pool, app: a, store: store, files: files, companyID: uuid.New(), portalID: uuid.New()}
+	svc := servicetest.New(t, func(c *service.Config) { c.MaxFileSize = 1024 })
+	a := svc.App
+	w := &world{pool: svc.Pool, app: a, store: svc.Store, files: svc.Files, companyID: uuid.New(), portalID: uuid.New()}
 	ctx := context.Background()
 	admin := app.Meta{Actor: app.Admin}
 	must(t, func() (app.Result, error) {
@@ -351,7 +339,11 @@ func TestListViews(t *testing.T) {
 	check("active", ids(app.ListRequests{TechnicianID: bob, View: app.ViewActive}), second)
 	check("completed", ids(app.ListRequests{TechnicianID: bob, View: app.ViewCompleted}), third)
 	check("mine", ids(app.ListRequests{TechnicianID: alice, MineOnly: true}), second)
-	check("paged", ids(app.ListRequests{TechnicianID: bob, Limit: 1, Offset: 1}), second)
+	firstPage, err := w.app.ListRequests(ctx, app.ListRequests{TechnicianID: bob, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("paged", ids(app.ListRequests{TechnicianID: bob, Limit: 1, Cursor: firstPage.NextCursor}), second)
 	must(t, func() (app.Result, error) {
 		return w.app.SetAvailability(ctx, tech(bob), app.SetAvailability{TechnicianID: bob, Availability: "away"})
 	})

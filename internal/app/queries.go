@@ -98,11 +98,11 @@ type RequestDetails struct {
 }
 
 // RequestDetails returns a request's details as the viewer may see them: private notes only
-// for technicians, actions for this viewer only. The details read model answers when one is
-// configured; otherwise the request's stream is folded.
+// for technicians, actions for this viewer only. The details read model answers; the request's
+// own stream answers only for a request the read model has not seen yet.
 func (a *App) RequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID) (RequestDetails, error) {
 	if a.requestDetails == nil {
-		return a.foldRequestDetails(ctx, v, requestID)
+		return RequestDetails{}, fmt.Errorf("details of request %s: %w", requestID, ErrNoReadModel)
 	}
 	if a.readOwnWrites {
 		a.awaitOwnWrites(ctx) // before the caller's own access and availability are read
@@ -117,8 +117,7 @@ func (a *App) RequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID)
 	} else if v.CustomerOf != requestID {
 		return RequestDetails{}, fmt.Errorf("request %s: %w", requestID, ErrNotFound)
 	}
-	d, err := fromReadModel(ctx, a, func() (RequestDetails, error) { return a.requestDetails.RequestDetails(ctx, q) },
-		func() (RequestDetails, error) { return a.foldRequestDetails(ctx, v, requestID) }, ErrNotFound)
+	d, err := fromReadModel(ctx, a, func() (RequestDetails, error) { return a.requestDetails.RequestDetails(ctx, q) }, ErrNotFound)
 	if errors.Is(err, ErrNotFound) {
 		// The read model may be behind the log (a transaction elsewhere holds the log back, a
 		// projector restarts): a request whose submission was acknowledged must not answer

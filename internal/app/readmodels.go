@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 	"unicode"
@@ -19,9 +18,9 @@ import (
 	"github.com/helpstream/helpstream/domain/request"
 )
 
-// The query side's ports. Read models in PostgreSQL (package projections/…) implement them;
-// when none is configured, the App answers from its in-memory catalog and by folding streams,
-// which needs no schema and works with every event store.
+// The query side's ports. The read models in PostgreSQL (tables kept by projections/…, read by
+// adapters/postgres/readmodels) implement them; queries answer from them only. Commands never
+// use them: an App without read models runs commands and refuses queries (ErrNoReadModel).
 
 // RequestListReadModel answers the Support Requests panel (R2–R4).
 type RequestListReadModel interface {
@@ -111,12 +110,9 @@ type ListCursor struct {
 // another sort order.
 var ErrInvalidCursor = errors.New("cursor is not valid for this sort and order; start again without it")
 
-// ErrOffsetWithCursor is returned when a query pages both ways at once.
-var ErrOffsetWithCursor = errors.New("offset and cursor cannot be combined")
-
-// ErrOffsetUnsupported is returned for offset paging when the list comes from a read model,
-// which pages by cursor only.
-var ErrOffsetUnsupported = errors.New("offset paging is not supported; follow next_cursor")
+// ErrNoReadModel is returned by a query of an App configured without the read model that
+// answers it: a wiring mistake, not the caller's.
+var ErrNoReadModel = errors.New("no read model is configured for this query")
 
 // ErrInvalidSearch is returned for a search term that is too long or holds control characters.
 var ErrInvalidSearch = errors.New("search must be 1 to 200 characters, without control characters")
@@ -253,23 +249,20 @@ func (a *App) WaitForPosition(ctx context.Context, pos eventlog.Position) (bool,
 	}
 	waitCtx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	if a.readModels() {
-		if a.waitFor == nil {
-			return false, nil // nothing can tell how far the read models are
-		}
-		ok, err := a.waitFor(waitCtx, pos)
-		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			return false, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("wait for the read models: %w", err)
-		}
-		if ok {
-			a.noteReached(pos)
-		}
-		return ok, nil
+	if a.waitFor == nil {
+		return false, nil // nothing can tell how far the read models are
 	}
-	return a.catalog.waitFor(waitCtx, ctx, a.store, pos)
+	ok, err := a.waitFor(waitCtx, pos)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("wait for the read models: %w", err)
+	}
+	if ok {
+		a.noteReached(pos)
+	}
+	return ok, nil
 }
 
 // waitBudgetKey carries, in a context, when the waits for the read models of one answer must
@@ -295,30 +288,22 @@ var ErrReadModelNotReady = errors.New("the read models are not built yet; try ag
 // fromReadModel runs a read-model query, the way every query of a configured read model runs:
 //
 //   - With Config.ReadOwnWrites, it first waits (bounded) until the read models include every
-//     event this process appended, as the in-memory catalog guarantees: a client of one server
-//     reads its own writes without passing min_position.
-//   - When the read model's tables do not exist yet (ErrReadModelNotReady: the projection
-//     runner has not created them), it answers from memory instead (fallback).
+//     event this process appended: a client of one server reads its own writes without passing
+//     min_position.
 //   - When it finds nothing (an error matching notFound) while the read models may not have
 //     applied the whole log yet (this process's own appends, or the log's head as it is now:
 //     a server started on a restored or copied log builds its read models while it already
 //     answers), it waits for them, bounded, and asks once more: a request submitted through a
 //     portal the same server just created, or that the log holds, is not refused.
-func fromReadModel[T any](ctx context.Context, a *App, query, fallback func() (T, error), notFound ...error) (T, error) {
+func fromReadModel[T any](ctx context.Context, a *App, query func() (T, error), notFound ...error) (T, error) {
 	if a.readOwnWrites {
 		a.awaitOwnWrites(ctx)
 	}
 	v, err := query()
-	if errors.Is(err, ErrReadModelNotReady) {
-		a.notReadyOnce.Do(func() {
-			slog.WarnContext(ctx, "read models not built yet: answering from memory until they are", "err", err)
-		})
-		return fallback()
-	}
 	if err == nil || !anyIs(err, notFound) {
 		return v, err
 	}
-	pos := a.catalog.ownWrites()
+	pos := a.ownWrites()
 	if heads, ok := a.store.(eventlog.HeadReader); ok {
 		if head, headErr := heads.Head(ctx); headErr == nil && head.Compare(pos) > 0 {
 			pos = head
@@ -330,15 +315,12 @@ func fromReadModel[T any](ctx context.Context, a *App, query, fallback func() (T
 	if ok, waitErr := a.WaitForPosition(ctx, pos); waitErr != nil || !ok {
 		return v, err
 	}
-	if v, err = query(); errors.Is(err, ErrReadModelNotReady) {
-		return fallback()
-	}
-	return v, err
+	return query()
 }
 
 // awaitOwnWrites waits, bounded, until the read models have applied this process's last write.
 func (a *App) awaitOwnWrites(ctx context.Context) {
-	pos := a.catalog.ownWrites()
+	pos := a.ownWrites()
 	if pos.IsStart() || a.reachedOwn(pos) {
 		return
 	}
@@ -369,9 +351,20 @@ func anyIs(err error, targets []error) bool {
 	return false
 }
 
-// readModels reports whether the queries are served by read models.
-func (a *App) readModels() bool {
-	return a.requestList != nil || a.requestDetails != nil || a.directoryRM != nil
+// noteWritten remembers the furthest position this process's own commands appended.
+func (a *App) noteWritten(pos eventlog.Position) {
+	a.reachedMu.Lock()
+	defer a.reachedMu.Unlock()
+	if pos.Compare(a.written) > 0 {
+		a.written = pos
+	}
+}
+
+// ownWrites is the furthest position this process's commands appended.
+func (a *App) ownWrites() eventlog.Position {
+	a.reachedMu.Lock()
+	defer a.reachedMu.Unlock()
+	return a.written
 }
 
 // viewerTechnician returns the technician who asks, from the directory read model when there

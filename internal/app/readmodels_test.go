@@ -19,8 +19,8 @@ import (
 
 var allSorts = []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity}
 
-// The in-memory catalog pages by cursor exactly as by offset, for every sort and direction.
-func TestCatalogCursorPaging(t *testing.T) {
+// The list pages by cursor exactly as in one page, for every sort and direction.
+func TestCursorPaging(t *testing.T) {
 	w := newWorld(t, 2)
 	ctx := context.Background()
 	var ids []uuid.UUID
@@ -66,8 +66,8 @@ func TestCatalogCursorPaging(t *testing.T) {
 	}
 }
 
-// The list's filters and their errors, answered by the catalog.
-func TestCatalogFilters(t *testing.T) {
+// The list's filters and their errors.
+func TestListFilters(t *testing.T) {
 	w := newWorld(t, 2)
 	ctx := context.Background()
 	a, b := w.submit(t, request.Windows), w.submit(t, request.Mac)
@@ -106,7 +106,6 @@ func TestCatalogFilters(t *testing.T) {
 		{app.ListRequests{TechnicianID: me, Cursor: "not a cursor"}, app.ErrInvalidCursor},
 		{app.ListRequests{TechnicianID: me, Cursor: page.NextCursor, Sort: app.SortCustomer}, app.ErrInvalidCursor},
 		{app.ListRequests{TechnicianID: me, Cursor: page.NextCursor, Descending: true}, app.ErrInvalidCursor},
-		{app.ListRequests{TechnicianID: me, Cursor: page.NextCursor, Offset: 1}, app.ErrOffsetWithCursor},
 		{app.ListRequests{TechnicianID: me, Search: "a\x00b"}, app.ErrInvalidSearch},
 		{app.ListRequests{TechnicianID: me, MineOnly: true, Assignee: w.techs[1]}, app.ErrInvalidFilter},
 	} {
@@ -179,27 +178,24 @@ func (w *world) withReadModels(t *testing.T, cfg app.Config) *app.App {
 }
 
 // With a list read model, the App resolves the caller (R2: their companies, New only while
-// Available, their ID for mine=true) and passes an explicit query; it pages by cursor only.
+// Available, their ID for mine=true) and passes an explicit query.
 func TestListFromReadModel(t *testing.T) {
 	w := newWorld(t, 1)
 	ctx := context.Background()
 	me := w.techs[0]
-	rm := &fakeList{page: app.RequestPage{Total: 3, NextCursor: "c", NextOffset: 7}}
+	rm := &fakeList{page: app.RequestPage{Total: 3, NextCursor: "c"}}
 	a := w.withReadModels(t, app.Config{RequestList: rm})
 	page, err := a.ListRequests(ctx, app.ListRequests{TechnicianID: me, MineOnly: true, Sort: app.SortCustomer, Search: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if page.NextOffset != -1 || page.Requests == nil || page.NextCursor != "c" {
+	if page.Requests == nil || page.NextCursor != "c" {
 		t.Fatalf("page %+v", page)
 	}
 	got := rm.got[0]
 	if !slices.Equal(got.Companies, []uuid.UUID{w.companyID}) || !got.IncludeNew || got.Assignee != me || got.Sort != app.SortCustomer ||
 		got.Search != "x" || got.Limit != 50 || got.View != app.ViewAll || got.After != nil {
 		t.Fatalf("query %+v", got)
-	}
-	if _, err := a.ListRequests(ctx, app.ListRequests{TechnicianID: me, Offset: 3}); !errors.Is(err, app.ErrOffsetUnsupported) {
-		t.Fatalf("offset: %v", err)
 	}
 	// Not Available: no New requests; a company outside the caller's access lists nothing,
 	// without asking the read model.
@@ -218,18 +214,21 @@ func TestListFromReadModel(t *testing.T) {
 	if err != nil || len(page.Requests) != 0 || rm.calls != calls {
 		t.Fatalf("New while busy: %+v %v", page, err)
 	}
-	// A read model without tables yet: the catalog answers.
+	// A read model without tables yet says so: there is no other read side to answer.
 	rm.err = fmt.Errorf("request list: %w", app.ErrReadModelNotReady)
-	w.submit(t, request.Windows)
-	page, err = a.ListRequests(ctx, app.ListRequests{TechnicianID: me})
-	if err != nil || page.Total != 0 { // busy: the new request is not listed, by the catalog
-		t.Fatalf("fallback: %+v %v", page, err)
+	if _, err = a.ListRequests(ctx, app.ListRequests{TechnicianID: me}); !errors.Is(err, app.ErrReadModelNotReady) {
+		t.Fatalf("not ready: %v", err)
+	}
+	// An App without a list read model refuses the query as a wiring mistake.
+	bare := w.withReadModels(t, app.Config{})
+	if _, err = bare.ListRequests(ctx, app.ListRequests{TechnicianID: me}); !errors.Is(err, app.ErrNoReadModel) {
+		t.Fatalf("no read model: %v", err)
 	}
 }
 
 // With a details read model, the App resolves the viewer (from the directory read model when
 // there is one), re-checks R2 on the answer, waits for its own writes when the read model
-// does not know the request yet, and falls back to folding the stream without tables.
+// does not know the request yet, and says when the tables are not built yet.
 func TestDetailsFromReadModel(t *testing.T) {
 	w := newWorld(t, 1)
 	ctx := context.Background()
@@ -267,11 +266,10 @@ func TestDetailsFromReadModel(t *testing.T) {
 	if _, err := a.RequestDetails(ctx, app.Viewer{TechnicianID: me}, id); err != nil || len(waited) != 1 {
 		t.Fatalf("retry after own writes: %v, waited %v", err, waited)
 	}
-	// No tables yet: the stream is folded.
+	// No tables yet: said as such.
 	rm.errs = []error{fmt.Errorf("x: %w", app.ErrReadModelNotReady)}
-	d, err = a.RequestDetails(ctx, app.Viewer{TechnicianID: me}, id)
-	if err != nil || d.Status != request.StatusActive || len(d.Entries) == 0 {
-		t.Fatalf("fallback: %+v %v", d, err)
+	if _, err = a.RequestDetails(ctx, app.Viewer{TechnicianID: me}, id); !errors.Is(err, app.ErrReadModelNotReady) {
+		t.Fatalf("not ready: %v", err)
 	}
 	// The directory read model does not know the viewer yet: their stream answers.
 	dirRM.err = fmt.Errorf("technician: %w", app.ErrNotFound)
@@ -307,8 +305,8 @@ func TestReadOwnWrites(t *testing.T) {
 	}
 }
 
-// WaitForPosition: through Config.WaitFor with read models (a timeout is "not yet", not an
-// error); through the catalog without.
+// WaitForPosition: through Config.WaitFor (a timeout is "not yet", not an error); without one,
+// nothing can tell, so "not yet" at once.
 func TestWaitForPosition(t *testing.T) {
 	w := newWorld(t, 1)
 	ctx := context.Background()
@@ -316,13 +314,13 @@ func TestWaitForPosition(t *testing.T) {
 		return w.app.SetAvailability(ctx, tech(w.techs[0]), app.SetAvailability{TechnicianID: w.techs[0], Availability: "away"})
 	})
 	if ok, err := w.app.WaitForPosition(ctx, res.Position); !ok || err != nil {
-		t.Fatalf("catalog, own write: %v %v", ok, err)
+		t.Fatalf("own write: %v %v", ok, err)
 	}
 	far := eventlog.NewPosition(1<<62, 1)
 	fast := w.withReadModels(t, app.Config{MaxProjectionWait: 50 * time.Millisecond})
 	start := time.Now()
 	if ok, err := fast.WaitForPosition(ctx, far); ok || err != nil || time.Since(start) > 2*time.Second {
-		t.Fatalf("catalog, far position: %v %v after %s", ok, err, time.Since(start))
+		t.Fatalf("no WaitFor, far position: %v %v after %s", ok, err, time.Since(start))
 	}
 	slow := w.withReadModels(t, app.Config{RequestList: &fakeList{}, MaxProjectionWait: 30 * time.Millisecond,
 		WaitFor: func(ctx context.Context, _ eventlog.Position) (bool, error) {

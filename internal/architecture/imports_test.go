@@ -30,7 +30,8 @@ var rules = []struct {
 	{"internal/app", append([]string{"domain/"}, kernel...), "the application layer owns its ports and knows no adapter, no read model"},
 	{"projections", append([]string{"domain/", "projections"}, kernel...), "read models fold events into tables: domain and pgx, no application, no adapter"},
 	{"adapters/", append([]string{"domain/", "internal/app", "projections", "adapters/"}, kernel...), "adapters implement the ports; only cmd puts them together"},
-	{"cmd/", []string{""}, "the binary wires everything"},
+	{"internal/service", append([]string{"domain/", "internal/app", "internal/service", "projections", "adapters/"}, kernel...), "the composition root puts the parts together for cmd and tests; nothing but them imports it"},
+	{"cmd/", []string{""}, "the binary parses flags into the composition root's Config"},
 	{"internal/architecture", nil, "this test imports nothing of the module"},
 }
 
@@ -65,6 +66,10 @@ func TestImportsRunDownTheLayers(t *testing.T) {
 			}
 			if strings.HasPrefix(dep, "cmd/") && !strings.HasPrefix(pkg, "cmd/") {
 				t.Errorf("%s imports %s: nothing but the binary imports cmd", pkg, dep)
+				continue
+			}
+			if strings.HasPrefix(dep, "internal/service") && !strings.HasPrefix(pkg, "cmd/") && !strings.HasPrefix(pkg, "internal/service") {
+				t.Errorf("%s imports %s: only the binary imports the composition root", pkg, dep)
 				continue
 			}
 			allowed := false

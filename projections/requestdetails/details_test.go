@@ -75,7 +75,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	clock := &microClock{now: time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(9, 9))}
-	a, err := app.New(app.Config{Store: store, Files: files, Now: clock.Now})
+	a, err := app.New(app.Config{Store: store, Files: files, Now: clock.Now, RequestDetails: foldOnly{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +96,14 @@ func newWorld(t *testing.T) *world {
 		w.do(a.SetAvailability(ctx, admin, app.SetAvailability{TechnicianID: id, Availability: spec.status}))
 	}
 	return w
+}
+
+// foldOnly is a details read model that has never seen a request: the application then folds
+// the request's stream, the yardstick the read model is compared with.
+type foldOnly struct{}
+
+func (foldOnly) RequestDetails(context.Context, app.RequestDetailsQuery) (app.RequestDetails, error) {
+	return app.RequestDetails{}, app.ErrNotFound
 }
 
 func (w *world) do(res app.Result, err error) {

@@ -3,9 +3,10 @@ package requestlist
 import (
 	"context"
 	"encoding/json"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest/listtest"
 	"testing"
 	"time"
+
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest/listtest"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"

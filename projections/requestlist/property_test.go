@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -50,8 +51,8 @@ func (c *clock) Now() time.Time {
 	return c.now
 }
 
-// property is the world of the property test: an App that answers from memory (the catalog and
-// stream folds: the reference), an App that answers from the read models, and the read models
+// property is the world of the property test: an App that answers from memory (the reference
+// fold and the streams), an App that answers from the read models, and the read models
 // kept by applying the log in random batches.
 type property struct {
 	t        *testing.T
@@ -147,7 +148,7 @@ func newProperty(t *testing.T) *property {
 		t.Fatal(err)
 	}
 	c := &clock{now: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(77, 78))}
-	ref, err := app.New(app.Config{Store: store, Files: files, Now: c.Now})
+	ref, err := app.New(newReference(store).config(app.Config{Store: store, Files: files, Now: c.Now}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -525,7 +526,7 @@ func (p *property) checkLists() {
 	if nonEmpty < queries/3 {
 		t.Fatalf("only %d of %d list queries returned rows", nonEmpty, queries)
 	}
-	t.Logf("%d list queries (%d with rows) answer as the catalog does", queries, nonEmpty)
+	t.Logf("%d list queries (%d with rows) answer as the reference fold does", queries, nonEmpty)
 }
 
 func (p *property) checkDetails() {

@@ -2,11 +2,12 @@ package requestlist
 
 import (
 	"context"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest/listtest"
 	"os"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest/listtest"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"

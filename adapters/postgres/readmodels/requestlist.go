@@ -86,7 +86,7 @@ func ListRequests(ctx context.Context, db Querier, q app.RequestListQuery) (app.
 
 // list is List; force, when byPair or byStatus, overrides the choice of walk (for tests).
 func list(ctx context.Context, db Querier, q app.RequestListQuery, force strategy) (app.RequestPage, strategy, error) {
-	empty := app.RequestPage{Requests: []app.RequestSummary{}, NextOffset: -1}
+	empty := app.RequestPage{Requests: []app.RequestSummary{}}
 	statuses := q.Statuses()
 	if len(q.Companies) == 0 || len(statuses) == 0 {
 		return empty, "", nil
@@ -154,7 +154,7 @@ func list(ctx context.Context, db Querier, q app.RequestListQuery, force strateg
 	if err != nil {
 		return empty, strat, fmt.Errorf("request list: %w", notReady(err))
 	}
-	page := app.RequestPage{Requests: got, Total: total, TotalCapped: capped, NextOffset: -1}
+	page := app.RequestPage{Requests: got, Total: total, TotalCapped: capped}
 	if len(got) > q.Limit {
 		page.Requests = got[:q.Limit]
 		page.NextCursor = app.CursorAfter(q.Sort, q.Descending, got[q.Limit-1]).String()

@@ -1,8 +1,7 @@
 package e2e_test
 
-// The server under test, wired like `helpstream serve` (cmd/helpstream/serve.go and wiring.go):
-// a fresh PostgreSQL database, the PostgreSQL event store, the credentials store, a file store,
-// the application answering from the read models kept by a running projections.Runner, and the
+// The server under test, put together as `helpstream serve` does (internal/service) on a fresh
+// PostgreSQL database: the application answering from the read models its runner keeps, the
 // JSON API and the web handler (console and portal) on one mux behind httptest.NewServer.
 
 import (
@@ -11,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -23,21 +21,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/filestore"
-	"github.com/helpstream/helpstream/adapters/httpapi"
-	"github.com/helpstream/helpstream/adapters/postgres/credentials"
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
-	"github.com/helpstream/helpstream/adapters/postgres/schema"
-	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/internal/app"
-	"github.com/helpstream/helpstream/projections"
-	"github.com/helpstream/helpstream/projections/directory"
-	"github.com/helpstream/helpstream/projections/requestdetails"
-	"github.com/helpstream/helpstream/projections/requestlist"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 // password is every seeded technician's password.
@@ -57,31 +45,6 @@ type server struct {
 	Portal1, Portal2   uuid.UUID
 	Alice, Bob, Carol  technician
 	companyNames       map[uuid.UUID]string
-}
-
-// readModels are the read models serve keeps (cmd/helpstream/readmodels.go), in its order.
-func readModels() []projections.Projection {
-	return []projections.Projection{
-		directory.NewProjection(),
-		requestlist.NewProjection(),
-		requestdetails.NewProjection(),
-	}
-}
-
-// withReadModels is cmd/helpstream's withReadModels.
-func withReadModels(cfg app.Config, pool *pgxpool.Pool, models []projections.Projection) app.Config {
-	cfg.RequestList = readmodels.NewRequestList(pool)
-	cfg.RequestDetails = readmodels.NewDetails(pool)
-	cfg.Directory = readmodels.NewDirectory(pool)
-	cfg.ReadOwnWrites = true
-	names := make([]string, 0, len(models))
-	for _, p := range models {
-		names = append(names, p.Name())
-	}
-	cfg.WaitFor = func(ctx context.Context, pos eventlog.Position) (bool, error) {
-		return projections.WaitFor(ctx, pool, names, pos, app.MaxProjectionWait)
-	}
-	return cfg
 }
 
 // newServer starts a server of the test's own, stopped when the test ends.
@@ -119,73 +82,25 @@ func startServer() (s *server, stop func(), err error) {
 			slog.Error("drop the test database", "err", err)
 		}
 	})
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg.MaxConns = 40
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("connect to the test database: %w", err)
-	}
-	undo = append(undo, pool.Close)
-	if _, err := schema.Migrate(ctx, pool); err != nil {
-		return nil, nil, fmt.Errorf("migrate the test database: %w", err)
-	}
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		return nil, nil, err
-	}
-	undo = append(undo, store.Close)
 	filesDir, err := os.MkdirTemp("", "helpstream-e2e-files-")
 	if err != nil {
 		return nil, nil, err
 	}
 	undo = append(undo, func() { _ = os.RemoveAll(filesDir) })
-	files, err := filestore.New(filesDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	models := readModels()
-	a, err := app.New(withReadModels(app.Config{Store: store, Files: files}, pool, models))
-	if err != nil {
-		return nil, nil, err
-	}
-	creds := credentials.New(pool)
-	accounts := app.NewAccounts(a, creds, 0)
-	api, err := httpapi.New(httpapi.Config{
-		App: a, Accounts: accounts, Idempotency: creds, AdminToken: "e2e-admin",
-		ProjectionStatus: func(ctx context.Context) (any, error) {
-			return projections.Status(ctx, pool, store, models)
-		},
+	svc, err := service.New(ctx, service.Config{
+		DatabaseURL: url, PoolSize: 16, FilesDir: filesDir, AdminToken: "e2e-admin", Projectors: true,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	console, err := web.New(web.Config{App: a, Accounts: accounts, Store: store})
-	if err != nil {
-		return nil, nil, err
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	runner, err := projections.NewRunner(projections.Config{Pool: pool, Store: store, Projections: models, Logger: logger})
-	if err != nil {
-		return nil, nil, err
-	}
+	undo = append(undo, svc.Close)
 	runCtx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{}, 2)
-	go func() { _ = runner.Run(runCtx); stopped <- struct{}{} }()
-	go func() { _ = console.Run(runCtx); stopped <- struct{}{} }()
-	undo = append(undo, func() { cancel(); <-stopped; <-stopped })
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); _ = svc.Run(runCtx) }()
+	undo = append(undo, func() { cancel(); <-stopped })
 
-	// The routes as serve mounts them (cmd/helpstream/serve.go).
-	root := http.NewServeMux()
-	root.Handle("/", api)
-	root.Handle("/console", console)
-	root.Handle("/console/", console)
-	root.Handle("/portal/", console)
-	root.Handle("/static/", console)
-	root.Handle("GET /{$}", http.RedirectHandler("/console", http.StatusSeeOther))
-	ts := httptest.NewUnstartedServer(root)
+	ts := httptest.NewUnstartedServer(svc.Handler()) // the routes as serve mounts them
 	ts.Config.ReadHeaderTimeout = 10 * time.Second
 	ts.Start()
 	// Stopped first (undo runs backwards): its event streams end before the live updates.
@@ -194,31 +109,26 @@ func startServer() (s *server, stop func(), err error) {
 		ts.Close()
 	})
 	select {
-	case <-console.Ready():
+	case <-svc.Console.Ready():
 	case <-ctx.Done():
 		return nil, nil, errors.New("the web handler's live updates did not start in time")
 	}
 
 	s = &server{
-		URL: ts.URL, App: a,
+		URL: ts.URL, App: svc.App,
 		Company1: uuid.New(), Company2: uuid.New(), Portal1: uuid.New(), Portal2: uuid.New(),
 		Alice: technician{ID: uuid.New(), Name: "Alice Martin", Email: "alice@example.com"},
 		Bob:   technician{ID: uuid.New(), Name: "Bob Durand", Email: "bob@example.com"},
 		Carol: technician{ID: uuid.New(), Name: "Carol Petit", Email: "carol@example.com"},
 	}
 	s.companyNames = map[uuid.UUID]string{s.Company1: "Acme Corp", s.Company2: "Globex"}
-	last, err := s.seed(ctx, accounts)
-	if err != nil {
+	if _, err := s.seed(ctx, svc.Accounts); err != nil {
 		return nil, nil, err
 	}
 	// The portals and the technicians' access come from the read models: wait until they have
 	// the seed, as a real server has its data long before a person shows up.
-	names := make([]string, 0, len(models))
-	for _, p := range models {
-		names = append(names, p.Name())
-	}
-	if ok, err := projections.WaitFor(ctx, pool, names, last, 90*time.Second); err != nil || !ok {
-		return nil, nil, fmt.Errorf("the read models did not catch up with the seed within 90 s (%v)", err)
+	if err := svc.CatchUp(ctx, 90*time.Second); err != nil {
+		return nil, nil, fmt.Errorf("the read models did not catch up with the seed: %w", err)
 	}
 	return s, undoAll, nil
 }

@@ -47,6 +47,8 @@ type Config struct {
 	// Accounts is nil.
 	Accounts    *app.Accounts
 	Idempotency httpapi.IdempotencyStore
+	// CatchUp brings the App's read models up to the HTTP row's seed (see HTTPConfig).
+	CatchUp func(ctx context.Context) error
 	// Duration is how long each measurement runs; 5 s when zero.
 	Duration time.Duration
 	// Rounds is how many times every row and its baseline are measured, interleaved: a round
@@ -152,7 +154,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) ([]Row, error) {
 		table.add(Row{What: "whole command: decide, append", Clients: n, Bar: 0.60, BaselineName: pgbenchName}, inProcess, base, 0)
 		if cfg.Accounts != nil {
 			step("whole command through the HTTP API, keep-alive connections", n)
-			rate, err := HTTPCommands(ctx, HTTPConfig{App: cfg.App, Accounts: cfg.Accounts, Idempotency: cfg.Idempotency}, n, cfg.Duration)
+			rate, err := HTTPCommands(ctx, HTTPConfig{App: cfg.App, Accounts: cfg.Accounts, Idempotency: cfg.Idempotency, CatchUp: cfg.CatchUp}, n, cfg.Duration)
 			if err != nil {
 				return nil, err
 			}

@@ -113,6 +113,10 @@ type HTTPConfig struct {
 	Accounts *app.Accounts
 	// Idempotency is the API's store of Idempotency-Key answers.
 	Idempotency httpapi.IdempotencyStore
+	// CatchUp, when set, brings the read models the App's queries answer from up to the log
+	// once the company is seeded, before anything is measured: the portal's company is a
+	// query (then remembered by the App), and no projector runs during the measurement.
+	CatchUp func(ctx context.Context) error
 }
 
 // HTTPCommands runs the whole-command lifecycle of Commands through the JSON API, served by
@@ -125,6 +129,11 @@ func HTTPCommands(ctx context.Context, cfg HTTPConfig, writers int, d time.Durat
 	_, portalID, _, emails, err := benchCompany(setup, cfg.App, cfg.Accounts, writers)
 	if err != nil {
 		return 0, err
+	}
+	if cfg.CatchUp != nil {
+		if err := cfg.CatchUp(setup); err != nil {
+			return 0, fmt.Errorf("bench API: bring the read models up to the seed: %w", err)
+		}
 	}
 	api, err := httpapi.New(httpapi.Config{App: cfg.App, Accounts: cfg.Accounts, Idempotency: cfg.Idempotency, AdminToken: uuid.NewString()})
 	if err != nil {

@@ -5,11 +5,9 @@ import (
 	"testing"
 	"time"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/postgres/credentials"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
 // The command rows at a small scale: every command answers, the busy chat refuses nothing, and
@@ -20,17 +18,8 @@ func TestCommandRows(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	a, err := app.New(app.Config{Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds := credentials.New(pool)
+	svc := servicetest.New(t)
+	a, pool, creds := svc.App, svc.Pool, svc.Credentials
 
 	rate, refusals, err := bench.SameRequestMessages(ctx, a, 8, time.Second)
 	if err != nil || rate <= 0 || refusals != 0 {

@@ -3,18 +3,13 @@ package bench_test
 import (
 	"context"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/httpapi"
-	"github.com/helpstream/helpstream/adapters/postgres/credentials"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
-	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
-	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service"
+	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
 // The live-consoles measurement at a small scale, on the API and console handlers serve
@@ -26,32 +21,10 @@ func TestRunLive(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	a, err := app.New(app.Config{Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds := credentials.New(pool)
-	accounts := app.NewAccounts(a, creds, 0)
 	const admin = "live-test-admin"
-	api, err := httpapi.New(httpapi.Config{App: a, Accounts: accounts, Idempotency: creds, AdminToken: admin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	console, err := web.New(web.Config{App: a, Accounts: accounts, Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = console.Run(ctx) }()
-	mux := http.NewServeMux()
-	mux.Handle("/", api)
-	mux.Handle("/console/", console)
-	srv := httptest.NewServer(mux)
+	svc := servicetest.New(t, func(c *service.Config) { c.AdminToken = admin })
+	pool := svc.Pool
+	srv := httptest.NewServer(svc.Handler())
 	defer srv.Close()
 
 	rep, err := bench.RunLive(ctx, bench.LiveConfig{Root: srv.URL, AdminToken: admin, Pool: pool,

@@ -20,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"io"
 	"log/slog"
 	"math"
@@ -32,6 +31,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -15,21 +15,21 @@ import (
 // set pool_max_conns: enough for the 32 concurrent writers of the quality bars.
 const eventStorePoolSize = 32
 
-// openEventStore opens the event store a URL names, by its scheme:
+// OpenEventStore opens the event store a URL names, by its scheme:
 //
 //	postgres://… or postgresql://…   PostgreSQL: the database is created if missing and migrated
 //	esdb://host:2113?tls=false        KurrentDB / EventStoreDB (also esdb+discover://, kurrentdb://,
 //	                                  kurrentdb+discover://)
 //
 // It returns the store and a function that closes it.
-func openEventStore(ctx context.Context, rawURL string) (eventlog.Store, func(), error) {
+func OpenEventStore(ctx context.Context, rawURL string) (eventlog.Store, func(), error) {
 	scheme, _, ok := strings.Cut(rawURL, "://")
 	if !ok {
 		return nil, nil, fmt.Errorf("event store %q: want a URL such as postgres://… or esdb://host:2113?tls=false", kurrent.Redact(rawURL))
 	}
 	switch strings.ToLower(scheme) {
 	case "postgres", "postgresql":
-		pool, err := openDatabase(ctx, rawURL, eventStorePoolSize)
+		pool, err := OpenDatabase(ctx, rawURL, eventStorePoolSize)
 		if err != nil {
 			return nil, nil, fmt.Errorf("event store %s: %w", kurrent.Redact(rawURL), err)
 		}

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -17,10 +17,10 @@ import (
 	"github.com/helpstream/helpstream/adapters/postgres/schema"
 )
 
-// ensureDatabase creates the URL's database when it does not exist yet, so that the first
+// EnsureDatabase creates the URL's database when it does not exist yet, so that the first
 // `helpstream serve` on a fresh machine needs nothing done by hand.
-func ensureDatabase(ctx context.Context, url string) error {
-	cfg, err := connConfig(url)
+func EnsureDatabase(ctx context.Context, url string) error {
+	cfg, err := ConnConfig(url)
 	if err != nil {
 		return err
 	}
@@ -54,10 +54,10 @@ func ensureDatabase(ctx context.Context, url string) error {
 	return nil
 }
 
-// connConfig is the URL's connection settings for a single connection: pgx's pool parameters
+// ConnConfig is the URL's connection settings for a single connection: pgx's pool parameters
 // (pool_max_conns, pool_min_conns, pool_max_conn_lifetime, …) are read by pgxpool and taken
 // out, where pgx.ParseConfig would send them to the server as settings it refuses.
-func connConfig(url string) (*pgx.ConnConfig, error) {
+func ConnConfig(url string) (*pgx.ConnConfig, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
@@ -71,21 +71,21 @@ func connConfig(url string) (*pgx.ConnConfig, error) {
 // every process. A server gets 16 connections per core (32 on 2 cores): its commands, queries,
 // live updates and projectors; a process that only runs projections or the stream gets 4 per
 // core.
-func serverPoolSize() int32 { return int32(16 * runtime.NumCPU()) }
-func workerPoolSize() int32 { return int32(max(4, 4*runtime.NumCPU())) }
+func ServerPoolSize() int32 { return int32(16 * runtime.NumCPU()) }
+func WorkerPoolSize() int32 { return int32(max(4, 4*runtime.NumCPU())) }
 
-// openDatabase creates the database if needed, connects and migrates it, with a pool of the
+// OpenDatabase creates the database if needed, connects and migrates it, with a pool of the
 // URL's pool_max_conns connections or else defaultConns.
-func openDatabase(ctx context.Context, url string, defaultConns int32) (*pgxpool.Pool, error) {
-	pool, _, err := openAndMigrate(ctx, url, defaultConns)
+func OpenDatabase(ctx context.Context, url string, defaultConns int32) (*pgxpool.Pool, error) {
+	pool, _, err := OpenAndMigrate(ctx, url, defaultConns)
 	return pool, err
 }
 
-// openAndMigrate is openDatabase that also says how many migrations it applied.
-func openAndMigrate(ctx context.Context, url string, defaultConns int32) (*pgxpool.Pool, int, error) {
+// OpenAndMigrate is OpenDatabase that also says how many migrations it applied.
+func OpenAndMigrate(ctx context.Context, url string, defaultConns int32) (*pgxpool.Pool, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := ensureDatabase(ctx, url); err != nil {
+	if err := EnsureDatabase(ctx, url); err != nil {
 		return nil, 0, err
 	}
 	cfg, err := pgxpool.ParseConfig(url)

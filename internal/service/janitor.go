@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -21,7 +21,7 @@ const (
 // each delete is one idempotent statement.
 func keepTidy(ctx context.Context, creds *credentials.Store) {
 	for {
-		tidy(ctx, creds, time.Now())
+		PurgeOldBookkeeping(ctx, creds, time.Now())
 		select {
 		case <-ctx.Done():
 			return
@@ -30,7 +30,7 @@ func keepTidy(ctx context.Context, creds *credentials.Store) {
 	}
 }
 
-func tidy(ctx context.Context, creds *credentials.Store, now time.Time) {
+func PurgeOldBookkeeping(ctx context.Context, creds *credentials.Store, now time.Time) {
 	sessions, err := creds.PurgeExpiredSessions(ctx)
 	if err != nil && ctx.Err() == nil {
 		slog.WarnContext(ctx, "purge expired sessions failed; trying again in an hour", "err", err)

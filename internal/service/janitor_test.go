@@ -1,4 +1,4 @@
-package main
+package service_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 // serve's janitor deletes what only serves a while and keeps the rest: expired sessions, and
@@ -41,7 +42,7 @@ func TestTidyPurgesOldBookkeeping(t *testing.T) {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
-	tidy(ctx, creds, time.Now())
+	service.PurgeOldBookkeeping(ctx, creds, time.Now())
 	for _, c := range []struct {
 		sql  string
 		want int

@@ -1,0 +1,227 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/request"
+)
+
+// RequestSummary is one row of the Support Requests panel (R3).
+type RequestSummary struct {
+	ID            uuid.UUID        `json:"id"`
+	CompanyID     uuid.UUID        `json:"company_id"`
+	CompanyName   string           `json:"company_name"`
+	CustomerName  string           `json:"customer_name"`
+	CustomerEmail string           `json:"customer_email"`
+	Description   string           `json:"description"`
+	Status        request.Status   `json:"status"`
+	Assignee      *Person          `json:"assignee"`
+	Platform      request.Platform `json:"platform"`
+	SubmittedAt   time.Time        `json:"submitted_at"`
+	// AssignedAt is when the current assignee got the request (assigned or transferred).
+	AssignedAt *time.Time `json:"assigned_at,omitempty"`
+	// ClosedAt is when the request was closed.
+	ClosedAt     *time.Time `json:"closed_at,omitempty"`
+	LastActivity time.Time  `json:"last_activity"`
+	Messages     int        `json:"messages"`
+	Files        int        `json:"files"`
+}
+
+// View selects requests by status (R3).
+type View string
+
+const (
+	ViewAll       View = "all"
+	ViewNew       View = "new"
+	ViewActive    View = "active"
+	ViewCompleted View = "completed"
+)
+
+// SortColumn is a column of the Support Requests panel (R3).
+type SortColumn string
+
+const (
+	SortSubmitted    SortColumn = "submitted"
+	SortID           SortColumn = "id"
+	SortCustomer     SortColumn = "customer"
+	SortCompany      SortColumn = "company"
+	SortStatus       SortColumn = "status"
+	SortAssignee     SortColumn = "assignee"
+	SortLastActivity SortColumn = "last_activity"
+)
+
+// ListRequests is a query of the Support Requests panel.
+type ListRequests struct {
+	TechnicianID uuid.UUID
+	View         View
+	// MineOnly keeps the requests assigned to the technician (My Support Requests, R4).
+	MineOnly bool
+	// Assignee, when set, keeps the open requests assigned to that technician (a queue).
+	Assignee uuid.UUID
+	// CompanyID, when set, keeps one of the technician's companies.
+	CompanyID uuid.UUID
+	// Search keeps the requests whose customer name, e-mail or description contains it.
+	Search     string
+	Sort       SortColumn
+	Descending bool
+	// Limit is the page size, 1–200; 50 when zero.
+	Limit int
+	// Cursor, from the previous page's NextCursor, starts the page after it.
+	Cursor string
+}
+
+// Errors of ListRequests' parameters.
+var (
+	ErrInvalidView  = errors.New("view must be all, new, active or completed")
+	ErrInvalidSort  = errors.New("sort must be submitted, id, customer, company, status, assignee or last_activity")
+	ErrInvalidLimit = errors.New("limit must be between 1 and 200")
+)
+
+// RequestPage is one page of the list.
+type RequestPage struct {
+	Requests []RequestSummary `json:"requests"`
+	// Total counts the requests that match, over all pages; with a search, it stops counting
+	// at MaxSearchTotal and TotalCapped says so.
+	Total       int  `json:"total"`
+	TotalCapped bool `json:"total_capped,omitempty"`
+	// NextCursor starts the next page; empty after the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// MaxSearchTotal is where a read model stops counting the matches of a search.
+const MaxSearchTotal = 10_000
+
+// ListRequests returns the requests the technician may see (R2), in the chosen view and order.
+func (a *App) ListRequests(ctx context.Context, q ListRequests) (RequestPage, error) {
+	if q.View == "" {
+		q.View = ViewAll
+	}
+	if !slices.Contains([]View{ViewAll, ViewNew, ViewActive, ViewCompleted}, q.View) {
+		return RequestPage{}, ErrInvalidView
+	}
+	if q.Sort == "" {
+		q.Sort = SortSubmitted
+	}
+	if !validSort(q.Sort) {
+		return RequestPage{}, ErrInvalidSort
+	}
+	if q.Limit == 0 {
+		q.Limit = 50
+	}
+	if q.Limit < 1 || q.Limit > 200 {
+		return RequestPage{}, ErrInvalidLimit
+	}
+	if q.Search != "" && !validSearch(q.Search) {
+		return RequestPage{}, ErrInvalidSearch
+	}
+	lq := RequestListQuery{View: q.View, Search: q.Search, Sort: q.Sort, Descending: q.Descending, Limit: q.Limit, Assignee: q.Assignee}
+	if q.Cursor != "" {
+		c, err := ParseListCursor(q.Cursor)
+		if err != nil {
+			return RequestPage{}, err
+		}
+		if c.Sort != q.Sort || c.Descending != q.Descending {
+			return RequestPage{}, ErrInvalidCursor
+		}
+		lq.After = &c
+	}
+	if a.requestList == nil {
+		return RequestPage{}, fmt.Errorf("list requests: %w", ErrNoReadModel)
+	}
+	if a.readOwnWrites {
+		a.awaitOwnWrites(ctx) // before the caller's own access and availability are read
+	}
+	tech, err := a.viewerTechnician(ctx, q.TechnicianID)
+	if err != nil {
+		return RequestPage{}, err
+	}
+	if q.MineOnly {
+		if lq.Assignee != uuid.Nil && lq.Assignee != tech.ID() {
+			return RequestPage{}, ErrInvalidFilter
+		}
+		lq.Assignee = tech.ID()
+	}
+	lq.IncludeNew = tech.IsAvailable() // R2: unassigned requests only while Available
+	switch {
+	case q.CompanyID == uuid.Nil:
+		lq.Companies = tech.Companies()
+	case tech.HasAccess(q.CompanyID):
+		lq.Companies = []uuid.UUID{q.CompanyID}
+	}
+	if len(lq.Companies) == 0 || len(lq.Statuses()) == 0 {
+		return RequestPage{Requests: []RequestSummary{}}, nil
+	}
+	page, err := fromReadModel(ctx, a, func() (RequestPage, error) { return a.requestList.ListRequests(ctx, lq) })
+	if err != nil {
+		return RequestPage{}, err
+	}
+	if page.Requests == nil {
+		page.Requests = []RequestSummary{}
+	}
+	return page, nil
+}
+
+// PortalCompany returns the company a portal belongs to.
+func (a *App) PortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID, string, error) {
+	// A portal never moves to another company: once found, it is remembered, and a
+	// submission costs no query to find where it goes.
+	if found, ok := a.portals.Load(portalID); ok {
+		f := found.(portalOwner)
+		return f.companyID, f.name, nil
+	}
+	companyID, name, err := a.lookUpPortalCompany(ctx, portalID)
+	if err == nil {
+		if a.portalCount.Add(1) > maxRememberedPortals {
+			a.portals.Clear()
+			a.portalCount.Store(0)
+		}
+		a.portals.Store(portalID, portalOwner{companyID: companyID, name: name})
+	}
+	return companyID, name, err
+}
+
+// portalOwner is a portal's company, as PortalCompany remembers it.
+type portalOwner struct {
+	companyID uuid.UUID
+	name      string
+}
+
+// maxRememberedPortals bounds what PortalCompany remembers; past it, it starts over.
+const maxRememberedPortals = 100_000
+
+func (a *App) lookUpPortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID, string, error) {
+	if a.directoryRM == nil {
+		return uuid.Nil, "", fmt.Errorf("find portal %s: %w", portalID, ErrNoReadModel)
+	}
+	type found struct {
+		id   uuid.UUID
+		name string
+	}
+	f, err := fromReadModel(ctx, a, func() (found, error) {
+		id, name, err := a.directoryRM.PortalCompany(ctx, portalID)
+		return found{id, name}, err
+	}, ErrUnknownPortal)
+	return f.id, f.name, err
+}
+
+// Companies lists every company's ID and name.
+func (a *App) Companies(ctx context.Context) (map[uuid.UUID]string, error) {
+	if a.directoryRM == nil {
+		return nil, fmt.Errorf("list companies: %w", ErrNoReadModel)
+	}
+	return fromReadModel(ctx, a, func() (map[uuid.UUID]string, error) { return a.directoryRM.Companies(ctx) })
+}
+
+// Technicians lists every technician's ID and name.
+func (a *App) Technicians(ctx context.Context) (map[uuid.UUID]string, error) {
+	if a.directoryRM == nil {
+		return nil, fmt.Errorf("list technicians: %w", ErrNoReadModel)
+	}
+	return fromReadModel(ctx, a, func() (map[uuid.UUID]string, error) { return a.directoryRM.Technicians(ctx) })
+}

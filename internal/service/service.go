@@ -1,0 +1,402 @@
+// Package service is Helpstream's composition root: from a Config it opens the stores (the
+// PostgreSQL database, the event store, the file store), builds the application on them, the
+// read models that answer its queries and the runtime that keeps them, and the HTTP handlers of
+// the API, the console and the portal. cmd/helpstream only turns flags into a Config; tests
+// build exactly the same thing (see servicetest).
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
+	"github.com/helpstream/helpstream/adapters/filestore"
+	"github.com/helpstream/helpstream/adapters/httpapi"
+	"github.com/helpstream/helpstream/adapters/postgres/credentials"
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
+	"github.com/helpstream/helpstream/adapters/web"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/projections"
+	"github.com/helpstream/helpstream/projections/directory"
+	"github.com/helpstream/helpstream/projections/requestdetails"
+	"github.com/helpstream/helpstream/projections/requestlist"
+)
+
+// Config says what to open and how the application behaves. Zero values take the defaults
+// written on each field.
+type Config struct {
+	// DatabaseURL is the PostgreSQL database of the read models and the credentials, and the
+	// event store unless EventStoreURL names another. It is created and migrated when needed.
+	DatabaseURL string
+	// PoolSize caps the database's connections, unless the URL sets pool_max_conns;
+	// ServerPoolSize() when zero.
+	PoolSize int32
+	// EventStoreURL is the event store: empty (or DatabaseURL) for the log in the same
+	// database, postgres://… for another PostgreSQL database, esdb://… for KurrentDB.
+	EventStoreURL string
+	// FilesDir keeps the shared files' bytes; created when missing. Required.
+	FilesDir string
+	// MaxFileSize caps an upload, in bytes; app.DefaultMaxFileSize when zero.
+	MaxFileSize int64
+	// CachedStreams and CachedBytes bound the aggregates the command path keeps in memory; the
+	// application's defaults when zero, none when negative.
+	CachedStreams int
+	CachedBytes   int64
+	// ConflictWait is how long a command keeps deciding again after other processes wrote
+	// first; app.DefaultConflictWait when zero.
+	ConflictWait time.Duration
+	// AuthCache is how long a session or customer token looked up is trusted before the
+	// database is asked again; app.DefaultAuthCacheTTL when zero, never cached when negative.
+	AuthCache time.Duration
+	// MaxProjectionWait bounds how long a query waits for the read models to reach a position
+	// (min_position, the process's own writes); app.MaxProjectionWait when zero.
+	MaxProjectionWait time.Duration
+	// Projectors keeps the read models up to date from this process while Run runs (an
+	// advisory lock elects one projector per read model among all processes).
+	Projectors bool
+
+	// AdminToken opens the admin routes of the API; they are closed when it is empty.
+	AdminToken string
+	// SecureCookies marks cookies Secure (serving over HTTPS).
+	SecureCookies bool
+	// TrustProxyHeaders takes the client IP from X-Forwarded-For (only behind a proxy that
+	// overwrites it).
+	TrustProxyHeaders bool
+	// LiveHeartbeat is the interval of the console's event streams' keep-alive comments; 15 s
+	// when zero.
+	LiveHeartbeat time.Duration
+	// Logger receives the runtime's logs; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// Validate says what is missing from c.
+func (c Config) Validate() error {
+	if c.DatabaseURL == "" {
+		return errors.New("service: a database URL is required")
+	}
+	if c.FilesDir == "" {
+		return errors.New("service: a directory for shared files is required")
+	}
+	return nil
+}
+
+// Service is Helpstream put together. Its fields are what the parts around it need: the
+// binary's subcommands, the demo seed and tests.
+type Service struct {
+	Pool        *pgxpool.Pool
+	Store       eventlog.Store
+	Credentials *credentials.Store
+	Files       *filestore.Local
+	App         *app.App
+	Accounts    *app.Accounts
+	// ReadModels are the projections the runtime keeps and the queries read.
+	ReadModels []projections.Projection
+	// API is the JSON API (/api/v1, /healthz); Console the web console and the portal.
+	API     *httpapi.API
+	Console *web.Handler
+
+	cfg   Config
+	log   *slog.Logger
+	close func()
+}
+
+// ReadModels lists the read models every runner keeps, `projections rebuild` rebuilds and
+// `projections status` reports: the directory (R2's access and availability, portals), the
+// request list (R3, R4) and the request details (R14).
+func ReadModels() []projections.Projection {
+	return []projections.Projection{
+		directory.NewProjection(),
+		requestlist.NewProjection(),
+		requestdetails.NewProjection(),
+	}
+}
+
+// New opens the stores cfg names and puts the service together on them. Close releases them.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.PoolSize == 0 {
+		cfg.PoolSize = ServerPoolSize()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	pool, store, closeStores, err := OpenStores(ctx, cfg.DatabaseURL, cfg.EventStoreURL, cfg.PoolSize)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Assemble(cfg, pool, store)
+	if err != nil {
+		closeStores()
+		return nil, err
+	}
+	s.close = closeStores
+	return s, nil
+}
+
+// Assemble puts the service together on a database and an event store opened already (and
+// migrated); cfg's DatabaseURL, EventStoreURL and PoolSize are not used. Close does not
+// close them.
+func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, error) {
+	if cfg.FilesDir == "" {
+		return nil, errors.New("service: a directory for shared files is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	files, err := filestore.New(cfg.FilesDir)
+	if err != nil {
+		return nil, fmt.Errorf("open the file store: %w", err)
+	}
+	s := &Service{Pool: pool, Store: store, Credentials: credentials.New(pool), Files: files, ReadModels: ReadModels(), cfg: cfg, log: cfg.Logger}
+	names := make([]string, 0, len(s.ReadModels))
+	for _, p := range s.ReadModels {
+		names = append(names, p.Name())
+	}
+	s.App, err = app.New(app.Config{
+		Store: store, Files: files, MaxFileSize: cfg.MaxFileSize,
+		CachedStreams: cfg.CachedStreams, CachedBytes: cfg.CachedBytes, ConflictWait: cfg.ConflictWait,
+		RequestList:    readmodels.NewRequestList(pool),
+		RequestDetails: readmodels.NewDetails(pool),
+		Directory:      readmodels.NewDirectory(pool),
+		// Read-your-writes waits for the checkpoints of every read model: explicitly with
+		// min_position, implicitly for this process's own writes; both bounded.
+		ReadOwnWrites:     true,
+		MaxProjectionWait: cfg.MaxProjectionWait,
+		WaitFor: func(ctx context.Context, pos eventlog.Position) (bool, error) {
+			return projections.WaitFor(ctx, pool, names, pos, app.MaxProjectionWait)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Accounts = app.NewAccounts(s.App, s.Credentials, 0)
+	if cfg.AuthCache != 0 {
+		s.Accounts = s.Accounts.WithAuthCache(max(cfg.AuthCache, 0))
+	}
+	s.API, err = httpapi.New(httpapi.Config{
+		App: s.App, Accounts: s.Accounts, Idempotency: s.Credentials, AdminToken: cfg.AdminToken,
+		SecureCookies: cfg.SecureCookies, TrustProxyHeaders: cfg.TrustProxyHeaders,
+		Health:       s.health,
+		HealthReport: s.healthReport,
+		ProjectionStatus: func(ctx context.Context) (any, error) {
+			return projections.Status(ctx, pool, store, s.ReadModels)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Console, err = web.New(web.Config{
+		App: s.App, Accounts: s.Accounts, Store: store, Heartbeat: cfg.LiveHeartbeat,
+		SecureCookies: cfg.SecureCookies, TrustProxyHeaders: cfg.TrustProxyHeaders,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Config is the Config the service was built from, with its defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
+
+// Close releases the stores New opened. Stop Run first.
+func (s *Service) Close() {
+	if s.close != nil {
+		s.close()
+	}
+}
+
+// Handler serves the API under /api/v1 (and /healthz), the console under /console, the
+// portal under /portal and their assets under /static; / goes to the console.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", s.API)
+	for _, prefix := range []string{"/console", "/console/", "/portal/", "/static/"} {
+		mux.Handle(prefix, s.Console)
+	}
+	mux.Handle("GET /{$}", http.RedirectHandler("/console", http.StatusSeeOther))
+	return mux
+}
+
+// Run runs what keeps the service current until ctx ends: the console's live updates, the
+// janitor of expired bookkeeping and, with Config.Projectors, the read models' runtime. It
+// returns when all of them have stopped; their failures are logged and retried, not returned.
+func (s *Service) Run(ctx context.Context) error {
+	parts := []func(context.Context){
+		func(ctx context.Context) { _ = s.Console.Run(ctx) },
+		func(ctx context.Context) { keepTidy(ctx, s.Credentials) },
+	}
+	if s.cfg.Projectors {
+		runner, err := projections.NewRunner(projections.Config{Pool: s.Pool, Store: s.Store, Projections: s.ReadModels, Logger: s.log})
+		if err != nil {
+			return err
+		}
+		parts = append(parts, func(ctx context.Context) { _ = runner.Run(ctx) })
+	}
+	done := make(chan struct{}, len(parts))
+	for _, run := range parts {
+		go func() { defer func() { done <- struct{}{} }(); run(ctx) }()
+	}
+	for range parts {
+		<-done
+	}
+	return nil
+}
+
+// ProjectUntilCurrent runs the read models' projectors, as Run does, until the read models have
+// applied the log as far as its head is now (or timeout passes), and stops them: a command-line
+// query, or a benchmark's seed, sees the log without a server running. When another process
+// leads the projections, its runner does the work and this one waits.
+func (s *Service) ProjectUntilCurrent(ctx context.Context, timeout time.Duration) error {
+	runner, err := projections.NewRunner(projections.Config{Pool: s.Pool, Store: s.Store, Projections: s.ReadModels, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); _ = runner.Run(runCtx) }()
+	defer func() { stop(); <-stopped }()
+	return s.CatchUp(ctx, timeout)
+}
+
+// CatchUp waits until the read models have applied the log as far as its head is now, or
+// timeout passes.
+func (s *Service) CatchUp(ctx context.Context, timeout time.Duration) error {
+	heads, ok := s.Store.(eventlog.HeadReader)
+	if !ok {
+		return nil
+	}
+	head, err := heads.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("read the log's head: %w", err)
+	}
+	names := make([]string, 0, len(s.ReadModels))
+	for _, p := range s.ReadModels {
+		names = append(names, p.Name())
+	}
+	reached, err := projections.WaitFor(ctx, s.Pool, names, head, timeout)
+	if err != nil {
+		return fmt.Errorf("wait for the read models: %w", err)
+	}
+	if !reached {
+		return fmt.Errorf("the read models did not reach the log's head %s within %s: is a projector running? (`helpstream projections status`)", head, timeout)
+	}
+	return nil
+}
+
+// Metrics returns a registry of the service's metrics: the read models' status, the command
+// path's counters, the event log's horizon (PostgreSQL store), Go's and the process's.
+func (s *Service) Metrics() *prometheus.Registry {
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(
+		projections.NewCollector(s.Pool, s.Store, s.ReadModels),
+		commandMetrics{app: s.App},
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	if pg, ok := s.Store.(*pgstore.Store); ok {
+		metrics.MustRegister(pg.HorizonCollector())
+	}
+	return metrics
+}
+
+// health is nil when the service can serve: its database answers and no read model has
+// parked an event (which leaves it without what that event carried until `projections retry`).
+func (s *Service) health(ctx context.Context) error {
+	if err := s.Pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping the database: %w", err)
+	}
+	ok, reason, err := projections.Health(ctx, s.Pool)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New(reason)
+	}
+	return nil
+}
+
+// HeldBackAfter is how long a transaction must have held events back before /healthz and
+// `projections status` say so: every append holds them back for the milliseconds it runs.
+const HeldBackAfter = time.Second
+
+// healthReport tells, under "event_log", whether an open transaction holds back the delivery of
+// events (PostgreSQL event store only): "delivery_held" (an event writer has held it back for
+// HeldBackAfter or longer) and, when some transaction holds events back that long, a sentence
+// ("summary") and the whole report ("horizon").
+func (s *Service) healthReport(ctx context.Context) (map[string]any, error) {
+	pg, ok := s.Store.(*pgstore.Store)
+	if !ok {
+		return nil, nil
+	}
+	r, err := pg.Horizon(ctx)
+	if err != nil {
+		return nil, err
+	}
+	report := map[string]any{"delivery_held": r.DeliveryHeld && r.BlockedFor >= HeldBackAfter}
+	if summary := r.Summary(HeldBackAfter); summary != "" {
+		report["summary"], report["horizon"] = summary, r
+	}
+	return map[string]any{"event_log": report}, nil
+}
+
+// OpenStores opens the database at databaseURL (created and migrated if needed) with at most
+// maxConns connections unless the URL sets pool_max_conns, and the event store at
+// eventStoreURL. When that is empty or the database itself, the event store shares the
+// database's pool rather than opening a second one. The function returned closes both.
+func OpenStores(ctx context.Context, databaseURL, eventStoreURL string, maxConns int32) (*pgxpool.Pool, eventlog.Store, func(), error) {
+	pool, err := OpenDatabase(ctx, databaseURL, maxConns)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if eventStoreURL == "" || eventStoreURL == databaseURL {
+		pg, err := pgstore.New(pool, pgstore.Config{})
+		if err != nil {
+			pool.Close()
+			return nil, nil, nil, fmt.Errorf("open event store: %w", err)
+		}
+		return pool, pg, func() { pg.Close(); pool.Close() }, nil
+	}
+	store, closeStore, err := OpenEventStore(ctx, eventStoreURL)
+	if err != nil {
+		pool.Close()
+		return nil, nil, nil, fmt.Errorf("open event store: %w", err)
+	}
+	return pool, store, func() { closeStore(); pool.Close() }, nil
+}
+
+// commandMetrics exposes the command path's counters and aggregate cache on /metrics.
+type commandMetrics struct{ app *app.App }
+
+var (
+	commandsDesc       = prometheus.NewDesc("helpstream_commands_total", "Commands decided (accepted or refused by the domain).", nil, nil)
+	commandAppendsDesc = prometheus.NewDesc("helpstream_command_appends_total", "Appends that stored commands; commands queued on one stream share one.", nil, nil)
+	conflictsDesc      = prometheus.NewDesc("helpstream_command_conflicts_total", "Appends another process won; the commands were decided again on the tails read.", nil, nil)
+	cachedStreamsDesc  = prometheus.NewDesc("helpstream_aggregate_cache_streams", "Streams whose state the command path keeps in memory.", nil, nil)
+	cachedBytesDesc    = prometheus.NewDesc("helpstream_aggregate_cache_bytes", "Rough size of the cached states, in bytes.", nil, nil)
+)
+
+func (m commandMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{commandsDesc, commandAppendsDesc, conflictsDesc, cachedStreamsDesc, cachedBytesDesc} {
+		ch <- d
+	}
+}
+
+func (m commandMetrics) Collect(ch chan<- prometheus.Metric) {
+	s := m.app.CommandStats()
+	ch <- prometheus.MustNewConstMetric(commandsDesc, prometheus.CounterValue, float64(s.Commands))
+	ch <- prometheus.MustNewConstMetric(commandAppendsDesc, prometheus.CounterValue, float64(s.Appends))
+	ch <- prometheus.MustNewConstMetric(conflictsDesc, prometheus.CounterValue, float64(s.Conflicts))
+	ch <- prometheus.MustNewConstMetric(cachedStreamsDesc, prometheus.GaugeValue, float64(s.CachedStreams))
+	ch <- prometheus.MustNewConstMetric(cachedBytesDesc, prometheus.GaugeValue, float64(s.CachedBytes))
+}
