@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 )
@@ -81,7 +83,7 @@ func ask(t *testing.T, r *request.Request) {
 		tech := a.tech(t)
 		_ = r.TechnicianActions(tech)
 		_ = r.VisibleTo(tech)
-		_ = r.ListedFor(tech)
+		_ = request.ListingFor(tech, uuid.Nil).Lists(r)
 	}
 	_ = r.Platform().SupportsScreenSharing()
 	_ = request.AllowedExtensions(request.CustomerSide, r.Platform())

@@ -189,15 +189,6 @@ func (r *Request) VisibleTo(t *directory.Technician) bool {
 	return t != nil && t.HasAccess(r.state.CompanyID)
 }
 
-// ListedFor reports whether the request shows in a technician's Support Requests panel (R2):
-// unassigned requests only while the technician is Available.
-func (r *Request) ListedFor(t *directory.Technician) bool {
-	if !r.VisibleTo(t) {
-		return false
-	}
-	return r.Status() != StatusNew || t.IsAvailable()
-}
-
 // Errors of the technician and customer commands. AppErrors map them to HTTP statuses.
 var (
 	ErrNoAccess                  = errors.New("request not found")
