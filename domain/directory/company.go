@@ -64,11 +64,7 @@ var ErrNotACompanyStream = errors.New("history does not start with company.creat
 
 // CompanyFromHistory rebuilds a company from its stream.
 func CompanyFromHistory(history []eventlog.Event) (*Company, error) {
-	c := &Company{}
-	if err := eventlog.Replay[*CompanyCreated](history, c.apply, ErrNotACompanyStream); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return eventlog.Replay[*CompanyCreated](&Company{}, history, ErrNotACompanyStream)
 }
 
 // Clone returns a copy of the company's state without its uncommitted changes: a command

@@ -118,11 +118,7 @@ var ErrNotATechnicianStream = errors.New("history does not start with technician
 
 // TechnicianFromHistory rebuilds a technician from their stream.
 func TechnicianFromHistory(history []eventlog.Event) (*Technician, error) {
-	t := &Technician{}
-	if err := eventlog.Replay[*TechnicianRegistered](history, t.apply, ErrNotATechnicianStream); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return eventlog.Replay[*TechnicianRegistered](&Technician{}, history, ErrNotATechnicianStream)
 }
 
 // Clone returns a copy of the technician's state without uncommitted changes: a command

@@ -1,18 +1,22 @@
 package eventlog
 
-// Replay rebuilds an aggregate from its stream: it checks that the stream starts with an event
-// of type Created, the one that creates such an aggregate, and then applies every event of
-// history in order. A stream that starts otherwise, or is empty, is not the aggregate's: Replay
-// returns notThisStream and applies nothing.
-func Replay[Created Event](history []Event, apply func(Event), notThisStream error) error {
+// Folder is an aggregate that brings itself up to date with events: every aggregate's Fold.
+type Folder interface {
+	Fold(events []Event)
+}
+
+// Replay rebuilds aggregate, new and empty, from its stream: it checks that the stream starts
+// with an event of type Created, the one that creates such an aggregate, then folds the whole
+// history into it and returns it. A stream that starts otherwise, or is empty, is not the
+// aggregate's: Replay returns the zero A (a nil pointer) and notThisStream.
+func Replay[Created Event, A Folder](aggregate A, history []Event, notThisStream error) (A, error) {
+	var none A
 	if len(history) == 0 {
-		return notThisStream
+		return none, notThisStream
 	}
 	if _, ok := history[0].(Created); !ok {
-		return notThisStream
+		return none, notThisStream
 	}
-	for _, e := range history {
-		apply(e)
-	}
-	return nil
+	aggregate.Fold(history)
+	return aggregate, nil
 }

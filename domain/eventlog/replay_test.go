@@ -16,6 +16,11 @@ type noted struct{ Text string }
 
 func (*noted) EventType() string { return "test.noted.v1" }
 
+// folded is an aggregate that keeps what it was folded.
+type folded struct{ events []eventlog.Event }
+
+func (f *folded) Fold(events []eventlog.Event) { f.events = append(f.events, events...) }
+
 func TestReplay(t *testing.T) {
 	errNotOurs := errors.New("not our stream")
 	tests := []struct {
@@ -30,17 +35,19 @@ func TestReplay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var applied []eventlog.Event
-			err := eventlog.Replay[*opened](tt.history, func(e eventlog.Event) { applied = append(applied, e) }, errNotOurs)
+			f := &folded{}
+			got, err := eventlog.Replay[*opened](f, tt.history, errNotOurs)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Replay = %v, want %v", err, tt.want)
 			}
-			want := tt.history
 			if tt.want != nil {
-				want = nil // a stream that is not the aggregate's changes nothing
+				if got != nil || f.events != nil {
+					t.Fatalf("Replay of another stream = %v and folded %v, want nil and nothing", got, f.events)
+				}
+				return
 			}
-			if !reflect.DeepEqual(applied, want) {
-				t.Fatalf("applied %v, want %v", applied, want)
+			if got != f || !reflect.DeepEqual(f.events, tt.history) {
+				t.Fatalf("Replay folded %v into %p and returned %p, want %v into the aggregate given", f.events, f, got, tt.history)
 			}
 		})
 	}

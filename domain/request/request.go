@@ -132,11 +132,7 @@ var ErrNotARequestStream = errors.New("history does not start with request.submi
 
 // FromHistory rebuilds a request from its stream.
 func FromHistory(history []eventlog.Event) (*Request, error) {
-	r := &Request{}
-	if err := eventlog.Replay[*Submitted](history, r.apply, ErrNotARequestStream); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return eventlog.Replay[*Submitted](&Request{}, history, ErrNotARequestStream)
 }
 
 // Clone returns a copy of the request's state without its uncommitted changes: a command
