@@ -185,6 +185,9 @@ func TestTechnicianActions(t *testing.T) {
 	none := []request.Action{}
 	noteOnly := []request.Action{aNote}
 	holding := []request.Action{aUnassign, aTransfer, aJoin, aNote, aClose}
+	// The assignee in the chat: screen sharing on the desktop, profiles on mobile (R11, R12).
+	chatting := []request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose}
+	chattingMobile := []request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}
 	tests := []struct {
 		state   state
 		actor   actor
@@ -209,12 +212,8 @@ func TestTechnicianActions(t *testing.T) {
 		{stColleague, busy, noteOnly, nil},
 		{stColleague, outsider, none, nil},
 
-		{stInChat, me,
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose},
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
-		{stInChat, meBusy,
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose},
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
+		{stInChat, me, chatting, chattingMobile},
+		{stInChat, meBusy, chatting, chattingMobile},
 		{stInChat, colleague, noteOnly, nil},
 		{stInChat, busy, noteOnly, nil},
 		{stInChat, outsider, none, nil},
@@ -225,19 +224,14 @@ func TestTechnicianActions(t *testing.T) {
 		{stChatEnded, outsider, none, nil},
 
 		{stSSPending, me,
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aEnd, aClose},
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
+			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aEnd, aClose}, chattingMobile},
 		{stSSPending, colleague, noteOnly, nil},
 		{stSSPending, outsider, none, nil},
 
-		{stSSAccepted, me,
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose},
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
+		{stSSAccepted, me, chatting, chattingMobile},
 		{stSSAccepted, busy, noteOnly, nil},
 
-		{stSSDeclined, me,
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose},
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
+		{stSSDeclined, me, chatting, chattingMobile},
 		{stSSDeclined, colleague, noteOnly, nil},
 
 		{stClosed, me, none, nil},
