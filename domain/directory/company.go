@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -26,11 +25,8 @@ var ErrMissingID = errors.New("an ID is required")
 
 func validName(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	if err := text.Line(name); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrInvalidName, err)
-	}
-	if name == "" || utf8.RuneCountInString(name) > MaxNameLength {
-		return "", ErrInvalidName
+	if err := text.Bounded(name, MaxNameLength, text.Line, ErrInvalidName); err != nil {
+		return "", err
 	}
 	return name, nil
 }
@@ -68,17 +64,7 @@ var ErrNotACompanyStream = errors.New("history does not start with company.creat
 
 // CompanyFromHistory rebuilds a company from its stream.
 func CompanyFromHistory(history []eventlog.Event) (*Company, error) {
-	if len(history) == 0 {
-		return nil, ErrNotACompanyStream
-	}
-	if _, ok := history[0].(*CompanyCreated); !ok {
-		return nil, ErrNotACompanyStream
-	}
-	c := &Company{}
-	for _, e := range history {
-		c.apply(e)
-	}
-	return c, nil
+	return eventlog.Replay[*CompanyCreated](&Company{}, history, ErrNotACompanyStream)
 }
 
 // Clone returns a copy of the company's state without its uncommitted changes: a command

@@ -20,27 +20,16 @@ type TechnicianState struct {
 }
 
 // State returns the technician's state.
-func (t *Technician) State() TechnicianState {
-	return TechnicianState{
-		ID:            t.id,
-		Name:          t.name,
-		Email:         t.email,
-		Companies:     slices.Clone(t.companies),
-		Availability:  t.availability,
-		Notifications: t.notify,
-	}
-}
+func (t *Technician) State() TechnicianState { return t.state.clone() }
 
 // RestoreTechnician puts a technician back together from a stored state, as
 // TechnicianFromHistory would from the events that led to it. The restored technician has no
 // pending changes.
-func RestoreTechnician(s TechnicianState) *Technician {
-	return &Technician{
-		id:           s.ID,
-		name:         s.Name,
-		email:        s.Email,
-		companies:    slices.Clone(s.Companies),
-		availability: s.Availability,
-		notify:       s.Notifications,
-	}
+func RestoreTechnician(s TechnicianState) *Technician { return &Technician{state: s.clone()} }
+
+// clone returns a copy that shares no slice with s, so that neither the caller nor the
+// technician changes what the other holds.
+func (s TechnicianState) clone() TechnicianState {
+	s.Companies = slices.Clone(s.Companies)
+	return s
 }

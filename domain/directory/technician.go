@@ -73,13 +73,10 @@ func DefaultNotificationSettings() NotificationSettings {
 
 // Technician serves the requests of the companies they have access to.
 type Technician struct {
-	id           uuid.UUID
-	name         string
-	email        string
-	companies    []uuid.UUID
-	availability Availability
-	notify       NotificationSettings
-	changes      []eventlog.Event
+	// state is all the aggregate knows: what its events set, and what RestoreTechnician puts
+	// back.
+	state   TechnicianState
+	changes []eventlog.Event
 }
 
 // ErrInvalidEmail is returned for an address that is not a plain e-mail address.
@@ -121,26 +118,13 @@ var ErrNotATechnicianStream = errors.New("history does not start with technician
 
 // TechnicianFromHistory rebuilds a technician from their stream.
 func TechnicianFromHistory(history []eventlog.Event) (*Technician, error) {
-	if len(history) == 0 {
-		return nil, ErrNotATechnicianStream
-	}
-	if _, ok := history[0].(*TechnicianRegistered); !ok {
-		return nil, ErrNotATechnicianStream
-	}
-	t := &Technician{}
-	for _, e := range history {
-		t.apply(e)
-	}
-	return t, nil
+	return eventlog.Replay[*TechnicianRegistered](&Technician{}, history, ErrNotATechnicianStream)
 }
 
 // Clone returns a copy of the technician's state without uncommitted changes: a command
 // decides on the copy while other goroutines may still read the original.
 func (t *Technician) Clone() *Technician {
-	c := *t
-	c.companies = slices.Clone(t.companies)
-	c.changes = nil
-	return &c
+	return &Technician{state: t.state.clone()}
 }
 
 // Fold brings the technician up to date with events recorded after those they were built from.
@@ -150,17 +134,17 @@ func (t *Technician) Fold(later []eventlog.Event) {
 	}
 }
 
-func (t *Technician) ID() uuid.UUID                       { return t.id }
-func (t *Technician) Name() string                        { return t.name }
-func (t *Technician) Email() string                       { return t.email }
-func (t *Technician) Availability() Availability          { return t.availability }
-func (t *Technician) IsAvailable() bool                   { return t.availability == Available }
-func (t *Technician) Notifications() NotificationSettings { return t.notify }
-func (t *Technician) Companies() []uuid.UUID              { return slices.Clone(t.companies) }
+func (t *Technician) ID() uuid.UUID                       { return t.state.ID }
+func (t *Technician) Name() string                        { return t.state.Name }
+func (t *Technician) Email() string                       { return t.state.Email }
+func (t *Technician) Availability() Availability          { return t.state.Availability }
+func (t *Technician) IsAvailable() bool                   { return t.state.Availability == Available }
+func (t *Technician) Notifications() NotificationSettings { return t.state.Notifications }
+func (t *Technician) Companies() []uuid.UUID              { return slices.Clone(t.state.Companies) }
 
 // HasAccess reports whether the technician may serve the company's requests (R2).
 func (t *Technician) HasAccess(companyID uuid.UUID) bool {
-	return slices.Contains(t.companies, companyID)
+	return slices.Contains(t.state.Companies, companyID)
 }
 
 // GrantAccess lets the technician serve a company. Granting it again changes nothing.
@@ -169,7 +153,7 @@ func (t *Technician) GrantAccess(companyID uuid.UUID) error {
 		return fmt.Errorf("grant access: %w", ErrMissingID)
 	}
 	if !t.HasAccess(companyID) {
-		t.record(&AccessGranted{TechnicianID: t.id, CompanyID: companyID})
+		t.record(&AccessGranted{TechnicianID: t.state.ID, CompanyID: companyID})
 	}
 	return nil
 }
@@ -182,7 +166,7 @@ func (t *Technician) RevokeAccess(companyID uuid.UUID) error {
 	if !t.HasAccess(companyID) {
 		return ErrNoAccess
 	}
-	t.record(&AccessRevoked{TechnicianID: t.id, CompanyID: companyID})
+	t.record(&AccessRevoked{TechnicianID: t.state.ID, CompanyID: companyID})
 	return nil
 }
 
@@ -192,8 +176,8 @@ func (t *Technician) SetAvailability(a Availability) error {
 	if err != nil {
 		return err
 	}
-	if a != t.availability {
-		t.record(&AvailabilityChanged{TechnicianID: t.id, Availability: a})
+	if a != t.state.Availability {
+		t.record(&AvailabilityChanged{TechnicianID: t.state.ID, Availability: a})
 	}
 	return nil
 }
@@ -203,15 +187,15 @@ func (t *Technician) ChangeNotificationSettings(s NotificationSettings) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	if s != t.notify {
-		t.record(&NotificationSettingsChanged{TechnicianID: t.id, Settings: s})
+	if s != t.state.Notifications {
+		t.record(&NotificationSettingsChanged{TechnicianID: t.state.ID, Settings: s})
 	}
 	return nil
 }
 
 // RecordPasswordChange notes that the password changed; the hash itself is kept elsewhere.
 func (t *Technician) RecordPasswordChange() {
-	t.record(&PasswordChanged{TechnicianID: t.id})
+	t.record(&PasswordChanged{TechnicianID: t.state.ID})
 }
 
 // Changes returns the events recorded since the technician was registered or loaded.
@@ -225,16 +209,16 @@ func (t *Technician) record(e eventlog.Event) {
 func (t *Technician) apply(e eventlog.Event) {
 	switch e := e.(type) {
 	case *TechnicianRegistered:
-		t.id, t.name, t.email = e.TechnicianID, e.Name, e.Email
-		t.availability = Offline
-		t.notify = DefaultNotificationSettings()
+		t.state.ID, t.state.Name, t.state.Email = e.TechnicianID, e.Name, e.Email
+		t.state.Availability = Offline
+		t.state.Notifications = DefaultNotificationSettings()
 	case *AccessGranted:
-		t.companies = append(t.companies, e.CompanyID)
+		t.state.Companies = append(t.state.Companies, e.CompanyID)
 	case *AccessRevoked:
-		t.companies = slices.DeleteFunc(t.companies, func(id uuid.UUID) bool { return id == e.CompanyID })
+		t.state.Companies = slices.DeleteFunc(t.state.Companies, func(id uuid.UUID) bool { return id == e.CompanyID })
 	case *AvailabilityChanged:
-		t.availability = e.Availability
+		t.state.Availability = e.Availability
 	case *NotificationSettingsChanged:
-		t.notify = e.Settings
+		t.state.Notifications = e.Settings
 	}
 }

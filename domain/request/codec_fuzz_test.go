@@ -5,7 +5,10 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/eventlog/codectest"
 	"github.com/helpstream/helpstream/domain/request"
 )
 
@@ -37,22 +40,9 @@ func FuzzDecodeAndFold(f *testing.F) {
 
 	codec := request.Codec()
 	f.Fuzz(func(t *testing.T, typ string, data []byte, at uint8) {
-		e, err := codec.Decode(typ, data)
-		if err != nil {
-			if e != nil {
-				t.Fatalf("Decode(%q, %q) returned %#v with the error %v", typ, data, e, err)
-			}
+		e := codectest.CheckDecode(t, codec, typ, data)
+		if e == nil {
 			return
-		}
-		if e == nil || !codec.Knows(e.EventType()) {
-			t.Fatalf("Decode(%q, %q) returned %#v and no error", typ, data, e)
-		}
-		typ2, data2, err := codec.Encode(e)
-		if err != nil {
-			t.Fatalf("Decode(%q, %q) made %#v, which does not encode: %v", typ, data, e, err)
-		}
-		if back, err := codec.Decode(typ2, data2); err != nil || !reflect.DeepEqual(back, e) {
-			t.Fatalf("Decode(%q, %q) made %#v, encoded as %s, which decodes to %#v, %v", typ, data, e, data2, back, err)
 		}
 
 		s := states[int(at)%len(states)]
@@ -81,7 +71,7 @@ func ask(t *testing.T, r *request.Request) {
 		tech := a.tech(t)
 		_ = r.TechnicianActions(tech)
 		_ = r.VisibleTo(tech)
-		_ = r.ListedFor(tech)
+		_ = request.ListingFor(tech, uuid.Nil).Lists(r)
 	}
 	_ = r.Platform().SupportsScreenSharing()
 	_ = request.AllowedExtensions(request.CustomerSide, r.Platform())

@@ -91,15 +91,80 @@ func (r techRow) want(a actor) outcome {
 	return fails(request.ErrNoAccess)
 }
 
+// assigneeRow is a state's row for a command only the assignee may give: me, busy or not, get
+// want; the colleagues, who are not the assignee, are refused.
+func assigneeRow(s state, p request.Platform, want outcome) techRow {
+	return techRow{s, p, want, want, notAssignee, notAssignee}
+}
+
+// outsideChatRows are the rows of a command the assignee gives in the chat (R8–R13), for every
+// state in which no chat is going on: the same refusals for every such command.
+func outsideChatRows(p request.Platform) []techRow {
+	return []techRow{
+		{stNew, p, notAssignee, notAssignee, notAssignee, notAssignee},
+		{stAssigned, p, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
+		{stColleague, p, notAssignee, notAssignee, chatNotJoined, notAssignee},
+		{stChatEnded, p, chatEnded, chatEnded, notAssignee, notAssignee},
+		{stClosed, p, isClosed, isClosed, isClosed, isClosed},
+		{stUnassignedAgn, p, notAssignee, notAssignee, notAssignee, notAssignee},
+		{stTransferred, p, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
+	}
+}
+
+// chatRows are the rows of a command the assignee gives in the chat, succeeding with want in
+// every state of an ongoing chat.
+func chatRows(p request.Platform, want outcome) []techRow {
+	return append(outsideChatRows(p),
+		assigneeRow(stInChat, p, want),
+		assigneeRow(stSSPending, p, want),
+		assigneeRow(stSSAccepted, p, want),
+		assigneeRow(stSSDeclined, p, want),
+	)
+}
+
+// giveBackRows are the rows of a command by which the assignee gives the request up (Unassign,
+// Transfer): me and the colleague record their own event in the states where each is the
+// assignee, whatever the chat.
+func giveBackRows(mine, colleagues outcome) []techRow {
+	return []techRow{
+		{stNew, win, notAssigned, notAssigned, notAssigned, notAssigned},
+		assigneeRow(stAssigned, win, mine),
+		{stColleague, win, notAssignee, notAssignee, colleagues, notAssignee},
+		assigneeRow(stInChat, win, mine),
+		assigneeRow(stChatEnded, win, mine),
+		assigneeRow(stSSPending, win, mine),
+		assigneeRow(stSSAccepted, win, mine),
+		assigneeRow(stSSDeclined, win, mine),
+		{stClosed, win, isClosed, isClosed, isClosed, isClosed},
+		{stUnassignedAgn, win, notAssigned, notAssigned, notAssigned, notAssigned},
+		assigneeRow(stTransferred, win, mine),
+	}
+}
+
+// anyTechnicianRows are the rows of a command every technician with access may give while the
+// request is open, each recording their own event.
+func anyTechnicianRows(event func(id uuid.UUID) eventlog.Event) []techRow {
+	var rows []techRow
+	for _, s := range states {
+		if s == stClosed {
+			rows = append(rows, techRow{s, win, isClosed, isClosed, isClosed, isClosed})
+			continue
+		}
+		rows = append(rows, techRow{s, win, records(event(meID)), records(event(meID)), records(event(colleagueID)), records(event(busyID))})
+	}
+	return rows
+}
+
 type techCommand struct {
 	name string
 	run  func(r *request.Request, t *directory.Technician) error
 	rows []techRow
 }
 
-func TestTechnicianCommandsInEveryState(t *testing.T) {
-	peer := technician(t, peerID, directory.Available, companyID)
-	commands := []techCommand{
+// technicianCommands are every technician command with the matrix of what it gives in every
+// state; Transfer hands the request to peer.
+func technicianCommands(peer *directory.Technician) []techCommand {
+	return []techCommand{
 		{
 			name: "Assign",
 			run:  func(r *request.Request, t *directory.Technician) error { return r.Assign(t) },
@@ -120,52 +185,28 @@ func TestTechnicianCommandsInEveryState(t *testing.T) {
 		{
 			name: "Unassign",
 			run:  func(r *request.Request, t *directory.Technician) error { return r.Unassign(t) },
-			rows: []techRow{
-				{stNew, win, notAssigned, notAssigned, notAssigned, notAssigned},
-				{stAssigned, win, records(unassigned(meID)), records(unassigned(meID)), notAssignee, notAssignee},
-				{stColleague, win, notAssignee, notAssignee, records(unassigned(colleagueID)), notAssignee},
-				{stInChat, win, records(unassigned(meID)), records(unassigned(meID)), notAssignee, notAssignee},
-				{stChatEnded, win, records(unassigned(meID)), records(unassigned(meID)), notAssignee, notAssignee},
-				{stSSPending, win, records(unassigned(meID)), records(unassigned(meID)), notAssignee, notAssignee},
-				{stSSAccepted, win, records(unassigned(meID)), records(unassigned(meID)), notAssignee, notAssignee},
-				{stSSDeclined, win, records(unassigned(meID)), records(unassigned(meID)), notAssignee, notAssignee},
-				{stClosed, win, isClosed, isClosed, isClosed, isClosed},
-				{stUnassignedAgn, win, notAssigned, notAssigned, notAssigned, notAssigned},
-				{stTransferred, win, records(unassigned(meID)), records(unassigned(meID)), notAssignee, notAssignee},
-			},
+			rows: giveBackRows(records(unassigned(meID)), records(unassigned(colleagueID))),
 		},
 		{
 			name: "Transfer to an available peer",
 			run:  func(r *request.Request, t *directory.Technician) error { return r.Transfer(t, peer) },
-			rows: []techRow{
-				{stNew, win, notAssigned, notAssigned, notAssigned, notAssigned},
-				{stAssigned, win, records(transferred(meID)), records(transferred(meID)), notAssignee, notAssignee},
-				{stColleague, win, notAssignee, notAssignee, records(transferred(colleagueID)), notAssignee},
-				{stInChat, win, records(transferred(meID)), records(transferred(meID)), notAssignee, notAssignee},
-				{stChatEnded, win, records(transferred(meID)), records(transferred(meID)), notAssignee, notAssignee},
-				{stSSPending, win, records(transferred(meID)), records(transferred(meID)), notAssignee, notAssignee},
-				{stSSAccepted, win, records(transferred(meID)), records(transferred(meID)), notAssignee, notAssignee},
-				{stSSDeclined, win, records(transferred(meID)), records(transferred(meID)), notAssignee, notAssignee},
-				{stClosed, win, isClosed, isClosed, isClosed, isClosed},
-				{stUnassignedAgn, win, notAssigned, notAssigned, notAssigned, notAssigned},
-				{stTransferred, win, records(transferred(meID)), records(transferred(meID)), notAssignee, notAssignee},
-			},
+			rows: giveBackRows(records(transferred(meID)), records(transferred(colleagueID))),
 		},
 		{
 			name: "JoinChat",
 			run:  func(r *request.Request, t *directory.Technician) error { return r.JoinChat(t) },
 			rows: []techRow{
 				{stNew, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stAssigned, win, records(joined(meID)), records(joined(meID)), notAssignee, notAssignee},
+				assigneeRow(stAssigned, win, records(joined(meID))),
 				{stColleague, win, notAssignee, notAssignee, records(joined(colleagueID)), notAssignee},
-				{stInChat, win, alreadyInChat, alreadyInChat, notAssignee, notAssignee},
-				{stChatEnded, win, records(joined(meID)), records(joined(meID)), notAssignee, notAssignee},
-				{stSSPending, win, alreadyInChat, alreadyInChat, notAssignee, notAssignee},
-				{stSSAccepted, win, alreadyInChat, alreadyInChat, notAssignee, notAssignee},
-				{stSSDeclined, win, alreadyInChat, alreadyInChat, notAssignee, notAssignee},
+				assigneeRow(stInChat, win, alreadyInChat),
+				assigneeRow(stChatEnded, win, records(joined(meID))),
+				assigneeRow(stSSPending, win, alreadyInChat),
+				assigneeRow(stSSAccepted, win, alreadyInChat),
+				assigneeRow(stSSDeclined, win, alreadyInChat),
 				{stClosed, win, isClosed, isClosed, isClosed, isClosed},
 				{stUnassignedAgn, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stTransferred, win, records(joined(meID)), records(joined(meID)), notAssignee, notAssignee},
+				assigneeRow(stTransferred, win, records(joined(meID))),
 			},
 		},
 		{
@@ -173,147 +214,77 @@ func TestTechnicianCommandsInEveryState(t *testing.T) {
 			run: func(r *request.Request, t *directory.Technician) error {
 				return r.SendTechnicianMessage(t, messageID, "  Hello, I am here to help.\n")
 			},
-			rows: []techRow{
-				{stNew, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stAssigned, win, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
-				{stColleague, win, notAssignee, notAssignee, chatNotJoined, notAssignee},
-				{stInChat, win, records(techMessage(meID)), records(techMessage(meID)), notAssignee, notAssignee},
-				{stChatEnded, win, chatEnded, chatEnded, notAssignee, notAssignee},
-				{stSSPending, win, records(techMessage(meID)), records(techMessage(meID)), notAssignee, notAssignee},
-				{stSSAccepted, win, records(techMessage(meID)), records(techMessage(meID)), notAssignee, notAssignee},
-				{stSSDeclined, win, records(techMessage(meID)), records(techMessage(meID)), notAssignee, notAssignee},
-				{stClosed, win, isClosed, isClosed, isClosed, isClosed},
-				{stUnassignedAgn, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stTransferred, win, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
-			},
+			rows: chatRows(win, records(techMessage(meID))),
 		},
 		{
 			name: "AddNote",
 			run: func(r *request.Request, t *directory.Technician) error {
 				return r.AddNote(t, noteID, "\tCustomer sounds upset. ")
 			},
-			rows: []techRow{
-				{stNew, win, records(note(meID)), records(note(meID)), records(note(colleagueID)), records(note(busyID))},
-				{stAssigned, win, records(note(meID)), records(note(meID)), records(note(colleagueID)), records(note(busyID))},
-				{stColleague, win, records(note(meID)), records(note(meID)), records(note(colleagueID)), records(note(busyID))},
-				{stInChat, win, records(note(meID)), records(note(meID)), records(note(colleagueID)), records(note(busyID))},
-				{stChatEnded, win, records(note(meID)), records(note(meID)), records(note(colleagueID)), records(note(busyID))},
-				{stSSPending, win, records(note(meID)), records(note(meID)), records(note(colleagueID)), records(note(busyID))},
-				{stSSAccepted, win, records(note(meID)), records(note(meID)), records(note(colleagueID)), records(note(busyID))},
-				{stSSDeclined, win, records(note(meID)), records(note(meID)), records(note(colleagueID)), records(note(busyID))},
-				{stClosed, win, isClosed, isClosed, isClosed, isClosed},
-				{stUnassignedAgn, win, records(note(meID)), records(note(meID)), records(note(colleagueID)), records(note(busyID))},
-				{stTransferred, win, records(note(meID)), records(note(meID)), records(note(colleagueID)), records(note(busyID))},
-			},
+			rows: anyTechnicianRows(func(id uuid.UUID) eventlog.Event { return note(id) }),
 		},
 		{
 			name: "ShareTechnicianFile",
 			run:  func(r *request.Request, t *directory.Technician) error { return r.ShareTechnicianFile(t, pdf) },
-			rows: []techRow{
-				{stNew, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stAssigned, win, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
-				{stColleague, win, notAssignee, notAssignee, chatNotJoined, notAssignee},
-				{stInChat, win, records(techFile(meID)), records(techFile(meID)), notAssignee, notAssignee},
-				{stChatEnded, win, chatEnded, chatEnded, notAssignee, notAssignee},
-				{stSSPending, win, records(techFile(meID)), records(techFile(meID)), notAssignee, notAssignee},
-				{stSSAccepted, win, records(techFile(meID)), records(techFile(meID)), notAssignee, notAssignee},
-				{stSSDeclined, win, records(techFile(meID)), records(techFile(meID)), notAssignee, notAssignee},
-				{stClosed, win, isClosed, isClosed, isClosed, isClosed},
-				{stUnassignedAgn, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stTransferred, win, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
-			},
+			rows: chatRows(win, records(techFile(meID))),
 		},
 		{
 			name: "CheckTechnicianCanShareFile",
 			run: func(r *request.Request, t *directory.Technician) error {
 				return r.CheckTechnicianCanShareFile(t, "report.pdf")
 			},
-			rows: []techRow{
-				{stNew, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stAssigned, win, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
-				{stColleague, win, notAssignee, notAssignee, chatNotJoined, notAssignee},
-				{stInChat, win, succeeds(), succeeds(), notAssignee, notAssignee},
-				{stChatEnded, win, chatEnded, chatEnded, notAssignee, notAssignee},
-				{stSSPending, win, succeeds(), succeeds(), notAssignee, notAssignee},
-				{stSSAccepted, win, succeeds(), succeeds(), notAssignee, notAssignee},
-				{stSSDeclined, win, succeeds(), succeeds(), notAssignee, notAssignee},
-				{stClosed, win, isClosed, isClosed, isClosed, isClosed},
-				{stUnassignedAgn, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stTransferred, win, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
-			},
+			rows: chatRows(win, succeeds()),
 		},
 		{
 			name: "RequestScreenSharing",
 			run:  func(r *request.Request, t *directory.Technician) error { return r.RequestScreenSharing(t) },
-			rows: []techRow{
-				{stNew, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stAssigned, win, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
-				{stColleague, win, notAssignee, notAssignee, chatNotJoined, notAssignee},
-				{stInChat, win, records(screenSharingRequested(meID)), records(screenSharingRequested(meID)), notAssignee, notAssignee},
-				{stChatEnded, win, chatEnded, chatEnded, notAssignee, notAssignee},
-				{stSSPending, win, ssPending, ssPending, notAssignee, notAssignee},
-				{stSSAccepted, win, records(screenSharingRequested(meID)), records(screenSharingRequested(meID)), notAssignee, notAssignee},
-				{stSSDeclined, win, records(screenSharingRequested(meID)), records(screenSharingRequested(meID)), notAssignee, notAssignee},
-				{stClosed, win, isClosed, isClosed, isClosed, isClosed},
-				{stUnassignedAgn, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stTransferred, win, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
-			},
+			rows: append(outsideChatRows(win),
+				assigneeRow(stInChat, win, records(screenSharingRequested(meID))),
+				assigneeRow(stSSPending, win, ssPending),
+				assigneeRow(stSSAccepted, win, records(screenSharingRequested(meID))),
+				assigneeRow(stSSDeclined, win, records(screenSharingRequested(meID))),
+			),
 		},
 		{
 			name: "SendMobileProfile",
 			run: func(r *request.Request, t *directory.Technician) error {
 				return r.SendMobileProfile(t, " Corporate Wi-Fi ")
 			},
-			rows: []techRow{
-				{stNew, android, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stAssigned, android, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
-				{stColleague, android, notAssignee, notAssignee, chatNotJoined, notAssignee},
-				{stInChat, android, records(profileSent(meID)), records(profileSent(meID)), notAssignee, notAssignee},
-				{stInChat, win, noMobileProfiles, noMobileProfiles, notAssignee, notAssignee},
-				{stChatEnded, android, chatEnded, chatEnded, notAssignee, notAssignee},
-				{stSSPending, win, noMobileProfiles, noMobileProfiles, notAssignee, notAssignee},
-				{stSSAccepted, win, noMobileProfiles, noMobileProfiles, notAssignee, notAssignee},
-				{stSSDeclined, win, noMobileProfiles, noMobileProfiles, notAssignee, notAssignee},
-				{stClosed, android, isClosed, isClosed, isClosed, isClosed},
-				{stUnassignedAgn, android, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stTransferred, android, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
-			},
+			rows: append(outsideChatRows(android),
+				assigneeRow(stInChat, android, records(profileSent(meID))),
+				assigneeRow(stInChat, win, noMobileProfiles),
+				assigneeRow(stSSPending, win, noMobileProfiles),
+				assigneeRow(stSSAccepted, win, noMobileProfiles),
+				assigneeRow(stSSDeclined, win, noMobileProfiles),
+			),
 		},
 		{
 			name: "EndChat",
 			run:  func(r *request.Request, t *directory.Technician) error { return r.EndChat(t) },
-			rows: []techRow{
-				{stNew, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stAssigned, win, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
-				{stColleague, win, notAssignee, notAssignee, chatNotJoined, notAssignee},
-				{stInChat, win, records(ended(meID)), records(ended(meID)), notAssignee, notAssignee},
-				{stChatEnded, win, chatEnded, chatEnded, notAssignee, notAssignee},
-				{stSSPending, win, records(ended(meID)), records(ended(meID)), notAssignee, notAssignee},
-				{stSSAccepted, win, records(ended(meID)), records(ended(meID)), notAssignee, notAssignee},
-				{stSSDeclined, win, records(ended(meID)), records(ended(meID)), notAssignee, notAssignee},
-				{stClosed, win, isClosed, isClosed, isClosed, isClosed},
-				{stUnassignedAgn, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stTransferred, win, chatNotJoined, chatNotJoined, notAssignee, notAssignee},
-			},
+			rows: chatRows(win, records(ended(meID))),
 		},
 		{
 			name: "Close",
 			run:  func(r *request.Request, t *directory.Technician) error { return r.Close(t) },
 			rows: []techRow{
 				{stNew, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stAssigned, win, records(closed(meID)), records(closed(meID)), notAssignee, notAssignee},
+				assigneeRow(stAssigned, win, records(closed(meID))),
 				{stColleague, win, notAssignee, notAssignee, records(closed(colleagueID)), notAssignee},
-				{stInChat, win, records(ended(meID), closed(meID)), records(ended(meID), closed(meID)), notAssignee, notAssignee},
-				{stChatEnded, win, records(closed(meID)), records(closed(meID)), notAssignee, notAssignee},
-				{stSSPending, win, records(ended(meID), closed(meID)), records(ended(meID), closed(meID)), notAssignee, notAssignee},
-				{stSSAccepted, win, records(ended(meID), closed(meID)), records(ended(meID), closed(meID)), notAssignee, notAssignee},
-				{stSSDeclined, win, records(ended(meID), closed(meID)), records(ended(meID), closed(meID)), notAssignee, notAssignee},
+				assigneeRow(stInChat, win, records(ended(meID), closed(meID))),
+				assigneeRow(stChatEnded, win, records(closed(meID))),
+				assigneeRow(stSSPending, win, records(ended(meID), closed(meID))),
+				assigneeRow(stSSAccepted, win, records(ended(meID), closed(meID))),
+				assigneeRow(stSSDeclined, win, records(ended(meID), closed(meID))),
 				{stClosed, win, isClosed, isClosed, isClosed, isClosed},
 				{stUnassignedAgn, win, notAssignee, notAssignee, notAssignee, notAssignee},
-				{stTransferred, win, records(closed(meID)), records(closed(meID)), notAssignee, notAssignee},
+				assigneeRow(stTransferred, win, records(closed(meID))),
 			},
 		},
 	}
+}
+
+func TestTechnicianCommandsInEveryState(t *testing.T) {
+	commands := technicianCommands(technician(t, peerID, directory.Available, companyID))
 	for _, c := range commands {
 		t.Run(c.name, func(t *testing.T) {
 			covered := map[state]bool{}
@@ -342,12 +313,51 @@ type customerRow struct {
 	want     outcome
 }
 
-func TestCustomerCommandsInEveryState(t *testing.T) {
-	commands := []struct {
-		name string
-		run  func(r *request.Request) error
-		rows []customerRow
-	}{
+// customerFileRows are the rows of a customer's file command: files are shared in a chat a
+// technician has joined (R10), and the command gives want there, on any platform.
+func customerFileRows(want outcome) []customerRow {
+	return []customerRow{
+		{stNew, win, chatNotJoined},
+		{stAssigned, win, chatNotJoined},
+		{stColleague, win, chatNotJoined},
+		{stInChat, win, want},
+		{stInChat, request.IOS, want},
+		{stChatEnded, win, chatEnded},
+		{stSSPending, win, want},
+		{stSSAccepted, win, want},
+		{stSSDeclined, win, want},
+		{stClosed, win, isClosed},
+		{stUnassignedAgn, win, chatNotJoined},
+		{stTransferred, win, chatNotJoined},
+	}
+}
+
+// screenSharingAnswerRows are the rows of the customer's answer to a screen-sharing request
+// (R11): only a pending request can be answered, and the answer records answer.
+func screenSharingAnswerRows(answer eventlog.Event) []customerRow {
+	var rows []customerRow
+	for _, s := range states {
+		want := noSSRequest
+		switch s {
+		case stSSPending:
+			want = records(answer)
+		case stClosed:
+			want = isClosed
+		}
+		rows = append(rows, customerRow{s, win, want})
+	}
+	return rows
+}
+
+type customerCommand struct {
+	name string
+	run  func(r *request.Request) error
+	rows []customerRow
+}
+
+// customerCommands are every customer command with the matrix of what it gives in every state.
+func customerCommands() []customerCommand {
+	return []customerCommand{
 		{
 			name: "SendCustomerMessage",
 			run:  func(r *request.Request) error { return r.SendCustomerMessage(messageID, " Thanks! ") },
@@ -368,74 +378,28 @@ func TestCustomerCommandsInEveryState(t *testing.T) {
 		{
 			name: "CheckCustomerCanShareFile",
 			run:  func(r *request.Request) error { return r.CheckCustomerCanShareFile("photo.png") },
-			rows: []customerRow{
-				{stNew, win, chatNotJoined},
-				{stAssigned, win, chatNotJoined},
-				{stColleague, win, chatNotJoined},
-				{stInChat, win, succeeds()},
-				{stInChat, request.IOS, succeeds()},
-				{stChatEnded, win, chatEnded},
-				{stSSPending, win, succeeds()},
-				{stSSAccepted, win, succeeds()},
-				{stSSDeclined, win, succeeds()},
-				{stClosed, win, isClosed},
-				{stUnassignedAgn, win, chatNotJoined},
-				{stTransferred, win, chatNotJoined},
-			},
+			rows: customerFileRows(succeeds()),
 		},
 		{
 			name: "ShareCustomerFile",
 			run:  func(r *request.Request) error { return r.ShareCustomerFile(png) },
-			rows: []customerRow{
-				{stNew, win, chatNotJoined},
-				{stAssigned, win, chatNotJoined},
-				{stColleague, win, chatNotJoined},
-				{stInChat, win, records(customerFile())},
-				{stInChat, request.IOS, records(customerFile())},
-				{stChatEnded, win, chatEnded},
-				{stSSPending, win, records(customerFile())},
-				{stSSAccepted, win, records(customerFile())},
-				{stSSDeclined, win, records(customerFile())},
-				{stClosed, win, isClosed},
-				{stUnassignedAgn, win, chatNotJoined},
-				{stTransferred, win, chatNotJoined},
-			},
+			rows: customerFileRows(records(customerFile())),
 		},
 		{
 			name: "AcceptScreenSharing",
 			run:  func(r *request.Request) error { return r.AcceptScreenSharing() },
-			rows: []customerRow{
-				{stNew, win, noSSRequest},
-				{stAssigned, win, noSSRequest},
-				{stColleague, win, noSSRequest},
-				{stInChat, win, noSSRequest},
-				{stChatEnded, win, noSSRequest},
-				{stSSPending, win, records(&request.ScreenSharingAccepted{})},
-				{stSSAccepted, win, noSSRequest},
-				{stSSDeclined, win, noSSRequest},
-				{stClosed, win, isClosed},
-				{stUnassignedAgn, win, noSSRequest},
-				{stTransferred, win, noSSRequest},
-			},
+			rows: screenSharingAnswerRows(&request.ScreenSharingAccepted{}),
 		},
 		{
 			name: "DeclineScreenSharing",
 			run:  func(r *request.Request) error { return r.DeclineScreenSharing() },
-			rows: []customerRow{
-				{stNew, win, noSSRequest},
-				{stAssigned, win, noSSRequest},
-				{stColleague, win, noSSRequest},
-				{stInChat, win, noSSRequest},
-				{stChatEnded, win, noSSRequest},
-				{stSSPending, win, records(&request.ScreenSharingDeclined{})},
-				{stSSAccepted, win, noSSRequest},
-				{stSSDeclined, win, noSSRequest},
-				{stClosed, win, isClosed},
-				{stUnassignedAgn, win, noSSRequest},
-				{stTransferred, win, noSSRequest},
-			},
+			rows: screenSharingAnswerRows(&request.ScreenSharingDeclined{}),
 		},
 	}
+}
+
+func TestCustomerCommandsInEveryState(t *testing.T) {
+	commands := customerCommands()
 	for _, c := range commands {
 		t.Run(c.name, func(t *testing.T) {
 			covered := map[state]bool{}
@@ -458,39 +422,9 @@ func TestCustomerCommandsInEveryState(t *testing.T) {
 // A closed request refuses every command from everyone, including its own assignee and the
 // customer (R13), and a technician without access still cannot tell it exists (R2).
 func TestClosedRequestRefusesEverything(t *testing.T) {
-	peer := technician(t, peerID, directory.Available, companyID)
 	assignee := technician(t, meID, directory.Available, companyID)
 	stranger := technician(t, outsiderID, directory.Available, otherCompanyID)
-	commands := []struct {
-		name string
-		run  func(r *request.Request, t *directory.Technician) error
-	}{
-		{"Assign", func(r *request.Request, t *directory.Technician) error { return r.Assign(t) }},
-		{"Unassign", func(r *request.Request, t *directory.Technician) error { return r.Unassign(t) }},
-		{"Transfer", func(r *request.Request, t *directory.Technician) error { return r.Transfer(t, peer) }},
-		{"JoinChat", func(r *request.Request, t *directory.Technician) error { return r.JoinChat(t) }},
-		{"SendTechnicianMessage", func(r *request.Request, t *directory.Technician) error {
-			return r.SendTechnicianMessage(t, messageID, "hi")
-		}},
-		{"AddNote", func(r *request.Request, t *directory.Technician) error { return r.AddNote(t, noteID, "n") }},
-		{"ShareTechnicianFile", func(r *request.Request, t *directory.Technician) error { return r.ShareTechnicianFile(t, pdf) }},
-		{"CheckTechnicianCanShareFile", func(r *request.Request, t *directory.Technician) error {
-			return r.CheckTechnicianCanShareFile(t, "a.txt")
-		}},
-		{"RequestScreenSharing", func(r *request.Request, t *directory.Technician) error { return r.RequestScreenSharing(t) }},
-		{"SendMobileProfile", func(r *request.Request, t *directory.Technician) error { return r.SendMobileProfile(t, "p") }},
-		{"EndChat", func(r *request.Request, t *directory.Technician) error { return r.EndChat(t) }},
-		{"Close", func(r *request.Request, t *directory.Technician) error { return r.Close(t) }},
-		{"SendCustomerMessage", func(r *request.Request, _ *directory.Technician) error {
-			return r.SendCustomerMessage(messageID, "hi")
-		}},
-		{"ShareCustomerFile", func(r *request.Request, _ *directory.Technician) error { return r.ShareCustomerFile(png) }},
-		{"CheckCustomerCanShareFile", func(r *request.Request, _ *directory.Technician) error {
-			return r.CheckCustomerCanShareFile("a.png")
-		}},
-		{"AcceptScreenSharing", func(r *request.Request, _ *directory.Technician) error { return r.AcceptScreenSharing() }},
-		{"DeclineScreenSharing", func(r *request.Request, _ *directory.Technician) error { return r.DeclineScreenSharing() }},
-	}
+	techCommands := technicianCommands(technician(t, peerID, directory.Available, companyID))
 	// Closed in every way a request can be closed, on every platform.
 	closings := []struct {
 		name    string
@@ -510,18 +444,23 @@ func TestClosedRequestRefusesEverything(t *testing.T) {
 	}
 	for _, cl := range closings {
 		for _, p := range request.Platforms {
-			for _, c := range commands {
+			for _, c := range techCommands {
 				t.Run(cl.name+"/"+string(p)+"/"+c.name, func(t *testing.T) {
 					r, err := request.FromHistory(cl.history(p))
 					if err != nil {
 						t.Fatal(err)
 					}
 					check(t, r, c.run(r, assignee), fails(request.ErrClosed))
-					if c.name == "SendCustomerMessage" || c.name == "ShareCustomerFile" || c.name == "CheckCustomerCanShareFile" ||
-						c.name == "AcceptScreenSharing" || c.name == "DeclineScreenSharing" {
-						return
-					}
 					check(t, r, c.run(r, stranger), fails(request.ErrNoAccess))
+				})
+			}
+			for _, c := range customerCommands() {
+				t.Run(cl.name+"/"+string(p)+"/"+c.name, func(t *testing.T) {
+					r, err := request.FromHistory(cl.history(p))
+					if err != nil {
+						t.Fatal(err)
+					}
+					check(t, r, c.run(r), fails(request.ErrClosed))
 				})
 			}
 		}

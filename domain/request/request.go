@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -58,17 +57,9 @@ const (
 
 // Request is one support request.
 type Request struct {
-	id            uuid.UUID
-	companyID     uuid.UUID
-	portalID      uuid.UUID
-	customer      Customer
-	description   string
-	source        Source
-	assignee      uuid.UUID
-	chat          ChatState
-	screenSharing ScreenSharing
-	closed        bool
-	changes       []eventlog.Event
+	// state is all the aggregate knows: what its events set, and what Restore puts back.
+	state   State
+	changes []eventlog.Event
 }
 
 // Submission is what a customer sends through a portal (R1).
@@ -96,7 +87,7 @@ func Submit(s Submission) (*Request, error) {
 		return nil, ErrMissingID
 	}
 	name := strings.TrimSpace(s.Customer.Name)
-	if err := checkText(name, MaxCustomerNameLength, text.Line, ErrInvalidCustomerName); err != nil {
+	if err := text.Bounded(name, MaxCustomerNameLength, text.Line, ErrInvalidCustomerName); err != nil {
 		return nil, err
 	}
 	email, err := directory.NormalizeEmail(s.Customer.Email)
@@ -107,7 +98,7 @@ func Submit(s Submission) (*Request, error) {
 		return nil, ErrInvalidEmail
 	}
 	description := strings.TrimSpace(s.Description)
-	if err := checkText(description, MaxDescriptionLength, text.Multiline, ErrInvalidDescription); err != nil {
+	if err := text.Bounded(description, MaxDescriptionLength, text.Multiline, ErrInvalidDescription); err != nil {
 		return nil, err
 	}
 	platform, err := ParsePlatform(string(s.Source.Platform))
@@ -120,7 +111,7 @@ func Submit(s Submission) (*Request, error) {
 		if f == "" {
 			continue
 		}
-		if err := checkText(f, maxSourceFieldLength, text.Line, ErrInvalidSource); err != nil {
+		if err := text.Bounded(f, maxSourceFieldLength, text.Line, ErrInvalidSource); err != nil {
 			return nil, err
 		}
 	}
@@ -136,35 +127,12 @@ func Submit(s Submission) (*Request, error) {
 	return r, nil
 }
 
-// checkText applies the one text rule (package text) and a length of 1 to max characters;
-// the error is invalid, wrapping the rule's *text.Error when the rule is what failed, so that
-// the answer can say which character is wrong and where.
-func checkText(s string, max int, rule func(string) error, invalid error) error {
-	if err := rule(s); err != nil {
-		return fmt.Errorf("%w: %w", invalid, err)
-	}
-	if s == "" || utf8.RuneCountInString(s) > max {
-		return invalid
-	}
-	return nil
-}
-
 // ErrNotARequestStream is returned when a history does not start with Submitted.
 var ErrNotARequestStream = errors.New("history does not start with request.submitted")
 
 // FromHistory rebuilds a request from its stream.
 func FromHistory(history []eventlog.Event) (*Request, error) {
-	if len(history) == 0 {
-		return nil, ErrNotARequestStream
-	}
-	if _, ok := history[0].(*Submitted); !ok {
-		return nil, ErrNotARequestStream
-	}
-	r := &Request{}
-	for _, e := range history {
-		r.apply(e)
-	}
-	return r, nil
+	return eventlog.Replay[*Submitted](&Request{}, history, ErrNotARequestStream)
 }
 
 // Clone returns a copy of the request's state without its uncommitted changes: a command
@@ -183,23 +151,23 @@ func (r *Request) Fold(later []eventlog.Event) {
 	}
 }
 
-func (r *Request) ID() uuid.UUID                { return r.id }
-func (r *Request) CompanyID() uuid.UUID         { return r.companyID }
-func (r *Request) PortalID() uuid.UUID          { return r.portalID }
-func (r *Request) Customer() Customer           { return r.customer }
-func (r *Request) Description() string          { return r.description }
-func (r *Request) Source() Source               { return r.source }
-func (r *Request) Platform() Platform           { return r.source.Platform }
-func (r *Request) Assignee() uuid.UUID          { return r.assignee }
-func (r *Request) IsAssigned() bool             { return r.assignee != uuid.Nil }
-func (r *Request) IsClosed() bool               { return r.closed }
-func (r *Request) Chat() ChatState              { return r.chat }
-func (r *Request) ScreenSharing() ScreenSharing { return r.screenSharing }
+func (r *Request) ID() uuid.UUID                { return r.state.ID }
+func (r *Request) CompanyID() uuid.UUID         { return r.state.CompanyID }
+func (r *Request) PortalID() uuid.UUID          { return r.state.PortalID }
+func (r *Request) Customer() Customer           { return r.state.Customer }
+func (r *Request) Description() string          { return r.state.Description }
+func (r *Request) Source() Source               { return r.state.Source }
+func (r *Request) Platform() Platform           { return r.state.Source.Platform }
+func (r *Request) Assignee() uuid.UUID          { return r.state.Assignee }
+func (r *Request) IsAssigned() bool             { return r.state.Assignee != uuid.Nil }
+func (r *Request) IsClosed() bool               { return r.state.Closed }
+func (r *Request) Chat() ChatState              { return r.state.Chat }
+func (r *Request) ScreenSharing() ScreenSharing { return r.state.ScreenSharing }
 
 // Status is New, Active or Completed (R3).
 func (r *Request) Status() Status {
 	switch {
-	case r.closed:
+	case r.state.Closed:
 		return StatusCompleted
 	case r.IsAssigned():
 		return StatusActive
@@ -214,16 +182,7 @@ func (r *Request) Changes() []eventlog.Event { return r.changes }
 // VisibleTo reports whether the request exists for a technician at all (R2): only for those
 // with access to its company. Elsewhere it must look exactly like an unknown request.
 func (r *Request) VisibleTo(t *directory.Technician) bool {
-	return t != nil && t.HasAccess(r.companyID)
-}
-
-// ListedFor reports whether the request shows in a technician's Support Requests panel (R2):
-// unassigned requests only while the technician is Available.
-func (r *Request) ListedFor(t *directory.Technician) bool {
-	if !r.VisibleTo(t) {
-		return false
-	}
-	return r.Status() != StatusNew || t.IsAvailable()
+	return t != nil && t.HasAccess(r.state.CompanyID)
 }
 
 // Errors of the technician and customer commands. AppErrors map them to HTTP statuses.
@@ -265,7 +224,7 @@ func (r *Request) checkOpen(t *directory.Technician) error {
 	if !r.VisibleTo(t) {
 		return ErrNoAccess
 	}
-	if r.closed {
+	if r.state.Closed {
 		return ErrClosed
 	}
 	return nil
@@ -275,7 +234,7 @@ func (r *Request) checkAssignee(t *directory.Technician) error {
 	if err := r.checkOpen(t); err != nil {
 		return err
 	}
-	if r.assignee != t.ID() {
+	if r.state.Assignee != t.ID() {
 		return ErrNotAssignee
 	}
 	return nil
@@ -285,7 +244,7 @@ func (r *Request) checkInChat(t *directory.Technician) error {
 	if err := r.checkAssignee(t); err != nil {
 		return err
 	}
-	switch r.chat {
+	switch r.state.Chat {
 	case ChatNotJoined:
 		return ErrChatNotJoined
 	case ChatEndedOut:
@@ -299,7 +258,7 @@ func (r *Request) canAssign(t *directory.Technician) error {
 		return err
 	}
 	if r.IsAssigned() {
-		return &AlreadyAssignedError{Assignee: r.assignee}
+		return &AlreadyAssignedError{Assignee: r.state.Assignee}
 	}
 	if !t.IsAvailable() {
 		return ErrNotAvailable
@@ -323,7 +282,7 @@ func (r *Request) canUnassign(t *directory.Technician) error {
 	if !r.IsAssigned() {
 		return ErrNotAssigned
 	}
-	if r.assignee != t.ID() {
+	if r.state.Assignee != t.ID() {
 		return ErrNotAssignee
 	}
 	return nil
@@ -349,7 +308,7 @@ func (r *Request) canTransfer(from, to *directory.Technician) error {
 	if to.ID() == from.ID() {
 		return ErrSameTechnician
 	}
-	if !to.HasAccess(r.companyID) {
+	if !to.HasAccess(r.state.CompanyID) {
 		return ErrTargetNoAccess
 	}
 	if to.Availability() == directory.Offline {
@@ -380,7 +339,7 @@ func (r *Request) canJoinChat(t *directory.Technician) error {
 	if err := r.checkAssignee(t); err != nil {
 		return err
 	}
-	if r.chat == ChatJoinedIn {
+	if r.state.Chat == ChatJoinedIn {
 		return ErrChatAlreadyJoined
 	}
 	return nil
@@ -398,7 +357,7 @@ func (r *Request) JoinChat(t *directory.Technician) error {
 
 func validMessage(body string) (string, error) {
 	body = strings.TrimSpace(body)
-	if err := checkText(body, MaxMessageLength, text.Multiline, ErrInvalidMessage); err != nil {
+	if err := text.Bounded(body, MaxMessageLength, text.Multiline, ErrInvalidMessage); err != nil {
 		return "", err
 	}
 	return body, nil
@@ -418,10 +377,10 @@ func (r *Request) SendTechnicianMessage(t *directory.Technician, messageID uuid.
 }
 
 func (r *Request) canCustomerChat() error {
-	if r.closed {
+	if r.state.Closed {
 		return ErrClosed
 	}
-	if r.chat == ChatEndedOut {
+	if r.state.Chat == ChatEndedOut {
 		return ErrChatEnded
 	}
 	return nil
@@ -468,7 +427,7 @@ func (f File) validate(side Side, platform Platform) error {
 	if f.ID == uuid.Nil || f.Size <= 0 || len(f.SHA256) != 64 {
 		return ErrInvalidFile
 	}
-	if err := checkText(f.Name, MaxFileNameLength, text.Line, ErrInvalidFile); err != nil {
+	if err := text.Bounded(f.Name, MaxFileNameLength, text.Line, ErrInvalidFile); err != nil {
 		return err
 	}
 	return CheckFileType(side, platform, f.Name)
@@ -499,7 +458,7 @@ func (r *Request) canCustomerShareFile() error {
 	if err := r.canCustomerChat(); err != nil {
 		return err
 	}
-	if r.chat != ChatJoinedIn {
+	if r.state.Chat != ChatJoinedIn {
 		return ErrChatNotJoined
 	}
 	return nil
@@ -533,7 +492,7 @@ func (r *Request) canRequestScreenSharing(t *directory.Technician) error {
 	if !r.Platform().SupportsScreenSharing() {
 		return ErrScreenSharingUnsupported
 	}
-	if r.screenSharing == ScreenSharingPending {
+	if r.state.ScreenSharing == ScreenSharingPending {
 		return ErrScreenSharingPending
 	}
 	return nil
@@ -549,10 +508,10 @@ func (r *Request) RequestScreenSharing(t *directory.Technician) error {
 }
 
 func (r *Request) canAnswerScreenSharing() error {
-	if r.closed {
+	if r.state.Closed {
 		return ErrClosed
 	}
-	if r.screenSharing != ScreenSharingPending {
+	if r.state.ScreenSharing != ScreenSharingPending {
 		return ErrNoScreenSharingRequest
 	}
 	return nil
@@ -592,7 +551,7 @@ func (r *Request) SendMobileProfile(t *directory.Technician, profile string) err
 		return err
 	}
 	profile = strings.TrimSpace(profile)
-	if err := checkText(profile, MaxProfileNameLength, text.Line, ErrInvalidProfile); err != nil {
+	if err := text.Bounded(profile, MaxProfileNameLength, text.Line, ErrInvalidProfile); err != nil {
 		return err
 	}
 	r.record(&MobileProfileSent{TechnicianID: t.ID(), Profile: profile})
@@ -614,7 +573,7 @@ func (r *Request) Close(t *directory.Technician) error {
 	if err := r.checkAssignee(t); err != nil {
 		return err
 	}
-	if r.chat == ChatJoinedIn {
+	if r.state.Chat == ChatJoinedIn {
 		r.record(&ChatEnded{TechnicianID: t.ID()})
 	}
 	r.record(&Closed{TechnicianID: t.ID()})
@@ -629,28 +588,28 @@ func (r *Request) record(e eventlog.Event) {
 func (r *Request) apply(e eventlog.Event) {
 	switch e := e.(type) {
 	case *Submitted:
-		r.id, r.companyID, r.portalID = e.RequestID, e.CompanyID, e.PortalID
-		r.customer, r.description, r.source = e.Customer, e.Description, e.Source
-		r.chat, r.screenSharing = ChatNotJoined, ScreenSharingNone
+		r.state.ID, r.state.CompanyID, r.state.PortalID = e.RequestID, e.CompanyID, e.PortalID
+		r.state.Customer, r.state.Description, r.state.Source = e.Customer, e.Description, e.Source
+		r.state.Chat, r.state.ScreenSharing = ChatNotJoined, ScreenSharingNone
 	case *Assigned:
-		r.assignee = e.TechnicianID
+		r.state.Assignee = e.TechnicianID
 	case *Unassigned:
-		r.assignee = uuid.Nil
-		r.chat, r.screenSharing = ChatNotJoined, ScreenSharingNone
+		r.state.Assignee = uuid.Nil
+		r.state.Chat, r.state.ScreenSharing = ChatNotJoined, ScreenSharingNone
 	case *Transferred:
-		r.assignee = e.To
-		r.chat, r.screenSharing = ChatNotJoined, ScreenSharingNone
+		r.state.Assignee = e.To
+		r.state.Chat, r.state.ScreenSharing = ChatNotJoined, ScreenSharingNone
 	case *ChatJoined:
-		r.chat = ChatJoinedIn
+		r.state.Chat = ChatJoinedIn
 	case *ScreenSharingRequested:
-		r.screenSharing = ScreenSharingPending
+		r.state.ScreenSharing = ScreenSharingPending
 	case *ScreenSharingAccepted:
-		r.screenSharing = ScreenSharingOn
+		r.state.ScreenSharing = ScreenSharingOn
 	case *ScreenSharingDeclined:
-		r.screenSharing = ScreenSharingRefused
+		r.state.ScreenSharing = ScreenSharingRefused
 	case *ChatEnded:
-		r.chat, r.screenSharing = ChatEndedOut, ScreenSharingNone
+		r.state.Chat, r.state.ScreenSharing = ChatEndedOut, ScreenSharingNone
 	case *Closed:
-		r.closed = true
+		r.state.Closed = true
 	}
 }

@@ -19,35 +19,9 @@ type State struct {
 }
 
 // State returns the request's state.
-func (r *Request) State() State {
-	return State{
-		ID:            r.id,
-		CompanyID:     r.companyID,
-		PortalID:      r.portalID,
-		Customer:      r.customer,
-		Description:   r.description,
-		Source:        r.source,
-		Assignee:      r.assignee,
-		Chat:          r.chat,
-		ScreenSharing: r.screenSharing,
-		Closed:        r.closed,
-	}
-}
+func (r *Request) State() State { return r.state }
 
 // Restore puts a request back together from a stored State, as FromHistory would from the
 // events that led to it. The restored request has no pending changes. It is meant for reading
 // (actions, status); commands load the stream, so that they append with the right version.
-func Restore(s State) *Request {
-	return &Request{
-		id:            s.ID,
-		companyID:     s.CompanyID,
-		portalID:      s.PortalID,
-		customer:      s.Customer,
-		description:   s.Description,
-		source:        s.Source,
-		assignee:      s.Assignee,
-		chat:          s.Chat,
-		screenSharing: s.ScreenSharing,
-		closed:        s.Closed,
-	}
-}
+func Restore(s State) *Request { return &Request{state: s} }

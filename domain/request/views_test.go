@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
@@ -45,7 +47,7 @@ func TestStatus(t *testing.T) {
 
 // R2: without access a request does not exist; unassigned requests are listed only for
 // Available technicians; assigned and closed ones are listed whatever the availability.
-func TestVisibleToAndListedFor(t *testing.T) {
+func TestVisibleToAndListing(t *testing.T) {
 	revoked := func() *directory.Technician {
 		tech, err := directory.TechnicianFromHistory([]eventlog.Event{
 			&directory.TechnicianRegistered{TechnicianID: peerID, Name: "Rev", Email: "rev@example.com"},
@@ -84,8 +86,8 @@ func TestVisibleToAndListedFor(t *testing.T) {
 				if got := r.VisibleTo(tt.tech); got != wantVisible {
 					t.Errorf("VisibleTo = %v, want %v", got, wantVisible)
 				}
-				if got := r.ListedFor(tt.tech); got != wantListed {
-					t.Errorf("ListedFor = %v, want %v", got, wantListed)
+				if got := request.ListingFor(tt.tech, uuid.Nil).Lists(r); got != wantListed {
+					t.Errorf("ListingFor(all companies).Lists = %v, want %v", got, wantListed)
 				}
 			})
 		}
@@ -93,7 +95,7 @@ func TestVisibleToAndListedFor(t *testing.T) {
 }
 
 // The same rule as a plain table, so that a reader sees the R2 matrix at a glance.
-func TestListedForMatrix(t *testing.T) {
+func TestListingMatrix(t *testing.T) {
 	tests := []struct {
 		state        state
 		availability directory.Availability
@@ -114,11 +116,47 @@ func TestListedForMatrix(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(string(tt.state)+"/"+string(tt.availability), func(t *testing.T) {
 			r := load(t, tt.state, win)
-			if got := r.ListedFor(technician(t, meID, tt.availability, companyID)); got != tt.want {
-				t.Fatalf("ListedFor = %v, want %v", got, tt.want)
+			if got := request.ListingFor(technician(t, meID, tt.availability, companyID), uuid.Nil).Lists(r); got != tt.want {
+				t.Fatalf("Lists = %v, want %v", got, tt.want)
 			}
-			if r.ListedFor(technician(t, outsiderID, tt.availability, otherCompanyID)) {
+			if request.ListingFor(technician(t, outsiderID, tt.availability, otherCompanyID), uuid.Nil).Lists(r) {
 				t.Fatal("listed for a technician without access")
+			}
+		})
+	}
+}
+
+// ListingFor is the filter a list query applies (R2): the technician's companies, or the one
+// asked for when the technician has access to it, and New requests only while Available.
+func TestListingFor(t *testing.T) {
+	tests := []struct {
+		name    string
+		tech    *directory.Technician
+		company uuid.UUID
+		want    request.Listing
+	}{
+		{"available, every company", technician(t, meID, directory.Available, companyID, otherCompanyID), uuid.Nil,
+			request.Listing{Companies: []uuid.UUID{companyID, otherCompanyID}, IncludeNew: true}},
+		{"busy, every company", technician(t, meID, directory.Busy, companyID, otherCompanyID), uuid.Nil,
+			request.Listing{Companies: []uuid.UUID{companyID, otherCompanyID}}},
+		{"available, one of their companies", technician(t, meID, directory.Available, companyID, otherCompanyID), otherCompanyID,
+			request.Listing{Companies: []uuid.UUID{otherCompanyID}, IncludeNew: true}},
+		{"offline, one of their companies", technician(t, meID, directory.Offline, companyID), companyID,
+			request.Listing{Companies: []uuid.UUID{companyID}}},
+		{"a company without access", technician(t, meID, directory.Available, companyID), otherCompanyID,
+			request.Listing{IncludeNew: true}},
+		{"no company at all", technician(t, outsiderID, directory.Available), uuid.Nil,
+			request.Listing{IncludeNew: true}},
+		{"nil technician", nil, uuid.Nil, request.Listing{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := request.ListingFor(tt.tech, tt.company)
+			if !slices.Equal(got.Companies, tt.want.Companies) || got.IncludeNew != tt.want.IncludeNew {
+				t.Fatalf("ListingFor = %+v, want %+v", got, tt.want)
+			}
+			if len(got.Companies) == 0 && got.Lists(load(t, stAssigned, win)) {
+				t.Fatal("a listing without companies lists a request")
 			}
 		})
 	}
@@ -147,6 +185,9 @@ func TestTechnicianActions(t *testing.T) {
 	none := []request.Action{}
 	noteOnly := []request.Action{aNote}
 	holding := []request.Action{aUnassign, aTransfer, aJoin, aNote, aClose}
+	// The assignee in the chat: screen sharing on the desktop, profiles on mobile (R11, R12).
+	chatting := []request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose}
+	chattingMobile := []request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}
 	tests := []struct {
 		state   state
 		actor   actor
@@ -171,12 +212,8 @@ func TestTechnicianActions(t *testing.T) {
 		{stColleague, busy, noteOnly, nil},
 		{stColleague, outsider, none, nil},
 
-		{stInChat, me,
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose},
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
-		{stInChat, meBusy,
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose},
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
+		{stInChat, me, chatting, chattingMobile},
+		{stInChat, meBusy, chatting, chattingMobile},
 		{stInChat, colleague, noteOnly, nil},
 		{stInChat, busy, noteOnly, nil},
 		{stInChat, outsider, none, nil},
@@ -187,19 +224,14 @@ func TestTechnicianActions(t *testing.T) {
 		{stChatEnded, outsider, none, nil},
 
 		{stSSPending, me,
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aEnd, aClose},
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
+			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aEnd, aClose}, chattingMobile},
 		{stSSPending, colleague, noteOnly, nil},
 		{stSSPending, outsider, none, nil},
 
-		{stSSAccepted, me,
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose},
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
+		{stSSAccepted, me, chatting, chattingMobile},
 		{stSSAccepted, busy, noteOnly, nil},
 
-		{stSSDeclined, me,
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aScreen, aEnd, aClose},
-			[]request.Action{aUnassign, aTransfer, aMessage, aNote, aUpload, aProfile, aEnd, aClose}},
+		{stSSDeclined, me, chatting, chattingMobile},
 		{stSSDeclined, colleague, noteOnly, nil},
 
 		{stClosed, me, none, nil},

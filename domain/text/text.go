@@ -49,6 +49,20 @@ func Line(s string) error { return check(s, false) }
 // allows tab, line feed and carriage return, and no other control character.
 func Multiline(s string) error { return check(s, true) }
 
+// Bounded checks a text a person must give, 1 to max characters long, against rule (Line or
+// Multiline). It returns invalid, the caller's error naming the field, wrapping rule's *Error
+// when the rule is what failed, so that the answer can say which character is wrong and where.
+// The rule is checked first: the length of text that is not UTF-8 means nothing.
+func Bounded(s string, max int, rule func(string) error, invalid error) error {
+	if err := rule(s); err != nil {
+		return fmt.Errorf("%w: %w", invalid, err)
+	}
+	if s == "" || utf8.RuneCountInString(s) > max {
+		return invalid
+	}
+	return nil
+}
+
 // Header checks a header value that becomes metadata (Idempotency-Key, X-Correlation-ID):
 // printable ASCII only, space included, so that it is stored and hashed exactly as sent.
 func Header(s string) error {

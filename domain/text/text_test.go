@@ -66,6 +66,45 @@ func TestErrorSaysWhatAndWhere(t *testing.T) {
 	}
 }
 
+func TestBounded(t *testing.T) {
+	errName := errors.New("name must be 1 to 3 characters")
+	tests := []struct {
+		name     string
+		in       string
+		rule     func(string) error
+		wantRule error // the rule's error the answer wraps; nil when the length is what failed
+		ok       bool
+	}{
+		{"one character", "a", text.Line, nil, true},
+		{"max characters", "abc", text.Line, nil, true},
+		{"max multi-byte characters", "日本語", text.Line, nil, true},
+		{"empty", "", text.Line, nil, false},
+		{"over max", "abcd", text.Line, nil, false},
+		{"over max multi-byte", "日本語日", text.Line, nil, false},
+		{"line refuses a newline", "a\nb", text.Line, text.ErrControl, false},
+		{"multiline takes a newline", "a\nb", text.Multiline, nil, true},
+		{"rule before length", "\xff\xff\xff\xff", text.Line, text.ErrInvalidUTF8, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := text.Bounded(tt.in, 3, tt.rule, errName)
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("Bounded(%q) = %v, want nil", tt.in, err)
+				}
+				return
+			}
+			if !errors.Is(err, errName) {
+				t.Fatalf("Bounded(%q) = %v, want the caller's error", tt.in, err)
+			}
+			var te *text.Error
+			if gotRule := errors.As(err, &te); gotRule != (tt.wantRule != nil) || (gotRule && !errors.Is(err, tt.wantRule)) {
+				t.Fatalf("Bounded(%q) = %v, want it to wrap %v", tt.in, err, tt.wantRule)
+			}
+		})
+	}
+}
+
 // FuzzRules holds the rule to its promise: what it accepts is valid UTF-8 without NUL (what
 // PostgreSQL text columns store), and Line accepts nothing Multiline refuses.
 func FuzzRules(f *testing.F) {
