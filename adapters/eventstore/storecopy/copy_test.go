@@ -34,13 +34,18 @@ func testContext(t *testing.T) context.Context {
 // newStore returns a PostgreSQL store on a fresh database, and the database's pool.
 func newStore(t *testing.T) (*pgstore.Store, *pgxpool.Pool) {
 	t.Helper()
-	pool, _ := pgtest.NewDatabase(t)
-	s, err := pgstore.New(pool, pgstore.Config{DisableNotify: true})
+	return pgtest.NewEventStore(t, pgstore.Config{DisableNotify: true})
+}
+
+// newCheckpoints returns the checkpoints of the copy from source to destination, kept in pool's
+// database.
+func newCheckpoints(t *testing.T, ctx context.Context, pool *pgxpool.Pool, source, destination string) *storecopy.PostgresCheckpoints {
+	t.Helper()
+	checkpoints, err := storecopy.NewPostgresCheckpoints(ctx, pool, source, destination)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("checkpoints of %s to %s: %v", source, destination, err)
 	}
-	t.Cleanup(s.Close)
-	return s, pool
+	return checkpoints
 }
 
 // seed fills a store with streams of every kind, appended interleaved, some in multi-event
@@ -208,10 +213,7 @@ func TestCopyPostgresToPostgres(t *testing.T) {
 	to, toPool := newStore(t)
 	total := seed(t, ctx, from, 6)
 
-	checkpoints, err := storecopy.NewPostgresCheckpoints(ctx, toPool, "source-db", "destination-db")
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkpoints := newCheckpoints(t, ctx, toPool, "source-db", "destination-db")
 	var progress []storecopy.Stats
 	st, err := storecopy.Copy(ctx, from, to, checkpoints, storecopy.Options{BatchSize: 7, Progress: func(s storecopy.Stats) { progress = append(progress, s) }})
 	if err != nil {
@@ -274,10 +276,7 @@ func TestCopyResumesAfterFailingDestination(t *testing.T) {
 	from, _ := newStore(t)
 	to, toPool := newStore(t)
 	total := seed(t, ctx, from, 8)
-	checkpoints, err := storecopy.NewPostgresCheckpoints(ctx, toPool, "src", "dst")
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkpoints := newCheckpoints(t, ctx, toPool, "src", "dst")
 
 	// Fails in the middle of a page: some appends of the page land, the checkpoint does not move.
 	failing := &countingStore{Store: to, failAfter: 11}
@@ -420,14 +419,8 @@ func TestRuns(t *testing.T) {
 func TestPostgresCheckpoints(t *testing.T) {
 	ctx := testContext(t)
 	pool, _ := pgtest.NewDatabase(t)
-	ab, err := storecopy.NewPostgresCheckpoints(ctx, pool, "a", "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ac, err := storecopy.NewPostgresCheckpoints(ctx, pool, "a", "c") // the table exists already
-	if err != nil {
-		t.Fatal(err)
-	}
+	ab := newCheckpoints(t, ctx, pool, "a", "b")
+	ac := newCheckpoints(t, ctx, pool, "a", "c") // the table exists already
 	if pos, ok, err := ab.Load(ctx); err != nil || ok || !pos.IsStart() {
 		t.Fatalf("Load before any Save = %s, %v, %v", pos, ok, err)
 	}
