@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
@@ -122,15 +123,8 @@ func listenerPIDs(t *testing.T, ctx context.Context, pool *pgxpool.Pool) []int32
 	if err != nil {
 		t.Fatalf("find LISTEN backends: %v", err)
 	}
-	var pids []int32
-	for rows.Next() {
-		var pid int32
-		if err := rows.Scan(&pid); err != nil {
-			t.Fatalf("scan pid: %v", err)
-		}
-		pids = append(pids, pid)
-	}
-	if err := rows.Err(); err != nil {
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
 		t.Fatalf("find LISTEN backends: %v", err)
 	}
 	return pids
