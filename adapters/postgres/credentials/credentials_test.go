@@ -380,19 +380,10 @@ func TestCustomerTokens(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	req := uuid.New()
-	first, err := s.IssueCustomerToken(ctx, req)
-	if err != nil {
-		t.Fatalf("IssueCustomerToken: %v", err)
-	}
-	second, err := s.IssueCustomerToken(ctx, req)
-	if err != nil {
-		t.Fatalf("IssueCustomerToken again: %v", err)
-	}
+	first := issuedCustomerToken(t, s, req)
+	second := issuedCustomerToken(t, s, req)
 	otherReq := uuid.New()
-	other, err := s.IssueCustomerToken(ctx, otherReq)
-	if err != nil {
-		t.Fatalf("IssueCustomerToken: %v", err)
-	}
+	other := issuedCustomerToken(t, s, otherReq)
 	if first == second || first == other {
 		t.Fatal("two customer tokens are equal")
 	}
@@ -413,6 +404,16 @@ func TestCustomerTokens(t *testing.T) {
 			t.Errorf("CustomerRequest returned %v with an error", got)
 		}
 	}
+}
+
+// issuedCustomerToken issues a customer token for request req.
+func issuedCustomerToken(t *testing.T, s *credentials.Store, req uuid.UUID) string {
+	t.Helper()
+	token, err := s.IssueCustomerToken(context.Background(), req)
+	if err != nil {
+		t.Fatalf("IssueCustomerToken(%v): %v", req, err)
+	}
+	return token
 }
 
 // tokenHash is what the table should hold for a token.
@@ -436,10 +437,7 @@ func TestNoSecretStoredInTheClear(t *testing.T) {
 		t.Fatalf("CreateSession: %v", err)
 	}
 	req := uuid.New()
-	customer, err := s.IssueCustomerToken(ctx, req)
-	if err != nil {
-		t.Fatalf("IssueCustomerToken: %v", err)
-	}
+	customer := issuedCustomerToken(t, s, req)
 
 	// The hashes are what is stored.
 	var n int
