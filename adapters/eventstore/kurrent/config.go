@@ -1,6 +1,7 @@
 package kurrent
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -96,36 +97,18 @@ func DefaultConfig() Config {
 // WithDefaults returns c with every zero field replaced by its default.
 func (c Config) WithDefaults() Config {
 	d := DefaultConfig()
-	if c.ReadPageSize == 0 {
-		c.ReadPageSize = d.ReadPageSize
-	}
-	if c.IDScanPageSize == 0 {
-		c.IDScanPageSize = d.IDScanPageSize
-	}
-	if c.AnyAppendAttempts == 0 {
-		c.AnyAppendAttempts = d.AnyAppendAttempts
-	}
-	if c.SubscriptionBuffer == 0 {
-		c.SubscriptionBuffer = d.SubscriptionBuffer
-	}
-	if c.MaxSearchWindow == 0 {
-		c.MaxSearchWindow = d.MaxSearchWindow
-	}
-	if c.ReconnectMinDelay == 0 {
-		c.ReconnectMinDelay = d.ReconnectMinDelay
-	}
-	if c.ReconnectMaxDelay == 0 {
-		c.ReconnectMaxDelay = d.ReconnectMaxDelay
-	}
-	if c.ReconnectJitter == 0 && !c.NoJitter {
-		c.ReconnectJitter = d.ReconnectJitter
-	}
+	c.ReadPageSize = cmp.Or(c.ReadPageSize, d.ReadPageSize)
+	c.IDScanPageSize = cmp.Or(c.IDScanPageSize, d.IDScanPageSize)
+	c.AnyAppendAttempts = cmp.Or(c.AnyAppendAttempts, d.AnyAppendAttempts)
+	c.SubscriptionBuffer = cmp.Or(c.SubscriptionBuffer, d.SubscriptionBuffer)
+	c.MaxSearchWindow = cmp.Or(c.MaxSearchWindow, d.MaxSearchWindow)
+	c.ReconnectMinDelay = cmp.Or(c.ReconnectMinDelay, d.ReconnectMinDelay)
+	c.ReconnectMaxDelay = cmp.Or(c.ReconnectMaxDelay, d.ReconnectMaxDelay)
+	c.ReconnectJitter = cmp.Or(c.ReconnectJitter, d.ReconnectJitter)
 	if c.NoJitter {
 		c.ReconnectJitter = 0
 	}
-	if c.Logger == nil {
-		c.Logger = d.Logger
-	}
+	c.Logger = cmp.Or(c.Logger, d.Logger)
 	return c
 }
 

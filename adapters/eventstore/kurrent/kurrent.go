@@ -423,27 +423,18 @@ func judge(out idLookup, found []foundEvent, nfound int) idLookup {
 
 // lastEvent returns a stream's last event, or nil when the stream does not exist.
 func (s *Store) lastEvent(ctx context.Context, name string) (*esdb.RecordedEvent, error) {
-	rs, err := s.client.ReadStream(ctx, name, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}, RequiresLeader: s.cfg.RequireLeader}, 1)
-	if err != nil {
-		if IsNotFound(err) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	defer rs.Close()
-	ev, err := rs.Recv()
-	if errors.Is(err, io.EOF) || IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return ev.Event, nil
+	return s.readSingle(ctx, name, esdb.Backwards, esdb.End{})
 }
 
 // readOne returns the event with a given version, or nil.
 func (s *Store) readOne(ctx context.Context, name string, version int64) (*esdb.RecordedEvent, error) {
-	rs, err := s.client.ReadStream(ctx, name, esdb.ReadStreamOptions{Direction: esdb.Forwards, From: esdb.Revision(uint64(version)), RequiresLeader: s.cfg.RequireLeader}, 1)
+	return s.readSingle(ctx, name, esdb.Forwards, esdb.Revision(uint64(version)))
+}
+
+// readSingle reads the first event of a stream read from from in direction, or nil when there
+// is none (or no stream).
+func (s *Store) readSingle(ctx context.Context, name string, direction esdb.Direction, from esdb.StreamPosition) (*esdb.RecordedEvent, error) {
+	rs, err := s.client.ReadStream(ctx, name, esdb.ReadStreamOptions{Direction: direction, From: from, RequiresLeader: s.cfg.RequireLeader}, 1)
 	if err != nil {
 		if IsNotFound(err) {
 			return nil, nil

@@ -21,12 +21,7 @@ import (
 func BenchmarkAppend(b *testing.B) {
 	for _, writers := range []int{1, 32} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			pool, _ := pgtest.NewDatabase(b)
-			s, err := pgstore.New(pool, pgstore.Config{})
-			if err != nil {
-				b.Fatalf("new store: %v", err)
-			}
-			defer s.Close()
+			s, _ := pgtest.NewEventStore(b, pgstore.Config{})
 			ctx := context.Background()
 			data := json.RawMessage(`{"title":"printer on floor 3 is jammed","priority":"normal"}`)
 			meta := eventlog.Metadata{Actor: "system", OccurredAt: time.Now().UTC(), CorrelationID: uuid.NewString()}

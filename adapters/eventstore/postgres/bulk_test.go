@@ -44,8 +44,7 @@ func countEvents(t *testing.T, pool *pgxpool.Pool) int {
 
 func TestAppendStreams(t *testing.T) {
 	ctx := testContext(t)
-	pool, _ := pgtest.NewDatabase(t)
-	store := newStore(t, pool, pgstore.Config{})
+	store, pool := pgtest.NewEventStore(t, pgstore.Config{})
 
 	// A stream written by Append before: the bulk path continues it.
 	old := "bulk-old"
@@ -153,8 +152,7 @@ func TestAppendStreams(t *testing.T) {
 
 func TestAppendStreamsConflictWritesNothing(t *testing.T) {
 	ctx := testContext(t)
-	pool, _ := pgtest.NewDatabase(t)
-	store := newStore(t, pool, pgstore.Config{})
+	store, pool := pgtest.NewEventStore(t, pgstore.Config{})
 	if _, err := store.Append(ctx, "taken", eventlog.NoStream(), sealed("taken", -1, "", 1)...); err != nil {
 		t.Fatal(err)
 	}
@@ -237,8 +235,7 @@ func TestAppendStreamsConflictWritesNothing(t *testing.T) {
 // stream, the others get a concurrency error, and no stream is written twice.
 func TestAppendStreamsRace(t *testing.T) {
 	ctx := testContext(t)
-	pool, _ := pgtest.NewDatabase(t)
-	store := newStore(t, pool, pgstore.Config{})
+	store, pool := pgtest.NewEventStore(t, pgstore.Config{})
 	const writers, streams = 8, 20
 	var wg sync.WaitGroup
 	wins := make([]bool, writers)

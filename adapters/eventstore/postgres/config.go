@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,33 +76,16 @@ const (
 const maxIdentifierBytes = 63
 
 func (c *Config) setDefaults() {
-	if c.NotifyChannel == "" {
-		c.NotifyChannel = DefaultNotifyChannel
-	}
-	if c.PollInterval == 0 {
-		c.PollInterval = DefaultPollInterval
-	}
-	if c.HeldBackPollInterval == 0 {
-		c.HeldBackPollInterval = min(DefaultHeldBackPollInterval, c.PollInterval)
-	}
-	if c.ReconnectDelay == 0 {
-		c.ReconnectDelay = DefaultReconnectDelay
-	}
-	if c.PreciseHorizonAfter == 0 {
-		c.PreciseHorizonAfter = DefaultPreciseHorizonAfter
-	}
-	if c.MaxConflictRetries == 0 {
-		c.MaxConflictRetries = DefaultMaxConflictRetries
-	}
-	if c.NotifyEvery == 0 {
-		c.NotifyEvery = DefaultNotifyEvery
-	}
-	if c.NotifyTimeout == 0 {
-		c.NotifyTimeout = DefaultNotifyTimeout
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	c.NotifyChannel = cmp.Or(c.NotifyChannel, DefaultNotifyChannel)
+	c.PollInterval = cmp.Or(c.PollInterval, DefaultPollInterval)
+	// A held-back read never waits longer than an idle one.
+	c.HeldBackPollInterval = cmp.Or(c.HeldBackPollInterval, min(DefaultHeldBackPollInterval, c.PollInterval))
+	c.ReconnectDelay = cmp.Or(c.ReconnectDelay, DefaultReconnectDelay)
+	c.PreciseHorizonAfter = cmp.Or(c.PreciseHorizonAfter, DefaultPreciseHorizonAfter)
+	c.MaxConflictRetries = cmp.Or(c.MaxConflictRetries, DefaultMaxConflictRetries)
+	c.NotifyEvery = cmp.Or(c.NotifyEvery, DefaultNotifyEvery)
+	c.NotifyTimeout = cmp.Or(c.NotifyTimeout, DefaultNotifyTimeout)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
 }
 
 // Validate reports every field that holds an unusable value. Zero fields are valid: New replaces
@@ -111,26 +95,25 @@ func (c Config) Validate() error {
 	if len(c.NotifyChannel) > maxIdentifierBytes {
 		errs = append(errs, fmt.Errorf("NotifyChannel %q is longer than %d bytes", c.NotifyChannel, maxIdentifierBytes))
 	}
-	if c.PollInterval < 0 {
-		errs = append(errs, fmt.Errorf("PollInterval %s is negative", c.PollInterval))
-	}
-	if c.HeldBackPollInterval < 0 {
-		errs = append(errs, fmt.Errorf("HeldBackPollInterval %s is negative", c.HeldBackPollInterval))
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"PollInterval", c.PollInterval},
+		{"HeldBackPollInterval", c.HeldBackPollInterval},
+		{"ReconnectDelay", c.ReconnectDelay},
+		{"NotifyEvery", c.NotifyEvery},
+		{"NotifyTimeout", c.NotifyTimeout},
+	} {
+		if d.value < 0 {
+			errs = append(errs, fmt.Errorf("%s %s is negative", d.name, d.value))
+		}
 	}
 	if c.PollInterval > 0 && c.HeldBackPollInterval > c.PollInterval {
 		errs = append(errs, fmt.Errorf("HeldBackPollInterval %s exceeds PollInterval %s", c.HeldBackPollInterval, c.PollInterval))
 	}
-	if c.ReconnectDelay < 0 {
-		errs = append(errs, fmt.Errorf("ReconnectDelay %s is negative", c.ReconnectDelay))
-	}
 	if c.MaxConflictRetries < 0 {
 		errs = append(errs, fmt.Errorf("MaxConflictRetries %d is negative", c.MaxConflictRetries))
-	}
-	if c.NotifyEvery < 0 {
-		errs = append(errs, fmt.Errorf("NotifyEvery %s is negative", c.NotifyEvery))
-	}
-	if c.NotifyTimeout < 0 {
-		errs = append(errs, fmt.Errorf("NotifyTimeout %s is negative", c.NotifyTimeout))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid event store config: %w", err)

@@ -21,15 +21,7 @@ import (
 // openLog creates database name in cluster, migrates it and opens a store on it.
 func openLog(ctx context.Context, t *testing.T, cluster *pgtest.Cluster, name string, cfg pgstore.Config) (*pgxpool.Pool, *pgstore.Store) {
 	t.Helper()
-	admin, err := pgx.Connect(ctx, cluster.URL("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(context.Background())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(ctx, cluster.URL(name))
+	pool, err := pgxpool.New(ctx, cluster.CreateDatabase(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +29,7 @@ func openLog(ctx context.Context, t *testing.T, cluster *pgtest.Cluster, name st
 	if _, err := schema.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	return pool, newStore(t, pool, cfg)
+	return pool, pgtest.OpenEventStore(t, pool, cfg)
 }
 
 // holdTransaction opens a transaction on url that has a transaction ID, runs statements in it,
@@ -114,14 +106,7 @@ func TestOnlyEventWritersHoldDeliveryBack(t *testing.T) {
 	ctx := testContext(t)
 	cluster := pgtest.StartCluster(t)
 	pool, store := openLog(ctx, t, cluster, "log", pgstore.Config{PreciseHorizonAfter: 100 * time.Millisecond})
-	admin, err := pgx.Connect(ctx, cluster.URL("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(context.Background())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE elsewhere"); err != nil {
-		t.Fatal(err)
-	}
+	cluster.CreateDatabase("elsewhere") // for a transaction of another database
 	sub := subscribe(ctx, t, store, eventlog.Start())
 	appendOne := func(t *testing.T, stream string) eventlog.AppendResult {
 		t.Helper()
@@ -181,7 +166,7 @@ func TestOnlyEventWritersHoldDeliveryBack(t *testing.T) {
 		}
 		defer func() { _ = rollback(context.Background()) }()
 		var writer int
-		if err := admin.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = 'log' AND backend_xid IS NOT NULL`).Scan(&writer); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = 'log' AND backend_xid IS NOT NULL`).Scan(&writer); err != nil {
 			t.Fatal(err)
 		}
 		// Every start migrates and looks at the log's clock: never waiting for an append.
@@ -245,15 +230,7 @@ func TestRestoreIntoAClusterBehindKeepsTheOrder(t *testing.T) {
 	}
 
 	fresh := pgtest.StartCluster(t)
-	admin, err := pgx.Connect(ctx, fresh.URL("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(context.Background())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE log"); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.CommandContext(ctx, pgtest.Program(t, "pg_restore"), "--no-owner", "--dbname", fresh.URL("log"), dump).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, pgtest.Program(t, "pg_restore"), "--no-owner", "--dbname", fresh.CreateDatabase("log"), dump).CombinedOutput(); err != nil {
 		t.Fatalf("pg_restore: %v\n%s", err, out)
 	}
 	pool, err := pgxpool.New(ctx, fresh.URL("log"))
@@ -271,7 +248,7 @@ func TestRestoreIntoAClusterBehindKeepsTheOrder(t *testing.T) {
 	if _, err := schema.Migrate(ctx, pool); err != nil { // as `helpstream migrate` and every start do
 		t.Fatal(err)
 	}
-	store := newStore(t, pool, pgstore.Config{})
+	store := pgtest.OpenEventStore(t, pool, pgstore.Config{})
 	last := before[len(before)-1].Position
 	sub := subscribe(ctx, t, store, last) // a read model's checkpoint, restored with the log
 	var after []eventlog.AppendResult

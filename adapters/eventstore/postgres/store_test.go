@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
@@ -17,14 +18,18 @@ import (
 	"github.com/helpstream/helpstream/domain/eventlog"
 )
 
-func newStore(t testing.TB, pool *pgxpool.Pool, cfg pgstore.Config) *pgstore.Store {
+// storesOfTwoProcesses returns two Stores on one fresh database, each on its own pool as two
+// processes would have them: writer, with the defaults, and reader, with readerCfg. pool is the
+// writer's.
+func storesOfTwoProcesses(t *testing.T, readerCfg pgstore.Config) (writer, reader *pgstore.Store, pool *pgxpool.Pool) {
 	t.Helper()
-	s, err := pgstore.New(pool, cfg)
+	writer, pool = pgtest.NewEventStore(t, pgstore.Config{})
+	other, err := pgxpool.New(context.Background(), pool.Config().ConnString())
 	if err != nil {
-		t.Fatalf("new store: %v", err)
+		t.Fatalf("second pool: %v", err)
 	}
-	t.Cleanup(s.Close)
-	return s
+	t.Cleanup(other.Close)
+	return writer, pgtest.OpenEventStore(t, other, readerCfg), pool
 }
 
 func testContext(t *testing.T) context.Context {
@@ -44,8 +49,7 @@ func event(data string) eventlog.EventData {
 
 // TestContract runs the contract suite; all subtests share one database, as production would.
 func TestContract(t *testing.T) {
-	pool, _ := pgtest.NewDatabase(t)
-	store := newStore(t, pool, pgstore.Config{})
+	store, _ := pgtest.NewEventStore(t, pgstore.Config{})
 	storetest.Run(t, func(t *testing.T) storetest.Harness {
 		return storetest.Harness{
 			Store: store,
@@ -119,15 +123,8 @@ func listenerPIDs(t *testing.T, ctx context.Context, pool *pgxpool.Pool) []int32
 	if err != nil {
 		t.Fatalf("find LISTEN backends: %v", err)
 	}
-	var pids []int32
-	for rows.Next() {
-		var pid int32
-		if err := rows.Scan(&pid); err != nil {
-			t.Fatalf("scan pid: %v", err)
-		}
-		pids = append(pids, pid)
-	}
-	if err := rows.Err(); err != nil {
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
 		t.Fatalf("find LISTEN backends: %v", err)
 	}
 	return pids
@@ -153,14 +150,7 @@ func waitForListener(t *testing.T, ctx context.Context, pool *pgxpool.Pool, not 
 // polls in time is woken by the NOTIFY of another Store on another pool, as across processes.
 func TestNotifyWakesSubscriberOfAnotherStore(t *testing.T) {
 	ctx := testContext(t)
-	pool, url := pgtest.NewDatabase(t)
-	writer := newStore(t, pool, pgstore.Config{})
-	other, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatalf("second pool: %v", err)
-	}
-	t.Cleanup(other.Close)
-	reader := newStore(t, other, pgstore.Config{PollInterval: time.Hour})
+	writer, reader, pool := storesOfTwoProcesses(t, pgstore.Config{PollInterval: time.Hour})
 
 	prefix := "wake-" + uuid.NewString()
 	events := collect(t, reader, prefix)
@@ -178,14 +168,7 @@ func TestNotifyWakesSubscriberOfAnotherStore(t *testing.T) {
 // NOTIFY wakes it again.
 func TestListenConnectionRecovers(t *testing.T) {
 	ctx := testContext(t)
-	pool, url := pgtest.NewDatabase(t)
-	writer := newStore(t, pool, pgstore.Config{})
-	other, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatalf("second pool: %v", err)
-	}
-	t.Cleanup(other.Close)
-	reader := newStore(t, other, pgstore.Config{PollInterval: time.Hour, ReconnectDelay: 50 * time.Millisecond})
+	writer, reader, pool := storesOfTwoProcesses(t, pgstore.Config{PollInterval: time.Hour, ReconnectDelay: 50 * time.Millisecond})
 
 	prefix := "reconnect-" + uuid.NewString()
 	events := collect(t, reader, prefix)
@@ -219,8 +202,7 @@ func TestListenConnectionRecovers(t *testing.T) {
 // position, so nothing committed after it is readable before it commits.
 func TestHeldBackEventsWaitForTheOpenTransaction(t *testing.T) {
 	ctx := testContext(t)
-	pool, _ := pgtest.NewDatabase(t)
-	s := newStore(t, pool, pgstore.Config{})
+	s, _ := pgtest.NewEventStore(t, pgstore.Config{})
 	prefix := "held-" + uuid.NewString()
 	events := collect(t, s, prefix)
 
@@ -264,8 +246,7 @@ func TestHeldBackEventsWaitForTheOpenTransaction(t *testing.T) {
 // the log per read; runs of other streams longer than that window must not stop it.
 func TestFilteredSubscriptionCrossesLongGaps(t *testing.T) {
 	ctx := testContext(t)
-	pool, _ := pgtest.NewDatabase(t)
-	s := newStore(t, pool, pgstore.Config{})
+	s, _ := pgtest.NewEventStore(t, pgstore.Config{})
 	prefix := "wanted-" + uuid.NewString()
 	noise := func(n int) {
 		t.Helper()
@@ -303,8 +284,7 @@ func TestFilteredSubscriptionCrossesLongGaps(t *testing.T) {
 
 func TestHoldOpenAppend(t *testing.T) {
 	ctx := testContext(t)
-	pool, _ := pgtest.NewDatabase(t)
-	s := newStore(t, pool, pgstore.Config{})
+	s, _ := pgtest.NewEventStore(t, pgstore.Config{})
 	stream := "request-" + uuid.NewString()
 
 	_, rollback, err := s.HoldOpenAppend(ctx, stream, eventlog.NoStream(), event(`{}`))
@@ -348,8 +328,7 @@ func TestHoldOpenAppend(t *testing.T) {
 
 func TestAppendEdgeCases(t *testing.T) {
 	ctx := testContext(t)
-	pool, _ := pgtest.NewDatabase(t)
-	s := newStore(t, pool, pgstore.Config{})
+	s, _ := pgtest.NewEventStore(t, pgstore.Config{})
 	stream := "request-" + uuid.NewString()
 
 	// Idempotent with Any as well.
@@ -426,8 +405,7 @@ func TestAppendEdgeCases(t *testing.T) {
 // TestConcurrentAnyAppends: writers racing with Any all succeed, each event once.
 func TestConcurrentAnyAppends(t *testing.T) {
 	ctx := testContext(t)
-	pool, _ := pgtest.NewDatabase(t)
-	s := newStore(t, pool, pgstore.Config{})
+	s, _ := pgtest.NewEventStore(t, pgstore.Config{})
 	stream := "request-" + uuid.NewString()
 	const writers, each = 16, 10
 	errs := make(chan error, writers)
@@ -480,8 +458,7 @@ func TestConfig(t *testing.T) {
 // the server, hold it back for a moment), and never past a transaction still open.
 func TestHead(t *testing.T) {
 	ctx := testContext(t)
-	pool, _ := pgtest.NewDatabase(t)
-	s := newStore(t, pool, pgstore.Config{})
+	s, _ := pgtest.NewEventStore(t, pgstore.Config{})
 	head := func() eventlog.Position {
 		t.Helper()
 		p, err := s.Head(ctx)
@@ -540,12 +517,7 @@ func TestHead(t *testing.T) {
 // read with what can be read of it, not refused: refusing it would fail every read of its page
 // and stop every reader of the log there.
 func TestMetadataThatDoesNotDecodeDoesNotStopReaders(t *testing.T) {
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
+	store, pool := pgtest.NewEventStore(t, pgstore.Config{})
 	ctx := context.Background()
 	for i, meta := range []string{`{"actor":"admin"}`, `{"actor":"admin","occurred_at":5,"correlation_id":"c-1"}`, `[1,2]`, `{"actor":"admin"}`} {
 		if _, err := pool.Exec(ctx, `INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
@@ -556,6 +528,7 @@ func TestMetadataThatDoesNotDecodeDoesNotStopReaders(t *testing.T) {
 	// Another test's transaction may hold the log back (the xmin horizon is the cluster's):
 	// wait until the four are readable.
 	var all []eventlog.RecordedEvent
+	var err error
 	for deadline := time.Now().Add(30 * time.Second); len(all) < 4; {
 		if all, err = store.ReadAll(ctx, eventlog.Start(), eventlog.ReadOptions{}); err != nil {
 			t.Fatalf("ReadAll: %v", err)

@@ -34,13 +34,36 @@ func testContext(t *testing.T) context.Context {
 // newStore returns a PostgreSQL store on a fresh database, and the database's pool.
 func newStore(t *testing.T) (*pgstore.Store, *pgxpool.Pool) {
 	t.Helper()
-	pool, _ := pgtest.NewDatabase(t)
-	s, err := pgstore.New(pool, pgstore.Config{DisableNotify: true})
+	return pgtest.NewEventStore(t, pgstore.Config{DisableNotify: true})
+}
+
+// seededSource returns a store on a fresh database that seed filled with rounds rounds of
+// events, and their number: the source of a copy.
+func seededSource(t *testing.T, ctx context.Context, rounds int) (*pgstore.Store, int) {
+	t.Helper()
+	from, _ := newStore(t)
+	return from, seed(t, ctx, from, rounds)
+}
+
+// mustCopy copies from to to and fails the test if the copy fails.
+func mustCopy(t *testing.T, ctx context.Context, from, to eventlog.Store, checkpoints storecopy.CheckpointStore, opts storecopy.Options) storecopy.Stats {
+	t.Helper()
+	st, err := storecopy.Copy(ctx, from, to, checkpoints, opts)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("copy: %v", err)
 	}
-	t.Cleanup(s.Close)
-	return s, pool
+	return st
+}
+
+// newCheckpoints returns the checkpoints of the copy from source to destination, kept in pool's
+// database.
+func newCheckpoints(t *testing.T, ctx context.Context, pool *pgxpool.Pool, source, destination string) *storecopy.PostgresCheckpoints {
+	t.Helper()
+	checkpoints, err := storecopy.NewPostgresCheckpoints(ctx, pool, source, destination)
+	if err != nil {
+		t.Fatalf("checkpoints of %s to %s: %v", source, destination, err)
+	}
+	return checkpoints
 }
 
 // seed fills a store with streams of every kind, appended interleaved, some in multi-event
@@ -204,19 +227,12 @@ func (c *countingStore) Append(ctx context.Context, streamID string, expected ev
 
 func TestCopyPostgresToPostgres(t *testing.T) {
 	ctx := testContext(t)
-	from, _ := newStore(t)
+	from, total := seededSource(t, ctx, 6)
 	to, toPool := newStore(t)
-	total := seed(t, ctx, from, 6)
 
-	checkpoints, err := storecopy.NewPostgresCheckpoints(ctx, toPool, "source-db", "destination-db")
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkpoints := newCheckpoints(t, ctx, toPool, "source-db", "destination-db")
 	var progress []storecopy.Stats
-	st, err := storecopy.Copy(ctx, from, to, checkpoints, storecopy.Options{BatchSize: 7, Progress: func(s storecopy.Stats) { progress = append(progress, s) }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustCopy(t, ctx, from, to, checkpoints, storecopy.Options{BatchSize: 7, Progress: func(s storecopy.Stats) { progress = append(progress, s) }})
 	if st.Events != int64(total) || st.Resumed || !st.From.IsStart() {
 		t.Errorf("stats %+v, want %d events from the start", st, total)
 	}
@@ -235,21 +251,15 @@ func TestCopyPostgresToPostgres(t *testing.T) {
 
 func TestCopyRerunWritesNothing(t *testing.T) {
 	ctx := testContext(t)
-	from, _ := newStore(t)
+	from, total := seededSource(t, ctx, 3)
 	to, _ := newStore(t)
-	total := seed(t, ctx, from, 3)
 	checkpoints := storecopy.FileCheckpoints{Path: filepath.Join(t.TempDir(), "copy.checkpoint"), Source: "a", Destination: "b"}
-	if _, err := storecopy.Copy(ctx, from, to, checkpoints, storecopy.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	mustCopy(t, ctx, from, to, checkpoints, storecopy.Options{})
 	waitReadable(t, ctx, to, total)
 	before := readLog(t, ctx, to)
 
 	counting := &countingStore{Store: to}
-	st, err := storecopy.Copy(ctx, from, counting, checkpoints, storecopy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustCopy(t, ctx, from, counting, checkpoints, storecopy.Options{})
 	if n := counting.appends.Load(); n != 0 || st.Events != 0 || st.Appends != 0 || !st.Resumed {
 		t.Errorf("re-run of a finished copy: %d appends reached the destination, stats %+v; want none, resumed", n, st)
 	}
@@ -259,10 +269,7 @@ func TestCopyRerunWritesNothing(t *testing.T) {
 
 	// New source events are copied by the next run, and only they.
 	more := seed(t, ctx, from, 1)
-	st, err = storecopy.Copy(ctx, from, counting, checkpoints, storecopy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = mustCopy(t, ctx, from, counting, checkpoints, storecopy.Options{})
 	if st.Events != int64(more) {
 		t.Errorf("copied %d events after %d new ones were appended", st.Events, more)
 	}
@@ -271,13 +278,9 @@ func TestCopyRerunWritesNothing(t *testing.T) {
 
 func TestCopyResumesAfterFailingDestination(t *testing.T) {
 	ctx := testContext(t)
-	from, _ := newStore(t)
+	from, total := seededSource(t, ctx, 8)
 	to, toPool := newStore(t)
-	total := seed(t, ctx, from, 8)
-	checkpoints, err := storecopy.NewPostgresCheckpoints(ctx, toPool, "src", "dst")
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkpoints := newCheckpoints(t, ctx, toPool, "src", "dst")
 
 	// Fails in the middle of a page: some appends of the page land, the checkpoint does not move.
 	failing := &countingStore{Store: to, failAfter: 11}
@@ -298,10 +301,7 @@ func TestCopyResumesAfterFailingDestination(t *testing.T) {
 		t.Fatalf("checkpoint after the interruption = %s, %v, %v; want %s", saved, ok, err, first.Last)
 	}
 
-	second, err := storecopy.Copy(ctx, from, to, checkpoints, storecopy.Options{BatchSize: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := mustCopy(t, ctx, from, to, checkpoints, storecopy.Options{BatchSize: 5})
 	if !second.Resumed || second.From != first.Last {
 		t.Errorf("second run started after %s (resumed %v), want after %s", second.From, second.Resumed, first.Last)
 	}
@@ -314,9 +314,8 @@ func TestCopyResumesAfterFailingDestination(t *testing.T) {
 
 func TestCopyResumesAfterCancel(t *testing.T) {
 	ctx := testContext(t)
-	from, _ := newStore(t)
+	from, _ := seededSource(t, ctx, 8)
 	to, _ := newStore(t)
-	seed(t, ctx, from, 8)
 	checkpoints := &storecopy.MemoryCheckpoints{}
 
 	copyCtx, cancel := context.WithCancel(ctx)
@@ -326,20 +325,15 @@ func TestCopyResumesAfterCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled copy returned %v, want context.Canceled", err)
 	}
-	if _, err := storecopy.Copy(ctx, from, to, checkpoints, storecopy.Options{BatchSize: 4}); err != nil {
-		t.Fatal(err)
-	}
+	mustCopy(t, ctx, from, to, checkpoints, storecopy.Options{BatchSize: 4})
 	requireSameLog(t, ctx, from, to)
 }
 
 func TestCopyWithoutCheckpointWritesNothingTwice(t *testing.T) {
 	ctx := testContext(t)
-	from, _ := newStore(t)
+	from, _ := seededSource(t, ctx, 4)
 	to, _ := newStore(t)
-	seed(t, ctx, from, 4)
-	if _, err := storecopy.Copy(ctx, from, to, &storecopy.MemoryCheckpoints{}, storecopy.Options{BatchSize: 9}); err != nil {
-		t.Fatal(err)
-	}
+	mustCopy(t, ctx, from, to, &storecopy.MemoryCheckpoints{}, storecopy.Options{BatchSize: 9})
 	// The checkpoint is lost: the copy starts over, and the destination's dedupe by event ID
 	// turns every append into a no-op.
 	st, err := storecopy.Copy(ctx, from, to, &storecopy.MemoryCheckpoints{}, storecopy.Options{BatchSize: 9})
@@ -420,14 +414,8 @@ func TestRuns(t *testing.T) {
 func TestPostgresCheckpoints(t *testing.T) {
 	ctx := testContext(t)
 	pool, _ := pgtest.NewDatabase(t)
-	ab, err := storecopy.NewPostgresCheckpoints(ctx, pool, "a", "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ac, err := storecopy.NewPostgresCheckpoints(ctx, pool, "a", "c") // the table exists already
-	if err != nil {
-		t.Fatal(err)
-	}
+	ab := newCheckpoints(t, ctx, pool, "a", "b")
+	ac := newCheckpoints(t, ctx, pool, "a", "c") // the table exists already
 	if pos, ok, err := ab.Load(ctx); err != nil || ok || !pos.IsStart() {
 		t.Fatalf("Load before any Save = %s, %v, %v", pos, ok, err)
 	}
@@ -490,9 +478,8 @@ func TestFileCheckpoints(t *testing.T) {
 // and compares the ends and the middle.
 func TestCopyThroughKurrentDB(t *testing.T) {
 	ctx := testContext(t)
-	from, _ := newStore(t)
+	from, _ := seededSource(t, ctx, 5)
 	back, _ := newStore(t)
-	seed(t, ctx, from, 5)
 	_, url := kurrenttest.Start(t)
 	esdb, err := kurrent.OpenConfig(ctx, url, kurrent.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -270,18 +271,6 @@ func dataIDs(events []eventlog.EventData) []uuid.UUID {
 		out[i] = e.ID
 	}
 	return out
-}
-
-func sameIDs(a, b []uuid.UUID) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // subscription runs Subscribe in the background and collects what it delivers.
@@ -605,7 +594,7 @@ func testReadStream(t *testing.T, h Harness) {
 		requireEvent(t, e, stream, int64(2+i), events[2+i])
 	}
 	got = mustReadStream(t, ctx, h.Store, stream, 2, 2)
-	if !sameIDs(ids(got), dataIDs(events[2:4])) {
+	if !slices.Equal(ids(got), dataIDs(events[2:4])) {
 		t.Errorf("read from version 2 with limit 2: %v, want %v", ids(got), dataIDs(events[2:4]))
 	}
 	if got := mustReadStream(t, ctx, h.Store, stream, 5, 0); len(got) != 0 {
@@ -642,7 +631,7 @@ func testReadAllFromMiddle(t *testing.T, h Harness) {
 	}
 
 	all := readAllOwn(t, ctx, h.Store, eventlog.Start(), tag, 0, len(events))
-	if !sameIDs(ids(all), dataIDs(events)) {
+	if !slices.Equal(ids(all), dataIDs(events)) {
 		t.Fatalf("read all from the start: own events %v, want %v", ids(all), dataIDs(events))
 	}
 	for i, e := range all {
@@ -654,7 +643,7 @@ func testReadAllFromMiddle(t *testing.T, h Harness) {
 
 	from := results[2].Position
 	rest := readAllOwn(t, ctx, h.Store, from, tag, 2, 3)
-	if !sameIDs(ids(rest), dataIDs(events[3:])) {
+	if !slices.Equal(ids(rest), dataIDs(events[3:])) {
 		t.Fatalf("read all from %s (the third event): %v, want %v", from, ids(rest), dataIDs(events[3:]))
 	}
 
@@ -750,7 +739,7 @@ func testPositionsIncrease(t *testing.T, h Harness) {
 		want = append(want, dataIDs(batch)...)
 	}
 	got := readAllOwn(t, ctx, h.Store, eventlog.Start(), tag, 0, len(want))
-	if !sameIDs(ids(got), want) {
+	if !slices.Equal(ids(got), want) {
 		t.Fatalf("global order of own events %v, appended in order %v", ids(got), want)
 	}
 	// Each append's result is the position of its last event.
@@ -791,7 +780,7 @@ func testSubscribeBacklogThenLive(t *testing.T, h Harness) {
 	mustAppend(t, ctx, h.Store, s2, eventlog.NoStream(), live[1])
 	mustAppend(t, ctx, h.Store, s1, eventlog.Exactly(3), live[2])
 	got = sub.next(t, 3)
-	if !sameIDs(ids(got), dataIDs(live)) {
+	if !slices.Equal(ids(got), dataIDs(live)) {
 		t.Fatalf("live events %v, want %v", ids(got), dataIDs(live))
 	}
 	requireEvent(t, got[0], s1, 3, live[0])
@@ -814,7 +803,7 @@ func testSubscribeFromMiddle(t *testing.T, h Harness) {
 	}
 	sub := subscribe(t, h.Store, results[1].Position, eventlog.SubscribeOptions{StreamPrefixes: []string{tag}})
 	got := sub.next(t, 3)
-	if !sameIDs(ids(got), dataIDs(events[2:])) {
+	if !slices.Equal(ids(got), dataIDs(events[2:])) {
 		t.Fatalf("subscription from the second event delivered %v first, want %v", ids(got), dataIDs(events[2:]))
 	}
 	// Without a filter too (the log may hold other events between them).
@@ -827,7 +816,7 @@ func testSubscribeFromMiddle(t *testing.T, h Harness) {
 			}
 		}
 	}
-	if !sameIDs(ids(own), dataIDs(events[2:])) {
+	if !slices.Equal(ids(own), dataIDs(events[2:])) {
 		t.Fatalf("unfiltered subscription from the second event delivered own events %v first, want %v", ids(own), dataIDs(events[2:]))
 	}
 }
@@ -853,7 +842,7 @@ func testSubscribePrefixFilter(t *testing.T, h Harness) {
 
 	got := sub.next(t, 4)
 	want := []uuid.UUID{e[0].ID, e[3].ID, e[4].ID, sentinel.ID}
-	if !sameIDs(ids(got), want) {
+	if !slices.Equal(ids(got), want) {
 		t.Fatalf("filtered subscription delivered %v, want %v", ids(got), want)
 	}
 }
@@ -865,7 +854,7 @@ func testSubscribeMaxBatch(t *testing.T, h Harness) {
 	mustAppend(t, ctx, h.Store, tag+"s", eventlog.NoStream(), events...)
 	sub := subscribe(t, h.Store, eventlog.Start(), eventlog.SubscribeOptions{StreamPrefixes: []string{tag}, MaxBatch: 3})
 	got := sub.next(t, 7)
-	if !sameIDs(ids(got), dataIDs(events)) {
+	if !slices.Equal(ids(got), dataIDs(events)) {
 		t.Fatalf("delivered %v, want %v", ids(got), dataIDs(events))
 	}
 	sub.mu.Lock()
@@ -1005,7 +994,7 @@ func testHeldOpenTransaction(t *testing.T, h Harness) {
 	}
 
 	final := readAllOwn(t, ctx, h.Store, warmUp.Position, tag, 0, 3)
-	if !sameIDs(ids(final), ids(delivered)) {
+	if !slices.Equal(ids(final), ids(delivered)) {
 		t.Errorf("the subscription delivered %v, the global log holds %v", ids(delivered), ids(final))
 	}
 	for i := range min(len(final), len(delivered)) {
@@ -1014,7 +1003,7 @@ func testHeldOpenTransaction(t *testing.T, h Harness) {
 		}
 	}
 	for _, early := range seenWhileOpen {
-		if len(early) > len(final) || !sameIDs(early, ids(final)[:len(early)]) {
+		if len(early) > len(final) || !slices.Equal(early, ids(final)[:len(early)]) {
 			t.Fatalf("while A was open ReadAll returned %v, which is not a prefix of the final order %v: "+
 				"a reader would have skipped an event", early, ids(final))
 		}
@@ -1070,7 +1059,7 @@ func testConcurrentAppendsWhileSubscribed(t *testing.T, h Harness) {
 		t.Errorf("events of %d streams delivered, want %d", len(next), writers*streamsPerWriter)
 	}
 	final := readAllOwn(t, ctx, h.Store, eventlog.Start(), tag, 0, want)
-	if !sameIDs(ids(final), ids(got)) {
+	if !slices.Equal(ids(final), ids(got)) {
 		t.Errorf("the subscription delivered %d events in another order than the global log's %d", len(got), len(final))
 	}
 	// Nothing more arrives: every event came exactly once.

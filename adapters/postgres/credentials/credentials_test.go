@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
@@ -33,6 +34,14 @@ func wantErr(t *testing.T, err, target error) {
 	}
 	if !strings.HasPrefix(err.Error(), "credentials: ") {
 		t.Errorf("err %q is not wrapped with context", err)
+	}
+}
+
+// wantAuthenticated fails unless email and password authenticate technician want.
+func wantAuthenticated(t *testing.T, s *credentials.Store, email, password string, want uuid.UUID) {
+	t.Helper()
+	if got, err := s.Authenticate(context.Background(), email, password); err != nil || got != want {
+		t.Fatalf("Authenticate(%q) = %v, %v; want %v", email, got, err, want)
 	}
 }
 
@@ -77,18 +86,14 @@ func TestReserve(t *testing.T) {
 		if err := s.Reserve(ctx, id, "keep@example.com"); err != nil {
 			t.Fatalf("Reserve again: %v", err)
 		}
-		if got, err := s.Authenticate(ctx, "keep@example.com", "correct horse"); err != nil || got != id {
-			t.Fatalf("Authenticate = %v, %v; want %v", got, err, id)
-		}
+		wantAuthenticated(t, s, "keep@example.com", "correct horse", id)
 	})
 	t.Run("a technician can change address, freeing the old one", func(t *testing.T) {
 		id := reserved(t, s, "old@example.com", "correct horse")
 		if err := s.Reserve(ctx, id, "new@example.com"); err != nil {
 			t.Fatalf("Reserve new address: %v", err)
 		}
-		if got, err := s.Authenticate(ctx, "new@example.com", "correct horse"); err != nil || got != id {
-			t.Fatalf("Authenticate new address = %v, %v; want %v", got, err, id)
-		}
+		wantAuthenticated(t, s, "new@example.com", "correct horse", id)
 		if _, err := s.Authenticate(ctx, "old@example.com", "correct horse"); !errors.Is(err, credentials.ErrBadCredentials) {
 			t.Fatalf("Authenticate old address: err = %v, want ErrBadCredentials", err)
 		}
@@ -145,9 +150,7 @@ func TestSetPassword(t *testing.T) {
 			if err := s.SetPassword(ctx, id, pw); err != nil {
 				t.Fatalf("SetPassword: %v", err)
 			}
-			if got, err := s.Authenticate(ctx, "bob@example.com", pw); err != nil || got != id {
-				t.Fatalf("Authenticate = %v, %v; want %v", got, err, id)
-			}
+			wantAuthenticated(t, s, "bob@example.com", pw, id)
 		})
 	}
 	t.Run("unknown technician", func(t *testing.T) {
@@ -187,9 +190,7 @@ func TestAuthenticate(t *testing.T) {
 	t.Run("a password over 72 bytes never matches", func(t *testing.T) {
 		pw := strings.Repeat("x", 72)
 		long := reserved(t, s, "long@example.com", pw)
-		if got, err := s.Authenticate(ctx, "long@example.com", pw); err != nil || got != long {
-			t.Fatalf("Authenticate = %v, %v; want %v", got, err, long)
-		}
+		wantAuthenticated(t, s, "long@example.com", pw, long)
 		_, err := s.Authenticate(ctx, "long@example.com", pw+"y")
 		wantErr(t, err, credentials.ErrBadCredentials)
 	})
@@ -199,9 +200,7 @@ func TestAuthenticate(t *testing.T) {
 		}
 		_, err := s.Authenticate(ctx, "carol@example.com", "s3cret-passw0rd")
 		wantErr(t, err, credentials.ErrBadCredentials)
-		if got, err := s.Authenticate(ctx, "carol@example.com", "another-password"); err != nil || got != id {
-			t.Fatalf("Authenticate = %v, %v; want %v", got, err, id)
-		}
+		wantAuthenticated(t, s, "carol@example.com", "another-password", id)
 	})
 	t.Run("an unknown address costs a bcrypt comparison too", func(t *testing.T) {
 		// Loose bound: a cost-10 bcrypt comparison takes tens of milliseconds; a bare query
@@ -381,19 +380,10 @@ func TestCustomerTokens(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	req := uuid.New()
-	first, err := s.IssueCustomerToken(ctx, req)
-	if err != nil {
-		t.Fatalf("IssueCustomerToken: %v", err)
-	}
-	second, err := s.IssueCustomerToken(ctx, req)
-	if err != nil {
-		t.Fatalf("IssueCustomerToken again: %v", err)
-	}
+	first := issuedCustomerToken(t, s, req)
+	second := issuedCustomerToken(t, s, req)
 	otherReq := uuid.New()
-	other, err := s.IssueCustomerToken(ctx, otherReq)
-	if err != nil {
-		t.Fatalf("IssueCustomerToken: %v", err)
-	}
+	other := issuedCustomerToken(t, s, otherReq)
 	if first == second || first == other {
 		t.Fatal("two customer tokens are equal")
 	}
@@ -414,6 +404,16 @@ func TestCustomerTokens(t *testing.T) {
 			t.Errorf("CustomerRequest returned %v with an error", got)
 		}
 	}
+}
+
+// issuedCustomerToken issues a customer token for request req.
+func issuedCustomerToken(t *testing.T, s *credentials.Store, req uuid.UUID) string {
+	t.Helper()
+	token, err := s.IssueCustomerToken(context.Background(), req)
+	if err != nil {
+		t.Fatalf("IssueCustomerToken(%v): %v", req, err)
+	}
+	return token
 }
 
 // tokenHash is what the table should hold for a token.
@@ -437,10 +437,7 @@ func TestNoSecretStoredInTheClear(t *testing.T) {
 		t.Fatalf("CreateSession: %v", err)
 	}
 	req := uuid.New()
-	customer, err := s.IssueCustomerToken(ctx, req)
-	if err != nil {
-		t.Fatalf("IssueCustomerToken: %v", err)
-	}
+	customer := issuedCustomerToken(t, s, req)
 
 	// The hashes are what is stored.
 	var n int
@@ -469,15 +466,8 @@ func TestNoSecretStoredInTheClear(t *testing.T) {
 	if err != nil {
 		t.Fatalf("list tables: %v", err)
 	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatalf("scan table name: %v", err)
-		}
-		tables = append(tables, name)
-	}
-	if err := rows.Err(); err != nil {
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		t.Fatalf("list tables: %v", err)
 	}
 	checked := 0
@@ -486,11 +476,11 @@ func TestNoSecretStoredInTheClear(t *testing.T) {
 		if err != nil {
 			t.Fatalf("read %s: %v", table, err)
 		}
-		for rows.Next() {
-			var row string
-			if err := rows.Scan(&row); err != nil {
-				t.Fatalf("scan %s: %v", table, err)
-			}
+		tableRows, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatalf("read %s: %v", table, err)
+		}
+		for _, row := range tableRows {
 			checked++
 			lower := strings.ToLower(row)
 			for what, secret := range secrets {
@@ -498,9 +488,6 @@ func TestNoSecretStoredInTheClear(t *testing.T) {
 					t.Errorf("table %s holds the %s in the clear: %s", table, what, row)
 				}
 			}
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatalf("read %s: %v", table, err)
 		}
 	}
 	if checked < 3 {

@@ -388,6 +388,23 @@ func (c *Cluster) URL(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
 }
 
+// CreateDatabase creates the empty, unmigrated database name on the cluster and returns its
+// URL. The database goes with the cluster when the test ends.
+func (c *Cluster) CreateDatabase(name string) string {
+	c.tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		c.tb.Fatalf("connect to create database %s: %v", name, err)
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		c.tb.Fatalf("create database %s: %v", name, err)
+	}
+	return c.URL(name)
+}
+
 // Port is the TCP port the cluster listens on; it stays the same across restarts.
 func (c *Cluster) Port() int { return c.port }
 

@@ -3,7 +3,6 @@ package readmodels
 import (
 	"context"
 	"fmt"
-	"github.com/helpstream/helpstream/projections/requestlist"
 	"os"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/projections/requestlist"
 )
 
 // TestListOneMillionRequests measures the list query on 1M requests (design §7: any view, any

@@ -22,6 +22,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -235,7 +236,7 @@ func (f *Server) Append(srv api.Streams_AppendServer) error {
 	switch e := opts.ExpectedStreamRevision.(type) {
 	case *api.AppendReq_Options_Any:
 		// Best effort, like the server's cache: only a repeat of the stream's last append.
-		if last := f.lastAppend[stream]; len(last) == len(ids) && len(ids) > 0 && sameUUIDs(last, ids) {
+		if last := f.lastAppend[stream]; len(ids) > 0 && slices.Equal(last, ids) {
 			return idempotent(current)
 		}
 		return doWrite()
@@ -270,18 +271,6 @@ func (f *Server) Append(srv api.Streams_AppendServer) error {
 		return idempotent(expected + int64(len(ids)))
 	}
 	return wrong()
-}
-
-func sameUUIDs(a, b []uuid.UUID) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func toReadEvent(r *fakeRecord) *api.ReadResp {
