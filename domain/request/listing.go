@@ -36,7 +36,7 @@ func ListingFor(t *directory.Technician, company uuid.UUID) Listing {
 }
 
 // Lists reports whether the listing shows request r: the rule a query applies in its own
-// language (SQL, a scan of the catalog), here on one request.
+// language (SQL), here on one request.
 func (l Listing) Lists(r *Request) bool {
 	return slices.Contains(l.Companies, r.CompanyID()) && (r.Status() != StatusNew || l.IncludeNew)
 }

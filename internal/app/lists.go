@@ -147,13 +147,8 @@ func (a *App) ListRequests(ctx context.Context, q ListRequests) (RequestPage, er
 		}
 		lq.Assignee = tech.ID()
 	}
-	lq.IncludeNew = tech.IsAvailable() // R2: unassigned requests only while Available
-	switch {
-	case q.CompanyID == uuid.Nil:
-		lq.Companies = tech.Companies()
-	case tech.HasAccess(q.CompanyID):
-		lq.Companies = []uuid.UUID{q.CompanyID}
-	}
+	listing := request.ListingFor(tech, q.CompanyID) // R2, as the domain states it
+	lq.Companies, lq.IncludeNew = listing.Companies, listing.IncludeNew
 	if len(lq.Companies) == 0 || len(lq.Statuses()) == 0 {
 		return RequestPage{Requests: []RequestSummary{}}, nil
 	}

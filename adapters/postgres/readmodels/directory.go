@@ -80,22 +80,6 @@ func Technician(ctx context.Context, db Querier, id uuid.UUID) (dir.TechnicianSt
 	return list[0], nil
 }
 
-// TechniciansWithAccess returns the technicians who may serve a company's requests (R2, and
-// whom R5 notifies), ordered by name.
-func TechniciansWithAccess(ctx context.Context, db Querier, companyID uuid.UUID) ([]dir.TechnicianState, error) {
-	rows, err := db.Query(ctx, `SELECT `+technicianColumns+`
-		FROM directory_access x JOIN directory_technicians t ON t.id = x.technician_id
-		WHERE x.company_id = $1 ORDER BY t.name, t.id`, companyID)
-	if err != nil {
-		return nil, fmt.Errorf("directory: technicians of %s: %w", companyID, notReady(err))
-	}
-	list, err := scanTechnicians(rows)
-	if err != nil {
-		return nil, fmt.Errorf("directory: technicians of %s: %w", companyID, notReady(err))
-	}
-	return list, nil
-}
-
 // Technicians returns every technician, ordered by name.
 func Technicians(ctx context.Context, db Querier) ([]dir.TechnicianState, error) {
 	rows, err := db.Query(ctx, `SELECT `+technicianColumns+` FROM directory_technicians t ORDER BY t.name, t.id`)
