@@ -361,7 +361,9 @@ func (e *env) streams(sql string) map[string]streamRow {
 	return out
 }
 
-// lastPosition reads the whole log and returns the position of its last event.
+// lastPosition is the readable end of the log: what the store delivers now, which another
+// transaction open on the server may hold back. Wait on what a test wrote (appendN's answer)
+// and use this only to see that it has become readable.
 func (e *env) lastPosition() eventlog.Position {
 	e.t.Helper()
 	var pos eventlog.Position

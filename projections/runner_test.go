@@ -292,9 +292,9 @@ func TestSchemaRebuildRunsBesideTheLiveLeader(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	oldTally, other := newCounts("tally"), newCounts("other")
-	e.appendN(4000, 20)
+	written := e.appendN(4000, 20)
 	old := e.start(e.config(oldTally, other))
-	e.waitFor(e.lastPosition(), 20*time.Second, "tally", "other")
+	e.waitFor(written, 20*time.Second, "tally", "other")
 
 	newTally := newCounts("tally")
 	newTally.extra = `CREATE INDEX tally_streams_events_idx ON tally_streams (events);`

@@ -138,9 +138,10 @@ type Config struct {
 // DefaultMaxFileSize is the upload limit when none is configured.
 const DefaultMaxFileSize = 25 << 20
 
-// App runs commands and queries.
+// App runs the commands: it decides on the aggregates' states and appends their events
+// (writer.go). Its Queries answer from the read models.
 type App struct {
-	store       eventlog.Store
+	streamReader
 	files       FileStore
 	now         func() time.Time
 	maxFileSize int64
@@ -153,8 +154,19 @@ type App struct {
 	writers        writers
 	conflictWait   time.Duration
 	counters       commandCounters
-	portals        sync.Map // portal ID → portalOwner, see PortalCompany
-	portalCount    atomic.Int64
+	written        *writeMark
+
+	queries *Queries
+}
+
+// Queries answers the questions of the console, the portal and the API (the list, the
+// details, the directory) from the read models, waiting, bounded, for what the caller or
+// this process wrote; and folds a request's stream when an auditor asks for its history or a
+// shared file is opened.
+type Queries struct {
+	streamReader
+	files FileStore
+	now   func() time.Time
 
 	requestList       RequestListReadModel
 	requestDetails    RequestDetailsReadModel
@@ -162,9 +174,11 @@ type App struct {
 	waitFor           func(ctx context.Context, pos eventlog.Position) (bool, error)
 	maxProjectionWait time.Duration
 	readOwnWrites     bool
+	written           *writeMark // this process's commands' appends
 	reachedMu         sync.Mutex
 	reached           eventlog.Position // the read models are known to have applied it
-	written           eventlog.Position // the furthest this process's commands appended
+	portals           sync.Map          // portal ID → portalOwner, see PortalCompany
+	portalCount       atomic.Int64
 }
 
 // New returns an App, with defaults for what Config leaves unset.
@@ -190,11 +204,12 @@ func New(cfg Config) (*App, error) {
 	if cfg.MaxProjectionWait <= 0 {
 		cfg.MaxProjectionWait = MaxProjectionWait
 	}
+	streams, written := newStreamReader(cfg.Store), &writeMark{}
 	return &App{
-		store:       cfg.Store,
-		files:       cfg.Files,
-		now:         cfg.Now,
-		maxFileSize: cfg.MaxFileSize,
+		streamReader: streams,
+		files:        cfg.Files,
+		now:          cfg.Now,
+		maxFileSize:  cfg.MaxFileSize,
 
 		requestStreams: requestKind(),
 		companies:      companyKind(),
@@ -202,15 +217,26 @@ func New(cfg Config) (*App, error) {
 		cache:          newAggregateCache(cfg.CachedStreams, cfg.CachedBytes),
 		writers:        writers{streams: map[string]*streamWriter{}},
 		conflictWait:   cfg.ConflictWait,
+		written:        written,
 
-		requestList:       cfg.RequestList,
-		requestDetails:    cfg.RequestDetails,
-		directoryRM:       cfg.Directory,
-		waitFor:           cfg.WaitFor,
-		maxProjectionWait: cfg.MaxProjectionWait,
-		readOwnWrites:     cfg.ReadOwnWrites,
+		queries: &Queries{
+			streamReader:      streams,
+			files:             cfg.Files,
+			now:               cfg.Now,
+			requestList:       cfg.RequestList,
+			requestDetails:    cfg.RequestDetails,
+			directoryRM:       cfg.Directory,
+			waitFor:           cfg.WaitFor,
+			maxProjectionWait: cfg.MaxProjectionWait,
+			readOwnWrites:     cfg.ReadOwnWrites,
+			written:           written,
+		},
 	}, nil
 }
+
+// Queries returns the queries that answer from this App's read models and wait for its
+// writes.
+func (a *App) Queries() *Queries { return a.queries }
 
 // MaxFileSize is the upload limit in bytes.
 func (a *App) MaxFileSize() int64 { return a.maxFileSize }
@@ -222,14 +248,6 @@ type loaded struct {
 	recorded []eventlog.RecordedEvent
 	version  int64
 	lastHash string
-}
-
-func (a *App) loadStream(ctx context.Context, streamID string, codec *eventlog.Codec) (loaded, error) {
-	recorded, err := a.store.ReadStream(ctx, streamID, 0, eventlog.ReadOptions{})
-	if err != nil {
-		return loaded{}, fmt.Errorf("read %s: %w", streamID, err)
-	}
-	return decodeStream(streamID, recorded, codec)
 }
 
 func decodeStream(streamID string, recorded []eventlog.RecordedEvent, codec *eventlog.Codec) (loaded, error) {

@@ -138,36 +138,6 @@ func (a *App) Technician(ctx context.Context, id uuid.UUID) (*directory.Technici
 	return t, err
 }
 
-func (a *App) loadCompany(ctx context.Context, id uuid.UUID) (*directory.Company, loaded, error) {
-	l, err := a.loadStream(ctx, directory.CompanyStream(id), a.companies.codec)
-	if err != nil {
-		return nil, loaded{}, err
-	}
-	if len(l.history) == 0 {
-		return nil, loaded{}, fmt.Errorf("company %s: %w", id, ErrNotFound)
-	}
-	c, err := directory.CompanyFromHistory(l.history)
-	if err != nil {
-		return nil, loaded{}, fmt.Errorf("company %s: %w", id, err)
-	}
-	return c, l, nil
-}
-
-func (a *App) loadTechnician(ctx context.Context, id uuid.UUID) (*directory.Technician, loaded, error) {
-	l, err := a.loadStream(ctx, directory.TechnicianStream(id), a.technicians.codec)
-	if err != nil {
-		return nil, loaded{}, err
-	}
-	if len(l.history) == 0 {
-		return nil, loaded{}, fmt.Errorf("technician %s: %w", id, ErrNotFound)
-	}
-	t, err := directory.TechnicianFromHistory(l.history)
-	if err != nil {
-		return nil, loaded{}, fmt.Errorf("technician %s: %w", id, err)
-	}
-	return t, l, nil
-}
-
 func (a *App) updateCompany(ctx context.Context, meta Meta, id uuid.UUID, decide func(*directory.Company) error) (Result, error) {
 	return a.execute(ctx, meta, directory.CompanyStream(id), a.companies, false, func(agg aggregate, _ *reads) (aggregate, error) {
 		if agg == nil {

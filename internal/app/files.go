@@ -167,12 +167,12 @@ type SharedFile struct {
 }
 
 // OpenFile returns a file shared in a request the viewer may see.
-func (a *App) OpenFile(ctx context.Context, viewer Viewer, requestID, fileID uuid.UUID) (SharedFile, error) {
-	r, l, err := a.loadRequest(ctx, requestID)
+func (qs *Queries) OpenFile(ctx context.Context, viewer Viewer, requestID, fileID uuid.UUID) (SharedFile, error) {
+	r, l, err := qs.loadRequest(ctx, requestID)
 	if err != nil {
 		return SharedFile{}, err
 	}
-	if err := a.checkViewer(ctx, viewer, r); err != nil {
+	if err := qs.checkViewer(ctx, viewer, r); err != nil {
 		return SharedFile{}, err
 	}
 	for _, e := range l.history {
@@ -180,7 +180,7 @@ func (a *App) OpenFile(ctx context.Context, viewer Viewer, requestID, fileID uui
 		if !ok || shared.FileID != fileID {
 			continue
 		}
-		content, err := a.files.Open(ctx, requestID, fileID)
+		content, err := qs.files.Open(ctx, requestID, fileID)
 		if err != nil {
 			return SharedFile{}, fmt.Errorf("open file %s: %w", fileID, err)
 		}

@@ -98,7 +98,7 @@ type RequestPage struct {
 const MaxSearchTotal = 10_000
 
 // ListRequests returns the requests the technician may see (R2), in the chosen view and order.
-func (a *App) ListRequests(ctx context.Context, q ListRequests) (RequestPage, error) {
+func (qs *Queries) ListRequests(ctx context.Context, q ListRequests) (RequestPage, error) {
 	if q.View == "" {
 		q.View = ViewAll
 	}
@@ -131,13 +131,13 @@ func (a *App) ListRequests(ctx context.Context, q ListRequests) (RequestPage, er
 		}
 		lq.After = &c
 	}
-	if a.requestList == nil {
+	if qs.requestList == nil {
 		return RequestPage{}, fmt.Errorf("list requests: %w", ErrNoReadModel)
 	}
-	if a.readOwnWrites {
-		a.awaitOwnWrites(ctx) // before the caller's own access and availability are read
+	if qs.readOwnWrites {
+		qs.awaitOwnWrites(ctx) // before the caller's own access and availability are read
 	}
-	tech, err := a.viewerTechnician(ctx, q.TechnicianID)
+	tech, err := qs.viewerTechnician(ctx, q.TechnicianID)
 	if err != nil {
 		return RequestPage{}, err
 	}
@@ -152,7 +152,7 @@ func (a *App) ListRequests(ctx context.Context, q ListRequests) (RequestPage, er
 	if len(lq.Companies) == 0 || len(lq.Statuses()) == 0 {
 		return RequestPage{Requests: []RequestSummary{}}, nil
 	}
-	page, err := fromReadModel(ctx, a, func() (RequestPage, error) { return a.requestList.ListRequests(ctx, lq) })
+	page, err := fromReadModel(ctx, qs, func() (RequestPage, error) { return qs.requestList.ListRequests(ctx, lq) })
 	if err != nil {
 		return RequestPage{}, err
 	}
@@ -163,20 +163,20 @@ func (a *App) ListRequests(ctx context.Context, q ListRequests) (RequestPage, er
 }
 
 // PortalCompany returns the company a portal belongs to.
-func (a *App) PortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID, string, error) {
+func (qs *Queries) PortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID, string, error) {
 	// A portal never moves to another company: once found, it is remembered, and a
 	// submission costs no query to find where it goes.
-	if found, ok := a.portals.Load(portalID); ok {
+	if found, ok := qs.portals.Load(portalID); ok {
 		f := found.(portalOwner)
 		return f.companyID, f.name, nil
 	}
-	companyID, name, err := a.lookUpPortalCompany(ctx, portalID)
+	companyID, name, err := qs.lookUpPortalCompany(ctx, portalID)
 	if err == nil {
-		if a.portalCount.Add(1) > maxRememberedPortals {
-			a.portals.Clear()
-			a.portalCount.Store(0)
+		if qs.portalCount.Add(1) > maxRememberedPortals {
+			qs.portals.Clear()
+			qs.portalCount.Store(0)
 		}
-		a.portals.Store(portalID, portalOwner{companyID: companyID, name: name})
+		qs.portals.Store(portalID, portalOwner{companyID: companyID, name: name})
 	}
 	return companyID, name, err
 }
@@ -190,33 +190,33 @@ type portalOwner struct {
 // maxRememberedPortals bounds what PortalCompany remembers; past it, it starts over.
 const maxRememberedPortals = 100_000
 
-func (a *App) lookUpPortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID, string, error) {
-	if a.directoryRM == nil {
+func (qs *Queries) lookUpPortalCompany(ctx context.Context, portalID uuid.UUID) (uuid.UUID, string, error) {
+	if qs.directoryRM == nil {
 		return uuid.Nil, "", fmt.Errorf("find portal %s: %w", portalID, ErrNoReadModel)
 	}
 	type found struct {
 		id   uuid.UUID
 		name string
 	}
-	f, err := fromReadModel(ctx, a, func() (found, error) {
-		id, name, err := a.directoryRM.PortalCompany(ctx, portalID)
+	f, err := fromReadModel(ctx, qs, func() (found, error) {
+		id, name, err := qs.directoryRM.PortalCompany(ctx, portalID)
 		return found{id, name}, err
 	}, ErrUnknownPortal)
 	return f.id, f.name, err
 }
 
 // Companies lists every company's ID and name.
-func (a *App) Companies(ctx context.Context) (map[uuid.UUID]string, error) {
-	if a.directoryRM == nil {
+func (qs *Queries) Companies(ctx context.Context) (map[uuid.UUID]string, error) {
+	if qs.directoryRM == nil {
 		return nil, fmt.Errorf("list companies: %w", ErrNoReadModel)
 	}
-	return fromReadModel(ctx, a, func() (map[uuid.UUID]string, error) { return a.directoryRM.Companies(ctx) })
+	return fromReadModel(ctx, qs, func() (map[uuid.UUID]string, error) { return qs.directoryRM.Companies(ctx) })
 }
 
 // Technicians lists every technician's ID and name.
-func (a *App) Technicians(ctx context.Context) (map[uuid.UUID]string, error) {
-	if a.directoryRM == nil {
+func (qs *Queries) Technicians(ctx context.Context) (map[uuid.UUID]string, error) {
+	if qs.directoryRM == nil {
 		return nil, fmt.Errorf("list technicians: %w", ErrNoReadModel)
 	}
-	return fromReadModel(ctx, a, func() (map[uuid.UUID]string, error) { return a.directoryRM.Technicians(ctx) })
+	return fromReadModel(ctx, qs, func() (map[uuid.UUID]string, error) { return qs.directoryRM.Technicians(ctx) })
 }

@@ -24,9 +24,9 @@ type Viewer struct {
 // IsTechnician reports whether the viewer is a technician.
 func (v Viewer) IsTechnician() bool { return v.TechnicianID != uuid.Nil }
 
-func (a *App) checkViewer(ctx context.Context, v Viewer, r *request.Request) error {
+func (qs *Queries) checkViewer(ctx context.Context, v Viewer, r *request.Request) error {
 	if v.IsTechnician() {
-		tech, _, err := a.loadTechnician(ctx, v.TechnicianID)
+		tech, _, err := qs.loadTechnician(ctx, v.TechnicianID)
 		if err != nil {
 			return err
 		}
@@ -100,16 +100,16 @@ type RequestDetails struct {
 // RequestDetails returns a request's details as the viewer may see them: private notes only
 // for technicians, actions for this viewer only. The details read model answers; the request's
 // own stream answers only for a request the read model has not seen yet.
-func (a *App) RequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID) (RequestDetails, error) {
-	if a.requestDetails == nil {
+func (qs *Queries) RequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID) (RequestDetails, error) {
+	if qs.requestDetails == nil {
 		return RequestDetails{}, fmt.Errorf("details of request %s: %w", requestID, ErrNoReadModel)
 	}
-	if a.readOwnWrites {
-		a.awaitOwnWrites(ctx) // before the caller's own access and availability are read
+	if qs.readOwnWrites {
+		qs.awaitOwnWrites(ctx) // before the caller's own access and availability are read
 	}
 	q := RequestDetailsQuery{RequestID: requestID, Viewer: v}
 	if v.IsTechnician() {
-		tech, err := a.viewerTechnician(ctx, v.TechnicianID)
+		tech, err := qs.viewerTechnician(ctx, v.TechnicianID)
 		if err != nil {
 			return RequestDetails{}, err
 		}
@@ -117,12 +117,12 @@ func (a *App) RequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID)
 	} else if v.CustomerOf != requestID {
 		return RequestDetails{}, fmt.Errorf("request %s: %w", requestID, ErrNotFound)
 	}
-	d, err := fromReadModel(ctx, a, func() (RequestDetails, error) { return a.requestDetails.RequestDetails(ctx, q) }, ErrNotFound)
+	d, err := fromReadModel(ctx, qs, func() (RequestDetails, error) { return qs.requestDetails.RequestDetails(ctx, q) }, ErrNotFound)
 	if errors.Is(err, ErrNotFound) {
 		// The read model may be behind the log (a transaction elsewhere holds the log back, a
 		// projector restarts): a request whose submission was acknowledged must not answer
 		// 404. Its stream says whether it exists, in one read, with the same R2 checks.
-		d, err = a.foldRequestDetails(ctx, v, requestID)
+		d, err = qs.foldRequestDetails(ctx, v, requestID)
 		if err == nil {
 			d.FromLog = true
 		}
@@ -137,12 +137,12 @@ func (a *App) RequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID)
 }
 
 // foldRequestDetails folds a request's stream into its details.
-func (a *App) foldRequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID) (RequestDetails, error) {
-	r, l, err := a.loadRequest(ctx, requestID)
+func (qs *Queries) foldRequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID) (RequestDetails, error) {
+	r, l, err := qs.loadRequest(ctx, requestID)
 	if err != nil {
 		return RequestDetails{}, err
 	}
-	if err := a.checkViewer(ctx, v, r); err != nil {
+	if err := qs.checkViewer(ctx, v, r); err != nil {
 		return RequestDetails{}, err
 	}
 	names := map[uuid.UUID]*Person{}
@@ -154,7 +154,7 @@ func (a *App) foldRequestDetails(ctx context.Context, v Viewer, requestID uuid.U
 			return p
 		}
 		p := &Person{ID: id}
-		if t, _, err := a.loadTechnician(ctx, id); err == nil {
+		if t, _, err := qs.loadTechnician(ctx, id); err == nil {
 			p.Name = t.Name()
 		}
 		names[id] = p
@@ -174,7 +174,7 @@ func (a *App) foldRequestDetails(ctx context.Context, v Viewer, requestID uuid.U
 		Version:       l.version,
 		Entries:       []Entry{},
 	}
-	if c, _, err := a.loadCompany(ctx, r.CompanyID()); err == nil {
+	if c, _, err := qs.loadCompany(ctx, r.CompanyID()); err == nil {
 		d.CompanyName = c.Name()
 	}
 	for i, e := range l.history {
@@ -226,7 +226,7 @@ func (a *App) foldRequestDetails(ctx context.Context, v Viewer, requestID uuid.U
 		d.Entries = append(d.Entries, entry)
 	}
 	if v.IsTechnician() {
-		tech, _, err := a.loadTechnician(ctx, v.TechnicianID)
+		tech, _, err := qs.loadTechnician(ctx, v.TechnicianID)
 		if err != nil {
 			return RequestDetails{}, err
 		}
@@ -238,8 +238,8 @@ func (a *App) foldRequestDetails(ctx context.Context, v Viewer, requestID uuid.U
 }
 
 // History returns a request's raw, verified event stream for auditors.
-func (a *App) History(ctx context.Context, requestID uuid.UUID) ([]eventlog.RecordedEvent, error) {
-	_, l, err := a.loadRequest(ctx, requestID)
+func (qs *Queries) History(ctx context.Context, requestID uuid.UUID) ([]eventlog.RecordedEvent, error) {
+	_, l, err := qs.loadRequest(ctx, requestID)
 	if err != nil {
 		return nil, err
 	}
@@ -260,8 +260,8 @@ type TechnicianProfile struct {
 }
 
 // Profile returns a technician's profile.
-func (a *App) Profile(ctx context.Context, id uuid.UUID) (TechnicianProfile, error) {
-	t, _, err := a.loadTechnician(ctx, id)
+func (qs *Queries) Profile(ctx context.Context, id uuid.UUID) (TechnicianProfile, error) {
+	t, _, err := qs.loadTechnician(ctx, id)
 	if err != nil {
 		return TechnicianProfile{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -236,23 +237,23 @@ const MaxProjectionWait = 2 * time.Second
 // the queries read includes every event up to pos: the read models when configured, the
 // in-memory catalog otherwise. It reports false when the time ran out first; the caller then
 // answers with what is there and says so.
-func (a *App) WaitForPosition(ctx context.Context, pos eventlog.Position) (bool, error) {
+func (qs *Queries) WaitForPosition(ctx context.Context, pos eventlog.Position) (bool, error) {
 	if pos.IsStart() {
 		return true, nil
 	}
-	deadline := a.now().Add(a.maxProjectionWait)
+	deadline := qs.now().Add(qs.maxProjectionWait)
 	if b, ok := ctx.Value(waitBudgetKey{}).(time.Time); ok && b.Before(deadline) {
 		deadline = b
 	}
-	if !a.now().Before(deadline) {
+	if !qs.now().Before(deadline) {
 		return false, nil // the answer's budget is spent: answer with what is there
 	}
 	waitCtx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	if a.waitFor == nil {
+	if qs.waitFor == nil {
 		return false, nil // nothing can tell how far the read models are
 	}
-	ok, err := a.waitFor(waitCtx, pos)
+	ok, err := qs.waitFor(waitCtx, pos)
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 		return false, nil
 	}
@@ -260,7 +261,7 @@ func (a *App) WaitForPosition(ctx context.Context, pos eventlog.Position) (bool,
 		return false, fmt.Errorf("wait for the read models: %w", err)
 	}
 	if ok {
-		a.noteReached(pos)
+		qs.noteReached(pos)
 	}
 	return ok, nil
 }
@@ -274,11 +275,11 @@ type waitBudgetKey struct{}
 // process's own writes and for a row not found yet, and without a shared budget each wait
 // would take the whole bound again (a list answered 8 s late while a transaction held the log
 // back). Front ends call it once per request.
-func (a *App) WithWaitBudget(ctx context.Context) context.Context {
+func (qs *Queries) WithWaitBudget(ctx context.Context) context.Context {
 	if _, ok := ctx.Value(waitBudgetKey{}).(time.Time); ok {
 		return ctx
 	}
-	return context.WithValue(ctx, waitBudgetKey{}, a.now().Add(a.maxProjectionWait))
+	return context.WithValue(ctx, waitBudgetKey{}, qs.now().Add(qs.maxProjectionWait))
 }
 
 // ErrReadModelNotReady is returned by a read model whose tables do not exist yet (the projection
@@ -295,50 +296,50 @@ var ErrReadModelNotReady = errors.New("the read models are not built yet; try ag
 //     a server started on a restored or copied log builds its read models while it already
 //     answers), it waits for them, bounded, and asks once more: a request submitted through a
 //     portal the same server just created, or that the log holds, is not refused.
-func fromReadModel[T any](ctx context.Context, a *App, query func() (T, error), notFound ...error) (T, error) {
-	if a.readOwnWrites {
-		a.awaitOwnWrites(ctx)
+func fromReadModel[T any](ctx context.Context, qs *Queries, query func() (T, error), notFound ...error) (T, error) {
+	if qs.readOwnWrites {
+		qs.awaitOwnWrites(ctx)
 	}
 	v, err := query()
 	if err == nil || !anyIs(err, notFound) {
 		return v, err
 	}
-	pos := a.ownWrites()
-	if heads, ok := a.store.(eventlog.HeadReader); ok {
+	pos := qs.written.get()
+	if heads, ok := qs.store.(eventlog.HeadReader); ok {
 		if head, headErr := heads.Head(ctx); headErr == nil && head.Compare(pos) > 0 {
 			pos = head
 		}
 	}
-	if pos.IsStart() || a.reachedOwn(pos) {
+	if pos.IsStart() || qs.reachedOwn(pos) {
 		return v, err
 	}
-	if ok, waitErr := a.WaitForPosition(ctx, pos); waitErr != nil || !ok {
+	if ok, waitErr := qs.WaitForPosition(ctx, pos); waitErr != nil || !ok {
 		return v, err
 	}
 	return query()
 }
 
 // awaitOwnWrites waits, bounded, until the read models have applied this process's last write.
-func (a *App) awaitOwnWrites(ctx context.Context) {
-	pos := a.ownWrites()
-	if pos.IsStart() || a.reachedOwn(pos) {
+func (qs *Queries) awaitOwnWrites(ctx context.Context) {
+	pos := qs.written.get()
+	if pos.IsStart() || qs.reachedOwn(pos) {
 		return
 	}
-	_, _ = a.WaitForPosition(ctx, pos) // on a timeout the query answers with what is there
+	_, _ = qs.WaitForPosition(ctx, pos) // on a timeout the query answers with what is there
 }
 
 // reachedOwn reports whether the read models are known to have applied pos.
-func (a *App) reachedOwn(pos eventlog.Position) bool {
-	a.reachedMu.Lock()
-	defer a.reachedMu.Unlock()
-	return pos.Compare(a.reached) <= 0
+func (qs *Queries) reachedOwn(pos eventlog.Position) bool {
+	qs.reachedMu.Lock()
+	defer qs.reachedMu.Unlock()
+	return pos.Compare(qs.reached) <= 0
 }
 
-func (a *App) noteReached(pos eventlog.Position) {
-	a.reachedMu.Lock()
-	defer a.reachedMu.Unlock()
-	if pos.Compare(a.reached) > 0 {
-		a.reached = pos
+func (qs *Queries) noteReached(pos eventlog.Position) {
+	qs.reachedMu.Lock()
+	defer qs.reachedMu.Unlock()
+	if pos.Compare(qs.reached) > 0 {
+		qs.reached = pos
 	}
 }
 
@@ -351,27 +352,36 @@ func anyIs(err error, targets []error) bool {
 	return false
 }
 
-// noteWritten remembers the furthest position this process's own commands appended.
-func (a *App) noteWritten(pos eventlog.Position) {
-	a.reachedMu.Lock()
-	defer a.reachedMu.Unlock()
-	if pos.Compare(a.written) > 0 {
-		a.written = pos
+// writeMark is the furthest position this process's commands appended: the App moves it, its
+// Queries wait for it (Config.ReadOwnWrites).
+type writeMark struct {
+	mu  sync.Mutex
+	pos eventlog.Position
+}
+
+func (w *writeMark) note(pos eventlog.Position) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if pos.Compare(w.pos) > 0 {
+		w.pos = pos
 	}
 }
 
-// ownWrites is the furthest position this process's commands appended.
-func (a *App) ownWrites() eventlog.Position {
-	a.reachedMu.Lock()
-	defer a.reachedMu.Unlock()
-	return a.written
+func (w *writeMark) get() eventlog.Position {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pos
 }
+
+// Written is the furthest position this App's commands appended: what its own queries wait
+// for (Config.ReadOwnWrites).
+func (a *App) Written() eventlog.Position { return a.written.get() }
 
 // viewerTechnician returns the technician who asks, from the directory read model when there
 // is one (falling back to their stream while the read model has not seen them yet).
-func (a *App) viewerTechnician(ctx context.Context, id uuid.UUID) (*directory.Technician, error) {
-	if a.directoryRM != nil {
-		t, err := a.directoryRM.Technician(ctx, id)
+func (qs *Queries) viewerTechnician(ctx context.Context, id uuid.UUID) (*directory.Technician, error) {
+	if qs.directoryRM != nil {
+		t, err := qs.directoryRM.Technician(ctx, id)
 		if err == nil {
 			return t, nil
 		}
@@ -379,6 +389,6 @@ func (a *App) viewerTechnician(ctx context.Context, id uuid.UUID) (*directory.Te
 			return nil, err
 		}
 	}
-	t, _, err := a.loadTechnician(ctx, id)
+	t, _, err := qs.loadTechnician(ctx, id)
 	return t, err
 }

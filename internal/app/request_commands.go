@@ -73,27 +73,6 @@ func (a *App) submission(company *directory.Company, cmd SubmitRequest) (*reques
 	})
 }
 
-// loadRequest reads a request with its history; a missing one is ErrNotFound. Queries use it;
-// commands decide on the cached state (see writer.go).
-func (a *App) loadRequest(ctx context.Context, id uuid.UUID) (*request.Request, loaded, error) {
-	recorded, err := a.store.ReadStream(ctx, request.Stream(id), 0, eventlog.ReadOptions{})
-	if err != nil {
-		return nil, loaded{}, fmt.Errorf("read %s: %w", request.Stream(id), err)
-	}
-	l, err := decodeStream(request.Stream(id), recorded, a.requestStreams.codec)
-	if err != nil {
-		return nil, loaded{}, err
-	}
-	if len(l.history) == 0 {
-		return nil, loaded{}, fmt.Errorf("request %s: %w", id, ErrNotFound)
-	}
-	r, err := request.FromHistory(l.history)
-	if err != nil {
-		return nil, loaded{}, fmt.Errorf("request %s: %w", id, err)
-	}
-	return r, l, nil
-}
-
 // onRequest runs a command on an existing request.
 func (a *App) onRequest(ctx context.Context, meta Meta, requestID uuid.UUID, decide func(*request.Request, *reads) error) (Result, error) {
 	return a.execute(ctx, meta, request.Stream(requestID), a.requestStreams, false, func(agg aggregate, r *reads) (aggregate, error) {

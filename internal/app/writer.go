@@ -501,7 +501,7 @@ func (a *App) appendPlanned(ctx context.Context, state *streamState, group []*de
 			version, k = l.NextExpected, k+1
 		}
 	}
-	a.noteWritten(landed[len(landed)-1].Position)
+	a.written.note(landed[len(landed)-1].Position)
 	next := &streamState{streamID: state.streamID, kind: state.kind, agg: state.kind.clone(p.agg), version: version, lastHash: data[len(data)-1].Metadata.Hash}
 	return next, results, nil
 }

@@ -269,27 +269,35 @@ func (s *Service) ProjectUntilCurrent(ctx context.Context, timeout time.Duration
 	return s.CatchUp(ctx, timeout)
 }
 
-// CatchUp waits until the read models have applied the log as far as its head is now, or
-// timeout passes.
+// CatchUp waits until the read models have applied the log as far as its head is now and
+// everything this service wrote (which the head may not show yet while another transaction
+// holds the log back), or timeout passes.
 func (s *Service) CatchUp(ctx context.Context, timeout time.Duration) error {
-	heads, ok := s.Store.(eventlog.HeadReader)
-	if !ok {
-		return nil
+	target := s.App.Written()
+	if heads, ok := s.Store.(eventlog.HeadReader); ok {
+		head, err := heads.Head(ctx)
+		if err != nil {
+			return fmt.Errorf("read the log's head: %w", err)
+		}
+		if head.Compare(target) > 0 {
+			target = head
+		}
 	}
-	head, err := heads.Head(ctx)
-	if err != nil {
-		return fmt.Errorf("read the log's head: %w", err)
-	}
+	return s.WaitFor(ctx, target, timeout)
+}
+
+// WaitFor waits until every read model has applied the log up to pos, or timeout passes.
+func (s *Service) WaitFor(ctx context.Context, pos eventlog.Position, timeout time.Duration) error {
 	names := make([]string, 0, len(s.ReadModels))
 	for _, p := range s.ReadModels {
 		names = append(names, p.Name())
 	}
-	reached, err := projections.WaitFor(ctx, s.Pool, names, head, timeout)
+	reached, err := projections.WaitFor(ctx, s.Pool, names, pos, timeout)
 	if err != nil {
 		return fmt.Errorf("wait for the read models: %w", err)
 	}
 	if !reached {
-		return fmt.Errorf("the read models did not reach the log's head %s within %s: is a projector running? (`helpstream projections status`)", head, timeout)
+		return fmt.Errorf("the read models did not reach %s within %s: is a projector running? (`helpstream projections status`)", pos, timeout)
 	}
 	return nil
 }

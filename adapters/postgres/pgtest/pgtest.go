@@ -39,7 +39,7 @@ func NewDatabase(tb testing.TB) (*pgxpool.Pool, string) {
 	if err != nil {
 		tb.Fatalf("parse test database URL: %v", err)
 	}
-	cfg.MaxConns = 20 // two test packages run at once; PostgreSQL allows 100 connections in all
+	cfg.MaxConns = 8 // see servicetest.PoolSize: two test packages, each two tests at once, stay far below PostgreSQL's 100
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		tb.Fatalf("connect to test database: %v", err)

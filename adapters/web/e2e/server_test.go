@@ -122,12 +122,13 @@ func startServer() (s *server, stop func(), err error) {
 		Carol: technician{ID: uuid.New(), Name: "Carol Petit", Email: "carol@example.com"},
 	}
 	s.companyNames = map[uuid.UUID]string{s.Company1: "Acme Corp", s.Company2: "Globex"}
-	if _, err := s.seed(ctx, svc.Accounts); err != nil {
+	last, err := s.seed(ctx, svc.Accounts)
+	if err != nil {
 		return nil, nil, err
 	}
 	// The portals and the technicians' access come from the read models: wait until they have
 	// the seed, as a real server has its data long before a person shows up.
-	if err := svc.CatchUp(ctx, 90*time.Second); err != nil {
+	if err := svc.WaitFor(ctx, last, 90*time.Second); err != nil {
 		return nil, nil, fmt.Errorf("the read models did not catch up with the seed: %w", err)
 	}
 	return s, undoAll, nil
