@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/adapters/postgres/pgfault"
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
@@ -86,7 +87,7 @@ func (a *API) health(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		if err := a.cfg.Health(ctx); err != nil {
 			if pgfault.Transient(err) || errors.Is(err, context.DeadlineExceeded) {
 				e := errorf(http.StatusServiceUnavailable, "unavailable", "the database does not answer: "+err.Error())
-				e.RetryAfter = retryAfter
+				e.RetryAfter = httpserver.RetryAfter
 				return 0, nil, e
 			}
 			return 0, nil, errorf(http.StatusServiceUnavailable, "unhealthy", err.Error())

@@ -1,7 +1,8 @@
 // Package httpserver is the HTTP server in front of the API, the console and the portal, with
 // the limits that keep slow and large clients from holding it: headers and bodies must arrive
 // in time, bodies are capped, answers must be read in time, idle connections are closed. Live
-// streams (server-sent events) are exempt from the write deadline and keep their own.
+// streams (server-sent events) are exempt from the write deadline and keep their own. Classify
+// is the one table of what the application's errors mean over HTTP, for every front end.
 package httpserver
 
 import (
