@@ -380,10 +380,7 @@ func jsonCommand[B requestBody](a *API, w http.ResponseWriter, r *http.Request, 
 		return 0, nil, err
 	}
 	answerID, res, err := run(r.Context(), meta(r, actor), id, body)
-	if err != nil {
-		return 0, nil, err
-	}
-	return status, result(answerID, res), nil
+	return commandAnswer(status, answerID, res, err)
 }
 
 func jsonError(err error) error {
@@ -498,6 +495,14 @@ type commandResult struct {
 
 func result(id uuid.UUID, res app.Result) commandResult {
 	return commandResult{ID: id, Version: res.Version, Position: res.Position.String(), Written: res.Written}
+}
+
+// commandAnswer is a route's answer to a command: status and its result, or err.
+func commandAnswer(status int, id uuid.UUID, res app.Result, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return status, result(id, res), nil
 }
 
 // bodyBuffer keeps a copy of what a handler wrote, for the idempotency store.

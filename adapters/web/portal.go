@@ -48,12 +48,8 @@ func (h *Handler) customer(fn func(w http.ResponseWriter, r *http.Request, reque
 			h.failed(w, r, err, false, "")
 			return
 		}
-		if r.Method == http.MethodPost && r.PathValue("action") != "files" {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-			if err := r.ParseForm(); err != nil || !checkFormToken(r, r.PostForm.Get("csrf_token")) {
-				h.errorPage(w, r, http.StatusForbidden, "")
-				return
-			}
+		if formPost(r) && !h.parseForm(w, r, formTokenOf(r)) {
+			return
 		}
 		fn(w, r, id)
 	}
@@ -131,9 +127,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-	if err := r.ParseForm(); err != nil || !checkFormToken(r, r.PostForm.Get("csrf_token")) {
-		h.errorPage(w, r, http.StatusForbidden, "")
+	if !h.parseForm(w, r, formTokenOf(r)) {
 		return
 	}
 	companyID, portalName, companyName, err := h.portalInfo(r, portalID)
@@ -290,16 +284,9 @@ func (h *Handler) customerAction(w http.ResponseWriter, r *http.Request, id uuid
 	case "decline-screen-sharing":
 		res, err = a.DeclineScreenSharing(ctx, m, id)
 	case "files":
-		var forbidden bool
-		forbidden, err = h.upload(w, r, id, func(token string) bool { return checkFormToken(r, token) },
-			func(up app.Upload) (app.Result, error) {
-				res, err = a.ShareCustomerFile(ctx, m, up)
-				return res, err
-			})
-		if forbidden {
-			h.errorPage(w, r, http.StatusForbidden, "")
-			return
-		}
+		res, err = h.upload(w, r, id, formTokenOf(r), func(up app.Upload) (app.Result, error) {
+			return a.ShareCustomerFile(ctx, m, up)
+		})
 	default:
 		h.errorPage(w, r, http.StatusNotFound, "")
 		return

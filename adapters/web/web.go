@@ -218,10 +218,13 @@ func (h *Handler) formToken(w http.ResponseWriter, r *http.Request) string {
 	return token
 }
 
-// checkFormToken compares the form's csrf_token with the browser's cookie.
-func checkFormToken(r *http.Request, presented string) bool {
-	c, err := r.Cookie(formCookie)
-	return err == nil && constantTimeEqual(c.Value, presented)
+// formTokenOf checks a form's csrf_token against r's browser cookie (double submit): the
+// check of the login and portal forms, which come before any session.
+func formTokenOf(r *http.Request) func(presented string) bool {
+	return func(presented string) bool {
+		c, err := r.Cookie(formCookie)
+		return err == nil && constantTimeEqual(c.Value, presented)
+	}
 }
 
 // setFlash keeps a message for the page the browser is redirected to.
