@@ -3,27 +3,24 @@ package httpapi
 import (
 	"errors"
 	"io"
-	"mime"
 	"mime/multipart"
 	"net/http"
-	"path"
-	"strconv"
-	"strings"
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/internal/app"
 )
 
 // upload reads one multipart part named "file" within the size limit and shares it.
 func (a *API) upload(w http.ResponseWriter, r *http.Request, requestID uuid.UUID, share func(app.Upload) (app.Result, error)) (int, any, error) {
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+	boundary, ok := httpserver.MultipartBoundary(r)
+	if !ok {
 		return 0, nil, errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", `send the file as multipart/form-data in a part named "file"`)
 	}
 	// The multipart envelope adds a little to the file itself.
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.App.MaxFileSize()+64<<10)
-	reader := multipart.NewReader(r.Body, params["boundary"])
+	reader := multipart.NewReader(r.Body, boundary)
 	for {
 		part, err := reader.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -40,8 +37,8 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, requestID uuid.UUID
 			_ = part.Close()
 			continue
 		}
-		name := path.Base(strings.ReplaceAll(part.FileName(), `\`, "/"))
-		if name == "" || name == "." || name == "/" {
+		name, ok := httpserver.UploadName(part.FileName())
+		if !ok {
 			return 0, nil, errorf(http.StatusUnprocessableEntity, "missing_field", "the file part needs a file name")
 		}
 		// The same on a retry of the same command, so that the stored bytes are replaced, not
@@ -62,15 +59,8 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, viewer app.Viewer
 		return 0, nil, err
 	}
 	defer f.Content.Close()
-	h := w.Header()
-	h.Set("Content-Type", f.ContentType)
-	h.Set("Content-Length", strconv.FormatInt(f.Size, 10))
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	h.Set("Digest", "sha-256="+f.SHA256)
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.Copy(w, f.Content)
+	w.Header().Set("Digest", "sha-256="+f.SHA256)
+	httpserver.SendFile(w, f)
 	return 0, nil, errReplayed
 }
 

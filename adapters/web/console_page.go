@@ -47,11 +47,7 @@ func (h *Handler) consolePage(w http.ResponseWriter, r *http.Request, s app.Sess
 	if current != uuid.Nil {
 		d, err := h.detailsPanel(r, s, current)
 		if err != nil {
-			if isNotFound(err) {
-				h.errorPage(w, r, http.StatusNotFound, "")
-				return
-			}
-			h.failed(w, r, err, false, "")
+			h.pageFailed(w, r, err, "")
 			return
 		}
 		data.Details = d
@@ -100,11 +96,7 @@ func (h *Handler) detailsFragment(w http.ResponseWriter, r *http.Request, s app.
 	}
 	d, err := h.detailsPanel(r, s, id)
 	if err != nil {
-		if isNotFound(err) {
-			http.Error(w, "Not found.", http.StatusNotFound)
-			return
-		}
-		h.failed(w, r, err, true, "The request could not be loaded; reload the page.")
+		h.fragmentFailed(w, r, err, "The request could not be loaded; reload the page.")
 		return
 	}
 	h.renderTemplate(w, r, http.StatusOK, "console", "details", consoleData{page: page{CSRF: s.CSRFToken}, Details: d})

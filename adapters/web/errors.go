@@ -94,6 +94,25 @@ func (h *Handler) failed(w http.ResponseWriter, r *http.Request, err error, frag
 	h.errorPage(w, r, http.StatusInternalServerError, msg)
 }
 
+// pageFailed answers a page whose work failed with err: the 404 page, saying notFound, when
+// what it shows does not exist for the viewer (R2); the failure page otherwise (failed).
+func (h *Handler) pageFailed(w http.ResponseWriter, r *http.Request, err error, notFound string) {
+	if isNotFound(err) {
+		h.errorPage(w, r, http.StatusNotFound, notFound)
+		return
+	}
+	h.failed(w, r, err, false, "")
+}
+
+// fragmentFailed is pageFailed for a fragment a page reloads: plain text, msg for a failure.
+func (h *Handler) fragmentFailed(w http.ResponseWriter, r *http.Request, err error, msg string) {
+	if isNotFound(err) {
+		http.Error(w, "Not found.", http.StatusNotFound)
+		return
+	}
+	h.failed(w, r, err, true, msg)
+}
+
 // unavailable reports an outage worth retrying: the database down, restarting or out of
 // connections, or the page's deadline passed waiting for it.
 func unavailable(err error) bool {

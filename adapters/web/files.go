@@ -1,18 +1,14 @@
 package web
 
 import (
-	"cmp"
 	"errors"
 	"io"
-	"mime"
 	"mime/multipart"
 	"net/http"
-	"path"
-	"strconv"
-	"strings"
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/internal/app"
 )
 
@@ -20,16 +16,17 @@ import (
 var (
 	errNoFile    = errors.New("choose a file to share")
 	errUploadCut = errors.New("the upload was cut short; try again")
-	// errBadFormToken refuses a form without its CSRF token: 403, nothing changed.
-	errBadFormToken = errors.New("the form's token is missing or wrong")
 )
+
+// errBadFormToken refuses a form without its CSRF token: 403, nothing changed.
+var errBadFormToken = errors.New("the form's token is missing or wrong")
 
 // upload reads a multipart form whose csrf_token comes before its file, within the size
 // limit, and shares the file. A missing or wrong token is errBadFormToken: nothing was read
 // past it and nothing was written.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, requestID uuid.UUID, checkToken func(string) bool, share func(app.Upload) (app.Result, error)) (app.Result, error) {
-	mt, params, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if perr != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+	boundary, ok := httpserver.MultipartBoundary(r)
+	if !ok {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 		if err := r.ParseForm(); err != nil || !checkToken(r.PostForm.Get("csrf_token")) {
 			return app.Result{}, errBadFormToken
@@ -37,7 +34,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, requestID uuid.
 		return app.Result{}, errNoFile
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.App.MaxFileSize()+64<<10)
-	reader := multipart.NewReader(r.Body, params["boundary"])
+	reader := multipart.NewReader(r.Body, boundary)
 	tokenOK := false
 	// refused is err, unless the form ended before a good token: then the form is refused.
 	refused := func(err error) (app.Result, error) {
@@ -68,8 +65,8 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, requestID uuid.
 			if !tokenOK {
 				return refused(nil)
 			}
-			name := path.Base(strings.ReplaceAll(part.FileName(), `\`, "/"))
-			if part.FileName() == "" || name == "." || name == "/" {
+			name, ok := httpserver.UploadName(part.FileName())
+			if !ok {
 				return app.Result{}, errNoFile
 			}
 			return share(app.Upload{RequestID: requestID, FileID: uuid.New(), Name: name, Content: part})
@@ -78,7 +75,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, requestID uuid.
 	}
 }
 
-// download sends a shared file as an attachment, never rendered by the browser.
+// download sends a shared file as an attachment (httpserver.SendFile).
 func (h *Handler) download(w http.ResponseWriter, r *http.Request, viewer app.Viewer, requestID uuid.UUID) {
 	fileID, ok := pathID(r, "fileID")
 	if !ok {
@@ -87,20 +84,9 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, viewer app.Vi
 	}
 	f, err := h.cfg.App.OpenFile(r.Context(), viewer, requestID, fileID)
 	if err != nil {
-		if isNotFound(err) {
-			h.errorPage(w, r, http.StatusNotFound, "")
-			return
-		}
-		h.failed(w, r, err, false, "")
+		h.pageFailed(w, r, err, "")
 		return
 	}
 	defer f.Content.Close()
-	hd := w.Header()
-	hd.Set("Content-Type", f.ContentType)
-	hd.Set("Content-Length", strconv.FormatInt(f.Size, 10))
-	hd.Set("Content-Disposition", cmp.Or(mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}), "attachment"))
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.Copy(w, f.Content)
+	httpserver.SendFile(w, f)
 }

@@ -30,7 +30,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +39,7 @@ import (
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/filestore"
 	"github.com/helpstream/helpstream/adapters/httpserver"
+	"github.com/helpstream/helpstream/adapters/httpserver/httpservertest"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/adapters/web"
@@ -185,7 +185,7 @@ type formFuzzer struct {
 	app          *app.App
 	accounts     *app.Accounts
 	addr         string
-	errLog       *formLog
+	errLog       *httpservertest.ErrorLog
 	alice, bob   *formTech // Acme's; alice acts, bob is a transfer's target
 	carol        *formTech // Globex's only
 	uploadScenes [2]*formScene
@@ -193,7 +193,7 @@ type formFuzzer struct {
 
 func newFormFuzzer(tb testing.TB) *formFuzzer {
 	tb.Helper()
-	ff := &formFuzzer{errLog: &formLog{}}
+	ff := &formFuzzer{errLog: &httpservertest.ErrorLog{}}
 	var pool *pgxpool.Pool
 	worker := os.Getenv(formFixtureEnv) != "" && formFlag("test.fuzzworker") == "true"
 	if worker {
@@ -485,27 +485,3 @@ func formQuote(b []byte) string {
 
 // formPNG is the start of a PNG file, enough for content sniffing.
 var formPNG = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 48)...)
-
-// formLog is net/http's error log.
-type formLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *formLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *formLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *formLog) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
-}

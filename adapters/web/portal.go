@@ -114,11 +114,7 @@ func (h *Handler) portalPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) portalError(w http.ResponseWriter, r *http.Request, err error) {
-	if isNotFound(err) {
-		h.errorPage(w, r, http.StatusNotFound, "This support portal does not exist. Check the address you were given.")
-		return
-	}
-	h.failed(w, r, err, false, "")
+	h.pageFailed(w, r, err, "This support portal does not exist. Check the address you were given.")
 }
 
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
@@ -262,11 +258,7 @@ func (h *Handler) requestFragment(w http.ResponseWriter, r *http.Request, id uui
 	h.waitForPosition(r)
 	p, err := h.customerPanel(r, id, h.formToken(w, r))
 	if err != nil {
-		if isNotFound(err) {
-			http.Error(w, "Not found.", http.StatusNotFound)
-			return
-		}
-		h.failed(w, r, err, true, "Your request could not be loaded; reload the page.")
+		h.fragmentFailed(w, r, err, "Your request could not be loaded; reload the page.")
 		return
 	}
 	h.renderTemplate(w, r, http.StatusOK, "request", "customer-panel", p)
