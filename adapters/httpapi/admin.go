@@ -49,7 +49,7 @@ func sortedItems(m map[uuid.UUID]string) []namedItem {
 }
 
 func (a *API) listCompanies(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	companies, err := a.cfg.App.Companies(r.Context())
+	companies, err := a.queries.Companies(r.Context())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -57,7 +57,7 @@ func (a *API) listCompanies(_ http.ResponseWriter, r *http.Request) (int, any, e
 }
 
 func (a *API) listTechnicians(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	technicians, err := a.cfg.App.Technicians(r.Context())
+	technicians, err := a.queries.Technicians(r.Context())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -119,7 +119,7 @@ func (a *API) getTechnician(_ http.ResponseWriter, r *http.Request) (int, any, e
 	if err != nil {
 		return 0, nil, err
 	}
-	p, err := a.cfg.App.Profile(r.Context(), id)
+	p, err := a.queries.Profile(r.Context(), id)
 	if err != nil {
 		return 0, nil, err
 	}

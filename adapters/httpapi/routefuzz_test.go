@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"math/rand/v2"
 	"mime/multipart"
 	"net"
@@ -45,6 +46,7 @@ import (
 
 	"github.com/helpstream/helpstream/adapters/httpapi"
 	"github.com/helpstream/helpstream/adapters/httpserver"
+	"github.com/helpstream/helpstream/adapters/httpserver/httpservertest"
 	"github.com/helpstream/helpstream/internal/service"
 	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
@@ -145,7 +147,7 @@ type routeFuzzer struct {
 	e      *env
 	addr   string
 	ops    []fuzzOp
-	errLog *syncBuffer
+	errLog *httpservertest.ErrorLog
 
 	mu      sync.Mutex
 	techs   map[string]*fuzzTech // by name: a, b, c; sessions renewed by heal
@@ -156,7 +158,7 @@ type routeFuzzer struct {
 func newRouteFuzzer(tb testing.TB) *routeFuzzer {
 	tb.Helper()
 	doc, _ := loadSpec(tb)
-	rf := &routeFuzzer{errLog: &syncBuffer{}, ops: operations(doc)}
+	rf := &routeFuzzer{errLog: &httpservertest.ErrorLog{}, ops: operations(doc)}
 	if raw := os.Getenv(fixtureEnv); raw != "" && fuzzWorker() {
 		if err := json.Unmarshal([]byte(raw), &rf.fx); err != nil {
 			tb.Fatalf("%s: %v", fixtureEnv, err)
@@ -446,20 +448,10 @@ func (o *fuzzOp) String() string { return o.method + " " + o.path }
 func operations(doc *openapi3.T) []fuzzOp {
 	var ops []fuzzOp
 	paths := doc.Paths.Map()
-	keys := make([]string, 0, len(paths))
-	for k := range paths {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, path := range keys {
+	for _, path := range slices.Sorted(maps.Keys(paths)) {
 		item := paths[path]
 		methods := item.Operations()
-		names := make([]string, 0, len(methods))
-		for m := range methods {
-			names = append(names, m)
-		}
-		sort.Strings(names)
-		for _, m := range names {
+		for _, m := range slices.Sorted(maps.Keys(methods)) {
 			op := methods[m]
 			fo := fuzzOp{method: m, path: path}
 			for _, list := range []openapi3.Parameters{item.Parameters, op.Parameters} {
@@ -1193,28 +1185,4 @@ func quoteTruncated(b []byte) string {
 		s = s[:4000] + fmt.Sprintf(" …(%d characters left out)… ", len(s)-5000) + s[len(s)-1000:]
 	}
 	return s
-}
-
-// syncBuffer is the server's error log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
 }

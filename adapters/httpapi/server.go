@@ -90,8 +90,9 @@ func (c Config) Validate() error {
 
 // API serves the routes.
 type API struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg     Config
+	queries *app.Queries // cfg.App's: the read side the GET routes answer from
+	mux     *http.ServeMux
 }
 
 // SessionCookie is the console's session cookie.
@@ -111,7 +112,7 @@ func New(cfg Config) (*API, error) {
 	if cfg.IdempotencyLease <= 0 {
 		cfg.IdempotencyLease = 10 * time.Second
 	}
-	a := &API{cfg: cfg, mux: http.NewServeMux()}
+	a := &API{cfg: cfg, queries: cfg.App.Queries(), mux: http.NewServeMux()}
 	a.routes()
 	return a, nil
 }
@@ -126,7 +127,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
 	defer cancel()
-	ctx = a.cfg.App.WithWaitBudget(ctx)
+	ctx = a.queries.WithWaitBudget(ctx)
 	r = r.WithContext(ctx)
 	if err := checkHeaders(r); err != nil {
 		writeError(w, r, err)
@@ -380,10 +381,7 @@ func jsonCommand[B requestBody](a *API, w http.ResponseWriter, r *http.Request, 
 		return 0, nil, err
 	}
 	answerID, res, err := run(r.Context(), meta(r, actor), id, body)
-	if err != nil {
-		return 0, nil, err
-	}
-	return status, result(answerID, res), nil
+	return commandAnswer(status, answerID, res, err)
 }
 
 func jsonError(err error) error {
@@ -498,6 +496,14 @@ type commandResult struct {
 
 func result(id uuid.UUID, res app.Result) commandResult {
 	return commandResult{ID: id, Version: res.Version, Position: res.Position.String(), Written: res.Written}
+}
+
+// commandAnswer is a route's answer to a command: status and its result, or err.
+func commandAnswer(status int, id uuid.UUID, res app.Result, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return status, result(id, res), nil
 }
 
 // bodyBuffer keeps a copy of what a handler wrote, for the idempotency store.

@@ -2,6 +2,10 @@
 // the limits that keep slow and large clients from holding it: headers and bodies must arrive
 // in time, bodies are capped, answers must be read in time, idle connections are closed. Live
 // streams (server-sent events) are exempt from the write deadline and keep their own.
+//
+// What the front ends (the API, the console and the portal) must answer alike lives here too:
+// Classify is the one table of what the application's errors mean over HTTP, and SendFile,
+// MultipartBoundary and UploadName are how a shared file goes out and comes in.
 package httpserver
 
 import (

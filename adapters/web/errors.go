@@ -6,93 +6,61 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
-	"github.com/helpstream/helpstream/adapters/postgres/pgfault"
-	"github.com/helpstream/helpstream/domain/directory"
-	"github.com/helpstream/helpstream/domain/eventlog"
-	"github.com/helpstream/helpstream/domain/request"
-	"github.com/helpstream/helpstream/domain/text"
-	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/internal/fault"
 )
 
-// errNotFound marks what answers with the 404 page: an unknown ID, or one the viewer may not
+// isNotFound marks what answers with the 404 page: an unknown ID, or one the viewer may not
 // see (R2: another company's request does not exist for them).
 func isNotFound(err error) bool {
-	return errors.Is(err, app.ErrNotFound) || errors.Is(err, request.ErrNoAccess) || errors.Is(err, app.ErrUnknownPortal)
+	return httpserver.Classify(err).Status == http.StatusNotFound
 }
 
-// sayable are the errors whose own text is what a person should read.
-var sayable = []error{
-	request.ErrClosed, request.ErrNotAssigned, request.ErrNotAssignee, request.ErrNotAvailable,
-	request.ErrChatNotJoined, request.ErrChatAlreadyJoined, request.ErrChatEnded,
-	request.ErrScreenSharingPending, request.ErrNoScreenSharingRequest,
-	request.ErrScreenSharingUnsupported, request.ErrMobileProfilesUnsupported,
-	request.ErrSameTechnician, request.ErrTargetNoAccess, request.ErrTargetOffline,
-	request.ErrMissingID, request.ErrInvalidCustomerName, request.ErrInvalidEmail, request.ErrInvalidDescription,
-	request.ErrInvalidSource, request.ErrInvalidPlatform, request.ErrInvalidMessage, request.ErrInvalidFile,
-	request.ErrInvalidProfile, directory.ErrInvalidAvailability, directory.ErrNoAccess,
-	app.ErrTooManyConflicts, app.ErrEmptyFile, app.ErrBadCredentials, app.ErrInvalidView, app.ErrInvalidSort,
-	app.ErrInvalidCursor, app.ErrUploadCut, errNoFile, errUploadCut,
-}
+// formErrors are the console's and portal's own refusals: their text is what a person reads.
+var formErrors = []error{errNoFile, errUploadCut}
 
 // message turns a refused action into words for the page (R6: who won an Assign race; R10:
-// which file types are allowed).
+// which file types are allowed), from what the error means for every front end.
 func (h *Handler) message(ctx context.Context, err error) string {
-	var assigned *request.AlreadyAssignedError
-	if errors.As(err, &assigned) {
-		name := "another technician"
-		if t, terr := h.cfg.App.Technician(ctx, assigned.Assignee); terr == nil && t.Name() != "" {
-			name = t.Name()
-		}
-		return "Already assigned to " + name
-	}
-	var fileType *request.FileTypeError
-	if errors.As(err, &fileType) {
-		return fileType.Error()
-	}
-	var mismatch *app.ContentMismatchError
-	if errors.As(err, &mismatch) {
-		return mismatch.Error()
-	}
-	var maxBytes *http.MaxBytesError
-	if errors.As(err, &maxBytes) || errors.Is(err, app.ErrFileTooLarge) {
-		return fmt.Sprintf("The file is too large: files may be at most %s.", sizeText(h.cfg.App.MaxFileSize()))
-	}
-	if errors.Is(err, eventlog.ErrConcurrency) {
-		return "The request changed at the same time; try again."
-	}
-	for _, target := range sayable {
+	for _, target := range formErrors {
 		if errors.Is(err, target) {
-			// A text refused by the one text rule says which character and where.
-			var bad *text.Error
-			if errors.As(err, &bad) {
-				return capitalize(target.Error()) + ": it " + bad.Error() + "."
-			}
 			return capitalize(target.Error()) + "."
 		}
 	}
-	if unavailable(err) {
+	k := httpserver.Classify(err)
+	switch {
+	case k.Code == "already_assigned":
+		name := "another technician"
+		if t, terr := h.cfg.App.Technician(ctx, k.Assignee); terr == nil && t.Name() != "" {
+			name = t.Name()
+		}
+		return "Already assigned to " + name
+	case k.Code == "file_type_not_allowed" || k.Code == "file_content_mismatch":
+		return k.Message
+	case k.Code == "too_large":
+		return fmt.Sprintf("The file is too large: files may be at most %s.", sizeText(h.cfg.App.MaxFileSize()))
+	case k.Code == "already_exists":
+		return "The request changed at the same time; try again."
+	case k.Readable && k.Flaw != "":
+		// A text refused by the one text rule says which character and where.
+		return capitalize(k.Message) + ": it " + k.Flaw + "."
+	case k.Readable:
+		return capitalize(k.Message) + "."
+	case k.RetryAfter > 0:
 		fault.Database.Failed(ctx, err, "web action")
 		return unavailableMessage
-	}
-	if pgfault.BadText(err) {
+	case k.Code == "invalid": // not the error's own words: text the database cannot store
 		return "The form holds text that cannot be stored (a NUL character or bytes that are not UTF-8)."
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "The server took too long to answer; try again."
-	}
-	if clientGone(ctx, err) {
+	case clientGone(ctx, err):
 		slog.DebugContext(ctx, "web action cancelled: the client went away", "err", err)
 		return "The request was cancelled."
 	}
 	slog.ErrorContext(ctx, "web action failed", "err", err)
 	return "Something went wrong on our side; try again."
 }
-
-// statusClientClosed answers a request whose client went away before it was served (as nginx
-// logs it): not a server error.
-const statusClientClosed = 499
 
 // clientGone reports whether err comes from the client cancelling its request.
 func clientGone(ctx context.Context, err error) bool {
@@ -105,7 +73,7 @@ func clientGone(ctx context.Context, err error) bool {
 func (h *Handler) failed(w http.ResponseWriter, r *http.Request, err error, fragment bool, msg string) {
 	if clientGone(r.Context(), err) {
 		slog.DebugContext(r.Context(), "web page cancelled: the client went away", "path", r.URL.Path, "err", err)
-		w.WriteHeader(statusClientClosed)
+		w.WriteHeader(httpserver.StatusClientClosed)
 		return
 	}
 	if unavailable(err) {
@@ -126,24 +94,35 @@ func (h *Handler) failed(w http.ResponseWriter, r *http.Request, err error, frag
 	h.errorPage(w, r, http.StatusInternalServerError, msg)
 }
 
+// pageFailed answers a page whose work failed with err: the 404 page, saying notFound, when
+// what it shows does not exist for the viewer (R2); the failure page otherwise (failed).
+func (h *Handler) pageFailed(w http.ResponseWriter, r *http.Request, err error, notFound string) {
+	if isNotFound(err) {
+		h.errorPage(w, r, http.StatusNotFound, notFound)
+		return
+	}
+	h.failed(w, r, err, false, "")
+}
+
+// fragmentFailed is pageFailed for a fragment a page reloads: plain text, msg for a failure.
+func (h *Handler) fragmentFailed(w http.ResponseWriter, r *http.Request, err error, msg string) {
+	if isNotFound(err) {
+		http.Error(w, "Not found.", http.StatusNotFound)
+		return
+	}
+	h.failed(w, r, err, true, msg)
+}
+
 // unavailable reports an outage worth retrying: the database down, restarting or out of
 // connections, or the page's deadline passed waiting for it.
 func unavailable(err error) bool {
-	return pgfault.Transient(err) || errors.Is(err, context.DeadlineExceeded)
+	return httpserver.Classify(err).RetryAfter > 0
 }
 
-// statusOf is the status a failed action answers with: 503 for an outage, 500 otherwise.
-func statusOf(err error) int {
-	if unavailable(err) {
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+const unavailableMessage = "The service is unavailable for a moment. Nothing was lost; try again in a few seconds."
 
-const (
-	unavailableMessage = "The service is unavailable for a moment. Nothing was lost; try again in a few seconds."
-	retryAfterSeconds  = "2"
-)
+// retryAfterSeconds is the Retry-After header of an outage, as the API sends it.
+var retryAfterSeconds = strconv.Itoa(int(httpserver.RetryAfter / time.Second))
 
 func capitalize(s string) string {
 	if s == "" || s[0] < 'a' || s[0] > 'z' {

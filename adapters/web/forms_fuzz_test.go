@@ -30,13 +30,13 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/adapters/httpserver"
+	"github.com/helpstream/helpstream/adapters/httpserver/httpservertest"
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/request"
@@ -182,7 +182,7 @@ type formFuzzer struct {
 	app          *app.App
 	accounts     *app.Accounts
 	addr         string
-	errLog       *formLog
+	errLog       *httpservertest.ErrorLog
 	alice, bob   *formTech // Acme's; alice acts, bob is a transfer's target
 	carol        *formTech // Globex's only
 	uploadScenes [2]*formScene
@@ -190,7 +190,7 @@ type formFuzzer struct {
 
 func newFormFuzzer(tb testing.TB) *formFuzzer {
 	tb.Helper()
-	ff := &formFuzzer{errLog: &formLog{}}
+	ff := &formFuzzer{errLog: &httpservertest.ErrorLog{}}
 	options := []servicetest.Option{func(c *service.Config) { c.MaxFileSize, c.LiveHeartbeat = maxFileSize, 200*time.Millisecond }}
 	worker := os.Getenv(formFixtureEnv) != "" && formFlag("test.fuzzworker") == "true"
 	if worker { // another process on the coordinator's database, whose read models it keeps
@@ -453,27 +453,3 @@ func formQuote(b []byte) string {
 
 // formPNG is the start of a PNG file, enough for content sniffing.
 var formPNG = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 48)...)
-
-// formLog is net/http's error log.
-type formLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *formLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *formLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *formLog) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
-}

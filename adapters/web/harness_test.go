@@ -129,7 +129,7 @@ func newWorldWith(t *testing.T, o worldOptions) *world {
 	// Other tests' transactions on the same server can hold the log's visible horizon back
 	// for a while (migrations of their databases): wait until the seed is readable.
 	for deadline := time.Now().Add(60 * time.Second); ; {
-		ok, err := a.WaitForPosition(bg, last.Position)
+		ok, err := a.Queries().WaitForPosition(bg, last.Position)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,7 +302,7 @@ func lacks(t *testing.T, p page, fragments ...string) {
 // details reads a request's details as a technician.
 func (w *world) details(t *testing.T, tech, id uuid.UUID) app.RequestDetails {
 	t.Helper()
-	d, err := w.app.RequestDetails(context.Background(), app.Viewer{TechnicianID: tech}, id)
+	d, err := w.app.Queries().RequestDetails(context.Background(), app.Viewer{TechnicianID: tech}, id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -360,7 +360,7 @@ func (h *Handler) consoleEvents(w http.ResponseWriter, r *http.Request, s app.Se
 	var mu sync.Mutex
 	var profile app.TechnicianProfile
 	load := func() {
-		p, err := h.cfg.App.Profile(r.Context(), s.TechnicianID)
+		p, err := h.queries.Profile(r.Context(), s.TechnicianID)
 		if err == nil {
 			mu.Lock()
 			profile = p

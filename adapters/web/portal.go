@@ -48,12 +48,8 @@ func (h *Handler) customer(fn func(w http.ResponseWriter, r *http.Request, reque
 			h.failed(w, r, err, false, "")
 			return
 		}
-		if r.Method == http.MethodPost && r.PathValue("action") != "files" {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-			if err := r.ParseForm(); err != nil || !checkFormToken(r, r.PostForm.Get("csrf_token")) {
-				h.errorPage(w, r, http.StatusForbidden, "")
-				return
-			}
+		if formPost(r) && !h.parseForm(w, r, formTokenOf(r)) {
+			return
 		}
 		fn(w, r, id)
 	}
@@ -84,7 +80,7 @@ func platformOptions(selected request.Platform) []option {
 }
 
 func (h *Handler) portalInfo(r *http.Request, portalID uuid.UUID) (companyID uuid.UUID, portalName, companyName string, err error) {
-	companyID, companyName, err = h.cfg.App.PortalCompany(r.Context(), portalID)
+	companyID, companyName, err = h.queries.PortalCompany(r.Context(), portalID)
 	if err != nil {
 		return uuid.Nil, "", "", err
 	}
@@ -118,11 +114,7 @@ func (h *Handler) portalPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) portalError(w http.ResponseWriter, r *http.Request, err error) {
-	if isNotFound(err) {
-		h.errorPage(w, r, http.StatusNotFound, "This support portal does not exist. Check the address you were given.")
-		return
-	}
-	h.failed(w, r, err, false, "")
+	h.pageFailed(w, r, err, "This support portal does not exist. Check the address you were given.")
 }
 
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
@@ -131,9 +123,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-	if err := r.ParseForm(); err != nil || !checkFormToken(r, r.PostForm.Get("csrf_token")) {
-		h.errorPage(w, r, http.StatusForbidden, "")
+	if !h.parseForm(w, r, formTokenOf(r)) {
 		return
 	}
 	companyID, portalName, companyName, err := h.portalInfo(r, portalID)
@@ -216,7 +206,7 @@ type customerPanel struct {
 }
 
 func (h *Handler) customerPanel(r *http.Request, id uuid.UUID, csrf string) (*customerPanel, error) {
-	d, err := h.cfg.App.RequestDetails(r.Context(), app.Viewer{CustomerOf: id}, id)
+	d, err := h.queries.RequestDetails(r.Context(), app.Viewer{CustomerOf: id}, id)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +239,7 @@ func (h *Handler) requestPage(w http.ResponseWriter, r *http.Request, id uuid.UU
 	h.awaitSeen(w, r)
 	since := h.live.position()
 	if !since.IsStart() {
-		_, _ = h.cfg.App.WaitForPosition(r.Context(), since)
+		_, _ = h.queries.WaitForPosition(r.Context(), since)
 	}
 	csrf := h.formToken(w, r)
 	p, err := h.customerPanel(r, id, csrf)
@@ -268,11 +258,7 @@ func (h *Handler) requestFragment(w http.ResponseWriter, r *http.Request, id uui
 	h.waitForPosition(r)
 	p, err := h.customerPanel(r, id, h.formToken(w, r))
 	if err != nil {
-		if isNotFound(err) {
-			http.Error(w, "Not found.", http.StatusNotFound)
-			return
-		}
-		h.failed(w, r, err, true, "Your request could not be loaded; reload the page.")
+		h.fragmentFailed(w, r, err, "Your request could not be loaded; reload the page.")
 		return
 	}
 	h.renderTemplate(w, r, http.StatusOK, "request", "customer-panel", p)
@@ -290,16 +276,9 @@ func (h *Handler) customerAction(w http.ResponseWriter, r *http.Request, id uuid
 	case "decline-screen-sharing":
 		res, err = a.DeclineScreenSharing(ctx, m, id)
 	case "files":
-		var forbidden bool
-		forbidden, err = h.upload(w, r, id, func(token string) bool { return checkFormToken(r, token) },
-			func(up app.Upload) (app.Result, error) {
-				res, err = a.ShareCustomerFile(ctx, m, up)
-				return res, err
-			})
-		if forbidden {
-			h.errorPage(w, r, http.StatusForbidden, "")
-			return
-		}
+		res, err = h.upload(w, r, id, formTokenOf(r), func(up app.Upload) (app.Result, error) {
+			return a.ShareCustomerFile(ctx, m, up)
+		})
 	default:
 		h.errorPage(w, r, http.StatusNotFound, "")
 		return

@@ -74,10 +74,11 @@ type Config struct {
 
 // Handler serves the console, the portal and their static files.
 type Handler struct {
-	cfg   Config
-	mux   *http.ServeMux
-	pages *pages
-	live  *broadcaster
+	cfg     Config
+	queries *app.Queries // cfg.App's: the read side the pages show
+	mux     *http.ServeMux
+	pages   *pages
+	live    *broadcaster
 }
 
 // New returns the handler. Call Run to start the live updates.
@@ -95,7 +96,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), pages: p, live: newBroadcaster(cfg.Store, cfg.Head)}
+	h := &Handler{cfg: cfg, queries: cfg.App.Queries(), mux: http.NewServeMux(), pages: p, live: newBroadcaster(cfg.Store, cfg.Head)}
 	h.routes()
 	return h, nil
 }
@@ -159,7 +160,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasSuffix(pattern, "/events") {
 		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
 		defer cancel()
-		r = r.WithContext(h.cfg.App.WithWaitBudget(ctx))
+		r = r.WithContext(h.queries.WithWaitBudget(ctx))
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -218,10 +219,13 @@ func (h *Handler) formToken(w http.ResponseWriter, r *http.Request) string {
 	return token
 }
 
-// checkFormToken compares the form's csrf_token with the browser's cookie.
-func checkFormToken(r *http.Request, presented string) bool {
-	c, err := r.Cookie(formCookie)
-	return err == nil && constantTimeEqual(c.Value, presented)
+// formTokenOf checks a form's csrf_token against r's browser cookie (double submit): the
+// check of the login and portal forms, which come before any session.
+func formTokenOf(r *http.Request) func(presented string) bool {
+	return func(presented string) bool {
+		c, err := r.Cookie(formCookie)
+		return err == nil && constantTimeEqual(c.Value, presented)
+	}
 }
 
 // setFlash keeps a message for the page the browser is redirected to.
@@ -263,7 +267,7 @@ func (h *Handler) awaitSeen(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	_, _ = h.cfg.App.WaitForPosition(r.Context(), pos)
+	_, _ = h.queries.WaitForPosition(r.Context(), pos)
 }
 
 // ---- helpers ----
@@ -291,7 +295,7 @@ func (h *Handler) waitForPosition(r *http.Request) {
 	if err != nil {
 		return
 	}
-	_, _ = h.cfg.App.WaitForPosition(r.Context(), pos)
+	_, _ = h.queries.WaitForPosition(r.Context(), pos)
 }
 
 // positionText is a position for a page to send back, empty for the start.

@@ -272,7 +272,7 @@ func TestFormsWithoutTokenChangeNothing(t *testing.T) {
 
 func mustList(t *testing.T, w *world, _ *browser) []string {
 	t.Helper()
-	page, err := w.app.ListRequests(context.Background(), app.ListRequests{TechnicianID: w.alice, View: app.ViewAll, Limit: 200})
+	page, err := w.app.Queries().ListRequests(context.Background(), app.ListRequests{TechnicianID: w.alice, View: app.ViewAll, Limit: 200})
 	if err != nil {
 		t.Fatal(err)
 	}

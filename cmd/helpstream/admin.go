@@ -40,7 +40,7 @@ var adminActions = []adminAction{
 			if err := svc.ProjectUntilCurrent(ctx, catchUpTimeout); err != nil {
 				return err
 			}
-			companies, err := svc.App.Companies(ctx)
+			companies, err := svc.Queries.Companies(ctx)
 			if err != nil {
 				return err
 			}
@@ -91,12 +91,12 @@ var adminActions = []adminAction{
 			if err := svc.ProjectUntilCurrent(ctx, catchUpTimeout); err != nil {
 				return err
 			}
-			technicians, err := svc.App.Technicians(ctx)
+			technicians, err := svc.Queries.Technicians(ctx)
 			if err != nil {
 				return err
 			}
 			for _, id := range sortedByName(technicians) {
-				p, err := svc.App.Profile(ctx, id)
+				p, err := svc.Queries.Profile(ctx, id)
 				if err != nil {
 					return err
 				}

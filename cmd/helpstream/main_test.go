@@ -142,7 +142,7 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = svc.ProjectUntilCurrent(ctx, 10*time.Second)
-		technicians, listErr := svc.App.Technicians(ctx)
+		technicians, listErr := svc.Queries.Technicians(ctx)
 		svc.Close()
 		if err != nil || listErr != nil {
 			t.Fatal(err, listErr)

@@ -181,7 +181,7 @@ func TestConcurrentMessagesAllLand(t *testing.T) {
 	if n := countType(t, w.store, requestID, "request.message_sent.v1"); n != senders {
 		t.Fatalf("%d messages stored, want %d", n, senders)
 	}
-	history, err := w.app.History(ctx, requestID)
+	history, err := w.app.Queries().History(ctx, requestID)
 	if err != nil {
 		t.Fatalf("hash chain of a contended stream: %v", err)
 	}
@@ -238,7 +238,7 @@ func TestRequestOfAnotherCompanyIsNotFound(t *testing.T) {
 		"join":   func() (app.Result, error) { return w.app.JoinChat(ctx, tech(outsider), requestID) },
 		"close":  func() (app.Result, error) { return w.app.Close(ctx, tech(outsider), requestID) },
 		"details": func() (app.Result, error) {
-			_, err := w.app.RequestDetails(ctx, app.Viewer{TechnicianID: outsider}, requestID)
+			_, err := w.app.Queries().RequestDetails(ctx, app.Viewer{TechnicianID: outsider}, requestID)
 			return app.Result{}, err
 		},
 	}
@@ -247,7 +247,7 @@ func TestRequestOfAnotherCompanyIsNotFound(t *testing.T) {
 			t.Errorf("%s by a technician without access: %v, want ErrNotFound", name, err)
 		}
 	}
-	page, err := w.app.ListRequests(ctx, app.ListRequests{TechnicianID: outsider})
+	page, err := w.app.Queries().ListRequests(ctx, app.ListRequests{TechnicianID: outsider})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestRefusedUploadsChangeNothing(t *testing.T) {
 	if _, err := w.app.ShareTechnicianFile(ctx, me, app.Upload{RequestID: requestID, FileID: fileID, Name: "ok.png", Content: bytes.NewReader(png)}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := w.app.OpenFile(ctx, app.Viewer{CustomerOf: requestID}, requestID, fileID)
+	f, err := w.app.Queries().OpenFile(ctx, app.Viewer{CustomerOf: requestID}, requestID, fileID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestListViews(t *testing.T) {
 	must(t, func() (app.Result, error) { return w.app.Close(ctx, tech(alice), third) })
 	ids := func(q app.ListRequests) []uuid.UUID {
 		t.Helper()
-		page, err := w.app.ListRequests(ctx, q)
+		page, err := w.app.Queries().ListRequests(ctx, q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -339,7 +339,7 @@ func TestListViews(t *testing.T) {
 	check("active", ids(app.ListRequests{TechnicianID: bob, View: app.ViewActive}), second)
 	check("completed", ids(app.ListRequests{TechnicianID: bob, View: app.ViewCompleted}), third)
 	check("mine", ids(app.ListRequests{TechnicianID: alice, MineOnly: true}), second)
-	firstPage, err := w.app.ListRequests(ctx, app.ListRequests{TechnicianID: bob, Limit: 1})
+	firstPage, err := w.app.Queries().ListRequests(ctx, app.ListRequests{TechnicianID: bob, Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +349,7 @@ func TestListViews(t *testing.T) {
 	})
 	check("away hides new", ids(app.ListRequests{TechnicianID: bob}), second, third)
 	for _, bad := range []app.ListRequests{{TechnicianID: bob, View: "old"}, {TechnicianID: bob, Sort: "colour"}, {TechnicianID: bob, Limit: 500}} {
-		if _, err := w.app.ListRequests(ctx, bad); err == nil {
+		if _, err := w.app.Queries().ListRequests(ctx, bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}

@@ -33,14 +33,14 @@ func TestCursorPaging(t *testing.T) {
 	}
 	for _, sort := range allSorts {
 		for _, desc := range []bool{false, true} {
-			all, err := w.app.ListRequests(ctx, app.ListRequests{TechnicianID: w.techs[0], Sort: sort, Descending: desc, Limit: 200})
+			all, err := w.app.Queries().ListRequests(ctx, app.ListRequests{TechnicianID: w.techs[0], Sort: sort, Descending: desc, Limit: 200})
 			if err != nil {
 				t.Fatal(err)
 			}
 			q := app.ListRequests{TechnicianID: w.techs[0], Sort: sort, Descending: desc, Limit: 2}
 			var got []uuid.UUID
 			for {
-				page, err := w.app.ListRequests(ctx, q)
+				page, err := w.app.Queries().ListRequests(ctx, q)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -73,7 +73,7 @@ func TestListFilters(t *testing.T) {
 	a, b := w.submit(t, request.Windows), w.submit(t, request.Mac)
 	must(t, func() (app.Result, error) { return w.app.AssignToMe(ctx, tech(w.techs[1]), b) })
 	list := func(q app.ListRequests) ([]uuid.UUID, error) {
-		page, err := w.app.ListRequests(ctx, q)
+		page, err := w.app.Queries().ListRequests(ctx, q)
 		var out []uuid.UUID
 		for _, r := range page.Requests {
 			out = append(out, r.ID)
@@ -98,7 +98,7 @@ func TestListFilters(t *testing.T) {
 			t.Errorf("%+v: got %v %v, want %v", c.q, got, err, c.want)
 		}
 	}
-	page, _ := w.app.ListRequests(ctx, app.ListRequests{TechnicianID: me, Limit: 1})
+	page, _ := w.app.Queries().ListRequests(ctx, app.ListRequests{TechnicianID: me, Limit: 1})
 	for _, c := range []struct {
 		q   app.ListRequests
 		err error
@@ -185,7 +185,7 @@ func TestListFromReadModel(t *testing.T) {
 	me := w.techs[0]
 	rm := &fakeList{page: app.RequestPage{Total: 3, NextCursor: "c"}}
 	a := w.withReadModels(t, app.Config{RequestList: rm})
-	page, err := a.ListRequests(ctx, app.ListRequests{TechnicianID: me, MineOnly: true, Sort: app.SortCustomer, Search: "x"})
+	page, err := a.Queries().ListRequests(ctx, app.ListRequests{TechnicianID: me, MineOnly: true, Sort: app.SortCustomer, Search: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,26 +202,26 @@ func TestListFromReadModel(t *testing.T) {
 	must(t, func() (app.Result, error) {
 		return a.SetAvailability(ctx, tech(me), app.SetAvailability{TechnicianID: me, Availability: "busy"})
 	})
-	if _, err := a.ListRequests(ctx, app.ListRequests{TechnicianID: me}); err != nil || rm.got[len(rm.got)-1].IncludeNew {
+	if _, err := a.Queries().ListRequests(ctx, app.ListRequests{TechnicianID: me}); err != nil || rm.got[len(rm.got)-1].IncludeNew {
 		t.Fatalf("busy: %v %+v", err, rm.got[len(rm.got)-1])
 	}
 	calls := rm.calls
-	page, err = a.ListRequests(ctx, app.ListRequests{TechnicianID: me, CompanyID: uuid.New()})
+	page, err = a.Queries().ListRequests(ctx, app.ListRequests{TechnicianID: me, CompanyID: uuid.New()})
 	if err != nil || len(page.Requests) != 0 || rm.calls != calls {
 		t.Fatalf("other company: %+v %v", page, err)
 	}
-	page, err = a.ListRequests(ctx, app.ListRequests{TechnicianID: me, View: app.ViewNew})
+	page, err = a.Queries().ListRequests(ctx, app.ListRequests{TechnicianID: me, View: app.ViewNew})
 	if err != nil || len(page.Requests) != 0 || rm.calls != calls {
 		t.Fatalf("New while busy: %+v %v", page, err)
 	}
 	// A read model without tables yet says so: there is no other read side to answer.
 	rm.err = fmt.Errorf("request list: %w", app.ErrReadModelNotReady)
-	if _, err = a.ListRequests(ctx, app.ListRequests{TechnicianID: me}); !errors.Is(err, app.ErrReadModelNotReady) {
+	if _, err = a.Queries().ListRequests(ctx, app.ListRequests{TechnicianID: me}); !errors.Is(err, app.ErrReadModelNotReady) {
 		t.Fatalf("not ready: %v", err)
 	}
 	// An App without a list read model refuses the query as a wiring mistake.
 	bare := w.withReadModels(t, app.Config{})
-	if _, err = bare.ListRequests(ctx, app.ListRequests{TechnicianID: me}); !errors.Is(err, app.ErrNoReadModel) {
+	if _, err = bare.Queries().ListRequests(ctx, app.ListRequests{TechnicianID: me}); !errors.Is(err, app.ErrNoReadModel) {
 		t.Fatalf("no read model: %v", err)
 	}
 }
@@ -245,35 +245,35 @@ func TestDetailsFromReadModel(t *testing.T) {
 		waited = append(waited, pos)
 		return true, nil
 	}})
-	d, err := a.RequestDetails(ctx, app.Viewer{TechnicianID: me}, id)
+	d, err := a.Queries().RequestDetails(ctx, app.Viewer{TechnicianID: me}, id)
 	if err != nil || d.ID != id || rm.tech == nil || rm.tech.ID() != me {
 		t.Fatalf("details %+v %v (tech %v)", d, err, rm.tech)
 	}
 	// The customer of another request: not found, without asking.
 	calls := rm.calls
-	if _, err := a.RequestDetails(ctx, app.Viewer{CustomerOf: uuid.New()}, id); !errors.Is(err, app.ErrNotFound) || rm.calls != calls {
+	if _, err := a.Queries().RequestDetails(ctx, app.Viewer{CustomerOf: uuid.New()}, id); !errors.Is(err, app.ErrNotFound) || rm.calls != calls {
 		t.Fatalf("other customer: %v", err)
 	}
 	// A read model that answers a request of another company: R2 still holds.
 	rm.d.CompanyID = uuid.New()
-	if _, err := a.RequestDetails(ctx, app.Viewer{TechnicianID: me}, id); !errors.Is(err, app.ErrNotFound) {
+	if _, err := a.Queries().RequestDetails(ctx, app.Viewer{TechnicianID: me}, id); !errors.Is(err, app.ErrNotFound) {
 		t.Fatalf("other company: %v", err)
 	}
 	rm.d.CompanyID = w.companyID
 	// Not found while this App has written: it waits for its own writes and asks again.
 	must(t, func() (app.Result, error) { return a.AssignToMe(ctx, tech(me), id) })
 	rm.errs = []error{fmt.Errorf("request: %w", app.ErrNotFound)}
-	if _, err := a.RequestDetails(ctx, app.Viewer{TechnicianID: me}, id); err != nil || len(waited) != 1 {
+	if _, err := a.Queries().RequestDetails(ctx, app.Viewer{TechnicianID: me}, id); err != nil || len(waited) != 1 {
 		t.Fatalf("retry after own writes: %v, waited %v", err, waited)
 	}
 	// No tables yet: said as such.
 	rm.errs = []error{fmt.Errorf("x: %w", app.ErrReadModelNotReady)}
-	if _, err = a.RequestDetails(ctx, app.Viewer{TechnicianID: me}, id); !errors.Is(err, app.ErrReadModelNotReady) {
+	if _, err = a.Queries().RequestDetails(ctx, app.Viewer{TechnicianID: me}, id); !errors.Is(err, app.ErrReadModelNotReady) {
 		t.Fatalf("not ready: %v", err)
 	}
 	// The directory read model does not know the viewer yet: their stream answers.
 	dirRM.err = fmt.Errorf("technician: %w", app.ErrNotFound)
-	if _, err := a.RequestDetails(ctx, app.Viewer{TechnicianID: me}, id); err != nil || rm.tech == nil {
+	if _, err := a.Queries().RequestDetails(ctx, app.Viewer{TechnicianID: me}, id); err != nil || rm.tech == nil {
 		t.Fatalf("viewer from the stream: %v", err)
 	}
 }
@@ -289,14 +289,14 @@ func TestReadOwnWrites(t *testing.T) {
 		waited = append(waited, pos)
 		return true, nil
 	}})
-	if _, err := a.ListRequests(ctx, app.ListRequests{TechnicianID: me}); err != nil || len(waited) != 0 {
+	if _, err := a.Queries().ListRequests(ctx, app.ListRequests{TechnicianID: me}); err != nil || len(waited) != 0 {
 		t.Fatalf("nothing written: %v, waited %v", err, waited)
 	}
 	res := must(t, func() (app.Result, error) {
 		return a.SetAvailability(ctx, tech(me), app.SetAvailability{TechnicianID: me, Availability: "away"})
 	})
 	for range 3 {
-		if _, err := a.ListRequests(ctx, app.ListRequests{TechnicianID: me}); err != nil {
+		if _, err := a.Queries().ListRequests(ctx, app.ListRequests{TechnicianID: me}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -313,13 +313,13 @@ func TestWaitForPosition(t *testing.T) {
 	res := must(t, func() (app.Result, error) {
 		return w.app.SetAvailability(ctx, tech(w.techs[0]), app.SetAvailability{TechnicianID: w.techs[0], Availability: "away"})
 	})
-	if ok, err := w.app.WaitForPosition(ctx, res.Position); !ok || err != nil {
+	if ok, err := w.app.Queries().WaitForPosition(ctx, res.Position); !ok || err != nil {
 		t.Fatalf("own write: %v %v", ok, err)
 	}
 	far := eventlog.NewPosition(1<<62, 1)
 	fast := w.withReadModels(t, app.Config{MaxProjectionWait: 50 * time.Millisecond})
 	start := time.Now()
-	if ok, err := fast.WaitForPosition(ctx, far); ok || err != nil || time.Since(start) > 2*time.Second {
+	if ok, err := fast.Queries().WaitForPosition(ctx, far); ok || err != nil || time.Since(start) > 2*time.Second {
 		t.Fatalf("no WaitFor, far position: %v %v after %s", ok, err, time.Since(start))
 	}
 	slow := w.withReadModels(t, app.Config{RequestList: &fakeList{}, MaxProjectionWait: 30 * time.Millisecond,
@@ -327,15 +327,15 @@ func TestWaitForPosition(t *testing.T) {
 			<-ctx.Done()
 			return false, ctx.Err()
 		}})
-	if ok, err := slow.WaitForPosition(ctx, far); ok || err != nil {
+	if ok, err := slow.Queries().WaitForPosition(ctx, far); ok || err != nil {
 		t.Fatalf("read models, timeout: %v %v", ok, err)
 	}
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := slow.WaitForPosition(canceled, far); err == nil {
+	if _, err := slow.Queries().WaitForPosition(canceled, far); err == nil {
 		t.Fatal("a canceled caller got no error")
 	}
-	if ok, err := slow.WaitForPosition(ctx, eventlog.Start()); !ok || err != nil {
+	if ok, err := slow.Queries().WaitForPosition(ctx, eventlog.Start()); !ok || err != nil {
 		t.Fatalf("start: %v %v", ok, err)
 	}
 }

@@ -49,7 +49,7 @@ func (w *world) assignAndJoin(t *testing.T, a *app.App, requestID uuid.UUID) {
 // messageIDs returns the IDs of the request's chat messages in stream order.
 func messageIDs(t *testing.T, a *app.App, requestID uuid.UUID) []uuid.UUID {
 	t.Helper()
-	history, err := a.History(context.Background(), requestID)
+	history, err := a.Queries().History(context.Background(), requestID)
 	if err != nil {
 		t.Fatalf("history (hash chain checked): %v", err)
 	}
@@ -273,7 +273,7 @@ func TestGroupedCommandsDecideInOrder(t *testing.T) {
 	if landed.Load()+refused.Load() != messages {
 		t.Fatalf("%d landed + %d refused, want %d", landed.Load(), refused.Load(), messages)
 	}
-	history, err := w.app.History(context.Background(), requestID)
+	history, err := w.app.Queries().History(context.Background(), requestID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,7 +96,8 @@ type Service struct {
 	Store       eventlog.Store
 	Credentials *credentials.Store
 	Files       *filestore.Local
-	App         *app.App
+	App         *app.App     // the commands
+	Queries     *app.Queries // the App's read side
 	Accounts    *app.Accounts
 	// ReadModels are the projections the runtime keeps and the queries read.
 	ReadModels []projections.Projection
@@ -180,6 +181,7 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 	if err != nil {
 		return nil, err
 	}
+	s.Queries = s.App.Queries()
 	s.Accounts = app.NewAccounts(s.App, s.Credentials, 0)
 	if cfg.AuthCache != 0 {
 		s.Accounts = s.Accounts.WithAuthCache(max(cfg.AuthCache, 0))

@@ -174,7 +174,7 @@ func (w *world) compare(requestID uuid.UUID, step string) {
 	w.catchUp()
 	viewers := []app.Viewer{{TechnicianID: w.me}, {TechnicianID: w.busy}, {TechnicianID: w.outsider}, {CustomerOf: requestID}, {CustomerOf: uuid.New()}}
 	for _, v := range viewers {
-		want, wantErr := w.app.RequestDetails(ctx, v, requestID)
+		want, wantErr := w.app.Queries().RequestDetails(ctx, v, requestID)
 		var tech *dir.Technician
 		if v.IsTechnician() {
 			var err error

@@ -406,22 +406,22 @@ func (p *property) checkRuntimeRebuildOf(pr projections.Projection, opts project
 func (p *property) checkDirectory() {
 	t := p.t
 	ctx := context.Background()
-	for _, f := range []func(*app.App, context.Context) (map[uuid.UUID]string, error){(*app.App).Companies, (*app.App).Technicians} {
-		want, err := f(p.ref, ctx)
+	for _, f := range []func(*app.Queries, context.Context) (map[uuid.UUID]string, error){(*app.Queries).Companies, (*app.Queries).Technicians} {
+		want, err := f(p.ref.Queries(), ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := f(p.rm, ctx)
+		got, err := f(p.rm.Queries(), ctx)
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("directory names: got %v %v, want %v", got, err, want)
 		}
 	}
 	for portal := range p.portals {
-		wantID, wantName, err := p.ref.PortalCompany(ctx, portal)
+		wantID, wantName, err := p.ref.Queries().PortalCompany(ctx, portal)
 		if err != nil {
 			t.Fatal(err)
 		}
-		gotID, gotName, err := p.rm.PortalCompany(ctx, portal)
+		gotID, gotName, err := p.rm.Queries().PortalCompany(ctx, portal)
 		if err != nil || gotID != wantID || gotName != wantName {
 			t.Fatalf("portal %s: got %s %q %v, want %s %q", portal, gotID, gotName, err, wantID, wantName)
 		}
@@ -451,7 +451,7 @@ func pages(t *testing.T, a *app.App, q app.ListRequests) (string, int) {
 	var rows []app.RequestSummary
 	total := -1
 	for n := 0; ; n++ {
-		page, err := a.ListRequests(context.Background(), q)
+		page, err := a.Queries().ListRequests(context.Background(), q)
 		if err != nil {
 			t.Fatalf("%+v: %v", q, err)
 		}
@@ -522,8 +522,8 @@ func (p *property) checkDetails() {
 			viewers = append(viewers, app.Viewer{TechnicianID: tech})
 		}
 		for _, v := range viewers {
-			want, wantErr := p.ref.RequestDetails(ctx, v, r)
-			got, gotErr := p.rm.RequestDetails(ctx, v, r)
+			want, wantErr := p.ref.Queries().RequestDetails(ctx, v, r)
+			got, gotErr := p.rm.Queries().RequestDetails(ctx, v, r)
 			if (wantErr == nil) != (gotErr == nil) {
 				t.Fatalf("details of %s for %+v: fold %v, read model %v", r, v, wantErr, gotErr)
 			}

@@ -1,0 +1,124 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/clientinfo"
+)
+
+type loginBody struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (b loginBody) missingField() error {
+	return required(field("email", b.Email == ""), field("password", b.Password == ""))
+}
+
+type loginResponse struct {
+	Token      string                `json:"token"`
+	CSRFToken  string                `json:"csrf_token"`
+	ExpiresAt  time.Time             `json:"expires_at"`
+	Technician app.TechnicianProfile `json:"technician"`
+}
+
+func (a *API) login(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	body, err := decodeBody[loginBody](a, w, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	session, err := a.cfg.Accounts.LoginFrom(r.Context(), clientinfo.IP(r, a.cfg.TrustProxyHeaders), body.Email, body.Password)
+	var throttled *app.LoginThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		e := errorf(http.StatusTooManyRequests, "too_many_attempts", throttled.Error())
+		e.RetryAfter = throttled.RetryAfter
+		return 0, nil, e
+	case errors.Is(err, app.ErrAccountLocked):
+		// 423, not 429: waiting does not help, and Retry-After would say it does.
+		return 0, nil, errorf(http.StatusLocked, "account_locked", app.ErrAccountLocked.Error())
+	case err != nil:
+		return 0, nil, err
+	}
+	profile, err := a.queries.Profile(r.Context(), session.TechnicianID)
+	if err != nil {
+		return 0, nil, err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: session.Token, Path: "/", Expires: session.ExpiresAt,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: a.cfg.SecureCookies,
+	})
+	return http.StatusOK, loginResponse{Token: session.Token, CSRFToken: session.CSRFToken, ExpiresAt: session.ExpiresAt, Technician: profile}, nil
+}
+
+func (a *API) logout(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	creds := a.cfg.Accounts.Credentials()
+	token := bearer(r)
+	if token == "" {
+		if c, err := r.Cookie(SessionCookie); err == nil {
+			session, err := creds.LookupSession(r.Context(), c.Value)
+			if err == nil && !creds.CheckCSRF(session, r.Header.Get("X-CSRF-Token")) {
+				return 0, nil, errorf(http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header")
+			}
+			token = c.Value
+		}
+	}
+	if token != "" {
+		if err := creds.DeleteSession(r.Context(), token); err != nil {
+			return 0, nil, err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: a.cfg.SecureCookies})
+	return http.StatusNoContent, nil, nil
+}
+
+func (a *API) me(_ http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
+	p, err := a.queries.Profile(r.Context(), tech)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, p, nil
+}
+
+type availabilityBody struct {
+	Availability string `json:"availability"`
+}
+
+func (b availabilityBody) missingField() error {
+	return required(field("availability", b.Availability == ""))
+}
+
+func (a *API) setAvailability(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
+	return jsonCommand(a, w, r, technicianActor(tech), "", http.StatusOK, func(ctx contextT, m app.Meta, _ uuid.UUID, body availabilityBody) (uuid.UUID, app.Result, error) {
+		res, err := a.cfg.App.SetAvailability(ctx, m, app.SetAvailability{TechnicianID: tech, Availability: directory.Availability(body.Availability)})
+		return tech, res, err
+	})
+}
+
+type notificationsBody struct {
+	Email      *bool   `json:"email"`
+	WebhookURL *string `json:"webhook_url"`
+	InConsole  *bool   `json:"in_console"`
+}
+
+// missingField requires the two switches; webhook_url is optional.
+func (b notificationsBody) missingField() error {
+	return required(field("email", b.Email == nil), field("in_console", b.InConsole == nil))
+}
+
+func (a *API) setNotifications(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
+	return jsonCommand(a, w, r, technicianActor(tech), "", http.StatusOK, func(ctx contextT, m app.Meta, _ uuid.UUID, body notificationsBody) (uuid.UUID, app.Result, error) {
+		settings := directory.NotificationSettings{Email: *body.Email, InConsole: *body.InConsole}
+		if body.WebhookURL != nil {
+			settings.WebhookURL = *body.WebhookURL
+		}
+		res, err := a.cfg.App.ChangeNotificationSettings(ctx, m, app.ChangeNotificationSettings{TechnicianID: tech, Settings: settings})
+		return tech, res, err
+	})
+}

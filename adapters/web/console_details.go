@@ -1,0 +1,152 @@
+package web
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/internal/app"
+)
+
+type detailsPanel struct {
+	D           app.RequestDetails
+	Base        string
+	Fragment    string
+	Actions     []request.Action
+	Targets     []option
+	Accept      string
+	Allowed     string
+	Entries     []entryView
+	ComposerKey string
+	Assignee    string
+}
+
+func (h *Handler) detailsPanel(r *http.Request, s app.Session, id uuid.UUID) (*detailsPanel, error) {
+	ctx := r.Context()
+	d, err := h.queries.RequestDetails(ctx, app.Viewer{TechnicianID: s.TechnicianID}, id)
+	if err != nil {
+		return nil, err
+	}
+	base := "/console/requests/" + id.String()
+	p := &detailsPanel{D: d, Base: base, Fragment: "/console/fragments/details/" + id.String(), Actions: d.Actions, Assignee: "Unassigned"}
+	if d.Assignee != nil {
+		p.Assignee = cmp.Or(d.Assignee.Name, "A technician")
+	}
+	exts := request.AllowedExtensions(request.TechnicianSide, d.Source.Platform)
+	p.Accept, p.Allowed = strings.Join(exts, ","), strings.Join(exts, " ")
+	for _, e := range d.Entries {
+		p.Entries = append(p.Entries, describe(e, d.Customer.Name, base+"/files/", true))
+	}
+	var key []string
+	for _, a := range d.Actions {
+		switch a {
+		case request.ActionSendMessage, request.ActionAddNote, request.ActionUploadFile:
+			key = append(key, string(a))
+		}
+	}
+	p.ComposerKey = strings.Join(key, " ")
+	if slices.Contains(d.Actions, request.ActionTransfer) {
+		p.Targets = h.transferTargets(r, s.TechnicianID, d.CompanyID)
+	}
+	return p, nil
+}
+
+// transferTargets are the other technicians with access to the company.
+func (h *Handler) transferTargets(r *http.Request, me, company uuid.UUID) []option {
+	names, err := h.queries.Technicians(r.Context())
+	if err != nil {
+		return nil
+	}
+	var out []option
+	for id, name := range names {
+		if id == me || len(out) >= 200 {
+			continue
+		}
+		t, err := h.cfg.App.Technician(r.Context(), id)
+		if err != nil || !t.HasAccess(company) {
+			continue
+		}
+		label := name
+		if t.Availability() != directory.Available {
+			label += " (" + string(t.Availability()) + ")"
+		}
+		out = append(out, option{Value: id.String(), Label: label})
+	}
+	slices.SortFunc(out, func(a, b option) int { return strings.Compare(a.Label, b.Label) })
+	return out
+}
+
+// entryView is one line of the chat as a page shows it.
+type entryView struct {
+	Kind    string
+	Side    string
+	Who     string
+	Text    string
+	Body    string
+	Private bool
+	File    *app.FileEntry
+	FileURL string
+	At      time.Time
+}
+
+// describe writes a chat entry in words; forTechnician adds what only technicians see.
+func describe(e app.Entry, customer, filesURL string, forTechnician bool) entryView {
+	v := entryView{Kind: e.Kind, Side: string(e.From), At: e.At, Body: e.Body}
+	tech := "A technician"
+	if e.Technician != nil && e.Technician.Name != "" {
+		tech = e.Technician.Name
+	}
+	if e.From == request.CustomerSide {
+		v.Who = cmp.Or(customer, "The customer")
+		if !forTechnician {
+			v.Who = "You"
+		}
+	} else {
+		v.Who = tech
+	}
+	switch e.Kind {
+	case "message":
+	case "note":
+		v.Private = true
+	case "file":
+		v.File = e.File
+		if e.File != nil {
+			v.FileURL = filesURL + e.File.ID.String()
+		}
+	default:
+		v.Body = ""
+		switch strings.TrimSuffix(e.Event, ".v1") {
+		case "request.submitted":
+			v.Text = "Request submitted"
+		case "request.assigned":
+			v.Text = "Assigned to " + tech
+		case "request.unassigned":
+			v.Text = tech + " gave the request back"
+		case "request.transferred":
+			v.Text = "Transferred to " + tech
+		case "request.chat_joined":
+			v.Text = tech + " joined the chat"
+		case "request.screen_sharing_requested":
+			v.Text = tech + " asked to see the screen"
+		case "request.screen_sharing_accepted":
+			v.Text = "Screen sharing accepted"
+		case "request.screen_sharing_declined":
+			v.Text = "Screen sharing declined"
+		case "request.mobile_profile_sent":
+			v.Text = "Mobile profile sent: " + e.Body
+		case "request.chat_ended":
+			v.Text = "The chat has ended"
+		case "request.closed":
+			v.Text = "The request was closed"
+		default:
+			v.Text = e.Event
+		}
+	}
+	return v
+}

@@ -1,0 +1,103 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/internal/app"
+)
+
+type consoleData struct {
+	page
+	List    listPanel
+	Mine    minePanel
+	Details *detailsPanel
+}
+
+// consolePage is the Support Requests and My Support Requests panels, and the Details panel
+// of one request when the address names one.
+func (h *Handler) consolePage(w http.ResponseWriter, r *http.Request, s app.Session) {
+	ctx := r.Context()
+	var current uuid.UUID
+	if r.PathValue("requestID") != "" {
+		id, ok := pathID(r, "requestID")
+		if !ok {
+			h.errorPage(w, r, http.StatusNotFound, "")
+			return
+		}
+		current = id
+	}
+	h.awaitSeen(w, r)
+	since := h.live.position()
+	if !since.IsStart() {
+		_, _ = h.queries.WaitForPosition(ctx, since)
+	}
+	profile, err := h.queries.Profile(ctx, s.TechnicianID)
+	if err != nil {
+		h.failed(w, r, err, false, "")
+		return
+	}
+	data := consoleData{page: page{
+		Title: "Support Center", Body: "console", CSRF: s.CSRFToken, Error: h.takeFlash(w, r),
+		Tech: header(profile), ReturnTo: r.URL.RequestURI(), Events: "/console/events", Since: positionText(since),
+	}}
+	if current != uuid.Nil {
+		d, err := h.detailsPanel(r, s, current)
+		if err != nil {
+			h.pageFailed(w, r, err, "")
+			return
+		}
+		data.Details = d
+		data.Title = "Request from " + d.D.Customer.Name + " · Support Center"
+	}
+	data.List = h.listPanel(r, s, profile, current)
+	data.Mine = h.minePanel(r, s, current)
+	h.render(w, r, http.StatusOK, "console", data)
+}
+
+func header(p app.TechnicianProfile) *techHeader {
+	t := &techHeader{Name: p.Name, Availability: string(p.Availability)}
+	for _, a := range []directory.Availability{directory.Available, directory.Busy, directory.Away} {
+		label := strings.ToUpper(string(a[:1])) + string(a[1:])
+		t.Options = append(t.Options, option{Value: string(a), Label: label, Selected: a == p.Availability})
+	}
+	if p.Availability == directory.Offline || p.Availability == "" {
+		t.Options = append(t.Options, option{Value: string(directory.Offline), Label: "Offline", Selected: true})
+	}
+	return t
+}
+
+func (h *Handler) supportRequestsFragment(w http.ResponseWriter, r *http.Request, s app.Session) {
+	h.waitForPosition(r)
+	profile, err := h.queries.Profile(r.Context(), s.TechnicianID)
+	if err != nil {
+		h.failed(w, r, err, true, "The list could not be loaded; reload the page.")
+		return
+	}
+	current, _ := uuid.Parse(r.URL.Query().Get("current"))
+	h.renderTemplate(w, r, http.StatusOK, "console", "support-requests", h.listPanel(r, s, profile, current))
+}
+
+func (h *Handler) myRequestsFragment(w http.ResponseWriter, r *http.Request, s app.Session) {
+	h.waitForPosition(r)
+	current, _ := uuid.Parse(r.URL.Query().Get("current"))
+	h.renderTemplate(w, r, http.StatusOK, "console", "my-requests", h.minePanel(r, s, current))
+}
+
+func (h *Handler) detailsFragment(w http.ResponseWriter, r *http.Request, s app.Session) {
+	h.waitForPosition(r)
+	id, ok := pathID(r, "requestID")
+	if !ok {
+		http.Error(w, "Not found.", http.StatusNotFound)
+		return
+	}
+	d, err := h.detailsPanel(r, s, id)
+	if err != nil {
+		h.fragmentFailed(w, r, err, "The request could not be loaded; reload the page.")
+		return
+	}
+	h.renderTemplate(w, r, http.StatusOK, "console", "details", consoleData{page: page{CSRF: s.CSRFToken}, Details: d})
+}
