@@ -10,15 +10,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/subscriber"
 )
 
 // Defaults applied by NewRunner to zero fields of Config, and by Rebuild to zero fields of
-// RebuildOptions.
+// RebuildOptions: the runtime's (see internal/subscriber), but for the catch-up's batch.
 const (
-	DefaultBatchSize    = 500
+	DefaultBatchSize    = subscriber.DefaultBatchSize
 	DefaultCatchUpBatch = 5000
-	DefaultLeaderRetry  = time.Second
-	DefaultRetryDelay   = time.Second
+	DefaultLeaderRetry  = subscriber.DefaultLeaderRetry
+	DefaultRetryDelay   = subscriber.DefaultRetryDelay
 )
 
 // Config configures a Runner. Every zero field but Pool and Store takes its default.
@@ -67,21 +68,16 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
+	pace := c.pacing().WithDefaults()
+	c.BatchSize, c.LeaderRetry, c.RetryDelay, c.Logger = pace.BatchSize, pace.LeaderRetry, pace.RetryDelay, pace.Logger
 	if c.CatchUpBatch == 0 {
 		c.CatchUpBatch = DefaultCatchUpBatch
 	}
-	if c.LeaderRetry == 0 {
-		c.LeaderRetry = DefaultLeaderRetry
-	}
-	if c.RetryDelay == 0 {
-		c.RetryDelay = DefaultRetryDelay
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+}
+
+// pacing is what c shares with the runtime's configuration.
+func (c *Config) pacing() subscriber.Pacing {
+	return subscriber.Pacing{BatchSize: c.BatchSize, LeaderRetry: c.LeaderRetry, RetryDelay: c.RetryDelay, Logger: c.Logger}
 }
 
 // Validate reports every field that holds an unusable value. Zero fields other than Pool and
@@ -94,17 +90,9 @@ func (c Config) Validate() error {
 	if c.Store == nil {
 		errs = append(errs, errors.New("Store is nil"))
 	}
-	if c.BatchSize < 0 {
-		errs = append(errs, fmt.Errorf("BatchSize %d is negative", c.BatchSize))
-	}
+	errs = append(errs, c.pacing().Problems()...)
 	if c.CatchUpBatch < 0 {
 		errs = append(errs, fmt.Errorf("CatchUpBatch %d is negative", c.CatchUpBatch))
-	}
-	if c.LeaderRetry < 0 {
-		errs = append(errs, fmt.Errorf("LeaderRetry %s is negative", c.LeaderRetry))
-	}
-	if c.RetryDelay < 0 {
-		errs = append(errs, fmt.Errorf("RetryDelay %s is negative", c.RetryDelay))
 	}
 	if err := validateProjections(c.Projections); err != nil {
 		errs = append(errs, err)

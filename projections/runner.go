@@ -50,8 +50,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 	rt, err := subscriber.New(subscriber.Config{
 		Pool: cfg.Pool, Store: cfg.Store, Kind: "projection", Consumers: consumers,
 		Checkpoints: checkpoints, LeaderLockKey: LeaderLockKey, TxOptions: liveTx,
-		BatchSize: cfg.BatchSize, CatchUpBatch: cfg.CatchUpBatch, CatchUpRead: cfg.CatchUpBatch,
-		LeaderRetry: cfg.LeaderRetry, RetryDelay: cfg.RetryDelay, Logger: cfg.Logger,
+		Pacing: cfg.pacing(), CatchUpBatch: cfg.CatchUpBatch, CatchUpRead: cfg.CatchUpBatch,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("projection runner: %w", err)

@@ -83,11 +83,12 @@ func NewForwarder(cfg Config) (*Forwarder, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	pace := cfg.pacing()
+	pace.Logger = cfg.Logger.With("topic", cfg.Topic)
 	rt, err := subscriber.New(subscriber.Config{
 		Pool: cfg.Pool, Store: cfg.Store, Kind: "stream", Consumers: []subscriber.Consumer{publisher{cfg: &cfg}},
 		Checkpoints: checkpoints, LeaderLockKey: LeaderLockKey, StartFrom: cfg.StartFrom,
-		BatchSize: cfg.BatchSize, CatchUpRead: catchUpRead(cfg.BatchSize),
-		LeaderRetry: cfg.LeaderRetry, RetryDelay: cfg.RetryDelay, Logger: cfg.Logger.With("topic", cfg.Topic),
+		Pacing: pace, CatchUpRead: catchUpRead(cfg.BatchSize),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stream forwarder: %w", err)

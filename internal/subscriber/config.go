@@ -55,9 +55,8 @@ type Config struct {
 	// is no Preparer. Default the start of the log.
 	StartFrom eventlog.Position
 
-	// BatchSize caps the events of one live batch (SubscribeOptions.MaxBatch), so of one
-	// transaction of the live phase. Default 500.
-	BatchSize int
+	// Pacing is the live batch, the campaign's and the retries' periods, and the logger.
+	Pacing
 
 	// CatchUpBatch caps the events of one transaction while a new leader catches up from its
 	// checkpoint. Default BatchSize.
@@ -67,6 +66,18 @@ type Config struct {
 	// batches it applies, until a read comes back short; then the runtime subscribes live.
 	// Default the multiple of CatchUpBatch nearest below 5000, at least CatchUpBatch.
 	CatchUpRead int
+
+	// Observer, when set, hears of leadership changes, committed batches and failures, for
+	// metrics.
+	Observer Observer
+}
+
+// Pacing is what the configuration of every kind of consumer shares with the runtime's: each
+// kind documents the fields for its own consumers and fills them in with WithDefaults.
+type Pacing struct {
+	// BatchSize caps the events of one live batch (SubscribeOptions.MaxBatch), so of one
+	// transaction of the live phase. Default 500.
+	BatchSize int
 
 	// LeaderRetry is how often a standby tries to take a consumer's leader lock, and how often
 	// a leader checks that the connection holding its lock is alive. Default 1s.
@@ -78,10 +89,38 @@ type Config struct {
 
 	// Logger receives leadership changes and failed batches. Default slog.Default().
 	Logger *slog.Logger
+}
 
-	// Observer, when set, hears of leadership changes, committed batches and failures, for
-	// metrics.
-	Observer Observer
+// WithDefaults returns p with its zero fields set to their defaults.
+func (p Pacing) WithDefaults() Pacing {
+	if p.BatchSize == 0 {
+		p.BatchSize = DefaultBatchSize
+	}
+	if p.LeaderRetry == 0 {
+		p.LeaderRetry = DefaultLeaderRetry
+	}
+	if p.RetryDelay == 0 {
+		p.RetryDelay = DefaultRetryDelay
+	}
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	return p
+}
+
+// Problems reports each field of p that holds an unusable value: a negative one.
+func (p Pacing) Problems() []error {
+	var errs []error
+	if p.BatchSize < 0 {
+		errs = append(errs, fmt.Errorf("BatchSize %d is negative", p.BatchSize))
+	}
+	if p.LeaderRetry < 0 {
+		errs = append(errs, fmt.Errorf("LeaderRetry %s is negative", p.LeaderRetry))
+	}
+	if p.RetryDelay < 0 {
+		errs = append(errs, fmt.Errorf("RetryDelay %s is negative", p.RetryDelay))
+	}
+	return errs
 }
 
 // Observer hears what a Runtime does. Its methods are called on the runtime's goroutines and
@@ -98,23 +137,12 @@ type Observer interface {
 }
 
 func (c *Config) setDefaults() {
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
+	c.Pacing = c.Pacing.WithDefaults()
 	if c.CatchUpBatch == 0 {
 		c.CatchUpBatch = c.BatchSize
 	}
 	if c.CatchUpRead == 0 && c.CatchUpBatch > 0 {
 		c.CatchUpRead = max(c.CatchUpBatch, defaultCatchUpRead/c.CatchUpBatch*c.CatchUpBatch)
-	}
-	if c.LeaderRetry == 0 {
-		c.LeaderRetry = DefaultLeaderRetry
-	}
-	if c.RetryDelay == 0 {
-		c.RetryDelay = DefaultRetryDelay
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
 	}
 }
 
@@ -136,19 +164,12 @@ func (c Config) Validate() error {
 	if c.LeaderLockKey == nil {
 		errs = append(errs, errors.New("LeaderLockKey is nil"))
 	}
-	for _, n := range []struct {
-		field string
-		value int
-	}{{"BatchSize", c.BatchSize}, {"CatchUpBatch", c.CatchUpBatch}, {"CatchUpRead", c.CatchUpRead}} {
-		if n.value < 0 {
-			errs = append(errs, fmt.Errorf("%s %d is negative", n.field, n.value))
-		}
+	errs = append(errs, c.Pacing.Problems()...)
+	if c.CatchUpBatch < 0 {
+		errs = append(errs, fmt.Errorf("CatchUpBatch %d is negative", c.CatchUpBatch))
 	}
-	if c.LeaderRetry < 0 {
-		errs = append(errs, fmt.Errorf("LeaderRetry %s is negative", c.LeaderRetry))
-	}
-	if c.RetryDelay < 0 {
-		errs = append(errs, fmt.Errorf("RetryDelay %s is negative", c.RetryDelay))
+	if c.CatchUpRead < 0 {
+		errs = append(errs, fmt.Errorf("CatchUpRead %d is negative", c.CatchUpRead))
 	}
 	names := make(map[string]bool, len(c.Consumers))
 	for _, consumer := range c.Consumers {

@@ -141,9 +141,9 @@ func (f fixture) runtime(t *testing.T, c subscriber.Consumer, key int64, obs sub
 	rt, err := subscriber.New(subscriber.Config{
 		Pool: f.pool, Store: f.store, Kind: "test", Consumers: []subscriber.Consumer{c}, Checkpoints: f.cps,
 		LeaderLockKey: func(string) int64 { return key },
-		BatchSize:     5, CatchUpBatch: 7, CatchUpRead: 14,
-		LeaderRetry: 50 * time.Millisecond, RetryDelay: 50 * time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler), Observer: obs,
+		CatchUpBatch:  7, CatchUpRead: 14, Observer: obs,
+		Pacing: subscriber.Pacing{BatchSize: 5, LeaderRetry: 50 * time.Millisecond, RetryDelay: 50 * time.Millisecond,
+			Logger: slog.New(slog.DiscardHandler)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -302,7 +302,7 @@ func TestTwoLeadersApplyEachEventOnce(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	_, err := subscriber.New(subscriber.Config{BatchSize: -1, Consumers: []subscriber.Consumer{&recorder{name: "a"}, &recorder{name: "a"}}})
+	_, err := subscriber.New(subscriber.Config{Pacing: subscriber.Pacing{BatchSize: -1}, Consumers: []subscriber.Consumer{&recorder{name: "a"}, &recorder{name: "a"}}})
 	if err == nil {
 		t.Fatal("New accepted an empty config")
 	}
