@@ -80,20 +80,20 @@ func (c *Config) pacing() subscriber.Pacing {
 	return subscriber.Pacing{BatchSize: c.BatchSize, LeaderRetry: c.LeaderRetry, RetryDelay: c.RetryDelay, Logger: c.Logger}
 }
 
+// runtime is the configuration of the runtime that keeps the projections, consumers being
+// their followers (see follower): one transaction per catch-up page, which is read one ahead.
+func (c *Config) runtime(consumers []subscriber.Consumer) subscriber.Config {
+	return subscriber.Config{
+		Pool: c.Pool, Store: c.Store, Kind: "projection", Consumers: consumers,
+		Checkpoints: checkpoints, LeaderLockKey: LeaderLockKey, TxOptions: liveTx,
+		Pacing: c.pacing(), CatchUpBatch: c.CatchUpBatch, CatchUpRead: c.CatchUpBatch,
+	}
+}
+
 // Validate reports every field that holds an unusable value. Zero fields other than Pool and
 // Store are valid: NewRunner replaces them with defaults before it validates.
 func (c Config) Validate() error {
-	var errs []error
-	if c.Pool == nil {
-		errs = append(errs, errors.New("Pool is nil"))
-	}
-	if c.Store == nil {
-		errs = append(errs, errors.New("Store is nil"))
-	}
-	errs = append(errs, c.pacing().Problems()...)
-	if c.CatchUpBatch < 0 {
-		errs = append(errs, fmt.Errorf("CatchUpBatch %d is negative", c.CatchUpBatch))
-	}
+	errs := c.runtime(nil).Problems()
 	if err := validateProjections(c.Projections); err != nil {
 		errs = append(errs, err)
 	}

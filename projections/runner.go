@@ -47,11 +47,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 		}
 		consumers = append(consumers, &follower{projector: pr, cfg: &cfg, log: cfg.Logger.With("projection", pr.name)})
 	}
-	rt, err := subscriber.New(subscriber.Config{
-		Pool: cfg.Pool, Store: cfg.Store, Kind: "projection", Consumers: consumers,
-		Checkpoints: checkpoints, LeaderLockKey: LeaderLockKey, TxOptions: liveTx,
-		Pacing: cfg.pacing(), CatchUpBatch: cfg.CatchUpBatch, CatchUpRead: cfg.CatchUpBatch,
-	})
+	rt, err := subscriber.New(cfg.runtime(consumers))
 	if err != nil {
 		return nil, fmt.Errorf("projection runner: %w", err)
 	}

@@ -44,8 +44,10 @@ type Config struct {
 	Topic string
 
 	// Pool is the PostgreSQL database that holds the checkpoint and the leader lock. Required.
-	// Each batch takes one pooled connection for one short transaction; the leader lock holds
-	// one dedicated connection besides the pool, opened with the pool's settings.
+	// Each batch takes one pooled connection for one transaction, which locks the checkpoint
+	// row while the batch is published (a second forwarder that believes it leads waits, then
+	// drops what the first checkpointed); the leader lock holds one dedicated connection
+	// besides the pool, opened with the pool's settings.
 	Pool *pgxpool.Pool
 
 	// Store is the event log that is forwarded. Required.

@@ -148,6 +148,15 @@ func (c *Config) setDefaults() {
 
 // Validate reports every field that holds an unusable value.
 func (c Config) Validate() error {
+	if err := errors.Join(c.Problems()...); err != nil {
+		return fmt.Errorf("invalid subscriber runtime config: %w", err)
+	}
+	return nil
+}
+
+// Problems lists what Validate reports, one error a field: for the configuration of a kind of
+// consumer that checks its runtime's with its own fields.
+func (c Config) Problems() []error {
 	var errs []error
 	if c.Pool == nil {
 		errs = append(errs, errors.New("Pool is nil"))
@@ -182,8 +191,5 @@ func (c Config) Validate() error {
 		}
 		names[consumer.Name()] = true
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("invalid subscriber runtime config: %w", err)
-	}
-	return nil
+	return errs
 }
