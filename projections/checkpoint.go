@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/dbsession"
+	"github.com/helpstream/helpstream/internal/subscriber"
 )
 
 // liveSchema is where the live tables are and where queries read them.
@@ -112,7 +112,7 @@ func ensureTables(ctx context.Context, pool *pgxpool.Pool, pr *projector) (cp ch
 	if err != nil {
 		return cp, false, nil, fmt.Errorf("prepare projection %s: begin: %w", pr.name, err)
 	}
-	defer rollback(ctx, tx)
+	defer dbsession.Rollback(ctx, tx)
 	cp, err = lockCheckpoint(ctx, tx, pr.name)
 	if err != nil {
 		return cp, false, nil, err
@@ -153,37 +153,6 @@ func ensureTables(ctx context.Context, pool *pgxpool.Pool, pr *projector) (cp ch
 	return cp, true, missing, nil
 }
 
-// rollback ends tx if it is still open; after a commit it does nothing.
-func rollback(ctx context.Context, tx pgx.Tx) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_ = tx.Rollback(ctx)
-}
-
-// connect opens a connection outside the pool with the pool's settings. Ending ctx while a
-// statement runs closes the connection at once instead of sending a cancel request: its callers
-// drop the connection then anyway.
-func connect(ctx context.Context, pool *pgxpool.Pool, runtime map[string]string) (*pgx.Conn, error) {
-	cfg := pool.Config().ConnConfig.Copy()
-	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
-	}
-	for k, v := range runtime {
-		cfg.RuntimeParams[k] = v
-	}
-	return pgx.ConnectConfig(ctx, cfg)
-}
-
-func closeConn(conn *pgx.Conn) {
-	if conn == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = conn.Close(ctx)
-}
-
-// Errors a batch can end with that send the leader back to preparing the projection.
 // storedSchemaDiffers reports whether the projection's live tables were built by another schema
 // than its own (false when they were never built: a leader creates them).
 func storedSchemaDiffers(ctx context.Context, pool *pgxpool.Pool, pr *projector) (bool, error) {
@@ -198,11 +167,42 @@ func storedSchemaDiffers(ctx context.Context, pool *pgxpool.Pool, pr *projector)
 	return hash != "" && hash != pr.hash, nil
 }
 
-var (
-	errCheckpointMissing = errors.New("checkpoint row is missing")
-	errSchemaChanged     = errors.New("tables were built by another version of the projection")
-	errCheckpointMoved   = errors.New("the tables were recreated under this projector")
-)
+// errSchemaChanged says the live tables were built by another schema than the projection's.
+var errSchemaChanged = errors.New("tables were built by another version of the projection")
+
+// errOtherSchema is errSchemaChanged met by a leader: it stands by (see follower.StandBy).
+var errOtherSchema = fmt.Errorf("%w: %w", subscriber.ErrStandBy, errSchemaChanged)
+
+// lockForBatch locks the projection's checkpoint row, checks that the tables are the
+// projection's, and returns the checkpoint and whether the projection has parked events, in one
+// round trip. The second statement runs after the lock is granted, so it sees what a retry that
+// held the lock committed.
+func lockForBatch(ctx context.Context, tx pgx.Tx, pr *projector) (stored eventlog.Position, anyParked bool, err error) {
+	var b pgx.Batch
+	b.Queue(`SELECT position, schema_hash FROM public.projection_checkpoints WHERE name = $1 FOR UPDATE`, pr.name)
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM public.projection_parked WHERE projection = $1)`, pr.name)
+	results := tx.SendBatch(ctx, &b)
+	var text, hash string
+	err = results.QueryRow().Scan(&text, &hash)
+	parkedErr := results.QueryRow().Scan(&anyParked)
+	closeErr := results.Close()
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return stored, false, subscriber.ErrCheckpointMissing
+	case err != nil:
+		return stored, false, fmt.Errorf("lock checkpoint: %w", err)
+	case parkedErr != nil:
+		return stored, false, fmt.Errorf("look for parked events: %w", parkedErr)
+	case closeErr != nil:
+		return stored, false, fmt.Errorf("lock checkpoint: %w", closeErr)
+	case hash != pr.hash:
+		return stored, false, errOtherSchema
+	}
+	if stored, err = eventlog.ParsePosition(text); err != nil {
+		return stored, false, fmt.Errorf("checkpoint: %w", err)
+	}
+	return stored, anyParked, nil
+}
 
 // readCheckpoints returns the stored checkpoints of names, by name.
 func readCheckpoints(ctx context.Context, q interface {

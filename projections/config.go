@@ -10,15 +10,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/subscriber"
 )
 
 // Defaults applied by NewRunner to zero fields of Config, and by Rebuild to zero fields of
-// RebuildOptions.
+// RebuildOptions: the runtime's (see internal/subscriber), but for the catch-up's batch.
 const (
-	DefaultBatchSize    = 500
+	DefaultBatchSize    = subscriber.DefaultBatchSize
 	DefaultCatchUpBatch = 5000
-	DefaultLeaderRetry  = time.Second
-	DefaultRetryDelay   = time.Second
+	DefaultLeaderRetry  = subscriber.DefaultLeaderRetry
+	DefaultRetryDelay   = subscriber.DefaultRetryDelay
 )
 
 // Config configures a Runner. Every zero field but Pool and Store takes its default.
@@ -67,45 +68,32 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
+	pace := c.pacing().WithDefaults()
+	c.BatchSize, c.LeaderRetry, c.RetryDelay, c.Logger = pace.BatchSize, pace.LeaderRetry, pace.RetryDelay, pace.Logger
 	if c.CatchUpBatch == 0 {
 		c.CatchUpBatch = DefaultCatchUpBatch
 	}
-	if c.LeaderRetry == 0 {
-		c.LeaderRetry = DefaultLeaderRetry
-	}
-	if c.RetryDelay == 0 {
-		c.RetryDelay = DefaultRetryDelay
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
+}
+
+// pacing is what c shares with the runtime's configuration.
+func (c *Config) pacing() subscriber.Pacing {
+	return subscriber.Pacing{BatchSize: c.BatchSize, LeaderRetry: c.LeaderRetry, RetryDelay: c.RetryDelay, Logger: c.Logger}
+}
+
+// runtime is the configuration of the runtime that keeps the projections, consumers being
+// their followers (see follower): one transaction per catch-up page, which is read one ahead.
+func (c *Config) runtime(consumers []subscriber.Consumer) subscriber.Config {
+	return subscriber.Config{
+		Pool: c.Pool, Store: c.Store, Kind: "projection", Consumers: consumers,
+		Checkpoints: checkpoints, LeaderLockKey: LeaderLockKey, TxOptions: liveTx,
+		Pacing: c.pacing(), CatchUpBatch: c.CatchUpBatch, CatchUpRead: c.CatchUpBatch,
 	}
 }
 
 // Validate reports every field that holds an unusable value. Zero fields other than Pool and
 // Store are valid: NewRunner replaces them with defaults before it validates.
 func (c Config) Validate() error {
-	var errs []error
-	if c.Pool == nil {
-		errs = append(errs, errors.New("Pool is nil"))
-	}
-	if c.Store == nil {
-		errs = append(errs, errors.New("Store is nil"))
-	}
-	if c.BatchSize < 0 {
-		errs = append(errs, fmt.Errorf("BatchSize %d is negative", c.BatchSize))
-	}
-	if c.CatchUpBatch < 0 {
-		errs = append(errs, fmt.Errorf("CatchUpBatch %d is negative", c.CatchUpBatch))
-	}
-	if c.LeaderRetry < 0 {
-		errs = append(errs, fmt.Errorf("LeaderRetry %s is negative", c.LeaderRetry))
-	}
-	if c.RetryDelay < 0 {
-		errs = append(errs, fmt.Errorf("RetryDelay %s is negative", c.RetryDelay))
-	}
+	errs := c.runtime(nil).Problems()
 	if err := validateProjections(c.Projections); err != nil {
 		errs = append(errs, err)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/dbsession"
+	"github.com/helpstream/helpstream/internal/fault"
 )
 
 // Defaults of RebuildOptions.
@@ -169,11 +171,11 @@ func (b *rebuilder) run(ctx context.Context) (res RebuildResult, err error) {
 	// first, and no pooled connection ever caches a statement planned against it.
 	session := map[string]string{"application_name": "helpstream rebuild " + b.pr.name}
 	maps.Copy(session, rebuildSession)
-	b.conn, err = connect(ctx, b.pool, session)
+	b.conn, err = dbsession.Open(ctx, b.pool, session)
 	if err != nil {
 		return res, fmt.Errorf("connect: %w", err)
 	}
-	defer closeConn(b.conn)
+	defer dbsession.Close(b.conn)
 	if _, err := b.conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, rebuildLockKey(b.pr.name)); err != nil {
 		return res, fmt.Errorf("wait for other rebuilds: %w", err)
 	}
@@ -221,7 +223,7 @@ func (b *rebuilder) run(ctx context.Context) (res RebuildResult, err error) {
 			return res, err
 		}
 		b.log.InfoContext(ctx, "rebuild: live tables busy, trying the swap again", "attempt", attempt)
-		sleep(ctx, time.Duration(attempt)*50*time.Millisecond)
+		fault.Pause(ctx, time.Duration(attempt)*50*time.Millisecond)
 	}
 	logParked(ctx, b.opts.Logger, b.park.parked())
 	if _, err := b.conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+scratch+" CASCADE"); err != nil {
@@ -291,7 +293,7 @@ func (b *rebuilder) swap(ctx context.Context, res RebuildResult) (RebuildResult,
 	if err != nil {
 		return res, fmt.Errorf("swap: begin: %w", err)
 	}
-	defer rollback(ctx, tx)
+	defer dbsession.Rollback(ctx, tx)
 	if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = on"); err != nil {
 		return res, fmt.Errorf("swap: %w", err)
 	}

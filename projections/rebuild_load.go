@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/subscriber"
 )
 
 // rebuildSession is what the rebuild's own connection runs with. The scratch tables are thrown
@@ -167,19 +168,20 @@ func (b *rebuilder) catchUp(ctx context.Context, plan *loadPlan) (RebuildResult,
 	var res RebuildResult
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	pages := readAhead(ctx, b.store, b.opts.BatchSize)
+	pages, stopReading := subscriber.ReadAhead(ctx, b.store, eventlog.Start(), b.opts.BatchSize)
+	defer stopReading()
 	w := b.startWriter(ctx)
 	var load BulkLoad
 	if bl := b.bulkLoader(); bl != nil {
 		load = bl.NewBulkLoad()
 	}
 	for page := range pages {
-		if page.err != nil {
+		if page.Err != nil {
 			stop()
 			w.wait()
-			return res, page.err
+			return res, &readError{fmt.Errorf("read the log after %s: %w", res.Position, page.Err)}
 		}
-		events := page.events
+		events := page.Events
 		if len(events) == 0 {
 			break
 		}
@@ -320,36 +322,3 @@ type readError struct{ err error }
 func (e *readError) Error() string { return e.err.Error() }
 
 func (e *readError) Unwrap() error { return e.err }
-
-// page is one page of the log, or the error that ended the reading.
-type page struct {
-	events []eventlog.RecordedEvent
-	err    error
-}
-
-// readAhead reads the log from its start in pages of size, one page ahead of the consumer, so
-// that reading and applying overlap. The channel ends after a short page, an error, or when
-// ctx ends.
-func readAhead(ctx context.Context, store eventlog.Store, size int) <-chan page {
-	pages := make(chan page, 1)
-	go func() {
-		defer close(pages)
-		pos := eventlog.Start()
-		for {
-			events, err := store.ReadAll(ctx, pos, eventlog.ReadOptions{Limit: size})
-			if err != nil {
-				err = &readError{fmt.Errorf("read the log after %s: %w", pos, err)}
-			}
-			select {
-			case pages <- page{events: events, err: err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil || len(events) < size {
-				return
-			}
-			pos = events[len(events)-1].Position
-		}
-	}()
-	return pages
-}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/dbsession"
 )
 
 // RetryResult says what a Retry did, each list in log order.
@@ -52,7 +53,7 @@ func Retry(ctx context.Context, pool *pgxpool.Pool, store eventlog.Store, p Proj
 	if err != nil {
 		return res, fmt.Errorf("retry the parked events of %s: begin: %w", pr.name, err)
 	}
-	defer rollback(ctx, tx)
+	defer dbsession.Rollback(ctx, tx)
 	var hash string
 	err = tx.QueryRow(ctx, `SELECT schema_hash FROM public.projection_checkpoints WHERE name = $1 FOR UPDATE`, pr.name).Scan(&hash)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/subscriber"
 )
 
 // DefaultLagCap is where Status stops counting the events a projection has yet to apply.
@@ -188,90 +189,5 @@ func countLag(ctx context.Context, store eventlog.Store, out []ProjectionStatus,
 // when ctx ends first; a timeout of 0 or less looks once. A projection without a checkpoint has
 // not reached anything but the start, which every projection has reached.
 func WaitFor(ctx context.Context, pool *pgxpool.Pool, names []string, pos eventlog.Position, timeout time.Duration) (bool, error) {
-	return waitFor(ctx, pool, names, pos, timeout, nil)
-}
-
-// waitPoll is how often WaitFor reads the checkpoints when another process may lead one of the
-// projections; leaderPoll how often it reads them when this process's runner leads them all and
-// wakes it at each commit (the reading then only catches a checkpoint that a rebuild moved).
-const (
-	waitPoll   = 5 * time.Millisecond
-	leaderPoll = 100 * time.Millisecond
-)
-
-// localState tells waitFor what a runner of this process knows: whether it has committed pos
-// for every named projection, whether it leads them all, and a channel closed at its next
-// commit.
-type localState func(names []string, pos eventlog.Position) (done, leadsAll bool, wake <-chan struct{})
-
-// waitFor is WaitFor that first asks local (when set) whether a runner of this process has
-// committed pos already, and also wakes up when local's channel closes. The checkpoints are
-// read under ctx, not under the timeout: a read cancelled half-way costs the server a new
-// backend.
-func waitFor(ctx context.Context, pool *pgxpool.Pool, names []string, pos eventlog.Position, timeout time.Duration, local localState) (bool, error) {
-	if pos.IsStart() || len(names) == 0 {
-		return true, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	if timeout <= 0 { // look once
-		if local != nil {
-			if done, _, _ := local(names, pos); done {
-				return true, nil
-			}
-		}
-		return checkpointsReached(ctx, pool, names, pos)
-	}
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	poll := time.NewTimer(0)
-	defer poll.Stop()
-	for {
-		var wake <-chan struct{}
-		leadsAll := false
-		if local != nil {
-			var done bool
-			if done, leadsAll, wake = local(names, pos); done {
-				return true, nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-deadline.C:
-			return false, nil
-		case <-wake:
-			continue
-		case <-poll.C:
-		}
-		done, err := checkpointsReached(ctx, pool, names, pos)
-		switch {
-		case ctx.Err() != nil:
-			return false, ctx.Err()
-		case err != nil:
-			return false, err
-		case done:
-			return true, nil
-		}
-		if leadsAll {
-			poll.Reset(leaderPoll)
-		} else {
-			poll.Reset(waitPoll)
-		}
-	}
-}
-
-func checkpointsReached(ctx context.Context, pool *pgxpool.Pool, names []string, pos eventlog.Position) (bool, error) {
-	stored, err := readCheckpoints(ctx, pool, names)
-	if err != nil {
-		return false, err
-	}
-	for _, name := range names {
-		cp, ok := stored[name]
-		if !ok || cp.pos.Compare(pos) < 0 {
-			return false, nil
-		}
-	}
-	return true, nil
+	return subscriber.WaitFor(ctx, pool, checkpoints, names, pos, timeout)
 }

@@ -12,15 +12,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/subscriber"
 )
 
 // Defaults applied by NewForwarder to zero fields of Config.
 const (
 	DefaultName        = "analytics"
 	DefaultTopic       = "helpstream.events"
-	DefaultBatchSize   = 500
-	DefaultLeaderRetry = time.Second
-	DefaultRetryDelay  = time.Second
+	DefaultBatchSize   = subscriber.DefaultBatchSize
+	DefaultLeaderRetry = subscriber.DefaultLeaderRetry
+	DefaultRetryDelay  = subscriber.DefaultRetryDelay
 )
 
 // MaxBatchSize caps Config.BatchSize: watermill-sql inserts a batch with one statement, whose
@@ -43,8 +44,10 @@ type Config struct {
 	Topic string
 
 	// Pool is the PostgreSQL database that holds the checkpoint and the leader lock. Required.
-	// Each batch takes one pooled connection for one short transaction; the leader lock holds
-	// one dedicated connection besides the pool, opened with the pool's settings.
+	// Each batch takes one pooled connection for one transaction, which locks the checkpoint
+	// row while the batch is published (a second forwarder that believes it leads waits, then
+	// drops what the first checkpointed); the leader lock holds one dedicated connection
+	// besides the pool, opened with the pool's settings.
 	Pool *pgxpool.Pool
 
 	// Store is the event log that is forwarded. Required.
@@ -92,18 +95,13 @@ func (c *Config) setDefaults() {
 	if c.Topic == "" {
 		c.Topic = DefaultTopic
 	}
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
-	if c.LeaderRetry == 0 {
-		c.LeaderRetry = DefaultLeaderRetry
-	}
-	if c.RetryDelay == 0 {
-		c.RetryDelay = DefaultRetryDelay
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	pace := c.pacing().WithDefaults()
+	c.BatchSize, c.LeaderRetry, c.RetryDelay, c.Logger = pace.BatchSize, pace.LeaderRetry, pace.RetryDelay, pace.Logger
+}
+
+// pacing is what c shares with the runtime's configuration.
+func (c *Config) pacing() subscriber.Pacing {
+	return subscriber.Pacing{BatchSize: c.BatchSize, LeaderRetry: c.LeaderRetry, RetryDelay: c.RetryDelay, Logger: c.Logger}
 }
 
 // Validate reports every field that holds an unusable value. Zero fields that have a default
@@ -131,14 +129,9 @@ func (c Config) Validate() error {
 	case c.Publisher != nil && c.PublishInTx != nil:
 		errs = append(errs, errors.New("set Publisher or PublishInTx, not both"))
 	}
-	if c.BatchSize < 0 || c.BatchSize > MaxBatchSize {
-		errs = append(errs, fmt.Errorf("BatchSize %d is outside 1…%d", c.BatchSize, MaxBatchSize))
-	}
-	if c.LeaderRetry < 0 {
-		errs = append(errs, fmt.Errorf("LeaderRetry %s is negative", c.LeaderRetry))
-	}
-	if c.RetryDelay < 0 {
-		errs = append(errs, fmt.Errorf("RetryDelay %s is negative", c.RetryDelay))
+	errs = append(errs, c.pacing().Problems()...)
+	if c.BatchSize > MaxBatchSize {
+		errs = append(errs, fmt.Errorf("BatchSize %d is above %d", c.BatchSize, MaxBatchSize))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid stream forwarder config: %w", err)

@@ -12,9 +12,10 @@ import (
 
 const module = "github.com/helpstream/helpstream/"
 
-// kernel is the infrastructure every layer may use: fault episodes, leader election, client
-// hints. It sits just above the domain.
-var kernel = []string{"internal/fault", "internal/leader", "internal/clientinfo"}
+// kernel is the infrastructure every layer may use: fault episodes, sessions beside a pool,
+// leader election, the runtime of the log's checkpointed subscribers, client hints. It sits just
+// above the domain.
+var kernel = []string{"internal/fault", "internal/dbsession", "internal/leader", "internal/subscriber", "internal/clientinfo"}
 
 // rules says, for each layer (the first prefix that matches a package), which of the module's
 // packages it may import, lowest layer first. cmd may import anything.
@@ -26,7 +27,9 @@ var rules = []struct {
 	{"domain/", []string{"domain/"}, "the domain knows nothing but itself"},
 	{"internal/fault", []string{"domain/"}, "the kernel sits on the domain alone"},
 	{"internal/clientinfo", []string{"domain/"}, "the kernel sits on the domain alone"},
-	{"internal/leader", []string{"domain/", "internal/fault"}, "the kernel sits on the domain alone"},
+	{"internal/dbsession", []string{"domain/"}, "the kernel sits on the domain alone"},
+	{"internal/leader", []string{"domain/", "internal/fault", "internal/dbsession"}, "the kernel sits on the domain alone"},
+	{"internal/subscriber", []string{"domain/", "internal/fault", "internal/dbsession", "internal/leader"}, "the subscriber runtime knows no consumer: projections and adapters plug into it"},
 	{"internal/app", append([]string{"domain/"}, kernel...), "the application layer owns its ports and knows no adapter, no read model"},
 	{"projections", append([]string{"domain/", "projections"}, kernel...), "read models fold events into tables: domain and pgx, no application, no adapter"},
 	{"adapters/", append([]string{"domain/", "internal/app", "projections", "adapters/"}, kernel...), "adapters implement the ports; only cmd puts them together"},

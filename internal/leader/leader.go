@@ -7,16 +7,14 @@ package leader
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/helpstream/helpstream/internal/dbsession"
 	"github.com/helpstream/helpstream/internal/fault"
 )
 
@@ -47,7 +45,7 @@ func Run(ctx context.Context, c Campaign, lead func(ctx context.Context)) {
 	// A campaign that cannot reach the database says so once, and once when it can again.
 	outage := fault.NewEpisodes(fmt.Sprintf("leader campaign of %s: the database does not answer; trying every %s", c.Name, c.Retry), c.Logger)
 	var conn *pgx.Conn
-	defer func() { closeConn(conn) }()
+	defer func() { dbsession.Close(conn) }()
 	for ctx.Err() == nil {
 		if conn == nil {
 			var err error
@@ -55,7 +53,7 @@ func Run(ctx context.Context, c Campaign, lead func(ctx context.Context)) {
 				if ctx.Err() == nil {
 					outage.Failed(ctx, err, "connect")
 				}
-				sleep(ctx, c.Retry)
+				fault.Pause(ctx, c.Retry)
 				continue
 			}
 		}
@@ -64,24 +62,24 @@ func Run(ctx context.Context, c Campaign, lead func(ctx context.Context)) {
 			if ctx.Err() == nil {
 				outage.Failed(ctx, err, "lock request")
 			}
-			closeConn(conn)
+			dbsession.Close(conn)
 			conn = nil
-			sleep(ctx, c.Retry)
+			fault.Pause(ctx, c.Retry)
 			continue
 		}
 		outage.Succeeded(ctx)
 		if !got {
-			sleep(ctx, c.Retry)
+			fault.Pause(ctx, c.Retry)
 			continue
 		}
 		c.Logger.InfoContext(ctx, "leader elected")
 		hold(ctx, c, conn, lead)
 		// Closing the lock connection releases the lock, if the server has not already.
-		closeConn(conn)
+		dbsession.Close(conn)
 		conn = nil
 		if ctx.Err() == nil {
 			c.Logger.WarnContext(ctx, "leadership lost, campaigning again", "in", c.Retry)
-			sleep(ctx, c.Retry)
+			fault.Pause(ctx, c.Retry)
 		}
 	}
 }
@@ -118,39 +116,11 @@ func hold(ctx context.Context, c Campaign, conn *pgx.Conn, lead func(ctx context
 	lead(ctx)
 }
 
-// connect opens the lock connection outside the pool with the pool's settings. Ending ctx while
-// a statement runs closes the connection at once instead of sending a cancel request: it is
-// dropped then anyway.
+// connect opens the lock connection outside the pool with the pool's settings.
 func connect(ctx context.Context, pool *pgxpool.Pool, name string) (*pgx.Conn, error) {
-	if pool == nil {
-		return nil, errors.New("leader: nil pool")
-	}
-	cfg := pool.Config().ConnConfig.Copy()
-	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
-	}
-	cfg.RuntimeParams["application_name"] = name
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := dbsession.Open(ctx, pool, map[string]string{"application_name": name})
 	if err != nil {
 		return nil, fmt.Errorf("open the lock connection of %s: %w", name, err)
 	}
 	return conn, nil
-}
-
-func closeConn(conn *pgx.Conn) {
-	if conn == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = conn.Close(ctx)
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-	case <-timer.C:
-	}
 }

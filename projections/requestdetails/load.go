@@ -23,10 +23,10 @@ func (p *Projection) NewBulkLoad() projections.BulkLoad {
 
 // load is a rebuild's fold of the request details.
 type load struct {
-	p                *Projection
-	companies, techs map[uuid.UUID]string // names not written yet
-	rows             *requestevents.Rows[state]
-	entries          []entry
+	p       *Projection
+	names   requestevents.PendingNames
+	rows    *requestevents.Rows[state]
+	entries []entry
 }
 
 func (l *load) Held() int { return l.rows.Held() }
@@ -35,8 +35,8 @@ func (l *load) Fold(batch []eventlog.RecordedEvent) (projections.BulkWrite, erro
 	err := l.p.reader.Each(batch, requestevents.Handlers{
 		Undecoded:  l.rows.Undecoded,
 		Request:    func(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) { l.foldRequest(id, e, rec) },
-		Company:    func(id uuid.UUID, name string) { l.companies = setName(l.companies, id, name) },
-		Technician: func(id uuid.UUID, name string) { l.techs = setName(l.techs, id, name) },
+		Company:    l.names.Company,
+		Technician: l.names.Technician,
 	})
 	if err != nil {
 		return nil, err
@@ -72,8 +72,9 @@ func (l *load) Rest() projections.BulkWrite { return l.write(l.rows.TakeAll()) }
 // write returns the write of states, the entries and names not written yet and the late
 // events. It takes the entries and names now: the write runs while later pages are folded.
 func (l *load) write(states []*state, late []eventlog.RecordedEvent) projections.BulkWrite {
-	companies, techs, entries := l.companies, l.techs, l.entries
-	l.companies, l.techs, l.entries = nil, nil, nil
+	companies, techs := l.names.Take()
+	entries := l.entries
+	l.entries = nil
 	return func(ctx context.Context, tx pgx.Tx) error {
 		if err := writeNames(ctx, tx, companies, techs); err != nil {
 			return err
@@ -89,14 +90,6 @@ func (l *load) write(states []*state, late []eventlog.RecordedEvent) projections
 		}
 		return l.p.Apply(ctx, tx, late)
 	}
-}
-
-func setName(names map[uuid.UUID]string, id uuid.UUID, name string) map[uuid.UUID]string {
-	if names == nil {
-		names = map[uuid.UUID]string{}
-	}
-	names[id] = name
-	return names
 }
 
 // CopyOnlyTables implements projections.BulkLoader: the states and the entries. The names are

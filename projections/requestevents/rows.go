@@ -65,3 +65,34 @@ func (r *Rows[T]) TakeAll() ([]*T, []eventlog.RecordedEvent) {
 	clear(r.open)
 	return r.TakeClosed()
 }
+
+// PendingNames are the company and technician names a bulk load has seen and not written yet.
+type PendingNames struct {
+	companies, techs map[uuid.UUID]string
+}
+
+// Company records a company's name, to be written with the next write. It is a
+// Handlers.Company.
+func (p *PendingNames) Company(id uuid.UUID, name string) {
+	p.companies = setName(p.companies, id, name)
+}
+
+// Technician records a technician's name, to be written with the next write. It is a
+// Handlers.Technician.
+func (p *PendingNames) Technician(id uuid.UUID, name string) { p.techs = setName(p.techs, id, name) }
+
+// Take returns the names pending, nil maps when none, and forgets them: the write that gets
+// them runs while later pages are folded.
+func (p *PendingNames) Take() (companies, techs map[uuid.UUID]string) {
+	companies, techs = p.companies, p.techs
+	p.companies, p.techs = nil, nil
+	return companies, techs
+}
+
+func setName(names map[uuid.UUID]string, id uuid.UUID, name string) map[uuid.UUID]string {
+	if names == nil {
+		names = map[uuid.UUID]string{}
+	}
+	names[id] = name
+	return names
+}

@@ -28,11 +28,10 @@ func (p *Projection) NewBulkLoad() projections.BulkLoad {
 // load is a rebuild's fold of the request list.
 type load struct {
 	p *Projection
-	// companies and techs are every name seen so far; newCompanies and newTechs those not
-	// written yet.
-	companies, techs       map[uuid.UUID]string
-	newCompanies, newTechs map[uuid.UUID]string
-	rows                   *requestevents.Rows[row]
+	// companies and techs are every name seen so far; pending those not written yet.
+	companies, techs map[uuid.UUID]string
+	pending          requestevents.PendingNames
+	rows             *requestevents.Rows[row]
 }
 
 func (l *load) Held() int { return l.rows.Held() }
@@ -43,11 +42,11 @@ func (l *load) Fold(batch []eventlog.RecordedEvent) (projections.BulkWrite, erro
 		Request:   func(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) { l.foldRequest(id, e, rec) },
 		Company: func(id uuid.UUID, name string) {
 			l.companies[id] = name
-			l.newCompanies = setName(l.newCompanies, id, name)
+			l.pending.Company(id, name)
 		},
 		Technician: func(id uuid.UUID, name string) {
 			l.techs[id] = name
-			l.newTechs = setName(l.newTechs, id, name)
+			l.pending.Technician(id, name)
 		},
 	})
 	if err != nil {
@@ -83,8 +82,7 @@ func (l *load) Rest() projections.BulkWrite { return l.write(l.rows.TakeAll()) }
 // write returns the write of rows, the names not written yet and the late events. It takes the
 // names now: the write runs while later pages are folded.
 func (l *load) write(rows []*row, late []eventlog.RecordedEvent) projections.BulkWrite {
-	companies, techs := l.newCompanies, l.newTechs
-	l.newCompanies, l.newTechs = nil, nil
+	companies, techs := l.pending.Take()
 	return func(ctx context.Context, tx pgx.Tx) error {
 		if err := writeNames(ctx, tx, companies, techs); err != nil {
 			return err
@@ -104,14 +102,6 @@ func (l *load) write(rows []*row, late []eventlog.RecordedEvent) projections.Bul
 		}
 		return l.p.Apply(ctx, tx, late)
 	}
-}
-
-func setName(names map[uuid.UUID]string, id uuid.UUID, name string) map[uuid.UUID]string {
-	if names == nil {
-		names = map[uuid.UUID]string{}
-	}
-	names[id] = name
-	return names
 }
 
 // CopyOnlyTables implements projections.BulkLoader: the rows and their search text. The names
