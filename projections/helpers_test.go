@@ -269,6 +269,7 @@ func (e *env) appendContinuously(writers int, pause time.Duration) *appender {
 		})
 	}
 	go func() { wg.Wait(); close(a.done) }()
+	e.t.Cleanup(func() { cancel(); <-a.done }) // also when the test fails before stop
 	return a
 }
 

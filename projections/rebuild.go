@@ -301,8 +301,15 @@ func (b *rebuilder) swap(ctx context.Context, res RebuildResult) (RebuildResult,
 	if err != nil {
 		return res, fmt.Errorf("swap: %w", err)
 	}
+	// The live projector may have been given events that ReadAll holds back here (its store
+	// looks past a long transaction that writes no events; this one has not waited long enough
+	// to): up to its checkpoint, read what it was delivered.
+	delivered, _ := b.store.(eventlog.DeliveredReader)
 	for {
 		page, err := b.store.ReadAll(ctx, res.Position, eventlog.ReadOptions{Limit: b.opts.BatchSize})
+		if err == nil && len(page) == 0 && delivered != nil && res.Position.Compare(live.pos) < 0 {
+			page, err = delivered.ReadDelivered(ctx, res.Position, live.pos, eventlog.ReadOptions{Limit: b.opts.BatchSize})
+		}
 		if err != nil {
 			return res, fmt.Errorf("swap: read the log after %s: %w", res.Position, err)
 		}

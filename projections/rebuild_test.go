@@ -26,6 +26,8 @@ func TestRebuildWhileLive(t *testing.T) {
 
 	a := e.appendContinuously(2, time.Millisecond)
 	qctx, stopQueries := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { stopQueries(); wg.Wait() }) // a failing rebuild must not leave them querying
 	var queries, slow atomic.Int64
 	var qmu sync.Mutex
 	var qerrs []error
@@ -36,7 +38,6 @@ func TestRebuildWhileLive(t *testing.T) {
 			qmu.Unlock()
 		}
 	}
-	var wg sync.WaitGroup
 	for range 3 { // short queries, prepared and cached by pgx, as the read models' queries are
 		wg.Go(func() {
 			for qctx.Err() == nil {

@@ -268,6 +268,15 @@ type HeadReader interface {
 	Head(ctx context.Context) (Position, error)
 }
 
+// DeliveredReader is what a Store may offer beside the port: the log read up to a position it
+// has delivered already (a subscriber's checkpoint), without waiting for its delivery horizon.
+// Every event up to such a position is committed and no other can appear before it, so a
+// reader that must reach it (a rebuild about to take over from the live projector) need not
+// wait for an unrelated long transaction that holds ReadAll back.
+type DeliveredReader interface {
+	ReadDelivered(ctx context.Context, from, until Position, opts ReadOptions) ([]RecordedEvent, error)
+}
+
 // StreamsReader is what a Store may offer beside the port: several whole streams read in one
 // round trip. A command that needs the request and the technician acting on it loads both at
 // once when its store can.

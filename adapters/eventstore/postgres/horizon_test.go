@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -285,5 +286,63 @@ func TestRestoreIntoAClusterBehindKeepsTheOrder(t *testing.T) {
 	var raised int64
 	if err := pool.QueryRow(ctx, `SELECT event_log_rebase()`).Scan(&raised); err != nil || raised != 0 {
 		t.Fatalf("second re-base raised the clock by %d (%v), want 0", raised, err)
+	}
+}
+
+// A rebuild about to take over from the live projector must reach the live checkpoint even
+// when a long transaction that writes no events holds its own ReadAll back: ReadDelivered reads
+// up to a position the log delivered already, and no further.
+func TestReadDeliveredLooksPastTheHorizon(t *testing.T) {
+	ctx := testContext(t)
+	cluster := pgtest.StartCluster(t)
+	pool, live := openLog(ctx, t, cluster, "log", pgstore.Config{PreciseHorizonAfter: 100 * time.Millisecond})
+	rebuilding, err := pgstore.New(pool, pgstore.Config{PreciseHorizonAfter: -1}) // never looks past the horizon
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rebuilding.Close)
+	sub := subscribe(ctx, t, live, eventlog.Start())
+	_, release := holdTransaction(ctx, t, cluster.URL("log"), "SELECT count(*) FROM events")
+	defer release()
+	var appended []eventlog.Position
+	for range 3 {
+		res, err := live.Append(ctx, "looked-past", eventlog.Any(), event(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		appended = append(appended, res.Position)
+	}
+	for _, want := range appended {
+		if e, ok := sub.next(5 * time.Second); !ok || e.Position != want {
+			t.Fatalf("the live subscriber got %v (%v), want %s", e.Position, ok, want)
+		}
+	}
+	held, err := rebuilding.ReadAll(ctx, eventlog.Start(), eventlog.ReadOptions{})
+	if err != nil || len(held) != 0 {
+		t.Fatalf("ReadAll behind the open transaction: %d events, %v; want none", len(held), err)
+	}
+	for _, tc := range []struct {
+		from, until eventlog.Position
+		want        []eventlog.Position
+	}{
+		{eventlog.Start(), appended[2], appended},
+		{eventlog.Start(), appended[1], appended[:2]},
+		{appended[0], appended[2], appended[1:]},
+		{appended[2], appended[2], nil},
+	} {
+		got, err := rebuilding.ReadDelivered(ctx, tc.from, tc.until, eventlog.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var positions []eventlog.Position
+		for _, e := range got {
+			positions = append(positions, e.Position)
+		}
+		if !slices.Equal(positions, tc.want) {
+			t.Errorf("ReadDelivered(%s, %s) = %v, want %v", tc.from, tc.until, positions, tc.want)
+		}
+	}
+	if _, err := rebuilding.ReadDelivered(ctx, eventlog.Start(), appended[2], eventlog.ReadOptions{Limit: -1}); err == nil {
+		t.Error("a negative limit was accepted")
 	}
 }

@@ -41,6 +41,37 @@ ORDER BY transaction_id, global_position
 LIMIT ` + strconv.Itoa(limit) + "\n"
 }
 
+const readDeliveredSQL = `SELECT ` + eventColumns + `
+FROM events
+WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+  AND (transaction_id, global_position) <= ($3::xid8, $4::bigint)
+ORDER BY transaction_id, global_position
+LIMIT $5`
+
+// ReadDelivered implements eventlog.DeliveredReader: the events after from up to until, which
+// this log delivered already, read without the delivery horizon (see horizonSQL): below a
+// position delivered once, every event is committed and no transaction can add one.
+func (s *Store) ReadDelivered(ctx context.Context, from, until eventlog.Position, opts eventlog.ReadOptions) ([]eventlog.RecordedEvent, error) {
+	if opts.Limit < 0 {
+		return nil, fmt.Errorf("read delivered events from %s: negative limit %d", from, opts.Limit)
+	}
+	limit := opts.Limit
+	if limit == 0 {
+		limit = DefaultReadAllLimit
+	}
+	fromTx, fromPos := from.Parts()
+	untilTx, untilPos := until.Parts()
+	rows, err := s.pool.Query(ctx, readDeliveredSQL, fromTx, int64(fromPos), untilTx, int64(untilPos), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read delivered events from %s to %s: %w", from, until, err)
+	}
+	events, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("read delivered events from %s to %s: %w", from, until, err)
+	}
+	return events, nil
+}
+
 // ReadStream implements eventlog.Store.
 func (s *Store) ReadStream(ctx context.Context, streamID string, from int64, opts eventlog.ReadOptions) ([]eventlog.RecordedEvent, error) {
 	if opts.Limit < 0 {
