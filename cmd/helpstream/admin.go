@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -35,11 +37,7 @@ var adminActions = []adminAction{
 	}},
 	{"company-list", "list companies with their portals", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
 		return func(ctx context.Context, svc *services, out io.Writer) error {
-			companies, err := svc.app.Companies(ctx)
-			if err != nil {
-				return err
-			}
-			for _, id := range sortedByName(companies) {
+			return byName(ctx, svc.app.Companies, func(id uuid.UUID) error {
 				c, err := svc.app.Company(ctx, id)
 				if err != nil {
 					return err
@@ -48,8 +46,8 @@ var adminActions = []adminAction{
 				for _, p := range c.Portals() {
 					fmt.Fprintf(out, "    portal %s  %s\n", p.ID, p.Name)
 				}
-			}
-			return nil
+				return nil
+			})
 		}
 	}},
 	{"portal-create", "add a customer portal to a company: --company ID --name", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
@@ -83,18 +81,14 @@ var adminActions = []adminAction{
 	}},
 	{"technician-list", "list technicians with their access and status", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
 		return func(ctx context.Context, svc *services, out io.Writer) error {
-			technicians, err := svc.app.Technicians(ctx)
-			if err != nil {
-				return err
-			}
-			for _, id := range sortedByName(technicians) {
+			return byName(ctx, svc.app.Technicians, func(id uuid.UUID) error {
 				p, err := svc.app.Profile(ctx, id)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(out, "%s  %-20s %-28s %-9s companies: %v\n", id, p.Name, p.Email, p.Availability, p.Companies)
-			}
-			return nil
+				return nil
+			})
 		}
 	}},
 	{"password", "set a technician's password and end their sessions: --technician ID --password", func(fs *flag.FlagSet) func(context.Context, *services, io.Writer) error {
@@ -181,13 +175,20 @@ func parseID(what, s string) (uuid.UUID, error) {
 	return id, nil
 }
 
-func sortedByName(m map[uuid.UUID]string) []uuid.UUID {
-	ids := make([]uuid.UUID, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
+// byName calls each with every ID list returns, in the order of their names, until one fails.
+func byName(ctx context.Context, list func(context.Context) (map[uuid.UUID]string, error), each func(uuid.UUID) error) error {
+	names, err := list(ctx)
+	if err != nil {
+		return err
 	}
-	sort.Slice(ids, func(i, j int) bool { return m[ids[i]] < m[ids[j]] })
-	return ids
+	ids := slices.Collect(maps.Keys(names))
+	sort.Slice(ids, func(i, j int) bool { return names[ids[i]] < names[ids[j]] })
+	for _, id := range ids {
+		if err := each(id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func init() {

@@ -19,18 +19,13 @@ import (
 	"github.com/helpstream/helpstream/projections"
 )
 
-const projectionsSummary = "read models: run their projectors, rebuild them, show where they stand, retry their parked events"
-
 func init() {
-	register(commandGroup("projections", projectionsSummary, projectionsCommands))
-}
-
-// projectionsCommands are the subcommands of `helpstream projections`.
-var projectionsCommands = []command{
-	{"run", projectionsRunSummary, runProjectionsRun},
-	{"rebuild", projectionsRebuildSummary, runProjectionsRebuild},
-	{"status", projectionsStatusSummary, runProjectionsStatus},
-	{"retry", projectionsRetrySummary, runProjectionsRetry},
+	register(commandGroup("projections", "read models: run their projectors, rebuild them, show where they stand, retry their parked events", []command{
+		{"run", projectionsRunSummary, runProjectionsRun},
+		{"rebuild", projectionsRebuildSummary, runProjectionsRebuild},
+		{"status", projectionsStatusSummary, runProjectionsStatus},
+		{"retry", projectionsRetrySummary, runProjectionsRetry},
+	}))
 }
 
 // projectionFlags are the flags every projections command shares.
@@ -60,11 +55,8 @@ func runProjectionsRun(ctx context.Context, args []string, out io.Writer) error 
 	catchUp := fs.Int("catch-up-batch", projections.DefaultCatchUpBatch, "events one transaction applies while catching up, and per page of a rebuild")
 	leaderRetry := fs.Duration("leader-retry", projections.DefaultLeaderRetry, "how often a standby tries to become leader, and a leader checks its lock connection")
 	stores := addProjectionFlags(fs)
-	if help, err := parseFlags(fs, args); help || err != nil {
+	if help, err := parseFlagsOnly(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("projections run: unexpected arguments %q", fs.Args())
 	}
 	pool, store, closeStores, err := openProjectionStores(ctx, stores)
 	if err != nil {

@@ -13,10 +13,8 @@ import (
 	"github.com/helpstream/helpstream/domain/eventlog"
 )
 
-const streamSummary = "the event stream to analytics consumers through Watermill: run a forwarder"
-
 func init() {
-	register(commandGroup("stream", streamSummary, []command{
+	register(commandGroup("stream", "the event stream to analytics consumers through Watermill: run a forwarder", []command{
 		{"run", streamRunSummary, runStreamRun},
 	}))
 }
@@ -34,16 +32,13 @@ func runStreamRun(ctx context.Context, args []string, out io.Writer) error {
 	batch := fs.Int("batch", stream.DefaultBatchSize, "most events of one Publish call and checkpoint write")
 	leaderRetry := fs.Duration("leader-retry", stream.DefaultLeaderRetry, "how often a standby tries to become leader, and a leader checks its lock connection")
 	stores := addProjectionFlags(fs)
-	if help, err := parseFlags(fs, args); help || err != nil {
+	if help, err := parseFlagsOnly(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("stream run: unexpected arguments %q", fs.Args())
 	}
 	if *broker == "" {
 		return errors.New("stream run: --broker is required")
 	}
-	pool, store, closeStores, err := openStores(ctx, *stores.databaseURL, *stores.eventStore, workerPoolSize())
+	pool, store, closeStores, err := openProjectionStores(ctx, stores)
 	if err != nil {
 		return err
 	}

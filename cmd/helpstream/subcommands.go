@@ -28,13 +28,21 @@ func commandGroup(name, summary string, subcommands []command) command {
 			usage(out)
 			return nil
 		}
-		for _, c := range subcommands {
-			if c.name == args[0] {
-				return c.run(ctx, args[1:], out)
-			}
+		if c, ok := subcommand(subcommands, args[0]); ok {
+			return c.run(ctx, args[1:], out)
 		}
 		usage(os.Stderr)
 		return fmt.Errorf("%s: unknown command %q", name, args[0])
 	}
 	return command{name: name, summary: summary, run: run}
+}
+
+// subcommand returns the command of list called name.
+func subcommand(list []command, name string) (command, bool) {
+	for _, c := range list {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
 }

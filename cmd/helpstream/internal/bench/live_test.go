@@ -1,17 +1,14 @@
 package bench_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/httpapi"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 	"github.com/helpstream/helpstream/internal/app"
@@ -21,40 +18,26 @@ import (
 // mounts: every command's event reaches every open stream, and the latencies are measured
 // from the append.
 func TestRunLive(t *testing.T) {
-	if testing.Short() {
-		t.Skip("holds streams open while commands run for a few seconds")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	a, err := app.New(app.Config{Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds := credentials.New(pool)
-	accounts := app.NewAccounts(a, creds, 0)
+	s := newScratch(t, "holds streams open while commands run for a few seconds", 2*time.Minute)
+	creds := credentials.New(s.pool)
+	accounts := app.NewAccounts(s.app, creds, 0)
 	const admin = "live-test-admin"
-	api, err := httpapi.New(httpapi.Config{App: a, Accounts: accounts, Idempotency: creds, AdminToken: admin})
+	api, err := httpapi.New(httpapi.Config{App: s.app, Accounts: accounts, Idempotency: creds, AdminToken: admin})
 	if err != nil {
 		t.Fatal(err)
 	}
-	console, err := web.New(web.Config{App: a, Accounts: accounts, Store: store})
+	console, err := web.New(web.Config{App: s.app, Accounts: accounts, Store: s.store})
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = console.Run(ctx) }()
+	go func() { _ = console.Run(s.ctx) }()
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
 	mux.Handle("/console/", console)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	rep, err := bench.RunLive(ctx, bench.LiveConfig{Root: srv.URL, AdminToken: admin, Pool: pool,
+	rep, err := bench.RunLive(s.ctx, bench.LiveConfig{Root: srv.URL, AdminToken: admin, Pool: s.pool,
 		Connections: 20, Technicians: 4, Rate: 20, Duration: 2 * time.Second, Settle: 2 * time.Second}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
