@@ -19,7 +19,7 @@ import (
 func TestAdminUnlock(t *testing.T) {
 	_, url := pgtest.NewDatabase(t)
 	ctx := context.Background()
-	svc, err := openServices(ctx, storeFlags{databaseURL: &url, eventStore: new(string), filesDir: ptr(t.TempDir()), maxFileSize: ptr(int64(1 << 20))})
+	svc, err := openServices(ctx, testStoreFlags(t, url))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,39 +17,18 @@ import (
 // The README's first command: serve --demo on a database that does not exist yet, then a
 // request walked from submission to close by the demo's technician.
 func TestServeDemoOnAFreshDatabase(t *testing.T) {
-	url, drop, err := pgtest.CreateDatabase(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = drop() })
-	// Drop it again so that serve has to create it, as on a fresh machine.
-	if err := drop(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	reader, writer := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--demo", "--addr", "127.0.0.1:0", "--database-url", url, "--files-dir", t.TempDir()}, writer)
-		writer.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v", err)
-		}
-	})
+	url := absentDatabaseURL(t) // serve has to create it, as on a fresh machine
+	lines := runInBackground(t, "serve", "--demo", "--addr", "127.0.0.1:0", "--database-url", url, "--files-dir", t.TempDir())
 	api := ""
-	lines := bufio.NewScanner(reader)
-	for api == "" && lines.Scan() {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(lines.Text()), "API:"); ok {
+	for line := range lines {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "API:"); ok {
 			api = strings.TrimSpace(rest)
+			break
 		}
 	}
 	if api == "" {
 		t.Fatal("serve --demo printed no API address")
 	}
-	go io.Copy(io.Discard, reader) //nolint:errcheck // keep the pipe flowing
 
 	client := &http.Client{Timeout: 10 * time.Second}
 	call := func(method, path, token string, body any, wantStatus int) map[string]any {
@@ -129,11 +108,67 @@ func TestServeDemoOnAFreshDatabase(t *testing.T) {
 }
 
 // Running the demo twice finds what the first run made.
+// runInBackground runs the command line until the test ends, and returns its output's lines.
+func runInBackground(t *testing.T, args ...string) <-chan string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	reader, writer := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, writer)
+		writer.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s returned %v", strings.Join(args[:2], " "), err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("%s did not stop within 15s of its interruption", strings.Join(args[:2], " "))
+		}
+	})
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		scanner := bufio.NewScanner(reader)
+		for scanner.Scan() {
+			select {
+			case lines <- scanner.Text():
+			default: // nobody reads any more
+			}
+		}
+	}()
+	return lines
+}
+
+// absentDatabaseURL returns the URL of a database that does not exist, for a command to create
+// as on a fresh machine; it is dropped when the test ends.
+func absentDatabaseURL(t *testing.T) string {
+	t.Helper()
+	url, drop, err := pgtest.CreateDatabase(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = drop() })
+	if err := drop(); err != nil {
+		t.Fatal(err)
+	}
+	return url
+}
+
+// testStoreFlags are the flags of a command that opens the stores of the database at url, with
+// files in a directory of the test's own.
+func testStoreFlags(t *testing.T, url string) storeFlags {
+	return storeFlags{databaseURL: &url, eventStore: new(string), filesDir: ptr(t.TempDir()), maxFileSize: ptr(int64(1 << 20))}
+}
+
 func TestSeedDemoIsIdempotent(t *testing.T) {
 	_, url := pgtest.NewDatabase(t)
 	ctx := context.Background()
 	for range 2 {
-		svc, err := openServices(ctx, storeFlags{databaseURL: &url, eventStore: new(string), filesDir: ptr(t.TempDir()), maxFileSize: ptr(int64(1 << 20))})
+		svc, err := openServices(ctx, testStoreFlags(t, url))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,6 +198,15 @@ func TestHelp(t *testing.T) {
 		}
 		if !strings.Contains(out.String(), commands[name].summary) {
 			t.Errorf("%s --help does not say what it does:\n%s", name, out.String())
+		}
+	}
+	for _, m := range benchMeasurements {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"bench", m.name, "--help"}, &out); err != nil && !strings.Contains(err.Error(), "help requested") {
+			t.Errorf("bench %s --help: %v", m.name, err)
+		}
+		if !strings.Contains(out.String(), m.summary) {
+			t.Errorf("bench %s --help does not say what it does:\n%s", m.name, out.String())
 		}
 	}
 	if err := run(context.Background(), []string{"frobnicate"}, io.Discard); err == nil {

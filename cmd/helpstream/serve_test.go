@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -17,23 +16,12 @@ import (
 // pgx's own pool parameters work in the URL of every command: they size the pool and never
 // reach PostgreSQL (which refuses them as settings), not even when the database is created.
 func TestPoolParametersInTheURL(t *testing.T) {
-	url, drop, err := pgtest.CreateDatabase(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = drop() })
-	if err := drop(); err != nil { // so that openDatabase creates it, with the parameters in the URL
-		t.Fatal(err)
-	}
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
+	url := absentDatabaseURL(t) // so that openDatabase creates it, with the parameters in the URL
 	for _, tt := range []struct {
 		url  string
 		want int32
 	}{
-		{url + sep + "pool_max_conns=5&pool_min_conns=1&pool_max_conn_idle_time=1m", 5},
+		{withParameters(url, "pool_max_conns=5&pool_min_conns=1&pool_max_conn_idle_time=1m"), 5},
 		{url, serverPoolSize()},
 	} {
 		pool, err := openDatabase(context.Background(), tt.url, serverPoolSize())
@@ -65,36 +53,19 @@ func TestPoolParametersInTheURL(t *testing.T) {
 // to scrapers and not on the public address.
 func TestServeMetricsAddrAndPoolURL(t *testing.T) {
 	_, url := pgtest.NewDatabase(t)
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	reader, writer := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
-			"--database-url", url + sep + "pool_max_conns=6", "--files-dir", t.TempDir()}, writer)
-		writer.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v", err)
-		}
-	})
+	lines := runInBackground(t, "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+		"--database-url", withParameters(url, "pool_max_conns=6"), "--files-dir", t.TempDir())
 	banner := regexp.MustCompile(`API on (http://[^/]+)/api/v1 .*metrics: (http://\S+/metrics)`)
 	var base, metrics string
-	lines := bufio.NewScanner(reader)
-	for base == "" && lines.Scan() {
-		if m := banner.FindStringSubmatch(lines.Text()); m != nil {
+	for line := range lines {
+		if m := banner.FindStringSubmatch(line); m != nil {
 			base, metrics = m[1], m[2]
+			break
 		}
 	}
 	if base == "" {
 		t.Fatal("serve printed no API and metrics address")
 	}
-	go io.Copy(io.Discard, reader) //nolint:errcheck // keep the pipe flowing
 	client := &http.Client{Timeout: 10 * time.Second}
 	get := func(u string) (int, string) {
 		t.Helper()
@@ -115,4 +86,12 @@ func TestServeMetricsAddrAndPoolURL(t *testing.T) {
 	if status, body := get(base + "/healthz"); status != http.StatusOK {
 		t.Errorf("/healthz: %d %s", status, body)
 	}
+}
+
+// withParameters adds query parameters to a URL that may have some already.
+func withParameters(url, params string) string {
+	if strings.Contains(url, "?") {
+		return url + "&" + params
+	}
+	return url + "?" + params
 }
