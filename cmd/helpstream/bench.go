@@ -59,17 +59,22 @@ func cpuProfileFlag(fs *flag.FlagSet) *string {
 	return fs.String("cpuprofile", "", "write a CPU profile of this process (go tool pprof) to this file")
 }
 
+// parseProfiled parses args into fs and starts the CPU profile its --cpuprofile flag,
+// cpuProfile, asks for; stopProfile ends it.
+func parseProfiled(fs *flag.FlagSet, args []string, cpuProfile *string) (stopProfile func(), err error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return startCPUProfile(*cpuProfile)
+}
+
 // runBenchCommands is `helpstream bench` without a subcommand.
 func runBenchCommands(ctx context.Context, args []string, out io.Writer) error {
 	fs, dbURL := newBenchFlagSet("bench", benchSummary, out)
 	duration := fs.Duration("duration", 5*time.Second, "how long each measurement runs")
 	rounds := fs.Int("rounds", 3, "how many interleaved rounds of every row and its baseline; a row reports the median of its rounds' ratios")
 	pgbench := fs.String("pgbench", "pgbench", "the pgbench binary")
-	cpuProfile := cpuProfileFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	stopProfile, err := startCPUProfile(*cpuProfile)
+	stopProfile, err := parseProfiled(fs, args, cpuProfileFlag(fs))
 	if err != nil {
 		return err
 	}
@@ -150,11 +155,7 @@ func runBenchProjections(ctx context.Context, args []string, out io.Writer) erro
 	pageSize := fs.Int("page-size", 50, "list page size")
 	keep := fs.Bool("keep", false, "keep the scratch database (its name is printed) instead of dropping it")
 	verbose := fs.Bool("verbose", false, "log what the projection runtime does (rebuilds, leadership, failed batches) to stderr")
-	cpuProfile := cpuProfileFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	stopProfile, err := startCPUProfile(*cpuProfile)
+	stopProfile, err := parseProfiled(fs, args, cpuProfileFlag(fs))
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,18 @@ func openProjectionStores(ctx context.Context, f projectionFlags) (*pgxpool.Pool
 	return openStores(ctx, *f.databaseURL, *f.eventStore, workerPoolSize())
 }
 
+// openReadModels selects the read models named (all when none is), as selectReadModels, and
+// opens their database and the event store, as openProjectionStores.
+func openReadModels(ctx context.Context, f projectionFlags, names []string) (selected []projections.Projection, pool *pgxpool.Pool, store eventlog.Store, closeStores func(), err error) {
+	if selected, err = selectReadModels(names); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if pool, store, closeStores, err = openProjectionStores(ctx, f); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return selected, pool, store, closeStores, nil
+}
+
 const projectionsRunSummary = "run the projectors alone (without serve) until interrupted; one leads each read model across all runners"
 
 func runProjectionsRun(ctx context.Context, args []string, out io.Writer) error {
@@ -143,11 +155,7 @@ func runProjectionsStatus(ctx context.Context, args []string, out io.Writer) err
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	selected, err := selectReadModels(fs.Args())
-	if err != nil {
-		return err
-	}
-	pool, store, closeStores, err := openProjectionStores(ctx, stores)
+	selected, pool, store, closeStores, err := openReadModels(ctx, stores, fs.Args())
 	if err != nil {
 		return err
 	}
@@ -247,11 +255,7 @@ func runProjectionsRetry(ctx context.Context, args []string, out io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("projections retry: unexpected arguments %q (name a read model with --projection)", fs.Args())
 	}
-	selected, err := selectReadModels(only)
-	if err != nil {
-		return err
-	}
-	pool, store, closeStores, err := openProjectionStores(ctx, stores)
+	selected, pool, store, closeStores, err := openReadModels(ctx, stores, only)
 	if err != nil {
 		return err
 	}

@@ -976,6 +976,11 @@ func (w *world) measureLag(ctx context.Context, cfg ProjectionsConfig, rate floa
 		run  func(context.Context) (app.Result, error)
 		then func()
 	}
+	// byTechnician is the command do, by the request's technician, after which then runs.
+	byTechnician := func(r liveRequest, do func(context.Context, app.Meta, uuid.UUID) (app.Result, error), then func()) command {
+		tech := app.Meta{Actor: app.Actor{Kind: "technician", ID: r.tech}}
+		return command{run: func(ctx context.Context) (app.Result, error) { return do(ctx, tech, r.id) }, then: then}
+	}
 	turn := 0
 	next := func() command {
 		turn++
@@ -985,11 +990,7 @@ func (w *world) measureLag(ctx context.Context, cfg ProjectionsConfig, rate floa
 		case 1:
 			r, ok = pop(&toAssign)
 			if ok {
-				tech := app.Meta{Actor: app.Actor{Kind: "technician", ID: r.tech}}
-				return command{
-					run:  func(ctx context.Context) (app.Result, error) { return cfg.App.AssignToMe(ctx, tech, r.id) },
-					then: func() { push(&toMessage, r) },
-				}
+				return byTechnician(r, cfg.App.AssignToMe, func() { push(&toMessage, r) })
 			}
 		case 2:
 			r, ok = pop(&toMessage)
@@ -1006,11 +1007,7 @@ func (w *world) measureLag(ctx context.Context, cfg ProjectionsConfig, rate floa
 		case 3:
 			r, ok = pop(&toClose)
 			if ok {
-				tech := app.Meta{Actor: app.Actor{Kind: "technician", ID: r.tech}}
-				return command{
-					run:  func(ctx context.Context) (app.Result, error) { return cfg.App.Close(ctx, tech, r.id) },
-					then: func() {},
-				}
+				return byTechnician(r, cfg.App.Close, func() {})
 			}
 		}
 		ci := w.pickCompany(rng)
