@@ -17,12 +17,6 @@ import (
 	"github.com/helpstream/helpstream/adapters/eventstore/storecopy"
 )
 
-func init() {
-	register(commandGroup("events", "event-store tools: copy the whole event log to another store", []command{
-		{"copy", copySummary, runEventsCopy},
-	}))
-}
-
 const copySummary = "copy every event of one store to another, keeping IDs, order and metadata; resumable"
 
 func runEventsCopy(ctx context.Context, args []string, out io.Writer) error {

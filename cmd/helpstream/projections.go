@@ -19,15 +19,6 @@ import (
 	"github.com/helpstream/helpstream/projections"
 )
 
-func init() {
-	register(commandGroup("projections", "read models: run their projectors, rebuild them, show where they stand, retry their parked events", []command{
-		{"run", projectionsRunSummary, runProjectionsRun},
-		{"rebuild", projectionsRebuildSummary, runProjectionsRebuild},
-		{"status", projectionsStatusSummary, runProjectionsStatus},
-		{"retry", projectionsRetrySummary, runProjectionsRetry},
-	}))
-}
-
 // projectionFlags are the flags every projections command shares.
 type projectionFlags struct {
 	databaseURL *string

@@ -13,12 +13,6 @@ import (
 	"github.com/helpstream/helpstream/domain/eventlog"
 )
 
-func init() {
-	register(commandGroup("stream", "the event stream to analytics consumers through Watermill: run a forwarder", []command{
-		{"run", streamRunSummary, runStreamRun},
-	}))
-}
-
 // brokerFlagUsage says which brokers a --broker or --stream-broker URL can name.
 const brokerFlagUsage = "Watermill broker URL: postgres://… (watermill-sql; on the --database-url database, published in the checkpoint's transaction, exactly-once), amqp://… (RabbitMQ) or nats://… (NATS JetStream)"
 

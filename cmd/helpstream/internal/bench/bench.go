@@ -411,3 +411,11 @@ func waitReadable(ctx context.Context, store *pgstore.Store, head eventlog.Posit
 		}
 	}
 }
+
+// positiveOr sets *v to def unless it is positive: a measurement's zero or negative setting
+// asks for its default.
+func positiveOr[T int | float64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}

@@ -17,10 +17,10 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"io"
 	"log/slog"
 	"math"
@@ -32,6 +32,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -95,33 +97,20 @@ type ProjectionsConfig struct {
 }
 
 func (c *ProjectionsConfig) setDefaults() {
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	def(&c.Requests, 1_000_000)
-	def(&c.Companies, 20)
-	def(&c.Technicians, 50)
-	def(&c.SeedWriters, 2)
-	def(&c.SeedWindow, 2500)
-	def(&c.Samples, 100)
-	def(&c.PageSize, 50)
+	positiveOr(&c.Requests, 1_000_000)
+	positiveOr(&c.Companies, 20)
+	positiveOr(&c.Technicians, 50)
+	positiveOr(&c.SeedWriters, 2)
+	positiveOr(&c.SeedWindow, 2500)
+	positiveOr(&c.Samples, 100)
+	positiveOr(&c.PageSize, 50)
 	if len(c.CommandRates) == 0 {
 		c.CommandRates = []float64{LagBarRate}
 	}
-	if c.LagDuration <= 0 {
-		c.LagDuration = 20 * time.Second
-	}
-	if c.RebuildLagRate == 0 {
-		c.RebuildLagRate = 200
-	}
-	if c.RandomSeed == 0 {
-		c.RandomSeed = 1
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	positiveOr(&c.LagDuration, 20*time.Second)
+	c.RebuildLagRate = cmp.Or(c.RebuildLagRate, 200) // negative leaves the phase out
+	c.RandomSeed = cmp.Or(c.RandomSeed, 1)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	c.Technicians = max(c.Technicians, 2)
 	c.Companies = max(c.Companies, 3)
 }
