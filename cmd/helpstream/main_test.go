@@ -107,7 +107,6 @@ func TestServeDemoOnAFreshDatabase(t *testing.T) {
 	}
 }
 
-// Running the demo twice finds what the first run made.
 // runInBackground runs the command line until the test ends, and returns its output's lines.
 func runInBackground(t *testing.T, args ...string) <-chan string {
 	t.Helper()
@@ -164,6 +163,7 @@ func testStoreFlags(t *testing.T, url string) storeFlags {
 	return storeFlags{databaseURL: &url, eventStore: new(string), filesDir: ptr(t.TempDir()), maxFileSize: ptr(int64(1 << 20))}
 }
 
+// Running the demo twice finds what the first run made.
 func TestSeedDemoIsIdempotent(t *testing.T) {
 	_, url := pgtest.NewDatabase(t)
 	ctx := context.Background()
