@@ -8,7 +8,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/google/uuid"
@@ -182,7 +181,7 @@ func byName(ctx context.Context, list func(context.Context) (map[uuid.UUID]strin
 		return err
 	}
 	ids := slices.Collect(maps.Keys(names))
-	sort.Slice(ids, func(i, j int) bool { return names[ids[i]] < names[ids[j]] })
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return strings.Compare(names[a], names[b]) })
 	for _, id := range ids {
 		if err := each(id); err != nil {
 			return err

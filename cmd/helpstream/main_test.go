@@ -217,7 +217,7 @@ func TestHelp(t *testing.T) {
 // The commands made of subcommands list them on --help and refuse a missing or unknown one,
 // naming the group.
 func TestCommandGroups(t *testing.T) {
-	for _, group := range []string{"events", "projections"} {
+	for _, group := range []string{"events", "projections", "stream"} {
 		var out bytes.Buffer
 		if err := run(context.Background(), []string{group, "help"}, &out); err != nil {
 			t.Errorf("%s help: %v", group, err)
