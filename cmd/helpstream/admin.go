@@ -6,7 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,14 +38,7 @@ var adminActions = []adminAction{
 	}},
 	{"company-list", "list companies with their portals", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
-			if err := svc.ProjectUntilCurrent(ctx, catchUpTimeout); err != nil {
-				return err
-			}
-			companies, err := svc.Queries.Companies(ctx)
-			if err != nil {
-				return err
-			}
-			for _, id := range sortedByName(companies) {
+			return byName(ctx, svc, svc.Queries.Companies, func(id uuid.UUID) error {
 				c, err := svc.App.Company(ctx, id)
 				if err != nil {
 					return err
@@ -53,8 +47,8 @@ var adminActions = []adminAction{
 				for _, p := range c.Portals() {
 					fmt.Fprintf(out, "    portal %s  %s\n", p.ID, p.Name)
 				}
-			}
-			return nil
+				return nil
+			})
 		}
 	}},
 	{"portal-create", "add a customer portal to a company: --company ID --name", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
@@ -88,21 +82,14 @@ var adminActions = []adminAction{
 	}},
 	{"technician-list", "list technicians with their access and status", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
-			if err := svc.ProjectUntilCurrent(ctx, catchUpTimeout); err != nil {
-				return err
-			}
-			technicians, err := svc.Queries.Technicians(ctx)
-			if err != nil {
-				return err
-			}
-			for _, id := range sortedByName(technicians) {
+			return byName(ctx, svc, svc.Queries.Technicians, func(id uuid.UUID) error {
 				p, err := svc.Queries.Profile(ctx, id)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(out, "%s  %-20s %-28s %-9s companies: %v\n", id, p.Name, p.Email, p.Availability, p.Companies)
-			}
-			return nil
+				return nil
+			})
 		}
 	}},
 	{"password", "set a technician's password and end their sessions: --technician ID --password", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
@@ -189,13 +176,24 @@ func parseID(what, s string) (uuid.UUID, error) {
 	return id, nil
 }
 
-func sortedByName(m map[uuid.UUID]string) []uuid.UUID {
-	ids := make([]uuid.UUID, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
+// byName brings the read models up to the log, then calls each with every ID list returns, in
+// the order of their names, until one fails.
+func byName(ctx context.Context, svc *service.Service, list func(context.Context) (map[uuid.UUID]string, error), each func(uuid.UUID) error) error {
+	if err := svc.ProjectUntilCurrent(ctx, catchUpTimeout); err != nil { // the lists come from the read models
+		return err
 	}
-	sort.Slice(ids, func(i, j int) bool { return m[ids[i]] < m[ids[j]] })
-	return ids
+	names, err := list(ctx)
+	if err != nil {
+		return err
+	}
+	ids := slices.Collect(maps.Keys(names))
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return strings.Compare(names[a], names[b]) })
+	for _, id := range ids {
+		if err := each(id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // catchUpTimeout bounds how long a listing waits for the read models to reach the log.

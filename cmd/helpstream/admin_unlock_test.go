@@ -12,7 +12,6 @@ import (
 
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/internal/app"
-	"github.com/helpstream/helpstream/internal/service"
 )
 
 // `helpstream admin unlock --email E` lifts a lockout that a server's logins set, through the
@@ -20,10 +19,7 @@ import (
 func TestAdminUnlock(t *testing.T) {
 	_, url := pgtest.NewDatabase(t)
 	ctx := context.Background()
-	svc, err := service.New(ctx, service.Config{DatabaseURL: url, PoolSize: 4, FilesDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := openTestService(t, url)
 	t.Cleanup(svc.Close)
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	accounts := svc.Accounts.WithLoginPolicy(app.LoginPolicy{Now: func() time.Time { return now }})

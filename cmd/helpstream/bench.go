@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,58 +25,82 @@ import (
 	"github.com/helpstream/helpstream/internal/service"
 )
 
+const benchSummary = "measure appends, whole commands, one busy chat and the HTTP API beside pgbench INSERTs on the same PostgreSQL (design §7); `bench projections`: the read models; `bench stream`: the Watermill event stream; `bench live`: consoles' live updates"
+
 func init() {
-	const summary = "measure appends, whole commands, one busy chat and the HTTP API beside pgbench INSERTs on the same PostgreSQL (design §7); `bench projections`: the read models; `bench stream`: the Watermill event stream; `bench live`: consoles' live updates"
-	register(command{name: "bench", summary: summary, run: func(ctx context.Context, args []string, out io.Writer) error {
-		if len(args) > 0 && args[0] == "projections" {
-			return runBenchProjections(ctx, args[1:], out)
-		}
-		if len(args) > 0 && args[0] == "stream" {
-			return runBenchStream(ctx, args[1:], out)
-		}
-		if len(args) > 0 && args[0] == "live" {
-			return runBenchLive(ctx, args[1:], out)
-		}
-		fs := newFlagSet("bench", summary, out)
-		dbURL := fs.String("database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server to measure; a scratch database is created on it and dropped after")
-		duration := fs.Duration("duration", 5*time.Second, "how long each measurement runs")
-		rounds := fs.Int("rounds", 3, "how many interleaved rounds of every row and its baseline; a row reports the median of its rounds' ratios")
-		pgbench := fs.String("pgbench", "pgbench", "the pgbench binary")
-		cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (go tool pprof) to this file")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if *cpuProfile != "" {
-			stop, err := startCPUProfile(*cpuProfile)
-			if err != nil {
-				return err
+	register(command{name: "bench", summary: benchSummary, run: func(ctx context.Context, args []string, out io.Writer) error {
+		if len(args) > 0 {
+			if m, ok := subcommand(benchMeasurements, args[0]); ok {
+				return m.run(ctx, args[1:], out)
 			}
-			defer stop()
 		}
-		scratchURL, pool, store, closeAll, err := benchDatabase(ctx, *dbURL, false, 48, pgstore.Config{}, out)
-		if err != nil {
-			return err
-		}
-		defer closeAll()
-		svc, err := service.Assemble(service.Config{FilesDir: filepath.Join(os.TempDir(), "helpstream-bench-files")}, pool, store)
-		if err != nil {
-			return err
-		}
-		rows, err := bench.Run(ctx, bench.Config{Pool: pool, DatabaseURL: scratchURL, Store: store, App: svc.App,
-			Accounts: svc.Accounts, Idempotency: svc.Credentials, Duration: *duration, Rounds: *rounds, Pgbench: *pgbench,
-			CatchUp: func(ctx context.Context) error { return svc.ProjectUntilCurrent(ctx, time.Minute) }}, out)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(out)
-		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "measurement\tclients\trate/s\tbaseline\tbaseline/s\tratio (median)\trounds' ratios\tbar\trefused\tresult")
-		for _, r := range rows {
-			lowest, highest := r.Spread()
-			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%.0f\t%.0f%%\t%.0f–%.0f%%\t≥ %.0f%%\t%d\t%s\n", r.What, r.Clients, r.Rate, r.BaselineName, r.Baseline, 100*r.Ratio(), 100*lowest, 100*highest, 100*r.Bar, r.Refusals, verdict(r.Pass()))
-		}
-		return tw.Flush()
+		return runBenchCommands(ctx, args, out)
 	}})
+}
+
+// benchMeasurements are the subcommands of `helpstream bench`, which without one measures the
+// commands.
+var benchMeasurements = []command{
+	{"projections", benchProjectionsSummary, runBenchProjections},
+	{"stream", benchStreamSummary, runBenchStream},
+	{"live", benchLiveSummary, runBenchLive},
+}
+
+// newBenchFlagSet returns the flag set of a measurement with the flag every one has: the
+// PostgreSQL server its scratch database is created on.
+func newBenchFlagSet(name, summary string, out io.Writer) (fs *flag.FlagSet, databaseURL *string) {
+	fs = newFlagSet(name, summary, out)
+	return fs, fs.String("database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server to measure; a scratch database is created on it and dropped after")
+}
+
+// cpuProfileFlag adds --cpuprofile, which startCPUProfile takes.
+func cpuProfileFlag(fs *flag.FlagSet) *string {
+	return fs.String("cpuprofile", "", "write a CPU profile of this process (go tool pprof) to this file")
+}
+
+// parseProfiled parses args into fs and starts the CPU profile its --cpuprofile flag,
+// cpuProfile, asks for; stopProfile ends it.
+func parseProfiled(fs *flag.FlagSet, args []string, cpuProfile *string) (stopProfile func(), err error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return startCPUProfile(*cpuProfile)
+}
+
+// runBenchCommands is `helpstream bench` without a subcommand.
+func runBenchCommands(ctx context.Context, args []string, out io.Writer) error {
+	fs, dbURL := newBenchFlagSet("bench", benchSummary, out)
+	duration := fs.Duration("duration", 5*time.Second, "how long each measurement runs")
+	rounds := fs.Int("rounds", 3, "how many interleaved rounds of every row and its baseline; a row reports the median of its rounds' ratios")
+	pgbench := fs.String("pgbench", "pgbench", "the pgbench binary")
+	stopProfile, err := parseProfiled(fs, args, cpuProfileFlag(fs))
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	scratchURL, pool, store, closeAll, err := benchDatabase(ctx, *dbURL, false, 48, pgstore.Config{}, out)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	svc, err := service.Assemble(service.Config{FilesDir: filepath.Join(os.TempDir(), "helpstream-bench-files")}, pool, store)
+	if err != nil {
+		return err
+	}
+	rows, err := bench.Run(ctx, bench.Config{Pool: pool, DatabaseURL: scratchURL, Store: store, App: svc.App,
+		Accounts: svc.Accounts, Idempotency: svc.Credentials, Duration: *duration, Rounds: *rounds, Pgbench: *pgbench,
+		CatchUp: func(ctx context.Context) error { return svc.ProjectUntilCurrent(ctx, time.Minute) }}, out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "measurement\tclients\trate/s\tbaseline\tbaseline/s\tratio (median)\trounds' ratios\tbar\trefused\tresult")
+	for _, r := range rows {
+		lowest, highest := r.Spread()
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%.0f\t%.0f%%\t%.0f–%.0f%%\t≥ %.0f%%\t%d\t%s\n", r.What, r.Clients, r.Rate, r.BaselineName, r.Baseline, 100*r.Ratio(), 100*lowest, 100*highest, 100*r.Bar, r.Refusals, verdict(r.Pass()))
+	}
+	return tw.Flush()
 }
 
 // scratchDatabase creates an empty database beside the one in url and returns its URL and a
@@ -111,8 +136,7 @@ const benchProjectionsSummary = "seed N requests, rebuild the read models beside
 
 // runBenchProjections is `helpstream bench projections`.
 func runBenchProjections(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlagSet("bench projections", benchProjectionsSummary, out)
-	dbURL := fs.String("database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server to measure; a scratch database is created on it and dropped after")
+	fs, dbURL := newBenchFlagSet("bench projections", benchProjectionsSummary, out)
 	requests := fs.Int("requests", 1_000_000, "requests to seed (about 2.3 events each)")
 	companies := fs.Int("companies", 20, "companies to seed")
 	technicians := fs.Int("technicians", 50, "technicians to seed")
@@ -126,17 +150,11 @@ func runBenchProjections(ctx context.Context, args []string, out io.Writer) erro
 	pageSize := fs.Int("page-size", 50, "list page size")
 	keep := fs.Bool("keep", false, "keep the scratch database (its name is printed) instead of dropping it")
 	verbose := fs.Bool("verbose", false, "log what the projection runtime does (rebuilds, leadership, failed batches) to stderr")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (go tool pprof) to this file")
-	if err := fs.Parse(args); err != nil {
+	stopProfile, err := parseProfiled(fs, args, cpuProfileFlag(fs))
+	if err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		stop, err := startCPUProfile(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
+	defer stopProfile()
 	var commandRates []float64
 	for _, f := range strings.Split(*rates, ",") {
 		r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
@@ -314,8 +332,12 @@ func printProjectionsReport(out io.Writer, rep bench.ProjectionsReport, pageSize
 	fmt.Fprintf(out, "Total %s.\n", total.Round(time.Second))
 }
 
-// startCPUProfile profiles the process into path until the returned function is called.
+// startCPUProfile profiles the process into path until the returned function is called; with
+// no path it does nothing.
 func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("--cpuprofile: %w", err)

@@ -23,8 +23,7 @@ const benchLiveSummary = "hold N consoles' live-update streams open on a real se
 
 // runBenchLive is `helpstream bench live`.
 func runBenchLive(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlagSet("bench live", benchLiveSummary, out)
-	dbURL := fs.String("database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server to measure; a scratch database is created on it and dropped after")
+	fs, dbURL := newBenchFlagSet("bench live", benchLiveSummary, out)
 	connections := fs.Int("connections", 1000, "console event streams held open")
 	technicians := fs.Int("technicians", 20, "technicians the streams belong to (one session each)")
 	rate := fs.Float64("rate", 200, "commands per second through the API while the streams are open")

@@ -17,8 +17,7 @@ const benchStreamSummary = "seed N events, forward the backlog to watermill-sql 
 
 // runBenchStream is `helpstream bench stream`.
 func runBenchStream(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlagSet("bench stream", benchStreamSummary, out)
-	dbURL := fs.String("database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server to measure; a scratch database is created on it and dropped after")
+	fs, dbURL := newBenchFlagSet("bench stream", benchStreamSummary, out)
 	events := fs.Int("events", 1_000_000, "events of the backlog")
 	perStream := fs.Int("events-per-stream", 10, "events of each seeded stream")
 	writers := fs.Int("seed-writers", 2, "seeding transactions running at once")

@@ -18,17 +18,6 @@ import (
 	"github.com/helpstream/helpstream/internal/service"
 )
 
-const eventsSummary = "event-store tools: copy the whole event log to another store"
-
-func init() {
-	register(commandGroup("events", eventsSummary, eventsCommands))
-}
-
-// eventsCommands are the subcommands of `helpstream events`.
-var eventsCommands = []command{
-	{"copy", copySummary, runEventsCopy},
-}
-
 const copySummary = "copy every event of one store to another, keeping IDs, order and metadata; resumable"
 
 func runEventsCopy(ctx context.Context, args []string, out io.Writer) error {
@@ -45,11 +34,8 @@ func runEventsCopy(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, "\nFlags:")
 		fs.PrintDefaults()
 	}
-	if help, err := parseFlags(fs, args); help || err != nil {
+	if help, err := parseFlagsOnly(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("events copy: unexpected arguments %q", fs.Args())
 	}
 	if *from == "" || *to == "" {
 		fs.Usage()

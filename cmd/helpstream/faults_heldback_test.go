@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // A transaction held open in ANOTHER database of the cluster (the xmin horizon is cluster-wide)
@@ -23,8 +22,8 @@ import (
 // request is 404 with the header; /healthz says delivery is held and by whom. Once the
 // transaction ends, the read models catch up and the header goes.
 func TestReadsWhileTheLogIsHeldBack(t *testing.T) {
-	bin, cluster := faultCluster(t)
-	srv := newServers(t, bin, cluster.URL("helpstream")).start()
+	cluster, runs := faultServers(t)
+	srv := runs.start()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c := newClient(srv.root)
@@ -54,20 +53,11 @@ func TestReadsWhileTheLogIsHeldBack(t *testing.T) {
 	}
 
 	// A transaction with an xid, held open in another database of the same cluster.
-	admin, err := pgx.Connect(ctx, cluster.URL("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(context.Background())
+	admin := connect(ctx, t, cluster.URL("postgres"))
 	if _, err := admin.Exec(ctx, "CREATE DATABASE elsewhere"); err != nil {
 		t.Fatal(err)
 	}
-	elsewhere, err := pgx.Connect(ctx, cluster.URL("elsewhere"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer elsewhere.Close(context.Background())
-	other, err := elsewhere.Begin(ctx)
+	other, err := connect(ctx, t, cluster.URL("elsewhere")).Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +77,7 @@ func TestReadsWhileTheLogIsHeldBack(t *testing.T) {
 	if metrics := c.call(ctx, "GET", "/metrics", demoAdminToken, "", nil); !metricAbove(string(metrics.body), `helpstream_event_log_horizon_held_seconds{application_name="",database="elsewhere"}`, 1) {
 		t.Errorf("/metrics does not say the horizon is held by database elsewhere:\n%s", metrics.body)
 	}
-	if out, err := exec.CommandContext(ctx, bin, "projections", "status", "--database-url", cluster.URL("helpstream")).CombinedOutput(); err != nil ||
+	if out, err := exec.CommandContext(ctx, runs.bin, "projections", "status", "--database-url", cluster.URL("helpstream")).CombinedOutput(); err != nil ||
 		!strings.Contains(string(out), `database "elsewhere"`) || !strings.Contains(string(out), "cannot write events") {
 		t.Errorf("projections status while another database's transaction is open (%v):\n%s", err, out)
 	}
@@ -96,12 +86,7 @@ func TestReadsWhileTheLogIsHeldBack(t *testing.T) {
 	}
 
 	// An append held open in the server's own database: the log is held back for real.
-	conn, err := pgx.Connect(ctx, cluster.URL("helpstream"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	tx, err := conn.Begin(ctx)
+	tx, err := connect(ctx, t, cluster.URL("helpstream")).Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +130,7 @@ func TestReadsWhileTheLogIsHeldBack(t *testing.T) {
 	}
 
 	time.Sleep(time.Second)
-	if out, err := exec.CommandContext(ctx, bin, "projections", "status", "--database-url", cluster.URL("helpstream")).CombinedOutput(); err != nil ||
+	if out, err := exec.CommandContext(ctx, runs.bin, "projections", "status", "--database-url", cluster.URL("helpstream")).CombinedOutput(); err != nil ||
 		!strings.Contains(string(out), fmt.Sprintf("event delivery is held back by the transaction of backend %d", writer)) {
 		t.Errorf("projections status while an append is held open (%v):\n%s", err, out)
 	}

@@ -19,9 +19,7 @@ import (
 // answers as its first attempt would have, pointing at the event that attempt wrote. No hook
 // in the server: the test holds it at the right moment with locks from its own connections.
 func TestFaultsIdempotencyAfterKill(t *testing.T) {
-	bin, cluster := faultCluster(t)
-	dbURL := cluster.URL("helpstream")
-	runs := newServers(t, bin, dbURL)
+	_, runs := faultServers(t)
 	srv := runs.start()
 	c := newClient(srv.root)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -52,11 +50,7 @@ func TestFaultsIdempotencyAfterKill(t *testing.T) {
 	}
 
 	connect := func() *pgx.Conn {
-		conn, err := pgx.Connect(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close(context.Background()) })
+		conn := connect(ctx, t, runs.dbURL)
 		if _, err := conn.Exec(ctx, `SET lock_timeout = '10s'`); err != nil {
 			t.Fatal(err)
 		}

@@ -471,6 +471,26 @@ func (l *loadRun) walk(ctx context.Context, worker, n int, portal, techToken str
 	}
 }
 
+// faultServers builds the binary, starts a cluster of the test's own, and returns it with the
+// servers to run on its database helpstream.
+func faultServers(t *testing.T) (*pgtest.Cluster, *servers) {
+	t.Helper()
+	bin, cluster := faultCluster(t)
+	return cluster, newServers(t, bin, cluster.URL("helpstream"))
+}
+
+// connect opens a connection of the test's own to the database at url, closed when the test
+// ends.
+func connect(ctx context.Context, t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 // faultCluster builds the binary and starts a cluster of the test's own.
 func faultCluster(t *testing.T) (bin string, cluster *pgtest.Cluster) {
 	t.Helper()
@@ -496,9 +516,7 @@ func faultCluster(t *testing.T) (bin string, cluster *pgtest.Cluster) {
 // database is back (issue 18 item 1).
 func TestFaultsRestartsAndKillUnderLoad(t *testing.T) {
 	started := time.Now()
-	bin, cluster := faultCluster(t)
-	dbURL := cluster.URL("helpstream")
-	runs := newServers(t, bin, dbURL)
+	cluster, runs := faultServers(t)
 	srv := runs.start()
 	c := newClient(srv.root)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -657,13 +675,9 @@ func TestFaultsRestartsAndKillUnderLoad(t *testing.T) {
 	}
 	srv.stop(t)
 
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(ctx, t, runs.dbURL)
 	checkLog(ctx, t, conn, acks)
-	checkRebuild(ctx, t, conn, bin, dbURL)
+	checkRebuild(ctx, t, conn, runs.bin, runs.dbURL)
 	var open int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM request_list WHERE status <> 'completed' OR messages <> 2`).Scan(&open); err != nil {
 		t.Fatal(err)

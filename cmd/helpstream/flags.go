@@ -31,6 +31,18 @@ func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
 	return false, nil
 }
 
+// parseFlagsOnly is parseFlags for a command that takes no arguments besides its flags: any
+// is an error.
+func parseFlagsOnly(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return help, err
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("%s: unexpected arguments %q", strings.TrimPrefix(fs.Name(), "helpstream "), fs.Args())
+	}
+	return false, nil
+}
+
 // envOr returns the environment variable's value, or def when it is unset or empty.
 func envOr(key, def string) string {
 	if v := strings.TrimSpace(os.Getenv(key)); v != "" {

@@ -25,7 +25,8 @@ type command struct {
 	run     func(ctx context.Context, args []string, out io.Writer) error
 }
 
-// commands is filled by the init functions of this package's files, one file per subcommand.
+// commands is filled by the init functions of this package's files: one file per command, and
+// subcommands.go for the groups of subcommands (whose subcommands have a file per group).
 var commands = map[string]command{}
 
 func register(c command) { commands[c.name] = c }

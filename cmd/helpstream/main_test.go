@@ -18,39 +18,18 @@ import (
 // The README's first command: serve --demo on a database that does not exist yet, then a
 // request walked from submission to close by the demo's technician.
 func TestServeDemoOnAFreshDatabase(t *testing.T) {
-	url, drop, err := pgtest.CreateDatabase(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = drop() })
-	// Drop it again so that serve has to create it, as on a fresh machine.
-	if err := drop(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	reader, writer := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--demo", "--addr", "127.0.0.1:0", "--database-url", url, "--files-dir", t.TempDir()}, writer)
-		writer.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v", err)
-		}
-	})
+	url := absentDatabaseURL(t) // serve has to create it, as on a fresh machine
+	lines := runInBackground(t, "serve", "--demo", "--addr", "127.0.0.1:0", "--database-url", url, "--files-dir", t.TempDir())
 	api := ""
-	lines := bufio.NewScanner(reader)
-	for api == "" && lines.Scan() {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(lines.Text()), "API:"); ok {
+	for line := range lines {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "API:"); ok {
 			api = strings.TrimSpace(rest)
+			break
 		}
 	}
 	if api == "" {
 		t.Fatal("serve --demo printed no API address")
 	}
-	go io.Copy(io.Discard, reader) //nolint:errcheck // keep the pipe flowing
 
 	client := &http.Client{Timeout: 10 * time.Second}
 	call := func(method, path, token string, body any, wantStatus int) map[string]any {
@@ -129,19 +108,77 @@ func TestServeDemoOnAFreshDatabase(t *testing.T) {
 	}
 }
 
+// runInBackground runs the command line until the test ends, and returns its output's lines.
+func runInBackground(t *testing.T, args ...string) <-chan string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	reader, writer := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, writer)
+		writer.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s returned %v", strings.Join(args[:2], " "), err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("%s did not stop within 15s of its interruption", strings.Join(args[:2], " "))
+		}
+	})
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		scanner := bufio.NewScanner(reader)
+		for scanner.Scan() {
+			select {
+			case lines <- scanner.Text():
+			default: // nobody reads any more
+			}
+		}
+	}()
+	return lines
+}
+
+// absentDatabaseURL returns the URL of a database that does not exist, for a command to create
+// as on a fresh machine; it is dropped when the test ends.
+func absentDatabaseURL(t *testing.T) string {
+	t.Helper()
+	url, drop, err := pgtest.CreateDatabase(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = drop() })
+	if err := drop(); err != nil {
+		t.Fatal(err)
+	}
+	return url
+}
+
+// openTestService opens the service on the database at url, as a command that does not serve
+// does, with files in a directory of the test's own.
+func openTestService(t *testing.T, url string) *service.Service {
+	t.Helper()
+	svc, err := service.New(context.Background(), service.Config{DatabaseURL: url, PoolSize: 4, FilesDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
 // Running the demo twice finds what the first run made.
 func TestSeedDemoIsIdempotent(t *testing.T) {
 	_, url := pgtest.NewDatabase(t)
 	ctx := context.Background()
 	for range 2 {
-		svc, err := service.New(ctx, service.Config{DatabaseURL: url, PoolSize: 4, FilesDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		svc := openTestService(t, url)
 		if _, err := seedDemo(ctx, svc); err != nil {
 			t.Fatal(err)
 		}
-		err = svc.ProjectUntilCurrent(ctx, 10*time.Second)
+		err := svc.ProjectUntilCurrent(ctx, 10*time.Second)
 		technicians, listErr := svc.Queries.Technicians(ctx)
 		svc.Close()
 		if err != nil || listErr != nil {
@@ -165,6 +202,15 @@ func TestHelp(t *testing.T) {
 			t.Errorf("%s --help does not say what it does:\n%s", name, out.String())
 		}
 	}
+	for _, m := range benchMeasurements {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"bench", m.name, "--help"}, &out); err != nil && !strings.Contains(err.Error(), "help requested") {
+			t.Errorf("bench %s --help: %v", m.name, err)
+		}
+		if !strings.Contains(out.String(), m.summary) {
+			t.Errorf("bench %s --help does not say what it does:\n%s", m.name, out.String())
+		}
+	}
 	if err := run(context.Background(), []string{"frobnicate"}, io.Discard); err == nil {
 		t.Error("an unknown command was accepted")
 	}
@@ -173,7 +219,7 @@ func TestHelp(t *testing.T) {
 // The commands made of subcommands list them on --help and refuse a missing or unknown one,
 // naming the group.
 func TestCommandGroups(t *testing.T) {
-	for _, group := range []string{"events", "projections"} {
+	for _, group := range []string{"events", "projections", "stream"} {
 		var out bytes.Buffer
 		if err := run(context.Background(), []string{group, "help"}, &out); err != nil {
 			t.Errorf("%s help: %v", group, err)

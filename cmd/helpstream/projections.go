@@ -20,20 +20,6 @@ import (
 	"github.com/helpstream/helpstream/projections"
 )
 
-const projectionsSummary = "read models: run their projectors, rebuild them, show where they stand, retry their parked events"
-
-func init() {
-	register(commandGroup("projections", projectionsSummary, projectionsCommands))
-}
-
-// projectionsCommands are the subcommands of `helpstream projections`.
-var projectionsCommands = []command{
-	{"run", projectionsRunSummary, runProjectionsRun},
-	{"rebuild", projectionsRebuildSummary, runProjectionsRebuild},
-	{"status", projectionsStatusSummary, runProjectionsStatus},
-	{"retry", projectionsRetrySummary, runProjectionsRetry},
-}
-
 // projectionFlags are the flags every projections command shares.
 type projectionFlags struct {
 	databaseURL *string
@@ -53,6 +39,18 @@ func openProjectionStores(ctx context.Context, f projectionFlags) (*pgxpool.Pool
 	return service.OpenStores(ctx, *f.databaseURL, *f.eventStore, service.WorkerPoolSize())
 }
 
+// openReadModels selects the read models named (all when none is), as selectReadModels, and
+// opens their database and the event store, as openProjectionStores.
+func openReadModels(ctx context.Context, f projectionFlags, names []string) (selected []projections.Projection, pool *pgxpool.Pool, store eventlog.Store, closeStores func(), err error) {
+	if selected, err = selectReadModels(names); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if pool, store, closeStores, err = openProjectionStores(ctx, f); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return selected, pool, store, closeStores, nil
+}
+
 const projectionsRunSummary = "run the projectors alone (without serve) until interrupted; one leads each read model across all runners"
 
 func runProjectionsRun(ctx context.Context, args []string, out io.Writer) error {
@@ -61,11 +59,8 @@ func runProjectionsRun(ctx context.Context, args []string, out io.Writer) error 
 	catchUp := fs.Int("catch-up-batch", projections.DefaultCatchUpBatch, "events one transaction applies while catching up, and per page of a rebuild")
 	leaderRetry := fs.Duration("leader-retry", projections.DefaultLeaderRetry, "how often a standby tries to become leader, and a leader checks its lock connection")
 	stores := addProjectionFlags(fs)
-	if help, err := parseFlags(fs, args); help || err != nil {
+	if help, err := parseFlagsOnly(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("projections run: unexpected arguments %q", fs.Args())
 	}
 	pool, store, closeStores, err := openProjectionStores(ctx, stores)
 	if err != nil {
@@ -152,11 +147,7 @@ func runProjectionsStatus(ctx context.Context, args []string, out io.Writer) err
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	selected, err := selectReadModels(fs.Args())
-	if err != nil {
-		return err
-	}
-	pool, store, closeStores, err := openProjectionStores(ctx, stores)
+	selected, pool, store, closeStores, err := openReadModels(ctx, stores, fs.Args())
 	if err != nil {
 		return err
 	}
@@ -256,11 +247,7 @@ func runProjectionsRetry(ctx context.Context, args []string, out io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("projections retry: unexpected arguments %q (name a read model with --projection)", fs.Args())
 	}
-	selected, err := selectReadModels(only)
-	if err != nil {
-		return err
-	}
-	pool, store, closeStores, err := openProjectionStores(ctx, stores)
+	selected, pool, store, closeStores, err := openReadModels(ctx, stores, only)
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 )
 
@@ -23,11 +21,7 @@ func TestBackupAndRestoreKeepTheOrder(t *testing.T) {
 	bin, old := faultCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	burn, err := pgx.Connect(ctx, old.URL("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer burn.Close(context.Background())
+	burn := connect(ctx, t, old.URL("postgres"))
 	if _, err := burn.Exec(ctx, `CREATE PROCEDURE burn(n int) LANGUAGE plpgsql AS $$
 		BEGIN FOR i IN 1..n LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END $$`); err != nil {
 		t.Fatal(err)
@@ -62,11 +56,7 @@ func TestBackupAndRestoreKeepTheOrder(t *testing.T) {
 	submitAndSee(old.URL("helpstream"), 5)
 
 	fresh := pgtest.StartCluster(t)
-	admin, err := pgx.Connect(ctx, fresh.URL("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(context.Background())
+	admin := connect(ctx, t, fresh.URL("postgres"))
 	var next int64
 	if err := admin.QueryRow(ctx, `SELECT pg_current_xact_id()::text::bigint`).Scan(&next); err != nil || next > 20000 {
 		t.Fatalf("the fresh cluster's next transaction is %d (%v): not behind the old one", next, err)
@@ -117,11 +107,7 @@ func TestBackupAndRestoreKeepTheOrder(t *testing.T) {
 // fresh rebuild.
 func checkOrderAndRebuild(ctx context.Context, t *testing.T, bin, dbURL string, requests int) {
 	t.Helper()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := connect(ctx, t, dbURL)
 	var submitted, outOfOrder int
 	if err := conn.QueryRow(ctx, `
 		SELECT count(*), count(*) FILTER (WHERE occurred < lag)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"io"
 	"net/http"
 	"regexp"
@@ -17,36 +15,19 @@ import (
 // to scrapers and not on the public address.
 func TestServeMetricsAddrAndPoolURL(t *testing.T) {
 	_, url := pgtest.NewDatabase(t)
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	reader, writer := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
-			"--database-url", url + sep + "pool_max_conns=6", "--files-dir", t.TempDir()}, writer)
-		writer.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v", err)
-		}
-	})
+	lines := runInBackground(t, "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+		"--database-url", withParameters(url, "pool_max_conns=6"), "--files-dir", t.TempDir())
 	banner := regexp.MustCompile(`API on (http://[^/]+)/api/v1 .*metrics: (http://\S+/metrics)`)
 	var base, metrics string
-	lines := bufio.NewScanner(reader)
-	for base == "" && lines.Scan() {
-		if m := banner.FindStringSubmatch(lines.Text()); m != nil {
+	for line := range lines {
+		if m := banner.FindStringSubmatch(line); m != nil {
 			base, metrics = m[1], m[2]
+			break
 		}
 	}
 	if base == "" {
 		t.Fatal("serve printed no API and metrics address")
 	}
-	go io.Copy(io.Discard, reader) //nolint:errcheck // keep the pipe flowing
 	client := &http.Client{Timeout: 10 * time.Second}
 	get := func(u string) (int, string) {
 		t.Helper()
@@ -67,4 +48,12 @@ func TestServeMetricsAddrAndPoolURL(t *testing.T) {
 	if status, body := get(base + "/healthz"); status != http.StatusOK {
 		t.Errorf("/healthz: %d %s", status, body)
 	}
+}
+
+// withParameters adds query parameters to a URL that may have some already.
+func withParameters(url, params string) string {
+	if strings.Contains(url, "?") {
+		return url + "&" + params
+	}
+	return url + "?" + params
 }

@@ -11,16 +11,7 @@ import (
 
 	"github.com/helpstream/helpstream/adapters/stream"
 	"github.com/helpstream/helpstream/domain/eventlog"
-	"github.com/helpstream/helpstream/internal/service"
 )
-
-const streamSummary = "the event stream to analytics consumers through Watermill: run a forwarder"
-
-func init() {
-	register(commandGroup("stream", streamSummary, []command{
-		{"run", streamRunSummary, runStreamRun},
-	}))
-}
 
 // brokerFlagUsage says which brokers a --broker or --stream-broker URL can name.
 const brokerFlagUsage = "Watermill broker URL: postgres://… (watermill-sql; on the --database-url database, published in the checkpoint's transaction, exactly-once), amqp://… (RabbitMQ) or nats://… (NATS JetStream)"
@@ -35,16 +26,13 @@ func runStreamRun(ctx context.Context, args []string, out io.Writer) error {
 	batch := fs.Int("batch", stream.DefaultBatchSize, "most events of one Publish call and checkpoint write")
 	leaderRetry := fs.Duration("leader-retry", stream.DefaultLeaderRetry, "how often a standby tries to become leader, and a leader checks its lock connection")
 	stores := addProjectionFlags(fs)
-	if help, err := parseFlags(fs, args); help || err != nil {
+	if help, err := parseFlagsOnly(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("stream run: unexpected arguments %q", fs.Args())
 	}
 	if *broker == "" {
 		return errors.New("stream run: --broker is required")
 	}
-	pool, store, closeStores, err := service.OpenStores(ctx, *stores.databaseURL, *stores.eventStore, service.WorkerPoolSize())
+	pool, store, closeStores, err := openProjectionStores(ctx, stores)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -26,41 +25,6 @@ func uniqueName(prefix string) string {
 	var b [5]byte
 	_, _ = rand.Read(b[:])
 	return prefix + hex.EncodeToString(b[:])
-}
-
-// runInBackground runs the command line until the test ends, and returns its output's lines.
-func runInBackground(t *testing.T, args ...string) <-chan string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	reader, writer := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, args, writer)
-		writer.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("%s returned %v", strings.Join(args[:2], " "), err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("%s did not stop within 15s of its interruption", strings.Join(args[:2], " "))
-		}
-	})
-	lines := make(chan string, 100)
-	go func() {
-		defer close(lines)
-		scanner := bufio.NewScanner(reader)
-		for scanner.Scan() {
-			select {
-			case lines <- scanner.Text():
-			default: // nobody reads any more
-			}
-		}
-	}()
-	return lines
 }
 
 // subscribeSQL reads a watermill-sql topic of the database.

@@ -8,6 +8,22 @@ import (
 	"os"
 )
 
+// The commands made of subcommands, each of which lives in the file of its group.
+func init() {
+	register(commandGroup("events", "event-store tools: copy the whole event log to another store", []command{
+		{"copy", copySummary, runEventsCopy},
+	}))
+	register(commandGroup("projections", "read models: run their projectors, rebuild them, show where they stand, retry their parked events", []command{
+		{"run", projectionsRunSummary, runProjectionsRun},
+		{"rebuild", projectionsRebuildSummary, runProjectionsRebuild},
+		{"status", projectionsStatusSummary, runProjectionsStatus},
+		{"retry", projectionsRetrySummary, runProjectionsRetry},
+	}))
+	register(commandGroup("stream", "the event stream to analytics consumers through Watermill: run a forwarder", []command{
+		{"run", streamRunSummary, runStreamRun},
+	}))
+}
+
 // commandGroup is a command made of subcommands, such as `helpstream events copy`: it runs the
 // subcommand its first argument names, and its --help lists them. Without a subcommand, or
 // with an unknown one, it prints the list to stderr and fails.
@@ -28,13 +44,21 @@ func commandGroup(name, summary string, subcommands []command) command {
 			usage(out)
 			return nil
 		}
-		for _, c := range subcommands {
-			if c.name == args[0] {
-				return c.run(ctx, args[1:], out)
-			}
+		if c, ok := subcommand(subcommands, args[0]); ok {
+			return c.run(ctx, args[1:], out)
 		}
 		usage(os.Stderr)
 		return fmt.Errorf("%s: unknown command %q", name, args[0])
 	}
 	return command{name: name, summary: summary, run: run}
+}
+
+// subcommand returns the command of list called name.
+func subcommand(list []command, name string) (command, bool) {
+	for _, c := range list {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
 }

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 )
 
@@ -100,11 +98,7 @@ func TestTwoServersOneChatEveryMessageLands(t *testing.T) {
 
 	// The event log, read directly: exactly the answered messages, in the answers' order, each
 	// stored once under its own event ID.
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	conn := connect(ctx, t, dbURL)
 	rows, err := conn.Query(ctx, `SELECT event_id::text, data->>'message_id' FROM events
 		WHERE stream_id = $1 AND event_type = 'request.message_sent.v1' ORDER BY stream_version`, "request-"+requestID)
 	if err != nil {

@@ -129,29 +129,33 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) ([]Row, error) {
 			step("pgbench single-row INSERT", clients)
 			return Pgbench(ctx, cfg.Pgbench, cfg.DatabaseURL, clients, cfg.Duration)
 		}
+		// againstPgbench measures pgbench's INSERTs with n clients, then measure (announced as
+		// what), and adds the row of measure's rate against them; it returns both rates.
+		againstPgbench := func(row, what string, n int, measure func() (float64, error)) (rate, base float64, err error) {
+			if base, err = pgbench(n); err != nil {
+				return 0, 0, err
+			}
+			step(what, n)
+			if rate, err = measure(); err != nil {
+				return 0, 0, err
+			}
+			table.add(Row{What: row, Clients: n, Bar: 0.60, BaselineName: pgbenchName}, rate, base, 0)
+			return rate, base, nil
+		}
 		for _, n := range cfg.Concurrency {
-			base, err := pgbench(n)
-			if err != nil {
+			if _, _, err := againstPgbench("append one event, expected version", "event store append", n, func() (float64, error) {
+				return Appends(ctx, cfg.Store, n, cfg.Duration)
+			}); err != nil {
 				return nil, err
 			}
-			step("event store append", n)
-			rate, err := Appends(ctx, cfg.Store, n, cfg.Duration)
-			if err != nil {
-				return nil, err
-			}
-			table.add(Row{What: "append one event, expected version", Clients: n, Bar: 0.60, BaselineName: pgbenchName}, rate, base, 0)
 		}
 		n := cfg.CommandConcurrency
-		base, err := pgbench(n)
+		inProcess, base, err := againstPgbench("whole command: decide, append", "whole command (decide, append)", n, func() (float64, error) {
+			return Commands(ctx, cfg.App, n, cfg.Duration)
+		})
 		if err != nil {
 			return nil, err
 		}
-		step("whole command (decide, append)", n)
-		inProcess, err := Commands(ctx, cfg.App, n, cfg.Duration)
-		if err != nil {
-			return nil, err
-		}
-		table.add(Row{What: "whole command: decide, append", Clients: n, Bar: 0.60, BaselineName: pgbenchName}, inProcess, base, 0)
 		if cfg.Accounts != nil {
 			step("whole command through the HTTP API, keep-alive connections", n)
 			rate, err := HTTPCommands(ctx, HTTPConfig{App: cfg.App, Accounts: cfg.Accounts, Idempotency: cfg.Idempotency, CatchUp: cfg.CatchUp}, n, cfg.Duration)
@@ -407,5 +411,13 @@ func waitReadable(ctx context.Context, store *pgstore.Store, head eventlog.Posit
 			return fmt.Errorf("bench: the seed is not readable yet: %w", ctx.Err())
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+}
+
+// positiveOr sets *v to def unless it is positive: a measurement's zero or negative setting
+// asks for its default.
+func positiveOr[T int | float64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
 	}
 }

@@ -51,22 +51,12 @@ type LiveConfig struct {
 }
 
 func (c *LiveConfig) setDefaults() {
-	if c.Connections <= 0 {
-		c.Connections = 1000
-	}
-	if c.Technicians <= 0 {
-		c.Technicians = 20
-	}
+	positiveOr(&c.Connections, 1000)
+	positiveOr(&c.Technicians, 20)
 	c.Technicians = min(c.Technicians, c.Connections)
-	if c.Rate <= 0 {
-		c.Rate = 200
-	}
-	if c.Duration <= 0 {
-		c.Duration = 20 * time.Second
-	}
-	if c.Settle <= 0 {
-		c.Settle = 3 * time.Second
-	}
+	positiveOr(&c.Rate, 200)
+	positiveOr(&c.Duration, 20*time.Second)
+	positiveOr(&c.Settle, 3*time.Second)
 }
 
 // LiveReport is what RunLive measured.

@@ -1,7 +1,6 @@
 package bench_test
 
 import (
-	"context"
 	"io"
 	"net/http/httptest"
 	"testing"
@@ -9,25 +8,19 @@ import (
 
 	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 	"github.com/helpstream/helpstream/internal/service"
-	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
 // The live-consoles measurement at a small scale, on the API and console handlers serve
 // mounts: every command's event reaches every open stream, and the latencies are measured
 // from the append.
 func TestRunLive(t *testing.T) {
-	if testing.Short() {
-		t.Skip("holds streams open while commands run for a few seconds")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	const admin = "live-test-admin"
-	svc := servicetest.New(t, func(c *service.Config) { c.AdminToken = admin })
-	pool := svc.Pool
-	srv := httptest.NewServer(svc.Handler())
+	s := newScratch(t, "holds streams open while commands run for a few seconds", 2*time.Minute,
+		func(c *service.Config) { c.AdminToken = admin })
+	srv := httptest.NewServer(s.svc.Handler()) // as serve mounts it
 	defer srv.Close()
 
-	rep, err := bench.RunLive(ctx, bench.LiveConfig{Root: srv.URL, AdminToken: admin, Pool: pool,
+	rep, err := bench.RunLive(s.ctx, bench.LiveConfig{Root: srv.URL, AdminToken: admin, Pool: s.pool,
 		Connections: 20, Technicians: 4, Rate: 20, Duration: 2 * time.Second, Settle: 2 * time.Second}, io.Discard)
 	if err != nil {
 		t.Fatal(err)

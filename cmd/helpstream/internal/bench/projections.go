@@ -17,6 +17,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -96,33 +97,20 @@ type ProjectionsConfig struct {
 }
 
 func (c *ProjectionsConfig) setDefaults() {
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	def(&c.Requests, 1_000_000)
-	def(&c.Companies, 20)
-	def(&c.Technicians, 50)
-	def(&c.SeedWriters, 2)
-	def(&c.SeedWindow, 2500)
-	def(&c.Samples, 100)
-	def(&c.PageSize, 50)
+	positiveOr(&c.Requests, 1_000_000)
+	positiveOr(&c.Companies, 20)
+	positiveOr(&c.Technicians, 50)
+	positiveOr(&c.SeedWriters, 2)
+	positiveOr(&c.SeedWindow, 2500)
+	positiveOr(&c.Samples, 100)
+	positiveOr(&c.PageSize, 50)
 	if len(c.CommandRates) == 0 {
 		c.CommandRates = []float64{LagBarRate}
 	}
-	if c.LagDuration <= 0 {
-		c.LagDuration = 20 * time.Second
-	}
-	if c.RebuildLagRate == 0 {
-		c.RebuildLagRate = 200
-	}
-	if c.RandomSeed == 0 {
-		c.RandomSeed = 1
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	positiveOr(&c.LagDuration, 20*time.Second)
+	c.RebuildLagRate = cmp.Or(c.RebuildLagRate, 200) // negative leaves the phase out
+	c.RandomSeed = cmp.Or(c.RandomSeed, 1)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	c.Technicians = max(c.Technicians, 2)
 	c.Companies = max(c.Companies, 3)
 }
@@ -977,6 +965,11 @@ func (w *world) measureLag(ctx context.Context, cfg ProjectionsConfig, rate floa
 		run  func(context.Context) (app.Result, error)
 		then func()
 	}
+	// byTechnician is the command do, by the request's technician, after which then runs.
+	byTechnician := func(r liveRequest, do func(context.Context, app.Meta, uuid.UUID) (app.Result, error), then func()) command {
+		tech := app.Meta{Actor: app.Actor{Kind: "technician", ID: r.tech}}
+		return command{run: func(ctx context.Context) (app.Result, error) { return do(ctx, tech, r.id) }, then: then}
+	}
 	turn := 0
 	next := func() command {
 		turn++
@@ -986,11 +979,7 @@ func (w *world) measureLag(ctx context.Context, cfg ProjectionsConfig, rate floa
 		case 1:
 			r, ok = pop(&toAssign)
 			if ok {
-				tech := app.Meta{Actor: app.Actor{Kind: "technician", ID: r.tech}}
-				return command{
-					run:  func(ctx context.Context) (app.Result, error) { return cfg.App.AssignToMe(ctx, tech, r.id) },
-					then: func() { push(&toMessage, r) },
-				}
+				return byTechnician(r, cfg.App.AssignToMe, func() { push(&toMessage, r) })
 			}
 		case 2:
 			r, ok = pop(&toMessage)
@@ -1007,11 +996,7 @@ func (w *world) measureLag(ctx context.Context, cfg ProjectionsConfig, rate floa
 		case 3:
 			r, ok = pop(&toClose)
 			if ok {
-				tech := app.Meta{Actor: app.Actor{Kind: "technician", ID: r.tech}}
-				return command{
-					run:  func(ctx context.Context) (app.Result, error) { return cfg.App.Close(ctx, tech, r.id) },
-					then: func() {},
-				}
+				return byTechnician(r, cfg.App.Close, func() {})
 			}
 		}
 		ci := w.pickCompany(rng)

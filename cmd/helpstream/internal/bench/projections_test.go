@@ -1,17 +1,13 @@
 package bench_test
 
 import (
-	"context"
 	"io"
 	"testing"
 	"time"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
-	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/directory"
 	"github.com/helpstream/helpstream/projections/requestdetails"
@@ -22,24 +18,10 @@ import (
 // works, and the seeded log is what the domain would have written (chains intact, every
 // request stream starts with its submission, the read model counts what was seeded).
 func TestRunProjections(t *testing.T) {
-	if testing.Short() {
-		t.Skip("seeds a database and runs every phase")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	a, err := app.New(app.Config{Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := newScratch(t, "seeds a database and runs every phase", 3*time.Minute, withoutProjectors)
 	const requests = 600
-	rep, err := bench.RunProjections(ctx, bench.ProjectionsConfig{
-		Pool: pool, Store: store, App: a,
+	rep, err := bench.RunProjections(sc.ctx, bench.ProjectionsConfig{
+		Pool: sc.pool, Store: sc.store, App: sc.app,
 		Projections: []projections.Projection{directory.NewProjection(), requestlist.NewProjection(), requestdetails.NewProjection()},
 		Requests:    requests, SeedWindow: 100, CommandRates: []float64{40}, LagDuration: time.Second, Samples: 2, PageSize: 5,
 	}, io.Discard)
@@ -91,7 +73,7 @@ func TestRunProjections(t *testing.T) {
 	pos := eventlog.Start()
 	streams := map[string][]eventlog.RecordedEvent{}
 	for {
-		page, err := store.ReadAll(ctx, pos, eventlog.ReadOptions{Limit: 5000})
+		page, err := sc.store.ReadAll(sc.ctx, pos, eventlog.ReadOptions{Limit: 5000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,11 +102,7 @@ func TestRunProjections(t *testing.T) {
 		}
 	}
 	// The request list counts every request, the lag phase's included.
-	var listed int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM request_list`).Scan(&listed); err != nil {
-		t.Fatal(err)
-	}
-	if listed < requests {
+	if listed := sc.count(t, `SELECT count(*) FROM request_list`); listed < requests {
 		t.Errorf("request list holds %d requests, seeded %d", listed, requests)
 	}
 }

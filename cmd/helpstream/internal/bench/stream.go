@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -59,31 +60,17 @@ type StreamConfig struct {
 	Logger *slog.Logger
 }
 
+// setDefaults fills the settings left zero (cmp.Or); unlike the other measurements' defaults, a
+// negative one is kept, for what it configures to refuse.
 func (c *StreamConfig) setDefaults() {
-	if c.EventsPerStream == 0 {
-		c.EventsPerStream = 10
-	}
-	if c.SeedWriters == 0 {
-		c.SeedWriters = 2
-	}
-	if c.BaselineBatch == 0 {
-		c.BaselineBatch = 100
-	}
-	if c.ForwarderBatch == 0 {
-		c.ForwarderBatch = stream.DefaultBatchSize
-	}
-	if c.Rate == 0 {
-		c.Rate = StreamLatencyRate
-	}
-	if c.LatencyDuration == 0 {
-		c.LatencyDuration = 20 * time.Second
-	}
-	if c.SubscriberPoll == 0 {
-		c.SubscriberPoll = 10 * time.Millisecond
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.EventsPerStream = cmp.Or(c.EventsPerStream, 10)
+	c.SeedWriters = cmp.Or(c.SeedWriters, 2)
+	c.BaselineBatch = cmp.Or(c.BaselineBatch, 100)
+	c.ForwarderBatch = cmp.Or(c.ForwarderBatch, stream.DefaultBatchSize)
+	c.Rate = cmp.Or(c.Rate, StreamLatencyRate)
+	c.LatencyDuration = cmp.Or(c.LatencyDuration, 20*time.Second)
+	c.SubscriberPoll = cmp.Or(c.SubscriberPoll, 10*time.Millisecond)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 }
 
 // StreamReport is what RunStream measured.

@@ -1,32 +1,19 @@
 package bench_test
 
 import (
-	"context"
 	"io"
 	"testing"
 	"time"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/cmd/helpstream/internal/bench"
 )
 
 // TestRunStream runs the event stream benchmark on a small backlog: every phase works, the
 // forwarder publishes every seeded event, and every live event reaches the subscriber.
 func TestRunStream(t *testing.T) {
-	if testing.Short() {
-		t.Skip("seeds a database and runs every phase")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	s := newScratch(t, "seeds a database and runs every phase", time.Minute, withoutProjectors)
 	const events = 2345 // not a multiple of a stream, a seeding transaction or a batch
-	rep, err := bench.RunStream(ctx, bench.StreamConfig{Pool: pool, Store: store, Events: events, Rate: 200, LatencyDuration: time.Second}, io.Discard)
+	rep, err := bench.RunStream(s.ctx, bench.StreamConfig{Pool: s.pool, Store: s.store, Events: events, Rate: 200, LatencyDuration: time.Second}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,11 +24,7 @@ func TestRunStream(t *testing.T) {
 	if l.Events < 150 || l.Lost != 0 || l.Errors != 0 || l.P50 <= 0 || l.P99 < l.P50 {
 		t.Fatalf("latency: %+v", l)
 	}
-	var forwarded int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM "watermill_bench.forwarded"`).Scan(&forwarded); err != nil {
-		t.Fatal(err)
-	}
-	if forwarded != events {
+	if forwarded := s.count(t, `SELECT count(*) FROM "watermill_bench.forwarded"`); forwarded != events {
 		t.Fatalf("%d messages in the forwarded topic, want %d", forwarded, events)
 	}
 }
