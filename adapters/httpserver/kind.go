@@ -81,6 +81,8 @@ func Classify(err error) Kind {
 		}
 	}
 	switch {
+	case errors.Is(err, app.ErrReadModelNotReady): // a server just started on a new database
+		return Kind{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: app.ErrReadModelNotReady.Error(), Readable: true, RetryAfter: RetryAfter}
 	case pgfault.BadText(err):
 		return Kind{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: "the request holds text that cannot be stored (a NUL character or bytes that are not UTF-8)"}
 	case pgfault.Transient(err):

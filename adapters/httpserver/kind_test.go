@@ -38,6 +38,8 @@ func TestClassify(t *testing.T) {
 		{"too large", app.ErrFileTooLarge, http.StatusRequestEntityTooLarge, "too_large", false},
 		{"bad credentials", app.ErrBadCredentials, http.StatusUnauthorized, "unauthorized", true},
 		{"upload cut", app.ErrUploadCut, http.StatusBadRequest, "body_unreadable", true},
+		{"read models not built", fmt.Errorf("list: %w", app.ErrReadModelNotReady), http.StatusServiceUnavailable, "unavailable", true},
+		{"no read model", fmt.Errorf("list: %w", app.ErrNoReadModel), http.StatusInternalServerError, "internal", false},
 		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), http.StatusServiceUnavailable, "unavailable", false}, // pgfault counts it an outage
 		{"cancelled", context.Canceled, httpserver.StatusClientClosed, "canceled", false},
 		{"anything else", errors.New("boom"), http.StatusInternalServerError, "internal", false},
