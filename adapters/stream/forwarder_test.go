@@ -70,6 +70,7 @@ func (l eventLog) appendEvents(t *testing.T, ctx context.Context, streams, perSt
 	if err != nil {
 		t.Fatal(err)
 	}
+	positions := make([]eventlog.Position, 0, streams*perStream)
 	ids := make([]string, streams)
 	for i := range ids {
 		ids[i] = "request-" + uuid.NewString()
@@ -77,35 +78,17 @@ func (l eventLog) appendEvents(t *testing.T, ctx context.Context, streams, perSt
 	for v := range perStream {
 		for _, id := range ids {
 			data, _ := json.Marshal(map[string]any{"stream": id, "n": v})
-			_, err := l.store.Append(ctx, id, eventlog.Exactly(int64(v-1)), eventlog.EventData{
+			res, err := l.store.Append(ctx, id, eventlog.Exactly(int64(v-1)), eventlog.EventData{
 				ID: uuid.New(), Type: "request.tested.v1", Data: data,
 				Metadata: eventlog.Metadata{Actor: "technician:" + uuid.NewString(), OccurredAt: time.Now().UTC(), CorrelationID: "corr-" + id[8:16]},
 			})
 			if err != nil {
 				t.Fatalf("append to %s: %v", id, err)
 			}
+			positions = append(positions, res.Position)
 		}
 	}
-	// The log shows a commit only once every transaction begun before it has ended, anywhere on
-	// the server: read until all of them show.
-	var recorded []eventlog.RecordedEvent
-	deadline := time.Now().Add(10 * time.Second)
-	for len(recorded) < streams*perStream {
-		page, err := l.store.ReadAll(ctx, head, eventlog.ReadOptions{Limit: streams*perStream - len(recorded)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page) > 0 {
-			recorded = append(recorded, page...)
-			head = page[len(page)-1].Position
-			continue
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("read %d events back, want %d", len(recorded), streams*perStream)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return recorded
+	return pgtest.ReadBack(t, ctx, l.store, head, positions)
 }
 
 // received gathers the messages of a subscription, acknowledging each.

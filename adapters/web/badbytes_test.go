@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/helpstream/helpstream/domain/eventlog"
 )
 
 // Bytes no person's text holds, sent through the console's and the portal's forms, are
@@ -15,13 +13,15 @@ import (
 // the log.
 func TestFormsRefuseBadBytes(t *testing.T) {
 	w := newWorld(t)
-	head := func() eventlog.Position {
+	// How many events the log holds, committed: the head ReadAll shows may move later for
+	// events written before, while another test's transaction holds the log back.
+	head := func() int {
 		t.Helper()
-		p, err := w.store.Head(context.Background())
-		if err != nil {
+		var n int
+		if err := w.pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		return p
+		return n
 	}
 	customer := w.browser(t, uaWindows)
 	id := w.submit(t, customer, w.acmePort, "Ada", "Printer on fire", "")

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/web"
@@ -45,6 +46,7 @@ type world struct {
 	app      *app.App
 	handler  *web.Handler
 	store    *pgstore.Store
+	pool     *pgxpool.Pool
 	srv      *httptest.Server
 	acme     uuid.UUID
 	globex   uuid.UUID
@@ -93,7 +95,7 @@ func newWorldWith(t *testing.T, o worldOptions) *world {
 	t.Cleanup(srv.Close)
 	store := svc.Store.(*pgstore.Store)
 
-	w := &world{app: a, handler: h, store: store, srv: srv, acme: uuid.New(), globex: uuid.New(), acmePort: uuid.New(), globPort: uuid.New(),
+	w := &world{app: a, handler: h, store: store, pool: svc.Pool, srv: srv, acme: uuid.New(), globex: uuid.New(), acmePort: uuid.New(), globPort: uuid.New(),
 		alice: uuid.New(), bob: uuid.New(), carol: uuid.New()}
 	m := app.Meta{Actor: app.Admin}
 	bg := context.Background()

@@ -109,31 +109,18 @@ func (f fixture) appendEvents(t *testing.T, ctx context.Context, n int) []eventl
 	if err != nil {
 		t.Fatal(err)
 	}
+	positions := make([]eventlog.Position, 0, n)
 	for range n {
-		if _, err := f.store.Append(ctx, "test-"+uuid.NewString(), eventlog.NoStream(), eventlog.EventData{
+		res, err := f.store.Append(ctx, "test-"+uuid.NewString(), eventlog.NoStream(), eventlog.EventData{
 			ID: uuid.New(), Type: "test.happened.v1", Data: []byte(`{}`),
 			Metadata: eventlog.Metadata{Actor: "test", OccurredAt: time.Now().UTC()},
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var recorded []eventlog.RecordedEvent
-	for deadline := time.Now().Add(10 * time.Second); len(recorded) < n; {
-		page, err := f.store.ReadAll(ctx, head, eventlog.ReadOptions{Limit: n - len(recorded)})
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(page) == 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("read %d events back, want %d", len(recorded), n)
-			}
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		recorded = append(recorded, page...)
-		head = page[len(page)-1].Position
+		positions = append(positions, res.Position)
 	}
-	return recorded
+	return pgtest.ReadBack(t, ctx, f.store, head, positions)
 }
 
 func (f fixture) runtime(t *testing.T, c subscriber.Consumer, key int64, obs subscriber.Observer) *subscriber.Runtime {
