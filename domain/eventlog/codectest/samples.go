@@ -10,17 +10,18 @@ import (
 	"github.com/helpstream/helpstream/domain/request"
 )
 
-// The IDs the samples carry, fixed so that a test can write what they encode to.
-var (
-	SampleID1 = uuid.MustParse("11111111-1111-1111-1111-111111111111")
-	SampleID2 = uuid.MustParse("22222222-2222-2222-2222-222222222222")
-	SampleID3 = uuid.MustParse("33333333-3333-3333-3333-333333333333")
-)
+// SampleID1 is the first ID the samples carry, fixed so that a test can spell out what an event
+// that carries it encodes to.
+var SampleID1 = uuid.MustParse("11111111-1111-1111-1111-111111111111")
+
+func sampleIDs() (id1, id2, id3 uuid.UUID) {
+	return SampleID1, uuid.MustParse("22222222-2222-2222-2222-222222222222"), uuid.MustParse("33333333-3333-3333-3333-333333333333")
+}
 
 // RequestSamples is one filled-in example of every request event (both sides of a message and
 // of a shared file), with text that JSON has to escape.
 func RequestSamples() []eventlog.Event {
-	id1, id2, id3 := SampleID1, SampleID2, SampleID3
+	id1, id2, id3 := sampleIDs()
 	return []eventlog.Event{
 		&request.Submitted{RequestID: id1, CompanyID: id2, PortalID: id3,
 			Customer:    request.Customer{Name: "Zoë \"Z\" <O'Neil>", Email: "zoe@example.com"},
@@ -46,7 +47,7 @@ func RequestSamples() []eventlog.Event {
 
 // DirectorySamples is one filled-in example of every company and technician event.
 func DirectorySamples() []eventlog.Event {
-	id1, id2, id3 := SampleID1, SampleID2, SampleID3
+	id1, id2, id3 := sampleIDs()
 	return []eventlog.Event{
 		&directory.CompanyCreated{CompanyID: id1, Name: "Acme"},
 		&directory.PortalCreated{CompanyID: id1, PortalID: id2, Name: "Help"},
