@@ -411,32 +411,6 @@ func TestRecordPasswordChange(t *testing.T) {
 	}
 }
 
-func TestTechnicianFromHistory(t *testing.T) {
-	tests := []struct {
-		name    string
-		history []eventlog.Event
-		want    error
-	}{
-		{"nil", nil, directory.ErrNotATechnicianStream},
-		{"empty", []eventlog.Event{}, directory.ErrNotATechnicianStream},
-		{"starts with access granted", []eventlog.Event{granted(companyID)}, directory.ErrNotATechnicianStream},
-		{"a company stream", []eventlog.Event{&directory.CompanyCreated{CompanyID: companyID, Name: "Acme"}}, directory.ErrNotATechnicianStream},
-		{"nil first event", []eventlog.Event{nil}, directory.ErrNotATechnicianStream},
-		{"registered", []eventlog.Event{&directory.TechnicianRegistered{TechnicianID: techID, Name: "Tess", Email: "tess@example.com"}}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tech, err := directory.TechnicianFromHistory(tt.history)
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("error = %v, want %v", err, tt.want)
-			}
-			if tt.want != nil && tech != nil {
-				t.Fatal("a technician came back with an error")
-			}
-		})
-	}
-}
-
 // Everything decided on a technician replays to the same technician.
 func TestTechnicianReplay(t *testing.T) {
 	tech, err := directory.RegisterTechnician(techID, "Tess", "Tess@Example.com")
