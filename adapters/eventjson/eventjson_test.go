@@ -6,45 +6,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/helpstream/helpstream/adapters/eventjson"
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/eventlog/codectest"
 	"github.com/helpstream/helpstream/domain/request"
 )
 
 // samples is one filled-in example of every request and directory event, with text that JSON
 // has to escape.
 func samples() []eventlog.Event {
-	a, b, c := uuid.New(), uuid.New(), uuid.New()
-	return []eventlog.Event{
-		&request.Submitted{RequestID: a, CompanyID: b, PortalID: c,
-			Customer:    request.Customer{Name: "Zoë \"Z\" <O'Neil>", Email: "zoe@example.com"},
-			Description: "Line 1\nLine 2 — ünïcödé \u2028 and \\ backslash",
-			Source:      request.Source{IP: "2001:db8::1", Platform: request.Android, OS: "Android", OSVersion: "14", Browser: "Chrome"}},
-		&request.Assigned{TechnicianID: a},
-		&request.Unassigned{TechnicianID: a},
-		&request.Transferred{From: a, To: b},
-		&request.ChatJoined{TechnicianID: b},
-		&request.MessageSent{MessageID: c, From: request.TechnicianSide, TechnicianID: b, Body: "<b>hi</b>"},
-		&request.NoteAdded{NoteID: c, TechnicianID: b, Body: "note"},
-		&request.FileShared{FileID: c, From: request.CustomerSide, Name: "a b.png", Size: 1 << 40, ContentType: "image/png", SHA256: strings.Repeat("ab", 32)},
-		&request.ScreenSharingRequested{TechnicianID: b},
-		&request.ScreenSharingAccepted{},
-		&request.ScreenSharingDeclined{},
-		&request.MobileProfileSent{TechnicianID: b, Profile: "VPN"},
-		&request.ChatEnded{TechnicianID: b},
-		&request.Closed{TechnicianID: b},
-		&directory.CompanyCreated{CompanyID: a, Name: "Acme"},
-		&directory.PortalCreated{CompanyID: a, PortalID: b, Name: "Help"},
-		&directory.TechnicianRegistered{TechnicianID: c, Name: "Tess", Email: "tess@example.com"},
-		&directory.AccessGranted{TechnicianID: c, CompanyID: a},
-		&directory.AccessRevoked{TechnicianID: c, CompanyID: a},
-		&directory.AvailabilityChanged{TechnicianID: c, Availability: directory.Busy},
-		&directory.NotificationSettingsChanged{TechnicianID: c, Settings: directory.NotificationSettings{Email: true, WebhookURL: "https://h.example.com/x?a=1&b=2"}},
-		&directory.PasswordChanged{TechnicianID: c},
-	}
+	return append(codectest.RequestSamples(), codectest.DirectorySamples()...)
 }
 
 // Unmarshal reads what encoding/json reads, into the same values, and refuses what it refuses:

@@ -42,7 +42,7 @@ type Company struct {
 	id      uuid.UUID
 	name    string
 	portals []Portal
-	changes []eventlog.Event
+	eventlog.Recorder
 }
 
 // CreateCompany starts a new company.
@@ -113,13 +113,7 @@ func (c *Company) AddPortal(id uuid.UUID, name string) error {
 	return nil
 }
 
-// Changes returns the events recorded since the company was created or loaded.
-func (c *Company) Changes() []eventlog.Event { return c.changes }
-
-func (c *Company) record(e eventlog.Event) {
-	c.apply(e)
-	c.changes = append(c.changes, e)
-}
+func (c *Company) record(e eventlog.Event) { c.Record(c.apply, e) }
 
 func (c *Company) apply(e eventlog.Event) {
 	switch e := e.(type) {

@@ -205,30 +205,51 @@ func TestCompanyPortals(t *testing.T) {
 	}
 }
 
-func TestCompanyFromHistory(t *testing.T) {
+// Each aggregate is rebuilt only from a stream that starts with the event that creates it.
+func TestFromHistory(t *testing.T) {
+	// Each rebuilds its aggregate and tells its ID and name, "" when none came back.
+	company := func(h []eventlog.Event) (string, error) {
+		c, err := directory.CompanyFromHistory(h)
+		if c == nil {
+			return "", err
+		}
+		return c.ID().String() + " " + c.Name(), err
+	}
+	technician := func(h []eventlog.Event) (string, error) {
+		tech, err := directory.TechnicianFromHistory(h)
+		if tech == nil {
+			return "", err
+		}
+		return tech.ID().String() + " " + tech.Name(), err
+	}
 	tests := []struct {
-		name    string
-		history []eventlog.Event
-		want    error
+		name        string
+		fromHistory func([]eventlog.Event) (string, error)
+		history     []eventlog.Event
+		want        error
+		wantRebuilt string
 	}{
-		{"nil", nil, directory.ErrNotACompanyStream},
-		{"empty", []eventlog.Event{}, directory.ErrNotACompanyStream},
-		{"starts with a portal", []eventlog.Event{&directory.PortalCreated{CompanyID: companyID, PortalID: portalID, Name: "Help"}}, directory.ErrNotACompanyStream},
-		{"a technician stream", []eventlog.Event{&directory.TechnicianRegistered{TechnicianID: techID, Name: "T", Email: "t@example.com"}}, directory.ErrNotACompanyStream},
-		{"nil first event", []eventlog.Event{nil}, directory.ErrNotACompanyStream},
-		{"company created", []eventlog.Event{&directory.CompanyCreated{CompanyID: companyID, Name: "Acme"}}, nil},
+		{"company from nil", company, nil, directory.ErrNotACompanyStream, ""},
+		{"company from empty", company, []eventlog.Event{}, directory.ErrNotACompanyStream, ""},
+		{"company starting with a portal", company, []eventlog.Event{&directory.PortalCreated{CompanyID: companyID, PortalID: portalID, Name: "Help"}}, directory.ErrNotACompanyStream, ""},
+		{"company from a technician stream", company, []eventlog.Event{&directory.TechnicianRegistered{TechnicianID: techID, Name: "T", Email: "t@example.com"}}, directory.ErrNotACompanyStream, ""},
+		{"company from a nil first event", company, []eventlog.Event{nil}, directory.ErrNotACompanyStream, ""},
+		{"company created", company, []eventlog.Event{&directory.CompanyCreated{CompanyID: companyID, Name: "Acme"}}, nil, companyID.String() + " Acme"},
+		{"technician from nil", technician, nil, directory.ErrNotATechnicianStream, ""},
+		{"technician from empty", technician, []eventlog.Event{}, directory.ErrNotATechnicianStream, ""},
+		{"technician starting with access granted", technician, []eventlog.Event{granted(companyID)}, directory.ErrNotATechnicianStream, ""},
+		{"technician from a company stream", technician, []eventlog.Event{&directory.CompanyCreated{CompanyID: companyID, Name: "Acme"}}, directory.ErrNotATechnicianStream, ""},
+		{"technician from a nil first event", technician, []eventlog.Event{nil}, directory.ErrNotATechnicianStream, ""},
+		{"technician registered", technician, []eventlog.Event{&directory.TechnicianRegistered{TechnicianID: techID, Name: "Tess", Email: "tess@example.com"}}, nil, techID.String() + " Tess"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := directory.CompanyFromHistory(tt.history)
+			got, err := tt.fromHistory(tt.history)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("error = %v, want %v", err, tt.want)
 			}
-			if tt.want != nil && c != nil {
-				t.Fatal("a company came back with an error")
-			}
-			if tt.want == nil && (c.ID() != companyID || c.Name() != "Acme") {
-				t.Fatalf("company = %v %q", c.ID(), c.Name())
+			if got != tt.wantRebuilt {
+				t.Fatalf("rebuilt %q, want %q", got, tt.wantRebuilt)
 			}
 		})
 	}

@@ -75,8 +75,8 @@ func DefaultNotificationSettings() NotificationSettings {
 type Technician struct {
 	// state is all the aggregate knows: what its events set, and what RestoreTechnician puts
 	// back.
-	state   TechnicianState
-	changes []eventlog.Event
+	state TechnicianState
+	eventlog.Recorder
 }
 
 // ErrInvalidEmail is returned for an address that is not a plain e-mail address.
@@ -198,13 +198,7 @@ func (t *Technician) RecordPasswordChange() {
 	t.record(&PasswordChanged{TechnicianID: t.state.ID})
 }
 
-// Changes returns the events recorded since the technician was registered or loaded.
-func (t *Technician) Changes() []eventlog.Event { return t.changes }
-
-func (t *Technician) record(e eventlog.Event) {
-	t.apply(e)
-	t.changes = append(t.changes, e)
-}
+func (t *Technician) record(e eventlog.Event) { t.Record(t.apply, e) }
 
 func (t *Technician) apply(e eventlog.Event) {
 	switch e := e.(type) {

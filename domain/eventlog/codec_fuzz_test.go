@@ -17,9 +17,8 @@ import (
 // upcaster yet, so the chain is this file's own: it holds the codec's part (the chain, its
 // bound, errors on the way) to the property, whatever the bytes.
 func FuzzCodecDecode(f *testing.F) {
-	requestEvents, directoryEvents := allEvents()
-	codectest.AddSamples(f, request.Codec(), requestEvents...)
-	codectest.AddSamples(f, directory.Codec(), directoryEvents...)
+	codectest.AddSamples(f, request.Codec(), codectest.RequestSamples()...)
+	codectest.AddSamples(f, directory.Codec(), codectest.DirectorySamples()...)
 	f.Add("test.greeting.v1", []byte(`{"msg":"hello"}`))
 	f.Add("test.greeting.v2", []byte(`{"text":"hallo","lang":"de"}`))
 	f.Add("test.greeting.v1", []byte(`{"msg":""}`))

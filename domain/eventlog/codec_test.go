@@ -7,58 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/eventlog/codectest"
 	"github.com/helpstream/helpstream/domain/request"
 )
 
-var (
-	id1 = uuid.MustParse("11111111-1111-1111-1111-111111111111")
-	id2 = uuid.MustParse("22222222-2222-2222-2222-222222222222")
-	id3 = uuid.MustParse("33333333-3333-3333-3333-333333333333")
-)
-
-// One filled-in example of every request and directory event.
-func allEvents() (requestEvents, directoryEvents []eventlog.Event) {
-	requestEvents = []eventlog.Event{
-		&request.Submitted{RequestID: id1, CompanyID: id2, PortalID: id3,
-			Customer:    request.Customer{Name: "Zoë \"Z\" <O'Neil>", Email: "zoe@example.com"},
-			Description: "Line 1\nLine 2 — ünïcödé \u2028 and \\ backslash",
-			Source:      request.Source{IP: "2001:db8::1", Platform: request.Android, OS: "Android", OSVersion: "14", Browser: "Chrome"}},
-		&request.Assigned{TechnicianID: id1},
-		&request.Unassigned{TechnicianID: id1},
-		&request.Transferred{From: id1, To: id2},
-		&request.ChatJoined{TechnicianID: id2},
-		&request.MessageSent{MessageID: id3, From: request.TechnicianSide, TechnicianID: id2, Body: "<b>hi</b>"},
-		&request.MessageSent{MessageID: id3, From: request.CustomerSide, Body: "hello"},
-		&request.NoteAdded{NoteID: id3, TechnicianID: id2, Body: "note"},
-		&request.FileShared{FileID: id3, From: request.CustomerSide, Name: "a b.png", Size: 1 << 40, ContentType: "image/png", SHA256: strings.Repeat("ab", 32)},
-		&request.FileShared{FileID: id3, From: request.TechnicianSide, TechnicianID: id2, Name: "guide.pdf", Size: 1, ContentType: "application/pdf", SHA256: strings.Repeat("0", 64)},
-		&request.ScreenSharingRequested{TechnicianID: id2},
-		&request.ScreenSharingAccepted{},
-		&request.ScreenSharingDeclined{},
-		&request.MobileProfileSent{TechnicianID: id2, Profile: "VPN"},
-		&request.ChatEnded{TechnicianID: id2},
-		&request.Closed{TechnicianID: id2},
-	}
-	directoryEvents = []eventlog.Event{
-		&directory.CompanyCreated{CompanyID: id1, Name: "Acme"},
-		&directory.PortalCreated{CompanyID: id1, PortalID: id2, Name: "Help"},
-		&directory.TechnicianRegistered{TechnicianID: id3, Name: "Tess", Email: "tess@example.com"},
-		&directory.AccessGranted{TechnicianID: id3, CompanyID: id1},
-		&directory.AccessRevoked{TechnicianID: id3, CompanyID: id1},
-		&directory.AvailabilityChanged{TechnicianID: id3, Availability: directory.Busy},
-		&directory.NotificationSettingsChanged{TechnicianID: id3, Settings: directory.NotificationSettings{Email: true, WebhookURL: "https://h.example.com/x?a=1&b=2"}},
-		&directory.NotificationSettingsChanged{TechnicianID: id3, Settings: directory.NotificationSettings{InConsole: true}},
-		&directory.PasswordChanged{TechnicianID: id3},
-	}
-	return requestEvents, directoryEvents
-}
-
 func TestCodecRoundTrip(t *testing.T) {
-	requestEvents, directoryEvents := allEvents()
 	codecs := []struct {
 		name   string
 		codec  *eventlog.Codec
@@ -66,8 +21,8 @@ func TestCodecRoundTrip(t *testing.T) {
 		types  int
 		prefix []string
 	}{
-		{"request", request.Codec(), requestEvents, 14, []string{"request."}},
-		{"directory", directory.Codec(), directoryEvents, 8, []string{"company.", "technician."}},
+		{"request", request.Codec(), codectest.RequestSamples(), 14, []string{"request."}},
+		{"directory", directory.Codec(), codectest.DirectorySamples(), 8, []string{"company.", "technician."}},
 	}
 	for _, c := range codecs {
 		types := map[string]bool{}
@@ -121,14 +76,13 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 
 // The two codecs do not overlap and do not know each other's events.
 func TestCodecsAreSeparate(t *testing.T) {
-	requestEvents, directoryEvents := allEvents()
 	rc, dc := request.Codec(), directory.Codec()
-	for _, e := range requestEvents {
+	for _, e := range codectest.RequestSamples() {
 		if dc.Knows(e.EventType()) {
 			t.Errorf("directory codec knows %s", e.EventType())
 		}
 	}
-	for _, e := range directoryEvents {
+	for _, e := range codectest.DirectorySamples() {
 		if rc.Knows(e.EventType()) {
 			t.Errorf("request codec knows %s", e.EventType())
 		}
@@ -173,7 +127,7 @@ func TestCodecDecodeErrors(t *testing.T) {
 func TestCodecDecodeTolerance(t *testing.T) {
 	codec := request.Codec()
 	e, err := codec.Decode("request.assigned.v1", json.RawMessage(`{"technician_id":"11111111-1111-1111-1111-111111111111","added_later":true}`))
-	if err != nil || !reflect.DeepEqual(e, &request.Assigned{TechnicianID: id1}) {
+	if err != nil || !reflect.DeepEqual(e, &request.Assigned{TechnicianID: codectest.SampleID1}) {
 		t.Fatalf("Decode with an extra field = %#v, %v", e, err)
 	}
 	e, err = codec.Decode("request.assigned.v1", json.RawMessage(`{}`))
@@ -336,7 +290,7 @@ func TestSetUnmarshal(t *testing.T) {
 	})
 	defer eventlog.SetUnmarshal(nil)
 	e, err := request.Codec().Decode("request.assigned.v1", json.RawMessage(`{"technician_id":"11111111-1111-1111-1111-111111111111"}`))
-	if err != nil || calls != 1 || !reflect.DeepEqual(e, &request.Assigned{TechnicianID: id1}) {
+	if err != nil || calls != 1 || !reflect.DeepEqual(e, &request.Assigned{TechnicianID: codectest.SampleID1}) {
 		t.Fatalf("Decode through the set unmarshal: %#v, %v, %d calls", e, err, calls)
 	}
 	eventlog.SetUnmarshal(nil)

@@ -161,6 +161,62 @@ func load(t testing.TB, s state, p request.Platform) *request.Request {
 	return r
 }
 
+// Shorthands for the events the tests expect.
+func assigned(id uuid.UUID) *request.Assigned     { return &request.Assigned{TechnicianID: id} }
+func unassigned(id uuid.UUID) *request.Unassigned { return &request.Unassigned{TechnicianID: id} }
+func joined(id uuid.UUID) *request.ChatJoined     { return &request.ChatJoined{TechnicianID: id} }
+func ended(id uuid.UUID) *request.ChatEnded       { return &request.ChatEnded{TechnicianID: id} }
+func closed(id uuid.UUID) *request.Closed         { return &request.Closed{TechnicianID: id} }
+func transferred(from uuid.UUID) *request.Transferred {
+	return &request.Transferred{From: from, To: peerID}
+}
+func techMessage(id uuid.UUID) *request.MessageSent {
+	return &request.MessageSent{MessageID: messageID, From: request.TechnicianSide, TechnicianID: id, Body: "Hello, I am here to help."}
+}
+func customerMessage() *request.MessageSent {
+	return &request.MessageSent{MessageID: messageID, From: request.CustomerSide, Body: "Thanks!"}
+}
+func note(id uuid.UUID) *request.NoteAdded {
+	return &request.NoteAdded{NoteID: noteID, TechnicianID: id, Body: "Customer sounds upset."}
+}
+func techFile(id uuid.UUID) *request.FileShared {
+	return &request.FileShared{FileID: fileID, From: request.TechnicianSide, TechnicianID: id, Name: "report.pdf", Size: 1234, ContentType: "application/pdf", SHA256: sha}
+}
+func customerFile() *request.FileShared {
+	return &request.FileShared{FileID: fileID, From: request.CustomerSide, Name: "photo.png", Size: 99, ContentType: "image/png", SHA256: sha}
+}
+func screenSharingRequested(id uuid.UUID) *request.ScreenSharingRequested {
+	return &request.ScreenSharingRequested{TechnicianID: id}
+}
+func profileSent(id uuid.UUID) *request.MobileProfileSent {
+	return &request.MobileProfileSent{TechnicianID: id, Profile: "Corporate Wi-Fi"}
+}
+
+var (
+	pdf = request.File{ID: fileID, Name: "report.pdf", Size: 1234, ContentType: "application/pdf", SHA256: sha}
+	png = request.File{ID: fileID, Name: "photo.png", Size: 99, ContentType: "image/png", SHA256: sha}
+)
+
+// Shorthands for the errors the tests expect.
+var (
+	notAssignee      = fails(request.ErrNotAssignee)
+	notAssigned      = fails(request.ErrNotAssigned)
+	isClosed         = fails(request.ErrClosed)
+	alreadyAssigned  = fails(request.ErrAlreadyAssigned)
+	notAvailable     = fails(request.ErrNotAvailable)
+	chatNotJoined    = fails(request.ErrChatNotJoined)
+	chatEnded        = fails(request.ErrChatEnded)
+	alreadyInChat    = fails(request.ErrChatAlreadyJoined)
+	ssPending        = fails(request.ErrScreenSharingPending)
+	noSSRequest      = fails(request.ErrNoScreenSharingRequest)
+	noMobileProfiles = fails(request.ErrMobileProfilesUnsupported)
+)
+
+const (
+	win     = request.Windows
+	android = request.Android
+)
+
 // outcome is what a command must do: fail with err, or succeed recording exactly events.
 type outcome struct {
 	set    bool

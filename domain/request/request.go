@@ -58,8 +58,8 @@ const (
 // Request is one support request.
 type Request struct {
 	// state is all the aggregate knows: what its events set, and what Restore puts back.
-	state   State
-	changes []eventlog.Event
+	state State
+	eventlog.Recorder
 }
 
 // Submission is what a customer sends through a portal (R1).
@@ -138,9 +138,7 @@ func FromHistory(history []eventlog.Event) (*Request, error) {
 // Clone returns a copy of the request's state without its uncommitted changes: a command
 // decides on the copy while other goroutines may still read the original.
 func (r *Request) Clone() *Request {
-	c := *r
-	c.changes = nil
-	return &c
+	return &Request{state: r.state}
 }
 
 // Fold brings the request up to date with events recorded after those it was built from (a
@@ -175,9 +173,6 @@ func (r *Request) Status() Status {
 		return StatusNew
 	}
 }
-
-// Changes returns the events recorded since the request was submitted or loaded.
-func (r *Request) Changes() []eventlog.Event { return r.changes }
 
 // VisibleTo reports whether the request exists for a technician at all (R2): only for those
 // with access to its company. Elsewhere it must look exactly like an unknown request.
@@ -580,10 +575,7 @@ func (r *Request) Close(t *directory.Technician) error {
 	return nil
 }
 
-func (r *Request) record(e eventlog.Event) {
-	r.apply(e)
-	r.changes = append(r.changes, e)
-}
+func (r *Request) record(e eventlog.Event) { r.Record(r.apply, e) }
 
 func (r *Request) apply(e eventlog.Event) {
 	switch e := e.(type) {

@@ -20,3 +20,20 @@ func Replay[Created Event, A Folder](aggregate A, history []Event, notThisStream
 	aggregate.Fold(history)
 	return aggregate, nil
 }
+
+// Recorder is embedded in every aggregate to keep what its commands decided: each event a
+// command records is applied to the aggregate's state at once, so that the command's next
+// check sees it, and kept, in order, until a store has appended it.
+type Recorder struct {
+	changes []Event
+}
+
+// Changes returns the events recorded since the aggregate was created or loaded.
+func (r *Recorder) Changes() []Event { return r.changes }
+
+// Record applies e to the aggregate's state with apply, and keeps it among the changes. Only the
+// aggregate's own commands record: anyone else changes an aggregate through its commands.
+func (r *Recorder) Record(apply func(Event), e Event) {
+	apply(e)
+	r.changes = append(r.changes, e)
+}
