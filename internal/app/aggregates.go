@@ -37,66 +37,105 @@ type streamKind struct {
 	size func(aggregate) int
 }
 
-func requestKind() *streamKind {
-	return &streamKind{
-		name:  "request",
-		codec: request.Codec(),
-		fold: func(agg aggregate, later []eventlog.Event) (aggregate, error) {
-			if agg == nil {
-				return request.FromHistory(later)
-			}
-			agg.(*request.Request).Fold(later)
-			return agg, nil
+// foldable is what the command path needs of an aggregate's Go type: bring it up to date with
+// later events, and copy it.
+type foldable[A any] interface {
+	aggregate
+	Fold(later []eventlog.Event)
+	Clone() A
+}
+
+// aggregateKind is a streamKind that knows its aggregate's Go type and how its streams are
+// named: what commands and queries use to reach one request, company or technician by ID.
+type aggregateKind[A foldable[A]] struct {
+	*streamKind
+	streamOf    func(id uuid.UUID) string
+	fromHistory func(history []eventlog.Event) (A, error)
+}
+
+func newAggregateKind[A foldable[A]](name string, codec *eventlog.Codec, streamOf func(uuid.UUID) string,
+	fromHistory func([]eventlog.Event) (A, error), size func(A) int) *aggregateKind[A] {
+	return &aggregateKind[A]{
+		streamKind: &streamKind{
+			name:  name,
+			codec: codec,
+			fold: func(agg aggregate, later []eventlog.Event) (aggregate, error) {
+				if agg == nil {
+					return created(fromHistory(later))
+				}
+				agg.(A).Fold(later)
+				return agg, nil
+			},
+			clone: func(agg aggregate) aggregate { return agg.(A).Clone() },
+			size:  func(agg aggregate) int { return size(agg.(A)) },
 		},
-		clone: func(agg aggregate) aggregate { return agg.(*request.Request).Clone() },
-		size: func(agg aggregate) int {
-			r := agg.(*request.Request)
-			c, s := r.Customer(), r.Source()
-			return 256 + len(r.Description()) + len(c.Name) + len(c.Email) + len(s.IP) + len(s.OS) + len(s.OSVersion) + len(s.Browser)
-		},
+		streamOf:    streamOf,
+		fromHistory: fromHistory,
 	}
 }
 
-func companyKind() *streamKind {
-	return &streamKind{
-		name:  "company",
-		codec: directory.Codec(),
-		fold: func(agg aggregate, later []eventlog.Event) (aggregate, error) {
-			if agg == nil {
-				return directory.CompanyFromHistory(later)
-			}
-			agg.(*directory.Company).Fold(later)
-			return agg, nil
-		},
-		clone: func(agg aggregate) aggregate { return agg.(*directory.Company).Clone() },
-		size: func(agg aggregate) int {
-			c := agg.(*directory.Company)
-			n := 128 + len(c.Name())
-			for _, p := range c.Portals() {
-				n += 48 + len(p.Name)
-			}
-			return n
-		},
-	}
+func requestKind() *aggregateKind[*request.Request] {
+	return newAggregateKind("request", request.Codec(), request.Stream, request.FromHistory, func(r *request.Request) int {
+		c, s := r.Customer(), r.Source()
+		return 256 + len(r.Description()) + len(c.Name) + len(c.Email) + len(s.IP) + len(s.OS) + len(s.OSVersion) + len(s.Browser)
+	})
 }
 
-func technicianKind() *streamKind {
-	return &streamKind{
-		name:  "technician",
-		codec: directory.Codec(),
-		fold: func(agg aggregate, later []eventlog.Event) (aggregate, error) {
-			if agg == nil {
-				return directory.TechnicianFromHistory(later)
-			}
-			agg.(*directory.Technician).Fold(later)
-			return agg, nil
-		},
-		clone: func(agg aggregate) aggregate { return agg.(*directory.Technician).Clone() },
-		size: func(agg aggregate) int {
-			t := agg.(*directory.Technician)
-			return 192 + len(t.Name()) + len(t.Email()) + len(t.Notifications().WebhookURL) + 16*len(t.Companies())
-		},
+func companyKind() *aggregateKind[*directory.Company] {
+	return newAggregateKind("company", directory.Codec(), directory.CompanyStream, directory.CompanyFromHistory, func(c *directory.Company) int {
+		n := 128 + len(c.Name())
+		for _, p := range c.Portals() {
+			n += 48 + len(p.Name)
+		}
+		return n
+	})
+}
+
+func technicianKind() *aggregateKind[*directory.Technician] {
+	return newAggregateKind("technician", directory.Codec(), directory.TechnicianStream, directory.TechnicianFromHistory, func(t *directory.Technician) int {
+		return 192 + len(t.Name()) + len(t.Email()) + len(t.Notifications().WebhookURL) + 16*len(t.Companies())
+	})
+}
+
+// notFound is the error for an ID whose stream has no event.
+func (k *aggregateKind[A]) notFound(id uuid.UUID) error {
+	return fmt.Errorf("%s %s: %w", k.name, id, ErrNotFound)
+}
+
+// found returns the aggregate of id's stream from its state s, obtained with err; a stream
+// with no event is ErrNotFound.
+func (k *aggregateKind[A]) found(id uuid.UUID, s *streamState, err error) (A, error) {
+	var none A
+	if err != nil {
+		return none, err
 	}
+	if !s.exists() {
+		return none, k.notFound(id)
+	}
+	return s.agg.(A), nil
+}
+
+// load reads the aggregate with its whole history, not the cached state: what queries fold.
+// A stream with no event is ErrNotFound.
+func (k *aggregateKind[A]) load(ctx context.Context, store eventlog.Store, id uuid.UUID) (A, loaded, error) {
+	var none A
+	streamID := k.streamOf(id)
+	recorded, err := store.ReadStream(ctx, streamID, 0, eventlog.ReadOptions{})
+	if err != nil {
+		return none, loaded{}, fmt.Errorf("read %s: %w", streamID, err)
+	}
+	l, err := decodeStream(streamID, recorded, k.codec)
+	if err != nil {
+		return none, loaded{}, err
+	}
+	if len(l.history) == 0 {
+		return none, loaded{}, k.notFound(id)
+	}
+	agg, err := k.fromHistory(l.history)
+	if err != nil {
+		return none, loaded{}, fmt.Errorf("%s %s: %w", k.name, id, err)
+	}
+	return agg, l, nil
 }
 
 // streamState is a stream as the command path knows it: its aggregate folded up to version,
@@ -182,37 +221,17 @@ func (a *App) catchUp(ctx context.Context, s *streamState) (*streamState, bool, 
 	return next, true, nil
 }
 
-// current returns the stream's state as the store has it now: the cached state and its tail
-// (one short read), for a check made before a command, such as an upload's before its bytes
-// are stored.
-func (a *App) current(ctx context.Context, streamID string, kind *streamKind) (*streamState, error) {
+// current returns the aggregate as the store has it now: the cached state and its tail (one
+// short read), for a check made before a command, such as an upload's before its bytes are
+// stored. A stream with no event is ErrNotFound.
+func current[A foldable[A]](ctx context.Context, a *App, k *aggregateKind[A], id uuid.UUID) (A, error) {
+	streamID := k.streamOf(id)
 	if s := a.cache.get(streamID); s != nil {
 		s, _, err := a.catchUp(ctx, s)
-		return s, err
+		return k.found(id, s, err)
 	}
-	return a.stateOf(ctx, streamID, kind)
-}
-
-func (a *App) currentRequest(ctx context.Context, id uuid.UUID) (*request.Request, error) {
-	s, err := a.current(ctx, request.Stream(id), a.requestStreams)
-	if err != nil {
-		return nil, err
-	}
-	if !s.exists() {
-		return nil, fmt.Errorf("request %s: %w", id, ErrNotFound)
-	}
-	return s.agg.(*request.Request), nil
-}
-
-func (a *App) currentTechnician(ctx context.Context, id uuid.UUID) (*directory.Technician, error) {
-	s, err := a.current(ctx, directory.TechnicianStream(id), a.technicians)
-	if err != nil {
-		return nil, err
-	}
-	if !s.exists() {
-		return nil, fmt.Errorf("technician %s: %w", id, ErrNotFound)
-	}
-	return s.agg.(*directory.Technician), nil
+	s, err := a.stateOf(ctx, streamID, k.streamKind)
+	return k.found(id, s, err)
 }
 
 // aggregateCache keeps the latest known state of recently used streams, least recently used

@@ -146,15 +146,13 @@ type App struct {
 	now         func() time.Time
 	maxFileSize int64
 
-	// The command path (writer.go): kinds of stream, the cache of their states, the writers.
-	requestStreams *streamKind
-	companies      *streamKind
-	technicians    *streamKind
-	cache          *aggregateCache
-	writers        writers
-	conflictWait   time.Duration
-	counters       commandCounters
-	written        *writeMark
+	// The command path (writer.go): the cache of the streams' states (of the kinds
+	// streamReader knows), the writers.
+	cache        *aggregateCache
+	writers      writers
+	conflictWait time.Duration
+	counters     commandCounters
+	written      *writeMark
 
 	queries *Queries
 }
@@ -189,21 +187,15 @@ func New(cfg Config) (*App, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.MaxFileSize <= 0 {
-		cfg.MaxFileSize = DefaultMaxFileSize
-	}
-	if cfg.ConflictWait <= 0 {
-		cfg.ConflictWait = DefaultConflictWait
-	}
+	cfg.MaxFileSize = positiveOr(cfg.MaxFileSize, DefaultMaxFileSize)
+	cfg.ConflictWait = positiveOr(cfg.ConflictWait, DefaultConflictWait)
 	if cfg.CachedStreams == 0 {
 		cfg.CachedStreams = DefaultCachedStreams
 	}
 	if cfg.CachedBytes == 0 {
 		cfg.CachedBytes = DefaultCachedBytes
 	}
-	if cfg.MaxProjectionWait <= 0 {
-		cfg.MaxProjectionWait = MaxProjectionWait
-	}
+	cfg.MaxProjectionWait = positiveOr(cfg.MaxProjectionWait, MaxProjectionWait)
 	streams, written := newStreamReader(cfg.Store), &writeMark{}
 	return &App{
 		streamReader: streams,
@@ -211,13 +203,10 @@ func New(cfg Config) (*App, error) {
 		now:          cfg.Now,
 		maxFileSize:  cfg.MaxFileSize,
 
-		requestStreams: requestKind(),
-		companies:      companyKind(),
-		technicians:    technicianKind(),
-		cache:          newAggregateCache(cfg.CachedStreams, cfg.CachedBytes),
-		writers:        writers{streams: map[string]*streamWriter{}},
-		conflictWait:   cfg.ConflictWait,
-		written:        written,
+		cache:        newAggregateCache(cfg.CachedStreams, cfg.CachedBytes),
+		writers:      writers{streams: map[string]*streamWriter{}},
+		conflictWait: cfg.ConflictWait,
+		written:      written,
 
 		queries: &Queries{
 			streamReader:      streams,
@@ -232,6 +221,15 @@ func New(cfg Config) (*App, error) {
 			written:           written,
 		},
 	}, nil
+}
+
+// positiveOr returns v, or fallback when v is zero or negative: how an unset size, count or
+// duration takes its default.
+func positiveOr[T ~int | ~int64](v, fallback T) T {
+	if v <= 0 {
+		return fallback
+	}
+	return v
 }
 
 // Queries returns the queries that answer from this App's read models and wait for its

@@ -100,6 +100,36 @@ func countType(t *testing.T, store eventlog.Store, requestID uuid.UUID, eventTyp
 	return n
 }
 
+// concurrently runs f(0) to f(n-1) in goroutines released together, and fails the test with
+// every error they return once all are done.
+func concurrently(t *testing.T, n int, f func(i int) error) {
+	t.Helper()
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sendCustomerMessages has the request's customer send n chat messages at once through a, and
+// fails the test if any is refused.
+func sendCustomerMessages(t *testing.T, a *app.App, requestID uuid.UUID, n int) {
+	t.Helper()
+	concurrently(t, n, func(i int) error {
+		_, err := a.SendCustomerMessage(context.Background(), customer(requestID), requestID, uuid.New(), fmt.Sprintf("message %d", i))
+		return err
+	})
+}
+
 // 64 technicians race for the same requests: exactly one assignment each, and every loser is
 // told who won (R6).
 func TestAssignRaceHasExactlyOneWinner(t *testing.T) {
@@ -107,36 +137,24 @@ func TestAssignRaceHasExactlyOneWinner(t *testing.T) {
 	ctx := context.Background()
 	for round := range 5 {
 		requestID := w.submit(t, request.Windows)
-		var wg sync.WaitGroup
 		winners := make(chan uuid.UUID, len(w.techs))
 		losers := make(chan uuid.UUID, len(w.techs))
-		failures := make(chan error, len(w.techs))
-		start := make(chan struct{})
-		for _, id := range w.techs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				_, err := w.app.AssignToMe(ctx, tech(id), requestID)
-				var assigned *request.AlreadyAssignedError
-				switch {
-				case err == nil:
-					winners <- id
-				case errors.As(err, &assigned):
-					losers <- assigned.Assignee
-				default:
-					failures <- err
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
+		concurrently(t, len(w.techs), func(i int) error {
+			id := w.techs[i]
+			_, err := w.app.AssignToMe(ctx, tech(id), requestID)
+			var assigned *request.AlreadyAssignedError
+			switch {
+			case err == nil:
+				winners <- id
+			case errors.As(err, &assigned):
+				losers <- assigned.Assignee
+			default:
+				return fmt.Errorf("round %d: unexpected error: %w", round, err)
+			}
+			return nil
+		})
 		close(winners)
 		close(losers)
-		close(failures)
-		for err := range failures {
-			t.Fatalf("round %d: unexpected error: %v", round, err)
-		}
 		if len(winners) != 1 {
 			t.Fatalf("round %d: %d winners, want exactly 1", round, len(winners))
 		}
@@ -161,23 +179,7 @@ func TestConcurrentMessagesAllLand(t *testing.T) {
 	ctx := context.Background()
 	requestID := w.submit(t, request.Windows)
 	const senders = 32
-	var wg sync.WaitGroup
-	errs := make(chan error, senders)
-	for i := range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := w.app.SendCustomerMessage(ctx, customer(requestID), requestID, uuid.New(), fmt.Sprintf("message %d", i))
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	sendCustomerMessages(t, w.app, requestID, senders)
 	if n := countType(t, w.store, requestID, "request.message_sent.v1"); n != senders {
 		t.Fatalf("%d messages stored, want %d", n, senders)
 	}
@@ -217,6 +219,57 @@ func TestIdempotencyKeyWritesOnce(t *testing.T) {
 	}
 	if n := countType(t, w.store, requestID, "request.message_sent.v1"); n != 2 {
 		t.Fatalf("%d messages stored after a new key, want 2", n)
+	}
+}
+
+// A command run again with the same identity (actor, command, key), as after a crash between
+// its append and its answer, answers the first attempt's result and writes nothing, even where
+// deciding again on the changed state would refuse it (assign a request assigned to oneself).
+// The same key with another command is another command.
+func TestCommandRetriedAfterItsAnswerWasLost(t *testing.T) {
+	w := newWorld(t, 1)
+	ctx := context.Background()
+	tech := app.Actor{Kind: "technician", ID: w.techs[0]}
+	requestID := w.submit(t, request.Windows)
+	assign := app.Meta{Actor: tech, IdempotencyKey: "k", Command: "POST /api/v1/requests/x/assign fp"}
+	first := must(t, func() (app.Result, error) { return w.app.AssignToMe(ctx, assign, requestID) })
+	// Decided again, the assign would be refused: the request is the technician's already.
+	var assigned *request.AlreadyAssignedError
+	if _, err := w.app.AssignToMe(ctx, app.Meta{Actor: tech}, requestID); !errors.As(err, &assigned) {
+		t.Fatalf("assign again without a key: %v, want *request.AlreadyAssignedError", err)
+	}
+	again, err := w.app.AssignToMe(ctx, assign, requestID)
+	if err != nil || again != first {
+		t.Fatalf("assign retried = %+v, %v; want the first answer %+v", again, err, first)
+	}
+
+	// The same key on another command runs it, and a retry of that one is recognised too.
+	join := app.Meta{Actor: tech, IdempotencyKey: "k", Command: "POST /api/v1/requests/x/join fp"}
+	joined := must(t, func() (app.Result, error) { return w.app.JoinChat(ctx, join, requestID) })
+	if !joined.Written || joined.Version != 2 {
+		t.Fatalf("join with a reused key = %+v, want written at version 2", joined)
+	}
+	msg := app.Meta{Actor: tech, IdempotencyKey: "k", Command: "POST /api/v1/requests/x/messages fp"}
+	sent := must(t, func() (app.Result, error) {
+		return w.app.SendTechnicianMessage(ctx, msg, requestID, msg.NewID("text"), "hello")
+	})
+	resent := must(t, func() (app.Result, error) {
+		return w.app.SendTechnicianMessage(ctx, msg, requestID, msg.NewID("text"), "hello")
+	})
+	if resent != sent {
+		t.Fatalf("message retried = %+v, want the first answer %+v", resent, sent)
+	}
+	events, err := w.store.ReadStream(ctx, request.Stream(requestID), 0, eventlog.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, e := range events {
+		types = append(types, e.Type)
+	}
+	want := []string{"request.submitted.v1", "request.assigned.v1", "request.chat_joined.v1", "request.message_sent.v1"}
+	if fmt.Sprint(types) != fmt.Sprint(want) {
+		t.Fatalf("events %v, want %v", types, want)
 	}
 }
 

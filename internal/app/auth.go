@@ -73,10 +73,7 @@ type Accounts struct {
 // DefaultLoginPolicy, and trusting a session or customer token looked up for
 // DefaultAuthCacheTTL (see WithAuthCache).
 func NewAccounts(a *App, creds Credentials, ttl time.Duration) *Accounts {
-	if ttl <= 0 {
-		ttl = 12 * time.Hour
-	}
-	return &Accounts{app: a, creds: newAuthCache(creds, DefaultAuthCacheTTL), ttl: ttl, policy: DefaultLoginPolicy}
+	return &Accounts{app: a, creds: newAuthCache(creds, DefaultAuthCacheTTL), ttl: positiveOr(ttl, 12*time.Hour), policy: DefaultLoginPolicy}
 }
 
 // WithAuthCache returns a copy of s that trusts a session or customer token it looked up for

@@ -2,12 +2,10 @@ package app
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/domain/directory"
-	"github.com/helpstream/helpstream/domain/eventlog"
 )
 
 // CreateCompany is the administrator's command to add a company.
@@ -18,12 +16,8 @@ type CreateCompany struct {
 
 // CreateCompany starts a company's stream.
 func (a *App) CreateCompany(ctx context.Context, meta Meta, cmd CreateCompany) (Result, error) {
-	stream := directory.CompanyStream(cmd.CompanyID)
-	return a.execute(ctx, meta, stream, a.companies, true, func(agg aggregate, _ *reads) (aggregate, error) {
-		if agg != nil {
-			return agg, &eventlog.ConcurrencyError{StreamID: stream, Expected: eventlog.NoStream(), Actual: 0}
-		}
-		return created(directory.CreateCompany(cmd.CompanyID, cmd.Name))
+	return create(ctx, a, meta, a.companies, cmd.CompanyID, func(*reads) (*directory.Company, error) {
+		return directory.CreateCompany(cmd.CompanyID, cmd.Name)
 	})
 }
 
@@ -36,7 +30,7 @@ type CreatePortal struct {
 
 // CreatePortal records the new portal in its company's stream.
 func (a *App) CreatePortal(ctx context.Context, meta Meta, cmd CreatePortal) (Result, error) {
-	return a.updateCompany(ctx, meta, cmd.CompanyID, func(c *directory.Company) error {
+	return update(ctx, a, meta, a.companies, cmd.CompanyID, func(c *directory.Company, _ *reads) error {
 		return c.AddPortal(cmd.PortalID, cmd.Name)
 	})
 }
@@ -50,12 +44,8 @@ type RegisterTechnician struct {
 
 // RegisterTechnician starts a technician's stream.
 func (a *App) RegisterTechnician(ctx context.Context, meta Meta, cmd RegisterTechnician) (Result, error) {
-	stream := directory.TechnicianStream(cmd.TechnicianID)
-	return a.execute(ctx, meta, stream, a.technicians, true, func(agg aggregate, _ *reads) (aggregate, error) {
-		if agg != nil {
-			return agg, &eventlog.ConcurrencyError{StreamID: stream, Expected: eventlog.NoStream(), Actual: 0}
-		}
-		return created(directory.RegisterTechnician(cmd.TechnicianID, cmd.Name, cmd.Email))
+	return create(ctx, a, meta, a.technicians, cmd.TechnicianID, func(*reads) (*directory.Technician, error) {
+		return directory.RegisterTechnician(cmd.TechnicianID, cmd.Name, cmd.Email)
 	})
 }
 
@@ -67,12 +57,7 @@ type GrantAccess struct {
 
 // GrantAccess checks that the company exists, then records the grant.
 func (a *App) GrantAccess(ctx context.Context, meta Meta, cmd GrantAccess) (Result, error) {
-	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician, r *reads) error {
-		if _, err := r.company(cmd.CompanyID); err != nil {
-			return err
-		}
-		return t.GrantAccess(cmd.CompanyID)
-	})
+	return a.changeAccess(ctx, meta, cmd.TechnicianID, cmd.CompanyID, (*directory.Technician).GrantAccess)
 }
 
 // RevokeAccess takes a technician's access to a company away.
@@ -81,14 +66,19 @@ type RevokeAccess struct {
 	CompanyID    uuid.UUID
 }
 
-// RevokeAccess checks that the company exists (an unknown one is ErrNotFound, as in
-// GrantAccess), then records the revocation.
+// RevokeAccess checks that the company exists, then records the revocation.
 func (a *App) RevokeAccess(ctx context.Context, meta Meta, cmd RevokeAccess) (Result, error) {
-	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician, r *reads) error {
-		if _, err := r.company(cmd.CompanyID); err != nil {
+	return a.changeAccess(ctx, meta, cmd.TechnicianID, cmd.CompanyID, (*directory.Technician).RevokeAccess)
+}
+
+// changeAccess checks that the company exists (an unknown one is ErrNotFound), then grants or
+// revokes the technician's access to it.
+func (a *App) changeAccess(ctx context.Context, meta Meta, technicianID, companyID uuid.UUID, change func(*directory.Technician, uuid.UUID) error) (Result, error) {
+	return update(ctx, a, meta, a.technicians, technicianID, func(t *directory.Technician, r *reads) error {
+		if _, err := r.company(companyID); err != nil {
 			return err
 		}
-		return t.RevokeAccess(cmd.CompanyID)
+		return change(t, companyID)
 	})
 }
 
@@ -100,9 +90,7 @@ type SetAvailability struct {
 
 // SetAvailability records the new status.
 func (a *App) SetAvailability(ctx context.Context, meta Meta, cmd SetAvailability) (Result, error) {
-	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician, _ *reads) error {
-		return t.SetAvailability(cmd.Availability)
-	})
+	return update(ctx, a, meta, a.technicians, cmd.TechnicianID, technicianSetting((*directory.Technician).SetAvailability, cmd.Availability))
 }
 
 // ChangeNotificationSettings replaces how a technician is told of new requests.
@@ -113,14 +101,18 @@ type ChangeNotificationSettings struct {
 
 // ChangeNotificationSettings records the new settings.
 func (a *App) ChangeNotificationSettings(ctx context.Context, meta Meta, cmd ChangeNotificationSettings) (Result, error) {
-	return a.updateTechnician(ctx, meta, cmd.TechnicianID, func(t *directory.Technician, _ *reads) error {
-		return t.ChangeNotificationSettings(cmd.Settings)
-	})
+	return update(ctx, a, meta, a.technicians, cmd.TechnicianID, technicianSetting((*directory.Technician).ChangeNotificationSettings, cmd.Settings))
+}
+
+// technicianSetting decides a command that replaces one setting of a technician's with value,
+// through the domain's setter, such as (*directory.Technician).SetAvailability.
+func technicianSetting[V any](set func(*directory.Technician, V) error, value V) func(*directory.Technician, *reads) error {
+	return func(t *directory.Technician, _ *reads) error { return set(t, value) }
 }
 
 // RecordPasswordChange notes in the technician's stream that their password was set.
 func (a *App) RecordPasswordChange(ctx context.Context, meta Meta, technicianID uuid.UUID) (Result, error) {
-	return a.updateTechnician(ctx, meta, technicianID, func(t *directory.Technician, _ *reads) error {
+	return update(ctx, a, meta, a.technicians, technicianID, func(t *directory.Technician, _ *reads) error {
 		t.RecordPasswordChange()
 		return nil
 	})
@@ -128,32 +120,12 @@ func (a *App) RecordPasswordChange(ctx context.Context, meta Meta, technicianID 
 
 // Company returns a company with its portals.
 func (a *App) Company(ctx context.Context, id uuid.UUID) (*directory.Company, error) {
-	c, _, err := a.loadCompany(ctx, id)
+	c, _, err := a.companies.load(ctx, a.store, id)
 	return c, err
 }
 
 // Technician returns a technician.
 func (a *App) Technician(ctx context.Context, id uuid.UUID) (*directory.Technician, error) {
-	t, _, err := a.loadTechnician(ctx, id)
+	t, _, err := a.technicians.load(ctx, a.store, id)
 	return t, err
-}
-
-func (a *App) updateCompany(ctx context.Context, meta Meta, id uuid.UUID, decide func(*directory.Company) error) (Result, error) {
-	return a.execute(ctx, meta, directory.CompanyStream(id), a.companies, false, func(agg aggregate, _ *reads) (aggregate, error) {
-		if agg == nil {
-			return nil, fmt.Errorf("company %s: %w", id, ErrNotFound)
-		}
-		c := agg.(*directory.Company)
-		return c, decide(c)
-	})
-}
-
-func (a *App) updateTechnician(ctx context.Context, meta Meta, id uuid.UUID, decide func(*directory.Technician, *reads) error) (Result, error) {
-	return a.execute(ctx, meta, directory.TechnicianStream(id), a.technicians, false, func(agg aggregate, r *reads) (aggregate, error) {
-		if agg == nil {
-			return nil, fmt.Errorf("technician %s: %w", id, ErrNotFound)
-		}
-		t := agg.(*directory.Technician)
-		return t, decide(t, r)
-	})
 }

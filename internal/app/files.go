@@ -43,22 +43,22 @@ type Upload struct {
 // ShareTechnicianFile stores and shares the assignee's file.
 func (a *App) ShareTechnicianFile(ctx context.Context, meta Meta, up Upload) (Result, error) {
 	// Checked before the bytes are stored, and again when the share is decided.
-	tech, err := a.currentTechnician(ctx, meta.Actor.ID)
+	tech, err := current(ctx, a, a.technicians, meta.Actor.ID)
 	if err != nil {
 		return Result{}, err
 	}
-	r, err := a.currentRequest(ctx, up.RequestID)
+	r, err := current(ctx, a, a.requests, up.RequestID)
 	if err != nil {
 		return Result{}, err
 	}
 	if !r.VisibleTo(tech) {
-		return Result{}, fmt.Errorf("request %s: %w", up.RequestID, ErrNotFound)
+		return Result{}, a.requests.notFound(up.RequestID)
 	}
 	if err := r.CheckTechnicianCanShareFile(tech, up.Name); err != nil {
 		return Result{}, err
 	}
 	return a.storeAndShare(ctx, up, func(f request.File) (Result, error) {
-		return a.technicianCommand(ctx, meta, up.RequestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
+		return a.technicianAction(ctx, meta, up.RequestID, func(r *request.Request, t *directory.Technician) error {
 			return r.ShareTechnicianFile(t, f)
 		})
 	})
@@ -66,7 +66,7 @@ func (a *App) ShareTechnicianFile(ctx context.Context, meta Meta, up Upload) (Re
 
 // ShareCustomerFile stores and shares the customer's file, within their platform's types.
 func (a *App) ShareCustomerFile(ctx context.Context, meta Meta, up Upload) (Result, error) {
-	r, err := a.currentRequest(ctx, up.RequestID)
+	r, err := current(ctx, a, a.requests, up.RequestID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -168,7 +168,7 @@ type SharedFile struct {
 
 // OpenFile returns a file shared in a request the viewer may see.
 func (qs *Queries) OpenFile(ctx context.Context, viewer Viewer, requestID, fileID uuid.UUID) (SharedFile, error) {
-	r, l, err := qs.loadRequest(ctx, requestID)
+	r, l, err := qs.requests.load(ctx, qs.store, requestID)
 	if err != nil {
 		return SharedFile{}, err
 	}

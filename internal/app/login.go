@@ -66,30 +66,16 @@ var DefaultLoginPolicy = LoginPolicy{
 	Now:                 time.Now,
 }
 
-// withDefaults fills the zero fields from DefaultLoginPolicy.
+// withDefaults fills the zero (or negative) fields from DefaultLoginPolicy.
 func (p LoginPolicy) withDefaults() LoginPolicy {
 	d := DefaultLoginPolicy
-	if p.AccountFreeFailures <= 0 {
-		p.AccountFreeFailures = d.AccountFreeFailures
-	}
-	if p.IPFreeFailures <= 0 {
-		p.IPFreeFailures = d.IPFreeFailures
-	}
-	if p.FirstDelay <= 0 {
-		p.FirstDelay = d.FirstDelay
-	}
-	if p.MaxDelay <= 0 {
-		p.MaxDelay = d.MaxDelay
-	}
-	if p.LockoutFailures <= 0 {
-		p.LockoutFailures = d.LockoutFailures
-	}
-	if p.AccountForgetAfter <= 0 {
-		p.AccountForgetAfter = d.AccountForgetAfter
-	}
-	if p.IPForgetAfter <= 0 {
-		p.IPForgetAfter = d.IPForgetAfter
-	}
+	p.AccountFreeFailures = positiveOr(p.AccountFreeFailures, d.AccountFreeFailures)
+	p.IPFreeFailures = positiveOr(p.IPFreeFailures, d.IPFreeFailures)
+	p.FirstDelay = positiveOr(p.FirstDelay, d.FirstDelay)
+	p.MaxDelay = positiveOr(p.MaxDelay, d.MaxDelay)
+	p.LockoutFailures = positiveOr(p.LockoutFailures, d.LockoutFailures)
+	p.AccountForgetAfter = positiveOr(p.AccountForgetAfter, d.AccountForgetAfter)
+	p.IPForgetAfter = positiveOr(p.IPForgetAfter, d.IPForgetAfter)
 	if p.Now == nil {
 		p.Now = d.Now
 	}

@@ -26,7 +26,7 @@ func (v Viewer) IsTechnician() bool { return v.TechnicianID != uuid.Nil }
 
 func (qs *Queries) checkViewer(ctx context.Context, v Viewer, r *request.Request) error {
 	if v.IsTechnician() {
-		tech, _, err := qs.loadTechnician(ctx, v.TechnicianID)
+		tech, _, err := qs.technicians.load(ctx, qs.store, v.TechnicianID)
 		if err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ func (qs *Queries) RequestDetails(ctx context.Context, v Viewer, requestID uuid.
 
 // foldRequestDetails folds a request's stream into its details.
 func (qs *Queries) foldRequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID) (RequestDetails, error) {
-	r, l, err := qs.loadRequest(ctx, requestID)
+	r, l, err := qs.requests.load(ctx, qs.store, requestID)
 	if err != nil {
 		return RequestDetails{}, err
 	}
@@ -154,7 +154,7 @@ func (qs *Queries) foldRequestDetails(ctx context.Context, v Viewer, requestID u
 			return p
 		}
 		p := &Person{ID: id}
-		if t, _, err := qs.loadTechnician(ctx, id); err == nil {
+		if t, _, err := qs.technicians.load(ctx, qs.store, id); err == nil {
 			p.Name = t.Name()
 		}
 		names[id] = p
@@ -174,7 +174,7 @@ func (qs *Queries) foldRequestDetails(ctx context.Context, v Viewer, requestID u
 		Version:       l.version,
 		Entries:       []Entry{},
 	}
-	if c, _, err := qs.loadCompany(ctx, r.CompanyID()); err == nil {
+	if c, _, err := qs.companies.load(ctx, qs.store, r.CompanyID()); err == nil {
 		d.CompanyName = c.Name()
 	}
 	for i, e := range l.history {
@@ -226,7 +226,7 @@ func (qs *Queries) foldRequestDetails(ctx context.Context, v Viewer, requestID u
 		d.Entries = append(d.Entries, entry)
 	}
 	if v.IsTechnician() {
-		tech, _, err := qs.loadTechnician(ctx, v.TechnicianID)
+		tech, _, err := qs.technicians.load(ctx, qs.store, v.TechnicianID)
 		if err != nil {
 			return RequestDetails{}, err
 		}
@@ -239,7 +239,7 @@ func (qs *Queries) foldRequestDetails(ctx context.Context, v Viewer, requestID u
 
 // History returns a request's raw, verified event stream for auditors.
 func (qs *Queries) History(ctx context.Context, requestID uuid.UUID) ([]eventlog.RecordedEvent, error) {
-	_, l, err := qs.loadRequest(ctx, requestID)
+	_, l, err := qs.requests.load(ctx, qs.store, requestID)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +261,7 @@ type TechnicianProfile struct {
 
 // Profile returns a technician's profile.
 func (qs *Queries) Profile(ctx context.Context, id uuid.UUID) (TechnicianProfile, error) {
-	t, _, err := qs.loadTechnician(ctx, id)
+	t, _, err := qs.technicians.load(ctx, qs.store, id)
 	if err != nil {
 		return TechnicianProfile{}, err
 	}

@@ -389,6 +389,6 @@ func (qs *Queries) viewerTechnician(ctx context.Context, id uuid.UUID) (*directo
 			return nil, err
 		}
 	}
-	t, _, err := qs.loadTechnician(ctx, id)
+	t, _, err := qs.technicians.load(ctx, qs.store, id)
 	return t, err
 }

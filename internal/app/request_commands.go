@@ -3,12 +3,10 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/domain/directory"
-	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 )
 
@@ -27,22 +25,18 @@ var ErrUnknownPortal = errors.New("portal not found")
 
 // SubmitRequest checks the portal belongs to the company, then starts the request's stream.
 func (a *App) SubmitRequest(ctx context.Context, meta Meta, cmd SubmitRequest) (Result, error) {
-	stream := request.Stream(cmd.RequestID)
-	return a.execute(ctx, meta, stream, a.requestStreams, true, func(agg aggregate, r *reads) (aggregate, error) {
-		if agg != nil {
-			return agg, &eventlog.ConcurrencyError{StreamID: stream, Expected: eventlog.NoStream(), Actual: 0}
-		}
+	return create(ctx, a, meta, a.requests, cmd.RequestID, func(r *reads) (*request.Request, error) {
 		company, err := r.company(cmd.CompanyID)
 		if err != nil {
 			return nil, submissionRefused(err)
 		}
-		return created(a.submission(company, cmd))
+		return a.submission(company, cmd)
 	})
 }
 
 // decideSubmission validates a submission without writing anything.
 func (a *App) decideSubmission(ctx context.Context, cmd SubmitRequest) (*request.Request, error) {
-	s, err := a.stateOf(ctx, directory.CompanyStream(cmd.CompanyID), a.companies)
+	s, err := a.stateOf(ctx, a.companies.streamOf(cmd.CompanyID), a.companies.streamKind)
 	if err != nil {
 		return nil, err
 	}
@@ -73,27 +67,16 @@ func (a *App) submission(company *directory.Company, cmd SubmitRequest) (*reques
 	})
 }
 
-// onRequest runs a command on an existing request.
-func (a *App) onRequest(ctx context.Context, meta Meta, requestID uuid.UUID, decide func(*request.Request, *reads) error) (Result, error) {
-	return a.execute(ctx, meta, request.Stream(requestID), a.requestStreams, false, func(agg aggregate, r *reads) (aggregate, error) {
-		if agg == nil {
-			return nil, fmt.Errorf("request %s: %w", requestID, ErrNotFound)
-		}
-		req := agg.(*request.Request)
-		return req, decide(req, r)
-	})
-}
-
 // technicianCommand is a command a technician issues on a request. A request outside the
 // technician's companies is ErrNotFound (R2: it does not exist for them).
 func (a *App) technicianCommand(ctx context.Context, meta Meta, requestID uuid.UUID, decide func(*request.Request, *directory.Technician, *reads) error) (Result, error) {
-	return a.onRequest(ctx, meta, requestID, func(req *request.Request, r *reads) error {
+	return update(ctx, a, meta, a.requests, requestID, func(req *request.Request, r *reads) error {
 		tech, err := r.technician(meta.Actor.ID)
 		if err != nil {
 			return err
 		}
 		if !req.VisibleTo(tech) {
-			return fmt.Errorf("request %s: %w", requestID, ErrNotFound)
+			return a.requests.notFound(requestID)
 		}
 		return decide(req, tech, r)
 	})
@@ -101,24 +84,28 @@ func (a *App) technicianCommand(ctx context.Context, meta Meta, requestID uuid.U
 
 // customerCommand is a command the customer holding the request's token issues.
 func (a *App) customerCommand(ctx context.Context, meta Meta, requestID uuid.UUID, decide func(*request.Request) error) (Result, error) {
-	return a.onRequest(ctx, meta, requestID, func(req *request.Request, _ *reads) error {
+	return update(ctx, a, meta, a.requests, requestID, func(req *request.Request, _ *reads) error {
 		return decide(req)
+	})
+}
+
+// technicianAction is a technicianCommand that needs nothing but the request and the technician,
+// such as the domain's (*request.Request).Assign.
+func (a *App) technicianAction(ctx context.Context, meta Meta, requestID uuid.UUID, act func(*request.Request, *directory.Technician) error) (Result, error) {
+	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
+		return act(r, t)
 	})
 }
 
 // AssignToMe takes an open, unassigned request (R6). Of two technicians racing, exactly one
 // wins; the other gets a *request.AlreadyAssignedError naming the winner.
 func (a *App) AssignToMe(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
-		return r.Assign(t)
-	})
+	return a.technicianAction(ctx, meta, requestID, (*request.Request).Assign)
 }
 
 // Unassign gives the request back to the New view (R7).
 func (a *App) Unassign(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
-		return r.Unassign(t)
-	})
+	return a.technicianAction(ctx, meta, requestID, (*request.Request).Unassign)
 }
 
 // Transfer hands the request to another technician. An unknown target is refused like one
@@ -138,51 +125,43 @@ func (a *App) Transfer(ctx context.Context, meta Meta, requestID, to uuid.UUID) 
 
 // JoinChat puts the assignee in the chat (R8).
 func (a *App) JoinChat(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
-		return r.JoinChat(t)
-	})
+	return a.technicianAction(ctx, meta, requestID, (*request.Request).JoinChat)
 }
 
 // SendTechnicianMessage adds the assignee's chat message (R9).
 func (a *App) SendTechnicianMessage(ctx context.Context, meta Meta, requestID, messageID uuid.UUID, body string) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
+	return a.technicianAction(ctx, meta, requestID, func(r *request.Request, t *directory.Technician) error {
 		return r.SendTechnicianMessage(t, messageID, body)
 	})
 }
 
 // AddNote adds a private note.
 func (a *App) AddNote(ctx context.Context, meta Meta, requestID, noteID uuid.UUID, body string) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
+	return a.technicianAction(ctx, meta, requestID, func(r *request.Request, t *directory.Technician) error {
 		return r.AddNote(t, noteID, body)
 	})
 }
 
 // RequestScreenSharing asks a Windows or Mac customer to share their screen (R11).
 func (a *App) RequestScreenSharing(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
-		return r.RequestScreenSharing(t)
-	})
+	return a.technicianAction(ctx, meta, requestID, (*request.Request).RequestScreenSharing)
 }
 
 // SendMobileProfile sends a configuration profile to an iOS or Android customer (R12).
 func (a *App) SendMobileProfile(ctx context.Context, meta Meta, requestID uuid.UUID, profile string) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
+	return a.technicianAction(ctx, meta, requestID, func(r *request.Request, t *directory.Technician) error {
 		return r.SendMobileProfile(t, profile)
 	})
 }
 
 // EndChat ends the chat (R13).
 func (a *App) EndChat(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
-		return r.EndChat(t)
-	})
+	return a.technicianAction(ctx, meta, requestID, (*request.Request).EndChat)
 }
 
 // Close closes the request for good (R13).
 func (a *App) Close(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.technicianCommand(ctx, meta, requestID, func(r *request.Request, t *directory.Technician, _ *reads) error {
-		return r.Close(t)
-	})
+	return a.technicianAction(ctx, meta, requestID, (*request.Request).Close)
 }
 
 // SendCustomerMessage adds the customer's chat message (R9).
@@ -194,14 +173,10 @@ func (a *App) SendCustomerMessage(ctx context.Context, meta Meta, requestID, mes
 
 // AcceptScreenSharing is the customer's "Share My Screen" (R11).
 func (a *App) AcceptScreenSharing(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.customerCommand(ctx, meta, requestID, func(r *request.Request) error {
-		return r.AcceptScreenSharing()
-	})
+	return a.customerCommand(ctx, meta, requestID, (*request.Request).AcceptScreenSharing)
 }
 
 // DeclineScreenSharing is the customer's refusal (R11).
 func (a *App) DeclineScreenSharing(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.customerCommand(ctx, meta, requestID, func(r *request.Request) error {
-		return r.DeclineScreenSharing()
-	})
+	return a.customerCommand(ctx, meta, requestID, (*request.Request).DeclineScreenSharing)
 }

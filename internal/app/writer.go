@@ -141,6 +141,31 @@ func (a *App) execute(ctx context.Context, meta Meta, streamID string, kind *str
 	return o.res, o.err
 }
 
+// create runs a command that starts an aggregate's stream: start decides on the streams it
+// reads through r. A stream with events already is a conflict, as the append expecting no
+// stream would find.
+func create[A foldable[A]](ctx context.Context, a *App, meta Meta, k *aggregateKind[A], id uuid.UUID, start func(r *reads) (A, error)) (Result, error) {
+	streamID := k.streamOf(id)
+	return a.execute(ctx, meta, streamID, k.streamKind, true, func(agg aggregate, r *reads) (aggregate, error) {
+		if agg != nil {
+			return agg, &eventlog.ConcurrencyError{StreamID: streamID, Expected: eventlog.NoStream(), Actual: 0}
+		}
+		return created(start(r))
+	})
+}
+
+// update runs a command on an existing aggregate: decide changes it, reading other streams
+// through r. A stream with no event is ErrNotFound.
+func update[A foldable[A]](ctx context.Context, a *App, meta Meta, k *aggregateKind[A], id uuid.UUID, decide func(agg A, r *reads) error) (Result, error) {
+	return a.execute(ctx, meta, k.streamOf(id), k.streamKind, false, func(agg aggregate, r *reads) (aggregate, error) {
+		if agg == nil {
+			return nil, k.notFound(id)
+		}
+		typed := agg.(A)
+		return typed, decide(typed, r)
+	})
+}
+
 // lead decides and appends one group of queued commands, the caller's among them, then hands
 // the writer to the first command still queued: every caller leads at most once, so none
 // waits behind a queue that keeps growing.
@@ -204,28 +229,20 @@ func (r *reads) state(streamID string, kind *streamKind) (*streamState, error) {
 	return s, nil
 }
 
+// readAggregate returns the aggregate as read, or ErrNotFound. The command must not change it.
+func readAggregate[A foldable[A]](r *reads, k *aggregateKind[A], id uuid.UUID) (A, error) {
+	s, err := r.state(k.streamOf(id), k.streamKind)
+	return k.found(id, s, err)
+}
+
 // technician returns the technician as read, or ErrNotFound. The command must not change it.
 func (r *reads) technician(id uuid.UUID) (*directory.Technician, error) {
-	s, err := r.state(directory.TechnicianStream(id), r.app.technicians)
-	if err != nil {
-		return nil, err
-	}
-	if !s.exists() {
-		return nil, fmt.Errorf("technician %s: %w", id, ErrNotFound)
-	}
-	return s.agg.(*directory.Technician), nil
+	return readAggregate(r, r.app.technicians, id)
 }
 
 // company returns the company as read, or ErrNotFound. The command must not change it.
 func (r *reads) company(id uuid.UUID) (*directory.Company, error) {
-	s, err := r.state(directory.CompanyStream(id), r.app.companies)
-	if err != nil {
-		return nil, err
-	}
-	if !s.exists() {
-		return nil, fmt.Errorf("company %s: %w", id, ErrNotFound)
-	}
-	return s.agg.(*directory.Company), nil
+	return readAggregate(r, r.app.companies, id)
 }
 
 func (r *reads) versions() []eventlog.StreamVersion {

@@ -75,34 +75,28 @@ func TestConcurrentChatOfBothSidesAllLands(t *testing.T) {
 	w.assignAndJoin(t, w.app, requestID)
 	const messages = 50
 	sent := make([]uuid.UUID, messages)
-	results := make([]app.Result, messages)
-	errs := make([]error, messages)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range messages {
+	for i := range sent {
 		sent[i] = uuid.New()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if i%2 == 0 {
-				results[i], errs[i] = w.app.SendCustomerMessage(context.Background(), customer(requestID), requestID, sent[i], fmt.Sprintf("customer %d", i))
-			} else {
-				results[i], errs[i] = w.app.SendTechnicianMessage(context.Background(), tech(w.techs[0]), requestID, sent[i], fmt.Sprintf("technician %d", i))
-			}
-		}()
 	}
-	close(start)
-	wg.Wait()
-	versions := map[int64]bool{}
-	for i, err := range errs {
+	results := make([]app.Result, messages)
+	concurrently(t, messages, func(i int) error {
+		var err error
+		if i%2 == 0 {
+			results[i], err = w.app.SendCustomerMessage(context.Background(), customer(requestID), requestID, sent[i], fmt.Sprintf("customer %d", i))
+		} else {
+			results[i], err = w.app.SendTechnicianMessage(context.Background(), tech(w.techs[0]), requestID, sent[i], fmt.Sprintf("technician %d", i))
+		}
 		if err != nil {
-			t.Fatalf("message %d refused: %v", i, err)
+			return fmt.Errorf("message %d refused: %w", i, err)
 		}
-		if !results[i].Written || versions[results[i].Version] {
-			t.Fatalf("message %d answered %+v: not written, or a version answered twice", i, results[i])
+		return nil
+	})
+	versions := map[int64]bool{}
+	for i, res := range results {
+		if !res.Written || versions[res.Version] {
+			t.Fatalf("message %d answered %+v: not written, or a version answered twice", i, res)
 		}
-		versions[results[i].Version] = true
+		versions[res.Version] = true
 	}
 	stored := messageIDs(t, w.app, requestID)
 	if len(stored) != messages {
@@ -126,43 +120,30 @@ func TestTwoProcessesOneRequestEveryMessageLands(t *testing.T) {
 	processes := []*app.App{w.app, other}
 	byVersion := make(map[int64]uuid.UUID, messages)
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	errs := make(chan error, messages)
 	inFlight := make(chan struct{}, 50)
-	for i := range messages {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			inFlight <- struct{}{}
-			defer func() { <-inFlight }()
-			a, id := processes[i%2], uuid.New()
-			var res app.Result
-			var err error
-			if i%4 < 2 {
-				res, err = a.SendCustomerMessage(context.Background(), customer(requestID), requestID, id, fmt.Sprintf("customer %d", i))
-			} else {
-				res, err = a.SendTechnicianMessage(context.Background(), tech(w.techs[0]), requestID, id, fmt.Sprintf("technician %d", i))
-			}
-			if err != nil {
-				errs <- fmt.Errorf("message %d through process %d: %w", i, i%2, err)
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if earlier, taken := byVersion[res.Version]; taken {
-				errs <- fmt.Errorf("version %d answered for messages %s and %s", res.Version, earlier, id)
-			}
-			byVersion[res.Version] = id
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
+	concurrently(t, messages, func(i int) error {
+		inFlight <- struct{}{}
+		defer func() { <-inFlight }()
+		a, id := processes[i%2], uuid.New()
+		var res app.Result
+		var err error
+		if i%4 < 2 {
+			res, err = a.SendCustomerMessage(context.Background(), customer(requestID), requestID, id, fmt.Sprintf("customer %d", i))
+		} else {
+			res, err = a.SendTechnicianMessage(context.Background(), tech(w.techs[0]), requestID, id, fmt.Sprintf("technician %d", i))
+		}
+		if err != nil {
+			return fmt.Errorf("message %d through process %d: %w", i, i%2, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		earlier, taken := byVersion[res.Version]
+		byVersion[res.Version] = id
+		if taken {
+			return fmt.Errorf("version %d answered for messages %s and %s", res.Version, earlier, id)
+		}
+		return nil
+	})
 	stored := messageIDs(t, other, requestID)
 	if len(stored) != messages {
 		t.Fatalf("%d messages stored, want %d", len(stored), messages)
@@ -235,41 +216,28 @@ func TestGroupedCommandsDecideInOrder(t *testing.T) {
 	requestID := w.submit(t, request.Windows)
 	w.assignAndJoin(t, w.app, requestID)
 	const messages = 40
-	var wg sync.WaitGroup
 	var landed, refused atomic.Int64
-	errs := make(chan error, messages+1)
 	var closedAt atomic.Int64
-	start := make(chan struct{})
-	for i := range messages + 1 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if i == messages/2 {
-				res, err := w.app.Close(context.Background(), tech(w.techs[0]), requestID)
-				if err != nil {
-					errs <- fmt.Errorf("close: %w", err)
-				}
-				closedAt.Store(res.Version)
-				return
+	concurrently(t, messages+1, func(i int) error {
+		if i == messages/2 {
+			res, err := w.app.Close(context.Background(), tech(w.techs[0]), requestID)
+			if err != nil {
+				return fmt.Errorf("close: %w", err)
 			}
-			_, err := w.app.SendCustomerMessage(context.Background(), customer(requestID), requestID, uuid.New(), "racing the close")
-			switch {
-			case err == nil:
-				landed.Add(1)
-			case errors.Is(err, request.ErrClosed) || errors.Is(err, request.ErrChatEnded):
-				refused.Add(1)
-			default:
-				errs <- fmt.Errorf("message: %w", err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			closedAt.Store(res.Version)
+			return nil
+		}
+		_, err := w.app.SendCustomerMessage(context.Background(), customer(requestID), requestID, uuid.New(), "racing the close")
+		switch {
+		case err == nil:
+			landed.Add(1)
+		case errors.Is(err, request.ErrClosed) || errors.Is(err, request.ErrChatEnded):
+			refused.Add(1)
+		default:
+			return fmt.Errorf("message: %w", err)
+		}
+		return nil
+	})
 	if landed.Load()+refused.Load() != messages {
 		t.Fatalf("%d landed + %d refused, want %d", landed.Load(), refused.Load(), messages)
 	}
@@ -365,23 +333,7 @@ func TestStoreWithoutCheckedAppend(t *testing.T) {
 	requestID := w.submit(t, request.Windows)
 	must(t, func() (app.Result, error) { return a.AssignToMe(ctx, tech(w.techs[0]), requestID) })
 	must(t, func() (app.Result, error) { return a.JoinChat(ctx, tech(w.techs[0]), requestID) })
-	var wg sync.WaitGroup
-	errs := make(chan error, 20)
-	for i := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := a.SendCustomerMessage(ctx, customer(requestID), requestID, uuid.New(), fmt.Sprintf("message %d", i))
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	sendCustomerMessages(t, a, requestID, 20)
 	must(t, func() (app.Result, error) {
 		return w.app.RevokeAccess(ctx, app.Meta{Actor: app.Admin}, app.RevokeAccess{TechnicianID: w.techs[0], CompanyID: w.companyID})
 	})
