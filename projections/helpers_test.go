@@ -204,6 +204,15 @@ func (e *env) start(cfg projections.Config) *running {
 	return run
 }
 
+// startCaughtUp starts a runner of ps and waits, up to d, until each of them has applied the
+// log up to last.
+func (e *env) startCaughtUp(last eventlog.Position, d time.Duration, ps ...projections.Projection) *running {
+	e.t.Helper()
+	r := e.start(e.config(ps...))
+	e.waitFor(last, d, names(ps)...)
+	return r
+}
+
 // appendN appends n events over the streams s-0 … s-<streams-1>, one to three per append, and
 // returns the position of the last.
 func (e *env) appendN(n, streams int) eventlog.Position {
