@@ -143,12 +143,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{PollInterval: 100 * time.Millisecond, ReconnectDelay: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
+	store, pool := pgtest.NewEventStore(t, pgstore.Config{PollInterval: 100 * time.Millisecond, ReconnectDelay: 100 * time.Millisecond})
 	var out io.Writer = io.Discard
 	if testing.Verbose() || os.Getenv("PROJECTIONS_TEST_LOG") != "" {
 		out = os.Stderr
