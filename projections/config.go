@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,9 +71,7 @@ type Config struct {
 func (c *Config) setDefaults() {
 	pace := c.pacing().WithDefaults()
 	c.BatchSize, c.LeaderRetry, c.RetryDelay, c.Logger = pace.BatchSize, pace.LeaderRetry, pace.RetryDelay, pace.Logger
-	if c.CatchUpBatch == 0 {
-		c.CatchUpBatch = DefaultCatchUpBatch
-	}
+	c.CatchUpBatch = cmp.Or(c.CatchUpBatch, DefaultCatchUpBatch)
 }
 
 // pacing is what c shares with the runtime's configuration.

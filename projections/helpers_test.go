@@ -143,12 +143,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{PollInterval: 100 * time.Millisecond, ReconnectDelay: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
+	store, pool := pgtest.NewEventStore(t, pgstore.Config{PollInterval: 100 * time.Millisecond, ReconnectDelay: 100 * time.Millisecond})
 	var out io.Writer = io.Discard
 	if testing.Verbose() || os.Getenv("PROJECTIONS_TEST_LOG") != "" {
 		out = os.Stderr
@@ -202,6 +197,15 @@ func (e *env) start(cfg projections.Config) *running {
 		<-run.done
 	})
 	return run
+}
+
+// startCaughtUp starts a runner of ps and waits, up to d, until each of them has applied the
+// log up to last.
+func (e *env) startCaughtUp(last eventlog.Position, d time.Duration, ps ...projections.Projection) *running {
+	e.t.Helper()
+	r := e.start(e.config(ps...))
+	e.waitFor(last, d, names(ps)...)
+	return r
 }
 
 // appendN appends n events over the streams s-0 … s-<streams-1>, one to three per append, and

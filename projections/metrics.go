@@ -18,22 +18,22 @@ const (
 )
 
 var (
-	lagEventsDesc = prometheus.NewDesc("helpstream_projection_position_events_lag",
-		"Events of the log the projection has yet to apply (counting stops at 100000).",
-		[]string{"projection"}, nil)
-	lagSecondsDesc = prometheus.NewDesc("helpstream_projection_lag_seconds",
-		"Age of the oldest event the projection has yet to apply; 0 when it is up to date.",
-		[]string{"projection"}, nil)
-	appliedDesc = prometheus.NewDesc("helpstream_projection_events_applied_total",
-		"Events folded into the projection's current tables; a rebuild sets it to the events it folded.",
-		[]string{"projection"}, nil)
-	leaderDesc = prometheus.NewDesc("helpstream_projection_leader",
-		"1 when a runner holds the projection's leader lock, else 0.",
-		[]string{"projection"}, nil)
-	parkedDesc = prometheus.NewDesc("helpstream_projection_parked_events",
-		"Events the projection could not apply and parked; helpstream projections retry applies them after a fix.",
-		[]string{"projection"}, nil)
+	lagEventsDesc = projectionDesc("helpstream_projection_position_events_lag",
+		"Events of the log the projection has yet to apply (counting stops at 100000).")
+	lagSecondsDesc = projectionDesc("helpstream_projection_lag_seconds",
+		"Age of the oldest event the projection has yet to apply; 0 when it is up to date.")
+	appliedDesc = projectionDesc("helpstream_projection_events_applied_total",
+		"Events folded into the projection's current tables; a rebuild sets it to the events it folded.")
+	leaderDesc = projectionDesc("helpstream_projection_leader",
+		"1 when a runner holds the projection's leader lock, else 0.")
+	parkedDesc = projectionDesc("helpstream_projection_parked_events",
+		"Events the projection could not apply and parked; helpstream projections retry applies them after a fix.")
 )
+
+// projectionDesc describes a metric of one projection, labelled "projection".
+func projectionDesc(name, help string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, []string{"projection"}, nil)
+}
 
 // collector computes the projections' status at every scrape.
 type collector struct {

@@ -96,8 +96,7 @@ func TestParkingInCatchUp(t *testing.T) {
 		}
 	}
 	eventually(t, 10*time.Second, "the log readable to its end", func() bool { return e.lastPosition() == last })
-	r := e.start(e.config(pick))
-	e.waitFor(last, 20*time.Second, pick.name)
+	r := e.startCaughtUp(last, 20*time.Second, pick)
 	parked, err := projections.Parked(ctx, e.pool, pick.name)
 	if err != nil {
 		t.Fatal(err)
@@ -154,8 +153,7 @@ func TestTablesRecreatedForgetParked(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := e.appendN(20, 3)
-	r := e.start(e.config(pick))
-	e.waitFor(last, 10*time.Second, pick.name)
+	r := e.startCaughtUp(last, 10*time.Second, pick)
 	r.stop(t)
 	if ok, _, err := projections.Health(ctx, e.pool); ok || err != nil {
 		t.Fatalf("Health with a parked event = %v, %v", ok, err)

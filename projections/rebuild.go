@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -125,21 +126,11 @@ func Rebuild(ctx context.Context, pool *pgxpool.Pool, store eventlog.Store, p Pr
 	if opts.BatchSize < 0 || opts.SwapLockTimeout < 0 || opts.SwapAttempts < 0 || opts.MaxHeldRows < 0 {
 		return RebuildResult{}, fmt.Errorf("rebuild %s: negative option", pr.name)
 	}
-	if opts.BatchSize == 0 {
-		opts.BatchSize = DefaultCatchUpBatch
-	}
-	if opts.SwapLockTimeout == 0 {
-		opts.SwapLockTimeout = DefaultSwapLockTimeout
-	}
-	if opts.SwapAttempts == 0 {
-		opts.SwapAttempts = DefaultSwapAttempts
-	}
-	if opts.MaxHeldRows == 0 {
-		opts.MaxHeldRows = DefaultMaxHeldRows
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts.BatchSize = cmp.Or(opts.BatchSize, DefaultCatchUpBatch)
+	opts.SwapLockTimeout = cmp.Or(opts.SwapLockTimeout, DefaultSwapLockTimeout)
+	opts.SwapAttempts = cmp.Or(opts.SwapAttempts, DefaultSwapAttempts)
+	opts.MaxHeldRows = cmp.Or(opts.MaxHeldRows, DefaultMaxHeldRows)
+	opts.Logger = cmp.Or(opts.Logger, slog.Default())
 	b := &rebuilder{pool: pool, store: store, pr: pr, opts: opts, log: opts.Logger.With("projection", pr.name),
 		scratch: scratchPrefix + pr.name}
 	res, err := b.run(ctx)

@@ -19,8 +19,7 @@ func TestRebuildWhileLive(t *testing.T) {
 	ctx := context.Background()
 	c := newCounts("tally")
 	written := e.appendN(3000, 50)
-	r := e.start(e.config(c))
-	e.waitFor(written, 20*time.Second, c.name) // what this test wrote, not the readable head
+	r := e.startCaughtUp(written, 20*time.Second, c) // what this test wrote, not the readable head
 
 	oidBefore := tableOID(t, e, "tally_streams")
 

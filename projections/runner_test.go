@@ -48,8 +48,7 @@ func TestCatchUpAndLive(t *testing.T) {
 	c := newCounts("tally")
 	before := e.appendN(1500, 40)
 
-	r := e.start(e.config(c))
-	e.waitFor(before, 20*time.Second, c.name)
+	r := e.startCaughtUp(before, 20*time.Second, c)
 	e.checkFold(c)
 	if got := r.Leading(); !slices.Equal(got, []string{c.name}) {
 		t.Fatalf("Leading() = %v, want [%s]", got, c.name)
@@ -216,8 +215,7 @@ func TestSchemaChangeAndMissingTables(t *testing.T) {
 	ctx := context.Background()
 	v1 := newCounts("tally")
 	last := e.appendN(700, 10)
-	r := e.start(e.config(v1))
-	e.waitFor(last, 10*time.Second, v1.name)
+	r := e.startCaughtUp(last, 10*time.Second, v1)
 	r.stop(t)
 	// Damage a row: only a rebuild from the log repairs it.
 	if _, err := e.pool.Exec(ctx, `UPDATE tally_streams SET events = events + 1000 WHERE stream_id = 's-1'`); err != nil {
@@ -270,8 +268,7 @@ func TestCheckpointMovedBack(t *testing.T) {
 	ctx := context.Background()
 	c := newCounts("tally")
 	last := e.appendN(300, 10)
-	e.start(e.config(c))
-	e.waitFor(last, 10*time.Second, c.name)
+	e.startCaughtUp(last, 10*time.Second, c)
 	if _, err := e.pool.Exec(ctx, `BEGIN;
 		TRUNCATE tally_streams, tally_applied;
 		UPDATE projection_checkpoints SET position = '0-0', events_applied = 0 WHERE name = 'tally';
@@ -293,8 +290,7 @@ func TestSchemaRebuildRunsBesideTheLiveLeader(t *testing.T) {
 	ctx := context.Background()
 	oldTally, other := newCounts("tally"), newCounts("other")
 	written := e.appendN(4000, 20)
-	old := e.start(e.config(oldTally, other))
-	e.waitFor(written, 20*time.Second, "tally", "other")
+	old := e.startCaughtUp(written, 20*time.Second, oldTally, other)
 
 	newTally := newCounts("tally")
 	newTally.extra = `CREATE INDEX tally_streams_events_idx ON tally_streams (events);`

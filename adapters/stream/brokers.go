@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -261,12 +262,8 @@ func (b *Broker) Close() error {
 //	amqp://… or amqps://…           RabbitMQ
 //	nats://… or tls://…             NATS JetStream
 func OpenBroker(ctx context.Context, brokerURL string, opts BrokerOptions) (*Broker, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Topic == "" {
-		opts.Topic = DefaultTopic
-	}
+	opts.Logger = cmp.Or(opts.Logger, slog.Default())
+	opts.Topic = cmp.Or(opts.Topic, DefaultTopic)
 	scheme, _, ok := strings.Cut(brokerURL, "://")
 	if !ok {
 		return nil, fmt.Errorf("stream broker %q: want a URL such as postgres://…, amqp://… or nats://…", Redact(brokerURL))
@@ -335,8 +332,5 @@ func Redact(raw string) string {
 
 // watermillLogger hands a slog logger to Watermill.
 func watermillLogger(l *slog.Logger) watermill.LoggerAdapter {
-	if l == nil {
-		l = slog.Default()
-	}
-	return watermill.NewSlogLogger(l)
+	return watermill.NewSlogLogger(cmp.Or(l, slog.Default()))
 }

@@ -48,6 +48,17 @@ var brokerCases = []brokerCase{
 	{"nats-jetstream", openNATS},
 }
 
+// start opens the case's broker on a fresh event log and a new topic, and receives what the
+// broker delivers on the topic.
+func (bc brokerCase) start(t *testing.T) (ctx context.Context, log eventLog, topic string, broker brokerUnderTest, got *received) {
+	t.Helper()
+	ctx = testContext(t)
+	log = newEventLog(t)
+	topic = unique("helpstream_test_")
+	broker = bc.open(t, ctx, log, topic)
+	return ctx, log, topic, broker, receive(t, ctx, broker.subscribe(t, ctx))
+}
+
 func openSQL(t *testing.T, ctx context.Context, log eventLog, topic string) brokerUnderTest {
 	if err := stream.InitializeSQLTopic(ctx, log.pool, topic); err != nil {
 		t.Fatal(err)
@@ -65,16 +76,9 @@ func openSQL(t *testing.T, ctx context.Context, log eventLog, topic string) brok
 			}
 		},
 		subscribe: func(t *testing.T, ctx context.Context) <-chan *message.Message {
-			sub, err := stream.NewSQLSubscriber(log.pool, stream.SQLSubscriberConfig{ConsumerGroup: "test", PollInterval: 20 * time.Millisecond}, quiet)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = sub.Close() })
-			msgs, err := sub.Subscribe(ctx, topic)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return msgs
+			return subscribeTo(t, ctx, topic, func() (message.Subscriber, error) {
+				return stream.NewSQLSubscriber(log.pool, stream.SQLSubscriberConfig{ConsumerGroup: "test", PollInterval: 20 * time.Millisecond}, quiet)
+			})
 		},
 	}
 }
@@ -91,18 +95,24 @@ func publisherBroker(t *testing.T, publisher message.Publisher, newSubscriber fu
 			}
 		},
 		subscribe: func(t *testing.T, ctx context.Context) <-chan *message.Message {
-			sub, err := newSubscriber()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = sub.Close() })
-			msgs, err := sub.Subscribe(ctx, topic)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return msgs
+			return subscribeTo(t, ctx, topic, newSubscriber)
 		},
 	}
+}
+
+// subscribeTo subscribes a new subscriber to topic; the subscriber is closed when the test ends.
+func subscribeTo(t *testing.T, ctx context.Context, topic string, newSubscriber func() (message.Subscriber, error)) <-chan *message.Message {
+	t.Helper()
+	sub, err := newSubscriber()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	msgs, err := sub.Subscribe(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
 }
 
 func openAMQP(t *testing.T, ctx context.Context, log eventLog, topic string) brokerUnderTest {
@@ -133,11 +143,7 @@ func TestForwardsToEveryBroker(t *testing.T) {
 	for _, bc := range brokerCases {
 		t.Run(bc.name, func(t *testing.T) {
 			t.Parallel()
-			ctx := testContext(t)
-			log := newEventLog(t)
-			topic := unique("helpstream_test_")
-			broker := bc.open(t, ctx, log, topic)
-			got := receive(t, ctx, broker.subscribe(t, ctx))
+			ctx, log, topic, broker, got := bc.start(t)
 
 			backlog := log.appendEvents(t, ctx, 3, 10)
 			cfg := stream.Config{Name: unique("test-"), Topic: topic, Pool: log.pool, Store: log.store,
@@ -174,11 +180,7 @@ func TestKilledHalfwayThroughABatch(t *testing.T) {
 	for _, bc := range brokerCases {
 		t.Run(bc.name, func(t *testing.T) {
 			t.Parallel()
-			ctx := testContext(t)
-			log := newEventLog(t)
-			topic := unique("helpstream_test_")
-			broker := bc.open(t, ctx, log, topic)
-			got := receive(t, ctx, broker.subscribe(t, ctx))
+			ctx, log, topic, broker, got := bc.start(t)
 			events := log.appendEvents(t, ctx, 4, 10)
 
 			cfg := stream.Config{Name: unique("test-"), Topic: topic, Pool: log.pool, Store: log.store,

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -89,12 +90,8 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.Name == "" {
-		c.Name = DefaultName
-	}
-	if c.Topic == "" {
-		c.Topic = DefaultTopic
-	}
+	c.Name = cmp.Or(c.Name, DefaultName)
+	c.Topic = cmp.Or(c.Topic, DefaultTopic)
 	pace := c.pacing().WithDefaults()
 	c.BatchSize, c.LeaderRetry, c.RetryDelay, c.Logger = pace.BatchSize, pace.LeaderRetry, pace.RetryDelay, pace.Logger
 }

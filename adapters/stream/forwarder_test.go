@@ -54,11 +54,7 @@ type eventLog struct {
 func newEventLog(t *testing.T) eventLog {
 	t.Helper()
 	pool, url := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{PollInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatalf("new event store: %v", err)
-	}
-	t.Cleanup(store.Close)
+	store := pgtest.OpenEventStore(t, pool, pgstore.Config{PollInterval: 50 * time.Millisecond})
 	return eventLog{pool: pool, url: url, store: store}
 }
 

@@ -1,6 +1,7 @@
 package subscriber
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,18 +94,10 @@ type Pacing struct {
 
 // WithDefaults returns p with its zero fields set to their defaults.
 func (p Pacing) WithDefaults() Pacing {
-	if p.BatchSize == 0 {
-		p.BatchSize = DefaultBatchSize
-	}
-	if p.LeaderRetry == 0 {
-		p.LeaderRetry = DefaultLeaderRetry
-	}
-	if p.RetryDelay == 0 {
-		p.RetryDelay = DefaultRetryDelay
-	}
-	if p.Logger == nil {
-		p.Logger = slog.Default()
-	}
+	p.BatchSize = cmp.Or(p.BatchSize, DefaultBatchSize)
+	p.LeaderRetry = cmp.Or(p.LeaderRetry, DefaultLeaderRetry)
+	p.RetryDelay = cmp.Or(p.RetryDelay, DefaultRetryDelay)
+	p.Logger = cmp.Or(p.Logger, slog.Default())
 	return p
 }
 
@@ -138,9 +131,7 @@ type Observer interface {
 
 func (c *Config) setDefaults() {
 	c.Pacing = c.Pacing.WithDefaults()
-	if c.CatchUpBatch == 0 {
-		c.CatchUpBatch = c.BatchSize
-	}
+	c.CatchUpBatch = cmp.Or(c.CatchUpBatch, c.BatchSize)
 	if c.CatchUpRead == 0 && c.CatchUpBatch > 0 {
 		c.CatchUpRead = max(c.CatchUpBatch, defaultCatchUpRead/c.CatchUpBatch*c.CatchUpBatch)
 	}

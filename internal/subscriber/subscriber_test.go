@@ -86,12 +86,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	pool, _ := pgtest.NewDatabase(t)
-	store, err := pgstore.New(pool, pgstore.Config{PollInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
+	store, pool := pgtest.NewEventStore(t, pgstore.Config{PollInterval: 50 * time.Millisecond})
 	if _, err := pool.Exec(context.Background(), `
 		CREATE TABLE test_checkpoints (name text PRIMARY KEY, position text NOT NULL,
 			events_applied bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now());

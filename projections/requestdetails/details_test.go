@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -61,15 +62,10 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
-	pool, _ := pgtest.NewDatabase(t)
+	store, pool := pgtest.NewEventStore(t, pgstore.Config{})
 	if _, err := pool.Exec(ctx, requestdetails.NewProjection().Schema()); err != nil {
 		t.Fatal(err)
 	}
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
 	files, err := filestore.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

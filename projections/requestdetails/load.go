@@ -32,7 +32,7 @@ type load struct {
 func (l *load) Held() int { return l.rows.Held() }
 
 func (l *load) Fold(batch []eventlog.RecordedEvent) (projections.BulkWrite, error) {
-	err := l.p.reader.Each(batch, requestevents.Handlers{
+	err := l.p.Reader.Each(batch, requestevents.Handlers{
 		Undecoded:  l.rows.Undecoded,
 		Request:    func(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) { l.foldRequest(id, e, rec) },
 		Company:    l.names.Company,

@@ -30,21 +30,12 @@ import (
 const Name = "request_details"
 
 // Projection keeps the details tables. It implements projections.Projection.
-type Projection struct {
-	reader *requestevents.Reader
-}
+type Projection struct{ requestevents.ReadModel }
 
 // NewProjection returns the request-details projection.
 func NewProjection() *Projection {
-	return &Projection{reader: requestevents.NewReader("request details")}
-}
-
-// Name implements projections.Projection.
-func (*Projection) Name() string { return Name }
-
-// Tables implements projections.Projection.
-func (*Projection) Tables() []string {
-	return []string{"request_details", "request_details_entries", "request_details_companies", "request_details_technicians"}
+	return &Projection{requestevents.NewReadModel(Name, "request details",
+		"request_details", "request_details_entries", "request_details_companies", "request_details_technicians")}
 }
 
 // Schema implements projections.Projection.
@@ -135,65 +126,45 @@ type entry struct {
 // batch touches, folds the batch in memory, then writes: new states and every entry with COPY,
 // changed states with one UPDATE from arrays, names with one upsert per table.
 func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.RecordedEvent) error {
-	companies := map[uuid.UUID]string{}
-	techs := map[uuid.UUID]string{}
-	type recorded struct {
-		rec   *eventlog.RecordedEvent
-		id    uuid.UUID
-		event eventlog.Event
-	}
-	var events []recorded
-	var touchedIDs []uuid.UUID
-	touched := map[uuid.UUID]bool{}
-	err := p.reader.Each(batch, requestevents.Handlers{
-		Request: func(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) {
-			events = append(events, recorded{rec: rec, id: id, event: e})
-			if !touched[id] {
-				touched[id] = true
-				touchedIDs = append(touchedIDs, id)
-			}
-		},
-		Company:    func(id uuid.UUID, name string) { companies[id] = name },
-		Technician: func(id uuid.UUID, name string) { techs[id] = name },
-	})
+	b, err := p.Reader.Collect(batch)
 	if err != nil {
 		return err
 	}
-	if err := writeNames(ctx, tx, companies, techs); err != nil {
+	if err := writeNames(ctx, tx, b.Companies, b.Technicians); err != nil {
 		return err
 	}
-	if len(events) == 0 {
+	if len(b.Events) == 0 {
 		return nil
 	}
-	states, err := readStates(ctx, tx, touchedIDs)
+	states, err := readStates(ctx, tx, b.Touched)
 	if err != nil {
 		return err
 	}
 	var entries []entry
-	for _, ev := range events {
-		s := states[ev.id]
-		if sub, ok := ev.event.(*request.Submitted); ok {
+	for _, ev := range b.Events {
+		s := states[ev.RequestID]
+		if sub, ok := ev.Event.(*request.Submitted); ok {
 			if s != nil {
 				continue // the request is already there
 			}
-			s = &state{submittedAt: ev.rec.Metadata.OccurredAt}
+			s = &state{submittedAt: ev.Rec.Metadata.OccurredAt}
 			s.State = request.State{
-				ID: ev.id, CompanyID: sub.CompanyID, PortalID: sub.PortalID, Customer: sub.Customer,
+				ID: ev.RequestID, CompanyID: sub.CompanyID, PortalID: sub.PortalID, Customer: sub.Customer,
 				Description: sub.Description, Source: sub.Source,
 			}
-			states[ev.id] = s
+			states[ev.RequestID] = s
 		} else if s == nil {
 			continue // events of a request whose submission this read model never saw
-		} else if s.version >= ev.rec.Version {
+		} else if s.version >= ev.Rec.Version {
 			continue // already applied
 		}
-		Fold(&s.State, ev.event)
+		Fold(&s.State, ev.Event)
 		s.changed = true
-		s.lastActivity, s.version, s.position = ev.rec.Metadata.OccurredAt, ev.rec.Version, ev.rec.Position
-		entries = append(entries, entryOf(ev.id, ev.rec, ev.event))
+		s.lastActivity, s.version, s.position = ev.Rec.Metadata.OccurredAt, ev.Rec.Version, ev.Rec.Position
+		entries = append(entries, entryOf(ev.RequestID, ev.Rec, ev.Event))
 	}
 	var created, changed []*state
-	for _, id := range touchedIDs {
+	for _, id := range b.Touched {
 		s := states[id]
 		switch {
 		case s == nil:

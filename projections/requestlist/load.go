@@ -37,7 +37,7 @@ type load struct {
 func (l *load) Held() int { return l.rows.Held() }
 
 func (l *load) Fold(batch []eventlog.RecordedEvent) (projections.BulkWrite, error) {
-	err := l.p.reader.Each(batch, requestevents.Handlers{
+	err := l.p.Reader.Each(batch, requestevents.Handlers{
 		Undecoded: l.rows.Undecoded,
 		Request:   func(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) { l.foldRequest(id, e, rec) },
 		Company: func(id uuid.UUID, name string) {
@@ -71,7 +71,7 @@ func (l *load) foldRequest(id uuid.UUID, e eventlog.Event, rec *eventlog.Recorde
 	if r == nil {
 		return // events of a request whose submission this read model never saw
 	}
-	fold(r, requestEvent{id: id, event: e, at: at}, l.techs)
+	fold(r, e, at, l.techs)
 	if r.status == request.StatusCompleted {
 		l.rows.Close(id)
 	}

@@ -27,21 +27,12 @@ import (
 const Name = "request_list"
 
 // Projection keeps the request-list tables. It implements projections.Projection.
-type Projection struct {
-	reader *requestevents.Reader
-}
+type Projection struct{ requestevents.ReadModel }
 
 // NewProjection returns the request-list projection.
 func NewProjection() *Projection {
-	return &Projection{reader: requestevents.NewReader("request list")}
-}
-
-// Name implements projections.Projection.
-func (*Projection) Name() string { return Name }
-
-// Tables implements projections.Projection.
-func (*Projection) Tables() []string {
-	return []string{"request_list", "request_list_search", "request_list_counts", "request_list_companies", "request_list_technicians"}
+	return &Projection{requestevents.NewReadModel(Name, "request list",
+		"request_list", "request_list_search", "request_list_counts", "request_list_companies", "request_list_technicians")}
 }
 
 // Schema implements projections.Projection.
@@ -158,12 +149,6 @@ type row struct {
 	changed   bool
 }
 
-type requestEvent struct {
-	id    uuid.UUID
-	event eventlog.Event
-	at    time.Time
-}
-
 type countKey struct {
 	company uuid.UUID
 	status  request.Status
@@ -174,62 +159,49 @@ type countKey struct {
 // final state, then writes: new rows and their search text with COPY, changed rows with one
 // UPDATE from arrays, names and counts with one upsert each.
 func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.RecordedEvent) error {
-	companies := map[uuid.UUID]string{}
-	techs := map[uuid.UUID]string{}
-	var events []requestEvent
-	touched := map[uuid.UUID]bool{}
-	var touchedIDs []uuid.UUID
-	err := p.reader.Each(batch, requestevents.Handlers{
-		Request: func(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) {
-			events = append(events, requestEvent{id: id, event: e, at: rec.Metadata.OccurredAt})
-			if !touched[id] {
-				touched[id] = true
-				touchedIDs = append(touchedIDs, id)
-			}
-		},
-		Company:    func(id uuid.UUID, name string) { companies[id] = name },
-		Technician: func(id uuid.UUID, name string) { techs[id] = name },
-	})
+	b, err := p.Reader.Collect(batch)
 	if err != nil {
 		return err
 	}
+	companies, techs := b.Companies, b.Technicians
 	if err := writeNames(ctx, tx, companies, techs); err != nil {
 		return err
 	}
-	if len(events) == 0 {
+	if len(b.Events) == 0 {
 		return nil
 	}
-	rows, err := readRows(ctx, tx, touchedIDs)
+	rows, err := readRows(ctx, tx, b.Touched)
 	if err != nil {
 		return err
 	}
-	if err := readNames(ctx, tx, events, rows, companies, techs); err != nil {
+	if err := readNames(ctx, tx, b.Events, rows, companies, techs); err != nil {
 		return err
 	}
 	var created []*row
-	for _, ev := range events {
-		r := rows[ev.id]
-		if s, ok := ev.event.(*request.Submitted); ok {
+	for _, ev := range b.Events {
+		r := rows[ev.RequestID]
+		at := ev.Rec.Metadata.OccurredAt
+		if s, ok := ev.Event.(*request.Submitted); ok {
 			if r != nil {
 				continue // the request is already there
 			}
 			r = &row{
-				id: ev.id, companyID: s.CompanyID, companyName: companies[s.CompanyID],
+				id: ev.RequestID, companyID: s.CompanyID, companyName: companies[s.CompanyID],
 				customerName: s.Customer.Name, customerEmail: s.Customer.Email, description: s.Description,
-				status: request.StatusNew, platform: string(s.Source.Platform), submittedAt: ev.at, lastActivity: ev.at,
+				status: request.StatusNew, platform: string(s.Source.Platform), submittedAt: at, lastActivity: at,
 			}
-			rows[ev.id] = r
+			rows[ev.RequestID] = r
 			created = append(created, r)
 			continue
 		}
 		if r == nil {
 			continue // events of a request whose submission this read model never saw
 		}
-		fold(r, ev, techs)
+		fold(r, ev.Event, at, techs)
 	}
 	counts := map[countKey]int64{}
 	var changed []*row
-	for _, id := range touchedIDs {
+	for _, id := range b.Touched {
 		r := rows[id]
 		switch {
 		case r == nil:
@@ -253,16 +225,16 @@ func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.Reco
 }
 
 // fold applies one event other than Submitted to a request's row, as the catalog does.
-func fold(r *row, ev requestEvent, techs map[uuid.UUID]string) {
+func fold(r *row, e eventlog.Event, at time.Time, techs map[uuid.UUID]string) {
 	r.changed = true
-	r.lastActivity = ev.at
-	switch e := ev.event.(type) {
+	r.lastActivity = at
+	switch e := e.(type) {
 	case *request.Assigned:
 		r.assignee, r.assigneeName, r.status = e.TechnicianID, techs[e.TechnicianID], request.StatusActive
-		r.assignedAt = ptr(ev.at)
+		r.assignedAt = ptr(at)
 	case *request.Transferred:
 		r.assignee, r.assigneeName = e.To, techs[e.To]
-		r.assignedAt = ptr(ev.at)
+		r.assignedAt = ptr(at)
 	case *request.Unassigned:
 		r.assignee, r.assigneeName, r.status, r.assignedAt = uuid.Nil, "", request.StatusNew, nil
 	case *request.MessageSent:
@@ -270,7 +242,7 @@ func fold(r *row, ev requestEvent, techs map[uuid.UUID]string) {
 	case *request.FileShared:
 		r.files++
 	case *request.Closed:
-		r.status, r.closedAt = request.StatusCompleted, ptr(ev.at)
+		r.status, r.closedAt = request.StatusCompleted, ptr(at)
 	}
 }
 
@@ -309,12 +281,12 @@ func readRows(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*r
 
 // readNames reads the names of the companies and technicians the batch's events name but
 // the batch does not define.
-func readNames(ctx context.Context, tx pgx.Tx, events []requestEvent, rows map[uuid.UUID]*row, companies, techs map[uuid.UUID]string) error {
+func readNames(ctx context.Context, tx pgx.Tx, events []requestevents.Event, rows map[uuid.UUID]*row, companies, techs map[uuid.UUID]string) error {
 	var companyIDs, techIDs []uuid.UUID
 	for _, ev := range events {
-		switch e := ev.event.(type) {
+		switch e := ev.Event.(type) {
 		case *request.Submitted:
-			if _, ok := companies[e.CompanyID]; !ok && rows[ev.id] == nil {
+			if _, ok := companies[e.CompanyID]; !ok && rows[ev.RequestID] == nil {
 				companyIDs = append(companyIDs, e.CompanyID)
 			}
 		case *request.Assigned:

@@ -132,17 +132,12 @@ func applyBatches(t *testing.T, db interface {
 
 func newProperty(t *testing.T) *property {
 	ctx := context.Background()
-	pool, _ := pgtest.NewDatabase(t)
+	store, pool := pgtest.NewEventStore(t, pgstore.Config{})
 	for _, pr := range readModelProjections() {
 		if _, err := pool.Exec(ctx, pr.Schema()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
 	files, err := filestore.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,10 +56,7 @@ func (s *Store) ReadDelivered(ctx context.Context, from, until eventlog.Position
 	if opts.Limit < 0 {
 		return nil, fmt.Errorf("read delivered events from %s: negative limit %d", from, opts.Limit)
 	}
-	limit := opts.Limit
-	if limit == 0 {
-		limit = DefaultReadAllLimit
-	}
+	limit := cmp.Or(opts.Limit, DefaultReadAllLimit)
 	fromTx, fromPos := from.Parts()
 	untilTx, untilPos := until.Parts()
 	rows, err := s.pool.Query(ctx, readDeliveredSQL, fromTx, int64(fromPos), untilTx, int64(untilPos), limit)
@@ -121,10 +119,7 @@ func (s *Store) ReadAll(ctx context.Context, from eventlog.Position, opts eventl
 	if opts.Limit < 0 {
 		return nil, fmt.Errorf("read all from %s: negative limit %d", from, opts.Limit)
 	}
-	limit := opts.Limit
-	if limit == 0 {
-		limit = DefaultReadAllLimit
-	}
+	limit := cmp.Or(opts.Limit, DefaultReadAllLimit)
 	txID, position := from.Parts()
 	offset, err := s.xidOffset(ctx)
 	if err != nil {

@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,10 +30,7 @@ func (s *Store) Subscribe(ctx context.Context, from eventlog.Position, opts even
 	if opts.MaxBatch < 0 {
 		return fmt.Errorf("subscribe: negative MaxBatch %d", opts.MaxBatch)
 	}
-	limit := opts.MaxBatch
-	if limit == 0 {
-		limit = DefaultMaxBatch
-	}
+	limit := cmp.Or(opts.MaxBatch, DefaultMaxBatch)
 	patterns := likePatterns(opts.StreamPrefixes)
 
 	ctx, cancel := context.WithCancel(ctx)
