@@ -57,7 +57,7 @@ func runProjectionsRun(ctx context.Context, args []string, out io.Writer) error 
 	fs := newFlagSet("projections run", projectionsRunSummary, out)
 	batch := fs.Int("batch", projections.DefaultBatchSize, "most events one live transaction applies")
 	catchUp := fs.Int("catch-up-batch", projections.DefaultCatchUpBatch, "events one transaction applies while catching up, and per page of a rebuild")
-	leaderRetry := fs.Duration("leader-retry", projections.DefaultLeaderRetry, "how often a standby tries to become leader, and a leader checks its lock connection")
+	leaderRetry := leaderRetryFlag(fs, projections.DefaultLeaderRetry)
 	stores := addProjectionFlags(fs)
 	if help, err := parseFlagsOnly(fs, args); help || err != nil {
 		return err

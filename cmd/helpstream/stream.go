@@ -24,7 +24,7 @@ func runStreamRun(ctx context.Context, args []string, out io.Writer) error {
 	name := fs.String("name", stream.DefaultName, "forwarder name: its checkpoint and its leader lock; one per destination")
 	topic := fs.String("topic", stream.DefaultTopic, "topic every event is published to")
 	batch := fs.Int("batch", stream.DefaultBatchSize, "most events of one Publish call and checkpoint write")
-	leaderRetry := fs.Duration("leader-retry", stream.DefaultLeaderRetry, "how often a standby tries to become leader, and a leader checks its lock connection")
+	leaderRetry := leaderRetryFlag(fs, stream.DefaultLeaderRetry)
 	stores := addProjectionFlags(fs)
 	if help, err := parseFlagsOnly(fs, args); help || err != nil {
 		return err
