@@ -48,10 +48,10 @@ var adminActions = []adminAction{
 			}
 		})},
 	{"portal-create", "add a customer portal to a company: --company ID --name", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
-		company := fs.String("company", "", "company ID")
+		company := idFlag(fs, "company")
 		name := fs.String("name", "", "portal name")
 		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
-			companyID, err := parseID("company", *company)
+			companyID, err := company()
 			if err != nil {
 				return err
 			}
@@ -84,10 +84,10 @@ var adminActions = []adminAction{
 			fmt.Fprintf(out, "%s  %-20s %-28s %-9s companies: %v\n", id, p.Name, p.Email, p.Availability, p.Companies)
 		})},
 	{"password", "set a technician's password and end their sessions: --technician ID --password", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
-		technician := fs.String("technician", "", "technician ID")
+		technician := idFlag(fs, "technician")
 		password := fs.String("password", envOr("HELPSTREAM_TECHNICIAN_PASSWORD", ""), "new password (env HELPSTREAM_TECHNICIAN_PASSWORD)")
 		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
-			id, err := parseID("technician", *technician)
+			id, err := technician()
 			if err != nil {
 				return err
 			}
@@ -130,14 +130,14 @@ func unlock(ctx context.Context, accounts *app.Accounts, email string, out io.Wr
 
 func accessAction(grant bool) func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 	return func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
-		technician := fs.String("technician", "", "technician ID")
-		company := fs.String("company", "", "company ID")
+		technician := idFlag(fs, "technician")
+		company := idFlag(fs, "company")
 		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
-			techID, err := parseID("technician", *technician)
+			techID, err := technician()
 			if err != nil {
 				return err
 			}
-			companyID, err := parseID("company", *company)
+			companyID, err := company()
 			if err != nil {
 				return err
 			}
@@ -159,12 +159,16 @@ func adminMeta() app.Meta {
 	return app.Meta{Actor: app.Admin, CorrelationID: "cli-" + uuid.NewString()}
 }
 
-func parseID(what, s string) (uuid.UUID, error) {
-	id, err := uuid.Parse(strings.TrimSpace(s))
-	if err != nil {
-		return uuid.Nil, fmt.Errorf("--%s must be a %s ID (a UUID), not %q", what, what, s)
+// idFlag adds --what, a what ID (a UUID), and returns what parses it once the flags are.
+func idFlag(fs *flag.FlagSet, what string) func() (uuid.UUID, error) {
+	s := fs.String(what, "", what+" ID")
+	return func() (uuid.UUID, error) {
+		id, err := uuid.Parse(strings.TrimSpace(*s))
+		if err != nil {
+			return uuid.Nil, fmt.Errorf("--%s must be a %s ID (a UUID), not %q", what, what, *s)
+		}
+		return id, nil
 	}
-	return id, nil
 }
 
 // listAction is an action without flags that lists what the read models hold: it brings them

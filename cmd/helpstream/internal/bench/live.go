@@ -433,9 +433,7 @@ func (a *liveAPI) load(ctx context.Context, portal string, sessions []liveSessio
 	var firstErr error
 	var wg sync.WaitGroup
 	for w := range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			tech := sessions[w%len(sessions)].token
 			command := func(path, token string, body any) (string, error) {
 				select {
@@ -494,7 +492,7 @@ func (a *liveAPI) load(ctx context.Context, portal string, sessions []liveSessio
 					}
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return sent, firstErr
