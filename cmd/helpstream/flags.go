@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 )
 
 // newFlagSet returns a flag set whose --help prints the command's summary before its flags.
@@ -59,10 +58,4 @@ const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/helpstream?sslmod
 // means the event store lives in the --database-url database.
 func eventStoreFlag(fs *flag.FlagSet) *string {
 	return fs.String("event-store", envOr("HELPSTREAM_EVENT_STORE", ""), "event store URL: postgres://… or esdb://host:2113?tls=false; default: the database (env HELPSTREAM_EVENT_STORE)")
-}
-
-// leaderRetryFlag adds --leader-retry, which every command running a leader-elected worker
-// (the projectors, a stream forwarder) shares, with that worker's default.
-func leaderRetryFlag(fs *flag.FlagSet, def time.Duration) *time.Duration {
-	return fs.Duration("leader-retry", def, "how often a standby tries to become leader, and a leader checks its lock connection")
 }
