@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/service"
 )
@@ -36,26 +37,21 @@ var adminActions = []adminAction{
 			return nil
 		}
 	}},
-	{"company-list", "list companies with their portals", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
-		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
-			return byName(ctx, svc, svc.Queries.Companies, func(id uuid.UUID) error {
-				c, err := svc.App.Company(ctx, id)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(out, "%s  %s\n", id, c.Name())
-				for _, p := range c.Portals() {
-					fmt.Fprintf(out, "    portal %s  %s\n", p.ID, p.Name)
-				}
-				return nil
-			})
-		}
-	}},
+	{"company-list", "list companies with their portals", listAction((*app.Queries).Companies,
+		func(svc *service.Service) func(context.Context, uuid.UUID) (*directory.Company, error) {
+			return svc.App.Company
+		},
+		func(out io.Writer, id uuid.UUID, c *directory.Company) {
+			fmt.Fprintf(out, "%s  %s\n", id, c.Name())
+			for _, p := range c.Portals() {
+				fmt.Fprintf(out, "    portal %s  %s\n", p.ID, p.Name)
+			}
+		})},
 	{"portal-create", "add a customer portal to a company: --company ID --name", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
-		company := fs.String("company", "", "company ID")
+		company := idFlag(fs, "company")
 		name := fs.String("name", "", "portal name")
 		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
-			companyID, err := parseID("company", *company)
+			companyID, err := company()
 			if err != nil {
 				return err
 			}
@@ -80,23 +76,18 @@ var adminActions = []adminAction{
 			return nil
 		}
 	}},
-	{"technician-list", "list technicians with their access and status", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
-		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
-			return byName(ctx, svc, svc.Queries.Technicians, func(id uuid.UUID) error {
-				p, err := svc.Queries.Profile(ctx, id)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(out, "%s  %-20s %-28s %-9s companies: %v\n", id, p.Name, p.Email, p.Availability, p.Companies)
-				return nil
-			})
-		}
-	}},
+	{"technician-list", "list technicians with their access and status", listAction((*app.Queries).Technicians,
+		func(svc *service.Service) func(context.Context, uuid.UUID) (app.TechnicianProfile, error) {
+			return svc.Queries.Profile
+		},
+		func(out io.Writer, id uuid.UUID, p app.TechnicianProfile) {
+			fmt.Fprintf(out, "%s  %-20s %-28s %-9s companies: %v\n", id, p.Name, p.Email, p.Availability, p.Companies)
+		})},
 	{"password", "set a technician's password and end their sessions: --technician ID --password", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
-		technician := fs.String("technician", "", "technician ID")
+		technician := idFlag(fs, "technician")
 		password := fs.String("password", envOr("HELPSTREAM_TECHNICIAN_PASSWORD", ""), "new password (env HELPSTREAM_TECHNICIAN_PASSWORD)")
 		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
-			id, err := parseID("technician", *technician)
+			id, err := technician()
 			if err != nil {
 				return err
 			}
@@ -139,14 +130,14 @@ func unlock(ctx context.Context, accounts *app.Accounts, email string, out io.Wr
 
 func accessAction(grant bool) func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 	return func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
-		technician := fs.String("technician", "", "technician ID")
-		company := fs.String("company", "", "company ID")
+		technician := idFlag(fs, "technician")
+		company := idFlag(fs, "company")
 		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
-			techID, err := parseID("technician", *technician)
+			techID, err := technician()
 			if err != nil {
 				return err
 			}
-			companyID, err := parseID("company", *company)
+			companyID, err := company()
 			if err != nil {
 				return err
 			}
@@ -168,32 +159,45 @@ func adminMeta() app.Meta {
 	return app.Meta{Actor: app.Admin, CorrelationID: "cli-" + uuid.NewString()}
 }
 
-func parseID(what, s string) (uuid.UUID, error) {
-	id, err := uuid.Parse(strings.TrimSpace(s))
-	if err != nil {
-		return uuid.Nil, fmt.Errorf("--%s must be a %s ID (a UUID), not %q", what, what, s)
+// idFlag adds --what, a what ID (a UUID), and returns what parses it once the flags are.
+func idFlag(fs *flag.FlagSet, what string) func() (uuid.UUID, error) {
+	s := fs.String(what, "", what+" ID")
+	return func() (uuid.UUID, error) {
+		id, err := uuid.Parse(strings.TrimSpace(*s))
+		if err != nil {
+			return uuid.Nil, fmt.Errorf("--%s must be a %s ID (a UUID), not %q", what, what, *s)
+		}
+		return id, nil
 	}
-	return id, nil
 }
 
-// byName brings the read models up to the log, then calls each with every ID list returns, in
-// the order of their names, until one fails.
-func byName(ctx context.Context, svc *service.Service, list func(context.Context) (map[uuid.UUID]string, error), each func(uuid.UUID) error) error {
-	if err := svc.ProjectUntilCurrent(ctx, catchUpTimeout); err != nil { // the lists come from the read models
-		return err
-	}
-	names, err := list(ctx)
-	if err != nil {
-		return err
-	}
-	ids := slices.Collect(maps.Keys(names))
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return strings.Compare(names[a], names[b]) })
-	for _, id := range ids {
-		if err := each(id); err != nil {
-			return err
+// listAction is an action without flags that lists what the read models hold: it brings them
+// up to the log, then, in the order of their names, gets each ID list returns with get and
+// prints it, until one fails.
+func listAction[T any](list func(*app.Queries, context.Context) (map[uuid.UUID]string, error),
+	get func(*service.Service) func(context.Context, uuid.UUID) (T, error),
+	print func(out io.Writer, id uuid.UUID, item T)) func(*flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
+	return func(*flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
+			if err := svc.ProjectUntilCurrent(ctx, catchUpTimeout); err != nil { // the lists come from the read models
+				return err
+			}
+			names, err := list(svc.Queries, ctx)
+			if err != nil {
+				return err
+			}
+			ids := slices.Collect(maps.Keys(names))
+			slices.SortFunc(ids, func(a, b uuid.UUID) int { return strings.Compare(names[a], names[b]) })
+			for _, id := range ids {
+				item, err := get(svc)(ctx, id)
+				if err != nil {
+					return err
+				}
+				print(out, id, item)
+			}
+			return nil
 		}
 	}
-	return nil
 }
 
 // catchUpTimeout bounds how long a listing waits for the read models to reach the log.

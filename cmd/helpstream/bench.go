@@ -16,7 +16,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
@@ -116,19 +115,7 @@ func scratchDatabase(ctx context.Context, base string) (string, func(), error) {
 	if err := service.EnsureDatabase(ctx, scratch); err != nil {
 		return "", nil, err
 	}
-	drop := func() {
-		u.Path = "/postgres"
-		cfg, err := service.ConnConfig(u.String())
-		if err != nil {
-			return
-		}
-		conn, err := pgx.ConnectConfig(context.WithoutCancel(ctx), cfg)
-		if err != nil {
-			return
-		}
-		defer conn.Close(context.WithoutCancel(ctx))
-		_, _ = conn.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	}
+	drop := func() { _ = service.DropDatabase(context.WithoutCancel(ctx), scratch) }
 	return scratch, drop, nil
 }
 
@@ -366,12 +353,7 @@ func benchDatabase(ctx context.Context, dbURL string, keep bool, conns int32, st
 		fmt.Fprintf(out, "scratch database kept: %s\n", scratchURL)
 		drop = func() {}
 	}
-	if pool, err = service.OpenDatabase(ctx, scratchURL, conns); err != nil {
-		drop()
-		return "", nil, nil, nil, err
-	}
-	if store, err = pgstore.New(pool, storeCfg); err != nil {
-		pool.Close()
+	if pool, store, err = service.OpenPostgresEventStore(ctx, scratchURL, conns, storeCfg); err != nil {
 		drop()
 		return "", nil, nil, nil, err
 	}

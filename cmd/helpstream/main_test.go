@@ -5,13 +5,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
+	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/service"
 )
 
@@ -108,6 +113,53 @@ func TestServeDemoOnAFreshDatabase(t *testing.T) {
 	}
 }
 
+// serve with pool parameters in its URL starts; with --metrics-addr, /metrics is served there
+// to scrapers and not on the public address.
+func TestServeMetricsAddrAndPoolURL(t *testing.T) {
+	_, url := pgtest.NewDatabase(t)
+	lines := runInBackground(t, "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+		"--database-url", withParameters(url, "pool_max_conns=6"), "--files-dir", t.TempDir())
+	banner := regexp.MustCompile(`API on (http://[^/]+)/api/v1 .*metrics: (http://\S+/metrics)`)
+	var base, metrics string
+	for line := range lines {
+		if m := banner.FindStringSubmatch(line); m != nil {
+			base, metrics = m[1], m[2]
+			break
+		}
+	}
+	if base == "" {
+		t.Fatal("serve printed no API and metrics address")
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	get := func(u string) (int, string) {
+		t.Helper()
+		res, err := client.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if status, body := get(metrics); status != http.StatusOK || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("metrics listener: %d %.100s", status, body)
+	}
+	if status, _ := get(base + "/metrics"); status != http.StatusNotFound {
+		t.Errorf("/metrics on the public address: %d, want 404", status)
+	}
+	if status, body := get(base + "/healthz"); status != http.StatusOK {
+		t.Errorf("/healthz: %d %s", status, body)
+	}
+}
+
+// withParameters adds query parameters to a URL that may have some already.
+func withParameters(url, params string) string {
+	if strings.Contains(url, "?") {
+		return url + "&" + params
+	}
+	return url + "?" + params
+}
+
 // runInBackground runs the command line until the test ends, and returns its output's lines.
 func runInBackground(t *testing.T, args ...string) <-chan string {
 	t.Helper()
@@ -167,6 +219,69 @@ func openTestService(t *testing.T, url string) *service.Service {
 		t.Fatal(err)
 	}
 	return svc
+}
+
+// `helpstream admin unlock --email E` lifts a lockout that a server's logins set, through the
+// shared database: the technician gets in at once.
+func TestAdminUnlock(t *testing.T) {
+	svc, url := openFreshService(t)
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	accounts := svc.Accounts.WithLoginPolicy(app.LoginPolicy{Now: func() time.Time { return now }})
+	const password = "correct horse battery"
+	if _, err := accounts.RegisterTechnicianWithPassword(ctx, adminMeta(), app.RegisterTechnician{TechnicianID: uuid.New(), Name: "Ann Tech", Email: "ann@example.com"}, password); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if i == 100 {
+			t.Fatal("no lockout after 100 attempts")
+		}
+		_, err := accounts.Login(ctx, "ann@example.com", "wrong password")
+		if errors.Is(err, app.ErrAccountLocked) {
+			break
+		}
+		now = now.Add(15 * time.Minute)
+	}
+	if _, err := accounts.Login(ctx, "ann@example.com", password); !errors.Is(err, app.ErrAccountLocked) {
+		t.Fatalf("the right password while locked: %v", err)
+	}
+
+	cli := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, append([]string{"admin", "unlock", "--database-url", url, "--files-dir", t.TempDir()}, args...), &out)
+		return strings.TrimSpace(out.String()), err
+	}
+	for _, c := range []struct {
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{[]string{"--email", " Ann@Example.com "}, "ann@example.com unlocked (20 failed logins forgotten)", ""},
+		{[]string{"--email", "ann@example.com"}, "ann@example.com was not locked and had no failed logins", ""},
+		{nil, "", "--email is required"},
+	} {
+		out, err := cli(c.args...)
+		switch {
+		case c.wantErr != "" && (err == nil || err.Error() != c.wantErr):
+			t.Errorf("admin unlock %q: err %v, want %q", c.args, err, c.wantErr)
+		case c.wantErr == "" && (err != nil || out != c.want):
+			t.Errorf("admin unlock %q: %q, %v; want %q", c.args, out, err, c.want)
+		}
+	}
+	if _, err := accounts.Login(ctx, "ann@example.com", password); err != nil {
+		t.Fatalf("the right password after the unlock: %v", err)
+	}
+}
+
+// openFreshService opens the service, as openTestService, on a database of the test's own,
+// and returns it with the database's URL for the commands under test; it closes when the
+// test ends.
+func openFreshService(t *testing.T) (svc *service.Service, url string) {
+	t.Helper()
+	_, url = pgtest.NewDatabase(t)
+	svc = openTestService(t, url)
+	t.Cleanup(svc.Close)
+	return svc, url
 }
 
 // Running the demo twice finds what the first run made.

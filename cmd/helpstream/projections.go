@@ -33,6 +33,20 @@ func addProjectionFlags(fs *flag.FlagSet) projectionFlags {
 	}
 }
 
+// workerFlags are the flags of a command that runs a leader-elected worker on the log until
+// interrupted (the projectors, a stream forwarder): its stores, and how often it tries to lead.
+type workerFlags struct {
+	projectionFlags
+	leaderRetry *time.Duration
+}
+
+func addWorkerFlags(fs *flag.FlagSet, defaultLeaderRetry time.Duration) workerFlags {
+	return workerFlags{
+		projectionFlags: addProjectionFlags(fs),
+		leaderRetry:     fs.Duration("leader-retry", defaultLeaderRetry, "how often a standby tries to become leader, and a leader checks its lock connection"),
+	}
+}
+
 // openProjectionStores opens the read models' database (created and migrated if needed) and the
 // event store.
 func openProjectionStores(ctx context.Context, f projectionFlags) (*pgxpool.Pool, eventlog.Store, func(), error) {
@@ -57,12 +71,11 @@ func runProjectionsRun(ctx context.Context, args []string, out io.Writer) error 
 	fs := newFlagSet("projections run", projectionsRunSummary, out)
 	batch := fs.Int("batch", projections.DefaultBatchSize, "most events one live transaction applies")
 	catchUp := fs.Int("catch-up-batch", projections.DefaultCatchUpBatch, "events one transaction applies while catching up, and per page of a rebuild")
-	leaderRetry := fs.Duration("leader-retry", projections.DefaultLeaderRetry, "how often a standby tries to become leader, and a leader checks its lock connection")
-	stores := addProjectionFlags(fs)
+	worker := addWorkerFlags(fs, projections.DefaultLeaderRetry)
 	if help, err := parseFlagsOnly(fs, args); help || err != nil {
 		return err
 	}
-	pool, store, closeStores, err := openProjectionStores(ctx, stores)
+	pool, store, closeStores, err := openProjectionStores(ctx, worker.projectionFlags)
 	if err != nil {
 		return err
 	}
@@ -70,7 +83,7 @@ func runProjectionsRun(ctx context.Context, args []string, out io.Writer) error 
 	models := service.ReadModels()
 	runner, err := projections.NewRunner(projections.Config{
 		Pool: pool, Store: store, Projections: models,
-		BatchSize: *batch, CatchUpBatch: *catchUp, LeaderRetry: *leaderRetry,
+		BatchSize: *batch, CatchUpBatch: *catchUp, LeaderRetry: *worker.leaderRetry,
 	})
 	if err != nil {
 		return err

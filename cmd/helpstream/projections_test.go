@@ -11,8 +11,6 @@ import (
 
 	"github.com/google/uuid"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/requestlist"
@@ -22,17 +20,12 @@ import (
 // shows it, `projections retry` fails while it still fails, and applies it once the log is
 // repaired.
 func TestProjectionsParkedAndRetry(t *testing.T) {
-	pool, url := pgtest.NewDatabase(t)
+	svc, url := openFreshService(t)
 	ctx := context.Background()
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
 	company, req := uuid.New(), uuid.New()
 	appendRaw := func(stream, typ, data string) uuid.UUID {
 		id := uuid.New()
-		if _, err := store.Append(ctx, stream, eventlog.Any(), eventlog.EventData{ID: id, Type: typ, Data: json.RawMessage(data),
+		if _, err := svc.Store.Append(ctx, stream, eventlog.Any(), eventlog.EventData{ID: id, Type: typ, Data: json.RawMessage(data),
 			Metadata: eventlog.Metadata{Actor: "system", OccurredAt: time.Now().UTC()}}); err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +37,7 @@ func TestProjectionsParkedAndRetry(t *testing.T) {
 	// xmin horizon is the cluster's): wait until the events appended here are readable, or the
 	// rebuild reads an empty log.
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		all, err := store.ReadAll(ctx, eventlog.Start(), eventlog.ReadOptions{})
+		all, err := svc.Store.ReadAll(ctx, eventlog.Start(), eventlog.ReadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +94,7 @@ func TestProjectionsParkedAndRetry(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "1 events still parked") || !strings.Contains(out, "request_list: 0 applied, 1 failed again") {
 		t.Fatalf("retry before the repair: %v\n%s", err, out)
 	}
-	if _, err := pool.Exec(ctx, `UPDATE events SET data = $2 WHERE event_id = $1`, bad, fmt.Sprintf(
+	if _, err := svc.Pool.Exec(ctx, `UPDATE events SET data = $2 WHERE event_id = $1`, bad, fmt.Sprintf(
 		`{"request_id":%q,"company_id":%q,"portal_id":%q,"customer":{"name":"Una","email":"una@example.com"},"description":"repaired",`+
 			`"source":{"ip":"192.0.2.1","device_type":"windows","os":"Windows","os_version":"11","browser":"Edge"}}`, req, company, uuid.New())); err != nil {
 		t.Fatal(err)

@@ -24,21 +24,20 @@ func runStreamRun(ctx context.Context, args []string, out io.Writer) error {
 	name := fs.String("name", stream.DefaultName, "forwarder name: its checkpoint and its leader lock; one per destination")
 	topic := fs.String("topic", stream.DefaultTopic, "topic every event is published to")
 	batch := fs.Int("batch", stream.DefaultBatchSize, "most events of one Publish call and checkpoint write")
-	leaderRetry := fs.Duration("leader-retry", stream.DefaultLeaderRetry, "how often a standby tries to become leader, and a leader checks its lock connection")
-	stores := addProjectionFlags(fs)
+	worker := addWorkerFlags(fs, stream.DefaultLeaderRetry)
 	if help, err := parseFlagsOnly(fs, args); help || err != nil {
 		return err
 	}
 	if *broker == "" {
 		return errors.New("stream run: --broker is required")
 	}
-	pool, store, closeStores, err := openProjectionStores(ctx, stores)
+	pool, store, closeStores, err := openProjectionStores(ctx, worker.projectionFlags)
 	if err != nil {
 		return err
 	}
 	defer closeStores()
-	forwarder, closeBroker, err := openStreamForwarder(ctx, pool, *stores.databaseURL, store, *broker, stream.Config{
-		Name: *name, Topic: *topic, BatchSize: *batch, LeaderRetry: *leaderRetry,
+	forwarder, closeBroker, err := openStreamForwarder(ctx, pool, *worker.databaseURL, store, *broker, stream.Config{
+		Name: *name, Topic: *topic, BatchSize: *batch, LeaderRetry: *worker.leaderRetry,
 	})
 	if err != nil {
 		return err

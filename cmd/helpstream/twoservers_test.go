@@ -54,11 +54,8 @@ func TestTwoServersOneChatEveryMessageLands(t *testing.T) {
 	answers := make([]landed, messages)
 	var wg sync.WaitGroup
 	inFlight := make(chan struct{}, 50)
-	failures := make(chan string, messages)
 	for i := range messages {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			inFlight <- struct{}{}
 			defer func() { <-inFlight }()
 			c := clients[i%2]
@@ -68,20 +65,16 @@ func TestTwoServersOneChatEveryMessageLands(t *testing.T) {
 			}
 			a := c.call(ctx, "POST", path, who, "", map[string]string{"body": fmt.Sprintf("message %d", i)})
 			if a.status != http.StatusCreated {
-				failures <- fmt.Sprintf("message %d through server %d: %s", i, i%2+1, a)
+				t.Errorf("message %d through server %d: %s", i, i%2+1, a) // Errorf, unlike Fatal, may be called from a goroutine
 				return
 			}
 			obj := a.object()
 			answers[i].id, _ = obj["id"].(string)
 			answers[i].version, _ = obj["version"].(float64)
 			answers[i].position, _ = obj["position"].(string)
-		}()
+		})
 	}
 	wg.Wait()
-	close(failures)
-	for f := range failures {
-		t.Error(f)
-	}
 	if t.Failed() {
 		t.FailNow()
 	}

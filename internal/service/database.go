@@ -28,11 +28,9 @@ func EnsureDatabase(ctx context.Context, url string) error {
 	if name == "" || name == "postgres" {
 		return nil
 	}
-	maintenance := cfg.Copy()
-	maintenance.Database = "postgres"
-	conn, err := pgx.ConnectConfig(ctx, maintenance)
+	conn, err := connectMaintenance(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("connect to PostgreSQL at %s:%d: %w", cfg.Host, cfg.Port, err)
+		return err
 	}
 	defer conn.Close(ctx)
 	var exists bool
@@ -52,6 +50,36 @@ func EnsureDatabase(ctx context.Context, url string) error {
 	}
 	slog.InfoContext(ctx, "database created", "name", name)
 	return nil
+}
+
+// DropDatabase drops the URL's database, ending the sessions still on it; one that does not
+// exist is no error.
+func DropDatabase(ctx context.Context, url string) error {
+	cfg, err := ConnConfig(url)
+	if err != nil {
+		return err
+	}
+	conn, err := connectMaintenance(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.Database}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database %s: %w", cfg.Database, err)
+	}
+	return nil
+}
+
+// connectMaintenance connects with cfg's settings to the database postgres of cfg's server,
+// where databases are created and dropped.
+func connectMaintenance(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, error) {
+	maintenance := cfg.Copy()
+	maintenance.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, maintenance)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL at %s:%d: %w", cfg.Host, cfg.Port, err)
+	}
+	return conn, nil
 }
 
 // ConnConfig is the URL's connection settings for a single connection: pgx's pool parameters

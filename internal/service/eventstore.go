@@ -9,6 +9,7 @@ import (
 	"github.com/helpstream/helpstream/adapters/eventstore/kurrent"
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // eventStorePoolSize is the connection pool of a PostgreSQL event store when its URL does not
@@ -29,13 +30,8 @@ func OpenEventStore(ctx context.Context, rawURL string) (eventlog.Store, func(),
 	}
 	switch strings.ToLower(scheme) {
 	case "postgres", "postgresql":
-		pool, err := OpenDatabase(ctx, rawURL, eventStorePoolSize)
+		pool, store, err := OpenPostgresEventStore(ctx, rawURL, eventStorePoolSize, pgstore.Config{})
 		if err != nil {
-			return nil, nil, fmt.Errorf("event store %s: %w", kurrent.Redact(rawURL), err)
-		}
-		store, err := pgstore.New(pool, pgstore.Config{})
-		if err != nil {
-			pool.Close()
 			return nil, nil, fmt.Errorf("event store %s: %w", kurrent.Redact(rawURL), err)
 		}
 		return store, func() { store.Close(); pool.Close() }, nil
@@ -52,4 +48,20 @@ func OpenEventStore(ctx context.Context, rawURL string) (eventlog.Store, func(),
 		}
 		return store, func() { _ = store.Close() }, nil
 	}
+}
+
+// OpenPostgresEventStore opens the database at url as OpenDatabase does (created and migrated
+// if needed, a pool of the URL's pool_max_conns connections or else defaultConns) and a
+// PostgreSQL event store of cfg on it. The caller closes the store, then the pool.
+func OpenPostgresEventStore(ctx context.Context, url string, defaultConns int32, cfg pgstore.Config) (*pgxpool.Pool, *pgstore.Store, error) {
+	pool, err := OpenDatabase(ctx, url, defaultConns)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := pgstore.New(pool, cfg)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return pool, store, nil
 }

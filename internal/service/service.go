@@ -365,17 +365,16 @@ func (s *Service) healthReport(ctx context.Context) (map[string]any, error) {
 // eventStoreURL. When that is empty or the database itself, the event store shares the
 // database's pool rather than opening a second one. The function returned closes both.
 func OpenStores(ctx context.Context, databaseURL, eventStoreURL string, maxConns int32) (*pgxpool.Pool, eventlog.Store, func(), error) {
+	if eventStoreURL == "" || eventStoreURL == databaseURL {
+		pool, pg, err := OpenPostgresEventStore(ctx, databaseURL, maxConns, pgstore.Config{})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return pool, pg, func() { pg.Close(); pool.Close() }, nil
+	}
 	pool, err := OpenDatabase(ctx, databaseURL, maxConns)
 	if err != nil {
 		return nil, nil, nil, err
-	}
-	if eventStoreURL == "" || eventStoreURL == databaseURL {
-		pg, err := pgstore.New(pool, pgstore.Config{})
-		if err != nil {
-			pool.Close()
-			return nil, nil, nil, fmt.Errorf("open event store: %w", err)
-		}
-		return pool, pg, func() { pg.Close(); pool.Close() }, nil
 	}
 	store, closeStore, err := OpenEventStore(ctx, eventStoreURL)
 	if err != nil {

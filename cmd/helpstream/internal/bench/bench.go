@@ -359,14 +359,12 @@ func measure(ctx context.Context, writers int, d time.Duration, work func(ctx co
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := work(runCtx, w, &count); err != nil {
 				errs <- err
 				cancel()
 			}
-		}()
+		})
 	}
 	warmup := min(d/5, 2*time.Second)
 	select {

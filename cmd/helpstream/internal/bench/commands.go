@@ -272,8 +272,14 @@ func (k *keepAlive) call(ctx context.Context, method, path, token string, body, 
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
+	defer resp.Body.Close()
+	return decodeAnswer(method, path, resp, out)
+}
+
+// decodeAnswer reads the JSON API's answer to method path and decodes it into out (when not
+// nil) if its status is 2xx; any other status is an error that quotes the answer.
+func decodeAnswer(method, path string, resp *http.Response, out any) error {
 	answer, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	if err != nil {
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}

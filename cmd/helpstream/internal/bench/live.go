@@ -345,17 +345,7 @@ func (a *liveAPI) call(ctx context.Context, method, path, token string, body, ou
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
+	return decodeAnswer(method, path, resp, out)
 }
 
 // setup creates a company, its portal and technicians with access, logged in and Available.
@@ -431,11 +421,16 @@ func (a *liveAPI) load(ctx context.Context, portal string, sessions []liveSessio
 	var mu sync.Mutex
 	var sent []sentCommand
 	var firstErr error
+	// fail keeps the first error of any worker and stops them all.
+	fail := func(err error) {
+		mu.Lock()
+		firstErr = cmpErr(firstErr, err)
+		mu.Unlock()
+		cancel()
+	}
 	var wg sync.WaitGroup
 	for w := range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			tech := sessions[w%len(sessions)].token
 			command := func(path, token string, body any) (string, error) {
 				select {
@@ -466,10 +461,7 @@ func (a *liveAPI) load(ctx context.Context, portal string, sessions []liveSessio
 				submitted, err := command("/api/v1/portals/"+portal+"/requests", "", map[string]string{
 					"customer_name": "Ada", "customer_email": "ada@example.com", "description": "Live updates, please"})
 				if err != nil {
-					mu.Lock()
-					firstErr = cmpErr(firstErr, err)
-					mu.Unlock()
-					cancel()
+					fail(err)
 					return
 				}
 				id, customer, _ := strings.Cut(submitted, " ")
@@ -485,16 +477,13 @@ func (a *liveAPI) load(ctx context.Context, portal string, sessions []liveSessio
 				for _, s := range steps {
 					if _, err := command(s.path, s.token, s.body); err != nil {
 						if ctx.Err() == nil {
-							mu.Lock()
-							firstErr = cmpErr(firstErr, err)
-							mu.Unlock()
-							cancel()
+							fail(err)
 						}
 						return
 					}
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return sent, firstErr
