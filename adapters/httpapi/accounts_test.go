@@ -69,6 +69,13 @@ func newThrottledEnvs(t *testing.T, n int) ([]*env, *clock) {
 	return envs, clk
 }
 
+// newThrottledEnv is newThrottledEnvs with one server.
+func newThrottledEnv(t *testing.T) (*env, *clock) {
+	t.Helper()
+	envs, clk := newThrottledEnvs(t, 1)
+	return envs[0], clk
+}
+
 // loginFrom sends a login as the client at ip.
 func loginFrom(t *testing.T, e *env, ip, email, pw string) *response {
 	t.Helper()
@@ -116,8 +123,7 @@ func throttled(seconds int) loginAnswer {
 // checked) until the window passes, and then it works.
 func TestLoginThrottleThirtyWrongThenRight(t *testing.T) {
 	t.Parallel()
-	envs, clk := newThrottledEnvs(t, 1)
-	e := envs[0]
+	e, clk := newThrottledEnv(t)
 	e.registerTechnician(t, "Alice Tech", "alice@example.com")
 	const ip = "198.51.100.7"
 
@@ -172,8 +178,7 @@ func lockOut(t *testing.T, e *env, clk *clock, ip, email string) []loginAnswer {
 // the technician in again.
 func TestLoginBackoffLockoutAndUnlockRoute(t *testing.T) {
 	t.Parallel()
-	envs, clk := newThrottledEnvs(t, 1)
-	e := envs[0]
+	e, clk := newThrottledEnv(t)
 	bob := e.registerTechnician(t, "Bob Tech", "bob@example.com")
 
 	var want []loginAnswer
@@ -232,8 +237,7 @@ func TestLoginBackoffLockoutAndUnlockRoute(t *testing.T) {
 // addresses, even for a right password; other clients are not, and the window passes.
 func TestLoginThrottledPerClientAddress(t *testing.T) {
 	t.Parallel()
-	envs, clk := newThrottledEnvs(t, 1)
-	e := envs[0]
+	e, clk := newThrottledEnv(t)
 	e.registerTechnician(t, "Carol Tech", "carol@example.com")
 	const sprayer, neighbour = "203.0.113.9", "203.0.113.10"
 
@@ -267,8 +271,7 @@ func TestLoginThrottledPerClientAddress(t *testing.T) {
 // before the window opens again.
 func TestLoginSuccessResetsTheAccount(t *testing.T) {
 	t.Parallel()
-	envs, _ := newThrottledEnvs(t, 1)
-	e := envs[0]
+	e, _ := newThrottledEnv(t)
 	e.registerTechnician(t, "Dave Tech", "dave@example.com")
 	const ip = "198.51.100.30"
 	steps := []struct {

@@ -58,9 +58,10 @@ type badInputFixture struct {
 	passwordTarget uuid.UUID
 }
 
-func newBadInputFixture(t *testing.T, e *env) *badInputFixture {
+// newBadInputFixture starts a server and builds the fixture on it.
+func newBadInputFixture(t *testing.T) (*env, *badInputFixture) {
 	t.Helper()
-	w := newWorld(t, e)
+	e, w := newWorld(t)
 	f := &badInputFixture{world: w}
 	f.winID, f.customer = w.inChat(t, uaWindows)
 	f.iosID, _ = w.inChat(t, uaIOS)
@@ -69,7 +70,7 @@ func newBadInputFixture(t *testing.T, e *env) *badInputFixture {
 	var up commandResult
 	f.customer.upload(t, custPath(f.winID, "files"), "a.txt", []byte("a\n")).want(t, http.StatusCreated).decode(t, &up)
 	f.fileID = up.ID
-	return f
+	return e, f
 }
 
 func (f *badInputFixture) jsonRoutes() []jsonRoute {
@@ -217,8 +218,7 @@ func (jsonNull) MarshalJSON() ([]byte, error) { return []byte("null"), nil }
 // and missing credentials — each with a 4xx in the one error shape, and no write.
 func TestBadInputJSONRoutes(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	f := newBadInputFixture(t, e)
+	e, f := newBadInputFixture(t)
 	for _, r := range f.jsonRoutes() {
 		t.Run(r.name, func(t *testing.T) {
 			c := r.who
@@ -339,8 +339,7 @@ func TestBadInputJSONRoutes(t *testing.T) {
 // Idempotency-Key with 413 — with no write.
 func TestBadInputPlainRoutes(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	f := newBadInputFixture(t, e)
+	e, f := newBadInputFixture(t)
 	for _, r := range f.plainRoutes() {
 		t.Run(r.name, func(t *testing.T) {
 			send := func(path string, opts ...opt) func() *response {
@@ -412,8 +411,7 @@ func TestBadInputPlainRoutes(t *testing.T) {
 // never an event a read model cannot store, never a header altered after it was hashed.
 func TestBadBytesEveryRoute(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	f := newBadInputFixture(t, e)
+	e, f := newBadInputFixture(t)
 
 	const marker = "MARKER-7f3a"
 	poison := []struct {

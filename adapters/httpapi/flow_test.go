@@ -122,10 +122,7 @@ func TestMainFlow(t *testing.T) {
 	if portalView.Name != "Acme support" || portalView.CompanyName != "Acme" {
 		t.Fatalf("portal %+v", portalView)
 	}
-	var sub submission
-	e.anonymous().with(uaWindows).post(t, "/api/v1/portals/"+portal.String()+"/requests", map[string]any{
-		"customer_name": "Ada Customer", "customer_email": "ada@example.com", "description": "My printer is on fire",
-	}).want(t, http.StatusCreated).decode(t, &sub)
+	sub := e.submission(t, portal, uaWindows)
 	if sub.Status != "new" || sub.CustomerToken == "" {
 		t.Fatalf("submission %+v", sub)
 	}
@@ -296,8 +293,7 @@ func TestMainFlow(t *testing.T) {
 // is not offline (R4, beyond the seed), and unassign back to New (R7), also after the chat.
 func TestTransferAndUnassign(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	w := newWorld(t, e)
+	e, w := newWorld(t)
 	carol := e.technician(t, "Carol Tech", w.companyA)
 	dave := e.technician(t, "Dave Tech", w.companyA)
 	dave.setAvailability(t, "offline")

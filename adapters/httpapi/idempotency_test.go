@@ -14,8 +14,7 @@ import (
 // response again and writes nothing; the same key with a different body is refused.
 func TestIdempotencyKey(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	w := newWorld(t, e)
+	e, w := newWorld(t)
 	id, customer := w.inChat(t, uaWindows)
 
 	t.Run("technician message", func(t *testing.T) {
@@ -139,8 +138,7 @@ func (r *response) tokenOf(t testing.TB) string {
 // once; the others are replays of it or told that it is still running.
 func TestIdempotencyKeyConcurrent(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	w := newWorld(t, e)
+	_, w := newWorld(t)
 	id, _ := w.inChat(t, uaWindows)
 	const n = 16
 	results := make([]*response, n)
@@ -182,8 +180,7 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 // lost (the join after the assign with the same key used to answer 200 and store nothing).
 func TestOneKeyAcrossEveryCommandRoute(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	w := newWorld(t, e)
+	e, w := newWorld(t)
 	const key = "one-key-for-everything"
 	k := idemKey(key)
 	colleague := e.technician(t, "Carol Colleague", w.companyA)

@@ -158,6 +158,14 @@ func hasAction(d app.RequestDetails, action string) bool {
 	return slices.Contains(d.Actions, request.Action(action))
 }
 
+// newAcme is the smallest world of the read-model tests: the company Acme with its portal, and
+// Alice, an Available technician with access to it.
+func newAcme(t testing.TB, e *env) (portal uuid.UUID, alice *client) {
+	t.Helper()
+	company := e.createCompany(t, "Acme")
+	return e.createPortal(t, company, "Acme support"), e.technician(t, "Alice Tech", company)
+}
+
 // ---- the main flow ----
 
 // TestReadModelsMainFlow walks a request from submission to close and reads every step from
@@ -167,14 +175,9 @@ func hasAction(d app.RequestDetails, action string) bool {
 func TestReadModelsMainFlow(t *testing.T) {
 	t.Parallel()
 	e, replica := newReadModelServers(t)
-	company := e.createCompany(t, "Acme")
-	portal := e.createPortal(t, company, "Acme support")
-	alice := e.technician(t, "Alice Tech", company)
+	portal, alice := newAcme(t, e)
 
-	var sub submission
-	e.anonymous().with(uaMac).post(t, "/api/v1/portals/"+portal.String()+"/requests", map[string]any{
-		"customer_name": "Ada Customer", "customer_email": "ada@example.com", "description": "My printer is on fire",
-	}).want(t, http.StatusCreated).decode(t, &sub)
+	sub := e.submission(t, portal, uaMac)
 	id := sub.RequestID
 	customer := &client{e: e, bearer: sub.CustomerToken}
 	servers := []struct {
@@ -768,13 +771,8 @@ func TestReadModelsSearchFiltersAndVisibility(t *testing.T) {
 func TestReadModelsMinPosition(t *testing.T) {
 	t.Parallel()
 	e, replica := newReadModelServers(t)
-	company := e.createCompany(t, "Acme")
-	portal := e.createPortal(t, company, "Acme support")
-	tech := e.technician(t, "Alice Tech", company)
-	var sub submission
-	e.anonymous().with(uaWindows).post(t, "/api/v1/portals/"+portal.String()+"/requests", map[string]any{
-		"customer_name": "Ada Customer", "customer_email": "ada@example.com", "description": "My printer is on fire",
-	}).want(t, http.StatusCreated).decode(t, &sub)
+	portal, tech := newAcme(t, e)
+	sub := e.submission(t, portal, uaWindows)
 	customer := &client{e: e, bearer: sub.CustomerToken}
 
 	const future = "999999999-999999999"
@@ -877,9 +875,7 @@ func mustPosition(t testing.TB, s string) eventlog.Position {
 func TestReadModelsProjectionStatus(t *testing.T) {
 	t.Parallel()
 	e, replica := newReadModelServers(t)
-	company := e.createCompany(t, "Acme")
-	e.createPortal(t, company, "Acme support")
-	tech := e.technician(t, "Alice Tech", company)
+	_, tech := newAcme(t, e)
 	head := e.head(t)
 
 	const path = "/api/v1/admin/projections"
@@ -938,9 +934,7 @@ func TestReadModelsProjectionStatus(t *testing.T) {
 func TestParkedEventsInTheProjectionStatus(t *testing.T) {
 	t.Parallel()
 	e, _ := newReadModelServers(t)
-	company := e.createCompany(t, "Acme")
-	portal := e.createPortal(t, company, "Acme support")
-	tech := e.technician(t, "Alice Tech", company)
+	portal, tech := newAcme(t, e)
 	if _, err := e.pool.Exec(t.Context(), `INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
 		VALUES ('request-6f5c52a4-1f3e-4ab4-9f7c-3b8e0a51d0a1', 0, gen_random_uuid(), 'request.submitted.v1',
 		        '{"request_id": 5, "customer": "not an object"}', '{"actor":"import"}')`); err != nil {

@@ -333,10 +333,7 @@ func (rf *routeFuzzer) newScene(t *testing.T, state, platform int) *scene {
 	rf.heal(t, rf.techs["b"], false)
 	rf.heal(t, rf.techs["c"], false)
 	p := scenePlatforms[platform]
-	var sub submission
-	e.anonymous().with(p.ua).post(t, "/api/v1/portals/"+rf.fx.PortalA.String()+"/requests", map[string]any{
-		"customer_name": "Ada Customer", "customer_email": "ada@example.com", "description": "My printer is on fire",
-	}).want(t, http.StatusCreated).decode(t, &sub)
+	sub := e.submission(t, rf.fx.PortalA, p.ua)
 	s := &scene{id: sub.RequestID, customer: sub.CustomerToken, platform: p.name, ua: p.ua, position: sub.Position}
 	a := &client{e: e, bearer: rf.fx.TechA.Bearer}
 	step := func(who *client, sub string) {
