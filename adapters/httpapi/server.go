@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/domain/text"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/fault"
@@ -103,15 +104,9 @@ func New(cfg Config) (*API, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.MaxJSONBody <= 0 {
-		cfg.MaxJSONBody = 64 << 10
-	}
-	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = 30 * time.Second
-	}
-	if cfg.IdempotencyLease <= 0 {
-		cfg.IdempotencyLease = 10 * time.Second
-	}
+	cfg.MaxJSONBody = httpserver.OrDefault(cfg.MaxJSONBody, 64<<10)
+	cfg.RequestTimeout = httpserver.OrDefault(cfg.RequestTimeout, 30*time.Second)
+	cfg.IdempotencyLease = httpserver.OrDefault(cfg.IdempotencyLease, 10*time.Second)
 	a := &API{cfg: cfg, queries: cfg.App.Queries(), mux: http.NewServeMux()}
 	a.routes()
 	return a, nil

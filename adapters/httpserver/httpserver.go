@@ -51,30 +51,25 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.ReadHeaderTimeout <= 0 {
-		c.ReadHeaderTimeout = 10 * time.Second
-	}
-	if c.BodyTimeout <= 0 {
-		c.BodyTimeout = 20 * time.Second
-	}
-	if c.BodyMinRate <= 0 {
-		c.BodyMinRate = 64 << 10
-	}
-	if c.MaxBody <= 0 {
-		c.MaxBody = 26 << 20
-	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 2 * time.Minute
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = 2 * time.Minute
-	}
-	if c.MaxHeaderBytes <= 0 {
-		c.MaxHeaderBytes = 64 << 10
-	}
+	c.ReadHeaderTimeout = OrDefault(c.ReadHeaderTimeout, 10*time.Second)
+	c.BodyTimeout = OrDefault(c.BodyTimeout, 20*time.Second)
+	c.BodyMinRate = OrDefault(c.BodyMinRate, 64<<10)
+	c.MaxBody = OrDefault(c.MaxBody, 26<<20)
+	c.WriteTimeout = OrDefault(c.WriteTimeout, 2*time.Minute)
+	c.IdleTimeout = OrDefault(c.IdleTimeout, 2*time.Minute)
+	c.MaxHeaderBytes = OrDefault(c.MaxHeaderBytes, 64<<10)
 	if c.IsStream == nil {
 		c.IsStream = isEventStream
 	}
+}
+
+// OrDefault is a limit of a server's configuration as set, or def when it is not set (zero or
+// negative): the front ends' configurations share the rule that zero takes the default.
+func OrDefault[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Validate checks the configuration.
