@@ -1,15 +1,11 @@
 package httpapi_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -525,19 +521,10 @@ func TestBadBytesEveryRoute(t *testing.T) {
 // status the server answers.
 func rawStatus(t *testing.T, e *env, request string) int {
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	method, _, _ := strings.Cut(request, " ")
+	res, err := sendRaw(strings.TrimPrefix(e.srv.URL, "http://"), []byte(request), method)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, request); err != nil {
-		t.Fatal(err)
-	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("read the answer: %v", err)
-	}
-	res.Body.Close()
-	return res.StatusCode
+	return res.status
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/service/servicetest"
+	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/directory"
 	"github.com/helpstream/helpstream/projections/requestdetails"
 	"github.com/helpstream/helpstream/projections/requestlist"
@@ -96,13 +97,7 @@ type rmPage struct {
 	NextCursor  string               `json:"next_cursor"`
 }
 
-func (p rmPage) ids() []uuid.UUID {
-	out := make([]uuid.UUID, len(p.Requests))
-	for i, r := range p.Requests {
-		out[i] = r.ID
-	}
-	return out
-}
+func (p rmPage) ids() []uuid.UUID { return idsOf(p.Requests) }
 
 func (p rmPage) row(id uuid.UUID) *app.RequestSummary {
 	for i := range p.Requests {
@@ -119,6 +114,27 @@ func (c *client) listAt(t testing.TB, query, pos string) rmPage {
 	var p rmPage
 	c.readAt(t, "/api/v1/requests?"+query, pos).want(t, http.StatusOK).decode(t, &p)
 	return p
+}
+
+// onlyRowAt lists with the query once the read models include pos and returns the row of
+// request id, failing the test (what says where) unless it is the list's one row.
+func (c *client) onlyRowAt(t testing.TB, what, query, pos string, id uuid.UUID) app.RequestSummary {
+	t.Helper()
+	p := c.listAt(t, query, pos)
+	r := p.row(id)
+	if r == nil || len(p.Requests) != 1 || p.Total != 1 || p.NextCursor != "" {
+		t.Fatalf("%s: %s holds %+v, want request %s alone", what, query, p, id)
+	}
+	return *r
+}
+
+// noRowsAt fails the test (what says where) unless the list with the query, once the read
+// models include pos, is empty.
+func (c *client) noRowsAt(t testing.TB, what, query, pos string) {
+	t.Helper()
+	if p := c.listAt(t, query, pos); len(p.Requests) != 0 || p.Total != 0 {
+		t.Errorf("%s: %s holds %+v, want nothing", what, query, p)
+	}
 }
 
 // detailsAt reads a request's details once the read models include pos.
@@ -188,19 +204,13 @@ func TestReadModelsMainFlow(t *testing.T) {
 	// Submitted: New, unassigned.
 	for _, s := range servers {
 		tech, cust := alice.on(s.e), customer.on(s.e)
-		p := tech.listAt(t, "view=new", sub.Position)
-		r := p.row(id)
-		if r == nil || len(p.Requests) != 1 || p.Total != 1 || p.NextCursor != "" {
-			t.Fatalf("%s: view new after submit: %+v", s.name, p)
-		}
+		r := tech.onlyRowAt(t, s.name+" after submit", "view=new", sub.Position, id)
 		if r.Status != "new" || r.Assignee != nil || r.CompanyName != "Acme" || r.CustomerName != "Ada Customer" ||
 			r.CustomerEmail != "ada@example.com" || r.Description != "My printer is on fire" || r.Platform != "mac" ||
 			r.AssignedAt != nil || r.ClosedAt != nil || r.Messages != 0 || r.Files != 0 {
 			t.Errorf("%s: new row %+v", s.name, r)
 		}
-		if p := tech.listAt(t, "view=active", sub.Position); len(p.Requests) != 0 || p.Total != 0 {
-			t.Errorf("%s: view active after submit: %+v", s.name, p)
-		}
+		tech.noRowsAt(t, s.name+" after submit", "view=active", sub.Position)
 		d := tech.detailsAt(t, reqPath(id), sub.Position)
 		if d.Status != "new" || d.Assignee != nil || d.Chat != "not_joined" || d.Version != sub.Version ||
 			!positionAtLeast(t, d.Position, sub.Position) || d.CompanyName != "Acme" || d.Source.Platform != "mac" {
@@ -218,15 +228,11 @@ func TestReadModelsMainFlow(t *testing.T) {
 	assigned := alice.do(t, http.StatusOK, reqPath(id, "assign"), nil)
 	for _, s := range servers {
 		tech := alice.on(s.e)
-		p := tech.listAt(t, "view=active", assigned.Position)
-		r := p.row(id)
-		if r == nil || p.Total != 1 || r.Status != "active" || r.Assignee == nil || r.Assignee.ID != alice.id ||
-			r.Assignee.Name != "Alice Tech" || r.AssignedAt == nil {
-			t.Fatalf("%s: view active after assign: %+v", s.name, p)
+		r := tech.onlyRowAt(t, s.name+" after assign", "view=active", assigned.Position, id)
+		if r.Status != "active" || r.Assignee == nil || r.Assignee.ID != alice.id || r.Assignee.Name != "Alice Tech" || r.AssignedAt == nil {
+			t.Fatalf("%s: view active after assign: %+v", s.name, r)
 		}
-		if p := tech.listAt(t, "view=new", assigned.Position); len(p.Requests) != 0 || p.Total != 0 {
-			t.Errorf("%s: view new after assign: %+v", s.name, p)
-		}
+		tech.noRowsAt(t, s.name+" after assign", "view=new", assigned.Position)
 		if p := tech.listAt(t, "mine=true", assigned.Position); !slices.Equal(p.ids(), []uuid.UUID{id}) {
 			t.Errorf("%s: mine after assign: %+v", s.name, p)
 		}
@@ -295,24 +301,19 @@ func TestReadModelsMainFlow(t *testing.T) {
 			t.Errorf("%s: row after the chat: %+v", s.name, r)
 		}
 		// A note is no part of what a search looks into.
-		if p := alice.on(s.e).listAt(t, "q=calm", noted.Position); p.Total != 0 || len(p.Requests) != 0 {
-			t.Errorf("%s: a search finds the note: %+v", s.name, p)
-		}
+		alice.on(s.e).noRowsAt(t, s.name+": a search for the note", "q=calm", noted.Position)
 	}
 
 	// Closed (the chat ends with it): Completed, nothing left to do.
 	closed := alice.do(t, http.StatusOK, reqPath(id, "close"), nil)
 	for _, s := range servers {
 		tech := alice.on(s.e)
-		p := tech.listAt(t, "view=completed", closed.Position)
-		r := p.row(id)
-		if r == nil || p.Total != 1 || r.Status != "completed" || r.ClosedAt == nil || r.Assignee == nil || r.Assignee.ID != alice.id {
-			t.Fatalf("%s: view completed after close: %+v", s.name, p)
+		r := tech.onlyRowAt(t, s.name+" after close", "view=completed", closed.Position, id)
+		if r.Status != "completed" || r.ClosedAt == nil || r.Assignee == nil || r.Assignee.ID != alice.id {
+			t.Fatalf("%s: view completed after close: %+v", s.name, r)
 		}
 		for _, q := range []string{"view=active", "view=new", "mine=true"} {
-			if p := tech.listAt(t, q, closed.Position); len(p.Requests) != 0 || p.Total != 0 {
-				t.Errorf("%s: %s after close: %+v", s.name, q, p)
-			}
+			tech.noRowsAt(t, s.name+" after close", q, closed.Position)
 		}
 		if p := tech.listAt(t, "view=all", closed.Position); !slices.Equal(p.ids(), []uuid.UUID{id}) || p.Total != 1 {
 			t.Errorf("%s: view all after close: %+v", s.name, p)
@@ -870,6 +871,11 @@ func mustPosition(t testing.TB, s string) eventlog.Position {
 	return p
 }
 
+// projectionStatus is the answer of the admin's /api/v1/admin/projections.
+type projectionStatus struct {
+	Projections []projections.ProjectionStatus `json:"projections"`
+}
+
 // TestReadModelsProjectionStatus: the admin sees the three read models built, led and, once
 // they have caught up, not lagging; anyone else gets 401.
 func TestReadModelsProjectionStatus(t *testing.T) {
@@ -879,28 +885,14 @@ func TestReadModelsProjectionStatus(t *testing.T) {
 	head := e.head(t)
 
 	const path = "/api/v1/admin/projections"
-	type status struct {
-		Name          string    `json:"name"`
-		Built         bool      `json:"built"`
-		SchemaCurrent bool      `json:"schema_current"`
-		Position      string    `json:"position"`
-		EventsApplied int64     `json:"events_applied"`
-		UpdatedAt     time.Time `json:"updated_at"`
-		LagEvents     int64     `json:"lag_events"`
-		LagCapped     bool      `json:"lag_capped"`
-		LagSeconds    float64   `json:"lag_seconds"`
-		Leader        bool      `json:"leader"`
-	}
 	for _, srv := range []*env{e, replica} {
-		var got struct {
-			Projections []status `json:"projections"`
-		}
+		var got projectionStatus
 		deadline := time.Now().Add(behindRetry)
 		for {
 			e.admin().on(srv).get(t, path).want(t, http.StatusOK).decode(t, &got)
 			caughtUp := len(got.Projections) == 3
 			for _, s := range got.Projections {
-				caughtUp = caughtUp && s.LagEvents == 0 && s.Position != "" && positionAtLeast(t, mustPosition(t, s.Position), head)
+				caughtUp = caughtUp && s.LagEvents == 0 && positionAtLeast(t, s.Position, head)
 			}
 			if caughtUp {
 				break
@@ -942,21 +934,9 @@ func TestParkedEventsInTheProjectionStatus(t *testing.T) {
 	}
 	later, _ := e.submit(t, portal, uaWindows)
 
-	type parked struct {
-		Name        string `json:"name"`
-		Parked      int    `json:"parked"`
-		FirstParked *struct {
-			Position string `json:"position"`
-			StreamID string `json:"stream_id"`
-			Type     string `json:"type"`
-			Error    string `json:"error"`
-		} `json:"first_parked"`
-	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var got struct {
-			Projections []parked `json:"projections"`
-		}
+		var got projectionStatus
 		e.admin().get(t, "/api/v1/admin/projections").want(t, http.StatusOK).decode(t, &got)
 		n := 0
 		for _, p := range got.Projections {
