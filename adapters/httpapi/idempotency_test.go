@@ -190,51 +190,42 @@ func TestOneKeyAcrossEveryCommandRoute(t *testing.T) {
 	toTransfer, _ := e.submit(t, w.portalA, uaWindows)
 	phone, _ := e.submit(t, w.portalA, uaIOS)
 
+	// Each step sends its command with the shared key.
+	put := func(who *client, path string, body any) func() *response {
+		return func() *response { return who.json(t, http.MethodPut, path, body, k) }
+	}
+	post := func(who *client, path string, body any) func() *response {
+		return func() *response { return who.post(t, path, body, k) }
+	}
+	upload := func(who *client, path string) func() *response {
+		return func() *response { return who.upload(t, path, "steps.txt", []byte("one two three"), k) }
+	}
+	hello := map[string]any{"body": "Hello"}
 	steps := []struct {
 		name string
 		send func() *response
 		want int
 	}{
-		{"notifications", func() *response {
-			return w.techA.json(t, http.MethodPut, "/api/v1/me/notifications", map[string]any{"email": true, "in_console": true}, k)
-		}, http.StatusOK},
-		{"assign", func() *response { return w.techA.post(t, reqPath(other, "assign"), nil, k) }, http.StatusOK},
-		{"unassign", func() *response { return w.techA.post(t, reqPath(other, "unassign"), nil, k) }, http.StatusOK},
-		{"assign another", func() *response { return w.techA.post(t, reqPath(toTransfer, "assign"), nil, k) }, http.StatusOK},
-		{"transfer", func() *response {
-			return w.techA.post(t, reqPath(toTransfer, "transfer"), map[string]any{"technician_id": colleague.id.String()}, k)
-		}, http.StatusOK},
-		{"assign the chat", func() *response { return w.techA.post(t, reqPath(windows, "assign"), nil, k) }, http.StatusOK},
-		{"join", func() *response { return w.techA.post(t, reqPath(windows, "join"), nil, k) }, http.StatusOK},
-		{"message", func() *response {
-			return w.techA.post(t, reqPath(windows, "messages"), map[string]any{"body": "Hello"}, k)
-		}, http.StatusCreated},
-		{"note", func() *response {
-			return w.techA.post(t, reqPath(windows, "notes"), map[string]any{"body": "Hello"}, k)
-		}, http.StatusCreated},
-		{"technician file", func() *response {
-			return w.techA.upload(t, reqPath(windows, "files"), "steps.txt", []byte("one two three"), k)
-		}, http.StatusCreated},
-		{"customer message", func() *response {
-			return customer.post(t, custPath(windows, "messages"), map[string]any{"body": "Hello"}, k)
-		}, http.StatusCreated},
-		{"customer file", func() *response {
-			return customer.upload(t, custPath(windows, "files"), "steps.txt", []byte("one two three"), k)
-		}, http.StatusCreated},
-		{"screen sharing", func() *response { return w.techA.post(t, reqPath(windows, "screen-sharing"), nil, k) }, http.StatusOK},
-		{"accept", func() *response {
-			return customer.post(t, custPath(windows, "screen-sharing", "accept"), nil, k)
-		}, http.StatusOK},
-		{"end chat", func() *response { return w.techA.post(t, reqPath(windows, "end-chat"), nil, k) }, http.StatusOK},
-		{"close", func() *response { return w.techA.post(t, reqPath(windows, "close"), nil, k) }, http.StatusOK},
-		{"assign the phone", func() *response { return w.techA.post(t, reqPath(phone, "assign"), nil, k) }, http.StatusOK},
-		{"join the phone", func() *response { return w.techA.post(t, reqPath(phone, "join"), nil, k) }, http.StatusOK},
-		{"mobile profile", func() *response {
-			return w.techA.post(t, reqPath(phone, "mobile-profiles"), map[string]any{"profile": "Wi-Fi"}, k)
-		}, http.StatusOK},
-		{"availability", func() *response {
-			return w.techA.json(t, http.MethodPut, "/api/v1/me/availability", map[string]any{"availability": "away"}, k)
-		}, http.StatusOK},
+		{"notifications", put(w.techA, "/api/v1/me/notifications", map[string]any{"email": true, "in_console": true}), http.StatusOK},
+		{"assign", post(w.techA, reqPath(other, "assign"), nil), http.StatusOK},
+		{"unassign", post(w.techA, reqPath(other, "unassign"), nil), http.StatusOK},
+		{"assign another", post(w.techA, reqPath(toTransfer, "assign"), nil), http.StatusOK},
+		{"transfer", post(w.techA, reqPath(toTransfer, "transfer"), map[string]any{"technician_id": colleague.id.String()}), http.StatusOK},
+		{"assign the chat", post(w.techA, reqPath(windows, "assign"), nil), http.StatusOK},
+		{"join", post(w.techA, reqPath(windows, "join"), nil), http.StatusOK},
+		{"message", post(w.techA, reqPath(windows, "messages"), hello), http.StatusCreated},
+		{"note", post(w.techA, reqPath(windows, "notes"), hello), http.StatusCreated},
+		{"technician file", upload(w.techA, reqPath(windows, "files")), http.StatusCreated},
+		{"customer message", post(customer, custPath(windows, "messages"), hello), http.StatusCreated},
+		{"customer file", upload(customer, custPath(windows, "files")), http.StatusCreated},
+		{"screen sharing", post(w.techA, reqPath(windows, "screen-sharing"), nil), http.StatusOK},
+		{"accept", post(customer, custPath(windows, "screen-sharing", "accept"), nil), http.StatusOK},
+		{"end chat", post(w.techA, reqPath(windows, "end-chat"), nil), http.StatusOK},
+		{"close", post(w.techA, reqPath(windows, "close"), nil), http.StatusOK},
+		{"assign the phone", post(w.techA, reqPath(phone, "assign"), nil), http.StatusOK},
+		{"join the phone", post(w.techA, reqPath(phone, "join"), nil), http.StatusOK},
+		{"mobile profile", post(w.techA, reqPath(phone, "mobile-profiles"), map[string]any{"profile": "Wi-Fi"}), http.StatusOK},
+		{"availability", put(w.techA, "/api/v1/me/availability", map[string]any{"availability": "away"}), http.StatusOK},
 	}
 	for _, s := range steps {
 		before := e.tail(t)

@@ -140,3 +140,27 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Unrouted reports whether mux has no pattern for r and, when so, what the mux itself would
+// answer: 405 with the methods the path takes in allow, or 404. The front ends answer such a
+// request in their own shape (the API's error, the console's error page) instead of the mux's
+// plain text.
+func Unrouted(mux *http.ServeMux, r *http.Request) (status int, allow string, unrouted bool) {
+	handler, pattern := mux.Handler(r)
+	if pattern != "" {
+		return 0, "", false
+	}
+	rec := &muxAnswer{header: http.Header{}, status: http.StatusOK}
+	handler.ServeHTTP(rec, r)
+	return rec.status, rec.header.Get("Allow"), true
+}
+
+// muxAnswer keeps the status and headers of the mux's own answer and drops its body.
+type muxAnswer struct {
+	header http.Header
+	status int
+}
+
+func (m *muxAnswer) Header() http.Header         { return m.header }
+func (m *muxAnswer) Write(b []byte) (int, error) { return len(b), nil }
+func (m *muxAnswer) WriteHeader(status int)      { m.status = status }

@@ -68,6 +68,20 @@ func closedWithin(t *testing.T, conn net.Conn, d time.Duration) (string, bool) {
 	return string(b), true
 }
 
+// trickle sends start on c, then a byte every 100 ms, 20 in all, as a slow client would.
+func trickle(c net.Conn, start string) net.Conn {
+	fmt.Fprint(c, start)
+	go func() {
+		for range 20 {
+			if _, err := c.Write([]byte("X")); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	return c
+}
+
 func TestSlowClientsAreCut(t *testing.T) {
 	addr := serve(t, readBody)
 	dial := func() net.Conn {
@@ -80,31 +94,13 @@ func TestSlowClientsAreCut(t *testing.T) {
 	}
 
 	t.Run("headers a byte at a time", func(t *testing.T) {
-		c := dial()
-		fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\n")
-		go func() {
-			for range 20 {
-				if _, err := c.Write([]byte("X")); err != nil {
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-		}()
+		c := trickle(dial(), "POST / HTTP/1.1\r\nHost: x\r\n")
 		if _, closed := closedWithin(t, c, 2*time.Second); !closed {
 			t.Fatal("a client trickling its headers was not cut")
 		}
 	})
 	t.Run("body a byte at a time", func(t *testing.T) {
-		c := dial()
-		fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
-		go func() {
-			for range 20 {
-				if _, err := c.Write([]byte("X")); err != nil {
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-		}()
+		c := trickle(dial(), "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
 		got, closed := closedWithin(t, c, 2*time.Second)
 		if !closed {
 			t.Fatal("a client trickling its body was not cut")
