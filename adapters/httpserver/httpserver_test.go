@@ -134,14 +134,8 @@ func TestSlowClientsAreCut(t *testing.T) {
 		}
 	})
 	t.Run("a normal request is served", func(t *testing.T) {
-		res, err := http.Post("http://"+addr+"/", "text/plain", strings.NewReader("hello"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		if res.StatusCode != 200 || string(b) != "5" {
-			t.Fatalf("got %d %q", res.StatusCode, b)
+		if status, b := post(t, "http://"+addr+"/", "hello"); status != 200 || b != "5" {
+			t.Fatalf("got %d %q", status, b)
 		}
 	})
 }
@@ -208,16 +202,22 @@ func TestWriteDeadlinesAndStreams(t *testing.T) {
 		}
 	})
 	t.Run("a slow answer after a prompt body", func(t *testing.T) {
-		res, err := http.Post("http://"+addr+"/slow", "text/plain", strings.NewReader("hi"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		if res.StatusCode != 200 || string(b) != "done" {
-			t.Fatalf("got %d %q: the body's read deadline cancelled the request", res.StatusCode, b)
+		if status, b := post(t, "http://"+addr+"/slow", "hi"); status != 200 || b != "done" {
+			t.Fatalf("got %d %q: the body's read deadline cancelled the request", status, b)
 		}
 	})
+}
+
+// post sends body to url as text and returns the answer's status and body.
+func post(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	res, err := http.Post(url, "text/plain", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
 
 func firstLine(s string) string {
