@@ -17,40 +17,21 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/adapters/httpapi"
+	"github.com/helpstream/helpstream/adapters/httpserver/httpservertest"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
-// clock is the throttle's clock, moved by the tests.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // newThrottledEnvs starts n API servers on one fresh database, as n serve processes would
 // run, each with its own credentials store and Accounts; their logins are throttled by the
 // default policy on the clock returned, and they trust X-Forwarded-For.
-func newThrottledEnvs(t *testing.T, n int) ([]*env, *clock) {
+func newThrottledEnvs(t *testing.T, n int) ([]*env, *httpservertest.Clock) {
 	t.Helper()
 	loadSpec(t)
 	svc := servicetest.New(t, apiConfig)
 	a, pool, dir := svc.App, svc.Pool, svc.Config().FilesDir
-	clk := newClock()
+	clk := httpservertest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	envs := make([]*env, n)
 	for i := range envs {
 		creds := credentials.New(pool)
@@ -67,6 +48,13 @@ func newThrottledEnvs(t *testing.T, n int) ([]*env, *clock) {
 		envs[i] = &env{pool: pool, files: dir, srv: srv, hc: hc}
 	}
 	return envs, clk
+}
+
+// newThrottledEnv is newThrottledEnvs with one server.
+func newThrottledEnv(t *testing.T) (*env, *httpservertest.Clock) {
+	t.Helper()
+	envs, clk := newThrottledEnvs(t, 1)
+	return envs[0], clk
 }
 
 // loginFrom sends a login as the client at ip.
@@ -116,8 +104,7 @@ func throttled(seconds int) loginAnswer {
 // checked) until the window passes, and then it works.
 func TestLoginThrottleThirtyWrongThenRight(t *testing.T) {
 	t.Parallel()
-	envs, clk := newThrottledEnvs(t, 1)
-	e := envs[0]
+	e, clk := newThrottledEnv(t)
 	e.registerTechnician(t, "Alice Tech", "alice@example.com")
 	const ip = "198.51.100.7"
 
@@ -134,17 +121,17 @@ func TestLoginThrottleThirtyWrongThenRight(t *testing.T) {
 	if got := loginAnswerOf(t, loginFrom(t, e, ip, "Alice@Example.com ", password)); got != throttled(10) {
 		t.Fatalf("the right password at once (another spelling of the address): %v, want %v", got, throttled(10))
 	}
-	clk.advance(9 * time.Second)
+	clk.Advance(9 * time.Second)
 	if got := loginAnswerOf(t, loginFrom(t, e, ip, "alice@example.com", password)); got != throttled(1) {
 		t.Fatalf("the right password 9 s later: %v, want %v", got, throttled(1))
 	}
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	loginFrom(t, e, ip, "alice@example.com", password).want(t, http.StatusOK)
 }
 
 // lockOut sends wrong passwords for email from ip until it answers anything but 401 or 429,
 // waiting out each window on the clock, and returns what every attempt answered.
-func lockOut(t *testing.T, e *env, clk *clock, ip, email string) []loginAnswer {
+func lockOut(t *testing.T, e *env, clk *httpservertest.Clock, ip, email string) []loginAnswer {
 	t.Helper()
 	var got []loginAnswer
 	for len(got) < 100 {
@@ -157,7 +144,7 @@ func lockOut(t *testing.T, e *env, clk *clock, ip, email string) []loginAnswer {
 			if err != nil {
 				t.Fatalf("429 with Retry-After %q", a.retryAfter)
 			}
-			clk.advance(time.Duration(seconds) * time.Second)
+			clk.Advance(time.Duration(seconds) * time.Second)
 		default:
 			return got
 		}
@@ -172,8 +159,7 @@ func lockOut(t *testing.T, e *env, clk *clock, ip, email string) []loginAnswer {
 // the technician in again.
 func TestLoginBackoffLockoutAndUnlockRoute(t *testing.T) {
 	t.Parallel()
-	envs, clk := newThrottledEnvs(t, 1)
-	e := envs[0]
+	e, clk := newThrottledEnv(t)
 	bob := e.registerTechnician(t, "Bob Tech", "bob@example.com")
 
 	var want []loginAnswer
@@ -203,7 +189,7 @@ func TestLoginBackoffLockoutAndUnlockRoute(t *testing.T) {
 		})
 	}
 
-	clk.advance(48 * time.Hour)
+	clk.Advance(48 * time.Hour)
 	if got := loginAnswerOf(t, loginFrom(t, e, "198.51.100.23", "bob@example.com", password)); got != lockedUp {
 		t.Fatalf("the right password two days later, from elsewhere: %v, want %v", got, lockedUp)
 	}
@@ -232,8 +218,7 @@ func TestLoginBackoffLockoutAndUnlockRoute(t *testing.T) {
 // addresses, even for a right password; other clients are not, and the window passes.
 func TestLoginThrottledPerClientAddress(t *testing.T) {
 	t.Parallel()
-	envs, clk := newThrottledEnvs(t, 1)
-	e := envs[0]
+	e, clk := newThrottledEnv(t)
 	e.registerTechnician(t, "Carol Tech", "carol@example.com")
 	const sprayer, neighbour = "203.0.113.9", "203.0.113.10"
 
@@ -247,7 +232,7 @@ func TestLoginThrottledPerClientAddress(t *testing.T) {
 		t.Fatalf("a right password from the throttled address: %v, want %v", got, want)
 	}
 	loginFrom(t, e, neighbour, "carol@example.com", password).want(t, http.StatusOK)
-	clk.advance(10 * time.Second)
+	clk.Advance(10 * time.Second)
 	loginFrom(t, e, sprayer, "carol@example.com", password).want(t, http.StatusOK)
 	// A success does not wash the address's count: one more failure opens a 20 s window.
 	loginFrom(t, e, sprayer, "user99@example.com", wrongPassword).wantErr(t, http.StatusUnauthorized, "unauthorized")
@@ -267,8 +252,7 @@ func TestLoginThrottledPerClientAddress(t *testing.T) {
 // before the window opens again.
 func TestLoginSuccessResetsTheAccount(t *testing.T) {
 	t.Parallel()
-	envs, _ := newThrottledEnvs(t, 1)
-	e := envs[0]
+	e, _ := newThrottledEnv(t)
 	e.registerTechnician(t, "Dave Tech", "dave@example.com")
 	const ip = "198.51.100.30"
 	steps := []struct {

@@ -72,20 +72,17 @@ func (a *API) createCompany(w http.ResponseWriter, r *http.Request) (int, any, e
 	})
 }
 
-func (a *API) getCompany(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	id, err := pathID(r, "companyID")
+// company is the admin's view of a company and its portals.
+func (a *API) company(ctx contextT, id uuid.UUID) (companyView, error) {
+	c, err := a.cfg.App.Company(ctx, id)
 	if err != nil {
-		return 0, nil, err
-	}
-	c, err := a.cfg.App.Company(r.Context(), id)
-	if err != nil {
-		return 0, nil, err
+		return companyView{}, err
 	}
 	view := companyView{ID: c.ID(), Name: c.Name(), Portals: []namedItem{}}
 	for _, p := range c.Portals() {
 		view.Portals = append(view.Portals, namedItem{ID: p.ID, Name: p.Name})
 	}
-	return http.StatusOK, view, nil
+	return view, nil
 }
 
 func (a *API) createPortal(w http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -112,18 +109,6 @@ func (a *API) registerTechnician(w http.ResponseWriter, r *http.Request) (int, a
 		res, err := a.cfg.Accounts.RegisterTechnicianWithPassword(ctx, m, app.RegisterTechnician{TechnicianID: id, Name: body.Name, Email: body.Email}, body.Password)
 		return id, res, err
 	})
-}
-
-func (a *API) getTechnician(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	id, err := pathID(r, "technicianID")
-	if err != nil {
-		return 0, nil, err
-	}
-	p, err := a.queries.Profile(r.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, p, nil
 }
 
 type passwordBody struct {
@@ -182,16 +167,12 @@ type unlockView struct {
 
 // unlockTechnician lifts the login lockout of a technician's e-mail address and forgets its
 // failed logins.
-func (a *API) unlockTechnician(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	id, err := pathID(r, "technicianID")
+func (a *API) unlockTechnician(ctx contextT, id uuid.UUID) (unlockView, error) {
+	u, err := a.cfg.Accounts.UnlockTechnician(ctx, id)
 	if err != nil {
-		return 0, nil, err
+		return unlockView{}, err
 	}
-	u, err := a.cfg.Accounts.UnlockTechnician(r.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, unlockView{ID: id, Email: u.Email, Failures: u.Failures, WasLocked: u.WasLocked}, nil
+	return unlockView{ID: id, Email: u.Email, Failures: u.Failures, WasLocked: u.WasLocked}, nil
 }
 
 // projectionStatus reports each read model's position, lag and leader.

@@ -6,12 +6,8 @@ package httpapi
 import (
 	"bytes"
 	"go/ast"
-	"go/parser"
-	"go/token"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -124,24 +120,8 @@ func truncated(b []byte) []byte {
 // TestDecodeFuzzCoversEveryBody reads the package's source: every type with a missingField
 // method is a JSON request body, and FuzzDecodeBody must decode it.
 func TestDecodeFuzzCoversEveryBody(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var bodies []string
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		file, err := parser.ParseFile(fset, name, src, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, file := range ParseSource(t) {
 		for _, decl := range file.Decls {
 			fn, ok := decl.(*ast.FuncDecl)
 			if !ok || fn.Recv == nil || fn.Name.Name != "missingField" {

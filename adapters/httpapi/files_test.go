@@ -28,8 +28,7 @@ func sameSet(a, b []string) bool {
 // User-Agent (the body's fields win), the IP from the connection.
 func TestSourceInformation(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	w := newWorld(t, e)
+	e, w := newWorld(t)
 	cases := []struct {
 		ua                           string
 		device, os, version, browser string
@@ -69,8 +68,7 @@ func TestSourceInformation(t *testing.T) {
 // generated storage names and safe downloads.
 func TestFileRules(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	w := newWorld(t, e)
+	e, w := newWorld(t)
 	iosID, iosCustomer := w.inChat(t, uaIOS)
 	winID, winCustomer := w.inChat(t, uaWindows)
 	png := pngBytes(t)
@@ -164,8 +162,7 @@ func TestFileRules(t *testing.T) {
 // profiles for iOS and Android only.
 func TestPlatformRules(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	w := newWorld(t, e)
+	e, w := newWorld(t)
 	for _, c := range []struct {
 		name          string
 		ua            string

@@ -93,8 +93,7 @@ func (f *fuzzer) json() []byte {
 func TestFuzzJSONRoutes(t *testing.T) {
 	t.Parallel()
 	const perRoute = 300
-	e := newEnv(t)
-	f := newBadInputFixture(t, e)
+	e, f := newBadInputFixture(t)
 	seed := uint64(20261125)
 	t.Logf("seed %d", seed)
 	for i, r := range f.jsonRoutes() {
@@ -134,8 +133,7 @@ func TestFuzzJSONRoutes(t *testing.T) {
 // routes: never a 5xx, and a refused upload writes nothing and leaves no file behind.
 func TestFuzzUploads(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	f := newBadInputFixture(t, e)
+	e, f := newBadInputFixture(t)
 	fz := &fuzzer{r: rand.New(rand.NewPCG(7, 7))}
 	names := []string{"a.png", "a.pdf", "a.txt", "a.exe", "", ".png", "a.PNG", "a.tar.gz", "a.jpg", "a.zip", "..", "a\x00.png"}
 	for _, c := range []struct {

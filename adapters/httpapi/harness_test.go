@@ -522,14 +522,22 @@ type submission struct {
 	Position      string    `json:"position"`
 }
 
-// submit submits a request through the portal from a browser with this User-Agent and returns
-// the request's ID and a client holding its customer token.
-func (e *env) submit(t testing.TB, portal uuid.UUID, ua string) (uuid.UUID, *client) {
+// submission submits Ada's request through the portal from a browser with this User-Agent and
+// returns the server's answer.
+func (e *env) submission(t testing.TB, portal uuid.UUID, ua string) submission {
 	t.Helper()
 	var s submission
 	e.anonymous().with(ua).post(t, "/api/v1/portals/"+portal.String()+"/requests", map[string]any{
 		"customer_name": "Ada Customer", "customer_email": "ada@example.com", "description": "My printer is on fire",
 	}).want(t, http.StatusCreated).decode(t, &s)
+	return s
+}
+
+// submit submits Ada's request as submission does and returns the request's ID and a client
+// holding its customer token.
+func (e *env) submit(t testing.TB, portal uuid.UUID, ua string) (uuid.UUID, *client) {
+	t.Helper()
+	s := e.submission(t, portal, ua)
 	return s.RequestID, &client{e: e, bearer: s.CustomerToken, ua: ua}
 }
 
@@ -544,8 +552,10 @@ type world struct {
 	customerB          *client
 }
 
-func newWorld(t testing.TB, e *env) *world {
+// newWorld starts a server on a fresh database and builds the world on it.
+func newWorld(t testing.TB) (*env, *world) {
 	t.Helper()
+	e := newEnv(t)
 	w := &world{e: e}
 	w.companyA = e.createCompany(t, "Acme")
 	w.companyB = e.createCompany(t, "Globex")
@@ -554,7 +564,7 @@ func newWorld(t testing.TB, e *env) *world {
 	w.techA = e.technician(t, "Alice Tech", w.companyA)
 	w.techB = e.technician(t, "Bob Tech", w.companyB)
 	w.requestB, w.customerB = e.submit(t, w.portalB, uaWindows)
-	return w
+	return e, w
 }
 
 // inChat submits a request on portal A from ua, and has techA take it and join the chat.

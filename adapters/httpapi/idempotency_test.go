@@ -6,14 +6,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 // TestIdempotencyKey: the same command twice with one Idempotency-Key answers the first
 // response again and writes nothing; the same key with a different body is refused.
 func TestIdempotencyKey(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	w := newWorld(t, e)
+	e, w := newWorld(t)
 	id, customer := w.inChat(t, uaWindows)
 
 	t.Run("technician message", func(t *testing.T) {
@@ -137,8 +138,7 @@ func (r *response) tokenOf(t testing.TB) string {
 // once; the others are replays of it or told that it is still running.
 func TestIdempotencyKeyConcurrent(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	w := newWorld(t, e)
+	_, w := newWorld(t)
 	id, _ := w.inChat(t, uaWindows)
 	const n = 16
 	results := make([]*response, n)
@@ -172,4 +172,138 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 	if got := countType(w.techA.history(t, id), "request.message_sent.v1"); got != 1 {
 		t.Errorf("%d messages written, want 1", got)
 	}
+}
+
+// One Idempotency-Key sent with every command route in turn, each after all the others: a
+// command's identity is its actor, route and body with the key, so every one of them is a new
+// command that writes its own events, none is answered as a replay of another, and none is
+// lost (the join after the assign with the same key used to answer 200 and store nothing).
+func TestOneKeyAcrossEveryCommandRoute(t *testing.T) {
+	t.Parallel()
+	e, w := newWorld(t)
+	const key = "one-key-for-everything"
+	k := idemKey(key)
+	colleague := e.technician(t, "Carol Colleague", w.companyA)
+
+	windows, customer := e.submit(t, w.portalA, uaWindows)
+	other, _ := e.submit(t, w.portalA, uaWindows)
+	toTransfer, _ := e.submit(t, w.portalA, uaWindows)
+	phone, _ := e.submit(t, w.portalA, uaIOS)
+
+	// Each step sends its command with the shared key.
+	put := func(who *client, path string, body any) func() *response {
+		return func() *response { return who.json(t, http.MethodPut, path, body, k) }
+	}
+	post := func(who *client, path string, body any) func() *response {
+		return func() *response { return who.post(t, path, body, k) }
+	}
+	upload := func(who *client, path string) func() *response {
+		return func() *response { return who.upload(t, path, "steps.txt", []byte("one two three"), k) }
+	}
+	hello := map[string]any{"body": "Hello"}
+	steps := []struct {
+		name string
+		send func() *response
+		want int
+	}{
+		{"notifications", put(w.techA, "/api/v1/me/notifications", map[string]any{"email": true, "in_console": true}), http.StatusOK},
+		{"assign", post(w.techA, reqPath(other, "assign"), nil), http.StatusOK},
+		{"unassign", post(w.techA, reqPath(other, "unassign"), nil), http.StatusOK},
+		{"assign another", post(w.techA, reqPath(toTransfer, "assign"), nil), http.StatusOK},
+		{"transfer", post(w.techA, reqPath(toTransfer, "transfer"), map[string]any{"technician_id": colleague.id.String()}), http.StatusOK},
+		{"assign the chat", post(w.techA, reqPath(windows, "assign"), nil), http.StatusOK},
+		{"join", post(w.techA, reqPath(windows, "join"), nil), http.StatusOK},
+		{"message", post(w.techA, reqPath(windows, "messages"), hello), http.StatusCreated},
+		{"note", post(w.techA, reqPath(windows, "notes"), hello), http.StatusCreated},
+		{"technician file", upload(w.techA, reqPath(windows, "files")), http.StatusCreated},
+		{"customer message", post(customer, custPath(windows, "messages"), hello), http.StatusCreated},
+		{"customer file", upload(customer, custPath(windows, "files")), http.StatusCreated},
+		{"screen sharing", post(w.techA, reqPath(windows, "screen-sharing"), nil), http.StatusOK},
+		{"accept", post(customer, custPath(windows, "screen-sharing", "accept"), nil), http.StatusOK},
+		{"end chat", post(w.techA, reqPath(windows, "end-chat"), nil), http.StatusOK},
+		{"close", post(w.techA, reqPath(windows, "close"), nil), http.StatusOK},
+		{"assign the phone", post(w.techA, reqPath(phone, "assign"), nil), http.StatusOK},
+		{"join the phone", post(w.techA, reqPath(phone, "join"), nil), http.StatusOK},
+		{"mobile profile", post(w.techA, reqPath(phone, "mobile-profiles"), map[string]any{"profile": "Wi-Fi"}), http.StatusOK},
+		{"availability", put(w.techA, "/api/v1/me/availability", map[string]any{"availability": "away"}), http.StatusOK},
+	}
+	for _, s := range steps {
+		before := e.tail(t)
+		res := s.send()
+		if res.Status != s.want {
+			t.Fatalf("%s with the shared key: %s, want %d", s.name, res, s.want)
+		}
+		if res.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("%s was answered as a replay of an earlier command: %s", s.name, res)
+		}
+		var r struct {
+			Written bool `json:"written"`
+		}
+		res.decode(t, &r)
+		if !r.Written {
+			t.Fatalf("%s says it wrote nothing: %s", s.name, res)
+		}
+		if after := e.tail(t); after == before {
+			t.Fatalf("%s answered %d but stored no event", s.name, res.Status)
+		}
+	}
+
+	want := map[uuid.UUID]map[string]int{
+		windows: {"request.assigned.v1": 1, "request.chat_joined.v1": 1, "request.message_sent.v1": 2, "request.note_added.v1": 1,
+			"request.file_shared.v1": 2, "request.screen_sharing_requested.v1": 1, "request.screen_sharing_accepted.v1": 1,
+			"request.chat_ended.v1": 1, "request.closed.v1": 1},
+		other:      {"request.assigned.v1": 1, "request.unassigned.v1": 1},
+		toTransfer: {"request.assigned.v1": 1, "request.transferred.v1": 1},
+		phone:      {"request.assigned.v1": 1, "request.chat_joined.v1": 1, "request.mobile_profile_sent.v1": 1},
+	}
+	for id, types := range want {
+		viewer := w.techA
+		if id == toTransfer {
+			viewer = colleague
+		}
+		h := viewer.history(t, id)
+		if !h.Verified {
+			t.Errorf("request %s: history does not verify: %s", id, h.Problem)
+		}
+		for typ, n := range types {
+			if got := countType(h, typ); got != n {
+				t.Errorf("request %s: %d %s, want %d", id, got, typ, n)
+			}
+		}
+	}
+
+	// Sent again, each command is the same command: answered from memory, nothing written.
+	before := e.tail(t)
+	for _, s := range steps {
+		res := s.send()
+		if res.Status != s.want || res.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("%s sent again: %s, want a replay of %d", s.name, res, s.want)
+		}
+	}
+	e.unchanged(t, before, "commands sent again with their key")
+}
+
+// A command that appends to one stream twice (registering a technician records them, then
+// their password) with an Idempotency-Key stores both events, and a retry stores neither again.
+func TestKeyedCommandWithTwoAppendsToOneStream(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	body := map[string]any{"name": "Dana Scully", "email": "dana@example.com", "password": password}
+	first := e.admin().post(t, "/api/v1/admin/technicians", body, idemKey("register-dana")).want(t, http.StatusCreated)
+	var created commandResult
+	first.decode(t, &created)
+	if created.Version != 1 {
+		t.Errorf("registered at version %d, want 1 (registered, then password set)", created.Version)
+	}
+	var n int
+	if err := e.pool.QueryRow(t.Context(), `SELECT count(*) FROM events WHERE stream_id = $1`, "technician-"+created.ID.String()).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("%d events in the technician's stream, want 2", n)
+	}
+	before := e.tail(t)
+	e.admin().post(t, "/api/v1/admin/technicians", body, idemKey("register-dana")).want(t, http.StatusCreated)
+	e.unchanged(t, before, "a registration sent again")
+	e.login(t, "dana@example.com")
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/service/servicetest"
+	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/directory"
 	"github.com/helpstream/helpstream/projections/requestdetails"
 	"github.com/helpstream/helpstream/projections/requestlist"
@@ -96,13 +97,7 @@ type rmPage struct {
 	NextCursor  string               `json:"next_cursor"`
 }
 
-func (p rmPage) ids() []uuid.UUID {
-	out := make([]uuid.UUID, len(p.Requests))
-	for i, r := range p.Requests {
-		out[i] = r.ID
-	}
-	return out
-}
+func (p rmPage) ids() []uuid.UUID { return idsOf(p.Requests) }
 
 func (p rmPage) row(id uuid.UUID) *app.RequestSummary {
 	for i := range p.Requests {
@@ -119,6 +114,27 @@ func (c *client) listAt(t testing.TB, query, pos string) rmPage {
 	var p rmPage
 	c.readAt(t, "/api/v1/requests?"+query, pos).want(t, http.StatusOK).decode(t, &p)
 	return p
+}
+
+// onlyRowAt lists with the query once the read models include pos and returns the row of
+// request id, failing the test (what says where) unless it is the list's one row.
+func (c *client) onlyRowAt(t testing.TB, what, query, pos string, id uuid.UUID) app.RequestSummary {
+	t.Helper()
+	p := c.listAt(t, query, pos)
+	r := p.row(id)
+	if r == nil || len(p.Requests) != 1 || p.Total != 1 || p.NextCursor != "" {
+		t.Fatalf("%s: %s holds %+v, want request %s alone", what, query, p, id)
+	}
+	return *r
+}
+
+// noRowsAt fails the test (what says where) unless the list with the query, once the read
+// models include pos, is empty.
+func (c *client) noRowsAt(t testing.TB, what, query, pos string) {
+	t.Helper()
+	if p := c.listAt(t, query, pos); len(p.Requests) != 0 || p.Total != 0 {
+		t.Errorf("%s: %s holds %+v, want nothing", what, query, p)
+	}
 }
 
 // detailsAt reads a request's details once the read models include pos.
@@ -158,6 +174,14 @@ func hasAction(d app.RequestDetails, action string) bool {
 	return slices.Contains(d.Actions, request.Action(action))
 }
 
+// newAcme is the smallest world of the read-model tests: the company Acme with its portal, and
+// Alice, an Available technician with access to it.
+func newAcme(t testing.TB, e *env) (portal uuid.UUID, alice *client) {
+	t.Helper()
+	company := e.createCompany(t, "Acme")
+	return e.createPortal(t, company, "Acme support"), e.technician(t, "Alice Tech", company)
+}
+
 // ---- the main flow ----
 
 // TestReadModelsMainFlow walks a request from submission to close and reads every step from
@@ -167,14 +191,9 @@ func hasAction(d app.RequestDetails, action string) bool {
 func TestReadModelsMainFlow(t *testing.T) {
 	t.Parallel()
 	e, replica := newReadModelServers(t)
-	company := e.createCompany(t, "Acme")
-	portal := e.createPortal(t, company, "Acme support")
-	alice := e.technician(t, "Alice Tech", company)
+	portal, alice := newAcme(t, e)
 
-	var sub submission
-	e.anonymous().with(uaMac).post(t, "/api/v1/portals/"+portal.String()+"/requests", map[string]any{
-		"customer_name": "Ada Customer", "customer_email": "ada@example.com", "description": "My printer is on fire",
-	}).want(t, http.StatusCreated).decode(t, &sub)
+	sub := e.submission(t, portal, uaMac)
 	id := sub.RequestID
 	customer := &client{e: e, bearer: sub.CustomerToken}
 	servers := []struct {
@@ -185,19 +204,13 @@ func TestReadModelsMainFlow(t *testing.T) {
 	// Submitted: New, unassigned.
 	for _, s := range servers {
 		tech, cust := alice.on(s.e), customer.on(s.e)
-		p := tech.listAt(t, "view=new", sub.Position)
-		r := p.row(id)
-		if r == nil || len(p.Requests) != 1 || p.Total != 1 || p.NextCursor != "" {
-			t.Fatalf("%s: view new after submit: %+v", s.name, p)
-		}
+		r := tech.onlyRowAt(t, s.name+" after submit", "view=new", sub.Position, id)
 		if r.Status != "new" || r.Assignee != nil || r.CompanyName != "Acme" || r.CustomerName != "Ada Customer" ||
 			r.CustomerEmail != "ada@example.com" || r.Description != "My printer is on fire" || r.Platform != "mac" ||
 			r.AssignedAt != nil || r.ClosedAt != nil || r.Messages != 0 || r.Files != 0 {
 			t.Errorf("%s: new row %+v", s.name, r)
 		}
-		if p := tech.listAt(t, "view=active", sub.Position); len(p.Requests) != 0 || p.Total != 0 {
-			t.Errorf("%s: view active after submit: %+v", s.name, p)
-		}
+		tech.noRowsAt(t, s.name+" after submit", "view=active", sub.Position)
 		d := tech.detailsAt(t, reqPath(id), sub.Position)
 		if d.Status != "new" || d.Assignee != nil || d.Chat != "not_joined" || d.Version != sub.Version ||
 			!positionAtLeast(t, d.Position, sub.Position) || d.CompanyName != "Acme" || d.Source.Platform != "mac" {
@@ -215,15 +228,11 @@ func TestReadModelsMainFlow(t *testing.T) {
 	assigned := alice.do(t, http.StatusOK, reqPath(id, "assign"), nil)
 	for _, s := range servers {
 		tech := alice.on(s.e)
-		p := tech.listAt(t, "view=active", assigned.Position)
-		r := p.row(id)
-		if r == nil || p.Total != 1 || r.Status != "active" || r.Assignee == nil || r.Assignee.ID != alice.id ||
-			r.Assignee.Name != "Alice Tech" || r.AssignedAt == nil {
-			t.Fatalf("%s: view active after assign: %+v", s.name, p)
+		r := tech.onlyRowAt(t, s.name+" after assign", "view=active", assigned.Position, id)
+		if r.Status != "active" || r.Assignee == nil || r.Assignee.ID != alice.id || r.Assignee.Name != "Alice Tech" || r.AssignedAt == nil {
+			t.Fatalf("%s: view active after assign: %+v", s.name, r)
 		}
-		if p := tech.listAt(t, "view=new", assigned.Position); len(p.Requests) != 0 || p.Total != 0 {
-			t.Errorf("%s: view new after assign: %+v", s.name, p)
-		}
+		tech.noRowsAt(t, s.name+" after assign", "view=new", assigned.Position)
 		if p := tech.listAt(t, "mine=true", assigned.Position); !slices.Equal(p.ids(), []uuid.UUID{id}) {
 			t.Errorf("%s: mine after assign: %+v", s.name, p)
 		}
@@ -292,24 +301,19 @@ func TestReadModelsMainFlow(t *testing.T) {
 			t.Errorf("%s: row after the chat: %+v", s.name, r)
 		}
 		// A note is no part of what a search looks into.
-		if p := alice.on(s.e).listAt(t, "q=calm", noted.Position); p.Total != 0 || len(p.Requests) != 0 {
-			t.Errorf("%s: a search finds the note: %+v", s.name, p)
-		}
+		alice.on(s.e).noRowsAt(t, s.name+": a search for the note", "q=calm", noted.Position)
 	}
 
 	// Closed (the chat ends with it): Completed, nothing left to do.
 	closed := alice.do(t, http.StatusOK, reqPath(id, "close"), nil)
 	for _, s := range servers {
 		tech := alice.on(s.e)
-		p := tech.listAt(t, "view=completed", closed.Position)
-		r := p.row(id)
-		if r == nil || p.Total != 1 || r.Status != "completed" || r.ClosedAt == nil || r.Assignee == nil || r.Assignee.ID != alice.id {
-			t.Fatalf("%s: view completed after close: %+v", s.name, p)
+		r := tech.onlyRowAt(t, s.name+" after close", "view=completed", closed.Position, id)
+		if r.Status != "completed" || r.ClosedAt == nil || r.Assignee == nil || r.Assignee.ID != alice.id {
+			t.Fatalf("%s: view completed after close: %+v", s.name, r)
 		}
 		for _, q := range []string{"view=active", "view=new", "mine=true"} {
-			if p := tech.listAt(t, q, closed.Position); len(p.Requests) != 0 || p.Total != 0 {
-				t.Errorf("%s: %s after close: %+v", s.name, q, p)
-			}
+			tech.noRowsAt(t, s.name+" after close", q, closed.Position)
 		}
 		if p := tech.listAt(t, "view=all", closed.Position); !slices.Equal(p.ids(), []uuid.UUID{id}) || p.Total != 1 {
 			t.Errorf("%s: view all after close: %+v", s.name, p)
@@ -768,13 +772,8 @@ func TestReadModelsSearchFiltersAndVisibility(t *testing.T) {
 func TestReadModelsMinPosition(t *testing.T) {
 	t.Parallel()
 	e, replica := newReadModelServers(t)
-	company := e.createCompany(t, "Acme")
-	portal := e.createPortal(t, company, "Acme support")
-	tech := e.technician(t, "Alice Tech", company)
-	var sub submission
-	e.anonymous().with(uaWindows).post(t, "/api/v1/portals/"+portal.String()+"/requests", map[string]any{
-		"customer_name": "Ada Customer", "customer_email": "ada@example.com", "description": "My printer is on fire",
-	}).want(t, http.StatusCreated).decode(t, &sub)
+	portal, tech := newAcme(t, e)
+	sub := e.submission(t, portal, uaWindows)
 	customer := &client{e: e, bearer: sub.CustomerToken}
 
 	const future = "999999999-999999999"
@@ -872,39 +871,28 @@ func mustPosition(t testing.TB, s string) eventlog.Position {
 	return p
 }
 
+// projectionStatus is the answer of the admin's /api/v1/admin/projections.
+type projectionStatus struct {
+	Projections []projections.ProjectionStatus `json:"projections"`
+}
+
 // TestReadModelsProjectionStatus: the admin sees the three read models built, led and, once
 // they have caught up, not lagging; anyone else gets 401.
 func TestReadModelsProjectionStatus(t *testing.T) {
 	t.Parallel()
 	e, replica := newReadModelServers(t)
-	company := e.createCompany(t, "Acme")
-	e.createPortal(t, company, "Acme support")
-	tech := e.technician(t, "Alice Tech", company)
+	_, tech := newAcme(t, e)
 	head := e.head(t)
 
 	const path = "/api/v1/admin/projections"
-	type status struct {
-		Name          string    `json:"name"`
-		Built         bool      `json:"built"`
-		SchemaCurrent bool      `json:"schema_current"`
-		Position      string    `json:"position"`
-		EventsApplied int64     `json:"events_applied"`
-		UpdatedAt     time.Time `json:"updated_at"`
-		LagEvents     int64     `json:"lag_events"`
-		LagCapped     bool      `json:"lag_capped"`
-		LagSeconds    float64   `json:"lag_seconds"`
-		Leader        bool      `json:"leader"`
-	}
 	for _, srv := range []*env{e, replica} {
-		var got struct {
-			Projections []status `json:"projections"`
-		}
+		var got projectionStatus
 		deadline := time.Now().Add(behindRetry)
 		for {
 			e.admin().on(srv).get(t, path).want(t, http.StatusOK).decode(t, &got)
 			caughtUp := len(got.Projections) == 3
 			for _, s := range got.Projections {
-				caughtUp = caughtUp && s.LagEvents == 0 && s.Position != "" && positionAtLeast(t, mustPosition(t, s.Position), head)
+				caughtUp = caughtUp && s.LagEvents == 0 && positionAtLeast(t, s.Position, head)
 			}
 			if caughtUp {
 				break
@@ -929,5 +917,42 @@ func TestReadModelsProjectionStatus(t *testing.T) {
 		anonymous.get(t, path).wantErr(t, http.StatusUnauthorized, "unauthorized")
 		(&client{e: srv, bearer: "not-the-admin-token"}).get(t, path).wantErr(t, http.StatusUnauthorized, "unauthorized")
 		tech.on(srv).get(t, path).wantErr(t, http.StatusUnauthorized, "unauthorized")
+	}
+}
+
+// An event a read model cannot apply (here, a submission whose payload does not decode, as an
+// older program or an import might have written it) is parked, and the admin's status route
+// says so in the documented shape, while the requests after it are served as usual.
+func TestParkedEventsInTheProjectionStatus(t *testing.T) {
+	t.Parallel()
+	e, _ := newReadModelServers(t)
+	portal, tech := newAcme(t, e)
+	if _, err := e.pool.Exec(t.Context(), `INSERT INTO events (stream_id, stream_version, event_id, event_type, data, metadata)
+		VALUES ('request-6f5c52a4-1f3e-4ab4-9f7c-3b8e0a51d0a1', 0, gen_random_uuid(), 'request.submitted.v1',
+		        '{"request_id": 5, "customer": "not an object"}', '{"actor":"import"}')`); err != nil {
+		t.Fatal(err)
+	}
+	later, _ := e.submit(t, portal, uaWindows)
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var got projectionStatus
+		e.admin().get(t, "/api/v1/admin/projections").want(t, http.StatusOK).decode(t, &got)
+		n := 0
+		for _, p := range got.Projections {
+			if p.Parked > 0 && p.FirstParked != nil && p.FirstParked.Type == "request.submitted.v1" && p.FirstParked.Error != "" {
+				n++
+			}
+		}
+		if n >= 2 { // the request list and the request details
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no parked submission reported within 10 s: %+v", got.Projections)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !tech.list(t, "view=new").has(later) {
+		t.Error("the request submitted after the parked event is not listed")
 	}
 }

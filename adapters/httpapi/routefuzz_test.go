@@ -333,10 +333,7 @@ func (rf *routeFuzzer) newScene(t *testing.T, state, platform int) *scene {
 	rf.heal(t, rf.techs["b"], false)
 	rf.heal(t, rf.techs["c"], false)
 	p := scenePlatforms[platform]
-	var sub submission
-	e.anonymous().with(p.ua).post(t, "/api/v1/portals/"+rf.fx.PortalA.String()+"/requests", map[string]any{
-		"customer_name": "Ada Customer", "customer_email": "ada@example.com", "description": "My printer is on fire",
-	}).want(t, http.StatusCreated).decode(t, &sub)
+	sub := e.submission(t, rf.fx.PortalA, p.ua)
 	s := &scene{id: sub.RequestID, customer: sub.CustomerToken, platform: p.name, ua: p.ua, position: sub.Position}
 	a := &client{e: e, bearer: rf.fx.TechA.Bearer}
 	step := func(who *client, sub string) {
@@ -1086,7 +1083,7 @@ func (rf *routeFuzzer) exchange(t *testing.T, req *fuzzRequest) {
 	t.Helper()
 	wire := req.wire()
 	rf.errLog.Reset()
-	res, err := rf.send(wire, req.method)
+	res, err := sendRaw(rf.addr, wire, req.method)
 	logged := rf.errLog.String()
 	what := func() string {
 		op := "off the document"
@@ -1104,7 +1101,7 @@ func (rf *routeFuzzer) exchange(t *testing.T, req *fuzzRequest) {
 		// answer. The same head without a body tells whether that is what happened.
 		head := *req
 		head.body, head.chunked = nil, false
-		if probe, perr := rf.send(head.wire(), req.method); perr == nil && !probe.fromHandler() && probe.status >= 400 && probe.status < 500 {
+		if probe, perr := sendRaw(rf.addr, head.wire(), req.method); perr == nil && !probe.fromHandler() && probe.status >= 400 && probe.status < 500 {
 			res, err = probe, nil
 		}
 	}
@@ -1134,12 +1131,12 @@ func (rf *routeFuzzer) exchange(t *testing.T, req *fuzzRequest) {
 	}
 }
 
-// send writes the request on a new connection while reading the answer, so that an answer
-// sent before the body was read (a refused upload) is still read. It fails only when no
-// answer came; a body cut short is in the answer.
-func (rf *routeFuzzer) send(wire []byte, method string) (*answer, error) {
+// sendRaw writes the request, as bytes no client library would send, on a new connection to
+// addr while reading the answer, so that an answer sent before the body was read (a refused
+// upload) is still read. It fails only when no answer came; a body cut short is in the answer.
+func sendRaw(addr string, wire []byte, method string) (*answer, error) {
 	const timeout = 8 * time.Second
-	conn, err := net.DialTimeout("tcp", rf.addr, timeout)
+	conn, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ func (a *API) routes() {
 	a.handle("GET /healthz", a.health)
 
 	// Customer side.
-	a.handle("GET /api/v1/portals/{portalID}", a.getPortal)
+	a.handle("GET /api/v1/portals/{portalID}", byPathID("portalID", a.portal))
 	a.handle("POST /api/v1/portals/{portalID}/requests", a.submit)
 	a.handle("GET /api/v1/customer/requests/{requestID}", a.customer(a.customerDetails))
 	a.handle("POST /api/v1/customer/requests/{requestID}/messages", a.customer(a.customerMessage))
@@ -52,15 +52,15 @@ func (a *API) routes() {
 	a.handle("GET /api/v1/admin/projections", a.admin(a.projectionStatus))
 	a.handle("GET /api/v1/admin/companies", a.admin(a.listCompanies))
 	a.handle("POST /api/v1/admin/companies", a.admin(a.createCompany))
-	a.handle("GET /api/v1/admin/companies/{companyID}", a.admin(a.getCompany))
+	a.handle("GET /api/v1/admin/companies/{companyID}", a.admin(byPathID("companyID", a.company)))
 	a.handle("POST /api/v1/admin/companies/{companyID}/portals", a.admin(a.createPortal))
 	a.handle("GET /api/v1/admin/technicians", a.admin(a.listTechnicians))
 	a.handle("POST /api/v1/admin/technicians", a.admin(a.registerTechnician))
-	a.handle("GET /api/v1/admin/technicians/{technicianID}", a.admin(a.getTechnician))
+	a.handle("GET /api/v1/admin/technicians/{technicianID}", a.admin(byPathID("technicianID", a.queries.Profile)))
 	a.handle("PUT /api/v1/admin/technicians/{technicianID}/password", a.admin(a.setPassword))
 	a.handle("POST /api/v1/admin/technicians/{technicianID}/access", a.admin(a.grantAccess))
 	a.handle("DELETE /api/v1/admin/technicians/{technicianID}/access/{companyID}", a.admin(a.revokeAccess))
-	a.handle("POST /api/v1/admin/technicians/{technicianID}/unlock", a.admin(a.unlockTechnician))
+	a.handle("POST /api/v1/admin/technicians/{technicianID}/unlock", a.admin(byPathID("technicianID", a.unlockTechnician)))
 }
 
 // health answers 200 when the server can serve: its database answers and its read models

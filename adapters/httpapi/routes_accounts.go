@@ -79,11 +79,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) (int, any, error) {
 }
 
 func (a *API) me(_ http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
-	p, err := a.queries.Profile(r.Context(), tech)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, p, nil
+	return queryAnswer(a.queries.Profile(r.Context(), tech))
 }
 
 type availabilityBody struct {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,21 +19,18 @@ type portalView struct {
 	CompanyName string    `json:"company_name"`
 }
 
-func (a *API) getPortal(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	portalID, err := pathID(r, "portalID")
+// portal is what a customer sees of a portal before submitting a request on it.
+func (a *API) portal(ctx context.Context, portalID uuid.UUID) (portalView, error) {
+	companyID, companyName, err := a.queries.PortalCompany(ctx, portalID)
 	if err != nil {
-		return 0, nil, err
+		return portalView{}, err
 	}
-	companyID, companyName, err := a.queries.PortalCompany(r.Context(), portalID)
+	company, err := a.cfg.App.Company(ctx, companyID)
 	if err != nil {
-		return 0, nil, err
-	}
-	company, err := a.cfg.App.Company(r.Context(), companyID)
-	if err != nil {
-		return 0, nil, err
+		return portalView{}, err
 	}
 	p, _ := company.Portal(portalID)
-	return http.StatusOK, portalView{ID: portalID, Name: p.Name, CompanyName: companyName}, nil
+	return portalView{ID: portalID, Name: p.Name, CompanyName: companyName}, nil
 }
 
 type submitBody struct {

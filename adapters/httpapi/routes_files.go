@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"io"
-	"mime/multipart"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -14,13 +13,10 @@ import (
 
 // upload reads one multipart part named "file" within the size limit and shares it.
 func (a *API) upload(w http.ResponseWriter, r *http.Request, requestID uuid.UUID, share func(app.Upload) (app.Result, error)) (int, any, error) {
-	boundary, ok := httpserver.MultipartBoundary(r)
+	reader, ok := httpserver.UploadReader(w, r, a.cfg.App.MaxFileSize())
 	if !ok {
 		return 0, nil, errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", `send the file as multipart/form-data in a part named "file"`)
 	}
-	// The multipart envelope adds a little to the file itself.
-	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.App.MaxFileSize()+64<<10)
-	reader := multipart.NewReader(r.Body, boundary)
 	for {
 		part, err := reader.NextPart()
 		if errors.Is(err, io.EOF) {

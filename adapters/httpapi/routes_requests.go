@@ -25,14 +25,10 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request, tech uuid.UUI
 	}
 	list := app.ListRequests{TechnicianID: tech, View: app.View(q.Get("view")), Sort: app.SortColumn(q.Get("sort")),
 		Cursor: q.Get("cursor"), Search: q.Get("q")}
-	switch q.Get("order") {
-	case "", "asc":
-	case "desc":
-		list.Descending = true
-	default:
-		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", "order must be asc or desc")
-	}
 	var err error
+	if list.Descending, err = choiceParam(q, "order", "asc", "desc"); err != nil {
+		return 0, nil, err
+	}
 	if list.Limit, err = intParam(q, "limit"); err != nil {
 		return 0, nil, err
 	}
@@ -46,12 +42,8 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request, tech uuid.UUI
 	} else if offset != 0 {
 		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", "offset paging is not supported; follow next_cursor")
 	}
-	switch q.Get("mine") {
-	case "", "false":
-	case "true":
-		list.MineOnly = true
-	default:
-		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", "mine must be true or false")
+	if list.MineOnly, err = choiceParam(q, "mine", "false", "true"); err != nil {
+		return 0, nil, err
 	}
 	if list.CompanyID, err = idParam(q, "company"); err != nil {
 		return 0, nil, err
@@ -114,6 +106,18 @@ func (a *API) awaitPosition(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set(ProjectionBehindHeader, "true")
 	}
 	return nil
+}
+
+// choiceParam reads a query parameter that is one of two words: it reports whether it is the
+// second, the first being the default when the parameter is absent.
+func choiceParam(q url.Values, name, first, second string) (bool, error) {
+	switch q.Get(name) {
+	case "", first:
+		return false, nil
+	case second:
+		return true, nil
+	}
+	return false, errorf(http.StatusUnprocessableEntity, "invalid", name+" must be "+first+" or "+second)
 }
 
 func intParam(q url.Values, name string) (int, error) {

@@ -111,8 +111,7 @@ func TestLogoutInvalidatesToken(t *testing.T) {
 // TestAuthentication: no, malformed or wrong credentials answer 401 on every side.
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	w := newWorld(t, e)
+	e, w := newWorld(t)
 	id, _ := e.submit(t, w.portalA, uaWindows)
 	anon := e.anonymous()
 	bad := []opt{

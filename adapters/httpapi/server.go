@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/domain/text"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/fault"
@@ -103,15 +104,9 @@ func New(cfg Config) (*API, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.MaxJSONBody <= 0 {
-		cfg.MaxJSONBody = 64 << 10
-	}
-	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = 30 * time.Second
-	}
-	if cfg.IdempotencyLease <= 0 {
-		cfg.IdempotencyLease = 10 * time.Second
-	}
+	cfg.MaxJSONBody = httpserver.OrDefault(cfg.MaxJSONBody, 64<<10)
+	cfg.RequestTimeout = httpserver.OrDefault(cfg.RequestTimeout, 30*time.Second)
+	cfg.IdempotencyLease = httpserver.OrDefault(cfg.IdempotencyLease, 10*time.Second)
 	a := &API{cfg: cfg, queries: cfg.App.Queries(), mux: http.NewServeMux()}
 	a.routes()
 	return a, nil
@@ -136,14 +131,11 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = &clientBody{ReadCloser: r.Body}
 	}
-	handler, pattern := a.mux.Handler(r)
-	if pattern == "" {
-		rec := &unmatched{header: http.Header{}, code: http.StatusOK}
-		handler.ServeHTTP(rec, r)
-		if allow := rec.header.Get("Allow"); allow != "" {
+	if status, allow, unrouted := httpserver.Unrouted(a.mux, r); unrouted {
+		if allow != "" {
 			h.Set("Allow", allow)
 		}
-		if rec.code == http.StatusMethodNotAllowed {
+		if status == http.StatusMethodNotAllowed {
 			writeError(w, r, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "this route does not take "+r.Method))
 			return
 		}
@@ -158,17 +150,6 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	a.mux.ServeHTTP(w, r) // not handler.ServeHTTP: only the mux sets the path values
 }
-
-// unmatched takes what the mux's own answer to a route it has no pattern for would be (404, or
-// 405 with Allow), so that the API answers it in its own error shape instead.
-type unmatched struct {
-	header http.Header
-	code   int
-}
-
-func (u *unmatched) Header() http.Header         { return u.header }
-func (u *unmatched) Write(b []byte) (int, error) { return len(b), nil }
-func (u *unmatched) WriteHeader(code int)        { u.code = code }
 
 // Limits on the headers the API reads.
 const (
@@ -457,6 +438,26 @@ func pathID(r *http.Request, name string) (uuid.UUID, error) {
 		return uuid.Nil, errorf(http.StatusNotFound, "not_found", "not found")
 	}
 	return id, nil
+}
+
+// byPathID adapts a route that answers with what get returns for the UUID in the path
+// parameter named param; a malformed one answers 404 before get runs.
+func byPathID[T any](param string, get func(ctx context.Context, id uuid.UUID) (T, error)) handlerFunc {
+	return func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		id, err := pathID(r, param)
+		if err != nil {
+			return 0, nil, err
+		}
+		return queryAnswer(get(r.Context(), id))
+	}
+}
+
+// queryAnswer is a route's answer to a query: 200 with what it found, or err.
+func queryAnswer[T any](found T, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, found, nil
 }
 
 // meta builds a command's metadata from the request. Its headers were checked by checkHeaders

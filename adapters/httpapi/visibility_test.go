@@ -42,8 +42,7 @@ func technicianRoutes(id, fileID, other uuid.UUID) []struct {
 // request, and nothing is written.
 func TestOtherCompaniesRequestsDoNotExist(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	w := newWorld(t, e)
+	e, w := newWorld(t)
 	id, customer := w.inChat(t, uaWindows)
 	var up commandResult
 	customer.upload(t, custPath(id, "files"), "log.txt", []byte("error 42\n")).want(t, http.StatusCreated).decode(t, &up)
@@ -92,8 +91,7 @@ func replaceID(path string, from, to uuid.UUID) string {
 // the technician is Available; their own active requests always are.
 func TestNewRequestsOnlyWhileAvailable(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	w := newWorld(t, e)
+	e, w := newWorld(t)
 	mine, _ := w.inChat(t, uaMac)
 	fresh, _ := e.submit(t, w.portalA, uaWindows)
 
@@ -129,8 +127,7 @@ func TestNewRequestsOnlyWhileAvailable(t *testing.T) {
 // customer route of another request is 404, like an unknown request.
 func TestCustomerTokenOpensOneRequest(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	w := newWorld(t, e)
+	e, w := newWorld(t)
 	idA, customerA := w.inChat(t, uaWindows)
 	idB, customerB := w.inChat(t, uaWindows)
 	var up commandResult

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"path"
 	"strconv"
@@ -35,6 +36,22 @@ func MultipartBoundary(r *http.Request) (boundary string, ok bool) {
 	}
 	return params["boundary"], true
 }
+
+// UploadReader reads r's multipart/form-data body, capped at a file of maxFile bytes with room
+// for the multipart envelope around it; ok is false, and the body left as it is, when r's body
+// is not multipart/form-data.
+func UploadReader(w http.ResponseWriter, r *http.Request, maxFile int64) (reader *multipart.Reader, ok bool) {
+	boundary, ok := MultipartBoundary(r)
+	if !ok {
+		return nil, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFile+multipartEnvelope)
+	return multipart.NewReader(r.Body, boundary), true
+}
+
+// multipartEnvelope is what an upload's multipart envelope (the boundaries, the part's headers
+// and any small field beside the file) may add to the file itself.
+const multipartEnvelope = 64 << 10
 
 // UploadName is the name to keep of an uploaded file: the last element of the name the client
 // sent, which some browsers send as a Windows path. ok is false when no name is left.

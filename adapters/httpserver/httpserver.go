@@ -51,30 +51,25 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.ReadHeaderTimeout <= 0 {
-		c.ReadHeaderTimeout = 10 * time.Second
-	}
-	if c.BodyTimeout <= 0 {
-		c.BodyTimeout = 20 * time.Second
-	}
-	if c.BodyMinRate <= 0 {
-		c.BodyMinRate = 64 << 10
-	}
-	if c.MaxBody <= 0 {
-		c.MaxBody = 26 << 20
-	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 2 * time.Minute
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = 2 * time.Minute
-	}
-	if c.MaxHeaderBytes <= 0 {
-		c.MaxHeaderBytes = 64 << 10
-	}
+	c.ReadHeaderTimeout = OrDefault(c.ReadHeaderTimeout, 10*time.Second)
+	c.BodyTimeout = OrDefault(c.BodyTimeout, 20*time.Second)
+	c.BodyMinRate = OrDefault(c.BodyMinRate, 64<<10)
+	c.MaxBody = OrDefault(c.MaxBody, 26<<20)
+	c.WriteTimeout = OrDefault(c.WriteTimeout, 2*time.Minute)
+	c.IdleTimeout = OrDefault(c.IdleTimeout, 2*time.Minute)
+	c.MaxHeaderBytes = OrDefault(c.MaxHeaderBytes, 64<<10)
 	if c.IsStream == nil {
 		c.IsStream = isEventStream
 	}
+}
+
+// OrDefault is a limit of a server's configuration as set, or def when it is not set (zero or
+// negative): the front ends' configurations share the rule that zero takes the default.
+func OrDefault[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Validate checks the configuration.
@@ -145,3 +140,27 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Unrouted reports whether mux has no pattern for r and, when so, what the mux itself would
+// answer: 405 with the methods the path takes in allow, or 404. The front ends answer such a
+// request in their own shape (the API's error, the console's error page) instead of the mux's
+// plain text.
+func Unrouted(mux *http.ServeMux, r *http.Request) (status int, allow string, unrouted bool) {
+	handler, pattern := mux.Handler(r)
+	if pattern != "" {
+		return 0, "", false
+	}
+	rec := &muxAnswer{header: http.Header{}, status: http.StatusOK}
+	handler.ServeHTTP(rec, r)
+	return rec.status, rec.header.Get("Allow"), true
+}
+
+// muxAnswer keeps the status and headers of the mux's own answer and drops its body.
+type muxAnswer struct {
+	header http.Header
+	status int
+}
+
+func (m *muxAnswer) Header() http.Header         { return m.header }
+func (m *muxAnswer) Write(b []byte) (int, error) { return len(b), nil }
+func (m *muxAnswer) WriteHeader(status int)      { m.status = status }

@@ -68,6 +68,20 @@ func closedWithin(t *testing.T, conn net.Conn, d time.Duration) (string, bool) {
 	return string(b), true
 }
 
+// trickle sends start on c, then a byte every 100 ms, 20 in all, as a slow client would.
+func trickle(c net.Conn, start string) net.Conn {
+	fmt.Fprint(c, start)
+	go func() {
+		for range 20 {
+			if _, err := c.Write([]byte("X")); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	return c
+}
+
 func TestSlowClientsAreCut(t *testing.T) {
 	addr := serve(t, readBody)
 	dial := func() net.Conn {
@@ -80,31 +94,13 @@ func TestSlowClientsAreCut(t *testing.T) {
 	}
 
 	t.Run("headers a byte at a time", func(t *testing.T) {
-		c := dial()
-		fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\n")
-		go func() {
-			for range 20 {
-				if _, err := c.Write([]byte("X")); err != nil {
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-		}()
+		c := trickle(dial(), "POST / HTTP/1.1\r\nHost: x\r\n")
 		if _, closed := closedWithin(t, c, 2*time.Second); !closed {
 			t.Fatal("a client trickling its headers was not cut")
 		}
 	})
 	t.Run("body a byte at a time", func(t *testing.T) {
-		c := dial()
-		fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
-		go func() {
-			for range 20 {
-				if _, err := c.Write([]byte("X")); err != nil {
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-		}()
+		c := trickle(dial(), "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
 		got, closed := closedWithin(t, c, 2*time.Second)
 		if !closed {
 			t.Fatal("a client trickling its body was not cut")
@@ -138,14 +134,8 @@ func TestSlowClientsAreCut(t *testing.T) {
 		}
 	})
 	t.Run("a normal request is served", func(t *testing.T) {
-		res, err := http.Post("http://"+addr+"/", "text/plain", strings.NewReader("hello"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		if res.StatusCode != 200 || string(b) != "5" {
-			t.Fatalf("got %d %q", res.StatusCode, b)
+		if status, b := post(t, "http://"+addr+"/", "hello"); status != 200 || b != "5" {
+			t.Fatalf("got %d %q", status, b)
 		}
 	})
 }
@@ -212,16 +202,22 @@ func TestWriteDeadlinesAndStreams(t *testing.T) {
 		}
 	})
 	t.Run("a slow answer after a prompt body", func(t *testing.T) {
-		res, err := http.Post("http://"+addr+"/slow", "text/plain", strings.NewReader("hi"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		if res.StatusCode != 200 || string(b) != "done" {
-			t.Fatalf("got %d %q: the body's read deadline cancelled the request", res.StatusCode, b)
+		if status, b := post(t, "http://"+addr+"/slow", "hi"); status != 200 || b != "done" {
+			t.Fatalf("got %d %q: the body's read deadline cancelled the request", status, b)
 		}
 	})
+}
+
+// post sends body to url as text and returns the answer's status and body.
+func post(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	res, err := http.Post(url, "text/plain", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
 
 func firstLine(s string) string {

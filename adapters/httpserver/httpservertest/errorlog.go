@@ -1,5 +1,5 @@
 // Package httpservertest holds what tests of the HTTP front ends share: a server's error log
-// they can read while the server writes it.
+// they can read while the server writes it, and a clock they move by hand.
 package httpservertest
 
 import (
