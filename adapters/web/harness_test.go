@@ -274,6 +274,14 @@ func (w *world) submit(t *testing.T, b *browser, portal uuid.UUID, name, descrip
 	return id
 }
 
+// newRequest has a customer submit a request ("Jane Doe", "Help", the device detected) on
+// Acme's portal from a Windows browser, and returns that browser and the request's ID.
+func (w *world) newRequest(t *testing.T) (customer *browser, id uuid.UUID) {
+	t.Helper()
+	customer = w.browser(t, uaWindows)
+	return customer, w.submit(t, customer, w.acmePort, "Jane Doe", "Help", "")
+}
+
 // contains fails the test unless every fragment is on the page.
 func contains(t *testing.T, p page, fragments ...string) {
 	t.Helper()
