@@ -430,7 +430,9 @@ func (d *laggingDirectory) Technician(ctx context.Context, id uuid.UUID) (*direc
 // the page waits for the position of the change.
 func TestAvailabilityShowsAtOnce(t *testing.T) {
 	var dir *laggingDirectory
-	w := newWorldWith(t, worldOptions{app: func(t *testing.T, svc *service.Service, cfg *app.Config) {
+	var svc *service.Service
+	w := newWorldWith(t, worldOptions{app: func(t *testing.T, s *service.Service, cfg *app.Config) {
+		svc = s
 		dir = &laggingDirectory{store: cfg.Store, inner: readmodels.NewDirectory(svc.Pool)}
 		cfg.RequestList, cfg.RequestDetails = readmodels.NewRequestList(svc.Pool), readmodels.NewDetails(svc.Pool)
 		cfg.Directory, cfg.WaitFor = dir, dir.waitFor
@@ -448,6 +450,15 @@ func TestAvailabilityShowsAtOnce(t *testing.T) {
 		}
 	}
 	_, id := w.newRequest(t)
+	// The lists are the service's read models, which the lagging WaitFor does not wait for
+	// either: wait here until they have the request.
+	head, err := w.store.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.WaitFor(context.Background(), head, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	alice := w.login(t, "alice@example.com")
 	contains(t, alice.mustGet("/console?view=new"), `data-request-id="`+id.String()+`"`)
 
