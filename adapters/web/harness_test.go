@@ -44,6 +44,7 @@ var pngBytes = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repea
 
 type world struct {
 	app      *app.App
+	accounts *app.Accounts
 	handler  *web.Handler
 	store    *pgstore.Store
 	pool     *pgxpool.Pool
@@ -62,6 +63,8 @@ type worldOptions struct {
 	// app, when set, changes the configuration of an application of the world's own on the
 	// service's stores (a lagging read model, for example), served by a console of its own.
 	app func(t *testing.T, svc *service.Service, cfg *app.Config)
+	// loginPolicy, when set, is the policy of the Accounts of a console of the world's own.
+	loginPolicy *app.LoginPolicy
 }
 
 func newWorld(t *testing.T) *world {
@@ -75,14 +78,19 @@ func newWorldWith(t *testing.T, o worldOptions) *world {
 		c.MaxFileSize, c.LiveHeartbeat = maxFileSize, 200*time.Millisecond
 	})
 	a, accounts, h := svc.App, svc.Accounts, svc.Console
-	if o.app != nil {
-		cfg := app.Config{Store: svc.Store, Files: svc.Files, MaxFileSize: maxFileSize}
-		o.app(t, svc, &cfg)
+	if o.app != nil || o.loginPolicy != nil {
 		var err error
-		if a, err = app.New(cfg); err != nil {
-			t.Fatal(err)
+		if o.app != nil {
+			cfg := app.Config{Store: svc.Store, Files: svc.Files, MaxFileSize: maxFileSize}
+			o.app(t, svc, &cfg)
+			if a, err = app.New(cfg); err != nil {
+				t.Fatal(err)
+			}
 		}
 		accounts = app.NewAccounts(a, svc.Credentials, 0)
+		if o.loginPolicy != nil {
+			accounts = accounts.WithLoginPolicy(*o.loginPolicy)
+		}
 		if h, err = web.New(web.Config{App: a, Accounts: accounts, Store: svc.Store, Heartbeat: 200 * time.Millisecond}); err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +103,7 @@ func newWorldWith(t *testing.T, o worldOptions) *world {
 	t.Cleanup(srv.Close)
 	store := svc.Store.(*pgstore.Store)
 
-	w := &world{app: a, handler: h, store: store, pool: svc.Pool, srv: srv, acme: uuid.New(), globex: uuid.New(), acmePort: uuid.New(), globPort: uuid.New(),
+	w := &world{app: a, accounts: accounts, handler: h, store: store, pool: svc.Pool, srv: srv, acme: uuid.New(), globex: uuid.New(), acmePort: uuid.New(), globPort: uuid.New(),
 		alice: uuid.New(), bob: uuid.New(), carol: uuid.New()}
 	m := app.Meta{Actor: app.Admin}
 	bg := context.Background()
@@ -274,6 +282,14 @@ func (w *world) submit(t *testing.T, b *browser, portal uuid.UUID, name, descrip
 		t.Fatalf("submit redirected to %q", p.location)
 	}
 	return id
+}
+
+// newRequest has a customer submit a request ("Jane Doe", "Help", the device detected) on
+// Acme's portal from a Windows browser, and returns that browser and the request's ID.
+func (w *world) newRequest(t *testing.T) (customer *browser, id uuid.UUID) {
+	t.Helper()
+	customer = w.browser(t, uaWindows)
+	return customer, w.submit(t, customer, w.acmePort, "Jane Doe", "Help", "")
 }
 
 // contains fails the test unless every fragment is on the page.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sync"
 	"testing"
@@ -12,11 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
-	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/internal/app"
-	"github.com/helpstream/helpstream/internal/service"
-	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
 // clock is the login throttle's clock, moved by the test.
@@ -37,34 +32,17 @@ func (c *clock) advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// throttledConsole is the console on a fresh database whose logins are throttled by the
-// default policy on a hand-moved clock, with the Accounts behind it for the administrator's
-// side.
+// throttledConsole is the world of a console whose logins are throttled by the default policy
+// on a hand-moved clock.
 type throttledConsole struct {
 	*world
-	accounts *app.Accounts
-	clock    *clock
-	acme     uuid.UUID
+	clock *clock
 }
 
 func newThrottledConsole(t *testing.T) *throttledConsole {
 	t.Helper()
-	svc := servicetest.New(t, func(c *service.Config) { c.MaxFileSize = maxFileSize })
-	a, store := svc.App, svc.Store.(*pgstore.Store)
 	clk := &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	accounts := app.NewAccounts(a, svc.Credentials, 0).WithLoginPolicy(app.LoginPolicy{Now: clk.Now})
-	h, err := web.New(web.Config{App: a, Accounts: accounts, Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	c := &throttledConsole{world: &world{app: a, handler: h, store: store, srv: srv}, accounts: accounts, clock: clk, acme: uuid.New()}
-	ctx, admin := context.Background(), app.Meta{Actor: app.Admin}
-	if _, err := a.CreateCompany(ctx, admin, app.CreateCompany{CompanyID: c.acme, Name: "Acme Corp"}); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return &throttledConsole{world: newWorldWith(t, worldOptions{loginPolicy: &app.LoginPolicy{Now: clk.Now}}), clock: clk}
 }
 
 // technician registers a technician with access to Acme.
@@ -92,9 +70,7 @@ func tryLogin(b *browser, email, pw string) page {
 // window passes; a locked address answers 423 until an administrator unlocks it.
 func TestConsoleLoginThrottled(t *testing.T) {
 	t.Parallel()
-	c := newThrottledConsole(t)
-	c.technician(t, "Alice Martin", "alice@example.com")
-	c.technician(t, "Bob Durand", "bob@example.com")
+	c := newThrottledConsole(t) // Alice and Bob of the world's seed
 	b := c.browser(t, uaWindows)
 
 	for i := range 5 {

@@ -111,27 +111,40 @@ func (h *Handler) routes() {
 	static, _ := fs.Sub(staticFS, "static")
 	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 
+	// Open to anyone: the console's login and the portals' submit forms.
 	h.mux.HandleFunc("GET /console/{$}", redirectTo("/console"))
 	h.mux.HandleFunc("GET /console/login", h.loginPage)
 	h.mux.HandleFunc("POST /console/login", h.login)
-	h.mux.HandleFunc("POST /console/logout", h.technician(h.logout))
-	h.mux.HandleFunc("POST /console/availability", h.technician(h.setAvailability))
-	h.mux.HandleFunc("GET /console", h.technician(h.consolePage))
-	h.mux.HandleFunc("GET /console/requests/{requestID}", h.technician(h.consolePage))
-	h.mux.HandleFunc("GET /console/requests/{requestID}/files/{fileID}", h.technician(h.technicianDownload))
-	h.mux.HandleFunc("POST /console/requests/{requestID}/{action}", h.technician(h.technicianAction))
-	h.mux.HandleFunc("GET /console/fragments/support-requests", h.technician(h.supportRequestsFragment))
-	h.mux.HandleFunc("GET /console/fragments/my-requests", h.technician(h.myRequestsFragment))
-	h.mux.HandleFunc("GET /console/fragments/details/{requestID}", h.technician(h.detailsFragment))
-	h.mux.HandleFunc("GET /console/events", h.technician(h.consoleEvents))
-
 	h.mux.HandleFunc("GET /portal/{portalID}", h.portalPage)
 	h.mux.HandleFunc("POST /portal/{portalID}", h.submit)
-	h.mux.HandleFunc("GET /portal/requests/{requestID}", h.customer(h.requestPage))
-	h.mux.HandleFunc("GET /portal/requests/{requestID}/fragment", h.customer(h.requestFragment))
-	h.mux.HandleFunc("GET /portal/requests/{requestID}/events", h.customer(h.customerEvents))
-	h.mux.HandleFunc("GET /portal/requests/{requestID}/files/{fileID}", h.customer(h.customerDownload))
-	h.mux.HandleFunc("POST /portal/requests/{requestID}/{action}", h.customer(h.customerAction))
+
+	handleGuarded(h.mux, h.technician, map[string]func(http.ResponseWriter, *http.Request, app.Session){
+		"POST /console/logout":                             h.logout,
+		"POST /console/availability":                       h.setAvailability,
+		"GET /console":                                     h.consolePage,
+		"GET /console/requests/{requestID}":                h.consolePage,
+		"GET /console/requests/{requestID}/files/{fileID}": h.technicianDownload,
+		"POST /console/requests/{requestID}/{action}":      h.technicianAction,
+		"GET /console/fragments/support-requests":          h.supportRequestsFragment,
+		"GET /console/fragments/my-requests":               h.myRequestsFragment,
+		"GET /console/fragments/details/{requestID}":       h.detailsFragment,
+		"GET /console/events":                              h.consoleEvents,
+	})
+	handleGuarded(h.mux, h.customer, map[string]func(http.ResponseWriter, *http.Request, uuid.UUID){
+		"GET /portal/requests/{requestID}":                h.requestPage,
+		"GET /portal/requests/{requestID}/fragment":       h.requestFragment,
+		"GET /portal/requests/{requestID}/events":         h.customerEvents,
+		"GET /portal/requests/{requestID}/files/{fileID}": h.customerDownload,
+		"POST /portal/requests/{requestID}/{action}":      h.customerAction,
+	})
+}
+
+// handleGuarded registers routes whose handlers need what guard resolves first: the signed-in
+// technician's session (h.technician) or the request a customer's browser holds (h.customer).
+func handleGuarded[H any](mux *http.ServeMux, guard func(H) http.HandlerFunc, routes map[string]H) {
+	for pattern, handle := range routes {
+		mux.HandleFunc(pattern, guard(handle))
+	}
 }
 
 // ServeHTTP sets the security headers, bounds the page's work and answers unknown routes with

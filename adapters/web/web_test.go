@@ -1,15 +1,26 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"github.com/helpstream/helpstream/adapters/web"
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/service"
 )
 
 func TestLoginAndLogout(t *testing.T) {
@@ -205,7 +216,7 @@ func TestMobileCustomer(t *testing.T) {
 
 func TestAssignRaceShowsTheWinner(t *testing.T) {
 	w := newWorld(t)
-	id := w.submit(t, w.browser(t, uaWindows), w.acmePort, "Jane Doe", "Help", "")
+	_, id := w.newRequest(t)
 	alice, bob := w.login(t, "alice@example.com"), w.login(t, "bob@example.com")
 	details := "/console/requests/" + id.String()
 	aliceToken := csrfOf(t, alice.mustGet(details).body)
@@ -220,7 +231,7 @@ func TestAssignRaceShowsTheWinner(t *testing.T) {
 
 func TestOtherCompaniesRequestsDoNotExist(t *testing.T) {
 	w := newWorld(t)
-	id := w.submit(t, w.browser(t, uaWindows), w.acmePort, "Jane Doe", "Help", "")
+	_, id := w.newRequest(t)
 	carol := w.login(t, "carol@example.com") // Globex only
 	details := "/console/requests/" + id.String()
 	p := carol.get(details)
@@ -239,8 +250,7 @@ func TestOtherCompaniesRequestsDoNotExist(t *testing.T) {
 
 func TestFormsWithoutTokenChangeNothing(t *testing.T) {
 	w := newWorld(t)
-	customer := w.browser(t, uaWindows)
-	id := w.submit(t, customer, w.acmePort, "Jane Doe", "Help", "")
+	customer, id := w.newRequest(t)
 	alice := w.login(t, "alice@example.com")
 	details := "/console/requests/" + id.String()
 	alice.mustGet(details)
@@ -344,56 +354,9 @@ func TestEverythingIsEscaped(t *testing.T) {
 	lacks(t, p, payloads[0], payloads[1])
 }
 
-func TestEventStreams(t *testing.T) {
-	w := newWorld(t)
-	alice := w.login(t, "alice@example.com")
-	carol := w.login(t, "carol@example.com")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	aliceEvents := alice.events(ctx, "/console/events")
-	carolEvents := carol.events(ctx, "/console/events")
-	waitLine(t, aliceEvents, ": live updates")
-	waitLine(t, carolEvents, ": live updates")
-
-	customer := w.browser(t, uaWindows)
-	id := w.submit(t, customer, w.acmePort, "Jane Doe", "Help", "")
-	waitLine(t, aliceEvents, "event: change")
-	l := waitLine(t, aliceEvents, "data: ")
-	mustf(t, strings.Contains(l, id.String()) && strings.Contains(l, "request.submitted.v1"), "change %s", l)
-	waitLine(t, aliceEvents, "event: notification")
-	l = waitLine(t, aliceEvents, "data: ")
-	mustf(t, strings.Contains(l, `"url":"/console/requests/`+id.String()+`"`), "notification %s", l)
-
-	// The customer's stream follows their own request.
-	req := "/portal/requests/" + id.String()
-	customerEvents := customer.events(ctx, req+"/events")
-	waitLine(t, customerEvents, ": live updates")
-	details := "/console/requests/" + id.String()
-	alice.submitForm(details, details+"/assign", nil)
-	l = waitLine(t, aliceEvents, "data: ")
-	mustf(t, strings.Contains(l, "request.assigned.v1"), "change %s", l)
-	alice.submitForm(details, details+"/join", nil)
-	waitLine(t, customerEvents, "event: change")
-
-	// Carol (Globex only) heard nothing of the Acme request, only heartbeats.
-	for {
-		select {
-		case l := <-carolEvents:
-			mustf(t, !strings.HasPrefix(l, "event:") && !strings.HasPrefix(l, "data:"), "carol heard %q", l)
-			continue
-		default:
-		}
-		break
-	}
-	waitLine(t, carolEvents, ": heartbeat")
-
-	mustf(t, w.browser(t, "").get("/console/events").status == http.StatusUnauthorized, "events without a session")
-	mustf(t, w.browser(t, "").get(req+"/events").status == http.StatusNotFound, "customer events without the token")
-}
-
 func TestAvailabilityHidesNewRequests(t *testing.T) {
 	w := newWorld(t)
-	id := w.submit(t, w.browser(t, uaWindows), w.acmePort, "Jane Doe", "Help", "")
+	_, id := w.newRequest(t)
 	alice := w.login(t, "alice@example.com")
 	contains(t, alice.mustGet("/console"), id.String())
 	p := alice.submitForm("/console?view=new", "/console/availability", url.Values{"availability": {"away"}, "return_to": {"/console?view=new"}})
@@ -403,4 +366,195 @@ func TestAvailabilityHidesNewRequests(t *testing.T) {
 	lacks(t, p, `data-request-id="`+id.String()+`"`)
 	p = alice.submitForm("/console", "/console/availability", url.Values{"availability": {"available"}, "return_to": {"https://evil.example/"}})
 	mustf(t, p.location == "/console", "return_to outside the console: %q", p.location)
+}
+
+// laggingDirectory is a directory read model that has applied the log only up to the last
+// position it was asked to wait for, as a projection on a busy server lags behind.
+type laggingDirectory struct {
+	store eventlog.Store
+	inner app.DirectoryReadModel
+	// realWait waits until the service's read models (the lists among them, which do not lag)
+	// have applied a position.
+	realWait func(ctx context.Context, pos eventlog.Position) error
+
+	mu      sync.Mutex
+	applied eventlog.Position
+}
+
+func (d *laggingDirectory) waitFor(ctx context.Context, pos eventlog.Position) (bool, error) {
+	if err := d.realWait(ctx, pos); err != nil {
+		return false, nil // not yet: the page answers with what is there
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if pos.Compare(d.applied) > 0 {
+		d.applied = pos
+	}
+	return true, nil
+}
+
+func (d *laggingDirectory) PortalCompany(ctx context.Context, id uuid.UUID) (uuid.UUID, string, error) {
+	return d.inner.PortalCompany(ctx, id)
+}
+
+func (d *laggingDirectory) Companies(ctx context.Context) (map[uuid.UUID]string, error) {
+	return d.inner.Companies(ctx)
+}
+
+func (d *laggingDirectory) Technicians(ctx context.Context) (map[uuid.UUID]string, error) {
+	return d.inner.Technicians(ctx)
+}
+
+func (d *laggingDirectory) Technician(ctx context.Context, id uuid.UUID) (*directory.Technician, error) {
+	d.mu.Lock()
+	applied := d.applied
+	d.mu.Unlock()
+	recorded, err := d.store.ReadStream(ctx, directory.TechnicianStream(id), 0, eventlog.ReadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	codec := directory.Codec()
+	var history []eventlog.Event
+	for _, rec := range recorded {
+		if rec.Position.Compare(applied) > 0 {
+			break
+		}
+		e, err := codec.Decode(rec.Type, rec.Data)
+		if err != nil {
+			return nil, err
+		}
+		history = append(history, e)
+	}
+	if len(history) == 0 {
+		return nil, app.ErrNotFound
+	}
+	return directory.TechnicianFromHistory(history)
+}
+
+// TestAvailabilityShowsAtOnce: right after a status change, the header and the lists agree on
+// the new status even when the read models lag (another server's, without read-own-writes):
+// the page waits for the position of the change.
+func TestAvailabilityShowsAtOnce(t *testing.T) {
+	var dir *laggingDirectory
+	var svc *service.Service
+	w := newWorldWith(t, worldOptions{app: func(t *testing.T, s *service.Service, cfg *app.Config) {
+		svc = s
+		dir = &laggingDirectory{store: cfg.Store, inner: readmodels.NewDirectory(svc.Pool),
+			realWait: func(ctx context.Context, pos eventlog.Position) error {
+				return svc.WaitFor(ctx, pos, app.MaxProjectionWait)
+			}}
+		cfg.RequestList, cfg.RequestDetails = readmodels.NewRequestList(svc.Pool), readmodels.NewDetails(svc.Pool)
+		cfg.Directory, cfg.WaitFor = dir, dir.waitFor
+	}})
+	// The directory read model under the lagging one is kept by the service's runner, which
+	// reads the log only below the oldest transaction open on the server (other tests' too),
+	// and the world's wait for its seed went through the lagging WaitFor: wait here until it
+	// knows the portal.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, _, err := dir.inner.PortalCompany(context.Background(), w.acmePort); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lagging directory never saw the seed's portal")
+		}
+	}
+	_, id := w.newRequest(t)
+	alice := w.login(t, "alice@example.com")
+	contains(t, alice.mustGet("/console?view=new"), `data-request-id="`+id.String()+`"`)
+
+	for _, tc := range []struct {
+		availability string
+		listed       bool
+	}{{"away", false}, {"available", true}, {"busy", false}, {"available", true}} {
+		p := alice.submitForm("/console?view=new", "/console/availability", url.Values{"availability": {tc.availability}, "return_to": {"/console?view=new"}})
+		p = alice.mustGet(p.location)
+		contains(t, p, `value="`+tc.availability+`" selected`, `<span id="current-availability">`+tc.availability+`</span>`)
+		if tc.listed {
+			contains(t, p, `data-request-id="`+id.String()+`"`)
+			lacks(t, p, "only while your status is Available")
+		} else {
+			contains(t, p, "only while your status is Available")
+			lacks(t, p, `data-request-id="`+id.String()+`"`)
+		}
+	}
+}
+
+// TestPlatformNamesForPeople: pages write Windows, Mac, iOS and Android; forms keep the
+// machine values.
+func TestPlatformNamesForPeople(t *testing.T) {
+	w := newWorld(t)
+	alice := w.login(t, "alice@example.com")
+	for _, tc := range []struct{ device, name string }{
+		{"windows", "Windows"}, {"mac", "Mac"}, {"ios", "iOS"}, {"android", "Android"},
+	} {
+		t.Run(tc.device, func(t *testing.T) {
+			customer := w.browser(t, uaWindows)
+			form := customer.mustGet("/portal/" + w.acmePort.String())
+			contains(t, form, `<option value="`+tc.device+`"`)
+			id := w.submit(t, customer, w.acmePort, "Jane Doe", "Help", tc.device)
+			portal := customer.mustGet("/portal/requests/" + id.String())
+			contains(t, portal, `<span id="device-name">`+tc.name+`</span>`)
+			console := alice.mustGet("/console/requests/" + id.String())
+			contains(t, console, `<dt>Device type</dt><dd>`+tc.name+`</dd>`)
+			for _, p := range []page{portal, console} {
+				lacks(t, p, ">"+tc.device+"<", " "+tc.device+" device")
+			}
+		})
+	}
+}
+
+// TestCancelledRequestsAreNotServerErrors: a client that goes away is not a server error: no
+// 5xx answer and nothing logged above debug.
+func TestCancelledRequestsAreNotServerErrors(t *testing.T) {
+	w := newWorld(t)
+	customer, id := w.newRequest(t)
+	alice := w.login(t, "alice@example.com")
+	details := "/console/requests/" + id.String()
+	token := csrfOf(t, alice.mustGet(details).body)
+	srvURL, _ := url.Parse(w.srv.URL)
+	aliceCookies := alice.hc.Jar.Cookies(srvURL)
+	customerCookies := customer.hc.Jar.Cookies(&url.URL{Scheme: "http", Host: srvURL.Host, Path: "/portal/requests/" + id.String()})
+
+	var logs bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	t.Cleanup(func() { slog.SetDefault(old) })
+
+	for _, tc := range []struct {
+		name, method, path string
+		form               url.Values
+		cookies            []*http.Cookie
+	}{
+		{"console page", http.MethodGet, "/console", nil, aliceCookies},
+		{"details page", http.MethodGet, details, nil, aliceCookies},
+		{"details fragment", http.MethodGet, "/console/fragments/details/" + id.String(), nil, aliceCookies},
+		{"list fragment", http.MethodGet, "/console/fragments/support-requests", nil, aliceCookies},
+		{"assign", http.MethodPost, details + "/assign", url.Values{"csrf_token": {token}}, aliceCookies},
+		{"portal", http.MethodGet, "/portal/" + w.acmePort.String(), nil, nil},
+		{"request page", http.MethodGet, "/portal/requests/" + id.String(), nil, customerCookies},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs.Reset()
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			var body *strings.Reader
+			if tc.form != nil {
+				body = strings.NewReader(tc.form.Encode())
+			} else {
+				body = strings.NewReader("")
+			}
+			req := httptest.NewRequestWithContext(ctx, tc.method, tc.path, body)
+			if tc.form != nil {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			for _, c := range tc.cookies {
+				req.AddCookie(c)
+			}
+			rec := httptest.NewRecorder()
+			w.handler.ServeHTTP(rec, req)
+			mustf(t, rec.Code < 500, "%s %s with a cancelled context answered %d", tc.method, tc.path, rec.Code)
+			mustf(t, !strings.Contains(logs.String(), "level=ERROR") && !strings.Contains(logs.String(), "level=WARN"),
+				"%s %s with a cancelled context logged:\n%s", tc.method, tc.path, logs.String())
+		})
+	}
 }
