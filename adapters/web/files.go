@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"io"
-	"mime/multipart"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -25,7 +24,7 @@ var errBadFormToken = errors.New("the form's token is missing or wrong")
 // limit, and shares the file. A missing or wrong token is errBadFormToken: nothing was read
 // past it and nothing was written.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, requestID uuid.UUID, checkToken func(string) bool, share func(app.Upload) (app.Result, error)) (app.Result, error) {
-	boundary, ok := httpserver.MultipartBoundary(r)
+	reader, ok := httpserver.UploadReader(w, r, h.cfg.App.MaxFileSize())
 	if !ok {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 		if err := r.ParseForm(); err != nil || !checkToken(r.PostForm.Get("csrf_token")) {
@@ -33,8 +32,6 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, requestID uuid.
 		}
 		return app.Result{}, errNoFile
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.App.MaxFileSize()+64<<10)
-	reader := multipart.NewReader(r.Body, boundary)
 	tokenOK := false
 	// refused is err, unless the form ended before a good token: then the form is refused.
 	refused := func(err error) (app.Result, error) {

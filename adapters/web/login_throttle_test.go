@@ -5,43 +5,25 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/adapters/httpserver/httpservertest"
 	"github.com/helpstream/helpstream/internal/app"
 )
-
-// clock is the login throttle's clock, moved by the test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // throttledConsole is the world of a console whose logins are throttled by the default policy
 // on a hand-moved clock.
 type throttledConsole struct {
 	*world
-	clock *clock
+	clock *httpservertest.Clock // the login throttle's clock, moved by the test
 }
 
 func newThrottledConsole(t *testing.T) *throttledConsole {
 	t.Helper()
-	clk := &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := httpservertest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	return &throttledConsole{world: newWorldWith(t, worldOptions{loginPolicy: &app.LoginPolicy{Now: clk.Now}}), clock: clk}
 }
 
@@ -84,7 +66,7 @@ func TestConsoleLoginThrottled(t *testing.T) {
 		contains(t, p, `id="error" role="alert"`, "Too many failed logins for this e-mail address. Wait 10 seconds before trying again",
 			`<form id="login"`, `value="alice@example.com"`)
 	}
-	c.clock.advance(10 * time.Second)
+	c.clock.Advance(10 * time.Second)
 	p := tryLogin(b, "alice@example.com", password)
 	mustf(t, p.status == http.StatusSeeOther && p.location == "/console", "after the window: %d %q", p.status, p.location)
 
@@ -99,7 +81,7 @@ func TestConsoleLoginThrottled(t *testing.T) {
 			if throttled.RetryAfter == 15*time.Minute {
 				break
 			}
-			c.clock.advance(throttled.RetryAfter)
+			c.clock.Advance(throttled.RetryAfter)
 		}
 	}
 	b = c.browser(t, uaWindows) // alice's is logged in
@@ -112,7 +94,7 @@ func TestConsoleLoginThrottled(t *testing.T) {
 		if errors.Is(err, app.ErrAccountLocked) {
 			break
 		}
-		c.clock.advance(15 * time.Minute)
+		c.clock.Advance(15 * time.Minute)
 	}
 	p = tryLogin(b, "bob@example.com", password)
 	mustf(t, p.status == http.StatusLocked && p.header.Get("Retry-After") == "", "locked: %d %q", p.status, p.header.Get("Retry-After"))

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/internal/app"
 )
@@ -155,18 +156,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("X-Frame-Options", "DENY")
-	handler, pattern := h.mux.Handler(r)
-	if pattern == "" {
-		rec := &statusOnly{header: http.Header{}}
-		handler.ServeHTTP(rec, r)
-		if rec.status == http.StatusMethodNotAllowed {
-			hd.Set("Allow", rec.header.Get("Allow"))
+	if status, allow, unrouted := httpserver.Unrouted(h.mux, r); unrouted {
+		if status == http.StatusMethodNotAllowed {
+			hd.Set("Allow", allow)
 			h.errorPage(w, r, http.StatusMethodNotAllowed, "This page does not take that kind of request.")
 			return
 		}
 		h.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
+	_, pattern := h.mux.Handler(r)
 	if !strings.HasPrefix(pattern, "GET /static/") {
 		hd.Set("Cache-Control", "no-store")
 	}
@@ -186,16 +185,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h.mux.ServeHTTP(w, r)
 }
-
-// statusOnly records what the mux answers for a route it does not know.
-type statusOnly struct {
-	header http.Header
-	status int
-}
-
-func (s *statusOnly) Header() http.Header         { return s.header }
-func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
-func (s *statusOnly) WriteHeader(status int)      { s.status = status }
 
 func redirectTo(target string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
