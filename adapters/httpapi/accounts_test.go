@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -280,16 +279,9 @@ func TestLoginConcurrentGuessesAcrossServers(t *testing.T) {
 	envs[0].registerTechnician(t, "Erin Tech", "erin@example.com")
 	const guesses = 40
 	statuses := make([]int, guesses)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range guesses {
-		wg.Go(func() {
-			<-start
-			statuses[i] = loginFrom(t, envs[i%2], "198.51.100.40", "erin@example.com", fmt.Sprintf("guess number %d", i)).Status
-		})
-	}
-	close(start)
-	wg.Wait()
+	atOnce(guesses, func(i int) {
+		statuses[i] = loginFrom(t, envs[i%2], "198.51.100.40", "erin@example.com", fmt.Sprintf("guess number %d", i)).Status
+	})
 	count := map[int]int{}
 	for _, s := range statuses {
 		count[s]++

@@ -341,6 +341,21 @@ func (c *client) upload(t testing.TB, path, name string, content []byte, opts ..
 	return c.e.send(t, c.newRequest(t, http.MethodPost, path, &buf, w.FormDataContentType(), opts))
 }
 
+// atOnce calls f(0)…f(n-1) in n goroutines held at one gate that opens when all have started,
+// so their requests race as closely as the server lets them, and waits for them all.
+func atOnce(n int, f func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
 // ---- response helpers ----
 
 func (r *response) want(t testing.TB, status int) *response {

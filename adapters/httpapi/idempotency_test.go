@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -142,18 +141,9 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 	id, _ := w.inChat(t, uaWindows)
 	const n = 16
 	results := make([]*response, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			results[i] = w.techA.post(t, reqPath(id, "messages"), map[string]any{"body": "only once"}, idemKey("same"))
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		results[i] = w.techA.post(t, reqPath(id, "messages"), map[string]any{"body": "only once"}, idemKey("same"))
+	})
 	firsts := 0
 	for _, r := range results {
 		switch {

@@ -3,8 +3,9 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // TestAssignRace is R6 under load: 64 Available technicians with access press "Assign to me"
@@ -18,18 +19,15 @@ func TestAssignRace(t *testing.T) {
 	portal := e.createPortal(t, company, "Acme support")
 
 	techs := make([]*client, racers)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
+	var signUp errgroup.Group
+	signUp.SetLimit(8) // the race is the assignment below, not the sign-ups
 	for i := range techs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		signUp.Go(func() error {
 			techs[i] = e.technician(t, fmt.Sprintf("Racer %02d", i), company)
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = signUp.Wait() // the goroutines fail the test themselves: nothing comes back
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -39,18 +37,10 @@ func TestAssignRace(t *testing.T) {
 	}
 
 	id, _ := e.submit(t, portal, uaWindows)
-	start := make(chan struct{})
 	results := make([]*response, racers)
-	for i, c := range techs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			results[i] = c.post(t, reqPath(id, "assign"), nil)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atOnce(racers, func(i int) {
+		results[i] = techs[i].post(t, reqPath(id, "assign"), nil)
+	})
 
 	var winners []*client
 	for i, r := range results {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpstream/helpstream/adapters/httpserver/httpservertest"
 	"github.com/helpstream/helpstream/internal/fault"
 )
 
@@ -59,7 +60,7 @@ func TestOneLineAnEpisode(t *testing.T) {
 }
 
 func TestEpisodesAreSafeForConcurrentUse(t *testing.T) {
-	var out syncBuffer
+	var out httpservertest.ErrorLog
 	e := fault.NewEpisodes("outage", slog.New(slog.NewTextHandler(&out, nil)))
 	e.Settle = 0
 	var wg sync.WaitGroup
@@ -78,21 +79,4 @@ func TestEpisodesAreSafeForConcurrentUse(t *testing.T) {
 	if !strings.Contains(out.String(), "failures=16000") {
 		t.Errorf("the end line does not count 16000 failures:\n%s", out.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

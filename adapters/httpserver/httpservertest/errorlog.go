@@ -8,7 +8,8 @@ import (
 )
 
 // ErrorLog is a server's error log (http.Server.ErrorLog's writer) that a test reads, and
-// empties, while the server's goroutines write to it.
+// empties, while the server's goroutines write to it. Any log written from many goroutines
+// (an slog handler's writer) can be read through it the same way.
 type ErrorLog struct {
 	mu sync.Mutex
 	b  bytes.Buffer
