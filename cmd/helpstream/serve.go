@@ -22,111 +22,159 @@ import (
 	"github.com/helpstream/helpstream/internal/service"
 )
 
-func init() {
-	const summary = "run the HTTP server: the web console under /console, the customer portal under /portal and the JSON API under /api/v1 (and its OpenAPI document)"
-	register(command{name: "serve", summary: summary, run: func(ctx context.Context, args []string, out io.Writer) error {
-		fs := newFlagSet("serve", summary, out)
-		addr := fs.String("addr", envOr("HELPSTREAM_ADDR", "127.0.0.1:8080"), "address to listen on (env HELPSTREAM_ADDR)")
-		adminToken := fs.String("admin-token", envOr("HELPSTREAM_ADMIN_TOKEN", ""), "token that opens the admin routes; when empty, a random one is made and printed ("+DemoAdminToken+" with --demo) (env HELPSTREAM_ADMIN_TOKEN)")
-		demo := fs.Bool("demo", false, "create a demo company, portal and technicians (idempotent) and print how to use them")
-		secure := fs.Bool("secure-cookies", false, "mark the session cookie Secure (serve over HTTPS)")
-		trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)")
-		projectors := fs.Bool("projectors", true, "keep the read models up to date from this process too (an advisory lock elects one active projector per read model; `helpstream projections run` runs them alone)")
-		metricsAddr := fs.String("metrics-addr", envOr("HELPSTREAM_METRICS_ADDR", ""), "serve /metrics on this address only (e.g. 127.0.0.1:9090, for a scraper on a private network); when empty, /metrics is served on --addr to bearers of --metrics-token (env HELPSTREAM_METRICS_ADDR)")
-		metricsToken := fs.String("metrics-token", envOr("HELPSTREAM_METRICS_TOKEN", ""), "bearer token that opens /metrics on --addr; the admin token when empty (env HELPSTREAM_METRICS_TOKEN)")
-		streamBroker := fs.String("stream-broker", envOr("HELPSTREAM_STREAM_BROKER", ""), "also run the event stream's forwarder (as `helpstream stream run`) to this "+brokerFlagUsage+"; off when empty (env HELPSTREAM_STREAM_BROKER)")
-		pprofOn := fs.Bool("pprof", false, "also serve Go's profiles (/debug/pprof/) on --metrics-addr, the private address, for an operator chasing CPU or memory")
-		stores := addStoreFlags(fs)
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		switch {
-		case *adminToken == "" && *demo:
-			*adminToken = DemoAdminToken
-		case *adminToken == "":
-			*adminToken = randomToken()
-		}
-		cfg := stores.config()
-		cfg.AdminToken, cfg.SecureCookies, cfg.TrustProxyHeaders, cfg.Projectors = *adminToken, *secure, *trustProxy, *projectors
-		svc, err := service.New(ctx, cfg)
+const serveSummary = "run the HTTP server: the web console under /console, the customer portal under /portal and the JSON API under /api/v1 (and its OpenAPI document)"
+
+func init() { register(command{"serve", serveSummary, runServe}) }
+
+// serveFlags are serve's flags beside the stores'.
+type serveFlags struct {
+	addr, adminToken, metricsAddr, metricsToken, streamBroker *string
+	demo, secure, trustProxy, projectors, pprof               *bool
+	stores                                                    storeFlags
+}
+
+func parseServeFlags(args []string, out io.Writer) (serveFlags, error) {
+	fs := newFlagSet("serve", serveSummary, out)
+	f := serveFlags{
+		addr:         fs.String("addr", envOr("HELPSTREAM_ADDR", "127.0.0.1:8080"), "address to listen on (env HELPSTREAM_ADDR)"),
+		adminToken:   fs.String("admin-token", envOr("HELPSTREAM_ADMIN_TOKEN", ""), "token that opens the admin routes; when empty, a random one is made and printed ("+DemoAdminToken+" with --demo) (env HELPSTREAM_ADMIN_TOKEN)"),
+		demo:         fs.Bool("demo", false, "create a demo company, portal and technicians (idempotent) and print how to use them"),
+		secure:       fs.Bool("secure-cookies", false, "mark the session cookie Secure (serve over HTTPS)"),
+		trustProxy:   fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)"),
+		projectors:   fs.Bool("projectors", true, "keep the read models up to date from this process too (an advisory lock elects one active projector per read model; `helpstream projections run` runs them alone)"),
+		metricsAddr:  fs.String("metrics-addr", envOr("HELPSTREAM_METRICS_ADDR", ""), "serve /metrics on this address only (e.g. 127.0.0.1:9090, for a scraper on a private network); when empty, /metrics is served on --addr to bearers of --metrics-token (env HELPSTREAM_METRICS_ADDR)"),
+		metricsToken: fs.String("metrics-token", envOr("HELPSTREAM_METRICS_TOKEN", ""), "bearer token that opens /metrics on --addr; the admin token when empty (env HELPSTREAM_METRICS_TOKEN)"),
+		streamBroker: fs.String("stream-broker", envOr("HELPSTREAM_STREAM_BROKER", ""), "also run the event stream's forwarder (as `helpstream stream run`) to this "+brokerFlagUsage+"; off when empty (env HELPSTREAM_STREAM_BROKER)"),
+		pprof:        fs.Bool("pprof", false, "also serve Go's profiles (/debug/pprof/) on --metrics-addr, the private address, for an operator chasing CPU or memory"),
+		stores:       addStoreFlags(fs),
+	}
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	switch {
+	case *f.adminToken == "" && *f.demo:
+		*f.adminToken = DemoAdminToken
+	case *f.adminToken == "":
+		*f.adminToken = randomToken()
+	}
+	return f, nil
+}
+
+// config is the service's Config the flags say.
+func (f serveFlags) config() service.Config {
+	cfg := f.stores.config()
+	cfg.AdminToken, cfg.SecureCookies, cfg.TrustProxyHeaders, cfg.Projectors = *f.adminToken, *f.secure, *f.trustProxy, *f.projectors
+	return cfg
+}
+
+func runServe(ctx context.Context, args []string, out io.Writer) error {
+	f, err := parseServeFlags(args, out)
+	if err != nil {
+		return err
+	}
+	svc, err := service.New(ctx, f.config())
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	defer inBackground(ctx, svc.Run)()
+	if *f.streamBroker != "" {
+		forwarder, closeBroker, err := openStreamForwarder(ctx, svc.Pool, *f.stores.databaseURL, svc.Store, *f.streamBroker, stream.Config{})
 		if err != nil {
 			return err
 		}
-		defer svc.Close()
-		runCtx, stopRunning := context.WithCancel(ctx)
-		running := make(chan struct{})
-		go func() { defer close(running); _ = svc.Run(runCtx) }()
-		defer func() { stopRunning(); <-running }()
-		if *streamBroker != "" {
-			forwarder, closeBroker, err := openStreamForwarder(ctx, svc.Pool, *stores.databaseURL, svc.Store, *streamBroker, stream.Config{})
-			if err != nil {
-				return err
-			}
-			forwardCtx, stopForwarding := context.WithCancel(ctx)
-			forwarding := make(chan struct{})
-			go func() { defer close(forwarding); _ = forwarder.Run(forwardCtx) }() // failures are logged and retried
-			defer func() { stopForwarding(); <-forwarding; closeBroker() }()
+		defer closeBroker()
+		defer inBackground(ctx, forwarder.Run)() // failures are logged and retried
+	}
+	listener, err := net.Listen("tcp", *f.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *f.addr, err)
+	}
+	defer listener.Close() // in case serving never starts; Shutdown closes it otherwise
+	base := "http://" + listener.Addr().String()
+	root, metricsURL, stopMetrics, err := f.routes(ctx, svc, base)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	if err := f.announce(ctx, out, svc, base, metricsURL); err != nil {
+		return err
+	}
+	return serveUntilDone(ctx, listener, root, *f.stores.maxFileSize+1<<20)
+}
+
+// inBackground runs run until the function it returns is called, which waits for it to end.
+func inBackground(ctx context.Context, run func(context.Context) error) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = run(ctx) }()
+	return func() { cancel(); <-done }
+}
+
+// routes mounts the service and /metrics: on the public address for bearers of the metrics
+// token, or alone on --metrics-addr (with the profiles under --pprof). It returns where
+// /metrics is and what stops its own listener.
+func (f serveFlags) routes(ctx context.Context, svc *service.Service, base string) (root *http.ServeMux, metricsURL string, stop func(), err error) {
+	metrics := promhttp.HandlerFor(svc.Metrics(), promhttp.HandlerOpts{})
+	root = http.NewServeMux()
+	root.Handle("/", svc.Handler())
+	if *f.metricsAddr == "" {
+		token := *f.metricsToken
+		if token == "" {
+			token = *f.adminToken
 		}
-		metricsHandler := promhttp.HandlerFor(svc.Metrics(), promhttp.HandlerOpts{})
-		root := http.NewServeMux()
-		if *metricsAddr == "" {
-			token := *metricsToken
-			if token == "" {
-				token = *adminToken
-			}
-			root.Handle("GET /metrics", bearerOnly(token, metricsHandler))
-		}
-		root.Handle("/", svc.Handler())
-		listener, err := net.Listen("tcp", *addr)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", *addr, err)
-		}
-		base := "http://" + listener.Addr().String()
-		metricsURL := base + "/metrics (bearer: the metrics token)"
-		if *metricsAddr != "" {
-			stop, addr, err := serveMetrics(ctx, *metricsAddr, metricsHandler, *pprofOn)
-			if err != nil {
-				listener.Close()
-				return err
-			}
-			defer stop()
-			metricsURL = "http://" + addr + "/metrics"
-		}
-		if *demo {
-			d, err := seedDemo(ctx, svc)
-			if err != nil {
-				listener.Close()
-				return fmt.Errorf("seed demo: %w", err)
-			}
-			printDemo(out, base, *adminToken, d)
-			fmt.Fprintf(out, "Web console:  %s/console (log in as alice@example.com, password %q)\n", base, DemoPassword)
-			for _, c := range d.Companies {
-				fmt.Fprintf(out, "Portal:       %s/portal/%s (%s)\n", base, c.PortalID, c.PortalName)
-			}
-			fmt.Fprintln(out)
-		} else {
-			fmt.Fprintf(out, "Helpstream API on %s/api/v1 (OpenAPI: %s/api/v1/openapi.yaml, metrics: %s)\nweb console: %s/console\nadmin token: %s\n", base, base, metricsURL, base, *adminToken)
-		}
-		server, err := httpserver.New(httpserver.Config{Handler: root, MaxBody: *stores.maxFileSize + 1<<20})
-		if err != nil {
-			return err
-		}
-		errc := make(chan error, 1)
-		go func() { errc <- server.Serve(listener) }()
-		slog.InfoContext(ctx, "serving", "addr", base)
-		select {
-		case err := <-errc:
-			return fmt.Errorf("serve: %w", err)
-		case <-ctx.Done():
-		}
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("shut down: %w", err)
-		}
-		slog.Info("stopped")
+		root.Handle("GET /metrics", bearerOnly(token, metrics))
+		return root, base + "/metrics (bearer: the metrics token)", func() {}, nil
+	}
+	stop, addr, err := serveMetrics(ctx, *f.metricsAddr, metrics, *f.pprof)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return root, "http://" + addr + "/metrics", stop, nil
+}
+
+// announce prints where everything is; with --demo it seeds the demo data first and says how
+// to log in.
+func (f serveFlags) announce(ctx context.Context, out io.Writer, svc *service.Service, base, metricsURL string) error {
+	if !*f.demo {
+		fmt.Fprintf(out, "Helpstream API on %s/api/v1 (OpenAPI: %s/api/v1/openapi.yaml, metrics: %s)\nweb console: %s/console\nadmin token: %s\n", base, base, metricsURL, base, *f.adminToken)
 		return nil
-	}})
+	}
+	d, err := seedDemo(ctx, svc)
+	if err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	printDemo(out, base, *f.adminToken, d)
+	fmt.Fprintf(out, "Web console:  %s/console (log in as alice@example.com, password %q)\n", base, DemoPassword)
+	for _, c := range d.Companies {
+		fmt.Fprintf(out, "Portal:       %s/portal/%s (%s)\n", base, c.PortalID, c.PortalName)
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+// serveUntilDone serves root on listener, behind the server's limits, until ctx ends; then it
+// shuts down, giving requests in flight 10 s.
+func serveUntilDone(ctx context.Context, listener net.Listener, root http.Handler, maxBody int64) error {
+	server, err := httpserver.New(httpserver.Config{Handler: root, MaxBody: maxBody})
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- server.Serve(listener) }()
+	slog.InfoContext(ctx, "serving", "addr", "http://"+listener.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	slog.Info("stopped")
+	return nil
 }
 
 // bearerOnly serves h to requests that carry token as a bearer token, and 401 to the others.
