@@ -43,18 +43,26 @@ func TestNormalizeEmail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := directory.NormalizeEmail(tt.in)
-			if tt.want == "" {
-				if !errors.Is(err, directory.ErrInvalidEmail) || got != "" {
-					t.Fatalf("NormalizeEmail(%q) = %q, %v; want ErrInvalidEmail", tt.in, got, err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("NormalizeEmail(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-			}
+			checkParse(t, "NormalizeEmail", directory.NormalizeEmail, tt.in, tt.want, directory.ErrInvalidEmail)
 		})
 	}
+}
+
+// checkParse asserts that parse, named name, turns in into want; a zero want means that parse
+// must refuse in with refusal and give the zero value. It returns parse's error.
+func checkParse[T ~string](t *testing.T, name string, parse func(string) (T, error), in string, want T, refusal error) error {
+	t.Helper()
+	got, err := parse(in)
+	if want == "" {
+		if !errors.Is(err, refusal) || got != "" {
+			t.Fatalf("%s(%q) = %q, %v; want %v", name, in, got, err, refusal)
+		}
+		return err
+	}
+	if err != nil || got != want {
+		t.Fatalf("%s(%q) = %q, %v; want %q", name, in, got, err, want)
+	}
+	return err
 }
 
 func TestRegisterTechnician(t *testing.T) {
@@ -238,18 +246,9 @@ func TestParseAvailability(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := directory.ParseAvailability(tt.in)
-			if tt.want == "" {
-				if !errors.Is(err, directory.ErrInvalidAvailability) || got != "" {
-					t.Fatalf("ParseAvailability(%q) = %q, %v; want ErrInvalidAvailability", tt.in, got, err)
-				}
-				if !strings.Contains(err.Error(), `"`+tt.in+`"`) {
-					t.Fatalf("error %q does not quote the refused value", err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("ParseAvailability(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			err := checkParse(t, "ParseAvailability", directory.ParseAvailability, tt.in, tt.want, directory.ErrInvalidAvailability)
+			if tt.want == "" && !strings.Contains(err.Error(), `"`+tt.in+`"`) {
+				t.Fatalf("error %q does not quote the refused value", err)
 			}
 		})
 	}
