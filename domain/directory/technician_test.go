@@ -141,6 +141,12 @@ func revoked(c uuid.UUID) *directory.AccessRevoked {
 }
 
 func TestGrantAndRevokeAccess(t *testing.T) {
+	grant := func(c uuid.UUID) func(*directory.Technician) error {
+		return func(t *directory.Technician) error { return t.GrantAccess(c) }
+	}
+	revoke := func(c uuid.UUID) func(*directory.Technician) error {
+		return func(t *directory.Technician) error { return t.RevokeAccess(c) }
+	}
 	tests := []struct {
 		name          string
 		history       []eventlog.Event
@@ -150,13 +156,13 @@ func TestGrantAndRevokeAccess(t *testing.T) {
 		wantCompanies []uuid.UUID
 	}{
 		{"grant first company", nil,
-			func(t *directory.Technician) error { return t.GrantAccess(companyID) },
+			grant(companyID),
 			nil, []eventlog.Event{granted(companyID)}, []uuid.UUID{companyID}},
 		{"grant second company", []eventlog.Event{granted(companyID)},
-			func(t *directory.Technician) error { return t.GrantAccess(company2) },
+			grant(company2),
 			nil, []eventlog.Event{granted(company2)}, []uuid.UUID{companyID, company2}},
 		{"grant again changes nothing", []eventlog.Event{granted(companyID)},
-			func(t *directory.Technician) error { return t.GrantAccess(companyID) },
+			grant(companyID),
 			nil, nil, []uuid.UUID{companyID}},
 		{"grant twice in a row records once", nil,
 			func(t *directory.Technician) error {
@@ -167,25 +173,25 @@ func TestGrantAndRevokeAccess(t *testing.T) {
 			},
 			nil, []eventlog.Event{granted(companyID)}, []uuid.UUID{companyID}},
 		{"grant nil company", nil,
-			func(t *directory.Technician) error { return t.GrantAccess(uuid.Nil) },
+			grant(uuid.Nil),
 			directory.ErrMissingID, nil, nil},
 		{"revoke", []eventlog.Event{granted(companyID), granted(company2)},
-			func(t *directory.Technician) error { return t.RevokeAccess(companyID) },
+			revoke(companyID),
 			nil, []eventlog.Event{revoked(companyID)}, []uuid.UUID{company2}},
 		{"revoke without access", []eventlog.Event{granted(company2)},
-			func(t *directory.Technician) error { return t.RevokeAccess(companyID) },
+			revoke(companyID),
 			directory.ErrNoAccess, nil, []uuid.UUID{company2}},
 		{"revoke twice", []eventlog.Event{granted(companyID), revoked(companyID)},
-			func(t *directory.Technician) error { return t.RevokeAccess(companyID) },
+			revoke(companyID),
 			directory.ErrNoAccess, nil, nil},
 		{"revoke nil company", nil,
-			func(t *directory.Technician) error { return t.RevokeAccess(uuid.Nil) },
+			revoke(uuid.Nil),
 			directory.ErrNoAccess, nil, nil},
 		{"grant after revoke", []eventlog.Event{granted(companyID), revoked(companyID)},
-			func(t *directory.Technician) error { return t.GrantAccess(companyID) },
+			grant(companyID),
 			nil, []eventlog.Event{granted(companyID)}, []uuid.UUID{companyID}},
 		{"revoke the middle of three", []eventlog.Event{granted(companyID), granted(company2), granted(company3)},
-			func(t *directory.Technician) error { return t.RevokeAccess(company2) },
+			revoke(company2),
 			nil, []eventlog.Event{revoked(company2)}, []uuid.UUID{companyID, company3}},
 	}
 	for _, tt := range tests {
