@@ -43,18 +43,26 @@ func TestNormalizeEmail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := directory.NormalizeEmail(tt.in)
-			if tt.want == "" {
-				if !errors.Is(err, directory.ErrInvalidEmail) || got != "" {
-					t.Fatalf("NormalizeEmail(%q) = %q, %v; want ErrInvalidEmail", tt.in, got, err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("NormalizeEmail(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-			}
+			checkParse(t, "NormalizeEmail", directory.NormalizeEmail, tt.in, tt.want, directory.ErrInvalidEmail)
 		})
 	}
+}
+
+// checkParse asserts that parse, named name, turns in into want; a zero want means that parse
+// must refuse in with refusal and give the zero value. It returns parse's error.
+func checkParse[T ~string](t *testing.T, name string, parse func(string) (T, error), in string, want T, refusal error) error {
+	t.Helper()
+	got, err := parse(in)
+	if want == "" {
+		if !errors.Is(err, refusal) || got != "" {
+			t.Fatalf("%s(%q) = %q, %v; want %v", name, in, got, err, refusal)
+		}
+		return err
+	}
+	if err != nil || got != want {
+		t.Fatalf("%s(%q) = %q, %v; want %q", name, in, got, err, want)
+	}
+	return err
 }
 
 func TestRegisterTechnician(t *testing.T) {
@@ -133,6 +141,12 @@ func revoked(c uuid.UUID) *directory.AccessRevoked {
 }
 
 func TestGrantAndRevokeAccess(t *testing.T) {
+	grant := func(c uuid.UUID) func(*directory.Technician) error {
+		return func(t *directory.Technician) error { return t.GrantAccess(c) }
+	}
+	revoke := func(c uuid.UUID) func(*directory.Technician) error {
+		return func(t *directory.Technician) error { return t.RevokeAccess(c) }
+	}
 	tests := []struct {
 		name          string
 		history       []eventlog.Event
@@ -142,13 +156,13 @@ func TestGrantAndRevokeAccess(t *testing.T) {
 		wantCompanies []uuid.UUID
 	}{
 		{"grant first company", nil,
-			func(t *directory.Technician) error { return t.GrantAccess(companyID) },
+			grant(companyID),
 			nil, []eventlog.Event{granted(companyID)}, []uuid.UUID{companyID}},
 		{"grant second company", []eventlog.Event{granted(companyID)},
-			func(t *directory.Technician) error { return t.GrantAccess(company2) },
+			grant(company2),
 			nil, []eventlog.Event{granted(company2)}, []uuid.UUID{companyID, company2}},
 		{"grant again changes nothing", []eventlog.Event{granted(companyID)},
-			func(t *directory.Technician) error { return t.GrantAccess(companyID) },
+			grant(companyID),
 			nil, nil, []uuid.UUID{companyID}},
 		{"grant twice in a row records once", nil,
 			func(t *directory.Technician) error {
@@ -159,25 +173,25 @@ func TestGrantAndRevokeAccess(t *testing.T) {
 			},
 			nil, []eventlog.Event{granted(companyID)}, []uuid.UUID{companyID}},
 		{"grant nil company", nil,
-			func(t *directory.Technician) error { return t.GrantAccess(uuid.Nil) },
+			grant(uuid.Nil),
 			directory.ErrMissingID, nil, nil},
 		{"revoke", []eventlog.Event{granted(companyID), granted(company2)},
-			func(t *directory.Technician) error { return t.RevokeAccess(companyID) },
+			revoke(companyID),
 			nil, []eventlog.Event{revoked(companyID)}, []uuid.UUID{company2}},
 		{"revoke without access", []eventlog.Event{granted(company2)},
-			func(t *directory.Technician) error { return t.RevokeAccess(companyID) },
+			revoke(companyID),
 			directory.ErrNoAccess, nil, []uuid.UUID{company2}},
 		{"revoke twice", []eventlog.Event{granted(companyID), revoked(companyID)},
-			func(t *directory.Technician) error { return t.RevokeAccess(companyID) },
+			revoke(companyID),
 			directory.ErrNoAccess, nil, nil},
 		{"revoke nil company", nil,
-			func(t *directory.Technician) error { return t.RevokeAccess(uuid.Nil) },
+			revoke(uuid.Nil),
 			directory.ErrNoAccess, nil, nil},
 		{"grant after revoke", []eventlog.Event{granted(companyID), revoked(companyID)},
-			func(t *directory.Technician) error { return t.GrantAccess(companyID) },
+			grant(companyID),
 			nil, []eventlog.Event{granted(companyID)}, []uuid.UUID{companyID}},
 		{"revoke the middle of three", []eventlog.Event{granted(companyID), granted(company2), granted(company3)},
-			func(t *directory.Technician) error { return t.RevokeAccess(company2) },
+			revoke(company2),
 			nil, []eventlog.Event{revoked(company2)}, []uuid.UUID{companyID, company3}},
 	}
 	for _, tt := range tests {
@@ -238,18 +252,9 @@ func TestParseAvailability(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := directory.ParseAvailability(tt.in)
-			if tt.want == "" {
-				if !errors.Is(err, directory.ErrInvalidAvailability) || got != "" {
-					t.Fatalf("ParseAvailability(%q) = %q, %v; want ErrInvalidAvailability", tt.in, got, err)
-				}
-				if !strings.Contains(err.Error(), `"`+tt.in+`"`) {
-					t.Fatalf("error %q does not quote the refused value", err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("ParseAvailability(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			err := checkParse(t, "ParseAvailability", directory.ParseAvailability, tt.in, tt.want, directory.ErrInvalidAvailability)
+			if tt.want == "" && !strings.Contains(err.Error(), `"`+tt.in+`"`) {
+				t.Fatalf("error %q does not quote the refused value", err)
 			}
 		})
 	}

@@ -263,11 +263,7 @@ func (r *Request) canAssign(t *directory.Technician) error {
 
 // Assign gives the open, unassigned request to the technician, who must be Available (R6).
 func (r *Request) Assign(t *directory.Technician) error {
-	if err := r.canAssign(t); err != nil {
-		return err
-	}
-	r.record(&Assigned{TechnicianID: t.ID()})
-	return nil
+	return r.decide(r.canAssign(t), func() (eventlog.Event, error) { return &Assigned{TechnicianID: t.ID()}, nil })
 }
 
 func (r *Request) canUnassign(t *directory.Technician) error {
@@ -286,11 +282,7 @@ func (r *Request) canUnassign(t *directory.Technician) error {
 // Unassign gives the request back: it is New again for others to take, whatever the state of
 // the chat (R7).
 func (r *Request) Unassign(t *directory.Technician) error {
-	if err := r.canUnassign(t); err != nil {
-		return err
-	}
-	r.record(&Unassigned{TechnicianID: t.ID()})
-	return nil
+	return r.decide(r.canUnassign(t), func() (eventlog.Event, error) { return &Unassigned{TechnicianID: t.ID()}, nil })
 }
 
 func (r *Request) canTransfer(from, to *directory.Technician) error {
@@ -323,11 +315,7 @@ func (r *Request) Transfer(from, to *directory.Technician) error {
 		}
 		return ErrTargetNoAccess
 	}
-	if err := r.canTransfer(from, to); err != nil {
-		return err
-	}
-	r.record(&Transferred{From: from.ID(), To: to.ID()})
-	return nil
+	return r.decide(r.canTransfer(from, to), func() (eventlog.Event, error) { return &Transferred{From: from.ID(), To: to.ID()}, nil })
 }
 
 func (r *Request) canJoinChat(t *directory.Technician) error {
@@ -343,11 +331,7 @@ func (r *Request) canJoinChat(t *directory.Technician) error {
 // JoinChat puts the assignee in the customer's chat; the customer sees who joined (R8).
 // After the chat ended the assignee may join again.
 func (r *Request) JoinChat(t *directory.Technician) error {
-	if err := r.canJoinChat(t); err != nil {
-		return err
-	}
-	r.record(&ChatJoined{TechnicianID: t.ID()})
-	return nil
+	return r.decide(r.canJoinChat(t), func() (eventlog.Event, error) { return &ChatJoined{TechnicianID: t.ID()}, nil })
 }
 
 func validMessage(body string) (string, error) {
@@ -360,15 +344,10 @@ func validMessage(body string) (string, error) {
 
 // SendTechnicianMessage adds the assignee's message to the chat (R9).
 func (r *Request) SendTechnicianMessage(t *directory.Technician, messageID uuid.UUID, body string) error {
-	if err := r.checkInChat(t); err != nil {
-		return err
-	}
-	body, err := validMessage(body)
-	if err != nil {
-		return err
-	}
-	r.record(&MessageSent{MessageID: messageID, From: TechnicianSide, TechnicianID: t.ID(), Body: body})
-	return nil
+	return r.decide(r.checkInChat(t), func() (eventlog.Event, error) {
+		body, err := validMessage(body)
+		return &MessageSent{MessageID: messageID, From: TechnicianSide, TechnicianID: t.ID(), Body: body}, err
+	})
 }
 
 func (r *Request) canCustomerChat() error {
@@ -384,29 +363,19 @@ func (r *Request) canCustomerChat() error {
 // SendCustomerMessage adds the customer's message to the chat (R9). Customers may write before
 // a technician joins, so that the first one to join reads everything.
 func (r *Request) SendCustomerMessage(messageID uuid.UUID, body string) error {
-	if err := r.canCustomerChat(); err != nil {
-		return err
-	}
-	body, err := validMessage(body)
-	if err != nil {
-		return err
-	}
-	r.record(&MessageSent{MessageID: messageID, From: CustomerSide, Body: body})
-	return nil
+	return r.decide(r.canCustomerChat(), func() (eventlog.Event, error) {
+		body, err := validMessage(body)
+		return &MessageSent{MessageID: messageID, From: CustomerSide, Body: body}, err
+	})
 }
 
 // AddNote adds a private note that only technicians see. Any technician with access to the
 // company may add one while the request is open.
 func (r *Request) AddNote(t *directory.Technician, noteID uuid.UUID, body string) error {
-	if err := r.checkOpen(t); err != nil {
-		return err
-	}
-	body, err := validMessage(body)
-	if err != nil {
-		return err
-	}
-	r.record(&NoteAdded{NoteID: noteID, TechnicianID: t.ID(), Body: body})
-	return nil
+	return r.decide(r.checkOpen(t), func() (eventlog.Event, error) {
+		body, err := validMessage(body)
+		return &NoteAdded{NoteID: noteID, TechnicianID: t.ID(), Body: body}, err
+	})
 }
 
 // File describes a file someone wants to share.
@@ -439,14 +408,9 @@ func (r *Request) CheckTechnicianCanShareFile(t *directory.Technician, fileName 
 
 // ShareTechnicianFile shares the assignee's file in the chat (R10).
 func (r *Request) ShareTechnicianFile(t *directory.Technician, f File) error {
-	if err := r.checkInChat(t); err != nil {
-		return err
-	}
-	if err := f.validate(TechnicianSide, r.Platform()); err != nil {
-		return err
-	}
-	r.record(&FileShared{FileID: f.ID, From: TechnicianSide, TechnicianID: t.ID(), Name: f.Name, Size: f.Size, ContentType: f.ContentType, SHA256: f.SHA256})
-	return nil
+	return r.decide(r.checkInChat(t), func() (eventlog.Event, error) {
+		return &FileShared{FileID: f.ID, From: TechnicianSide, TechnicianID: t.ID(), Name: f.Name, Size: f.Size, ContentType: f.ContentType, SHA256: f.SHA256}, f.validate(TechnicianSide, r.Platform())
+	})
 }
 
 func (r *Request) canCustomerShareFile() error {
@@ -470,14 +434,9 @@ func (r *Request) CheckCustomerCanShareFile(fileName string) error {
 // ShareCustomerFile shares the customer's file in the chat, within their platform's allowed
 // types (R10). Files are shared during a chat, so a technician must have joined.
 func (r *Request) ShareCustomerFile(f File) error {
-	if err := r.canCustomerShareFile(); err != nil {
-		return err
-	}
-	if err := f.validate(CustomerSide, r.Platform()); err != nil {
-		return err
-	}
-	r.record(&FileShared{FileID: f.ID, From: CustomerSide, Name: f.Name, Size: f.Size, ContentType: f.ContentType, SHA256: f.SHA256})
-	return nil
+	return r.decide(r.canCustomerShareFile(), func() (eventlog.Event, error) {
+		return &FileShared{FileID: f.ID, From: CustomerSide, Name: f.Name, Size: f.Size, ContentType: f.ContentType, SHA256: f.SHA256}, f.validate(CustomerSide, r.Platform())
+	})
 }
 
 func (r *Request) canRequestScreenSharing(t *directory.Technician) error {
@@ -495,11 +454,7 @@ func (r *Request) canRequestScreenSharing(t *directory.Technician) error {
 
 // RequestScreenSharing asks a Windows or Mac customer to share their screen (R11).
 func (r *Request) RequestScreenSharing(t *directory.Technician) error {
-	if err := r.canRequestScreenSharing(t); err != nil {
-		return err
-	}
-	r.record(&ScreenSharingRequested{TechnicianID: t.ID()})
-	return nil
+	return r.decide(r.canRequestScreenSharing(t), func() (eventlog.Event, error) { return &ScreenSharingRequested{TechnicianID: t.ID()}, nil })
 }
 
 func (r *Request) canAnswerScreenSharing() error {
@@ -514,20 +469,12 @@ func (r *Request) canAnswerScreenSharing() error {
 
 // AcceptScreenSharing is the customer's "Share My Screen" (R11).
 func (r *Request) AcceptScreenSharing() error {
-	if err := r.canAnswerScreenSharing(); err != nil {
-		return err
-	}
-	r.record(&ScreenSharingAccepted{})
-	return nil
+	return r.decide(r.canAnswerScreenSharing(), func() (eventlog.Event, error) { return &ScreenSharingAccepted{}, nil })
 }
 
 // DeclineScreenSharing is the customer's refusal (R11).
 func (r *Request) DeclineScreenSharing() error {
-	if err := r.canAnswerScreenSharing(); err != nil {
-		return err
-	}
-	r.record(&ScreenSharingDeclined{})
-	return nil
+	return r.decide(r.canAnswerScreenSharing(), func() (eventlog.Event, error) { return &ScreenSharingDeclined{}, nil })
 }
 
 func (r *Request) canSendMobileProfile(t *directory.Technician) error {
@@ -542,24 +489,15 @@ func (r *Request) canSendMobileProfile(t *directory.Technician) error {
 
 // SendMobileProfile sends a configuration profile to an iOS or Android customer (R12).
 func (r *Request) SendMobileProfile(t *directory.Technician, profile string) error {
-	if err := r.canSendMobileProfile(t); err != nil {
-		return err
-	}
-	profile = strings.TrimSpace(profile)
-	if err := text.Bounded(profile, MaxProfileNameLength, text.Line, ErrInvalidProfile); err != nil {
-		return err
-	}
-	r.record(&MobileProfileSent{TechnicianID: t.ID(), Profile: profile})
-	return nil
+	return r.decide(r.canSendMobileProfile(t), func() (eventlog.Event, error) {
+		profile := strings.TrimSpace(profile)
+		return &MobileProfileSent{TechnicianID: t.ID(), Profile: profile}, text.Bounded(profile, MaxProfileNameLength, text.Line, ErrInvalidProfile)
+	})
 }
 
 // EndChat ends the assignee's chat with the customer (R13).
 func (r *Request) EndChat(t *directory.Technician) error {
-	if err := r.checkInChat(t); err != nil {
-		return err
-	}
-	r.record(&ChatEnded{TechnicianID: t.ID()})
-	return nil
+	return r.decide(r.checkInChat(t), func() (eventlog.Event, error) { return &ChatEnded{TechnicianID: t.ID()}, nil })
 }
 
 // Close closes the request for good (R13). A chat still going is ended first, so the history
@@ -572,6 +510,22 @@ func (r *Request) Close(t *directory.Technician) error {
 		r.record(&ChatEnded{TechnicianID: t.ID()})
 	}
 	r.record(&Closed{TechnicianID: t.ID()})
+	return nil
+}
+
+// decide records the event a command makes once refusal is nil (the command's preconditions
+// hold) and event returns no error (what the caller sent is valid). event runs only after the
+// preconditions passed: a refused command may have no technician to name, and input is judged
+// only once the caller may act at all.
+func (r *Request) decide(refusal error, event func() (eventlog.Event, error)) error {
+	if refusal != nil {
+		return refusal
+	}
+	e, err := event()
+	if err != nil {
+		return err
+	}
+	r.record(e)
 	return nil
 }
 

@@ -1,7 +1,13 @@
 package request_test
 
+// The request aggregate's tests: the fixtures every test here shares (fixed IDs, technicians,
+// states reached by replay, expected outcomes), then submission and replay, then the matrix of
+// every command in every state.
+
 import (
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -10,7 +16,657 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/text"
 )
+
+// Fixed IDs so that expected events can be written as literals.
+var (
+	requestID      = uuid.MustParse("00000000-0000-0000-0000-0000000000a1")
+	companyID      = uuid.MustParse("00000000-0000-0000-0000-0000000000c1")
+	otherCompanyID = uuid.MustParse("00000000-0000-0000-0000-0000000000c2")
+	portalID       = uuid.MustParse("00000000-0000-0000-0000-0000000000b1")
+
+	meID        = uuid.MustParse("00000000-0000-0000-0000-000000000001")
+	colleagueID = uuid.MustParse("00000000-0000-0000-0000-000000000002")
+	busyID      = uuid.MustParse("00000000-0000-0000-0000-000000000003")
+	outsiderID  = uuid.MustParse("00000000-0000-0000-0000-000000000004")
+	peerID      = uuid.MustParse("00000000-0000-0000-0000-000000000005")
+
+	messageID = uuid.MustParse("00000000-0000-0000-0000-0000000000d1")
+	noteID    = uuid.MustParse("00000000-0000-0000-0000-0000000000d2")
+	fileID    = uuid.MustParse("00000000-0000-0000-0000-0000000000d3")
+)
+
+const sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+// technician builds a technician through its own event history, so the tests depend only on
+// the directory package's public behaviour.
+func technician(t testing.TB, id uuid.UUID, availability directory.Availability, companies ...uuid.UUID) *directory.Technician {
+	t.Helper()
+	history := []eventlog.Event{&directory.TechnicianRegistered{TechnicianID: id, Name: "Tech " + id.String()[30:], Email: "tech" + id.String()[30:] + "@example.com"}}
+	for _, c := range companies {
+		history = append(history, &directory.AccessGranted{TechnicianID: id, CompanyID: c})
+	}
+	history = append(history, &directory.AvailabilityChanged{TechnicianID: id, Availability: availability})
+	tech, err := directory.TechnicianFromHistory(history)
+	if err != nil {
+		t.Fatalf("technician: %v", err)
+	}
+	return tech
+}
+
+// actor names the technicians who try each command.
+type actor string
+
+const (
+	me        actor = "me (available)"
+	meBusy    actor = "me (busy)"
+	colleague actor = "colleague (available)"
+	busy      actor = "colleague (busy)"
+	outsider  actor = "technician without access"
+)
+
+var actors = []actor{me, meBusy, colleague, busy, outsider}
+
+func (a actor) tech(t testing.TB) *directory.Technician {
+	switch a {
+	case me:
+		return technician(t, meID, directory.Available, companyID)
+	case meBusy:
+		return technician(t, meID, directory.Busy, companyID)
+	case colleague:
+		return technician(t, colleagueID, directory.Available, companyID, otherCompanyID)
+	case busy:
+		return technician(t, busyID, directory.Busy, companyID)
+	case outsider:
+		return technician(t, outsiderID, directory.Available, otherCompanyID)
+	}
+	t.Fatalf("unknown actor %q", a)
+	return nil
+}
+
+func submitted(p request.Platform) *request.Submitted {
+	return &request.Submitted{
+		RequestID:   requestID,
+		CompanyID:   companyID,
+		PortalID:    portalID,
+		Customer:    request.Customer{Name: "Ann Customer", Email: "ann@example.com"},
+		Description: "My printer is on fire",
+		Source:      request.Source{IP: "192.0.2.1", Platform: p, OS: "Some OS", OSVersion: "1.0", Browser: "Some Browser"},
+	}
+}
+
+// state names a point in a request's life, reached by replaying events.
+type state string
+
+const (
+	stNew           state = "new"
+	stAssigned      state = "assigned to me"
+	stColleague     state = "assigned to colleague"
+	stInChat        state = "chat joined"
+	stChatEnded     state = "chat ended"
+	stSSPending     state = "screen sharing pending"
+	stSSAccepted    state = "screen sharing accepted"
+	stSSDeclined    state = "screen sharing declined"
+	stClosed        state = "closed"
+	stUnassignedAgn state = "unassigned after chat"
+	stTransferred   state = "transferred to me"
+)
+
+var states = []state{stNew, stAssigned, stColleague, stInChat, stChatEnded, stSSPending, stSSAccepted, stSSDeclined, stClosed, stUnassignedAgn, stTransferred}
+
+func history(s state, p request.Platform) []eventlog.Event {
+	h := []eventlog.Event{submitted(p)}
+	joined := []eventlog.Event{&request.Assigned{TechnicianID: meID}, &request.ChatJoined{TechnicianID: meID}}
+	switch s {
+	case stNew:
+	case stAssigned:
+		h = append(h, &request.Assigned{TechnicianID: meID})
+	case stColleague:
+		h = append(h, &request.Assigned{TechnicianID: colleagueID})
+	case stInChat:
+		h = append(h, joined...)
+	case stChatEnded:
+		h = append(h, joined...)
+		h = append(h, &request.ChatEnded{TechnicianID: meID})
+	case stSSPending:
+		h = append(h, joined...)
+		h = append(h, &request.ScreenSharingRequested{TechnicianID: meID})
+	case stSSAccepted:
+		h = append(h, joined...)
+		h = append(h, &request.ScreenSharingRequested{TechnicianID: meID}, &request.ScreenSharingAccepted{})
+	case stSSDeclined:
+		h = append(h, joined...)
+		h = append(h, &request.ScreenSharingRequested{TechnicianID: meID}, &request.ScreenSharingDeclined{})
+	case stClosed:
+		h = append(h, joined...)
+		h = append(h, &request.ChatEnded{TechnicianID: meID}, &request.Closed{TechnicianID: meID})
+	case stUnassignedAgn:
+		h = append(h, joined...)
+		h = append(h, &request.ScreenSharingRequested{TechnicianID: meID}, &request.Unassigned{TechnicianID: meID})
+	case stTransferred:
+		h = append(h, &request.Assigned{TechnicianID: colleagueID}, &request.ChatJoined{TechnicianID: colleagueID},
+			&request.ScreenSharingRequested{TechnicianID: colleagueID},
+			&request.Transferred{From: colleagueID, To: meID})
+	default:
+		panic("unknown state " + string(s))
+	}
+	return h
+}
+
+func load(t testing.TB, s state, p request.Platform) *request.Request {
+	t.Helper()
+	r, err := request.FromHistory(history(s, p))
+	if err != nil {
+		t.Fatalf("FromHistory(%s): %v", s, err)
+	}
+	if len(r.Changes()) != 0 {
+		t.Fatalf("FromHistory(%s) left changes %v", s, r.Changes())
+	}
+	return r
+}
+
+// Shorthands for the events the tests expect.
+func assigned(id uuid.UUID) *request.Assigned     { return &request.Assigned{TechnicianID: id} }
+func unassigned(id uuid.UUID) *request.Unassigned { return &request.Unassigned{TechnicianID: id} }
+func joined(id uuid.UUID) *request.ChatJoined     { return &request.ChatJoined{TechnicianID: id} }
+func ended(id uuid.UUID) *request.ChatEnded       { return &request.ChatEnded{TechnicianID: id} }
+func closed(id uuid.UUID) *request.Closed         { return &request.Closed{TechnicianID: id} }
+func transferred(from uuid.UUID) *request.Transferred {
+	return &request.Transferred{From: from, To: peerID}
+}
+func techMessage(id uuid.UUID) *request.MessageSent {
+	return &request.MessageSent{MessageID: messageID, From: request.TechnicianSide, TechnicianID: id, Body: "Hello, I am here to help."}
+}
+func customerMessage() *request.MessageSent {
+	return &request.MessageSent{MessageID: messageID, From: request.CustomerSide, Body: "Thanks!"}
+}
+func note(id uuid.UUID) *request.NoteAdded {
+	return &request.NoteAdded{NoteID: noteID, TechnicianID: id, Body: "Customer sounds upset."}
+}
+func techFile(id uuid.UUID) *request.FileShared {
+	return &request.FileShared{FileID: fileID, From: request.TechnicianSide, TechnicianID: id, Name: "report.pdf", Size: 1234, ContentType: "application/pdf", SHA256: sha}
+}
+func customerFile() *request.FileShared {
+	return &request.FileShared{FileID: fileID, From: request.CustomerSide, Name: "photo.png", Size: 99, ContentType: "image/png", SHA256: sha}
+}
+func screenSharingRequested(id uuid.UUID) *request.ScreenSharingRequested {
+	return &request.ScreenSharingRequested{TechnicianID: id}
+}
+func profileSent(id uuid.UUID) *request.MobileProfileSent {
+	return &request.MobileProfileSent{TechnicianID: id, Profile: "Corporate Wi-Fi"}
+}
+
+var (
+	pdf = request.File{ID: fileID, Name: "report.pdf", Size: 1234, ContentType: "application/pdf", SHA256: sha}
+	png = request.File{ID: fileID, Name: "photo.png", Size: 99, ContentType: "image/png", SHA256: sha}
+)
+
+// Shorthands for the errors the tests expect.
+var (
+	notAssignee      = fails(request.ErrNotAssignee)
+	notAssigned      = fails(request.ErrNotAssigned)
+	isClosed         = fails(request.ErrClosed)
+	alreadyAssigned  = fails(request.ErrAlreadyAssigned)
+	notAvailable     = fails(request.ErrNotAvailable)
+	chatNotJoined    = fails(request.ErrChatNotJoined)
+	chatEnded        = fails(request.ErrChatEnded)
+	alreadyInChat    = fails(request.ErrChatAlreadyJoined)
+	ssPending        = fails(request.ErrScreenSharingPending)
+	noSSRequest      = fails(request.ErrNoScreenSharingRequest)
+	noMobileProfiles = fails(request.ErrMobileProfilesUnsupported)
+)
+
+const (
+	win     = request.Windows
+	android = request.Android
+)
+
+// outcome is what a command must do: fail with err, or succeed recording exactly events.
+type outcome struct {
+	set    bool
+	err    error
+	events []eventlog.Event
+}
+
+func fails(err error) outcome             { return outcome{set: true, err: err} }
+func records(e ...eventlog.Event) outcome { return outcome{set: true, events: e} }
+
+// succeeds is a success that records nothing (the Check… queries).
+func succeeds() outcome { return outcome{set: true} }
+
+func (o outcome) String() string {
+	if o.err != nil {
+		return "error " + o.err.Error()
+	}
+	var types []string
+	for _, e := range o.events {
+		types = append(types, e.EventType())
+	}
+	return "events [" + strings.Join(types, " ") + "]"
+}
+
+// check asserts that err and r.Changes() match want. A failed command must record nothing.
+func check(t *testing.T, r *request.Request, err error, want outcome) {
+	t.Helper()
+	if !want.set {
+		t.Fatal("test table leaves this outcome unspecified")
+	}
+	if want.err != nil {
+		if !errors.Is(err, want.err) {
+			t.Fatalf("error = %v, want %v", err, want.err)
+		}
+		if len(r.Changes()) != 0 {
+			t.Fatalf("failed command recorded %d events: %#v", len(r.Changes()), r.Changes())
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("error = %v, want %s", err, want)
+	}
+	got := r.Changes()
+	if len(got) == 0 && len(want.events) == 0 {
+		return
+	}
+	if !reflect.DeepEqual(got, want.events) {
+		t.Fatalf("changes =\n%s\nwant\n%s", dump(got), dump(want.events))
+	}
+}
+
+func dump(events []eventlog.Event) string {
+	var b strings.Builder
+	for _, e := range events {
+		b.WriteString("  ")
+		b.WriteString(e.EventType())
+		b.WriteString(" ")
+		b.WriteString(fmt.Sprintf("%+v", e))
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func validSubmission() request.Submission {
+	return request.Submission{
+		RequestID:   requestID,
+		CompanyID:   companyID,
+		PortalID:    portalID,
+		Customer:    request.Customer{Name: "Ann Customer", Email: "ann@example.com"},
+		Description: "My printer is on fire",
+		Source:      request.Source{IP: "192.0.2.1", Platform: "windows", OS: "Windows", OSVersion: "11", Browser: "Edge 120"},
+	}
+}
+
+func TestSubmitValidation(t *testing.T) {
+	invalidUTF8 := string([]byte{0xff, 0xfe, 'a'})
+	tests := []struct {
+		name   string
+		change func(s *request.Submission)
+		want   error
+	}{
+		{"valid", func(s *request.Submission) {}, nil},
+
+		{"missing request ID", func(s *request.Submission) { s.RequestID = uuid.Nil }, request.ErrMissingID},
+		{"missing company ID", func(s *request.Submission) { s.CompanyID = uuid.Nil }, request.ErrMissingID},
+		{"missing portal ID", func(s *request.Submission) { s.PortalID = uuid.Nil }, request.ErrMissingID},
+		{"all IDs missing", func(s *request.Submission) { s.RequestID, s.CompanyID, s.PortalID = uuid.Nil, uuid.Nil, uuid.Nil }, request.ErrMissingID},
+
+		{"empty name", func(s *request.Submission) { s.Customer.Name = "" }, request.ErrInvalidCustomerName},
+		{"blank name", func(s *request.Submission) { s.Customer.Name = " \t\n " }, request.ErrInvalidCustomerName},
+		{"name of 201 characters", func(s *request.Submission) { s.Customer.Name = strings.Repeat("a", 201) }, request.ErrInvalidCustomerName},
+		{"name of 200 characters", func(s *request.Submission) { s.Customer.Name = strings.Repeat("a", 200) }, nil},
+		{"name of 200 multi-byte characters", func(s *request.Submission) { s.Customer.Name = strings.Repeat("é", 200) }, nil},
+		{"name of 201 multi-byte characters", func(s *request.Submission) { s.Customer.Name = strings.Repeat("é", 201) }, request.ErrInvalidCustomerName},
+		{"name of 200 characters padded with spaces", func(s *request.Submission) { s.Customer.Name = "  " + strings.Repeat("a", 200) + "  " }, nil},
+		{"name not UTF-8", func(s *request.Submission) { s.Customer.Name = invalidUTF8 }, request.ErrInvalidCustomerName},
+
+		{"empty e-mail", func(s *request.Submission) { s.Customer.Email = "" }, request.ErrInvalidEmail},
+		{"blank e-mail", func(s *request.Submission) { s.Customer.Email = "   " }, request.ErrInvalidEmail},
+		{"e-mail without @", func(s *request.Submission) { s.Customer.Email = "ann.example.com" }, request.ErrInvalidEmail},
+		{"e-mail without domain", func(s *request.Submission) { s.Customer.Email = "ann@" }, request.ErrInvalidEmail},
+		{"e-mail without local part", func(s *request.Submission) { s.Customer.Email = "@example.com" }, request.ErrInvalidEmail},
+		{"e-mail with display name", func(s *request.Submission) { s.Customer.Email = "Ann <ann@example.com>" }, request.ErrInvalidEmail},
+		{"e-mail in angle brackets", func(s *request.Submission) { s.Customer.Email = "<ann@example.com>" }, request.ErrInvalidEmail},
+		{"two e-mails", func(s *request.Submission) { s.Customer.Email = "ann@example.com, bob@example.com" }, request.ErrInvalidEmail},
+		{"e-mail with space", func(s *request.Submission) { s.Customer.Email = "ann smith@example.com" }, request.ErrInvalidEmail},
+		{"e-mail with header injection", func(s *request.Submission) { s.Customer.Email = "ann@example.com\r\nBcc: x@y.z" }, request.ErrInvalidEmail},
+		{"e-mail of 255 characters", func(s *request.Submission) {
+			s.Customer.Email = strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 58) + ".com"
+		}, request.ErrInvalidEmail},
+		{"e-mail of 254 characters", func(s *request.Submission) {
+			s.Customer.Email = strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 57) + ".com"
+		}, nil},
+		{"e-mail with plus and subdomain", func(s *request.Submission) { s.Customer.Email = "ann+help@mail.example.co.uk" }, nil},
+
+		{"empty description", func(s *request.Submission) { s.Description = "" }, request.ErrInvalidDescription},
+		{"blank description", func(s *request.Submission) { s.Description = "\n\n  \t" }, request.ErrInvalidDescription},
+		{"description of 10001 characters", func(s *request.Submission) { s.Description = strings.Repeat("x", 10_001) }, request.ErrInvalidDescription},
+		{"description of 10000 characters", func(s *request.Submission) { s.Description = strings.Repeat("x", 10_000) }, nil},
+		{"description of 10000 multi-byte characters", func(s *request.Submission) { s.Description = strings.Repeat("ß", 10_000) }, nil},
+		{"description not UTF-8", func(s *request.Submission) { s.Description = invalidUTF8 }, request.ErrInvalidDescription},
+
+		{"empty platform", func(s *request.Submission) { s.Source.Platform = "" }, request.ErrInvalidPlatform},
+		{"linux platform", func(s *request.Submission) { s.Source.Platform = "linux" }, request.ErrInvalidPlatform},
+		{"mac spelled macOS", func(s *request.Submission) { s.Source.Platform = "macOS" }, nil},
+		{"ios spelled iPhone", func(s *request.Submission) { s.Source.Platform = "iPhone" }, nil},
+
+		{"IP of 201 characters", func(s *request.Submission) { s.Source.IP = strings.Repeat("1", 201) }, request.ErrInvalidSource},
+		{"OS of 201 characters", func(s *request.Submission) { s.Source.OS = strings.Repeat("o", 201) }, request.ErrInvalidSource},
+		{"OS version of 201 characters", func(s *request.Submission) { s.Source.OSVersion = strings.Repeat("9", 201) }, request.ErrInvalidSource},
+		{"browser of 201 characters", func(s *request.Submission) { s.Source.Browser = strings.Repeat("b", 201) }, request.ErrInvalidSource},
+		{"IP not UTF-8", func(s *request.Submission) { s.Source.IP = invalidUTF8 }, request.ErrInvalidSource},
+		{"OS not UTF-8", func(s *request.Submission) { s.Source.OS = invalidUTF8 }, request.ErrInvalidSource},
+		{"OS version not UTF-8", func(s *request.Submission) { s.Source.OSVersion = invalidUTF8 }, request.ErrInvalidSource},
+		{"browser not UTF-8", func(s *request.Submission) { s.Source.Browser = invalidUTF8 }, request.ErrInvalidSource},
+		{"every source field of 200 characters", func(s *request.Submission) {
+			s.Source.IP, s.Source.OS = strings.Repeat("1", 200), strings.Repeat("o", 200)
+			s.Source.OSVersion, s.Source.Browser = strings.Repeat("9", 200), strings.Repeat("b", 200)
+		}, nil},
+		{"browser of 200 multi-byte characters", func(s *request.Submission) { s.Source.Browser = strings.Repeat("ü", 200) }, nil},
+		{"empty source fields besides the platform", func(s *request.Submission) {
+			s.Source = request.Source{Platform: "android"}
+		}, nil},
+
+		// The first invalid field in R1 order is the one reported.
+		{"missing ID reported before bad name", func(s *request.Submission) { s.RequestID, s.Customer.Name = uuid.Nil, "" }, request.ErrMissingID},
+		{"bad name reported before bad e-mail", func(s *request.Submission) { s.Customer.Name, s.Customer.Email = "", "x" }, request.ErrInvalidCustomerName},
+		{"bad e-mail reported before bad description", func(s *request.Submission) { s.Customer.Email, s.Description = "x", "" }, request.ErrInvalidEmail},
+		{"bad description reported before bad platform", func(s *request.Submission) { s.Description, s.Source.Platform = "", "beos" }, request.ErrInvalidDescription},
+		{"bad platform reported before bad source", func(s *request.Submission) {
+			s.Source.Platform, s.Source.IP = "beos", strings.Repeat("1", 300)
+		}, request.ErrInvalidPlatform},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := validSubmission()
+			tt.change(&s)
+			r, err := request.Submit(s)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Submit: %v", err)
+				}
+				if len(r.Changes()) != 1 {
+					t.Fatalf("Submit recorded %d events, want 1", len(r.Changes()))
+				}
+				if _, ok := r.Changes()[0].(*request.Submitted); !ok {
+					t.Fatalf("Submit recorded %T, want *request.Submitted", r.Changes()[0])
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Submit error = %v, want %v", err, tt.want)
+			}
+			if r != nil {
+				t.Fatalf("Submit returned a request together with error %v", err)
+			}
+		})
+	}
+}
+
+func TestSubmitRecordsSubmitted(t *testing.T) {
+	tests := []struct {
+		name string
+		in   request.Submission
+		want request.Submitted
+	}{
+		{
+			// A submission that needs no cleaning is recorded as it was sent.
+			name: "already clean",
+			in:   validSubmission(),
+			want: *submittedFrom(validSubmission()),
+		},
+		{
+			name: "trimmed name and description, lower-cased e-mail, canonical platform",
+			in: request.Submission{
+				RequestID: requestID, CompanyID: companyID, PortalID: portalID,
+				Customer:    request.Customer{Name: "  Ann  Customer \n", Email: "  Ann.Customer@Example.COM "},
+				Description: "\n  It hangs at boot.\n\nPlease help.  \t",
+				Source:      request.Source{IP: "2001:db8::1", Platform: " MacOS ", OS: "macOS", OSVersion: "14.2", Browser: "Safari"},
+			},
+			want: request.Submitted{
+				RequestID: requestID, CompanyID: companyID, PortalID: portalID,
+				Customer:    request.Customer{Name: "Ann  Customer", Email: "ann.customer@example.com"},
+				Description: "It hangs at boot.\n\nPlease help.",
+				Source:      request.Source{IP: "2001:db8::1", Platform: request.Mac, OS: "macOS", OSVersion: "14.2", Browser: "Safari"},
+			},
+		},
+		{
+			name: "iPad becomes ios",
+			in: func() request.Submission {
+				s := validSubmission()
+				s.Source.Platform = "iPad"
+				return s
+			}(),
+			want: func() request.Submitted {
+				e := *submittedFrom(validSubmission())
+				e.Source.Platform = request.IOS
+				return e
+			}(),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := request.Submit(tt.in)
+			if err != nil {
+				t.Fatalf("Submit: %v", err)
+			}
+			got := r.Changes()
+			if len(got) != 1 {
+				t.Fatalf("Submit recorded %d events, want 1", len(got))
+			}
+			if !reflect.DeepEqual(got[0], &tt.want) {
+				t.Fatalf("Submitted =\n%+v\nwant\n%+v", got[0], &tt.want)
+			}
+			if got[0].EventType() != "request.submitted.v1" {
+				t.Fatalf("event type = %q", got[0].EventType())
+			}
+			// The aggregate reflects the event.
+			if r.ID() != tt.want.RequestID || r.CompanyID() != tt.want.CompanyID || r.PortalID() != tt.want.PortalID {
+				t.Fatalf("IDs = %v %v %v", r.ID(), r.CompanyID(), r.PortalID())
+			}
+			if r.Customer() != tt.want.Customer || r.Description() != tt.want.Description || r.Source() != tt.want.Source {
+				t.Fatalf("customer/description/source = %+v %q %+v", r.Customer(), r.Description(), r.Source())
+			}
+			if r.Platform() != tt.want.Source.Platform {
+				t.Fatalf("Platform() = %q", r.Platform())
+			}
+			if r.Status() != request.StatusNew || r.IsAssigned() || r.IsClosed() || r.Assignee() != uuid.Nil {
+				t.Fatalf("new request: status %q assigned %v closed %v", r.Status(), r.IsAssigned(), r.IsClosed())
+			}
+			if r.Chat() != request.ChatNotJoined || r.ScreenSharing() != request.ScreenSharingNone {
+				t.Fatalf("new request: chat %q screen sharing %q", r.Chat(), r.ScreenSharing())
+			}
+			// Replaying what Submit recorded gives the same request.
+			again, err := request.FromHistory(got)
+			if err != nil {
+				t.Fatalf("FromHistory: %v", err)
+			}
+			if again.Customer() != r.Customer() || again.Source() != r.Source() || again.Description() != r.Description() {
+				t.Fatalf("replayed request differs")
+			}
+		})
+	}
+}
+
+func submittedFrom(s request.Submission) *request.Submitted {
+	return &request.Submitted{
+		RequestID: s.RequestID, CompanyID: s.CompanyID, PortalID: s.PortalID,
+		Customer: s.Customer, Description: s.Description,
+		Source: request.Source{IP: s.Source.IP, Platform: request.Platform(s.Source.Platform), OS: s.Source.OS, OSVersion: s.Source.OSVersion, Browser: s.Source.Browser},
+	}
+}
+
+func TestFromHistory(t *testing.T) {
+	tests := []struct {
+		name    string
+		history []eventlog.Event
+		wantErr error
+	}{
+		{"nil history", nil, request.ErrNotARequestStream},
+		{"empty history", []eventlog.Event{}, request.ErrNotARequestStream},
+		{"starts with Assigned", []eventlog.Event{assigned(meID), submitted(win)}, request.ErrNotARequestStream},
+		{"starts with Closed", []eventlog.Event{closed(meID)}, request.ErrNotARequestStream},
+		{"starts with a directory event", []eventlog.Event{&directory.CompanyCreated{CompanyID: companyID, Name: "Acme"}}, request.ErrNotARequestStream},
+		{"starts with a nil event", []eventlog.Event{nil}, request.ErrNotARequestStream},
+		{"submitted only", []eventlog.Event{submitted(win)}, nil},
+		{"events of other streams are ignored", []eventlog.Event{submitted(win), &directory.AccessGranted{TechnicianID: meID, CompanyID: companyID}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := request.FromHistory(tt.history)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("FromHistory error = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr != nil {
+				if r != nil {
+					t.Fatal("FromHistory returned a request with an error")
+				}
+				return
+			}
+			if r.ID() != requestID || r.Status() != request.StatusNew || len(r.Changes()) != 0 {
+				t.Fatalf("FromHistory: id %v status %v changes %d", r.ID(), r.Status(), len(r.Changes()))
+			}
+		})
+	}
+}
+
+// Replaying each state's history leaves the request exactly in that state.
+func TestReplayedState(t *testing.T) {
+	tests := []struct {
+		state         state
+		status        request.Status
+		assignee      uuid.UUID
+		chat          request.ChatState
+		screenSharing request.ScreenSharing
+	}{
+		{stNew, request.StatusNew, uuid.Nil, request.ChatNotJoined, request.ScreenSharingNone},
+		{stAssigned, request.StatusActive, meID, request.ChatNotJoined, request.ScreenSharingNone},
+		{stColleague, request.StatusActive, colleagueID, request.ChatNotJoined, request.ScreenSharingNone},
+		{stInChat, request.StatusActive, meID, request.ChatJoinedIn, request.ScreenSharingNone},
+		{stChatEnded, request.StatusActive, meID, request.ChatEndedOut, request.ScreenSharingNone},
+		{stSSPending, request.StatusActive, meID, request.ChatJoinedIn, request.ScreenSharingPending},
+		{stSSAccepted, request.StatusActive, meID, request.ChatJoinedIn, request.ScreenSharingOn},
+		{stSSDeclined, request.StatusActive, meID, request.ChatJoinedIn, request.ScreenSharingRefused},
+		{stClosed, request.StatusCompleted, meID, request.ChatEndedOut, request.ScreenSharingNone},
+		{stUnassignedAgn, request.StatusNew, uuid.Nil, request.ChatNotJoined, request.ScreenSharingNone},
+		{stTransferred, request.StatusActive, meID, request.ChatNotJoined, request.ScreenSharingNone},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.state), func(t *testing.T) {
+			r := load(t, tt.state, win)
+			if r.Status() != tt.status {
+				t.Errorf("Status = %q, want %q", r.Status(), tt.status)
+			}
+			if r.Assignee() != tt.assignee {
+				t.Errorf("Assignee = %v, want %v", r.Assignee(), tt.assignee)
+			}
+			if r.IsAssigned() != (tt.assignee != uuid.Nil) {
+				t.Errorf("IsAssigned = %v", r.IsAssigned())
+			}
+			if r.IsClosed() != (tt.status == request.StatusCompleted) {
+				t.Errorf("IsClosed = %v", r.IsClosed())
+			}
+			if r.Chat() != tt.chat {
+				t.Errorf("Chat = %q, want %q", r.Chat(), tt.chat)
+			}
+			if r.ScreenSharing() != tt.screenSharing {
+				t.Errorf("ScreenSharing = %q, want %q", r.ScreenSharing(), tt.screenSharing)
+			}
+		})
+	}
+}
+
+func TestStreamName(t *testing.T) {
+	id := uuid.MustParse("6f1c2a7e-3b1d-4c8e-9f0a-1b2c3d4e5f60")
+	if got, want := request.Stream(id), "request-6f1c2a7e-3b1d-4c8e-9f0a-1b2c3d4e5f60"; got != want {
+		t.Fatalf("Stream = %q, want %q", got, want)
+	}
+	if !strings.HasPrefix(request.Stream(id), request.StreamPrefix) {
+		t.Fatalf("Stream does not start with StreamPrefix %q", request.StreamPrefix)
+	}
+}
+
+// Every text a person or a browser sends into a request's events goes through the one text
+// rule: NUL, bytes that are not UTF-8 and control characters are refused with the field's own
+// error, which wraps the rule's *text.Error saying what and where.
+func TestTextRuleOnEveryField(t *testing.T) {
+	valid := request.Submission{
+		RequestID: requestID, CompanyID: companyID, PortalID: portalID,
+		Customer:    request.Customer{Name: "Ada Lovelace", Email: "ada@example.com"},
+		Description: "My printer is on fire\nsince this morning",
+		Source:      request.Source{IP: "192.0.2.1", Platform: request.Windows, OS: "Windows", OSVersion: "11", Browser: "Chrome"},
+	}
+	submit := func(change func(*request.Submission)) func() error {
+		return func() error {
+			s := valid
+			change(&s)
+			_, err := request.Submit(s)
+			return err
+		}
+	}
+	inChat := func(act func(r *request.Request, me *directory.Technician) error) func() error {
+		return func() error {
+			r := load(t, stInChat, request.Windows)
+			return act(r, me.tech(t))
+		}
+	}
+	bad := map[string]struct {
+		value string
+		rule  error
+	}{
+		"NUL":          {"ab\x00cd", text.ErrNUL},
+		"invalid UTF8": {"caf\xe9", text.ErrInvalidUTF8},
+		"escape":       {"a\x1b[2Jb", text.ErrControl},
+	}
+	for name, b := range bad {
+		v := b.value
+		fields := []struct {
+			field string
+			run   func() error
+			want  error
+		}{
+			{"customer name", submit(func(s *request.Submission) { s.Customer.Name = v }), request.ErrInvalidCustomerName},
+			{"customer e-mail", submit(func(s *request.Submission) { s.Customer.Email = "ad" + v + "@example.com" }), request.ErrInvalidEmail},
+			{"description", submit(func(s *request.Submission) { s.Description = v }), request.ErrInvalidDescription},
+			{"OS", submit(func(s *request.Submission) { s.Source.OS = v }), request.ErrInvalidSource},
+			{"OS version", submit(func(s *request.Submission) { s.Source.OSVersion = v }), request.ErrInvalidSource},
+			{"browser", submit(func(s *request.Submission) { s.Source.Browser = v }), request.ErrInvalidSource},
+			{"IP", submit(func(s *request.Submission) { s.Source.IP = v }), request.ErrInvalidSource},
+			{"technician message", inChat(func(r *request.Request, me *directory.Technician) error {
+				return r.SendTechnicianMessage(me, messageID, v)
+			}), request.ErrInvalidMessage},
+			{"customer message", inChat(func(r *request.Request, _ *directory.Technician) error {
+				return r.SendCustomerMessage(messageID, v)
+			}), request.ErrInvalidMessage},
+			{"note", inChat(func(r *request.Request, me *directory.Technician) error {
+				return r.AddNote(me, noteID, v)
+			}), request.ErrInvalidMessage},
+			{"file name", inChat(func(r *request.Request, me *directory.Technician) error {
+				return r.ShareTechnicianFile(me, request.File{ID: fileID, Name: v + ".txt", Size: 1, ContentType: "text/plain", SHA256: sha})
+			}), request.ErrInvalidFile},
+		}
+		for _, f := range fields {
+			t.Run(name+" in "+f.field, func(t *testing.T) {
+				err := f.run()
+				if !errors.Is(err, f.want) {
+					t.Fatalf("got %v, want %v", err, f.want)
+				}
+				// The e-mail is checked by the directory's rule, which wraps it too.
+				if !errors.Is(err, b.rule) {
+					t.Errorf("got %v, which does not say %v", err, b.rule)
+				}
+			})
+		}
+	}
+	// Multi-line fields keep their line breaks and tabs; one-line fields refuse them.
+	if _, err := request.Submit(valid); err != nil {
+		t.Fatalf("a description with a line break was refused: %v", err)
+	}
+	s := valid
+	s.Customer.Name = "Ada\nLovelace"
+	if _, err := request.Submit(s); !errors.Is(err, text.ErrControl) {
+		t.Errorf("a name with a line break: got %v, want %v", err, text.ErrControl)
+	}
+}
 
 // techRow gives, for one state, what each technician with access gets. The technician without
 // access always gets ErrNoAccess (R2).
