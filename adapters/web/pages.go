@@ -19,7 +19,15 @@ type pages struct {
 
 var pageNames = []string{"login", "console", "portal", "request", "error"}
 
+// uploadForm is what the upload form of a request's page shows, on either side of the chat.
+type uploadForm struct {
+	Base, CSRF, Accept, Allowed, Label string
+}
+
 var funcs = template.FuncMap{
+	"uploadForm": func(base, csrf, accept, allowed, label string) uploadForm {
+		return uploadForm{Base: base, CSRF: csrf, Accept: accept, Allowed: allowed, Label: label}
+	},
 	"has": func(actions []request.Action, name string) bool {
 		return slices.Contains(actions, request.Action(name))
 	},
