@@ -17,9 +17,7 @@ import (
 func TestRebuildWhileLive(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	c := newCounts("tally")
-	written := e.appendN(3000, 50)
-	r := e.startCaughtUp(written, 20*time.Second, c) // what this test wrote, not the readable head
+	c, _, r := e.tallyCaughtUp(3000, 50, 20*time.Second)
 
 	oidBefore := tableOID(t, e, "tally_streams")
 

@@ -45,10 +45,7 @@ func TestConfigValidate(t *testing.T) {
 // The runner catches up from the start in pages, then applies live events as they arrive.
 func TestCatchUpAndLive(t *testing.T) {
 	e := newEnv(t)
-	c := newCounts("tally")
-	before := e.appendN(1500, 40)
-
-	r := e.startCaughtUp(before, 20*time.Second, c)
+	c, _, r := e.tallyCaughtUp(1500, 40, 20*time.Second)
 	e.checkFold(c)
 	if got := r.Leading(); !slices.Equal(got, []string{c.name}) {
 		t.Fatalf("Leading() = %v, want [%s]", got, c.name)
@@ -213,9 +210,7 @@ func TestLeaderFailover(t *testing.T) {
 func TestSchemaChangeAndMissingTables(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	v1 := newCounts("tally")
-	last := e.appendN(700, 10)
-	r := e.startCaughtUp(last, 10*time.Second, v1)
+	v1, _, r := e.tallyCaughtUp(700, 10, 10*time.Second)
 	r.stop(t)
 	// Damage a row: only a rebuild from the log repairs it.
 	if _, err := e.pool.Exec(ctx, `UPDATE tally_streams SET events = events + 1000 WHERE stream_id = 's-1'`); err != nil {
@@ -249,7 +244,7 @@ func TestSchemaChangeAndMissingTables(t *testing.T) {
 	if _, err := e.pool.Exec(ctx, `DROP TABLE tally_applied`); err != nil {
 		t.Fatal(err)
 	}
-	last = e.appendN(50, 10)
+	last := e.appendN(50, 10)
 	e.start(e.config(v2))
 	eventually(t, 10*time.Second, "tables recreated and caught up", func() bool {
 		var ok bool
@@ -266,16 +261,14 @@ func TestSchemaChangeAndMissingTables(t *testing.T) {
 func TestCheckpointMovedBack(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	c := newCounts("tally")
-	last := e.appendN(300, 10)
-	e.startCaughtUp(last, 10*time.Second, c)
+	c, _, _ := e.tallyCaughtUp(300, 10, 10*time.Second)
 	if _, err := e.pool.Exec(ctx, `BEGIN;
 		TRUNCATE tally_streams, tally_applied;
 		UPDATE projection_checkpoints SET position = '0-0', events_applied = 0 WHERE name = 'tally';
 		COMMIT`); err != nil {
 		t.Fatal(err)
 	}
-	last = e.appendN(20, 10)
+	last := e.appendN(20, 10)
 	e.waitFor(last, 10*time.Second, c.name)
 	e.checkFold(c)
 }
