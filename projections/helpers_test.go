@@ -320,6 +320,14 @@ func (e *env) waitFor(pos eventlog.Position, d time.Duration, names ...string) {
 
 type streamRow struct{ events, last int64 }
 
+// foldedUpTo waits, up to d, until c has applied the log up to pos, then checks its rows
+// against a fresh fold of the log.
+func (e *env) foldedUpTo(pos eventlog.Position, d time.Duration, c *counts) {
+	e.t.Helper()
+	e.waitFor(pos, d, c.name)
+	e.checkFold(c)
+}
+
 // checkFold compares the projection's rows with an independent count of the log, and its
 // checkpoint with the log's end.
 func (e *env) checkFold(c *counts) {

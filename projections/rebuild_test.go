@@ -84,8 +84,7 @@ func TestRebuildWhileLive(t *testing.T) {
 	}
 	t.Logf("%d live events, %d queries, %d slow ones during the rebuilds", n, queries.Load(), slow.Load())
 
-	e.waitFor(last, 20*time.Second, c.name)
-	e.checkFold(c)
+	e.foldedUpTo(last, 20*time.Second, c)
 	if oidBefore == tableOID(t, e, "tally_streams") {
 		t.Fatal("the live table was not replaced")
 	}

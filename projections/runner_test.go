@@ -152,8 +152,7 @@ func TestKillMidBatch(t *testing.T) {
 		e.start(e.config(c))
 		time.Sleep(200 * time.Millisecond)
 		last, _ = a.stop(t)
-		e.waitFor(last, 20*time.Second, c.name)
-		e.checkFold(c)
+		e.foldedUpTo(last, 20*time.Second, c)
 	})
 }
 
@@ -199,8 +198,7 @@ func TestLeaderFailover(t *testing.T) {
 				t.Fatal("the old leader leads again while the new one is healthy")
 			}
 			last, _ := a.stop(t)
-			e.waitFor(last, 20*time.Second, c.name)
-			e.checkFold(c)
+			e.foldedUpTo(last, 20*time.Second, c)
 		})
 	}
 }
@@ -251,8 +249,7 @@ func TestSchemaChangeAndMissingTables(t *testing.T) {
 		err := e.pool.QueryRow(ctx, `SELECT to_regclass('public.tally_applied') IS NOT NULL`).Scan(&ok)
 		return err == nil && ok
 	})
-	e.waitFor(last, 10*time.Second, v2.name)
-	e.checkFold(v2)
+	e.foldedUpTo(last, 10*time.Second, v2)
 }
 
 // Tables recreated from the start under a running leader (as another projector that took over
@@ -269,8 +266,7 @@ func TestCheckpointMovedBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := e.appendN(20, 10)
-	e.waitFor(last, 10*time.Second, c.name)
-	e.checkFold(c)
+	e.foldedUpTo(last, 10*time.Second, c)
 }
 
 // A schema change is rebuilt beside the live projector, never inside its leadership (issue 11
