@@ -199,6 +199,16 @@ func (e *env) start(cfg projections.Config) *running {
 	return run
 }
 
+// tallyCaughtUp appends n events over streams streams and starts a runner of a new counts
+// projection "tally", caught up with them within d. It returns the projection, the position of
+// the last event appended (what the test wrote, not the readable head) and the runner.
+func (e *env) tallyCaughtUp(n, streams int, d time.Duration) (*counts, eventlog.Position, *running) {
+	e.t.Helper()
+	c := newCounts("tally")
+	last := e.appendN(n, streams)
+	return c, last, e.startCaughtUp(last, d, c)
+}
+
 // startCaughtUp starts a runner of ps and waits, up to d, until each of them has applied the
 // log up to last.
 func (e *env) startCaughtUp(last eventlog.Position, d time.Duration, ps ...projections.Projection) *running {
@@ -309,6 +319,14 @@ func (e *env) waitFor(pos eventlog.Position, d time.Duration, names ...string) {
 }
 
 type streamRow struct{ events, last int64 }
+
+// foldedUpTo waits, up to d, until c has applied the log up to pos, then checks its rows
+// against a fresh fold of the log.
+func (e *env) foldedUpTo(pos eventlog.Position, d time.Duration, c *counts) {
+	e.t.Helper()
+	e.waitFor(pos, d, c.name)
+	e.checkFold(c)
+}
 
 // checkFold compares the projection's rows with an independent count of the log, and its
 // checkpoint with the log's end.

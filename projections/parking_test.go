@@ -167,6 +167,5 @@ func TestTablesRecreatedForgetParked(t *testing.T) {
 		ok, _, err := projections.Health(ctx, e.pool)
 		return err == nil && ok
 	})
-	e.waitFor(last, 10*time.Second, pick.name)
-	e.checkFold(pick.counts)
+	e.foldedUpTo(last, 10*time.Second, pick.counts)
 }

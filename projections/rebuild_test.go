@@ -17,9 +17,7 @@ import (
 func TestRebuildWhileLive(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	c := newCounts("tally")
-	written := e.appendN(3000, 50)
-	r := e.startCaughtUp(written, 20*time.Second, c) // what this test wrote, not the readable head
+	c, _, r := e.tallyCaughtUp(3000, 50, 20*time.Second)
 
 	oidBefore := tableOID(t, e, "tally_streams")
 
@@ -86,8 +84,7 @@ func TestRebuildWhileLive(t *testing.T) {
 	}
 	t.Logf("%d live events, %d queries, %d slow ones during the rebuilds", n, queries.Load(), slow.Load())
 
-	e.waitFor(last, 20*time.Second, c.name)
-	e.checkFold(c)
+	e.foldedUpTo(last, 20*time.Second, c)
 	if oidBefore == tableOID(t, e, "tally_streams") {
 		t.Fatal("the live table was not replaced")
 	}

@@ -45,10 +45,7 @@ func TestConfigValidate(t *testing.T) {
 // The runner catches up from the start in pages, then applies live events as they arrive.
 func TestCatchUpAndLive(t *testing.T) {
 	e := newEnv(t)
-	c := newCounts("tally")
-	before := e.appendN(1500, 40)
-
-	r := e.startCaughtUp(before, 20*time.Second, c)
+	c, _, r := e.tallyCaughtUp(1500, 40, 20*time.Second)
 	e.checkFold(c)
 	if got := r.Leading(); !slices.Equal(got, []string{c.name}) {
 		t.Fatalf("Leading() = %v, want [%s]", got, c.name)
@@ -155,8 +152,7 @@ func TestKillMidBatch(t *testing.T) {
 		e.start(e.config(c))
 		time.Sleep(200 * time.Millisecond)
 		last, _ = a.stop(t)
-		e.waitFor(last, 20*time.Second, c.name)
-		e.checkFold(c)
+		e.foldedUpTo(last, 20*time.Second, c)
 	})
 }
 
@@ -202,8 +198,7 @@ func TestLeaderFailover(t *testing.T) {
 				t.Fatal("the old leader leads again while the new one is healthy")
 			}
 			last, _ := a.stop(t)
-			e.waitFor(last, 20*time.Second, c.name)
-			e.checkFold(c)
+			e.foldedUpTo(last, 20*time.Second, c)
 		})
 	}
 }
@@ -213,9 +208,7 @@ func TestLeaderFailover(t *testing.T) {
 func TestSchemaChangeAndMissingTables(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	v1 := newCounts("tally")
-	last := e.appendN(700, 10)
-	r := e.startCaughtUp(last, 10*time.Second, v1)
+	v1, _, r := e.tallyCaughtUp(700, 10, 10*time.Second)
 	r.stop(t)
 	// Damage a row: only a rebuild from the log repairs it.
 	if _, err := e.pool.Exec(ctx, `UPDATE tally_streams SET events = events + 1000 WHERE stream_id = 's-1'`); err != nil {
@@ -249,15 +242,14 @@ func TestSchemaChangeAndMissingTables(t *testing.T) {
 	if _, err := e.pool.Exec(ctx, `DROP TABLE tally_applied`); err != nil {
 		t.Fatal(err)
 	}
-	last = e.appendN(50, 10)
+	last := e.appendN(50, 10)
 	e.start(e.config(v2))
 	eventually(t, 10*time.Second, "tables recreated and caught up", func() bool {
 		var ok bool
 		err := e.pool.QueryRow(ctx, `SELECT to_regclass('public.tally_applied') IS NOT NULL`).Scan(&ok)
 		return err == nil && ok
 	})
-	e.waitFor(last, 10*time.Second, v2.name)
-	e.checkFold(v2)
+	e.foldedUpTo(last, 10*time.Second, v2)
 }
 
 // Tables recreated from the start under a running leader (as another projector that took over
@@ -266,18 +258,15 @@ func TestSchemaChangeAndMissingTables(t *testing.T) {
 func TestCheckpointMovedBack(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	c := newCounts("tally")
-	last := e.appendN(300, 10)
-	e.startCaughtUp(last, 10*time.Second, c)
+	c, _, _ := e.tallyCaughtUp(300, 10, 10*time.Second)
 	if _, err := e.pool.Exec(ctx, `BEGIN;
 		TRUNCATE tally_streams, tally_applied;
 		UPDATE projection_checkpoints SET position = '0-0', events_applied = 0 WHERE name = 'tally';
 		COMMIT`); err != nil {
 		t.Fatal(err)
 	}
-	last = e.appendN(20, 10)
-	e.waitFor(last, 10*time.Second, c.name)
-	e.checkFold(c)
+	last := e.appendN(20, 10)
+	e.foldedUpTo(last, 10*time.Second, c)
 }
 
 // A schema change is rebuilt beside the live projector, never inside its leadership (issue 11

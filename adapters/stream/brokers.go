@@ -56,10 +56,7 @@ func NewSQLPublisher(pool *pgxpool.Pool, logger *slog.Logger) (message.Publisher
 	p, err := wmsql.NewPublisher(wmsql.BeginnerFromPgx(pool), wmsql.PublisherConfig{
 		SchemaAdapter: sqlSchema, AutoInitializeSchema: true,
 	}, watermillLogger(logger))
-	if err != nil {
-		return nil, fmt.Errorf("new watermill-sql publisher: %w", err)
-	}
-	return p, nil
+	return client[message.Publisher](p, err, "watermill-sql publisher", "")
 }
 
 // SQLPublisherInTx returns a watermill-sql publisher that inserts into tx: Config.PublishInTx
@@ -67,10 +64,7 @@ func NewSQLPublisher(pool *pgxpool.Pool, logger *slog.Logger) (message.Publisher
 // (InitializeSQLTopic).
 func SQLPublisherInTx(tx pgx.Tx) (message.Publisher, error) {
 	p, err := wmsql.NewPublisher(wmsql.TxFromPgx(tx), wmsql.PublisherConfig{SchemaAdapter: sqlSchema}, watermill.NopLogger{})
-	if err != nil {
-		return nil, fmt.Errorf("new watermill-sql publisher on a transaction: %w", err)
-	}
-	return p, nil
+	return client[message.Publisher](p, err, "watermill-sql publisher on a transaction", "")
 }
 
 // SQLSubscriberConfig shapes NewSQLSubscriber.
@@ -90,10 +84,7 @@ func NewSQLSubscriber(pool *pgxpool.Pool, cfg SQLSubscriberConfig, logger *slog.
 		ConsumerGroup: cfg.ConsumerGroup, PollInterval: cfg.PollInterval,
 		SchemaAdapter: sqlSchema, OffsetsAdapter: sqlOffsets, InitializeSchema: true,
 	}, watermillLogger(logger))
-	if err != nil {
-		return nil, fmt.Errorf("new watermill-sql subscriber: %w", err)
-	}
-	return s, nil
+	return client[message.Subscriber](s, err, "watermill-sql subscriber", "")
 }
 
 // --- RabbitMQ ----------------------------------------------------------------------------------
@@ -113,10 +104,7 @@ func amqpConfig(amqpURL, consumerGroup string) amqp.Config {
 // NewAMQPPublisher returns a RabbitMQ publisher.
 func NewAMQPPublisher(amqpURL string, logger *slog.Logger) (message.Publisher, error) {
 	p, err := amqp.NewPublisher(amqpConfig(amqpURL, ""), watermillLogger(logger))
-	if err != nil {
-		return nil, fmt.Errorf("new RabbitMQ publisher on %s: %w", Redact(amqpURL), err)
-	}
-	return p, nil
+	return client[message.Publisher](p, err, "RabbitMQ publisher", amqpURL)
 }
 
 // NewAMQPSubscriber returns a RabbitMQ subscriber whose queue for a topic is
@@ -126,10 +114,7 @@ func NewAMQPSubscriber(amqpURL, consumerGroup string, logger *slog.Logger) (mess
 		return nil, errors.New("new RabbitMQ subscriber: a consumer group is required")
 	}
 	s, err := amqp.NewSubscriber(amqpConfig(amqpURL, consumerGroup), watermillLogger(logger))
-	if err != nil {
-		return nil, fmt.Errorf("new RabbitMQ subscriber on %s: %w", Redact(amqpURL), err)
-	}
-	return s, nil
+	return client[message.Subscriber](s, err, "RabbitMQ subscriber", amqpURL)
 }
 
 // --- NATS JetStream ----------------------------------------------------------------------------
@@ -185,10 +170,7 @@ func NewNATSPublisher(natsURL string, logger *slog.Logger) (message.Publisher, e
 		Marshaler:   &wmnats.NATSMarshaler{},
 		JetStream:   natsJetStream(""),
 	}, watermillLogger(logger))
-	if err != nil {
-		return nil, fmt.Errorf("new NATS JetStream publisher on %s: %w", Redact(natsURL), err)
-	}
-	return p, nil
+	return client[message.Publisher](p, err, "NATS JetStream publisher", natsURL)
 }
 
 // NewNATSSubscriber returns a NATS JetStream subscriber whose durable consumer is named after
@@ -206,10 +188,7 @@ func NewNATSSubscriber(natsURL, consumerGroup string, logger *slog.Logger) (mess
 		Unmarshaler:      &wmnats.NATSMarshaler{},
 		JetStream:        natsJetStream(consumerGroup),
 	}, watermillLogger(logger))
-	if err != nil {
-		return nil, fmt.Errorf("new NATS JetStream subscriber on %s: %w", Redact(natsURL), err)
-	}
-	return s, nil
+	return client[message.Subscriber](s, err, "NATS JetStream subscriber", natsURL)
 }
 
 // --- opening a broker by URL -------------------------------------------------------------------
@@ -328,6 +307,19 @@ func Redact(raw string) string {
 		return "(unparsable URL)"
 	}
 	return u.Redacted()
+}
+
+// client returns the publisher or subscriber a Watermill constructor made, or its error, which
+// names the client and the broker's URL (redacted; none for a client on a pool or transaction).
+func client[T any](c T, err error, what, brokerURL string) (T, error) {
+	if err != nil {
+		var none T
+		if brokerURL == "" {
+			return none, fmt.Errorf("new %s: %w", what, err)
+		}
+		return none, fmt.Errorf("new %s on %s: %w", what, Redact(brokerURL), err)
+	}
+	return c, nil
 }
 
 // watermillLogger hands a slog logger to Watermill.

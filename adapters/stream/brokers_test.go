@@ -48,6 +48,24 @@ var brokerCases = []brokerCase{
 	{"nats-jetstream", openNATS},
 }
 
+// forwarderConfig configures a forwarder of a new name from log to topic, in batches of
+// batchSize, that retries quickly.
+func (log eventLog) forwarderConfig(topic string, batchSize int) stream.Config {
+	return stream.Config{Name: unique("test-"), Topic: topic, Pool: log.pool, Store: log.store,
+		BatchSize: batchSize, LeaderRetry: 100 * time.Millisecond, RetryDelay: 100 * time.Millisecond}
+}
+
+// forEachBroker runs test on every broker, in parallel, each started by its case's start.
+func forEachBroker(t *testing.T, test func(t *testing.T, name string, ctx context.Context, log eventLog, topic string, broker brokerUnderTest, got *received)) {
+	for _, bc := range brokerCases {
+		t.Run(bc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, log, topic, broker, got := bc.start(t)
+			test(t, bc.name, ctx, log, topic, broker, got)
+		})
+	}
+}
+
 // start opens the case's broker on a fresh event log and a new topic, and receives what the
 // broker delivers on the topic.
 func (bc brokerCase) start(t *testing.T) (ctx context.Context, log eventLog, topic string, broker brokerUnderTest, got *received) {
@@ -140,81 +158,71 @@ func openNATS(t *testing.T, ctx context.Context, log eventLog, topic string) bro
 // stream; a forwarder stopped and started again resumes from its checkpoint and repeats
 // nothing.
 func TestForwardsToEveryBroker(t *testing.T) {
-	for _, bc := range brokerCases {
-		t.Run(bc.name, func(t *testing.T) {
-			t.Parallel()
-			ctx, log, topic, broker, got := bc.start(t)
+	forEachBroker(t, func(t *testing.T, name string, ctx context.Context, log eventLog, topic string, broker brokerUnderTest, got *received) {
+		backlog := log.appendEvents(t, ctx, 3, 10)
+		cfg := log.forwarderConfig(topic, 7)
+		broker.configure(&cfg, nil)
+		first := start(t, ctx, cfg)
+		got.waitFor(t, len(backlog), 15*time.Second)
+		live := log.appendEvents(t, ctx, 2, 5)
+		got.waitFor(t, len(backlog)+len(live), 15*time.Second)
+		first.waitPosition(t, live[len(live)-1].Position, 5*time.Second)
+		first.stop(t)
+		if pos, published := storedCheckpoint(t, ctx, log.pool, cfg.Name); pos != live[len(live)-1].Position.String() || published != int64(len(backlog)+len(live)) {
+			t.Fatalf("checkpoint %s with %d published, want %s with %d", pos, published, live[len(live)-1].Position, len(backlog)+len(live))
+		}
 
-			backlog := log.appendEvents(t, ctx, 3, 10)
-			cfg := stream.Config{Name: unique("test-"), Topic: topic, Pool: log.pool, Store: log.store,
-				BatchSize: 7, LeaderRetry: 100 * time.Millisecond, RetryDelay: 100 * time.Millisecond}
-			broker.configure(&cfg, nil)
-			first := start(t, ctx, cfg)
-			got.waitFor(t, len(backlog), 15*time.Second)
-			live := log.appendEvents(t, ctx, 2, 5)
-			got.waitFor(t, len(backlog)+len(live), 15*time.Second)
-			first.waitPosition(t, live[len(live)-1].Position, 5*time.Second)
-			first.stop(t)
-			if pos, published := storedCheckpoint(t, ctx, log.pool, cfg.Name); pos != live[len(live)-1].Position.String() || published != int64(len(backlog)+len(live)) {
-				t.Fatalf("checkpoint %s with %d published, want %s with %d", pos, published, live[len(live)-1].Position, len(backlog)+len(live))
-			}
-
-			later := log.appendEvents(t, ctx, 2, 5)
-			second := start(t, ctx, cfg)
-			all := append(append(append([]eventlog.RecordedEvent(nil), backlog...), live...), later...)
-			got.waitFor(t, len(all), 15*time.Second)
-			second.waitPosition(t, later[len(later)-1].Position, 5*time.Second)
-			if n := second.fwd.Published(); n != int64(len(later)) {
-				t.Errorf("the restarted forwarder published %d events, want the %d appended after its checkpoint", n, len(later))
-			}
-			time.Sleep(300 * time.Millisecond) // a repeat, if any, has time to arrive
-			check(t, all, got.all(), true)
-		})
-	}
+		later := log.appendEvents(t, ctx, 2, 5)
+		second := start(t, ctx, cfg)
+		all := append(append(append([]eventlog.RecordedEvent(nil), backlog...), live...), later...)
+		got.waitFor(t, len(all), 15*time.Second)
+		second.waitPosition(t, later[len(later)-1].Position, 5*time.Second)
+		if n := second.fwd.Published(); n != int64(len(later)) {
+			t.Errorf("the restarted forwarder published %d events, want the %d appended after its checkpoint", n, len(later))
+		}
+		time.Sleep(300 * time.Millisecond) // a repeat, if any, has time to arrive
+		check(t, all, got.all(), true)
+	})
 }
 
 // A forwarder killed in the middle of a batch (its context ends while it publishes, after
 // half of the batch went out) and started again loses nothing; with the watermill-sql broker
 // in the checkpoint's transaction, nothing arrives twice either.
 func TestKilledHalfwayThroughABatch(t *testing.T) {
-	for _, bc := range brokerCases {
-		t.Run(bc.name, func(t *testing.T) {
-			t.Parallel()
-			ctx, log, topic, broker, got := bc.start(t)
-			events := log.appendEvents(t, ctx, 4, 10)
+	forEachBroker(t, func(t *testing.T, name string, ctx context.Context, log eventLog, topic string, broker brokerUnderTest, got *received) {
+		events := log.appendEvents(t, ctx, 4, 10)
 
-			cfg := stream.Config{Name: unique("test-"), Topic: topic, Pool: log.pool, Store: log.store,
-				BatchSize: 10, LeaderRetry: 100 * time.Millisecond, RetryDelay: 100 * time.Millisecond, Logger: quiet}
-			runCtx, kill := context.WithCancel(ctx)
-			calls := 0
-			broker.configure(&cfg, func(p message.Publisher) message.Publisher { return halfway{next: p, kill: kill, calls: &calls} })
-			doomed, err := stream.NewForwarder(cfg)
+		cfg := log.forwarderConfig(topic, 10)
+		cfg.Logger = quiet
+		runCtx, kill := context.WithCancel(ctx)
+		calls := 0
+		broker.configure(&cfg, func(p message.Publisher) message.Publisher { return halfway{next: p, kill: kill, calls: &calls} })
+		doomed, err := stream.NewForwarder(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- doomed.Run(runCtx) }()
+		select {
+		case err := <-done:
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("Run: %v", err)
 			}
-			done := make(chan error, 1)
-			go func() { done <- doomed.Run(runCtx) }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("Run: %v", err)
-				}
-			case <-time.After(15 * time.Second):
-				t.Fatal("the killed forwarder did not stop")
-			}
-			if pos, _ := storedCheckpoint(t, ctx, log.pool, cfg.Name); pos != events[9].Position.String() {
-				t.Fatalf("checkpoint after the kill at %s, want %s (the first batch)", pos, events[9].Position)
-			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("the killed forwarder did not stop")
+		}
+		if pos, _ := storedCheckpoint(t, ctx, log.pool, cfg.Name); pos != events[9].Position.String() {
+			t.Fatalf("checkpoint after the kill at %s, want %s (the first batch)", pos, events[9].Position)
+		}
 
-			broker.configure(&cfg, nil)
-			restarted := start(t, ctx, cfg)
-			got.waitFor(t, len(events), 15*time.Second)
-			restarted.waitPosition(t, events[len(events)-1].Position, 5*time.Second)
-			time.Sleep(300 * time.Millisecond) // a repeat, if any, has time to arrive
-			check(t, events, got.all(), broker.exactlyOnce)
-			t.Logf("%s: %d messages for %d events", bc.name, len(got.all()), len(events))
-		})
-	}
+		broker.configure(&cfg, nil)
+		restarted := start(t, ctx, cfg)
+		got.waitFor(t, len(events), 15*time.Second)
+		restarted.waitPosition(t, events[len(events)-1].Position, 5*time.Second)
+		time.Sleep(300 * time.Millisecond) // a repeat, if any, has time to arrive
+		check(t, events, got.all(), broker.exactlyOnce)
+		t.Logf("%s: %d messages for %d events", name, len(got.all()), len(events))
+	})
 }
 
 // Two forwarders with the same name: one publishes, the other stands by and takes over, from
@@ -226,8 +234,7 @@ func TestOneForwarderPerName(t *testing.T) {
 	topic := unique("helpstream_test_")
 	broker := openSQL(t, ctx, log, topic)
 	got := receive(t, ctx, broker.subscribe(t, ctx))
-	cfg := stream.Config{Name: unique("test-"), Topic: topic, Pool: log.pool, Store: log.store,
-		BatchSize: 7, LeaderRetry: 100 * time.Millisecond, RetryDelay: 100 * time.Millisecond}
+	cfg := log.forwarderConfig(topic, 7)
 	broker.configure(&cfg, nil)
 	a, b := start(t, ctx, cfg), start(t, ctx, cfg)
 	deadline := time.Now().Add(5 * time.Second)

@@ -406,3 +406,67 @@ func writeNames(ctx context.Context, tx pgx.Tx, companies, techs map[uuid.UUID]s
 	}
 	return nil
 }
+
+var _ projections.BulkLoader = (*Projection)(nil)
+
+// NewBulkLoad implements projections.BulkLoader: a rebuild writes the chat entries page by
+// page, as they never change, and each request's state once, when the request is closed or at
+// the end of the log.
+func (p *Projection) NewBulkLoad() projections.BulkLoad {
+	l := &load{rows: requestevents.NewRows[state]()}
+	return requestevents.NewLoad(p.Reader, l.rows, requestevents.LoadSteps[state]{
+		Request: l.foldRequest, Write: l.write, Apply: p.Apply,
+	})
+}
+
+// load is what a rebuild's fold of the request details holds besides the names: the states
+// and the entries not written yet.
+type load struct {
+	rows    *requestevents.Rows[state]
+	entries []entry
+}
+
+func (l *load) foldRequest(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) {
+	s := l.rows.Open(id)
+	if sub, ok := e.(*request.Submitted); ok {
+		if s != nil {
+			return // the request is already there
+		}
+		s = &state{submittedAt: rec.Metadata.OccurredAt}
+		s.State = request.State{
+			ID: id, CompanyID: sub.CompanyID, PortalID: sub.PortalID, Customer: sub.Customer,
+			Description: sub.Description, Source: sub.Source,
+		}
+		l.rows.Add(id, s)
+	} else if s == nil || s.version >= rec.Version {
+		return // a request whose submission this read model never saw, or an event applied already
+	}
+	Fold(&s.State, e)
+	s.lastActivity, s.version, s.position = rec.Metadata.OccurredAt, rec.Version, rec.Position
+	l.entries = append(l.entries, entryOf(id, rec, e))
+	if s.Closed {
+		l.rows.Close(id)
+	}
+}
+
+// write returns the write of states, names and the entries not written yet. It takes the
+// entries now: the write runs while later pages are folded.
+func (l *load) write(states []*state, companies, techs map[uuid.UUID]string) projections.BulkWrite {
+	entries := l.entries
+	l.entries = nil
+	return func(ctx context.Context, tx pgx.Tx) error {
+		if err := writeNames(ctx, tx, companies, techs); err != nil {
+			return err
+		}
+		if err := insertStates(ctx, tx, states); err != nil {
+			return err
+		}
+		return insertEntries(ctx, tx, entries)
+	}
+}
+
+// CopyOnlyTables implements projections.BulkLoader: the states and the entries. The names are
+// upserted.
+func (*Projection) CopyOnlyTables() []string {
+	return []string{"request_details", "request_details_entries"}
+}

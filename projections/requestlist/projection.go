@@ -462,3 +462,72 @@ func writeCounts(ctx context.Context, tx pgx.Tx, counts map[countKey]int64) erro
 	}
 	return nil
 }
+
+var _ projections.BulkLoader = (*Projection)(nil)
+
+// NewBulkLoad implements projections.BulkLoader: a rebuild folds every request in memory and
+// writes its row once, when the request is closed or at the end of the log.
+func (p *Projection) NewBulkLoad() projections.BulkLoad {
+	l := &load{
+		companies: map[uuid.UUID]string{},
+		techs:     map[uuid.UUID]string{},
+		rows:      requestevents.NewRows[row](),
+	}
+	return requestevents.NewLoad(p.Reader, l.rows, requestevents.LoadSteps[row]{
+		Request:    l.foldRequest,
+		Company:    func(id uuid.UUID, name string) { l.companies[id] = name },
+		Technician: func(id uuid.UUID, name string) { l.techs[id] = name },
+		Write:      writeLoaded,
+		Apply:      p.Apply,
+	})
+}
+
+// load is what a rebuild's fold of the request list holds: every name seen so far, which the
+// rows show, and the rows.
+type load struct {
+	companies, techs map[uuid.UUID]string
+	rows             *requestevents.Rows[row]
+}
+
+func (l *load) foldRequest(id uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event) {
+	at := rec.Metadata.OccurredAt
+	r := l.rows.Open(id)
+	if s, ok := e.(*request.Submitted); ok {
+		if r == nil {
+			l.rows.Add(id, &row{
+				id: id, companyID: s.CompanyID, companyName: l.companies[s.CompanyID],
+				customerName: s.Customer.Name, customerEmail: s.Customer.Email, description: s.Description,
+				status: request.StatusNew, platform: string(s.Source.Platform), submittedAt: at, lastActivity: at,
+			})
+		}
+		return
+	}
+	if r == nil {
+		return // events of a request whose submission this read model never saw
+	}
+	fold(r, e, at, l.techs)
+	if r.status == request.StatusCompleted {
+		l.rows.Close(id)
+	}
+}
+
+// writeLoaded returns the write of rows and names.
+func writeLoaded(rows []*row, companies, techs map[uuid.UUID]string) projections.BulkWrite {
+	return func(ctx context.Context, tx pgx.Tx) error {
+		if err := writeNames(ctx, tx, companies, techs); err != nil {
+			return err
+		}
+		counts := map[countKey]int64{}
+		for _, r := range rows {
+			counts[countKey{r.companyID, r.status}]++
+		}
+		if err := insertRows(ctx, tx, rows); err != nil {
+			return err
+		}
+		return writeCounts(ctx, tx, counts)
+	}
+}
+
+// CopyOnlyTables implements projections.BulkLoader: the rows and their search text. The names
+// and the counts are upserted.
+func (*Projection) CopyOnlyTables() []string { return []string{"request_list", "request_list_search"} }

@@ -31,9 +31,7 @@ import (
 // every event of a batch changes a different request, written by an earlier batch (the worst
 // case for folding in memory).
 func TestApplyRate(t *testing.T) {
-	if os.Getenv("HELPSTREAM_LIST_BENCH") == "" {
-		t.Skip("set HELPSTREAM_LIST_BENCH=1 to measure Apply against COPY")
-	}
+	listtest.SkipUnlessBench(t, "measure Apply against COPY")
 	n := 200_000
 	if v, err := strconv.Atoi(os.Getenv("HELPSTREAM_RATE_EVENTS")); err == nil && v > 0 {
 		n = v

@@ -3,7 +3,6 @@ package readmodels
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest/listtest"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/projections/requestlist"
 )
@@ -29,9 +29,7 @@ import (
 // callers: one with access to the two smallest companies, one with five mid-sized ones, one
 // with every company.
 func TestListOneMillionRequests(t *testing.T) {
-	if os.Getenv("HELPSTREAM_LIST_BENCH") == "" {
-		t.Skip("set HELPSTREAM_LIST_BENCH=1 to run the 1M-request list benchmark")
-	}
+	listtest.SkipUnlessBench(t, "run the 1M-request list benchmark")
 	n := 1_000_000
 	ctx := context.Background()
 	pool, _ := pgtest.NewDatabase(t)

@@ -6,6 +6,7 @@ package listtest
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -28,6 +29,15 @@ func NewDB(t testing.TB, schema string) *pgxpool.Pool {
 		t.Fatalf("schema: %v", err)
 	}
 	return pool
+}
+
+// SkipUnlessBench skips a benchmark of the request list, which takes minutes, unless
+// HELPSTREAM_LIST_BENCH is set; what says what it would do.
+func SkipUnlessBench(t testing.TB, what string) {
+	t.Helper()
+	if os.Getenv("HELPSTREAM_LIST_BENCH") == "" {
+		t.Skip("set HELPSTREAM_LIST_BENCH=1 to " + what)
+	}
 }
 
 // Applier is a projection's Apply.
