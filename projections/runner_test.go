@@ -85,24 +85,26 @@ func TestKillMidBatch(t *testing.T) {
 	// A transient failure (see projections.Transient): the batch is rolled back and applied
 	// again whole; nothing is parked.
 	boom := &pgconn.PgError{Code: "40001", Message: "injected serialization failure after the rows were written"}
-	t.Run("transient apply error, same runner resumes", func(t *testing.T) {
+	// faultsWhileLive runs one runner over a backlog and live appends while the batches of
+	// failOn fail (batches 1-4 are the catch-up pages, later ones are live), until more than
+	// batches have run: every fault fires, and the tally still equals the log.
+	faultsWhileLive := func(t *testing.T, failOn map[int64]func(context.Context, pgx.Tx) error, batches int64) {
 		e := newEnv(t)
-		f := &faulty{counts: newCounts("tally"), fired: map[int64]bool{}}
-		fail := func(context.Context, pgx.Tx) error { return boom }
-		// Batches 1-4 are the catch-up pages; later ones are live.
-		f.failOn = map[int64]func(context.Context, pgx.Tx) error{2: fail, 6: fail, 9: fail, 10: fail}
+		f := &faulty{counts: newCounts("tally"), fired: map[int64]bool{}, failOn: failOn}
 		e.appendN(1200, 30)
 		a := e.appendContinuously(2, 2*time.Millisecond)
 		e.start(e.config(f))
-		eventually(t, 20*time.Second, "every fault fired", func() bool { return f.batches.Load() > 12 })
+		eventually(t, 20*time.Second, "every fault fired", func() bool { return f.batches.Load() > batches })
 		last, _ := a.stop(t)
 		e.waitFor(last, 20*time.Second, f.name)
 		f.allFired(t)
 		e.checkFold(f.counts)
+	}
+	t.Run("transient apply error, same runner resumes", func(t *testing.T) {
+		fail := func(context.Context, pgx.Tx) error { return boom }
+		faultsWhileLive(t, map[int64]func(context.Context, pgx.Tx) error{2: fail, 6: fail, 9: fail, 10: fail}, 12)
 	})
 	t.Run("connection killed mid-batch", func(t *testing.T) {
-		e := newEnv(t)
-		f := &faulty{counts: newCounts("tally"), fired: map[int64]bool{}}
 		kill := func(ctx context.Context, tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `SELECT pg_terminate_backend(pg_backend_pid())`)
 			if err == nil {
@@ -110,15 +112,7 @@ func TestKillMidBatch(t *testing.T) {
 			}
 			return err
 		}
-		f.failOn = map[int64]func(context.Context, pgx.Tx) error{3: kill, 7: kill}
-		e.appendN(1200, 30)
-		a := e.appendContinuously(2, 2*time.Millisecond)
-		e.start(e.config(f))
-		eventually(t, 20*time.Second, "every fault fired", func() bool { return f.batches.Load() > 9 })
-		last, _ := a.stop(t)
-		e.waitFor(last, 20*time.Second, f.name)
-		f.allFired(t)
-		e.checkFold(f.counts)
+		faultsWhileLive(t, map[int64]func(context.Context, pgx.Tx) error{3: kill, 7: kill}, 9)
 	})
 	t.Run("runner stopped mid-batch, a new runner resumes", func(t *testing.T) {
 		e := newEnv(t)

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,21 +24,6 @@ import (
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/projections/requestdetails"
 )
-
-// microClock is a clock in whole microseconds (what timestamptz keeps), moving on by a random
-// step each call, sometimes not at all.
-type microClock struct {
-	mu  sync.Mutex
-	now time.Time
-	rng *rand.Rand
-}
-
-func (c *microClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(time.Duration(c.rng.IntN(3)) * time.Microsecond * 977)
-	return c.now
-}
 
 // world is an App on a real event store (queries folded from streams: the reference), the
 // details projection fed from the same log, and its read model.
@@ -70,7 +54,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &microClock{now: time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(9, 9))}
+	clock := pgtest.NewJitterClock(time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC), 977*time.Microsecond, 9)
 	a, err := app.New(app.Config{Store: store, Files: files, Now: clock.Now, RequestDetails: foldOnly{}})
 	if err != nil {
 		t.Fatal(err)

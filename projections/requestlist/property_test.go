@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,21 +33,6 @@ type projection = projections.Projection
 
 func readModelProjections() []projection {
 	return []projection{directory.NewProjection(), requestlist.NewProjection(), requestdetails.NewProjection()}
-}
-
-// clock ticks in whole microseconds (what timestamptz keeps), by a random step that is
-// sometimes zero, so that sort keys tie.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-	rng *rand.Rand
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(time.Duration(c.rng.IntN(3)) * 1500 * time.Microsecond)
-	return c.now
 }
 
 // property is the world of the property test: an App that answers from memory (the reference
@@ -142,7 +126,7 @@ func newProperty(t *testing.T) *property {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(77, 78))}
+	c := pgtest.NewJitterClock(time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC), 1500*time.Microsecond, 77)
 	ref, err := app.New(newReference(store).config(app.Config{Store: store, Files: files, Now: c.Now}))
 	if err != nil {
 		t.Fatal(err)
