@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/helpstream/helpstream/adapters/stream"
+	"github.com/helpstream/helpstream/adapters/stream/streamtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
 )
 
@@ -94,7 +95,7 @@ func openSQL(t *testing.T, ctx context.Context, log eventLog, topic string) brok
 			}
 		},
 		subscribe: func(t *testing.T, ctx context.Context) <-chan *message.Message {
-			return subscribeTo(t, ctx, topic, func() (message.Subscriber, error) {
+			return streamtest.Subscribe(t, ctx, topic, func() (message.Subscriber, error) {
 				return stream.NewSQLSubscriber(log.pool, stream.SQLSubscriberConfig{ConsumerGroup: "test", PollInterval: 20 * time.Millisecond}, quiet)
 			})
 		},
@@ -113,24 +114,9 @@ func publisherBroker(t *testing.T, publisher message.Publisher, newSubscriber fu
 			}
 		},
 		subscribe: func(t *testing.T, ctx context.Context) <-chan *message.Message {
-			return subscribeTo(t, ctx, topic, newSubscriber)
+			return streamtest.Subscribe(t, ctx, topic, newSubscriber)
 		},
 	}
-}
-
-// subscribeTo subscribes a new subscriber to topic; the subscriber is closed when the test ends.
-func subscribeTo(t *testing.T, ctx context.Context, topic string, newSubscriber func() (message.Subscriber, error)) <-chan *message.Message {
-	t.Helper()
-	sub, err := newSubscriber()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sub.Close() })
-	msgs, err := sub.Subscribe(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return msgs
 }
 
 func openAMQP(t *testing.T, ctx context.Context, log eventLog, topic string) brokerUnderTest {

@@ -18,6 +18,7 @@ import (
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/adapters/stream"
+	"github.com/helpstream/helpstream/adapters/stream/streamtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
 )
 
@@ -30,17 +31,10 @@ func uniqueName(prefix string) string {
 // subscribeSQL reads a watermill-sql topic of the database.
 func subscribeSQL(t *testing.T, ctx context.Context, pool *pgxpool.Pool, topic string) <-chan *message.Message {
 	t.Helper()
-	sub, err := stream.NewSQLSubscriber(pool, stream.SQLSubscriberConfig{ConsumerGroup: "cli-test", PollInterval: 20 * time.Millisecond},
-		slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sub.Close() })
-	msgs, err := sub.Subscribe(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return msgs
+	return streamtest.Subscribe(t, ctx, topic, func() (message.Subscriber, error) {
+		return stream.NewSQLSubscriber(pool, stream.SQLSubscriberConfig{ConsumerGroup: "cli-test", PollInterval: 20 * time.Millisecond},
+			slog.New(slog.DiscardHandler))
+	})
 }
 
 // `stream run --broker postgres://<the database>` publishes the log, backlog and live, to
