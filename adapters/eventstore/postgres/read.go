@@ -59,13 +59,19 @@ func (s *Store) ReadDelivered(ctx context.Context, from, until eventlog.Position
 	limit := cmp.Or(opts.Limit, DefaultReadAllLimit)
 	fromTx, fromPos := from.Parts()
 	untilTx, untilPos := until.Parts()
-	rows, err := s.pool.Query(ctx, readDeliveredSQL, fromTx, int64(fromPos), untilTx, int64(untilPos), limit)
+	return s.queryEvents(ctx, func(err error) error { return fmt.Errorf("read delivered events from %s to %s: %w", from, until, err) },
+		readDeliveredSQL, fromTx, int64(fromPos), untilTx, int64(untilPos), limit)
+}
+
+// queryEvents runs a query of eventColumns and scans its rows; failed says what failed.
+func (s *Store) queryEvents(ctx context.Context, failed func(error) error, sql string, args ...any) ([]eventlog.RecordedEvent, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read delivered events from %s to %s: %w", from, until, err)
+		return nil, failed(err)
 	}
 	events, err := pgx.CollectRows(rows, scanEvent)
 	if err != nil {
-		return nil, fmt.Errorf("read delivered events from %s to %s: %w", from, until, err)
+		return nil, failed(err)
 	}
 	return events, nil
 }
@@ -80,15 +86,8 @@ func (s *Store) ReadStream(ctx context.Context, streamID string, from int64, opt
 		l := int64(opts.Limit)
 		limit = &l
 	}
-	rows, err := s.pool.Query(ctx, readStreamSQL, streamID, from, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read stream %q from version %d: %w", streamID, from, err)
-	}
-	events, err := pgx.CollectRows(rows, scanEvent)
-	if err != nil {
-		return nil, fmt.Errorf("read stream %q from version %d: %w", streamID, from, err)
-	}
-	return events, nil
+	return s.queryEvents(ctx, func(err error) error { return fmt.Errorf("read stream %q from version %d: %w", streamID, from, err) },
+		readStreamSQL, streamID, from, limit)
 }
 
 const readStreamsSQL = `SELECT ` + eventColumns + `
@@ -98,13 +97,10 @@ ORDER BY stream_id, stream_version`
 
 // ReadStreams implements eventlog.StreamsReader: whole streams in one round trip.
 func (s *Store) ReadStreams(ctx context.Context, streamIDs []string) (map[string][]eventlog.RecordedEvent, error) {
-	rows, err := s.pool.Query(ctx, readStreamsSQL, streamIDs)
+	events, err := s.queryEvents(ctx, func(err error) error { return fmt.Errorf("read streams %q: %w", streamIDs, err) },
+		readStreamsSQL, streamIDs)
 	if err != nil {
-		return nil, fmt.Errorf("read streams %q: %w", streamIDs, err)
-	}
-	events, err := pgx.CollectRows(rows, scanEvent)
-	if err != nil {
-		return nil, fmt.Errorf("read streams %q: %w", streamIDs, err)
+		return nil, err
 	}
 	byStream := make(map[string][]eventlog.RecordedEvent, len(streamIDs))
 	for _, e := range events {
@@ -125,15 +121,8 @@ func (s *Store) ReadAll(ctx context.Context, from eventlog.Position, opts eventl
 	if err != nil {
 		return nil, fmt.Errorf("read all from %s: %w", from, err)
 	}
-	rows, err := s.pool.Query(ctx, readAllSQL(limit), txID, int64(position), s.horizon.precise(time.Now()), offset)
-	if err != nil {
-		return nil, fmt.Errorf("read all from %s: %w", from, err)
-	}
-	events, err := pgx.CollectRows(rows, scanEvent)
-	if err != nil {
-		return nil, fmt.Errorf("read all from %s: %w", from, err)
-	}
-	return events, nil
+	return s.queryEvents(ctx, func(err error) error { return fmt.Errorf("read all from %s: %w", from, err) },
+		readAllSQL(limit), txID, int64(position), s.horizon.precise(time.Now()), offset)
 }
 
 // decodeMetadata decodes an event's metadata. Every event read carries metadata to decode, and
