@@ -66,6 +66,10 @@ type Config struct {
 	// Logger receives leadership changes, rebuilds, failed batches and one WARN line per parked
 	// event. Default slog.Default().
 	Logger *slog.Logger
+
+	// Observer, when set, hears what the runtime does for each read model (leadership,
+	// committed batches, failures), for metrics.
+	Observer subscriber.Observer
 }
 
 func (c *Config) setDefaults() {
@@ -85,7 +89,7 @@ func (c *Config) runtime(consumers []subscriber.Consumer) subscriber.Config {
 	return subscriber.Config{
 		Pool: c.Pool, Store: c.Store, Kind: "projection", Consumers: consumers,
 		Checkpoints: checkpoints, LeaderLockKey: LeaderLockKey, TxOptions: liveTx,
-		Pacing: c.pacing(), CatchUpBatch: c.CatchUpBatch, CatchUpRead: c.CatchUpBatch,
+		Pacing: c.pacing(), CatchUpBatch: c.CatchUpBatch, CatchUpRead: c.CatchUpBatch, Observer: c.Observer,
 	}
 }
 

@@ -87,6 +87,10 @@ type Config struct {
 
 	// Logger receives the forwarder's logs (leadership, failed batches). Default slog.Default().
 	Logger *slog.Logger
+
+	// Observer, when set, hears what the runtime does for the forwarder (leadership, published
+	// batches, failures), for metrics.
+	Observer subscriber.Observer
 }
 
 func (c *Config) setDefaults() {

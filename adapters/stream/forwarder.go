@@ -88,7 +88,7 @@ func NewForwarder(cfg Config) (*Forwarder, error) {
 	rt, err := subscriber.New(subscriber.Config{
 		Pool: cfg.Pool, Store: cfg.Store, Kind: "stream", Consumers: []subscriber.Consumer{publisher{cfg: &cfg}},
 		Checkpoints: checkpoints, LeaderLockKey: LeaderLockKey, StartFrom: cfg.StartFrom,
-		Pacing: pace, CatchUpRead: catchUpRead(cfg.BatchSize),
+		Pacing: pace, CatchUpRead: catchUpRead(cfg.BatchSize), Observer: cfg.Observer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stream forwarder: %w", err)

@@ -106,7 +106,8 @@ func TestServeDemoOnAFreshDatabase(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"helpstream_projection_lag_seconds", `projection="request_list"`, "helpstream_commands_total", "helpstream_aggregate_cache_streams"} {
+	for _, want := range []string{"helpstream_projection_lag_seconds", `projection="request_list"`, "helpstream_commands_total", "helpstream_aggregate_cache_streams",
+		`helpstream_subscriber_events_applied_total{consumer="request_list",kind="projection"}`, `helpstream_subscriber_leading{consumer="directory",kind="projection"} 1`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

@@ -79,7 +79,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	defer svc.Close()
 	defer inBackground(ctx, svc.Run)()
 	if *f.streamBroker != "" {
-		forwarder, closeBroker, err := openStreamForwarder(ctx, svc.Pool, *f.stores.databaseURL, svc.Store, *f.streamBroker, stream.Config{})
+		forwarder, closeBroker, err := openStreamForwarder(ctx, svc.Pool, *f.stores.databaseURL, svc.Store, *f.streamBroker, stream.Config{Observer: svc.StreamObserver()})
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -105,18 +106,19 @@ func TestStreamRunRefusesBadFlags(t *testing.T) {
 	}
 }
 
-// serve --stream-broker runs a forwarder beside the server: the demo's events reach the topic.
+// serve --stream-broker runs a forwarder beside the server: the demo's events reach the topic,
+// and /metrics counts what the forwarder published with what the read models applied.
 func TestServeWithStreamBroker(t *testing.T) {
 	pool, url := pgtest.NewDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	lines := runInBackground(t, "serve", "--demo", "--addr", "127.0.0.1:0", "--database-url", url,
 		"--files-dir", t.TempDir(), "--stream-broker", url)
-	ready := make(chan struct{})
+	ready := make(chan string, 1) // the console's address
 	go func() {
 		for line := range lines { // keep the pipe flowing
-			if strings.HasPrefix(line, "Web console:") {
-				close(ready)
+			if console, ok := strings.CutPrefix(line, "Web console:"); ok {
+				ready <- strings.Fields(console)[0]
 			}
 		}
 	}()
@@ -133,9 +135,21 @@ func TestServeWithStreamBroker(t *testing.T) {
 			t.Fatalf("%d of the demo's 2 companies reached the stream", companies)
 		}
 	}
+	var console string
 	select { // stopped while it seeds the demo, serve would fail
-	case <-ready:
+	case console = <-ready:
 	case <-ctx.Done():
 		t.Fatal("serve --demo never said it was ready")
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(console, "/console")+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+DemoAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `helpstream_subscriber_events_applied_total{consumer="analytics",kind="stream"}`; !strings.Contains(string(metrics), want) {
+		t.Errorf("/metrics lacks %s", want)
 	}
 }

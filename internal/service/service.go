@@ -25,6 +25,7 @@ import (
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/subscriber"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/directory"
 	"github.com/helpstream/helpstream/projections/requestdetails"
@@ -105,9 +106,10 @@ type Service struct {
 	API     *httpapi.API
 	Console *web.Handler
 
-	cfg   Config
-	log   *slog.Logger
-	close func()
+	cfg     Config
+	log     *slog.Logger
+	runtime *runtimeMetrics
+	close   func()
 }
 
 // ReadModels lists the read models every runner keeps, `projections rebuild` rebuilds and
@@ -159,7 +161,7 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 	if err != nil {
 		return nil, fmt.Errorf("open the file store: %w", err)
 	}
-	s := &Service{Pool: pool, Store: store, Credentials: credentials.New(pool), Files: files, ReadModels: ReadModels(), cfg: cfg, log: cfg.Logger}
+	s := &Service{Pool: pool, Store: store, Credentials: credentials.New(pool), Files: files, ReadModels: ReadModels(), cfg: cfg, log: cfg.Logger, runtime: newRuntimeMetrics()}
 	names := make([]string, 0, len(s.ReadModels))
 	for _, p := range s.ReadModels {
 		names = append(names, p.Name())
@@ -239,7 +241,7 @@ func (s *Service) Run(ctx context.Context) error {
 		func(ctx context.Context) { keepTidy(ctx, s.Credentials) },
 	}
 	if s.cfg.Projectors {
-		runner, err := projections.NewRunner(projections.Config{Pool: s.Pool, Store: s.Store, Projections: s.ReadModels, Logger: s.log})
+		runner, err := s.projectionRunner()
 		if err != nil {
 			return err
 		}
@@ -260,7 +262,7 @@ func (s *Service) Run(ctx context.Context) error {
 // query, or a benchmark's seed, sees the log without a server running. When another process
 // leads the projections, its runner does the work and this one waits.
 func (s *Service) ProjectUntilCurrent(ctx context.Context, timeout time.Duration) error {
-	runner, err := projections.NewRunner(projections.Config{Pool: s.Pool, Store: s.Store, Projections: s.ReadModels, Logger: s.log})
+	runner, err := s.projectionRunner()
 	if err != nil {
 		return err
 	}
@@ -304,13 +306,25 @@ func (s *Service) WaitFor(ctx context.Context, pos eventlog.Position, timeout ti
 	return nil
 }
 
+// projectionRunner is the runtime that keeps the read models, reporting to the metrics.
+func (s *Service) projectionRunner() (*projections.Runner, error) {
+	return projections.NewRunner(projections.Config{Pool: s.Pool, Store: s.Store, Projections: s.ReadModels, Logger: s.log,
+		Observer: s.runtime.observer("projection")})
+}
+
+// StreamObserver is what an event-stream forwarder this process runs reports to
+// (stream.Config.Observer), so that Metrics counts it with the read models.
+func (s *Service) StreamObserver() subscriber.Observer { return s.runtime.observer("stream") }
+
 // Metrics returns a registry of the service's metrics: the read models' status, the command
-// path's counters, the event log's horizon (PostgreSQL store), Go's and the process's.
+// path's counters, what the subscriber runtime applied here, the event log's horizon
+// (PostgreSQL store), Go's and the process's.
 func (s *Service) Metrics() *prometheus.Registry {
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(
 		projections.NewCollector(s.Pool, s.Store, s.ReadModels),
 		commandMetrics{app: s.App},
+		s.runtime,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
