@@ -131,7 +131,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = &clientBody{ReadCloser: r.Body}
 	}
-	if status, allow, unrouted := httpserver.Unrouted(a.mux, r); unrouted {
+	if pattern, status, allow := httpserver.Route(a.mux, r); pattern == "" {
 		if allow != "" {
 			h.Set("Allow", allow)
 		}

@@ -141,18 +141,18 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Unrouted reports whether mux has no pattern for r and, when so, what the mux itself would
-// answer: 405 with the methods the path takes in allow, or 404. The front ends answer such a
-// request in their own shape (the API's error, the console's error page) instead of the mux's
-// plain text.
-func Unrouted(mux *http.ServeMux, r *http.Request) (status int, allow string, unrouted bool) {
+// Route returns the pattern mux serves r with; when it has none (pattern ""), what the mux
+// itself would answer: 405 with the methods the path takes in allow, or 404. The front ends
+// answer such a request in their own shape (the API's error, the console's error page) instead
+// of the mux's plain text, and look the route up once.
+func Route(mux *http.ServeMux, r *http.Request) (pattern string, status int, allow string) {
 	handler, pattern := mux.Handler(r)
 	if pattern != "" {
-		return 0, "", false
+		return pattern, 0, ""
 	}
 	rec := &muxAnswer{header: http.Header{}, status: http.StatusOK}
 	handler.ServeHTTP(rec, r)
-	return rec.status, rec.header.Get("Allow"), true
+	return "", rec.status, rec.header.Get("Allow")
 }
 
 // muxAnswer keeps the status and headers of the mux's own answer and drops its body.

@@ -156,7 +156,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("X-Frame-Options", "DENY")
-	if status, allow, unrouted := httpserver.Unrouted(h.mux, r); unrouted {
+	pattern, status, allow := httpserver.Route(h.mux, r)
+	if pattern == "" {
 		if status == http.StatusMethodNotAllowed {
 			hd.Set("Allow", allow)
 			h.errorPage(w, r, http.StatusMethodNotAllowed, "This page does not take that kind of request.")
@@ -165,7 +166,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
-	_, pattern := h.mux.Handler(r)
 	if !strings.HasPrefix(pattern, "GET /static/") {
 		hd.Set("Cache-Control", "no-store")
 	}

@@ -85,10 +85,12 @@ func (c Config) Validate() error {
 		return errors.New("service: a database URL is required")
 	}
 	if c.FilesDir == "" {
-		return errors.New("service: a directory for shared files is required")
+		return errNoFilesDir
 	}
 	return nil
 }
+
+var errNoFilesDir = errors.New("service: a directory for shared files is required")
 
 // Service is Helpstream put together. Its fields are what the parts around it need: the
 // binary's subcommands, the demo seed and tests.
@@ -152,7 +154,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 // close them.
 func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, error) {
 	if cfg.FilesDir == "" {
-		return nil, errors.New("service: a directory for shared files is required")
+		return nil, errNoFilesDir
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
