@@ -97,7 +97,9 @@ func TestAdmitEveryHistoryCommandsWrite(t *testing.T) {
 		func(r *request.Request, t *directory.Technician) error { return r.Unassign(t) },
 		func(r *request.Request, t *directory.Technician) error { return r.Transfer(t, peer) },
 		func(r *request.Request, t *directory.Technician) error { return r.JoinChat(t) },
-		func(r *request.Request, t *directory.Technician) error { return r.SendTechnicianMessage(t, messageID, "hi") },
+		func(r *request.Request, t *directory.Technician) error {
+			return r.SendTechnicianMessage(t, messageID, "hi")
+		},
 		func(r *request.Request, t *directory.Technician) error { return r.AddNote(t, noteID, "n") },
 		func(r *request.Request, t *directory.Technician) error { return r.ShareTechnicianFile(t, pdf) },
 		func(r *request.Request, t *directory.Technician) error { return r.RequestScreenSharing(t) },
