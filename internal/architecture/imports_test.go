@@ -31,6 +31,8 @@ var rules = []struct {
 	{"internal/leader", []string{"domain/", "internal/fault", "internal/dbsession"}, "the kernel sits on the domain alone"},
 	{"internal/subscriber", []string{"domain/", "internal/fault", "internal/dbsession", "internal/leader"}, "the subscriber runtime knows no consumer: projections and adapters plug into it"},
 	{"internal/app", append([]string{"domain/"}, kernel...), "the application layer owns its ports and knows no adapter, no read model"},
+	{"internal/anchor", []string{"domain/"}, "anchors sign the log through the event-store port: they know the domain alone"},
+	{"internal/verify", append([]string{"domain/", "internal/anchor"}, kernel...), "an audit reads the log through the port and folds it through the domain; read models plug in through its own interface"},
 	{"projections", append([]string{"domain/", "projections"}, kernel...), "read models fold events into tables: domain and pgx, no application, no adapter"},
 	{"adapters/", append([]string{"domain/", "internal/app", "projections", "adapters/"}, kernel...), "adapters implement the ports; only cmd puts them together"},
 	{"internal/service", append([]string{"domain/", "internal/app", "internal/service", "projections", "adapters/"}, kernel...), "the composition root puts the parts together for cmd and tests; nothing but them imports it"},
