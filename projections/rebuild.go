@@ -155,6 +155,8 @@ type rebuilder struct {
 	careful bool
 	// park holds the events this rebuild parked so far; the swap records them.
 	park *parking
+	// until, when set, ends the load at that position instead of the end of the log.
+	until *eventlog.Position
 }
 
 func (b *rebuilder) run(ctx context.Context) (res RebuildResult, err error) {

@@ -182,6 +182,13 @@ func (b *rebuilder) catchUp(ctx context.Context, plan *loadPlan) (RebuildResult,
 			return res, &readError{fmt.Errorf("read the log after %s: %w", res.Position, page.Err)}
 		}
 		events := page.Events
+		last := false
+		if b.until != nil {
+			// A bounded load (Comparer's) folds the log up to a position, not to its end.
+			if i := slices.IndexFunc(events, func(e eventlog.RecordedEvent) bool { return e.Position.Compare(*b.until) > 0 }); i >= 0 {
+				events, last = events[:i], true
+			}
+		}
 		if len(events) == 0 {
 			break
 		}
@@ -208,7 +215,7 @@ func (b *rebuilder) catchUp(ctx context.Context, plan *loadPlan) (RebuildResult,
 		}
 		res.Events += int64(len(events))
 		res.Position = events[len(events)-1].Position
-		if !w.send(write, len(events), res) {
+		if !w.send(write, len(events), res) || last {
 			break
 		}
 	}
