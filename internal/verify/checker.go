@@ -127,6 +127,10 @@ func (c *checker) check(e *eventlog.RecordedEvent) {
 		}
 		c.streams[e.StreamID] = st
 	}
+	if e.Version < 0 {
+		c.found(st, KindVersion, e.StreamID, e.Version, "an event has the version %d, below 0", e.Version)
+		return
+	}
 	sound := c.hasher.Sealed(e)
 	inOrder := true
 	switch {

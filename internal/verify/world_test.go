@@ -27,7 +27,7 @@ import (
 // world is a realistic log written through the application's commands: a company with a
 // portal, two technicians, and requests in every state.
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	store    eventlog.Store
 	pool     *pgxpool.Pool // nil on a store of another kind
 	app      *app.App
@@ -55,7 +55,7 @@ func newPostgresWorld(t *testing.T, requests int) *world {
 	return w
 }
 
-func newWorld(t *testing.T, store eventlog.Store, requests int) *world {
+func newWorld(t testing.TB, store eventlog.Store, requests int) *world {
 	t.Helper()
 	a, err := app.New(app.Config{Store: store})
 	if err != nil {
@@ -65,7 +65,7 @@ func newWorld(t *testing.T, store eventlog.Store, requests int) *world {
 }
 
 // populate writes the directory and requests requests through a.
-func populate(t *testing.T, store eventlog.Store, a *app.App, requests int) *world {
+func populate(t testing.TB, store eventlog.Store, a *app.App, requests int) *world {
 	t.Helper()
 	ctx := context.Background()
 	w := &world{t: t, store: store, app: a, company: uuid.New(), portal: uuid.New()}
@@ -237,7 +237,7 @@ func (w *world) anchor(a *anchor.Anchorer) anchor.Anchor {
 	return got
 }
 
-func newKey(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
+func newKey(t testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
