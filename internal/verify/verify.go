@@ -183,8 +183,11 @@ func Log(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Projections != nil {
 		var found []Finding
 		rep.Tables, err = cfg.Projections.CompareWithFold(ctx, func(table, row, how string) {
-			found = append(found, Finding{Kind: KindProjection, Version: -1, Table: table, Row: row,
-				Message: fmt.Sprintf("read model %s row %s differs from a fresh fold of the log: %s", table, row, how)})
+			message := fmt.Sprintf("read model %s row %s differs from a fresh fold of the log: %s", table, row, how)
+			if row == "" {
+				message = fmt.Sprintf("read model %s: %s", table, how)
+			}
+			found = append(found, Finding{Kind: KindProjection, Version: -1, Table: table, Row: row, Message: message})
 		})
 		if err != nil {
 			return rep, fmt.Errorf("verify: compare the read models with a fresh fold: %w", err)
