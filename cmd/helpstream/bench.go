@@ -43,6 +43,7 @@ var benchMeasurements = []command{
 	{"projections", benchProjectionsSummary, runBenchProjections},
 	{"stream", benchStreamSummary, runBenchStream},
 	{"live", benchLiveSummary, runBenchLive},
+	{"audit", benchAuditSummary, runBenchAudit},
 }
 
 // newBenchFlagSet returns the flag set of a measurement with the flag every one has: the
