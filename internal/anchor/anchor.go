@@ -5,12 +5,18 @@
 // An anchor is an event of the log itself, in the stream Stream, so that it works on every
 // store behind the port and travels with backups. Anchor N records the log's head at a
 // position: how many events the log holds up to there, and, for every stream that changed since
-// anchor N-1, its last version and that event's hash. Its head hash chains those entries onto
-// the previous anchor's head (HeadOf), so the head of anchor N commits to every stream's last
-// (version, hash) as of its position, and anchor N needs nothing but anchor N-1 and the log
-// after it: an anchorer resumes after a restart without reading the log again. The server
-// signs the anchor with an Ed25519 key (the private key never enters the log); an auditor who
-// keeps the public key checks every anchor and the log against them, offline if need be.
+// anchor N-1, its last version and that event's hash. Its head hash covers all that and the
+// previous anchor's head, so the head of anchor N commits to every stream's last (version, hash)
+// as of its position and to every anchor before it: the signature of the last anchor vouches for
+// them all. Anchor N needs nothing but anchor N-1 and the log after it: an anchorer resumes
+// after a restart without reading the log again. The server signs each anchor with an Ed25519
+// key (the private key never enters the log); an auditor who keeps the public key checks the
+// anchors and the log against them, offline if need be.
+//
+// The stored payload is {"signed": {…}, "signature": "…", "streams": […]}: the signed part is
+// small and comes first, so that a verifier that recomputes the streams' heads from the log
+// itself reads it without parsing the list (DecodeSigned), and parses the list (Decode) only for
+// an anchor the log disagrees with, to name the streams.
 //
 // The anchor stream is not covered by anchors: its own hash chain and the anchors' numbering
 // and head chain protect it; a deleted tail of it shows as a log that goes on long after its
@@ -58,10 +64,11 @@ type Anchor struct {
 	Position eventlog.Position
 	Events   int64
 	// Streams are the streams that changed since the previous anchor (every stream for the
-	// first), sorted by ID, each with its last version and hash as of Position.
+	// first), sorted by ID, each with its last version and hash as of Position; nil when the
+	// anchor was read with DecodeSigned.
 	Streams []StreamHead
 	// PreviousHead is the previous anchor's Head ("" for the first); Head is
-	// HeadOf(PreviousHead, Streams).
+	// HeadOver(Streams).
 	PreviousHead string
 	Head         string
 	// Key is the fingerprint of the public key that verifies the signature.
@@ -87,30 +94,41 @@ type signedPart struct {
 	Key          string            `json:"key"`
 	PreviousHead string            `json:"previous_head"`
 	Head         string            `json:"head"`
-	Streams      []StreamHead      `json:"streams"`
 }
 
-// envelope is the anchor event's payload: the signed part, as the exact bytes signed, and the
-// signature (standard base64).
+// envelope is the anchor event's payload: the signed part, as the exact bytes signed, the
+// signature (standard base64), and the stream heads the signed head covers. The order of the
+// fields is the order they are written in, and DecodeSigned relies on it.
 type envelope struct {
 	Signed    json.RawMessage `json:"signed"`
 	Signature string          `json:"signature"`
+	Streams   []StreamHead    `json:"streams"`
 }
 
-// HeadOf chains a list of stream heads onto the previous head: the SHA-256, in hex, of the
-// previous head and each entry, every field prefixed by its length.
-func HeadOf(previous string, streams []StreamHead) string {
+// HeadOver is the head hash anchor a has over the stream heads given: the SHA-256, in hex, of
+// a's previous head, number, position, event count, time, interval and key, then each stream
+// head, every field prefixed by its length. An anchor's Head is HeadOver(its Streams); a
+// verifier that gathers the streams' heads from the log itself compares HeadOver(those) with
+// Head.
+func (a Anchor) HeadOver(streams []StreamHead) string {
 	h := sha256.New()
 	var b []byte
 	text := func(s string) {
 		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
 		b = append(b, s...)
 	}
+	number := func(n int64) { b = binary.BigEndian.AppendUint64(b, uint64(n)) }
 	text(format)
-	text(previous)
+	text(a.PreviousHead)
+	number(a.Number)
+	text(a.Position.String())
+	number(a.Events)
+	text(a.SignedAt.UTC().Format(time.RFC3339Nano))
+	number(int64(a.Interval))
+	text(a.Key)
 	for _, s := range streams {
 		text(s.Stream)
-		b = binary.BigEndian.AppendUint64(b, uint64(s.Version))
+		number(s.Version)
 		text(s.Hash)
 		if len(b) > 32<<10 {
 			h.Write(b)
@@ -121,43 +139,55 @@ func HeadOf(previous string, streams []StreamHead) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// sign builds the anchor event's payload: a's signed part, signed with key.
+// sign builds the anchor event's payload: a's signed part, signed with key, and its streams.
 func sign(a *Anchor, key ed25519.PrivateKey) (json.RawMessage, error) {
 	signed, err := json.Marshal(signedPart{
 		Format: format, Number: a.Number, Position: a.Position, Events: a.Events,
 		SignedAt: a.SignedAt.UTC(), Interval: a.Interval.String(), Key: a.Key,
-		PreviousHead: a.PreviousHead, Head: a.Head, Streams: a.Streams,
+		PreviousHead: a.PreviousHead, Head: a.Head,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode anchor %d: %w", a.Number, err)
 	}
 	a.signed = signed
 	a.signature = ed25519.Sign(key, signed)
-	data, err := json.Marshal(envelope{Signed: signed, Signature: base64.StdEncoding.EncodeToString(a.signature)})
+	streams := a.Streams
+	if streams == nil {
+		streams = []StreamHead{}
+	}
+	data, err := json.Marshal(envelope{Signed: signed, Signature: base64.StdEncoding.EncodeToString(a.signature), Streams: streams})
 	if err != nil {
 		return nil, fmt.Errorf("encode anchor %d: %w", a.Number, err)
 	}
 	return data, nil
 }
 
-// ErrMalformed is returned by Decode for an event that is not a readable anchor.
+// ErrMalformed is returned by Decode and DecodeSigned for an event that is not a readable
+// anchor.
 var ErrMalformed = errors.New("not a readable anchor")
 
-// Decode reads an anchor from its event, without checking its signature (Verify does). The
-// event must be of Stream and EventType, and its number its version.
+// Decode reads an anchor from its event, its streams included, without checking its signature
+// (Verify does). The event must be of Stream and EventType, and its number its version.
 func Decode(e eventlog.RecordedEvent) (Anchor, error) {
-	return decode(e.StreamID, e.Version, e.Type, e.Data)
+	return decode(e.StreamID, e.Version, e.Type, e.Data, true)
 }
 
-func decode(streamID string, version int64, eventType string, data []byte) (Anchor, error) {
+// DecodeSigned reads an anchor as Decode does but leaves its streams out (Streams is nil), and
+// reads no more of the payload than the signed part and the signature: what a verifier needs
+// that gathers the streams' heads from the log itself (see HeadOver).
+func DecodeSigned(e eventlog.RecordedEvent) (Anchor, error) {
+	return decode(e.StreamID, e.Version, e.Type, e.Data, false)
+}
+
+func decode(streamID string, version int64, eventType string, data []byte, withStreams bool) (Anchor, error) {
 	fail := func(why string, args ...any) (Anchor, error) {
 		return Anchor{}, fmt.Errorf("%w: anchor #%d: %s", ErrMalformed, version, fmt.Sprintf(why, args...))
 	}
 	if streamID != Stream || eventType != EventType {
 		return fail("an event %s of stream %s", eventType, streamID)
 	}
-	var env envelope
-	if err := json.Unmarshal(data, &env); err != nil {
+	env, err := readEnvelope(data, withStreams)
+	if err != nil {
 		return fail("%v", err)
 	}
 	signature, err := base64.StdEncoding.DecodeString(env.Signature)
@@ -178,22 +208,72 @@ func decode(streamID string, version int64, eventType string, data []byte) (Anch
 	if err != nil || interval <= 0 {
 		return fail("interval %q", p.Interval)
 	}
-	for i, s := range p.Streams {
-		if i > 0 && strings.Compare(p.Streams[i-1].Stream, s.Stream) >= 0 {
-			return fail("its streams are not sorted by ID without repeats at %q", s.Stream)
-		}
-		if s.Stream == "" || s.Version < 0 {
-			return fail("stream %q at version %d", s.Stream, s.Version)
-		}
-	}
 	if p.Events < 0 {
 		return fail("%d events", p.Events)
 	}
+	if withStreams {
+		if env.Streams == nil {
+			return fail("no streams")
+		}
+		for i, s := range env.Streams {
+			if i > 0 && strings.Compare(env.Streams[i-1].Stream, s.Stream) >= 0 {
+				return fail("its streams are not sorted by ID without repeats at %q", s.Stream)
+			}
+			if s.Stream == "" || s.Version < 0 {
+				return fail("stream %q at version %d", s.Stream, s.Version)
+			}
+		}
+	}
 	return Anchor{
-		Number: p.Number, Position: p.Position, Events: p.Events, Streams: p.Streams,
+		Number: p.Number, Position: p.Position, Events: p.Events, Streams: env.Streams,
 		PreviousHead: p.PreviousHead, Head: p.Head, Key: p.Key, SignedAt: p.SignedAt, Interval: interval,
 		signed: bytes.Clone(env.Signed), signature: signature,
 	}, nil
+}
+
+// readEnvelope reads the payload's fields one by one; without the streams, it stops once it has
+// the signed part and the signature, before the list.
+func readEnvelope(data []byte, withStreams bool) (envelope, error) {
+	var env envelope
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return env, fmt.Errorf("the payload is not a JSON object")
+	}
+	var signed, signature bool
+	for dec.More() {
+		if !withStreams && signed && signature {
+			return env, nil
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return env, err
+		}
+		var into any
+		switch tok {
+		case "signed":
+			into, signed = &env.Signed, true
+		case "signature":
+			into, signature = &env.Signature, true
+		case "streams":
+			if !withStreams {
+				into = new(json.RawMessage)
+				break
+			}
+			into = &env.Streams
+		default:
+			into = new(json.RawMessage)
+		}
+		if err := dec.Decode(into); err != nil {
+			return env, fmt.Errorf("%v: %w", tok, err)
+		}
+	}
+	if !signed || !signature {
+		return env, fmt.Errorf("the signed part or the signature is missing")
+	}
+	if _, err := dec.Token(); err != nil {
+		return env, err
+	}
+	return env, nil
 }
 
 // Errors of Verify.
@@ -203,13 +283,13 @@ var (
 	// ErrBadSignature: the signature does not verify with the key: the anchor was forged or
 	// changed.
 	ErrBadSignature = errors.New("the signature does not verify")
-	// ErrBadHead: the head hash is not the one its entries give.
-	ErrBadHead = errors.New("its head hash is not the one its streams give")
+	// ErrBadHead: the head hash is not the one its fields and streams give.
+	ErrBadHead = errors.New("its head hash is not the one its fields and streams give")
 )
 
-// Verify checks that pub signed the anchor as stored, and that its head is the one its entries
-// and previous head give. The error says what failed, in words for an auditor.
-func (a Anchor) Verify(pub ed25519.PublicKey) error {
+// VerifySignature checks that pub signed the anchor as stored. The error says what failed, in
+// words for an auditor.
+func (a Anchor) VerifySignature(pub ed25519.PublicKey) error {
 	if len(pub) != ed25519.PublicKeySize {
 		return fmt.Errorf("verify anchor #%d: %w", a.Number, ErrNotEd25519Key)
 	}
@@ -219,7 +299,16 @@ func (a Anchor) Verify(pub ed25519.PublicKey) error {
 	if !ed25519.Verify(pub, a.signed, a.signature) {
 		return fmt.Errorf("anchor #%d: %w with the key given: it was forged or changed", a.Number, ErrBadSignature)
 	}
-	if HeadOf(a.PreviousHead, a.Streams) != a.Head {
+	return nil
+}
+
+// Verify checks an anchor read with Decode on its own: its signature (VerifySignature), and its
+// head against its fields and streams.
+func (a Anchor) Verify(pub ed25519.PublicKey) error {
+	if err := a.VerifySignature(pub); err != nil {
+		return err
+	}
+	if a.HeadOver(a.Streams) != a.Head {
 		return fmt.Errorf("anchor #%d: %w", a.Number, ErrBadHead)
 	}
 	return nil

@@ -190,8 +190,39 @@ func TestAnchorerAnchorsWhatChanged(t *testing.T) {
 			t.Fatalf("stored anchor #%d: interval %s, key %s", s.Number, s.Interval, s.Key)
 		}
 	}
-	if stored[1].Head != second.Head || stored[1].Head != anchor.HeadOf(first.Head, second.Streams) {
+	if stored[1].Head != second.Head || stored[1].Head != stored[1].HeadOver(stored[1].Streams) || stored[1].PreviousHead != stored[0].Head {
 		t.Fatal("the stored head is not the head of the anchor's streams chained onto the previous head")
+	}
+	// The head covers every field: changed, it is another head.
+	for _, change := range []func(a *anchor.Anchor){
+		func(a *anchor.Anchor) { a.Events++ },
+		func(a *anchor.Anchor) { a.Number++ },
+		func(a *anchor.Anchor) { a.PreviousHead = first.PreviousHead },
+		func(a *anchor.Anchor) { a.SignedAt = a.SignedAt.Add(time.Nanosecond) },
+		func(a *anchor.Anchor) { a.Interval++ },
+		func(a *anchor.Anchor) { a.Key = "SHA256:x" },
+		func(a *anchor.Anchor) { a.Position = first.Position },
+		func(a *anchor.Anchor) {
+			a.Streams = append([]anchor.StreamHead{{Stream: "doc-0", Version: 0, Hash: "00"}}, a.Streams...)
+		},
+	} {
+		changed := stored[1]
+		change(&changed)
+		if changed.HeadOver(changed.Streams) == stored[1].Head {
+			t.Fatalf("a changed anchor has the same head: %+v", changed)
+		}
+	}
+	// Read without its streams, an anchor is the same but for them.
+	events, err := l.store.ReadStream(context.Background(), anchor.Stream, 1, eventlog.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	light, err := anchor.DecodeSigned(events[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if light.Streams != nil || light.Head != stored[1].Head || light.Events != stored[1].Events || light.VerifySignature(pub) != nil {
+		t.Fatalf("DecodeSigned: %+v", light)
 	}
 }
 
@@ -482,17 +513,25 @@ func TestDecodeRefusesWhatIsNoAnchor(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(e *eventlog.RecordedEvent)
+		// listOnly: the signed part is right, and DecodeSigned, which does not read the list, reads it.
+		listOnly bool
 	}{
-		{"another stream", func(e *eventlog.RecordedEvent) { e.StreamID = "doc-a" }},
-		{"another type", func(e *eventlog.RecordedEvent) { e.Type = "audit.anchor.v0" }},
-		{"another number", func(e *eventlog.RecordedEvent) { e.Version = 3 }},
-		{"not JSON", func(e *eventlog.RecordedEvent) { e.Data = []byte("{") }},
+		{"another stream", func(e *eventlog.RecordedEvent) { e.StreamID = "doc-a" }, false},
+		{"another type", func(e *eventlog.RecordedEvent) { e.Type = "audit.anchor.v0" }, false},
+		{"another number", func(e *eventlog.RecordedEvent) { e.Version = 3 }, false},
+		{"not JSON", func(e *eventlog.RecordedEvent) { e.Data = []byte("{") }, false},
 		{"a signature that is not base64", func(e *eventlog.RecordedEvent) {
 			e.Data = bytes.Replace(e.Data, []byte(`"signature":"`), []byte(`"signature":"*`), 1)
-		}},
+		}, false},
 		{"another format", func(e *eventlog.RecordedEvent) {
 			e.Data = bytes.Replace(e.Data, []byte("helpstream-anchor/1"), []byte("helpstream-anchor/9"), 1)
-		}},
+		}, false},
+		{"no signature", func(e *eventlog.RecordedEvent) {
+			e.Data = bytes.Replace(e.Data, []byte(`"signature":`), []byte(`"signatures":`), 1)
+		}, false},
+		{"a list of streams out of order", func(e *eventlog.RecordedEvent) {
+			e.Data = bytes.Replace(e.Data, []byte(`"streams":[`), []byte(`"streams":[{"stream":"zzz","version":0,"hash":""},`), 1)
+		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -501,6 +540,9 @@ func TestDecodeRefusesWhatIsNoAnchor(t *testing.T) {
 			tt.change(&e)
 			if _, err := anchor.Decode(e); !errors.Is(err, anchor.ErrMalformed) {
 				t.Fatalf("Decode = %v, want ErrMalformed", err)
+			}
+			if _, err := anchor.DecodeSigned(e); tt.listOnly != (err == nil) || err != nil && !errors.Is(err, anchor.ErrMalformed) {
+				t.Fatalf("DecodeSigned = %v, want ErrMalformed unless only the list is wrong (%v)", err, tt.listOnly)
 			}
 		})
 	}

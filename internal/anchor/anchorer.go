@@ -184,8 +184,8 @@ func (a *Anchorer) anchor(ctx context.Context) (_ Anchor, wrote, more bool, _ er
 		next.Streams = append(next.Streams, h)
 	}
 	slices.SortFunc(next.Streams, func(x, y StreamHead) int { return strings.Compare(x.Stream, y.Stream) })
-	next.Head = HeadOf(next.PreviousHead, next.Streams)
 	next.SignedAt = a.cfg.Clock().UTC()
+	next.Head = next.HeadOver(next.Streams)
 	data, err := sign(&next, a.cfg.PrivateKey)
 	if err != nil {
 		return Anchor{}, false, false, err
@@ -287,7 +287,7 @@ func (a *Anchorer) loadLast(ctx context.Context) (lastAnchor, error) {
 			hi = mid
 		}
 	}
-	anchor, err := Decode(last)
+	anchor, err := DecodeSigned(last)
 	if err != nil {
 		return lastAnchor{}, fmt.Errorf("anchor: the last anchor of the log: %w", err)
 	}

@@ -107,7 +107,7 @@ func Export(ctx context.Context, store eventlog.Store, requestIDs []uuid.UUID, w
 		if named[stream] {
 			continue
 		}
-		events, err := readWhole(ctx, store, stream)
+		events, err := readWhole(ctx, store, stream, DefaultPageSize)
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
@@ -121,7 +121,7 @@ func Export(ctx context.Context, store eventlog.Store, requestIDs []uuid.UUID, w
 		}
 		b.Streams = append(b.Streams, s)
 	}
-	anchors, err := readWhole(ctx, store, anchor.Stream)
+	anchors, err := readWhole(ctx, store, anchor.Stream, DefaultPageSize)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -144,15 +144,15 @@ func Export(ctx context.Context, store eventlog.Store, requestIDs []uuid.UUID, w
 }
 
 // readWhole reads a whole stream, in pages.
-func readWhole(ctx context.Context, store eventlog.Store, stream string) ([]eventlog.RecordedEvent, error) {
+func readWhole(ctx context.Context, store eventlog.Store, stream string, pageSize int) ([]eventlog.RecordedEvent, error) {
 	var all []eventlog.RecordedEvent
 	for from := int64(0); ; {
-		page, err := store.ReadStream(ctx, stream, from, eventlog.ReadOptions{Limit: DefaultPageSize})
+		page, err := store.ReadStream(ctx, stream, from, eventlog.ReadOptions{Limit: pageSize})
 		if err != nil {
 			return nil, fmt.Errorf("read %s from version %d: %w", stream, from, err)
 		}
 		all = append(all, page...)
-		if len(page) < DefaultPageSize {
+		if len(page) < pageSize {
 			return all, nil
 		}
 		from = page[len(page)-1].Version + 1
@@ -189,7 +189,7 @@ func VerifyBundle(r io.Reader, pub ed25519.PublicKey) (Report, error) {
 	var rep Report
 	var found []Finding
 
-	c := newChecker(nil)
+	c := newChecker(nil, nil)
 	events := map[string]map[int64]string{} // stream → version → hash, as bundled
 	last := map[string]int64{}
 	for _, s := range b.Streams {
@@ -231,10 +231,14 @@ func VerifyBundle(r io.Reader, pub ed25519.PublicKey) (Report, error) {
 			recorded = append(recorded, e)
 		}
 		slices.SortStableFunc(recorded, func(x, y eventlog.RecordedEvent) int { return cmp.Compare(x.Version, y.Version) })
-		set := checkAnchors(recorded, pub)
+		set := newAnchorSet(recorded, pub, true)
+		set.resolveListed()
 		found = append(found, set.findings...)
-		rep.Anchors = len(set.verified)
-		for _, a := range set.verified {
+		rep.Anchors = trustedCount(set)
+		for i, a := range set.anchors {
+			if !set.trusted[i] {
+				continue
+			}
 			for _, h := range a.Streams {
 				hashes, bundled := events[h.Stream]
 				if !bundled {
@@ -250,10 +254,6 @@ func VerifyBundle(r io.Reader, pub ed25519.PublicKey) (Report, error) {
 						Message: fmt.Sprintf("%s: version %d is not the event anchor #%d signed (its hash differs): the stream was rewritten after the anchor", h.Stream, h.Version, a.Number)})
 				}
 			}
-		}
-		if len(set.verified) == 0 {
-			found = append(found, Finding{Kind: KindAnchor, Stream: anchor.Stream, Version: -1,
-				Message: "the bundle holds no anchor that verifies with the key given: nothing vouches that its streams are whole"})
 		}
 	}
 	rep.add(found, 0)

@@ -95,7 +95,7 @@ func TestExportVerifyOffline(t *testing.T) {
 		expectFindings(t, rep, []want{
 			{verify.KindAnchor, anchor.Stream, -1, "the bundle names the key"},
 			{verify.KindAnchor, anchor.Stream, 0, "anchor #0 was signed by another key"},
-			{verify.KindAnchor, anchor.Stream, -1, "no anchor that verifies"},
+			{verify.KindAnchor, anchor.Stream, -1, "no anchor in the log verifies"},
 		}, anchor.Stream)
 	})
 	t.Run("no such request", func(t *testing.T) {

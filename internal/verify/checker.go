@@ -19,8 +19,10 @@ import (
 type checker struct {
 	hasher  eventlog.ChainHasher
 	streams map[string]*streamState
-	// anchors is shared by every checker, and only read.
+	// anchors is shared by every checker, and only read; parts, when set, gathers the
+	// streams' heads in each anchor's part of the log (a read of the whole log).
 	anchors *anchorSet
+	parts   *intervals
 
 	findings []Finding
 	omitted  int64
@@ -94,12 +96,17 @@ type streamState struct {
 	// no aggregate folds.
 	aggregate admitter
 	findings  int
+	// part is the anchor's part of the log (1-based, 0 for none) the stream was last met in,
+	// partVersion and partHash its head there (see intervals).
+	part        int
+	partVersion int64
+	partHash    string
 }
 
 type versionRange struct{ from, to int64 } // inclusive
 
-func newChecker(anchors *anchorSet) *checker {
-	return &checker{streams: map[string]*streamState{}, anchors: anchors, unfolded: map[string]int64{}}
+func newChecker(anchors *anchorSet, parts *intervals) *checker {
+	return &checker{streams: map[string]*streamState{}, anchors: anchors, parts: parts, unfolded: map[string]int64{}}
 }
 
 // found records a finding about stream, within the caps.
@@ -161,6 +168,7 @@ func (c *checker) check(e *eventlog.RecordedEvent) {
 		c.found(st, KindAnchor, e.StreamID, e.Version, "version %d is not the event anchor #%d signed (its hash differs): the stream was rewritten after the anchor",
 			e.Version, exp.anchor)
 	}
+	c.parts.see(st, e)
 	if inOrder && st.aggregate != nil {
 		c.fold(st, e)
 	}
@@ -219,6 +227,9 @@ func (c *checker) fold(st *streamState, e *eventlog.RecordedEvent) {
 // whose anchors signed more than the log holds (among those owned says are this checker's).
 func (c *checker) finish(owned func(stream string) bool) {
 	for stream, st := range c.streams {
+		if c.parts != nil {
+			c.parts.flush(stream, st)
+		}
 		for _, r := range st.missing {
 			if r.from == r.to {
 				c.found(st, KindVersion, stream, r.from, "the event at version %d is missing", r.from)

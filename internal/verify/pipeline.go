@@ -18,11 +18,16 @@ func verifyAll(ctx context.Context, cfg Config, anchors *anchorSet) (Report, err
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	n := cfg.Workers
+	bounds := anchors.positions()
 	workers := make([]*checker, n)
 	inbox := make([]chan []*eventlog.RecordedEvent, n)
 	var wg sync.WaitGroup
 	for i := range workers {
-		workers[i], inbox[i] = newChecker(anchors), make(chan []*eventlog.RecordedEvent, 4)
+		var parts *intervals
+		if anchors != nil {
+			parts = newIntervals(bounds)
+		}
+		workers[i], inbox[i] = newChecker(anchors, parts), make(chan []*eventlog.RecordedEvent, 4)
 		wg.Go(func() {
 			c := workers[i]
 			for part := range inbox[i] {
@@ -40,10 +45,10 @@ func verifyAll(ctx context.Context, cfg Config, anchors *anchorSet) (Report, err
 		wg.Wait()
 	}
 
-	counter := newLogCounter(anchors)
+	counter := newLogCounter(bounds)
 	var total int64
-	if anchors != nil && len(anchors.verified) > 0 {
-		total = anchors.verified[len(anchors.verified)-1].Events + int64(len(anchors.events))
+	if n := len(bounds); n > 0 {
+		total = anchors.anchors[anchors.bounds[n-1]].Events + int64(len(anchors.events))
 	}
 	pages, stopReading := subscriber.ReadAhead(ctx, cfg.Store, eventlog.Start(), cfg.PageSize)
 	defer stopReading()
@@ -80,14 +85,39 @@ func verifyAll(ctx context.Context, cfg Config, anchors *anchorSet) (Report, err
 	}
 	stopWorkers()
 	if anchors != nil {
-		rep.Anchors = len(anchors.verified)
+		counter.end()
+		parts := make([]*intervals, n)
+		for i, c := range workers {
+			parts[i] = c.parts
+		}
+		anchors.judgeLog(logHeads{
+			entries: mergeIntervals(parts), counted: counter.counted, events: counter.count, last: counter.last,
+			lastVersion: func(stream string) (int64, bool) {
+				st, ok := workers[shard(stream, n)].streams[stream]
+				if !ok {
+					return -1, false
+				}
+				return st.next - 1, true
+			},
+		})
+		rep.Anchors = trustedCount(anchors)
 		rep.add(anchors.findings, 0)
-		rep.add(counter.end(anchors), 0)
 	}
 	for _, c := range workers {
 		c.report(&rep)
 	}
 	return rep, nil
+}
+
+// trustedCount is how many anchors were checked and trusted.
+func trustedCount(s *anchorSet) int {
+	n := 0
+	for _, t := range s.trusted {
+		if t {
+			n++
+		}
+	}
+	return n
 }
 
 // shard is the worker of n that checks stream: FNV-1a of its ID.

@@ -165,8 +165,10 @@ func Log(ctx context.Context, cfg Config) (Report, error) {
 	}
 	var anchors *anchorSet
 	if cfg.Anchors != nil {
+		// A read of the whole log gathers the streams' heads itself and reads an anchor's list
+		// only where the log disagrees with it; one stream needs the lists.
 		var err error
-		if anchors, err = loadAnchors(ctx, cfg.Store, cfg.Anchors, cfg.PageSize); err != nil {
+		if anchors, err = readAnchors(ctx, cfg.Store, cfg.Anchors, cfg.PageSize, cfg.Stream != ""); err != nil {
 			return Report{}, err
 		}
 	}
@@ -223,7 +225,10 @@ func (r *Report) finish() {
 // verifyStream verifies one stream, read with ReadStream.
 func verifyStream(ctx context.Context, cfg Config, anchors *anchorSet) (Report, error) {
 	var rep Report
-	c := newChecker(anchors)
+	if anchors != nil {
+		anchors.resolveListed()
+	}
+	c := newChecker(anchors, nil)
 	for from := int64(0); ; {
 		page, err := cfg.Store.ReadStream(ctx, cfg.Stream, from, eventlog.ReadOptions{Limit: cfg.PageSize})
 		if err != nil {
@@ -244,10 +249,10 @@ func verifyStream(ctx context.Context, cfg Config, anchors *anchorSet) (Report, 
 	c.finish(func(stream string) bool { return stream == cfg.Stream })
 	c.report(&rep)
 	if anchors != nil {
-		rep.Anchors = len(anchors.verified)
+		rep.Anchors = trustedCount(anchors)
 		rep.add(anchors.findings, 0)
 		// The anchor stream's own chain, which a read of the whole log checks with the rest.
-		ac := newChecker(nil)
+		ac := newChecker(nil, nil)
 		for i := range anchors.events {
 			ac.check(&anchors.events[i])
 		}

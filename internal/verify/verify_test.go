@@ -193,7 +193,7 @@ func TestAnchoredLog(t *testing.T) {
 			return []want{
 				{verify.KindAnchor, anchor.Stream, 0, "the signature does not verify with the key given: it was forged or changed"},
 				{verify.KindChain, anchor.Stream, 0, "was changed after it was written"},
-				{verify.KindAnchor, anchor.Stream, -1, "no anchor that verifies"},
+				{verify.KindAnchor, anchor.Stream, -1, "no anchor in the log verifies"},
 			}
 		}},
 		{"anchoring stopped", func(w *world, anchors []anchor.Anchor) []want {
@@ -244,7 +244,7 @@ func TestNoAnchors(t *testing.T) {
 	pub, _ := newKey(t)
 	w := newPostgresWorld(t, 2)
 	rep := w.verifyLog(verify.Config{Anchors: pub})
-	expectFindings(t, rep, []want{{verify.KindAnchor, anchor.Stream, -1, "and no anchor that verifies with the key given"}}, anchor.Stream)
+	expectFindings(t, rep, []want{{verify.KindAnchor, anchor.Stream, -1, "no anchor in the log verifies with the key given"}}, anchor.Stream)
 }
 
 // One stream alone: its own findings, none about the others; the anchors that signed it hold it
