@@ -27,6 +27,9 @@ type checker struct {
 	findings []Finding
 	omitted  int64
 	unfolded map[string]int64
+	// slab hands out stream states a block at a time: a log holds hundreds of thousands of
+	// streams.
+	slab []streamState
 }
 
 // admitter is an aggregate that folds an event only when it could follow its history.
@@ -126,7 +129,11 @@ func (c *checker) found(st *streamState, kind Kind, stream string, version int64
 func (c *checker) check(e *eventlog.RecordedEvent) {
 	st := c.streams[e.StreamID]
 	if st == nil {
-		st = &streamState{kind: kindOf(e.StreamID)}
+		if len(c.slab) == 0 {
+			c.slab = make([]streamState, 1024)
+		}
+		st, c.slab = &c.slab[0], c.slab[1:]
+		st.kind = kindOf(e.StreamID)
 		if st.kind != nil {
 			st.aggregate = st.kind.newAggregate()
 		} else {
@@ -218,10 +225,19 @@ func (c *checker) fold(st *streamState, e *eventlog.RecordedEvent) {
 		stop("version %d: %v", e.Version, err)
 		return
 	}
-	if id, created := st.kind.createdID(event); created && st.kind.prefix+id.String() != e.StreamID {
-		stop("version %d starts the aggregate %s, not the stream's", e.Version, id)
+	if id, created := st.kind.createdID(event); created {
+		if st.kind.prefix+id.String() != e.StreamID {
+			stop("version %d starts the aggregate %s, not the stream's", e.Version, id)
+			return
+		}
+		if s, ok := st.aggregate.(slimmer); ok {
+			s.Slim() // what no rule reads need not stay in memory
+		}
 	}
 }
+
+// slimmer is an aggregate that can drop what no rule reads.
+type slimmer interface{ Slim() }
 
 // finish ends the check at the end of the log: the versions still missing, and the streams
 // whose anchors signed more than the log holds (among those owned says are this checker's).
