@@ -3,6 +3,7 @@ package verify
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/google/uuid"
@@ -108,6 +109,10 @@ type streamState struct {
 
 type versionRange struct{ from, to int64 } // inclusive
 
+// maxGaps bounds the gaps kept per stream to fill when their events come late: past it, a gap
+// is reported at once (and bounds the work of a crafted bundle full of gaps).
+const maxGaps = 1000
+
 func newChecker(anchors *anchorSet, parts *intervals) *checker {
 	return &checker{streams: map[string]*streamState{}, anchors: anchors, parts: parts, unfolded: map[string]int64{}}
 }
@@ -141,8 +146,8 @@ func (c *checker) check(e *eventlog.RecordedEvent) {
 		}
 		c.streams[e.StreamID] = st
 	}
-	if e.Version < 0 {
-		c.found(st, KindVersion, e.StreamID, e.Version, "an event has the version %d, below 0", e.Version)
+	if e.Version < 0 || e.Version == math.MaxInt64 {
+		c.found(st, KindVersion, e.StreamID, e.Version, "an event has the version %d, which no stream reaches", e.Version)
 		return
 	}
 	sound := c.hasher.Sealed(e)
@@ -156,7 +161,11 @@ func (c *checker) check(e *eventlog.RecordedEvent) {
 			c.found(st, KindChain, e.StreamID, 0, "version 0 follows an event (it has a previous hash): the stream's first events were removed and it was numbered again")
 		}
 	case e.Version > st.next:
-		st.missing = append(st.missing, versionRange{st.next, e.Version - 1})
+		if len(st.missing) < maxGaps {
+			st.missing = append(st.missing, versionRange{st.next, e.Version - 1})
+		} else {
+			c.found(st, KindVersion, e.StreamID, st.next, "the events at versions %d to %d are missing", st.next, e.Version-1)
+		}
 	default: // below next: a gap filled late, or a version met twice
 		inOrder = false
 		if st.fill(e.Version) {

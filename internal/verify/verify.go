@@ -222,6 +222,9 @@ func (r *Report) finish() {
 	})
 }
 
+// ErrNoSuchStream is returned by Log for a Stream the log does not hold and no anchor signed.
+var ErrNoSuchStream = errors.New("no such stream in the log")
+
 // verifyStream verifies one stream, read with ReadStream.
 func verifyStream(ctx context.Context, cfg Config, anchors *anchorSet) (Report, error) {
 	var rep Report
@@ -258,6 +261,9 @@ func verifyStream(ctx context.Context, cfg Config, anchors *anchorSet) (Report, 
 		}
 		ac.finish(func(string) bool { return false })
 		rep.add(ac.findings, ac.omitted)
+	}
+	if rep.Events == 0 && !slices.ContainsFunc(rep.Findings, func(f Finding) bool { return f.Stream == cfg.Stream }) {
+		return rep, fmt.Errorf("verify: %w: %s", ErrNoSuchStream, cfg.Stream)
 	}
 	return rep, nil
 }

@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"slices"
 	"sync"
@@ -267,6 +268,15 @@ func TestVerifyOneStream(t *testing.T) {
 	if rep := w.verifyLog(verify.Config{Stream: clean, Anchors: pub}); !rep.OK() || rep.Anchors != 1 {
 		t.Fatalf("an untouched stream: %+v", rep)
 	}
+
+	// A stream the log does not hold is an error, unless an anchor signed it: then it was
+	// deleted.
+	if _, err := verify.Log(context.Background(), verify.Config{Store: w.store, Stream: request.Stream(uuid.New())}); !errors.Is(err, verify.ErrNoSuchStream) {
+		t.Fatalf("an unknown stream: %v", err)
+	}
+	w.tamper(`DELETE FROM events WHERE stream_id = $1`, clean)
+	rep = w.verifyLog(verify.Config{Stream: clean, Anchors: pub})
+	expectFindings(t, rep, []want{{verify.KindAnchor, clean, -1, "the stream is missing: anchor #0 signed it at version 3"}}, clean)
 }
 
 // However many workers share the streams, the report is the same.
