@@ -323,7 +323,8 @@ func TestAnchorerMaxStreams(t *testing.T) {
 	for _, s := range []string{"doc-a", "doc-b", "doc-c", "doc-a", "doc-d", "doc-e"} {
 		l.add(s, 1)
 	}
-	a := newAnchorer(t, l.store, priv, func(c *anchor.Config) { c.MaxStreams = 2; c.PageSize = 2 })
+	counting := &countingStore{Store: l.store}
+	a := newAnchorer(t, counting, priv, func(c *anchor.Config) { c.MaxStreams = 2; c.PageSize = 2 })
 	got, _ := anchorNow(t, a)
 	if len(got.Streams) != 2 || got.Events != 2 {
 		t.Fatalf("capped anchor: %+v", got)
@@ -347,6 +348,11 @@ func TestAnchorerMaxStreams(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run = %v after its context ended", err)
+	}
+	// Each anchor goes on where the one before stopped, in the page it stopped in: the log's 6
+	// events are read once (and the anchors among them, at most once each).
+	if n := counting.read.Load(); n > 6+3 {
+		t.Fatalf("the anchorer read %d events to anchor a log of 6", n)
 	}
 }
 

@@ -102,6 +102,9 @@ type Anchorer struct {
 	// and after another server wrote an anchor first).
 	loaded bool
 	last   lastAnchor
+	// rest is the part of the log the last anchor read and left to the next one (it stopped at
+	// MaxStreams).
+	rest []eventlog.RecordedEvent
 }
 
 // lastAnchor is what the next anchor needs of the previous one.
@@ -199,7 +202,7 @@ func (a *Anchorer) anchor(ctx context.Context) (_ Anchor, wrote, more bool, _ er
 	}
 	eventlog.Seal(Stream, previousVersion, a.last.chainHash, events)
 	if _, err := a.cfg.Store.Append(ctx, Stream, expected, events...); err != nil {
-		a.loaded = false // read where the anchors stand again next time
+		a.loaded, a.rest = false, nil // read where the anchors stand again next time
 		if errors.Is(err, eventlog.ErrConcurrency) {
 			return Anchor{}, false, false, nil // another server wrote this anchor
 		}
@@ -214,23 +217,35 @@ func (a *Anchorer) anchor(ctx context.Context) (_ Anchor, wrote, more bool, _ er
 
 // readSince reads the log after next.Position and moves next's Position and Events over what
 // it covers; it returns the last (version, hash) of every stream it met, and whether it
-// stopped at MaxStreams with more of the log to read.
+// stopped at MaxStreams with more of the log to read. The rest of the page it stopped in is
+// kept for the next anchor, which starts where this one stops.
 func (a *Anchorer) readSince(ctx context.Context, next *Anchor) (map[string]StreamHead, bool, error) {
 	heads := map[string]StreamHead{}
 	from := next.Position
+	page := a.rest
+	a.rest = nil
+	if len(page) > 0 && page[0].Position.Compare(from) <= 0 {
+		page = nil // not the rest of this anchor's log: read it again
+	}
 	for {
-		page, err := a.cfg.Store.ReadAll(ctx, from, eventlog.ReadOptions{Limit: a.cfg.PageSize})
-		if err != nil {
-			return nil, false, fmt.Errorf("anchor: read the log after %s: %w", from, err)
+		last := false // a short page read ends the log as it is now
+		if page == nil {
+			var err error
+			if page, err = a.cfg.Store.ReadAll(ctx, from, eventlog.ReadOptions{Limit: a.cfg.PageSize}); err != nil {
+				return nil, false, fmt.Errorf("anchor: read the log after %s: %w", from, err)
+			}
+			if last = len(page) < a.cfg.PageSize; len(page) == 0 {
+				return heads, false, nil
+			}
 		}
 		for i := range page {
 			e := &page[i]
-			from = e.Position
 			if e.StreamID == Stream {
 				continue
 			}
 			h, seen := heads[e.StreamID]
 			if !seen && len(heads) >= a.cfg.MaxStreams {
+				a.rest = page[i:]
 				return heads, true, nil
 			}
 			if !seen || e.Version > h.Version {
@@ -239,9 +254,11 @@ func (a *Anchorer) readSince(ctx context.Context, next *Anchor) (map[string]Stre
 			next.Position = e.Position
 			next.Events++
 		}
-		if len(page) < a.cfg.PageSize {
+		if last {
 			return heads, false, nil
 		}
+		from = page[len(page)-1].Position
+		page = nil
 	}
 }
 
