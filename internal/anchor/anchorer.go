@@ -94,7 +94,6 @@ func (c Config) Validate() error {
 // anchor N, and the others find it there and go on from it.
 type Anchorer struct {
 	cfg Config
-	pub ed25519.PublicKey
 	key string // the public key's fingerprint
 
 	mu sync.Mutex // one anchor at a time
@@ -124,7 +123,7 @@ func New(cfg Config) (*Anchorer, error) {
 		return nil, err
 	}
 	pub, _ := cfg.PrivateKey.Public().(ed25519.PublicKey)
-	return &Anchorer{cfg: cfg, pub: pub, key: Fingerprint(pub)}, nil
+	return &Anchorer{cfg: cfg, key: Fingerprint(pub)}, nil
 }
 
 // Run anchors the log at once, then every Interval, until ctx ends; then it returns nil.

@@ -27,7 +27,6 @@ type anchorSet struct {
 	events  []eventlog.RecordedEvent
 	anchors []anchor.Anchor
 	source  []int // the event of each anchor
-	listed  bool
 	// bounds are the anchors' positions, in order, that split the log into each anchor's part;
 	// an anchor whose position goes back is left out (and reported).
 	bounds []int // indexes into anchors
@@ -92,7 +91,7 @@ func readAnchors(ctx context.Context, store eventlog.Store, pub ed25519.PublicKe
 
 // newAnchorSet decodes the anchor events.
 func newAnchorSet(events []eventlog.RecordedEvent, pub ed25519.PublicKey, listed bool) *anchorSet {
-	s := &anchorSet{pub: pub, events: events, listed: listed}
+	s := &anchorSet{pub: pub, events: events}
 	decode := anchor.DecodeSigned
 	if listed {
 		decode = anchor.Decode
