@@ -57,9 +57,10 @@ func printAuditReport(out io.Writer, rep bench.AuditReport, total time.Duration)
 	fmt.Fprintf(out, "\nSeed: %d requests, %d events in %d transactions, %s: %.0f events/s; %d anchors written in %s\n\n",
 		s.Requests, s.Events, s.Transactions, s.Duration.Round(time.Millisecond), s.Rate(), rep.Anchors, rep.Anchoring.Round(time.Millisecond))
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "round\tread events/s\tverify events/s\tratio")
+	fmt.Fprintln(tw, "round\tread events/s\tverify events/s\tratio\tread CPU µs/event\tverify CPU µs/event")
 	for i, r := range rep.Ratios() {
-		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f%%\n", i+1, rep.Read[i].Rate(), rep.Verify[i].Rate(), 100*r)
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f%%\t%.1f\t%.1f\n", i+1, rep.Read[i].Rate(), rep.Verify[i].Rate(), 100*r,
+			bench.CPUPerEvent(rep.ReadCPU[i], rep.Read[i]), bench.CPUPerEvent(rep.VerifyCPU[i], rep.Verify[i]))
 	}
 	_ = tw.Flush()
 	lowest, highest := rep.Spread()

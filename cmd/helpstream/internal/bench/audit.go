@@ -76,8 +76,11 @@ type AuditReport struct {
 	Anchors   int
 	Anchoring time.Duration
 	// Read and Verify are each round's read of the whole log without verifying, and
-	// verification of it.
-	Read, Verify []Throughput
+	// verification of it; ReadCPU and VerifyCPU the CPU time this process used for each
+	// (zero where it is not known): on a machine shared with other work, what the rates alone
+	// do not say.
+	Read, Verify       []Throughput
+	ReadCPU, VerifyCPU []time.Duration
 	// Findings is what the last verification found: a seed written by the domain has none.
 	Findings []verify.Finding
 	// Load is the load average after each phase.
@@ -158,17 +161,20 @@ func RunAudit(ctx context.Context, cfg AuditConfig, progress io.Writer) (AuditRe
 
 	for round := 1; round <= cfg.Rounds; round++ {
 		fmt.Fprintf(progress, "round %d/%d: reading the whole log without verifying…\n", round, cfg.Rounds)
+		cpu := processCPU()
 		read, err := readWholeLog(ctx, cfg.Store, cfg.PageSize)
 		if err != nil {
 			return rep, err
 		}
+		rep.ReadCPU = append(rep.ReadCPU, processCPU()-cpu)
 		fmt.Fprintf(progress, "  %d events in %s: %.0f events/s\n", read.Events, read.Duration.Round(time.Millisecond), read.Rate())
 		fmt.Fprintf(progress, "round %d/%d: verify --all…\n", round, cfg.Rounds)
-		started := time.Now()
+		started, cpu := time.Now(), processCPU()
 		vr, err := verify.Log(ctx, verify.Config{Store: cfg.Store, Anchors: pub, Workers: cfg.Workers, PageSize: cfg.PageSize})
 		if err != nil {
 			return rep, err
 		}
+		rep.VerifyCPU = append(rep.VerifyCPU, processCPU()-cpu)
 		checked := Throughput{Events: vr.Events, Duration: time.Since(started), Batch: cfg.PageSize}
 		fmt.Fprintf(progress, "  %d events, %d streams, %d anchors in %s: %.0f events/s, %.0f%% of the read; %d findings\n",
 			vr.Events, vr.Streams, vr.Anchors, checked.Duration.Round(time.Millisecond), checked.Rate(), 100*checked.Rate()/read.Rate(), len(vr.Findings))
@@ -176,6 +182,14 @@ func RunAudit(ctx context.Context, cfg AuditConfig, progress io.Writer) (AuditRe
 		load(fmt.Sprintf("round %d", round))
 	}
 	return rep, nil
+}
+
+// CPUPerEvent is a duration of CPU time per event of a throughput, in microseconds.
+func CPUPerEvent(cpu time.Duration, t Throughput) float64 {
+	if t.Events == 0 {
+		return 0
+	}
+	return float64(cpu.Nanoseconds()) / 1000 / float64(t.Events)
 }
 
 // readWholeLog reads the log as verify does (pages of size, one page ahead of its reader) and
