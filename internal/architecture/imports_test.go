@@ -32,6 +32,8 @@ var rules = []struct {
 	{"internal/subscriber", []string{"domain/", "internal/fault", "internal/dbsession", "internal/leader"}, "the subscriber runtime knows no consumer: projections and adapters plug into it"},
 	{"internal/app", append([]string{"domain/"}, kernel...), "the application layer owns its ports and knows no adapter, no read model"},
 	{"projections", append([]string{"domain/", "projections"}, kernel...), "read models fold events into tables: domain and pgx, no application, no adapter"},
+	{"internal/timeline", append([]string{"domain/", "internal/app"}, kernel...), "a request's history folds its stream through the domain, read through the event-store port"},
+	{"internal/asof", append([]string{"domain/", "internal/app"}, kernel...), "point-in-time views fold the log through the port and answer the application's read-model ports: no adapter, no read model"},
 	{"adapters/", append([]string{"domain/", "internal/app", "projections", "adapters/"}, kernel...), "adapters implement the ports; only cmd puts them together"},
 	{"internal/service", append([]string{"domain/", "internal/app", "internal/service", "projections", "adapters/"}, kernel...), "the composition root puts the parts together for cmd and tests; nothing but them imports it"},
 	{"cmd/", []string{""}, "the binary parses flags into the composition root's Config"},
