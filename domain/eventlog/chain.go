@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"time"
 )
 
@@ -30,15 +31,16 @@ var ErrChainBroken = errors.New("hash chain broken")
 // VerifyChain checks the hash chain of a whole stream read from version 0, in order.
 func VerifyChain(events []RecordedEvent) error {
 	previous := ""
-	for i, e := range events {
+	var hasher ChainHasher
+	for i := range events {
+		e := &events[i]
 		if e.Version != int64(i) {
 			return fmt.Errorf("%w: event %d of %s has version %d", ErrChainBroken, i, e.StreamID, e.Version)
 		}
 		if e.Metadata.PreviousHash != previous {
 			return fmt.Errorf("%w: %s version %d does not follow the hash before it", ErrChainBroken, e.StreamID, e.Version)
 		}
-		data := EventData{ID: e.ID, Type: e.Type, Data: e.Data, Metadata: e.Metadata}
-		if want := hashOf(e.StreamID, e.Version, data); e.Metadata.Hash != want {
+		if !hasher.Sealed(e) {
 			return fmt.Errorf("%w: %s version %d was changed after it was written", ErrChainBroken, e.StreamID, e.Version)
 		}
 		previous = e.Metadata.Hash
@@ -47,24 +49,60 @@ func VerifyChain(events []RecordedEvent) error {
 }
 
 func hashOf(streamID string, version int64, e EventData) string {
-	h := sha256.New()
-	field := func(b []byte) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
+	var c ChainHasher
+	return hex.EncodeToString(c.sum(streamID, version, e.ID, e.Type, e.Data, &e.Metadata))
+}
+
+// ChainHasher recomputes events' hashes one at a time, as a reader of the global log meets
+// them, reusing its buffers: verifying a log of millions of events allocates nothing per event.
+// The zero value is ready; one goroutine uses it at a time.
+type ChainHasher struct {
+	h   hash.Hash
+	buf []byte
+	hex [2 * sha256.Size]byte
+}
+
+// Sealed reports whether e's Hash is the one its stream, version, identity, payload, metadata
+// and PreviousHash give: false when anything the hash covers changed after the event was
+// sealed. Whether PreviousHash is the hash of the event before it is the caller's to check.
+func (c *ChainHasher) Sealed(e *RecordedEvent) bool {
+	sum := c.sum(e.StreamID, e.Version, e.ID, e.Type, e.Data, &e.Metadata)
+	hex.Encode(c.hex[:], sum)
+	return string(c.hex[:]) == e.Metadata.Hash
+}
+
+// sum writes every covered field, each prefixed with its length, and returns the SHA-256.
+func (c *ChainHasher) sum(streamID string, version int64, id [16]byte, eventType string, data []byte, m *Metadata) []byte {
+	if c.h == nil {
+		c.h = sha256.New()
+	}
+	c.h.Reset()
+	b := c.buf[:0]
+	field := func(p []byte) {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(p)))
+		b = append(b, p...)
+	}
+	text := func(s string) {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+		b = append(b, s...)
 	}
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], uint64(version))
-	field([]byte(streamID))
+	text(streamID)
 	field(v[:])
-	field(e.ID[:])
-	field([]byte(e.Type))
-	field(e.Data)
-	field([]byte(e.Metadata.Actor))
-	field([]byte(e.Metadata.OccurredAt.UTC().Format(time.RFC3339Nano)))
-	field([]byte(e.Metadata.CorrelationID))
-	field([]byte(e.Metadata.CausationID))
-	field([]byte(e.Metadata.PreviousHash))
-	return hex.EncodeToString(h.Sum(nil))
+	field(id[:])
+	text(eventType)
+	field(data)
+	text(m.Actor)
+	// The time's length is only known once formatted: reserve its prefix, then fill it in.
+	at := len(b)
+	b = append(b, 0, 0, 0, 0, 0, 0, 0, 0)
+	b = m.OccurredAt.UTC().AppendFormat(b, time.RFC3339Nano)
+	binary.BigEndian.PutUint64(b[at:], uint64(len(b)-at-8))
+	text(m.CorrelationID)
+	text(m.CausationID)
+	text(m.PreviousHash)
+	c.h.Write(b)
+	c.buf = b
+	return c.h.Sum(b[len(b):len(b)])
 }

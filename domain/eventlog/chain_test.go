@@ -358,3 +358,43 @@ func TestVerifyChainCannotSeeATruncatedTail(t *testing.T) {
 		t.Fatalf("VerifyChain of a prefix = %v; the chain has no end marker", err)
 	}
 }
+
+// ChainHasher is what a verifier of the whole log runs once per event: it must agree with Seal
+// on every event, refuse a changed one, and allocate nothing.
+func TestChainHasher(t *testing.T) {
+	var hasher eventlog.ChainHasher
+	s := sealedStream(5)
+	s[3].Metadata.OccurredAt = s[3].Metadata.OccurredAt.In(time.FixedZone("X", 2*3600)) // read back in another zone
+	for i := range s {
+		if !hasher.Sealed(&s[i]) {
+			t.Fatalf("event %d as sealed: Sealed = false", i)
+		}
+	}
+	changed := sealedStream(5)
+	changed[2].Data = json.RawMessage(`{"body":"message X"}`)
+	if hasher.Sealed(&changed[2]) {
+		t.Fatal("a changed payload: Sealed = true")
+	}
+	renumbered := sealedStream(5)
+	renumbered[2].Version = 3
+	if hasher.Sealed(&renumbered[2]) {
+		t.Fatal("a renumbered event: Sealed = true")
+	}
+	if hasher.Sealed(&eventlog.RecordedEvent{StreamID: stream}) {
+		t.Fatal("an unsealed event: Sealed = true")
+	}
+	if allocs := testing.AllocsPerRun(100, func() { hasher.Sealed(&s[4]) }); allocs != 0 {
+		t.Fatalf("Sealed allocates %v times per event", allocs)
+	}
+}
+
+func BenchmarkChainHasherSealed(b *testing.B) {
+	var hasher eventlog.ChainHasher
+	s := sealedStream(1)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !hasher.Sealed(&s[0]) {
+			b.Fatal("not sealed")
+		}
+	}
+}
