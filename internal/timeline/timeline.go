@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -114,8 +115,7 @@ var ErrNoSuchVersion = errors.New("the request's stream holds no event of that v
 // chain or does not fold still has a timeline: the steps up to the first event that does not
 // fold, and the finding in the verdict.
 func Build(ctx context.Context, store eventlog.Store, requestID uuid.UUID, stop Stop) (Timeline, error) {
-	streamID := request.Stream(requestID)
-	events, err := store.ReadStream(ctx, streamID, 0, eventlog.ReadOptions{})
+	events, decoded, failed, err := readAndAdmit(ctx, store, request.Stream(requestID))
 	if err != nil {
 		return Timeline{}, fmt.Errorf("history of request %s: %w", requestID, err)
 	}
@@ -126,20 +126,17 @@ func Build(ctx context.Context, store eventlog.Store, requestID uuid.UUID, stop 
 	if err != nil {
 		return Timeline{}, fmt.Errorf("history of request %s up to %s: %w", requestID, stop, err)
 	}
-	tl := Timeline{RequestID: requestID, Events: len(events), Stop: stop, Steps: make([]Step, 0, end)}
-	tl.Verdict.Chain = chainFinding(events)
-
-	decoded, failed := admitAll(events)
-	if failed != nil {
-		tl.Verdict.Fold = failed
-		end = min(end, len(decoded))
-	}
-	tl.Verdict.OK = tl.Verdict.Chain == nil && tl.Verdict.Fold == nil
-
+	chain := make(chan *Finding, 1)
+	go func() { chain <- chainFinding(events) }() // beside the steps: both take a while on long streams
+	tl := Timeline{RequestID: requestID, Events: len(events), Stop: stop}
+	tl.Verdict.Fold = failed
+	end = min(end, len(decoded))
 	n, err := resolveNames(ctx, store, requestID, decoded[:end])
 	if err != nil {
+		<-chain
 		return Timeline{}, fmt.Errorf("history of request %s: %w", requestID, err)
 	}
+	tl.Steps = make([]Step, 0, end)
 	var st State
 	r := &request.Request{}
 	for i, e := range decoded[:end] {
@@ -157,28 +154,109 @@ func Build(ctx context.Context, store eventlog.Store, requestID uuid.UUID, stop 
 		final := tl.Steps[len(tl.Steps)-1].State
 		tl.State = &final
 	}
+	tl.Verdict.Chain = <-chain
+	tl.Verdict.OK = tl.Verdict.Chain == nil && tl.Verdict.Fold == nil
 	return tl, nil
 }
 
-// admitAll decodes the stream and folds it through the domain, each event admitted by the
-// request as the events before it leave it. It returns the events that fold, in order, and the
-// first that does not, if any.
-func admitAll(events []eventlog.RecordedEvent) ([]eventlog.Event, *Finding) {
+// readPage is how many versions of a stream one read covers.
+const readPage = 2000
+
+// readers is how many reads of a stream run at once: the store's client decodes rows, and the
+// database finds them, on more than one core.
+const readers = 2
+
+// readAndAdmit reads a whole stream and folds it through the domain as it comes: each event
+// decoded and admitted by the request as the events before it leave it. It returns the
+// stream, the events that fold, in order, and the first event that does not, if any.
+func readAndAdmit(ctx context.Context, store eventlog.Store, streamID string) ([]eventlog.RecordedEvent, []eventlog.Event, *Finding, error) {
 	codec := request.Codec()
 	r := &request.Request{}
-	decoded := make([]eventlog.Event, 0, len(events))
-	for i := range events {
-		rec := &events[i]
-		e, err := codec.Decode(rec.Type, rec.Data)
-		if err == nil {
-			err = r.Admit(e)
+	var all []eventlog.RecordedEvent
+	var decoded []eventlog.Event
+	var failed *Finding
+	err := readInPages(ctx, store, streamID, func(page []eventlog.RecordedEvent) {
+		all = append(all, page...)
+		for i := 0; i < len(page) && failed == nil; i++ {
+			rec := &page[i]
+			e, err := codec.Decode(rec.Type, rec.Data)
+			if err == nil {
+				err = r.Admit(e)
+			}
+			if err != nil {
+				failed = &Finding{Version: rec.Version, Problem: fmt.Sprintf("version %d: %v", rec.Version, err), err: err}
+				return
+			}
+			decoded = append(decoded, e)
 		}
-		if err != nil {
-			return decoded, &Finding{Version: rec.Version, Problem: fmt.Sprintf("version %d: %v", rec.Version, err), err: err}
-		}
-		decoded = append(decoded, e)
+	})
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return decoded, nil
+	return all, decoded, failed, nil
+}
+
+// readInPages reads a whole stream, page n being the events of versions n×readPage up to the
+// next page's, and passes the pages to fold in order as they arrive. Readers take every
+// readers-th page; each stops after a short page, which holds every event from its first
+// version on: the stream's end, whatever gaps a damaged stream has in its versions.
+func readInPages(ctx context.Context, store eventlog.Store, streamID string, fold func([]eventlog.RecordedEvent)) error {
+	type page struct {
+		n      int
+		events []eventlog.RecordedEvent
+		last   bool
+		err    error
+	}
+	results := make(chan page, readers)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(done)
+	for first := range readers {
+		wg.Go(func() {
+			for n := first; ; n += readers {
+				from := int64(n) * readPage
+				events, err := store.ReadStream(ctx, streamID, from, eventlog.ReadOptions{Limit: readPage})
+				p := page{n: n, events: events, err: err, last: err != nil || len(events) < readPage}
+				if !p.last {
+					// A full page may reach past its versions where versions are missing: the
+					// next page has those.
+					for i := range events {
+						if events[i].Version >= from+readPage {
+							p.events = events[:i]
+							break
+						}
+					}
+				}
+				select {
+				case results <- p:
+				case <-done:
+					return
+				}
+				if p.last {
+					return
+				}
+			}
+		})
+	}
+	arrived := map[int]page{}
+	for next := 0; ; {
+		p, ok := arrived[next]
+		if !ok {
+			p = <-results
+			arrived[p.n] = p
+			continue
+		}
+		delete(arrived, next)
+		if p.err != nil {
+			return fmt.Errorf("read %s from version %d: %w", streamID, int64(next)*readPage, p.err)
+		}
+		fold(p.events)
+		if p.last {
+			return nil
+		}
+		next++
+	}
 }
 
 // chainFinding checks the stream's hash chain. VerifyChain stops at the first event that breaks
