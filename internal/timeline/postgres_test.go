@@ -34,14 +34,18 @@ func TestTimelineOnPostgreSQL(t *testing.T) {
 	me := app.Meta{Actor: app.Actor{Kind: "technician", ID: tech}}
 	customer := app.Meta{Actor: app.Actor{Kind: "customer", ID: requestID}}
 	steps := []func() (app.Result, error){
-		func() (app.Result, error) { return a.CreateCompany(ctx, admin, app.CreateCompany{CompanyID: company, Name: "Initech"}) },
+		func() (app.Result, error) {
+			return a.CreateCompany(ctx, admin, app.CreateCompany{CompanyID: company, Name: "Initech"})
+		},
 		func() (app.Result, error) {
 			return a.CreatePortal(ctx, admin, app.CreatePortal{CompanyID: company, PortalID: portal, Name: "Help"})
 		},
 		func() (app.Result, error) {
 			return a.RegisterTechnician(ctx, admin, app.RegisterTechnician{TechnicianID: tech, Name: "Ada Lovelace", Email: "ada@example.com"})
 		},
-		func() (app.Result, error) { return a.GrantAccess(ctx, admin, app.GrantAccess{TechnicianID: tech, CompanyID: company}) },
+		func() (app.Result, error) {
+			return a.GrantAccess(ctx, admin, app.GrantAccess{TechnicianID: tech, CompanyID: company})
+		},
 		func() (app.Result, error) {
 			return a.SetAvailability(ctx, admin, app.SetAvailability{TechnicianID: tech, Availability: directory.Available})
 		},
@@ -52,7 +56,9 @@ func TestTimelineOnPostgreSQL(t *testing.T) {
 		},
 		func() (app.Result, error) { return a.AssignToMe(ctx, me, requestID) },
 		func() (app.Result, error) { return a.JoinChat(ctx, me, requestID) },
-		func() (app.Result, error) { return a.SendCustomerMessage(ctx, customer, requestID, uuid.New(), "Hello?") },
+		func() (app.Result, error) {
+			return a.SendCustomerMessage(ctx, customer, requestID, uuid.New(), "Hello?")
+		},
 		func() (app.Result, error) { return a.Close(ctx, me, requestID) },
 	}
 	for i, step := range steps {
