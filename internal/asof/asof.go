@@ -65,8 +65,28 @@ type Snapshot struct {
 // folds it. Events of types it does not know are counted and skipped; an event that does not
 // decode is skipped as a projector parks it.
 func At(ctx context.Context, store eventlog.Store, t time.Time) (*Snapshot, error) {
+	s, err := fold(ctx, store, t, func(e *eventlog.RecordedEvent) bool { return e.RecordedAt.After(t) })
+	if err != nil {
+		return nil, fmt.Errorf("as of %s: %w", t.Format(time.RFC3339Nano), err)
+	}
+	return s, nil
+}
+
+// Latest reads store's global log as far as it can be read now and folds it: the read models'
+// answers once they have caught up. Its Time is zero.
+func Latest(ctx context.Context, store eventlog.Store) (*Snapshot, error) {
+	s, err := fold(ctx, store, time.Time{}, func(*eventlog.RecordedEvent) bool { return false })
+	if err != nil {
+		return nil, fmt.Errorf("the log as it stands: %w", err)
+	}
+	return s, nil
+}
+
+// fold folds the prefix of the global log that ends before the first event past says is past
+// the snapshot's end.
+func fold(ctx context.Context, store eventlog.Store, t time.Time, past func(*eventlog.RecordedEvent) bool) (*Snapshot, error) {
 	if store == nil {
-		return nil, errors.New("as of: an event store is required")
+		return nil, errors.New("an event store is required")
 	}
 	s := &Snapshot{
 		at:          t,
@@ -77,7 +97,7 @@ func At(ctx context.Context, store eventlog.Store, t time.Time) (*Snapshot, erro
 		rows:        map[uuid.UUID]*row{},
 	}
 	f := newFolder(s)
-	err := readUntil(ctx, store, t, func(page []eventlog.RecordedEvent) {
+	err := readUntil(ctx, store, past, func(page []eventlog.RecordedEvent) {
 		for i := range page {
 			f.fold(&page[i])
 		}
@@ -85,7 +105,7 @@ func At(ctx context.Context, store eventlog.Store, t time.Time) (*Snapshot, erro
 		s.events += len(page)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("as of %s: %w", t.Format(time.RFC3339Nano), err)
+		return nil, err
 	}
 	s.store = &Store{store: store, position: s.position}
 	return s, nil
@@ -94,9 +114,10 @@ func At(ctx context.Context, store eventlog.Store, t time.Time) (*Snapshot, erro
 // readPage is how many events At asks the store for at once.
 const readPage = 5000
 
-// readUntil passes the prefix of the global log at t to fold, page by page, each page
-// non-empty. The next page is read while fold works on the current one.
-func readUntil(ctx context.Context, store eventlog.Store, t time.Time, fold func([]eventlog.RecordedEvent)) error {
+// readUntil passes the global log up to the first event past says is past the end to fold,
+// page by page, each page non-empty. The next page is read while fold works on the current
+// one.
+func readUntil(ctx context.Context, store eventlog.Store, past func(*eventlog.RecordedEvent) bool, fold func([]eventlog.RecordedEvent)) error {
 	type result struct {
 		page []eventlog.RecordedEvent
 		err  error
@@ -115,7 +136,7 @@ func readUntil(ctx context.Context, store eventlog.Store, t time.Time, fold func
 			}
 			end := len(page)
 			for i := range page {
-				if page[i].RecordedAt.After(t) {
+				if past(&page[i]) {
 					end = i
 					break
 				}
@@ -142,7 +163,7 @@ func readUntil(ctx context.Context, store eventlog.Store, t time.Time, fold func
 	return ctx.Err()
 }
 
-// Time is the moment the snapshot was asked for.
+// Time is the moment the snapshot was asked for; zero for Latest.
 func (s *Snapshot) Time() time.Time { return s.at }
 
 // Position is the position of the last event folded: Start when no event was recorded by
