@@ -13,12 +13,21 @@
 // global log, in ReadAll order, up to and not including the first event whose RecordedAt is
 // after T. The state folded from a prefix is one the log actually went through (and the one
 // the read models showed once they had applied that prefix); an event recorded at or before T
-// that the log orders after one recorded later is left out with everything after it.
+// that the log orders after one recorded later is left out with everything after it. At reads
+// the log as the store shows it when At runs: a commit the store still holds back behind a
+// transaction that is open is not read, as no read model has applied it yet either.
+//
+// The log is folded as the projectors fold it, with one difference: an event that does not
+// decode is skipped, and the stream's later events are folded, where a projector parks it and
+// holds the stream's later events back until an operator retries them. A view as of T shows
+// what the log holds.
 //
 // # What is kept
 //
 // A Snapshot keeps what the list and the directory show: one row per request (the fields of a
-// list row and the request's domain state), the companies, portals and technicians. A
+// list row and the request's domain state; of the chat, only when it last changed and how
+// many messages and files it holds, its events not even decoded), the companies, portals and
+// technicians. A
 // request's details are folded when they are asked for, from its stream read through Store,
 // the log cut at the snapshot's position: nothing of a stream past T is ever read, and any
 // stream fold the application does on a Snapshot's Store (the details of a request the read
@@ -222,6 +231,11 @@ func (f *folder) fold(rec *eventlog.RecordedEvent) {
 		if r == nil && rec.Type != submittedType {
 			return // events of a request whose submission the log does not hold before them
 		}
+		if count, ok := countOnly[rec.Type]; ok {
+			r.touched(at(rec))
+			count(r)
+			return
+		}
 		e, err := f.requests.Decode(rec.Type, rec.Data)
 		if err != nil {
 			return // parked by the projectors: it changes no row
@@ -237,6 +251,21 @@ func (f *folder) fold(rec *eventlog.RecordedEvent) {
 }
 
 var submittedType = (*request.Submitted)(nil).EventType()
+
+// countOnly are the request events the list takes nothing from but when they happened and, of
+// messages and files, how many there are: At does not decode them (in a chat-heavy log they
+// are most of it), and the list's rows fold only the events that change what they show.
+var countOnly = map[string]func(*row){
+	(*request.MessageSent)(nil).EventType():            func(r *row) { r.messages++ },
+	(*request.FileShared)(nil).EventType():             func(r *row) { r.files++ },
+	(*request.ChatJoined)(nil).EventType():             func(*row) {},
+	(*request.NoteAdded)(nil).EventType():              func(*row) {},
+	(*request.ScreenSharingRequested)(nil).EventType(): func(*row) {},
+	(*request.ScreenSharingAccepted)(nil).EventType():  func(*row) {},
+	(*request.ScreenSharingDeclined)(nil).EventType():  func(*row) {},
+	(*request.MobileProfileSent)(nil).EventType():      func(*row) {},
+	(*request.ChatEnded)(nil).EventType():              func(*row) {},
+}
 
 // requestID is the request a stream belongs to, for request streams.
 func requestID(streamID string) (uuid.UUID, bool) {

@@ -17,7 +17,9 @@ import (
 // row is a request as the request list shows it: the domain's request (its status, assignee,
 // customer, company) and what the list adds, folded as projections/requestlist folds it.
 type row struct {
-	id  uuid.UUID
+	id uuid.UUID
+	// req is the request as far as the list needs it: submitted, assigned, unassigned,
+	// transferred, closed. The chat's events are counted, not folded (see countOnly).
 	req *request.Request
 	// companyName is the company's name when the request was submitted, assigneeName the
 	// assignee's when they got it: the names the list's row was written with.
@@ -67,7 +69,7 @@ func (f *folder) foldRequest(id uuid.UUID, r *row, rec *eventlog.RecordedEvent, 
 		return
 	}
 	r.req.Fold([]eventlog.Event{e})
-	r.lastActivity, r.activityKey = when, when.UnixMicro()
+	r.touched(when)
 	switch e := e.(type) {
 	case *request.Assigned:
 		r.setAssignee(f.s.techNames[e.TechnicianID], &when)
@@ -75,13 +77,14 @@ func (f *folder) foldRequest(id uuid.UUID, r *row, rec *eventlog.RecordedEvent, 
 		r.setAssignee(f.s.techNames[e.To], &when)
 	case *request.Unassigned:
 		r.setAssignee("", nil)
-	case *request.MessageSent:
-		r.messages++
-	case *request.FileShared:
-		r.files++
 	case *request.Closed:
 		r.closedAt = &when
 	}
+}
+
+// touched notes an event of the request at when: its last activity.
+func (r *row) touched(when time.Time) {
+	r.lastActivity, r.activityKey = when, when.UnixMicro()
 }
 
 func (r *row) setAssignee(name string, since *time.Time) {

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/asof"
@@ -339,6 +340,21 @@ func TestSnapshotsAnswerAsTheReadModelsDid(t *testing.T) {
 	}
 	if len(moments) < 30 {
 		t.Fatalf("only %d moments recorded", len(moments))
+	}
+	// A snapshot reads what the log shows: every commit once each transaction begun before it
+	// has ended, anywhere on the server.
+	heads := h.svc.Store.(eventlog.HeadReader)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		head, err := heads.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if head.Compare(h.svc.App.Written()) >= 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the log shows %s, the history wrote up to %s", head, h.svc.App.Written())
+		}
 	}
 	queries, rows, found := 0, 0, 0
 	for _, m := range moments {
