@@ -18,20 +18,19 @@
 // transaction that is open is not read, as no read model has applied it yet either.
 //
 // The log is folded as the projectors fold it, with one difference: an event that does not
-// decode is skipped, and the stream's later events are folded, where a projector parks it and
-// holds the stream's later events back until an operator retries them. A view as of T shows
-// what the log holds.
+// decode is skipped and the stream's later events are folded, where a projector parks it and
+// holds the stream's later events back until an operator retries them (and a chat event the
+// list only counts is counted without being decoded). A view as of T shows what the log holds.
 //
 // # What is kept
 //
 // A Snapshot keeps what the list and the directory show: one row per request (the fields of a
 // list row and the request's domain state; of the chat, only when it last changed and how
-// many messages and files it holds, its events not even decoded), the companies, portals and
-// technicians. A
-// request's details are folded when they are asked for, from its stream read through Store,
-// the log cut at the snapshot's position: nothing of a stream past T is ever read, and any
-// stream fold the application does on a Snapshot's Store (the details of a request the read
-// model lacks, an auditor's history) is a fold at T too.
+// many messages and files it holds), the companies, portals and technicians. A request's
+// details are folded when they are asked for, from its stream read through Store, the log cut
+// at the snapshot's position: nothing of a stream past T is ever read, and any stream fold the
+// application does on a Snapshot's Store (the details of a request the read model lacks, an
+// auditor's history) is a fold at T too.
 package asof
 
 import (
@@ -71,8 +70,8 @@ type Snapshot struct {
 }
 
 // At reads store's global log up to its position at t (see the package documentation) and
-// folds it. Events of types it does not know are counted and skipped; an event that does not
-// decode is skipped as a projector parks it.
+// folds it. Events of types it does not know, or that do not decode, are counted in Events and
+// change nothing.
 func At(ctx context.Context, store eventlog.Store, t time.Time) (*Snapshot, error) {
 	s, err := fold(ctx, store, t, func(e *eventlog.RecordedEvent) bool { return e.RecordedAt.After(t) })
 	if err != nil {
