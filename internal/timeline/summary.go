@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -30,7 +31,8 @@ func (n *names) summary(actor string, e eventlog.Event) string {
 	case *request.ChatJoined:
 		return n.technician(e.TechnicianID) + " joined the chat"
 	case *request.MessageSent:
-		return fmt.Sprintf("%s sent a message (%d characters)", n.side(e.From, e.TechnicianID), utf8.RuneCountInString(e.Body))
+		// The most frequent event of a long history, said without fmt.
+		return n.side(e.From, e.TechnicianID) + " sent a message (" + strconv.Itoa(utf8.RuneCountInString(e.Body)) + " characters)"
 	case *request.NoteAdded:
 		return fmt.Sprintf("%s added a private note (%d characters)", n.technician(e.TechnicianID), utf8.RuneCountInString(e.Body))
 	case *request.FileShared:

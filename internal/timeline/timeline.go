@@ -287,13 +287,15 @@ type names struct {
 	customer    string
 	company     string
 	technicians map[uuid.UUID]*app.Person
+	// actors are the actors resolved so far: a long history has few.
+	actors map[string]string
 }
 
 // resolveNames finds the names of the technicians and of the company the events name, by
 // folding their streams from the same store (in one read when the store reads several streams
 // at once).
 func resolveNames(ctx context.Context, store eventlog.Store, requestID uuid.UUID, events []eventlog.Event) (*names, error) {
-	n := &names{requestID: requestID, technicians: map[uuid.UUID]*app.Person{}}
+	n := &names{requestID: requestID, technicians: map[uuid.UUID]*app.Person{}, actors: map[string]string{}}
 	var company uuid.UUID
 	note := func(id uuid.UUID) {
 		if id != uuid.Nil && n.technicians[id] == nil {
@@ -407,6 +409,15 @@ func (n *names) person(id uuid.UUID) *app.Person {
 // actor resolves an event's actor to a name: a technician's, the request's customer's, or the
 // actor as written ("admin", "system", or what names nobody known).
 func (n *names) actor(actor string) string {
+	if name, ok := n.actors[actor]; ok {
+		return name
+	}
+	name := n.resolve(actor)
+	n.actors[actor] = name
+	return name
+}
+
+func (n *names) resolve(actor string) string {
 	kind, id, ok := strings.Cut(actor, ":")
 	if !ok {
 		return actor
