@@ -54,9 +54,7 @@ func (r *Request) admits(e eventlog.Event) error {
 		if r.state.ID != uuid.Nil {
 			return errSubmittedTwice
 		}
-		_, err := Submit(Submission{RequestID: e.RequestID, CompanyID: e.CompanyID, PortalID: e.PortalID,
-			Customer: e.Customer, Description: e.Description, Source: e.Source})
-		return err
+		return admitsSubmission(e)
 	case *Assigned:
 		return r.canAssign(serving(e.TechnicianID))
 	case *Unassigned:
@@ -109,6 +107,43 @@ func (r *Request) admits(e eventlog.Event) error {
 	return errNotRequestEvent
 }
 
+// admitsSubmission checks what Submit stores: the IDs, the platform, and text a person could
+// have typed within Submit's bounds. It does not parse the e-mail address again (Submit did,
+// and stored it normalised): a verifier admits hundreds of thousands of submissions, and the
+// address's syntax decides no transition.
+func admitsSubmission(e *Submitted) error {
+	if e.RequestID == uuid.Nil || e.CompanyID == uuid.Nil || e.PortalID == uuid.Nil {
+		return ErrMissingID
+	}
+	if _, err := ParsePlatform(string(e.Source.Platform)); err != nil {
+		return err
+	}
+	checks := []struct {
+		value string
+		max   int
+		kind  func(string) error
+		err   error
+	}{
+		{e.Customer.Name, MaxCustomerNameLength, text.Line, ErrInvalidCustomerName},
+		{e.Customer.Email, 254, text.Line, ErrInvalidEmail},
+		{e.Description, MaxDescriptionLength, text.Multiline, ErrInvalidDescription},
+	}
+	for _, c := range checks {
+		if err := text.Bounded(c.value, c.max, c.kind, c.err); err != nil {
+			return err
+		}
+	}
+	for _, f := range []string{e.Source.IP, e.Source.OS, e.Source.OSVersion, e.Source.Browser} {
+		if f == "" {
+			continue
+		}
+		if err := text.Bounded(f, maxSourceFieldLength, text.Line, ErrInvalidSource); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // canChat is whether a message from side (the technician's, technician) may be sent now.
 func (r *Request) canChat(side Side, technician uuid.UUID, serving func(uuid.UUID) *directory.Technician) error {
 	switch side {
@@ -118,4 +153,16 @@ func (r *Request) canChat(side Side, technician uuid.UUID, serving func(uuid.UUI
 		return r.canCustomerChat()
 	}
 	return errUnknownSide
+}
+
+// Slim drops what no rule reads of a request (the customer, the description, the source but
+// for the platform), keeping all that Admit and the commands decide on: a verifier that holds
+// every request of a log at once keeps a fraction of the memory. A slim request answers
+// Customer, Description and Source with zero values.
+func (r *Request) Slim() {
+	platform, err := ParsePlatform(string(r.state.Source.Platform))
+	if err != nil {
+		platform = r.state.Source.Platform
+	}
+	r.state.Customer, r.state.Description, r.state.Source = Customer{}, "", Source{Platform: platform}
 }

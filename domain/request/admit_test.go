@@ -123,12 +123,26 @@ func TestAdmitEveryHistoryCommandsWrite(t *testing.T) {
 		for range 200 {
 			_ = commands[rng.IntN(len(commands))](r, techs[rng.IntN(len(techs))])
 		}
-		var replayed request.Request
+		var replayed, slim request.Request
 		for i, e := range r.Changes() {
 			if err := replayed.Admit(e); err != nil {
 				t.Fatalf("seed %d: event %d (%s) written by a command: %v", seed, i, e.EventType(), err)
 			}
+			// A slim request admits the same, and offers the same actions.
+			if err := slim.Admit(e); err != nil {
+				t.Fatalf("seed %d: event %d (%s), slim: %v", seed, i, e.EventType(), err)
+			}
+			slim.Slim()
+			for _, tech := range techs {
+				if !reflect.DeepEqual(slim.TechnicianActions(tech), replayed.TechnicianActions(tech)) ||
+					!reflect.DeepEqual(slim.CustomerActions(), replayed.CustomerActions()) || slim.Status() != replayed.Status() {
+					t.Fatalf("seed %d: event %d: a slim request offers other actions", seed, i)
+				}
+			}
 			events++
+		}
+		if slim.Customer() != (request.Customer{}) || slim.Description() != "" || slim.Platform() != replayed.Platform() {
+			t.Fatalf("seed %d: slim request %+v", seed, slim.State())
 		}
 		folded, err := request.FromHistory(r.Changes())
 		if err != nil {
