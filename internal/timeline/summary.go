@@ -1,0 +1,66 @@
+package timeline
+
+import (
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+)
+
+// summary says in one line what an event changed, naming people as the timeline resolves them.
+// It gives the length of a message or a note, never its text; names and file names are quoted
+// by %q where they come from people, so no summary spans two lines.
+func (n *names) summary(actor string, e eventlog.Event) string {
+	switch e := e.(type) {
+	case *request.Submitted:
+		return fmt.Sprintf("customer %q <%s> submitted the request from %s (a description of %d characters)",
+			e.Customer.Name, e.Customer.Email, e.Source.Platform, utf8.RuneCountInString(e.Description))
+	case *request.Assigned:
+		if n.actorIs(actor, e.TechnicianID.String()) {
+			return n.technician(e.TechnicianID) + " took the request"
+		}
+		return fmt.Sprintf("%s assigned the request to %s", n.actor(actor), n.technician(e.TechnicianID))
+	case *request.Unassigned:
+		return n.technician(e.TechnicianID) + " gave the request back"
+	case *request.Transferred:
+		return fmt.Sprintf("%s transferred the request to %s", n.technician(e.From), n.technician(e.To))
+	case *request.ChatJoined:
+		return n.technician(e.TechnicianID) + " joined the chat"
+	case *request.MessageSent:
+		// The most frequent event of a long history, said without fmt.
+		return n.side(e.From, e.TechnicianID) + " sent a message (" + strconv.Itoa(utf8.RuneCountInString(e.Body)) + " characters)"
+	case *request.NoteAdded:
+		return fmt.Sprintf("%s added a private note (%d characters)", n.technician(e.TechnicianID), utf8.RuneCountInString(e.Body))
+	case *request.FileShared:
+		return fmt.Sprintf("%s shared the file %q (%d bytes, %s)", n.side(e.From, e.TechnicianID), e.Name, e.Size, e.ContentType)
+	case *request.ScreenSharingRequested:
+		return n.technician(e.TechnicianID) + " asked to see the customer's screen"
+	case *request.ScreenSharingAccepted:
+		return "customer accepted screen sharing"
+	case *request.ScreenSharingDeclined:
+		return "customer declined screen sharing"
+	case *request.MobileProfileSent:
+		return fmt.Sprintf("%s sent the mobile profile %q", n.technician(e.TechnicianID), e.Profile)
+	case *request.ChatEnded:
+		return n.technician(e.TechnicianID) + " ended the chat"
+	case *request.Closed:
+		return n.technician(e.TechnicianID) + " closed the request"
+	}
+	return e.EventType()
+}
+
+// side names who acted in the chat: the customer, or the technician.
+func (n *names) side(side request.Side, technician uuid.UUID) string {
+	if side == request.CustomerSide {
+		return "customer"
+	}
+	return n.technician(technician)
+}
+
+func (n *names) actorIs(actor, technicianID string) bool {
+	return actor == "technician:"+technicianID
+}
