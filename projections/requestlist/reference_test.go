@@ -3,6 +3,7 @@ package requestlist_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -215,6 +216,11 @@ func (r *reference) Companies(ctx context.Context) (map[uuid.UUID]string, error)
 
 func (r *reference) Technicians(ctx context.Context) (map[uuid.UUID]string, error) {
 	return r.names(ctx, true)
+}
+
+// Auditors is not what the list reads: the reference keeps no auditors.
+func (r *reference) Auditors(context.Context) ([]directory.AuditorState, error) {
+	return nil, errors.New("the reference read model keeps no auditors")
 }
 
 func (r *reference) names(ctx context.Context, technicians bool) (map[uuid.UUID]string, error) {
