@@ -69,16 +69,20 @@ type RevokeAuditorAccess struct {
 	AllCompanies bool
 }
 
-// RevokeAuditorAccess records the revocation; a grant the auditor does not hold is
-// directory.ErrAuditorNoAccess. The auditor's next read is checked against what is left: every
-// read resolves the auditor from their stream.
+// RevokeAuditorAccess checks that the company exists (an unknown one is ErrNotFound), then
+// records the revocation; a grant the auditor does not hold is directory.ErrAuditorNoAccess.
+// The auditor's next read is checked against what is left: every read resolves the auditor
+// from their stream.
 func (a *App) RevokeAuditorAccess(ctx context.Context, meta Meta, cmd RevokeAuditorAccess) (Result, error) {
 	if (cmd.CompanyID == uuid.Nil) != cmd.AllCompanies {
 		return Result{}, fmt.Errorf("revoke auditor %s access: %w", cmd.AuditorID, ErrInvalidGrant)
 	}
-	return update(ctx, a, meta, a.auditors, cmd.AuditorID, func(au *directory.Auditor, _ *reads) error {
+	return update(ctx, a, meta, a.auditors, cmd.AuditorID, func(au *directory.Auditor, r *reads) error {
 		if cmd.AllCompanies {
 			return au.RevokeAllCompanies()
+		}
+		if _, err := r.company(cmd.CompanyID); err != nil {
+			return err
 		}
 		return au.RevokeAccess(cmd.CompanyID)
 	})
