@@ -194,6 +194,18 @@ func parseAccessCursor(s string) (int64, error) {
 	return seq, nil
 }
 
+// RecordAccess records a read by v before it is answered, when v is an auditor (anyone else's
+// reads are not recorded: it returns nil): for a read the App's own queries do not record, such
+// as a view of the requests as they were at a moment. e names what was read — its Kind, the
+// request and its company, or the query's Params — never its content; its AuditorID and
+// ClientIP are v's. An error means the read must not be answered.
+func (qs *Queries) RecordAccess(ctx context.Context, v Viewer, e AccessEntry) error {
+	if !v.IsAuditor() {
+		return nil
+	}
+	return qs.recordAccess(ctx, v, e)
+}
+
 // recordAccess records an auditor's read before it is answered; when it cannot, the read
 // fails.
 func (qs *Queries) recordAccess(ctx context.Context, v Viewer, e AccessEntry) error {

@@ -461,6 +461,24 @@ func TestAuditorAccessLog(t *testing.T) {
 			t.Fatalf("pages hold %v, want %v", got, want)
 		}
 	})
+	t.Run("a read the queries do not record themselves", func(t *testing.T) {
+		asOf := app.AccessEntry{Kind: "view_as_of", Params: map[string]string{"as_of": "2026-01-02T03:04:05Z", "view": "all"}}
+		if err := qs.RecordAccess(ctx, app.Viewer{TechnicianID: w.techs[0]}, asOf); err != nil {
+			t.Fatal(err)
+		}
+		if err := qs.RecordAccess(ctx, app.Viewer{AuditorID: acme, ClientIP: "198.51.100.4"}, asOf); err != nil {
+			t.Fatal(err)
+		}
+		page, err := qs.AccessLog(ctx, app.AccessLogQuery{Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := page.Entries[0]
+		if got.Kind != "view_as_of" || got.AuditorID != acme || got.ClientIP != "198.51.100.4" || got.Params["as_of"] != "2026-01-02T03:04:05Z" ||
+			page.Entries[1].Kind == "view_as_of" {
+			t.Fatalf("entries %+v: want the auditor's read alone", page.Entries)
+		}
+	})
 	t.Run("refusals", func(t *testing.T) {
 		for name, tt := range map[string]struct {
 			q    app.AccessLogQuery
