@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/clientinfo"
 )
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) (int, any, error)
@@ -25,29 +26,46 @@ func unsafe(method string) bool {
 	return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
 }
 
-// technician resolves the technician from a bearer token or the session cookie. Changes made
-// with the cookie must carry the session's CSRF token in X-CSRF-Token.
+// session resolves the caller's session from a bearer token or the session cookie. Changes
+// made with the cookie must carry the session's CSRF token in X-CSRF-Token.
+func (a *API) session(r *http.Request) (app.Session, error) {
+	creds := a.cfg.Accounts.Credentials()
+	token, viaCookie := bearer(r), false
+	if token == "" {
+		if c, err := r.Cookie(SessionCookie); err == nil {
+			token, viaCookie = c.Value, true
+		}
+	}
+	if token == "" {
+		return app.Session{}, errorf(http.StatusUnauthorized, "unauthorized", "log in first: send a bearer token or the session cookie")
+	}
+	session, err := creds.LookupSession(r.Context(), token)
+	if errors.Is(err, app.ErrNoSession) {
+		return app.Session{}, errorf(http.StatusUnauthorized, "unauthorized", "the session is unknown or expired; log in again")
+	}
+	if err != nil {
+		return app.Session{}, err
+	}
+	// An auditor changes nothing, whatever their CSRF token says.
+	if session.IsAuditor() && unsafe(r.Method) {
+		return app.Session{}, app.ErrReadOnly
+	}
+	if viaCookie && unsafe(r.Method) && !creds.CheckCSRF(session, r.Header.Get("X-CSRF-Token")) {
+		return app.Session{}, errorf(http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header")
+	}
+	return session, nil
+}
+
+// technician resolves the technician from a bearer token or the session cookie. An auditor is
+// refused (403): these routes change things.
 func (a *API) technician(fn func(w http.ResponseWriter, r *http.Request, technicianID uuid.UUID) (int, any, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		creds := a.cfg.Accounts.Credentials()
-		token, viaCookie := bearer(r), false
-		if token == "" {
-			if c, err := r.Cookie(SessionCookie); err == nil {
-				token, viaCookie = c.Value, true
-			}
-		}
-		if token == "" {
-			return 0, nil, errorf(http.StatusUnauthorized, "unauthorized", "log in first: send a bearer token or the session cookie")
-		}
-		session, err := creds.LookupSession(r.Context(), token)
-		if errors.Is(err, app.ErrNoSession) {
-			return 0, nil, errorf(http.StatusUnauthorized, "unauthorized", "the session is unknown or expired; log in again")
-		}
+		session, err := a.session(r)
 		if err != nil {
 			return 0, nil, err
 		}
-		if viaCookie && unsafe(r.Method) && !creds.CheckCSRF(session, r.Header.Get("X-CSRF-Token")) {
-			return 0, nil, errorf(http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header")
+		if session.IsAuditor() {
+			return 0, nil, app.ErrReadOnly
 		}
 		scope := "technician:" + session.TechnicianID.String()
 		return a.idempotent(w, r, scope, func(w http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -56,16 +74,81 @@ func (a *API) technician(fn func(w http.ResponseWriter, r *http.Request, technic
 	}
 }
 
+// reader resolves a technician or an auditor, for a route that reads: fn gets the viewer, an
+// auditor's with the client's address for the access log.
+func (a *API) reader(fn func(w http.ResponseWriter, r *http.Request, viewer app.Viewer) (int, any, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		session, err := a.session(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return fn(w, r, a.viewer(r, session))
+	}
+}
+
+// viewer is who a session reads as.
+func (a *API) viewer(r *http.Request, session app.Session) app.Viewer {
+	if session.IsAuditor() {
+		return app.Viewer{AuditorID: session.AuditorID, ClientIP: clientinfo.IP(r, a.cfg.TrustProxyHeaders)}
+	}
+	return app.Viewer{TechnicianID: session.TechnicianID}
+}
+
+// auditor resolves an auditor, for a route only auditors read; a technician is refused (403).
+func (a *API) auditor(fn func(w http.ResponseWriter, r *http.Request, auditorID uuid.UUID) (int, any, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		session, err := a.session(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !session.IsAuditor() {
+			return 0, nil, errorf(http.StatusForbidden, "forbidden", "only auditors read the access log")
+		}
+		return fn(w, r, session.AuditorID)
+	}
+}
+
+// refuseAuditor answers an auditor's change on a route that is not theirs (the customer's, the
+// administrator's) with 403, as every command route does, instead of taking their session for
+// a wrong token: nil when the request carries no auditor's session, or changes nothing.
+func (a *API) refuseAuditor(r *http.Request) error {
+	if !unsafe(r.Method) {
+		return nil
+	}
+	for _, token := range []string{bearer(r), cookieValue(r)} {
+		if token == "" {
+			continue
+		}
+		if s, err := a.cfg.Accounts.Credentials().LookupSession(r.Context(), token); err == nil && s.IsAuditor() {
+			return app.ErrReadOnly
+		}
+	}
+	return nil
+}
+
+func cookieValue(r *http.Request) string {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
 // customer resolves the customer from their per-request token; it opens only its own request,
 // and any other request ID answers 404 like an unknown one.
 func (a *API) customer(fn func(w http.ResponseWriter, r *http.Request, requestID uuid.UUID) (int, any, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		token := bearer(r)
 		if token == "" {
+			if err := a.refuseAuditor(r); err != nil {
+				return 0, nil, err
+			}
 			return 0, nil, errorf(http.StatusUnauthorized, "unauthorized", "send the customer token you got at submission as a bearer token")
 		}
 		requestID, err := a.cfg.Accounts.Credentials().CustomerRequest(r.Context(), token)
 		if errors.Is(err, app.ErrNoCustomerToken) {
+			if err := a.refuseAuditor(r); err != nil {
+				return 0, nil, err
+			}
 			return 0, nil, errorf(http.StatusUnauthorized, "unauthorized", "unknown customer token")
 		}
 		if err != nil {
@@ -89,6 +172,9 @@ func (a *API) admin(fn handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		token := bearer(r)
 		if a.cfg.AdminToken == "" || token == "" || !constantTimeEqual(token, a.cfg.AdminToken) {
+			if err := a.refuseAuditor(r); err != nil {
+				return 0, nil, err
+			}
 			return 0, nil, errorf(http.StatusUnauthorized, "unauthorized", "send the admin token as a bearer token")
 		}
 		return a.idempotent(w, r, "admin", fn)

@@ -52,6 +52,8 @@ type badInputFixture struct {
 	// passwordTarget is the technician whose password the set-password route changes: a
 	// change ends their sessions, so it is nobody the other routes act as.
 	passwordTarget uuid.UUID
+	// auditor is granted and revoked companies; auditorPasswordTarget's password is changed.
+	auditor, auditorPasswordTarget uuid.UUID
 }
 
 // newBadInputFixture starts a server and builds the fixture on it.
@@ -63,6 +65,8 @@ func newBadInputFixture(t *testing.T) (*env, *badInputFixture) {
 	f.iosID, _ = w.inChat(t, uaIOS)
 	f.other = e.technician(t, "Carol Tech", w.companyA)
 	f.passwordTarget = e.registerTechnician(t, "Pat Password", "pat.password@example.com")
+	f.auditor = e.registerAuditor(t, "Ann Audit", "ann.audit@example.com", w.companyA)
+	f.auditorPasswordTarget = e.registerAuditor(t, "Pam Password", "pam.password@example.com")
 	var up commandResult
 	f.customer.upload(t, custPath(f.winID, "files"), "a.txt", []byte("a\n")).want(t, http.StatusCreated).decode(t, &up)
 	f.fileID = up.ID
@@ -138,6 +142,20 @@ func (f *badInputFixture) jsonRoutes() []jsonRoute {
 			notFound: []string{"/api/v1/admin/technicians/" + unknown + "/password", "/api/v1/admin/technicians/alice/password", "/api/v1/admin/technicians/" + f.companyA.String() + "/password"},
 		},
 		{
+			name: "register auditor", method: "POST", path: "/api/v1/admin/auditors", who: admin,
+			valid: map[string]any{"name": "Abe", "email": "abe@example.com", "password": "long enough"}, fields: []jsonField{str("name"), str("email"), str("password")},
+		},
+		{
+			name: "set auditor password", method: "PUT", path: "/api/v1/admin/auditors/" + f.auditorPasswordTarget.String() + "/password", who: admin,
+			valid: map[string]any{"password": "another long one"}, fields: []jsonField{str("password")},
+			notFound: []string{"/api/v1/admin/auditors/" + unknown + "/password", "/api/v1/admin/auditors/ann/password", "/api/v1/admin/auditors/" + f.techA.id.String() + "/password"},
+		},
+		{
+			name: "grant auditor access", method: "POST", path: "/api/v1/admin/auditors/" + f.auditor.String() + "/access", who: admin,
+			valid: map[string]any{"company_id": f.companyB.String()}, fields: []jsonField{str("company_id"), {"all_companies", "bool", false}},
+			notFound: []string{"/api/v1/admin/auditors/" + unknown + "/access", "/api/v1/admin/auditors/ann/access", "/api/v1/admin/auditors/" + f.companyA.String() + "/access"},
+		},
+		{
 			name: "grant access", method: "POST", path: "/api/v1/admin/technicians/" + f.techB.id.String() + "/access", who: admin,
 			valid: map[string]any{"company_id": f.companyB.String()}, fields: []jsonField{str("company_id")},
 			notFound: []string{"/api/v1/admin/technicians/" + unknown + "/access", "/api/v1/admin/technicians/bob/access", "/api/v1/admin/technicians/" + f.companyA.String() + "/access"},
@@ -169,6 +187,15 @@ func (f *badInputFixture) plainRoutes() []plainRoute {
 		{name: "portal", method: "GET", who: f.e.anonymous(), public: true, notFound: []string{"/api/v1/portals/" + unknown.String(), "/api/v1/portals/x", "/api/v1/portals/" + f.companyA.String()}},
 		{name: "company", method: "GET", who: admin, notFound: []string{"/api/v1/admin/companies/" + unknown.String(), "/api/v1/admin/companies/acme", "/api/v1/admin/companies/" + f.portalA.String()}},
 		{name: "technician", method: "GET", who: admin, notFound: []string{"/api/v1/admin/technicians/" + unknown.String(), "/api/v1/admin/technicians/alice", "/api/v1/admin/technicians/" + f.companyA.String()}},
+		{name: "auditor", method: "GET", who: admin, notFound: []string{"/api/v1/admin/auditors/" + unknown.String(), "/api/v1/admin/auditors/ann", "/api/v1/admin/auditors/" + f.techA.id.String()}},
+		{name: "unlock auditor", method: "POST", who: admin, notFound: []string{"/api/v1/admin/auditors/" + unknown.String() + "/unlock", "/api/v1/admin/auditors/ann/unlock", "/api/v1/admin/auditors/" + f.techA.id.String() + "/unlock"}},
+		{name: "revoke auditor access", method: "DELETE", who: admin, notFound: []string{
+			"/api/v1/admin/auditors/" + unknown.String() + "/access/" + f.companyA.String(),
+			"/api/v1/admin/auditors/ann/access/" + f.companyA.String(),
+			"/api/v1/admin/auditors/" + f.auditor.String() + "/access/acme",
+			"/api/v1/admin/auditors/" + f.auditor.String() + "/access/" + unknown.String(),
+			"/api/v1/admin/auditors/" + f.techA.id.String() + "/access/all",
+		}},
 		{name: "revoke access", method: "DELETE", who: admin, notFound: []string{
 			"/api/v1/admin/technicians/" + unknown.String() + "/access/" + f.companyA.String(),
 			"/api/v1/admin/technicians/alice/access/" + f.companyA.String(),
@@ -318,6 +345,14 @@ func TestBadInputJSONRoutes(t *testing.T) {
 			{admin, "POST", "/api/v1/admin/technicians/" + f.techA.id.String() + "/access", map[string]any{"company_id": uuid.NewString()}, 404, "not_found"},
 			{admin, "POST", "/api/v1/admin/technicians/" + f.techA.id.String() + "/access", map[string]any{"company_id": f.portalA.String()}, 404, "not_found"},
 			{admin, "POST", "/api/v1/admin/companies", map[string]any{"name": "   "}, 422, "invalid"},
+			{admin, "POST", "/api/v1/admin/auditors", map[string]any{"name": "Eve", "email": "not an address", "password": "long enough"}, 422, "invalid"},
+			{admin, "POST", "/api/v1/admin/auditors", map[string]any{"name": "Eve", "email": "eve@example.com", "password": "short"}, 422, "invalid"},
+			{admin, "POST", "/api/v1/admin/auditors/" + f.auditor.String() + "/access", map[string]any{"company_id": "acme"}, 422, "invalid"},
+			{admin, "POST", "/api/v1/admin/auditors/" + f.auditor.String() + "/access", map[string]any{"company_id": f.companyB.String(), "all_companies": true}, 422, "invalid"},
+			{admin, "POST", "/api/v1/admin/auditors/" + f.auditor.String() + "/access", map[string]any{"all_companies": false}, 422, "invalid"},
+			{admin, "POST", "/api/v1/admin/auditors/" + f.auditor.String() + "/access", map[string]any{"company_id": uuid.NewString()}, 404, "not_found"},
+			{admin, "DELETE", "/api/v1/admin/auditors/" + f.auditor.String() + "/access/" + f.companyB.String(), nil, 422, "invalid"},
+			{admin, "PUT", "/api/v1/admin/auditors/" + f.auditorPasswordTarget.String() + "/password", map[string]any{"password": strings.Repeat("p", 73)}, 422, "invalid"},
 		}
 		for _, c := range cases {
 			refused(t, e, func() *response { return c.who.json(t, c.method, c.path, c.body) }, c.status, c.code, "")
@@ -326,6 +361,9 @@ func TestBadInputJSONRoutes(t *testing.T) {
 		e.registerTechnician(t, "Dup", "dup@example.com")
 		refused(t, e, func() *response {
 			return admin.post(t, "/api/v1/admin/technicians", map[string]any{"name": "Dup Two", "email": "DUP@example.com", "password": "long enough"})
+		}, http.StatusConflict, "conflict", "")
+		refused(t, e, func() *response {
+			return admin.post(t, "/api/v1/admin/auditors", map[string]any{"name": "Dup Three", "email": "Dup@Example.com", "password": "long enough"})
 		}, http.StatusConflict, "conflict", "")
 	})
 }

@@ -41,6 +41,8 @@ var bodyDecoders = []bodyDecoder{
 	decoderOf[technicianBody](),
 	decoderOf[passwordBody](),
 	decoderOf[accessBody](),
+	decoderOf[auditorBody](),
+	decoderOf[auditorAccessBody](),
 }
 
 // FuzzDecodeBody decodes any bytes, sent with any Content-Type, as the JSON body of the route
@@ -63,6 +65,8 @@ func FuzzDecodeBody(f *testing.F) {
 		{"application/json", `{"name":"Tess","email":"tess@example.com","password":"correct horse"}`},
 		{"application/json", `{"password":"correct horse"}`},
 		{"application/json", `{"company_id":"11111111-1111-1111-1111-111111111111"}`},
+		{"application/json", `{"name":"Ann","email":"ann@example.com","password":"audit horse"}`},
+		{"application/json", `{"all_companies":true}`},
 		{"", `{"body":"\u0000"}`},
 		{"text/plain", `{"body":"x"}`},
 		{"application/json", `{"body":"x"} {"body":"y"}`},

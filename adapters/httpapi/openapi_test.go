@@ -110,7 +110,7 @@ func TestOpenAPIServed(t *testing.T) {
 	id := uuid.NewString()
 	for _, route := range registeredRoutes(t) {
 		method, path, _ := strings.Cut(route, " ")
-		for _, p := range []string{"{portalID}", "{requestID}", "{fileID}", "{companyID}", "{technicianID}"} {
+		for _, p := range []string{"{portalID}", "{requestID}", "{fileID}", "{companyID}", "{technicianID}", "{auditorID}"} {
 			path = strings.ReplaceAll(path, p, id)
 		}
 		res := e.anonymous().raw(t, method, path, nil)
@@ -193,7 +193,7 @@ func TestWrongMethodAndUnknownRoute(t *testing.T) {
 	before := e.tail(t)
 	for path, methods := range allowed {
 		concrete := path
-		for _, p := range []string{"{portalID}", "{requestID}", "{fileID}", "{companyID}", "{technicianID}"} {
+		for _, p := range []string{"{portalID}", "{requestID}", "{fileID}", "{companyID}", "{technicianID}", "{auditorID}"} {
 			concrete = strings.ReplaceAll(concrete, p, id)
 		}
 		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {

@@ -118,7 +118,8 @@ type fuzzTech struct {
 }
 
 // fuzzFixture is the seeded data every input may name: two companies with a portal each, two
-// technicians of A (a, c) and one of B, and in each company a request in chat with a shared file.
+// technicians of A (a, c) and one of B, an auditor of A, and in each company a request in chat
+// with a shared file.
 type fuzzFixture struct {
 	DatabaseURL string    `json:"database_url"`
 	Files       string    `json:"files"`
@@ -135,6 +136,15 @@ type fuzzFixture struct {
 	RequestB    uuid.UUID `json:"request_b"`
 	CustomerB   string    `json:"customer_b"`
 	FileB       uuid.UUID `json:"file_b"`
+	// Auditor reads company A; inputs send their session to every route.
+	Auditor fuzzAuditor `json:"auditor"`
+}
+
+// fuzzAuditor is the fixture's auditor and their session.
+type fuzzAuditor struct {
+	ID     uuid.UUID `json:"id"`
+	Email  string    `json:"email"`
+	Bearer string    `json:"bearer"`
 }
 
 // fixtureEnv hands the fixture from the fuzzing coordinator to its worker processes (they
@@ -249,6 +259,32 @@ func (rf *routeFuzzer) seed(tb testing.TB) {
 	}
 	fx.RequestA, fx.CustomerA, fx.FileA = inChat(fx.PortalA, &fx.TechA)
 	fx.RequestB, fx.CustomerB, fx.FileB = inChat(fx.PortalB, &fx.TechB)
+	fx.Auditor.Email = "ann@fuzz.example.com"
+	fx.Auditor.ID = e.admin().created(tb, "/api/v1/admin/auditors", map[string]any{"name": "Ann Fuzz", "email": fx.Auditor.Email, "password": password})
+	e.admin().post(tb, "/api/v1/admin/auditors/"+fx.Auditor.ID.String()+"/access", map[string]any{"company_id": fx.CompanyA.String()}).want(tb, http.StatusOK)
+	rf.healAuditor(tb)
+}
+
+// healAuditor puts the fixture's auditor back: a valid session, access to company A. Inputs
+// change their password (which ends their sessions) and take their company back.
+func (rf *routeFuzzer) healAuditor(tb testing.TB) {
+	tb.Helper()
+	e, au := rf.e, &rf.fx.Auditor
+	var me struct {
+		Companies []uuid.UUID `json:"companies"`
+	}
+	res := (&client{e: e, bearer: au.Bearer}).get(tb, "/api/v1/me")
+	if res.Status == http.StatusUnauthorized {
+		e.admin().json(tb, http.MethodPut, "/api/v1/admin/auditors/"+au.ID.String()+"/password", map[string]any{"password": password}).want(tb, http.StatusOK)
+		var lr loginResponse
+		e.anonymous().post(tb, "/api/v1/auth/login", map[string]any{"email": au.Email, "password": password}).want(tb, http.StatusOK).decode(tb, &lr)
+		au.Bearer = lr.Token
+		res = (&client{e: e, bearer: au.Bearer}).get(tb, "/api/v1/me")
+	}
+	res.want(tb, http.StatusOK).decode(tb, &me)
+	if !slices.Contains(me.Companies, rf.fx.CompanyA) {
+		e.admin().post(tb, "/api/v1/admin/auditors/"+au.ID.String()+"/access", map[string]any{"company_id": rf.fx.CompanyA.String()}).want(tb, http.StatusOK)
+	}
 }
 
 // seedTechnicians registers the fixture's three technicians, their e-mail addresses ending
@@ -332,6 +368,7 @@ func (rf *routeFuzzer) newScene(t *testing.T, state, platform int) *scene {
 	rf.heal(t, rf.techs["a"], true)
 	rf.heal(t, rf.techs["b"], false)
 	rf.heal(t, rf.techs["c"], false)
+	rf.healAuditor(t)
 	p := scenePlatforms[platform]
 	sub := e.submission(t, rf.fx.PortalA, p.ua)
 	s := &scene{id: sub.RequestID, customer: sub.CustomerToken, platform: p.name, ua: p.ua, position: sub.Position}
@@ -550,6 +587,8 @@ func (rf *routeFuzzer) pathValue(in *fuzzInput, s *scene, name string) string {
 		own, other, wrong = fx.PortalA, fx.PortalB, fx.CompanyA
 	case "companyID":
 		own, other, wrong = fx.CompanyA, fx.CompanyB, fx.PortalA
+	case "auditorID":
+		own, other, wrong = fx.Auditor.ID, fx.TechB.ID, fx.CompanyA
 	case "technicianID":
 		own, other, wrong = fx.TechC.ID, fx.TechB.ID, fx.CompanyA
 	}
@@ -688,6 +727,10 @@ func (rf *routeFuzzer) authorize(in *fuzzInput, s *scene, req *fuzzRequest) {
 	scheme := func(name string) {
 		switch name {
 		case "sessionToken":
+			if req.op != nil && strings.HasPrefix(req.op.path, "/api/v1/audit/") {
+				req.header("Authorization", "Bearer "+rf.fx.Auditor.Bearer) // only auditors read it
+				break
+			}
 			req.header("Authorization", "Bearer "+a.Bearer)
 		case "sessionCookie":
 			req.header("Cookie", httpapi.SessionCookie+"="+a.Cookie)
@@ -710,7 +753,8 @@ func (rf *routeFuzzer) authorize(in *fuzzInput, s *scene, req *fuzzRequest) {
 		scheme(security[len(security)-1])
 	case choice <= 2:
 	case choice == 3:
-		req.header("Authorization", "Bearer "+rf.techs["b"].Bearer)
+		// Another company's technician, or an auditor, who reads and never writes.
+		req.header("Authorization", "Bearer "+pick(in, rf.techs["b"].Bearer, rf.fx.Auditor.Bearer))
 	case choice == 4:
 		req.header("Authorization", "Bearer "+pick(in, rf.fx.CustomerB, rf.fx.CustomerA))
 	case choice == 5:

@@ -26,15 +26,15 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/customer/requests/{requestID}/screen-sharing/accept", a.customer(a.customerScreenSharing(true)))
 	a.handle("POST /api/v1/customer/requests/{requestID}/screen-sharing/decline", a.customer(a.customerScreenSharing(false)))
 
-	// Technician side.
+	// Technician side; auditors read its GET routes (a.reader) and are refused every other (403).
 	a.handle("POST /api/v1/auth/login", a.login)
 	a.handle("POST /api/v1/auth/logout", a.logout)
-	a.handle("GET /api/v1/me", a.technician(a.me))
+	a.handle("GET /api/v1/me", a.reader(a.me))
 	a.handle("PUT /api/v1/me/availability", a.technician(a.setAvailability))
 	a.handle("PUT /api/v1/me/notifications", a.technician(a.setNotifications))
-	a.handle("GET /api/v1/requests", a.technician(a.listRequests))
-	a.handle("GET /api/v1/requests/{requestID}", a.technician(onRequest(a.details)))
-	a.handle("GET /api/v1/requests/{requestID}/history", a.technician(onRequest(a.history)))
+	a.handle("GET /api/v1/requests", a.reader(a.listRequests))
+	a.handle("GET /api/v1/requests/{requestID}", a.reader(onReadRequest(a.requestDetails)))
+	a.handle("GET /api/v1/requests/{requestID}/history", a.reader(onReadRequest(a.history)))
 	a.handle("POST /api/v1/requests/{requestID}/assign", a.technician(a.simple(a.cfg.App.AssignToMe)))
 	a.handle("POST /api/v1/requests/{requestID}/unassign", a.technician(a.simple(a.cfg.App.Unassign)))
 	a.handle("POST /api/v1/requests/{requestID}/transfer", a.technician(a.transfer))
@@ -42,7 +42,7 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/requests/{requestID}/messages", a.technician(a.textCommand(a.cfg.App.SendTechnicianMessage)))
 	a.handle("POST /api/v1/requests/{requestID}/notes", a.technician(a.textCommand(a.cfg.App.AddNote)))
 	a.handle("POST /api/v1/requests/{requestID}/files", a.technician(onRequest(a.technicianUpload)))
-	a.handle("GET /api/v1/requests/{requestID}/files/{fileID}", a.technician(onRequest(a.technicianDownload)))
+	a.handle("GET /api/v1/requests/{requestID}/files/{fileID}", a.reader(onReadRequest(a.download)))
 	a.handle("POST /api/v1/requests/{requestID}/screen-sharing", a.technician(a.simple(a.cfg.App.RequestScreenSharing)))
 	a.handle("POST /api/v1/requests/{requestID}/mobile-profiles", a.technician(a.mobileProfile))
 	a.handle("POST /api/v1/requests/{requestID}/end-chat", a.technician(a.simple(a.cfg.App.EndChat)))
@@ -61,6 +61,16 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/admin/technicians/{technicianID}/access", a.admin(a.grantAccess))
 	a.handle("DELETE /api/v1/admin/technicians/{technicianID}/access/{companyID}", a.admin(a.revokeAccess))
 	a.handle("POST /api/v1/admin/technicians/{technicianID}/unlock", a.admin(byPathID("technicianID", a.unlockTechnician)))
+	a.handle("GET /api/v1/admin/auditors", a.admin(a.listAuditors))
+	a.handle("POST /api/v1/admin/auditors", a.admin(a.registerAuditor))
+	a.handle("GET /api/v1/admin/auditors/{auditorID}", a.admin(byPathID("auditorID", a.queries.AuditorProfile)))
+	a.handle("PUT /api/v1/admin/auditors/{auditorID}/password", a.admin(a.setAuditorPassword))
+	a.handle("POST /api/v1/admin/auditors/{auditorID}/access", a.admin(a.grantAuditorAccess))
+	a.handle("DELETE /api/v1/admin/auditors/{auditorID}/access/{companyID}", a.admin(a.revokeAuditorAccess))
+	a.handle("POST /api/v1/admin/auditors/{auditorID}/unlock", a.admin(byPathID("auditorID", a.unlockAuditor)))
+
+	// Auditor side.
+	a.handle("GET /api/v1/audit/access-log", a.auditor(a.accessLog))
 }
 
 // health answers 200 when the server can serve: its database answers and its read models
@@ -111,6 +121,18 @@ func onRequest(fn func(w http.ResponseWriter, r *http.Request, tech, requestID u
 			return 0, nil, err
 		}
 		return fn(w, r, tech, requestID)
+	}
+}
+
+// onReadRequest adapts a reader's route about one request: the request's ID comes from the
+// path, a malformed one answers 404 before fn runs.
+func onReadRequest(fn func(w http.ResponseWriter, r *http.Request, viewer app.Viewer, requestID uuid.UUID) (int, any, error)) func(w http.ResponseWriter, r *http.Request, viewer app.Viewer) (int, any, error) {
+	return func(w http.ResponseWriter, r *http.Request, viewer app.Viewer) (int, any, error) {
+		requestID, err := pathID(r, "requestID")
+		if err != nil {
+			return 0, nil, err
+		}
+		return fn(w, r, viewer, requestID)
 	}
 }
 

@@ -21,11 +21,15 @@ func (b loginBody) missingField() error {
 	return required(field("email", b.Email == ""), field("password", b.Password == ""))
 }
 
+// loginResponse is what a login answers: the session, its role, and the profile of the
+// technician or of the auditor.
 type loginResponse struct {
-	Token      string                `json:"token"`
-	CSRFToken  string                `json:"csrf_token"`
-	ExpiresAt  time.Time             `json:"expires_at"`
-	Technician app.TechnicianProfile `json:"technician"`
+	Token      string                 `json:"token"`
+	CSRFToken  string                 `json:"csrf_token"`
+	ExpiresAt  time.Time              `json:"expires_at"`
+	Role       app.Role               `json:"role"`
+	Technician *app.TechnicianProfile `json:"technician,omitempty"`
+	Auditor    *app.AuditorProfile    `json:"auditor,omitempty"`
 }
 
 func (a *API) login(w http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -46,15 +50,25 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) (int, any, error) {
 	case err != nil:
 		return 0, nil, err
 	}
-	profile, err := a.queries.Profile(r.Context(), session.TechnicianID)
-	if err != nil {
-		return 0, nil, err
+	answer := loginResponse{Token: session.Token, CSRFToken: session.CSRFToken, ExpiresAt: session.ExpiresAt, Role: app.RoleTechnician}
+	if session.IsAuditor() {
+		profile, err := a.queries.AuditorProfile(r.Context(), session.AuditorID)
+		if err != nil {
+			return 0, nil, err
+		}
+		answer.Role, answer.Auditor = app.RoleAuditor, &profile
+	} else {
+		profile, err := a.queries.Profile(r.Context(), session.TechnicianID)
+		if err != nil {
+			return 0, nil, err
+		}
+		answer.Technician = &profile
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: session.Token, Path: "/", Expires: session.ExpiresAt,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: a.cfg.SecureCookies,
 	})
-	return http.StatusOK, loginResponse{Token: session.Token, CSRFToken: session.CSRFToken, ExpiresAt: session.ExpiresAt, Technician: profile}, nil
+	return http.StatusOK, answer, nil
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -78,8 +92,13 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) (int, any, error) {
 	return http.StatusNoContent, nil, nil
 }
 
-func (a *API) me(_ http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
-	return queryAnswer(a.queries.Profile(r.Context(), tech))
+// me answers the caller's own profile: a technician's, or an auditor's (their companies, or
+// every company).
+func (a *API) me(_ http.ResponseWriter, r *http.Request, viewer app.Viewer) (int, any, error) {
+	if viewer.IsAuditor() {
+		return queryAnswer(a.queries.AuditorProfile(r.Context(), viewer.AuditorID))
+	}
+	return queryAnswer(a.queries.Profile(r.Context(), viewer.TechnicianID))
 }
 
 type availabilityBody struct {

@@ -56,6 +56,9 @@ type submitResponse struct {
 }
 
 func (a *API) submit(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	if err := a.refuseAuditor(r); err != nil {
+		return 0, nil, err // an auditor writes nothing, not even a request of their own
+	}
 	portalID, err := pathID(r, "portalID")
 	if err != nil {
 		return 0, nil, err

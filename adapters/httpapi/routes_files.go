@@ -65,7 +65,3 @@ func (a *API) technicianUpload(w http.ResponseWriter, r *http.Request, tech, req
 		return a.cfg.App.ShareTechnicianFile(r.Context(), meta(r, technicianActor(tech)), up)
 	})
 }
-
-func (a *API) technicianDownload(w http.ResponseWriter, r *http.Request, tech, requestID uuid.UUID) (int, any, error) {
-	return a.download(w, r, app.Viewer{TechnicianID: tech}, requestID)
-}

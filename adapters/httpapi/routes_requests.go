@@ -14,7 +14,7 @@ import (
 	"github.com/helpstream/helpstream/internal/app"
 )
 
-func (a *API) listRequests(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
+func (a *API) listRequests(w http.ResponseWriter, r *http.Request, viewer app.Viewer) (int, any, error) {
 	q := r.URL.Query()
 	for key := range q {
 		switch key {
@@ -23,8 +23,8 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request, tech uuid.UUI
 			return 0, nil, errorf(http.StatusBadRequest, "unknown_parameter", fmt.Sprintf("unknown query parameter %q", key))
 		}
 	}
-	list := app.ListRequests{TechnicianID: tech, View: app.View(q.Get("view")), Sort: app.SortColumn(q.Get("sort")),
-		Cursor: q.Get("cursor"), Search: q.Get("q")}
+	list := app.ListRequests{TechnicianID: viewer.TechnicianID, AuditorID: viewer.AuditorID, ClientIP: viewer.ClientIP,
+		View: app.View(q.Get("view")), Sort: app.SortColumn(q.Get("sort")), Cursor: q.Get("cursor"), Search: q.Get("q")}
 	var err error
 	if list.Descending, err = choiceParam(q, "order", "asc", "desc"); err != nil {
 		return 0, nil, err
@@ -132,10 +132,6 @@ func intParam(q url.Values, name string) (int, error) {
 	return n, nil
 }
 
-func (a *API) details(w http.ResponseWriter, r *http.Request, tech, requestID uuid.UUID) (int, any, error) {
-	return a.requestDetails(w, r, app.Viewer{TechnicianID: tech}, requestID)
-}
-
 // requestDetails answers a request's details as viewer may see them, once the read models hold
 // the caller's min_position.
 func (a *API) requestDetails(w http.ResponseWriter, r *http.Request, viewer app.Viewer, requestID uuid.UUID) (int, any, error) {
@@ -169,12 +165,10 @@ type historyResponse struct {
 	Events    []historyEvent `json:"events"`
 }
 
-// history is the auditor's view: the raw stream with its hash chain checked.
-func (a *API) history(_ http.ResponseWriter, r *http.Request, tech, requestID uuid.UUID) (int, any, error) {
-	if _, err := a.queries.RequestDetails(r.Context(), app.Viewer{TechnicianID: tech}, requestID); err != nil {
-		return 0, nil, err // R2 before anything else
-	}
-	recorded, verifyErr := a.queries.History(r.Context(), requestID)
+// history is the auditor's view: the raw stream with its hash chain checked, for a technician
+// or an auditor who may see the request (R2 before anything else).
+func (a *API) history(_ http.ResponseWriter, r *http.Request, viewer app.Viewer, requestID uuid.UUID) (int, any, error) {
+	recorded, verifyErr := a.queries.ReadHistory(r.Context(), viewer, requestID)
 	resp := historyResponse{RequestID: requestID, Verified: verifyErr == nil, Events: []historyEvent{}}
 	if verifyErr != nil {
 		if recorded == nil {

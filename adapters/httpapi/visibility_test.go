@@ -159,3 +159,47 @@ func TestCustomerTokenOpensOneRequest(t *testing.T) {
 	w.techA.get(t, custPath(idA)).wantErr(t, http.StatusUnauthorized, "unauthorized")
 	customerA.get(t, custPath(idA)).want(t, http.StatusOK)
 }
+
+// TestOtherCompaniesRequestsDoNotExistForAuditors is R2 for auditors: an auditor of company B
+// reads A's request on no route — every reading route answers 404 exactly as for an unknown
+// request, every other 403 as it does to any auditor — and nothing is written. Taking the
+// company back from an auditor of A makes the request disappear at their next read.
+func TestOtherCompaniesRequestsDoNotExistForAuditors(t *testing.T) {
+	t.Parallel()
+	e, w := newWorld(t)
+	id, customer := w.inChat(t, uaWindows)
+	var up commandResult
+	customer.upload(t, custPath(id, "files"), "log.txt", []byte("error 42\n")).want(t, http.StatusCreated).decode(t, &up)
+	e.registerAuditor(t, "Bea Audit", "bea@example.com", w.companyB)
+	bea, _ := e.loginAuditor(t, "bea@example.com")
+
+	before := e.tail(t)
+	unknown := uuid.New()
+	for _, route := range technicianRoutes(id, up.ID, w.techA.id) {
+		var res, ref *response
+		if route.upload {
+			res, ref = bea.upload(t, route.path, "x.png", pngBytes(t)), bea.upload(t, reqPath(unknown, "files"), "x.png", pngBytes(t))
+		} else {
+			res, ref = bea.json(t, route.method, route.path, route.body), bea.json(t, route.method, replaceID(route.path, id, unknown), route.body)
+		}
+		status, code := http.StatusForbidden, "forbidden"
+		if route.method == http.MethodGet {
+			status, code = http.StatusNotFound, "not_found"
+		}
+		er := res.wantErr(t, status, code)
+		if refErr := ref.wantErr(t, status, code); refErr.Message != er.Message {
+			t.Errorf("%s %s: another company's request (%+v) differs from an unknown one (%+v)", route.method, route.path, er, refErr)
+		}
+	}
+	e.unchanged(t, before, "another company's auditor")
+	if bea.list(t, "view=all").has(id) {
+		t.Error("another company's request is listed to an auditor")
+	}
+
+	ann := e.registerAuditor(t, "Ann Audit", "ann@example.com", w.companyA)
+	reader, _ := e.loginAuditor(t, "ann@example.com")
+	reader.get(t, reqPath(id)).want(t, http.StatusOK)
+	e.admin().raw(t, http.MethodDelete, "/api/v1/admin/auditors/"+ann.String()+"/access/"+w.companyA.String(), nil).want(t, http.StatusOK)
+	reader.get(t, reqPath(id)).wantErr(t, http.StatusNotFound, "not_found")
+	reader.get(t, reqPath(id, "history")).wantErr(t, http.StatusNotFound, "not_found")
+}

@@ -37,6 +37,8 @@ func TestClassify(t *testing.T) {
 		{"file type", &request.FileTypeError{Extension: ".exe", Allowed: []string{".png"}}, http.StatusUnsupportedMediaType, "file_type_not_allowed", false},
 		{"too large", app.ErrFileTooLarge, http.StatusRequestEntityTooLarge, "too_large", false},
 		{"bad credentials", app.ErrBadCredentials, http.StatusUnauthorized, "unauthorized", true},
+		{"an auditor's command", fmt.Errorf("assign: %w", app.ErrReadOnly), http.StatusForbidden, "forbidden", true},
+		{"an auditor's grant of nothing", app.ErrInvalidGrant, http.StatusUnprocessableEntity, "invalid", true},
 		{"upload cut", app.ErrUploadCut, http.StatusBadRequest, "body_unreadable", true},
 		{"read models not built", fmt.Errorf("list: %w", app.ErrReadModelNotReady), http.StatusServiceUnavailable, "unavailable", true},
 		{"no read model", fmt.Errorf("list: %w", app.ErrNoReadModel), http.StatusInternalServerError, "internal", false},

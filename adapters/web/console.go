@@ -35,9 +35,11 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request, tokenOK func
 	return true
 }
 
-// technician resolves the session cookie. A page without a session goes to the login page; a
-// form without the session's CSRF token is refused with 403 and changes nothing. Uploads check
-// their token themselves, before they read the file.
+// technician resolves the session cookie, a technician's or an auditor's. A page without a
+// session goes to the login page; a form without the session's CSRF token is refused with 403
+// and changes nothing. Uploads check their token themselves, before they read the file. An
+// auditor's POST, whatever it is (but logging out), is refused with 403 before anything else:
+// auditors read and never write.
 func (h *Handler) technician(fn func(w http.ResponseWriter, r *http.Request, s app.Session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		creds := h.cfg.Accounts.Credentials()
@@ -59,11 +61,31 @@ func (h *Handler) technician(fn func(w http.ResponseWriter, r *http.Request, s a
 			h.failed(w, r, err, false, "")
 			return
 		}
+		if session.IsAuditor() && r.Method != http.MethodGet && r.URL.Path != "/console/logout" {
+			h.readOnly(w, r)
+			return
+		}
 		if formPost(r) && !h.parseForm(w, r, func(token string) bool { return creds.CheckCSRF(session, token) }) {
 			return
 		}
 		fn(w, r, session)
 	}
+}
+
+// readOnly answers an auditor's attempt to change something: 403, and nothing changed.
+func (h *Handler) readOnly(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusForbidden, "error", errorData{page: page{Title: "Auditors read and never write", Body: "plain"},
+		Status: http.StatusForbidden, Heading: "Auditors read and never write",
+		Message: "You are logged in as an auditor: you may read every request of your companies, and change none. Nothing was changed."})
+}
+
+// viewer is who a session reads as: a technician, or an auditor (whose reads are recorded in
+// the access log with the browser's address).
+func (h *Handler) viewer(r *http.Request, s app.Session) app.Viewer {
+	if s.IsAuditor() {
+		return app.Viewer{AuditorID: s.AuditorID, ClientIP: clientinfo.IP(r, h.cfg.TrustProxyHeaders)}
+	}
+	return app.Viewer{TechnicianID: s.TechnicianID}
 }
 
 // ---- login and logout ----

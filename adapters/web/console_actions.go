@@ -85,5 +85,5 @@ func (h *Handler) technicianDownload(w http.ResponseWriter, r *http.Request, s a
 		h.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
-	h.download(w, r, app.Viewer{TechnicianID: s.TechnicianID}, id)
+	h.download(w, r, h.viewer(r, s), id)
 }

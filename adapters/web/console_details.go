@@ -25,16 +25,24 @@ type detailsPanel struct {
 	Entries     []entryView
 	ComposerKey string
 	Assignee    string
+	// Timeline is the address of the request's timeline page.
+	Timeline string
+	// ReadOnly is set for an auditor: no action, no form.
+	ReadOnly bool
 }
 
 func (h *Handler) detailsPanel(r *http.Request, s app.Session, id uuid.UUID) (*detailsPanel, error) {
 	ctx := r.Context()
-	d, err := h.queries.RequestDetails(ctx, app.Viewer{TechnicianID: s.TechnicianID}, id)
+	d, err := h.queries.RequestDetails(ctx, h.viewer(r, s), id)
 	if err != nil {
 		return nil, err
 	}
 	base := "/console/requests/" + id.String()
-	p := &detailsPanel{D: d, Base: base, Fragment: "/console/fragments/details/" + id.String(), Actions: d.Actions, Assignee: "Unassigned"}
+	p := &detailsPanel{D: d, Base: base, Fragment: "/console/fragments/details/" + id.String(), Actions: d.Actions, Assignee: "Unassigned",
+		Timeline: base + "/timeline", ReadOnly: s.IsAuditor()}
+	if p.ReadOnly {
+		p.Actions = nil // whatever the details say: an auditor acts on nothing
+	}
 	if d.Assignee != nil {
 		p.Assignee = cmp.Or(d.Assignee.Name, "A technician")
 	}

@@ -106,8 +106,10 @@ func (h *Handler) listPanel(r *http.Request, s app.Session, profile app.Technici
 		col.Href = link(view, c.value, nextDesc, "")
 		p.Columns = append(p.Columns, col)
 	}
+	v := h.viewer(r, s)
 	page, err := h.queries.ListRequests(r.Context(), app.ListRequests{
-		TechnicianID: s.TechnicianID, View: view, Sort: sort, Descending: desc, Limit: 50, Cursor: q.Get("cursor"),
+		TechnicianID: v.TechnicianID, AuditorID: v.AuditorID, ClientIP: v.ClientIP,
+		View: view, Sort: sort, Descending: desc, Limit: 50, Cursor: q.Get("cursor"),
 	})
 	if err != nil {
 		p.Error = "The list could not be shown: " + h.message(r.Context(), err)
@@ -130,7 +132,7 @@ func (h *Handler) listPanel(r *http.Request, s app.Session, profile app.Technici
 	}
 	if len(p.Rows) == 0 {
 		p.Empty = "There are no requests in this view."
-		if profile.Availability != directory.Available && (view == app.ViewAll || view == app.ViewNew) {
+		if !s.IsAuditor() && profile.Availability != directory.Available && (view == app.ViewAll || view == app.ViewNew) {
 			p.Empty += " New, unassigned requests show only while your status is Available."
 		}
 	}

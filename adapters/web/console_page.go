@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -12,8 +13,9 @@ import (
 
 type consoleData struct {
 	page
-	List    listPanel
-	Mine    minePanel
+	List listPanel
+	// Mine is My Support Requests; nil for an auditor, who has no queue.
+	Mine    *minePanel
 	Details *detailsPanel
 }
 
@@ -35,15 +37,26 @@ func (h *Handler) consolePage(w http.ResponseWriter, r *http.Request, s app.Sess
 	if !since.IsStart() {
 		_, _ = h.queries.WaitForPosition(ctx, since)
 	}
-	profile, err := h.queries.Profile(ctx, s.TechnicianID)
-	if err != nil {
-		h.failed(w, r, err, false, "")
-		return
-	}
 	data := consoleData{page: page{
 		Title: "Support Center", Body: "console", CSRF: s.CSRFToken, Error: h.takeFlash(w, r),
-		Tech: header(profile), ReturnTo: r.URL.RequestURI(), Events: "/console/events", Since: positionText(since),
+		ReturnTo: r.URL.RequestURI(), Events: "/console/events", Since: positionText(since),
 	}}
+	var profile app.TechnicianProfile
+	if s.IsAuditor() {
+		p, err := h.queries.AuditorProfile(ctx, s.AuditorID)
+		if err != nil {
+			h.failed(w, r, err, false, "")
+			return
+		}
+		data.Auditor = auditorHeader(p)
+	} else {
+		var err error
+		if profile, err = h.queries.Profile(ctx, s.TechnicianID); err != nil {
+			h.failed(w, r, err, false, "")
+			return
+		}
+		data.Tech = header(profile)
+	}
 	if current != uuid.Nil {
 		d, err := h.detailsPanel(r, s, current)
 		if err != nil {
@@ -54,8 +67,23 @@ func (h *Handler) consolePage(w http.ResponseWriter, r *http.Request, s app.Sess
 		data.Title = "Request from " + d.D.Customer.Name + " · Support Center"
 	}
 	data.List = h.listPanel(r, s, profile, current)
-	data.Mine = h.minePanel(r, s, current)
+	if !s.IsAuditor() {
+		mine := h.minePanel(r, s, current)
+		data.Mine = &mine
+	}
 	h.render(w, r, http.StatusOK, "console", data)
+}
+
+// auditorHeader is the console's header for an auditor: who they are and what they read.
+func auditorHeader(p app.AuditorProfile) *auditorBar {
+	reads := fmt.Sprintf("reads %d companies", len(p.Companies))
+	switch {
+	case p.AllCompanies:
+		reads = "reads every company"
+	case len(p.Companies) == 1:
+		reads = "reads 1 company"
+	}
+	return &auditorBar{Name: p.Name, Reads: reads}
 }
 
 func header(p app.TechnicianProfile) *techHeader {
@@ -72,16 +100,23 @@ func header(p app.TechnicianProfile) *techHeader {
 
 func (h *Handler) supportRequestsFragment(w http.ResponseWriter, r *http.Request, s app.Session) {
 	h.waitForPosition(r)
-	profile, err := h.queries.Profile(r.Context(), s.TechnicianID)
-	if err != nil {
-		h.failed(w, r, err, true, "The list could not be loaded; reload the page.")
-		return
+	var profile app.TechnicianProfile
+	if !s.IsAuditor() {
+		var err error
+		if profile, err = h.queries.Profile(r.Context(), s.TechnicianID); err != nil {
+			h.failed(w, r, err, true, "The list could not be loaded; reload the page.")
+			return
+		}
 	}
 	current, _ := uuid.Parse(r.URL.Query().Get("current"))
 	h.renderTemplate(w, r, http.StatusOK, "console", "support-requests", h.listPanel(r, s, profile, current))
 }
 
 func (h *Handler) myRequestsFragment(w http.ResponseWriter, r *http.Request, s app.Session) {
+	if s.IsAuditor() {
+		http.Error(w, "Auditors have no requests of their own.", http.StatusNotFound)
+		return
+	}
 	h.waitForPosition(r)
 	current, _ := uuid.Parse(r.URL.Query().Get("current"))
 	h.renderTemplate(w, r, http.StatusOK, "console", "my-requests", h.minePanel(r, s, current))

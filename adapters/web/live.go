@@ -355,8 +355,14 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(buf
 const streamWriteGrace = 10 * time.Second
 
 // consoleEvents streams the changes of the requests of the technician's companies (R2), and
-// a notification for each new one when they chose in-console notifications (R5).
+// a notification for each new one when they chose in-console notifications (R5). An auditor
+// gets the changes of their companies' requests (IDs and event types, no content: the panels
+// they reload are the reads the access log records), and no notification.
 func (h *Handler) consoleEvents(w http.ResponseWriter, r *http.Request, s app.Session) {
+	if s.IsAuditor() {
+		h.auditorEvents(w, r, s)
+		return
+	}
 	var mu sync.Mutex
 	var profile app.TechnicianProfile
 	load := func() {
@@ -380,6 +386,29 @@ func (h *Handler) consoleEvents(w http.ResponseWriter, r *http.Request, s app.Se
 			buf = append(buf, c.consoleNotification...)
 		}
 		return buf
+	}, load)
+}
+
+func (h *Handler) auditorEvents(w http.ResponseWriter, r *http.Request, s app.Session) {
+	var mu sync.Mutex
+	var profile app.AuditorProfile
+	load := func() {
+		p, err := h.queries.AuditorProfile(r.Context(), s.AuditorID)
+		if err == nil {
+			mu.Lock()
+			profile = p
+			mu.Unlock()
+		}
+	}
+	load()
+	h.stream(w, r, func(buf []byte, c change) []byte {
+		mu.Lock()
+		p := profile
+		mu.Unlock()
+		if !p.AllCompanies && !slices.Contains(p.Companies, c.CompanyID) {
+			return buf
+		}
+		return append(buf, c.consoleChange...)
 	}, load)
 }
 

@@ -93,8 +93,10 @@ type page struct {
 	Error string
 	// Notice is a confirmation, shown in #notice.
 	Notice string
-	// Tech is the logged-in technician, for the console's header.
-	Tech *techHeader
+	// Tech is the logged-in technician, for the console's header; Auditor the logged-in
+	// auditor, whose header has no status to set.
+	Tech    *techHeader
+	Auditor *auditorBar
 	// ReturnTo is where the header's forms come back to.
 	ReturnTo string
 	// Events is the page's event stream, and Since the position its content includes.
@@ -106,6 +108,11 @@ type techHeader struct {
 	Name         string
 	Availability string
 	Options      []option
+}
+
+type auditorBar struct {
+	Name  string
+	Reads string
 }
 
 type option struct {

@@ -405,6 +405,10 @@ func (d *laggingDirectory) Technicians(ctx context.Context) (map[uuid.UUID]strin
 	return d.inner.Technicians(ctx)
 }
 
+func (d *laggingDirectory) Auditors(ctx context.Context) ([]directory.AuditorState, error) {
+	return d.inner.Auditors(ctx)
+}
+
 func (d *laggingDirectory) Technician(ctx context.Context, id uuid.UUID) (*directory.Technician, error) {
 	d.mu.Lock()
 	applied := d.applied

@@ -100,6 +100,54 @@ var adminActions = []adminAction{
 	}},
 	{"grant", "let a technician serve a company: --technician ID --company ID", accessAction(true)},
 	{"revoke", "take a technician's access to a company away and end their sessions: --technician ID --company ID", accessAction(false)},
+	{"auditor-create", "register an auditor, who reads nothing until granted: --name --email --password", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
+		name := fs.String("name", "", "full name")
+		email := fs.String("email", "", "e-mail address, used to log in (unique across technicians and auditors)")
+		password := fs.String("password", envOr("HELPSTREAM_AUDITOR_PASSWORD", ""), "password, 8 to 72 bytes (env HELPSTREAM_AUDITOR_PASSWORD)")
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
+			id := uuid.New()
+			if _, err := svc.Accounts.RegisterAuditorWithPassword(ctx, adminMeta(), app.RegisterAuditor{AuditorID: id, Name: *name, Email: *email}, *password); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "auditor %s <%s> registered: %s\n", *name, *email, id)
+			return nil
+		}
+	}},
+	{"auditor-list", "list auditors with the companies they may read", func(*flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
+			if err := svc.ProjectUntilCurrent(ctx, catchUpTimeout); err != nil { // the list comes from the read models
+				return err
+			}
+			auditors, err := svc.Queries.Auditors(ctx)
+			if err != nil {
+				return err
+			}
+			for _, a := range auditors {
+				reads := fmt.Sprintf("companies: %v", a.Companies)
+				if a.AllCompanies {
+					reads = "every company"
+				}
+				fmt.Fprintf(out, "%s  %-20s %-28s %s\n", a.ID, a.Name, a.Email, reads)
+			}
+			return nil
+		}
+	}},
+	{"auditor-grant", "let an auditor read a company's requests, or every company's: AUDITOR_ID (--company ID | --all)", auditorAccessAction(true)},
+	{"auditor-revoke", "take back an auditor's company, or every company: AUDITOR_ID (--company ID | --all)", auditorAccessAction(false)},
+	{"auditor-password", "set an auditor's password and end their sessions: AUDITOR_ID --password", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
+		password := fs.String("password", envOr("HELPSTREAM_AUDITOR_PASSWORD", ""), "new password (env HELPSTREAM_AUDITOR_PASSWORD)")
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
+			id, err := auditorOperand(fs)
+			if err != nil {
+				return err
+			}
+			if _, err := svc.Accounts.SetAuditorPassword(ctx, adminMeta(), id, *password); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "password set")
+			return nil
+		}
+	}},
 	{"unlock", "lift the login lockout of an e-mail address and forget its failed logins: --email E", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 		email := fs.String("email", "", "the e-mail address, as typed at login (known to Helpstream or not)")
 		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
@@ -155,6 +203,77 @@ func accessAction(grant bool) func(fs *flag.FlagSet) func(context.Context, *serv
 	}
 }
 
+// ErrGrantChoice is returned by auditor-grant and auditor-revoke unless they are given exactly one
+// of --company and --all.
+var ErrGrantChoice = errors.New("give either --company ID or --all")
+
+func auditorAccessAction(grant bool) func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
+	return func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
+		company := fs.String("company", "", "company ID")
+		all := fs.Bool("all", false, "every company, those created later too")
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
+			auditorID, err := auditorOperand(fs)
+			if err != nil {
+				return err
+			}
+			if (*company == "") != *all {
+				return ErrGrantChoice
+			}
+			var companyID uuid.UUID
+			if *company != "" {
+				if companyID, err = uuid.Parse(strings.TrimSpace(*company)); err != nil {
+					return fmt.Errorf("--company must be a company ID (a UUID), not %q", *company)
+				}
+			}
+			var res app.Result
+			if grant {
+				res, err = svc.App.GrantAuditorAccess(ctx, adminMeta(), app.GrantAuditorAccess{AuditorID: auditorID, CompanyID: companyID, AllCompanies: *all})
+			} else {
+				res, err = svc.App.RevokeAuditorAccess(ctx, adminMeta(), app.RevokeAuditorAccess{AuditorID: auditorID, CompanyID: companyID, AllCompanies: *all})
+			}
+			if err != nil {
+				return err
+			}
+			if !res.Written {
+				fmt.Fprintln(out, "nothing to change")
+				return nil
+			}
+			fmt.Fprintln(out, "done")
+			return nil
+		}
+	}
+}
+
+// auditorOperand reads the action's one operand, AUDITOR_ID.
+func auditorOperand(fs *flag.FlagSet) (uuid.UUID, error) {
+	if fs.NArg() != 1 {
+		return uuid.Nil, fmt.Errorf("give one AUDITOR_ID, not %d arguments", fs.NArg())
+	}
+	id, err := uuid.Parse(strings.TrimSpace(fs.Arg(0)))
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("AUDITOR_ID must be an auditor ID (a UUID), not %q", fs.Arg(0))
+	}
+	return id, nil
+}
+
+// parseInterleaved parses args whose operands may come before, between or after the flags
+// ("auditor-grant ID --all" as well as "auditor-grant --all ID"); the operands are fs.Args()
+// afterwards, in their order.
+func parseInterleaved(fs *flag.FlagSet, args []string) error {
+	var operands []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		operands = append(operands, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return fs.Parse(append([]string{"--"}, operands...))
+}
+
 func adminMeta() app.Meta {
 	return app.Meta{Actor: app.Admin, CorrelationID: "cli-" + uuid.NewString()}
 }
@@ -204,7 +323,7 @@ func listAction[T any](list func(*app.Queries, context.Context) (map[uuid.UUID]s
 const catchUpTimeout = 30 * time.Second
 
 func init() {
-	const summary = "administer companies, portals, technicians, access grants and login lockouts"
+	const summary = "administer companies, portals, technicians, auditors, access grants and login lockouts"
 	register(command{name: "admin", summary: summary, run: func(ctx context.Context, args []string, out io.Writer) error {
 		usage := func(w io.Writer) {
 			fmt.Fprintf(w, "helpstream admin: %s\n\nUsage: helpstream admin <action> [flags]\n\nActions:\n", summary)
@@ -223,7 +342,7 @@ func init() {
 			fs := newFlagSet("admin "+action.name, action.summary, out)
 			stores := addStoreFlags(fs)
 			do := action.flags(fs)
-			if err := fs.Parse(args[1:]); err != nil {
+			if err := parseInterleaved(fs, args[1:]); err != nil {
 				return err
 			}
 			svc, err := service.New(ctx, stores.config())

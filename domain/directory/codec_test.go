@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/eventlog/codectest"
@@ -32,18 +34,30 @@ func TestEventWireFormat(t *testing.T) {
 			JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001","settings":{"email":false,"in_console":true}}`},
 		{Event: &directory.PasswordChanged{TechnicianID: techID}, Type: "technician.password_changed.v1",
 			JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001"}`},
+		{Event: &directory.AuditorRegistered{AuditorID: auditorID, Name: "Ann", Email: "ann@example.com"}, Type: "auditor.registered.v1",
+			JSON: `{"auditor_id":"00000000-0000-0000-0000-0000000000a1","name":"Ann","email":"ann@example.com"}`},
+		{Event: auditorGranted(companyID), Type: "auditor.access_granted.v1",
+			JSON: `{"auditor_id":"00000000-0000-0000-0000-0000000000a1","company_id":"00000000-0000-0000-0000-0000000000c1"}`},
+		{Event: allGranted, Type: "auditor.access_granted.v1",
+			JSON: `{"auditor_id":"00000000-0000-0000-0000-0000000000a1","all_companies":true}`},
+		{Event: auditorRevoked(companyID), Type: "auditor.access_revoked.v1",
+			JSON: `{"auditor_id":"00000000-0000-0000-0000-0000000000a1","company_id":"00000000-0000-0000-0000-0000000000c1"}`},
+		{Event: allRevoked, Type: "auditor.access_revoked.v1",
+			JSON: `{"auditor_id":"00000000-0000-0000-0000-0000000000a1","all_companies":true}`},
+		{Event: &directory.AuditorPasswordChanged{AuditorID: auditorID}, Type: "auditor.password_changed.v1",
+			JSON: `{"auditor_id":"00000000-0000-0000-0000-0000000000a1"}`},
 	}
-	codectest.CheckWireFormat(t, directory.Codec(), tests, 8)
+	codectest.CheckWireFormat(t, directory.Codec(), tests, 12)
 }
 
 func TestCodecRefusesUnknownTypes(t *testing.T) {
-	codectest.CheckRefuses(t, directory.Codec(), []string{"request.submitted.v1", "company.created.v2", "technician.deleted.v1", ""})
+	codectest.CheckRefuses(t, directory.Codec(), []string{"request.submitted.v1", "company.created.v2", "technician.deleted.v1", "auditor.registered.v2", "auditor.deleted.v1", ""})
 }
 
 // FuzzDecodeAndFold reads any payload bytes as any event type with the directory codec (and
 // whatever upcasters it registers): an event or an error, never a panic, and what it decodes
 // is what it writes back. A decoded event is then folded into the company or technician
-// stream it belongs to, as loading one does, and the aggregate is asked what the app and the
+// or auditor stream it belongs to, as loading one does, and the aggregate is asked what the app and the
 // read models ask: an event already in the log must never crash whoever loads its stream.
 func FuzzDecodeAndFold(f *testing.F) {
 	samples := []eventlog.Event{
@@ -54,6 +68,9 @@ func FuzzDecodeAndFold(f *testing.F) {
 		&directory.AvailabilityChanged{TechnicianID: techID, Availability: directory.Away},
 		&directory.NotificationSettingsChanged{TechnicianID: techID, Settings: directory.NotificationSettings{Email: true, WebhookURL: "https://h.example.com/x"}},
 		&directory.PasswordChanged{TechnicianID: techID},
+		&directory.AuditorRegistered{AuditorID: auditorID, Name: "Ann", Email: "ann@example.com"},
+		auditorGranted(companyID), allGranted, auditorRevoked(companyID), allRevoked,
+		&directory.AuditorPasswordChanged{AuditorID: auditorID},
 	}
 	codec := directory.Codec()
 	codectest.AddSamples(f, codec, samples...)
@@ -61,6 +78,10 @@ func FuzzDecodeAndFold(f *testing.F) {
 	f.Add("technician.availability_changed.v1", []byte(`{"availability":"sleeping"}`))
 	f.Add("technician.notification_settings_changed.v1", []byte(`{"settings":null}`))
 	f.Add("technician.access_revoked.v1", []byte(`{"company_id":"00000000-0000-0000-0000-000000000000"}`))
+	f.Add("auditor.access_granted.v1", []byte(`{"company_id":"00000000-0000-0000-0000-0000000000c1","all_companies":true}`))
+	f.Add("auditor.access_granted.v1", []byte(`{"company_id":"00000000-0000-0000-0000-000000000000","all_companies":false}`))
+	f.Add("auditor.access_revoked.v1", []byte(`{"all_companies":"yes"}`))
+	f.Add("auditor.registered.v1", []byte(`{"auditor_id":null,"name":"\u0000"}`))
 
 	f.Fuzz(func(t *testing.T, typ string, data []byte) {
 		e := codectest.CheckDecode(t, codec, typ, data)
@@ -76,7 +97,31 @@ func FuzzDecodeAndFold(f *testing.F) {
 			&directory.TechnicianRegistered{TechnicianID: techID, Name: "Tess", Email: "tess@example.com"},
 			granted(companyID), &directory.AvailabilityChanged{TechnicianID: techID, Availability: directory.Available},
 		}
+		auditor := []eventlog.Event{
+			&directory.AuditorRegistered{AuditorID: auditorID, Name: "Ann", Email: "ann@example.com"},
+			auditorGranted(companyID),
+		}
 		switch e.(type) {
+		case *directory.AuditorRegistered, *directory.AuditorAccessGranted, *directory.AuditorAccessRevoked, *directory.AuditorPasswordChanged:
+			for _, h := range [][]eventlog.Event{append(auditor, e), {e}} {
+				a, err := directory.AuditorFromHistory(h)
+				if err != nil {
+					continue
+				}
+				_, _ = a.Name(), a.Email()
+				for _, c := range a.Companies() {
+					if !a.CanRead(c) && c != uuid.Nil {
+						t.Fatalf("auditor lists company %s but cannot read it", c)
+					}
+				}
+				if got := directory.RestoreAuditor(a.State()).State(); !reflect.DeepEqual(got, a.State()) {
+					t.Fatalf("RestoreAuditor(State) = %#v, want %#v", got, a.State())
+				}
+				a.GrantAllCompanies()
+				_ = a.RevokeAccess(companyID)
+				_ = a.RevokeAllCompanies()
+				_ = a.GrantAccess(company2)
+			}
 		case *directory.CompanyCreated, *directory.PortalCreated:
 			for _, h := range [][]eventlog.Event{append(company, e), {e}} {
 				c, err := directory.CompanyFromHistory(h)

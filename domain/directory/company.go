@@ -1,5 +1,6 @@
-// Package directory holds who serves whom: companies with their customer portals, and
-// technicians with their company access, chat availability and notification settings.
+// Package directory holds who serves whom: companies with their customer portals,
+// technicians with their company access, chat availability and notification settings, and
+// auditors with the companies whose requests they may read.
 package directory
 
 import (

@@ -55,6 +55,33 @@ type PasswordChanged struct {
 	TechnicianID uuid.UUID `json:"technician_id"`
 }
 
+// AuditorRegistered starts an auditor's stream. The password is never in the log.
+type AuditorRegistered struct {
+	AuditorID uuid.UUID `json:"auditor_id"`
+	Name      string    `json:"name"`
+	Email     string    `json:"email"`
+}
+
+// AuditorAccessGranted lets an auditor read one company's requests ({company_id}) or every
+// company's ({all_companies: true}).
+type AuditorAccessGranted struct {
+	AuditorID    uuid.UUID `json:"auditor_id"`
+	CompanyID    uuid.UUID `json:"company_id,omitzero"`
+	AllCompanies bool      `json:"all_companies,omitempty"`
+}
+
+// AuditorAccessRevoked takes a grant back: one company's, or that of every company.
+type AuditorAccessRevoked struct {
+	AuditorID    uuid.UUID `json:"auditor_id"`
+	CompanyID    uuid.UUID `json:"company_id,omitzero"`
+	AllCompanies bool      `json:"all_companies,omitempty"`
+}
+
+// AuditorPasswordChanged says that an auditor's password was set; the hash lives outside the log.
+type AuditorPasswordChanged struct {
+	AuditorID uuid.UUID `json:"auditor_id"`
+}
+
 func (*CompanyCreated) EventType() string       { return "company.created.v1" }
 func (*PortalCreated) EventType() string        { return "company.portal_created.v1" }
 func (*TechnicianRegistered) EventType() string { return "technician.registered.v1" }
@@ -64,9 +91,13 @@ func (*AvailabilityChanged) EventType() string  { return "technician.availabilit
 func (*NotificationSettingsChanged) EventType() string {
 	return "technician.notification_settings_changed.v1"
 }
-func (*PasswordChanged) EventType() string { return "technician.password_changed.v1" }
+func (*PasswordChanged) EventType() string        { return "technician.password_changed.v1" }
+func (*AuditorRegistered) EventType() string      { return "auditor.registered.v1" }
+func (*AuditorAccessGranted) EventType() string   { return "auditor.access_granted.v1" }
+func (*AuditorAccessRevoked) EventType() string   { return "auditor.access_revoked.v1" }
+func (*AuditorPasswordChanged) EventType() string { return "auditor.password_changed.v1" }
 
-// Codec reads and writes every directory event.
+// Codec reads and writes every directory event: companies', technicians' and auditors'.
 func Codec() *eventlog.Codec {
 	return eventlog.NewCodec(
 		func() eventlog.Event { return &CompanyCreated{} },
@@ -77,6 +108,10 @@ func Codec() *eventlog.Codec {
 		func() eventlog.Event { return &AvailabilityChanged{} },
 		func() eventlog.Event { return &NotificationSettingsChanged{} },
 		func() eventlog.Event { return &PasswordChanged{} },
+		func() eventlog.Event { return &AuditorRegistered{} },
+		func() eventlog.Event { return &AuditorAccessGranted{} },
+		func() eventlog.Event { return &AuditorAccessRevoked{} },
+		func() eventlog.Event { return &AuditorPasswordChanged{} },
 	)
 }
 
@@ -85,3 +120,6 @@ func CompanyStream(id uuid.UUID) string { return "company-" + id.String() }
 
 // TechnicianStream is the stream of a technician.
 func TechnicianStream(id uuid.UUID) string { return "technician-" + id.String() }
+
+// AuditorStream is the stream of an auditor.
+func AuditorStream(id uuid.UUID) string { return "auditor-" + id.String() }

@@ -22,7 +22,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		prefix []string
 	}{
 		{"request", request.Codec(), codectest.RequestSamples(), 14, []string{"request."}},
-		{"directory", directory.Codec(), codectest.DirectorySamples(), 8, []string{"company.", "technician."}},
+		{"directory", directory.Codec(), codectest.DirectorySamples(), 12, []string{"company.", "technician.", "auditor."}},
 	}
 	for _, c := range codecs {
 		types := map[string]bool{}

@@ -19,7 +19,8 @@ const (
 	DefaultCachedBytes   = 64 << 20
 )
 
-// aggregate is a domain object a command decides on: a request, a company, a technician.
+// aggregate is a domain object a command decides on: a request, a company, a technician, an
+// auditor.
 type aggregate interface {
 	Changes() []eventlog.Event
 }
@@ -94,6 +95,12 @@ func companyKind() *aggregateKind[*directory.Company] {
 func technicianKind() *aggregateKind[*directory.Technician] {
 	return newAggregateKind("technician", directory.Codec(), directory.TechnicianStream, directory.TechnicianFromHistory, func(t *directory.Technician) int {
 		return 192 + len(t.Name()) + len(t.Email()) + len(t.Notifications().WebhookURL) + 16*len(t.Companies())
+	})
+}
+
+func auditorKind() *aggregateKind[*directory.Auditor] {
+	return newAggregateKind("auditor", directory.Codec(), directory.AuditorStream, directory.AuditorFromHistory, func(a *directory.Auditor) int {
+		return 160 + len(a.Name()) + len(a.Email()) + 16*len(a.Companies())
 	})
 }
 

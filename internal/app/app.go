@@ -128,6 +128,9 @@ type Config struct {
 	WaitFor func(ctx context.Context, pos eventlog.Position) (bool, error)
 	// MaxProjectionWait bounds WaitForPosition; MaxProjectionWait (2 s) when zero.
 	MaxProjectionWait time.Duration
+	// AccessLog records every read an auditor makes; without one, auditors read nothing
+	// (ErrNoAccessLog).
+	AccessLog AccessLog
 	// ReadOwnWrites makes every read-model query first wait (bounded by MaxProjectionWait)
 	// until the read models include every event this App appended: clients of one server read
 	// their own writes without passing min_position. Clients of several servers pass
@@ -169,6 +172,7 @@ type Queries struct {
 	requestList       RequestListReadModel
 	requestDetails    RequestDetailsReadModel
 	directoryRM       DirectoryReadModel
+	accessLog         AccessLog
 	waitFor           func(ctx context.Context, pos eventlog.Position) (bool, error)
 	maxProjectionWait time.Duration
 	readOwnWrites     bool
@@ -215,6 +219,7 @@ func New(cfg Config) (*App, error) {
 			requestList:       cfg.RequestList,
 			requestDetails:    cfg.RequestDetails,
 			directoryRM:       cfg.Directory,
+			accessLog:         cfg.AccessLog,
 			waitFor:           cfg.WaitFor,
 			maxProjectionWait: cfg.MaxProjectionWait,
 			readOwnWrites:     cfg.ReadOwnWrites,

@@ -17,7 +17,7 @@ import (
 
 // Errors of the Credentials port.
 var (
-	ErrEmailTaken        = errors.New("another technician already uses that e-mail address")
+	ErrEmailTaken        = errors.New("another technician or auditor already uses that e-mail address")
 	ErrWeakPassword      = errors.New("a password must be 8 to 72 bytes long")
 	ErrBadCredentials    = errors.New("wrong e-mail address or password")
 	ErrNoSession         = errors.New("not logged in, or the session expired")
@@ -25,13 +25,40 @@ var (
 	ErrUnknownTechnician = errors.New("unknown technician")
 )
 
-// Session is a logged-in technician's session: its token opens the API as a bearer token and
-// the console as a cookie; its CSRF token must accompany every change made with the cookie.
+// Role is what a logged-in account is: a technician, who serves requests, or an auditor, who
+// reads the requests of their companies and changes nothing.
+type Role string
+
+const (
+	RoleTechnician Role = "technician"
+	RoleAuditor    Role = "auditor"
+)
+
+// Session is a logged-in technician's or auditor's session: its token opens the API as a
+// bearer token and the console as a cookie; its CSRF token must accompany every change made
+// with the cookie.
 type Session struct {
-	Token        string
-	CSRFToken    string
+	Token     string
+	CSRFToken string
+	// Role says whose session it is.
+	Role Role
+	// TechnicianID is the technician's ID, and zero in an auditor's session: a route that
+	// serves technicians only finds no technician in it, never an auditor taken for one.
 	TechnicianID uuid.UUID
-	ExpiresAt    time.Time
+	// AuditorID is the auditor's ID, and zero in a technician's session.
+	AuditorID uuid.UUID
+	ExpiresAt time.Time
+}
+
+// IsAuditor reports whether the session is an auditor's.
+func (s Session) IsAuditor() bool { return s.Role == RoleAuditor }
+
+// AccountID is the ID of the session's technician or auditor.
+func (s Session) AccountID() uuid.UUID {
+	if s.IsAuditor() {
+		return s.AuditorID
+	}
+	return s.TechnicianID
 }
 
 // IdempotencyRecord is a stored response to a command sent with an Idempotency-Key.
@@ -43,18 +70,25 @@ type IdempotencyRecord struct {
 	Body        []byte
 }
 
-// Credentials keeps secrets outside the log.
+// Credentials keeps secrets outside the log. Technicians and auditors are accounts of one kind
+// there, told apart by their role: one e-mail address opens one account, and a session knows
+// its account's role.
 type Credentials interface {
+	// Reserve gives a technician an e-mail address to log in with; ReserveAuditor gives one to
+	// an auditor. An address another account holds, of either role, is ErrEmailTaken.
 	Reserve(ctx context.Context, technicianID uuid.UUID, email string) error
-	SetPassword(ctx context.Context, technicianID uuid.UUID, password string) error
+	ReserveAuditor(ctx context.Context, auditorID uuid.UUID, email string) error
+	// SetPassword sets the password of a technician's or an auditor's account.
+	SetPassword(ctx context.Context, accountID uuid.UUID, password string) error
 	Authenticate(ctx context.Context, email, password string) (uuid.UUID, error)
-	CreateSession(ctx context.Context, technicianID uuid.UUID, ttl time.Duration) (Session, error)
+	// CreateSession opens a session of the account's role.
+	CreateSession(ctx context.Context, accountID uuid.UUID, ttl time.Duration) (Session, error)
 	LookupSession(ctx context.Context, token string) (Session, error)
 	CheckCSRF(session Session, presented string) bool
 	DeleteSession(ctx context.Context, token string) error
-	// DeleteTechnicianSessions ends every session of a technician, console cookies and API
-	// bearer tokens alike, and returns how many there were.
-	DeleteTechnicianSessions(ctx context.Context, technicianID uuid.UUID) (int64, error)
+	// DeleteTechnicianSessions ends every session of a technician (or an auditor), console
+	// cookies and API bearer tokens alike, and returns how many there were.
+	DeleteTechnicianSessions(ctx context.Context, accountID uuid.UUID) (int64, error)
 	IssueCustomerToken(ctx context.Context, requestID uuid.UUID) (string, error)
 	CustomerRequest(ctx context.Context, token string) (uuid.UUID, error)
 	LoginAttempts
@@ -161,13 +195,14 @@ func (s *Accounts) RevokeAccess(ctx context.Context, meta Meta, cmd RevokeAccess
 	return s.app.RevokeAccess(ctx, meta, cmd)
 }
 
-func (s *Accounts) endSessions(ctx context.Context, technicianID uuid.UUID, why string) error {
-	n, err := s.creds.DeleteTechnicianSessions(ctx, technicianID)
+// endSessions ends every session of a technician or an auditor.
+func (s *Accounts) endSessions(ctx context.Context, accountID uuid.UUID, why string) error {
+	n, err := s.creds.DeleteTechnicianSessions(ctx, accountID)
 	if err != nil {
-		return fmt.Errorf("end the sessions of technician %s (%s): %w", technicianID, why, err)
+		return fmt.Errorf("end the sessions of account %s (%s): %w", accountID, why, err)
 	}
 	if n > 0 {
-		slog.InfoContext(ctx, "technician's sessions ended", "technician", technicianID, "sessions", n, "reason", why)
+		slog.InfoContext(ctx, "account's sessions ended", "account", accountID, "sessions", n, "reason", why)
 	}
 	return nil
 }

@@ -106,14 +106,14 @@ func (c *authCache) DeleteSession(ctx context.Context, token string) error {
 	return c.Credentials.DeleteSession(ctx, token)
 }
 
-// DeleteTechnicianSessions ends the technician's sessions in the database, then here.
-func (c *authCache) DeleteTechnicianSessions(ctx context.Context, technicianID uuid.UUID) (int64, error) {
-	n, err := c.Credentials.DeleteTechnicianSessions(ctx, technicianID)
+// DeleteTechnicianSessions ends the account's sessions in the database, then here.
+func (c *authCache) DeleteTechnicianSessions(ctx context.Context, accountID uuid.UUID) (int64, error) {
+	n, err := c.Credentials.DeleteTechnicianSessions(ctx, accountID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.generation++
 	for token, e := range c.sessions {
-		if e.session.TechnicianID == technicianID {
+		if e.session.AccountID() == accountID {
 			delete(c.sessions, token)
 		}
 	}

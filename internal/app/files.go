@@ -166,7 +166,8 @@ type SharedFile struct {
 	Content     io.ReadCloser
 }
 
-// OpenFile returns a file shared in a request the viewer may see.
+// OpenFile returns a file shared in a request the viewer may see. An auditor's download is
+// recorded in the access log before its content is handed over.
 func (qs *Queries) OpenFile(ctx context.Context, viewer Viewer, requestID, fileID uuid.UUID) (SharedFile, error) {
 	r, l, err := qs.requests.load(ctx, qs.store, requestID)
 	if err != nil {
@@ -183,6 +184,12 @@ func (qs *Queries) OpenFile(ctx context.Context, viewer Viewer, requestID, fileI
 		content, err := qs.files.Open(ctx, requestID, fileID)
 		if err != nil {
 			return SharedFile{}, fmt.Errorf("open file %s: %w", fileID, err)
+		}
+		if viewer.IsAuditor() {
+			if err := qs.recordAccess(ctx, viewer, AccessEntry{Kind: AccessFile, RequestID: requestID, CompanyID: r.CompanyID(), FileID: fileID}); err != nil {
+				_ = content.Close()
+				return SharedFile{}, err
+			}
 		}
 		return SharedFile{Name: shared.Name, ContentType: shared.ContentType, Size: shared.Size, SHA256: shared.SHA256, Content: content}, nil
 	}

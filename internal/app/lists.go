@@ -59,7 +59,13 @@ const (
 // ListRequests is a query of the Support Requests panel.
 type ListRequests struct {
 	TechnicianID uuid.UUID
-	View         View
+	// AuditorID, instead of TechnicianID, lists as an auditor: every request of the companies
+	// they may read, in every view, New ones whoever is available; MineOnly is refused (an
+	// auditor has no queue) and the query is recorded in the access log.
+	AuditorID uuid.UUID
+	// ClientIP is where an auditor's query comes from, for the access log.
+	ClientIP string
+	View     View
 	// MineOnly keeps the requests assigned to the technician (My Support Requests, R4).
 	MineOnly bool
 	// Assignee, when set, keeps the open requests assigned to that technician (a queue).
@@ -97,7 +103,8 @@ type RequestPage struct {
 // MaxSearchTotal is where a read model stops counting the matches of a search.
 const MaxSearchTotal = 10_000
 
-// ListRequests returns the requests the technician may see (R2), in the chosen view and order.
+// ListRequests returns the requests the technician (or the auditor) may see (R2), in the chosen
+// view and order.
 func (qs *Queries) ListRequests(ctx context.Context, q ListRequests) (RequestPage, error) {
 	if q.View == "" {
 		q.View = ViewAll
@@ -137,6 +144,9 @@ func (qs *Queries) ListRequests(ctx context.Context, q ListRequests) (RequestPag
 	if qs.readOwnWrites {
 		qs.awaitOwnWrites(ctx) // before the caller's own access and availability are read
 	}
+	if q.AuditorID != uuid.Nil && q.TechnicianID == uuid.Nil {
+		return qs.listAsAuditor(ctx, q, lq)
+	}
 	tech, err := qs.viewerTechnician(ctx, q.TechnicianID)
 	if err != nil {
 		return RequestPage{}, err
@@ -152,6 +162,36 @@ func (qs *Queries) ListRequests(ctx context.Context, q ListRequests) (RequestPag
 	if len(lq.Companies) == 0 || len(lq.Statuses()) == 0 {
 		return RequestPage{Requests: []RequestSummary{}}, nil
 	}
+	return qs.listPage(ctx, lq)
+}
+
+// listAsAuditor answers an auditor's list query, once it is recorded.
+func (qs *Queries) listAsAuditor(ctx context.Context, q ListRequests, lq RequestListQuery) (RequestPage, error) {
+	if q.MineOnly {
+		return RequestPage{}, ErrInvalidFilter
+	}
+	au, err := qs.viewerAuditor(ctx, q.AuditorID)
+	if err != nil {
+		return RequestPage{}, err
+	}
+	if lq.Companies, err = qs.auditorListing(ctx, au, q.CompanyID); err != nil {
+		return RequestPage{}, err
+	}
+	lq.IncludeNew = true
+	page := RequestPage{Requests: []RequestSummary{}}
+	if len(lq.Companies) > 0 && len(lq.Statuses()) > 0 {
+		if page, err = qs.listPage(ctx, lq); err != nil {
+			return RequestPage{}, err
+		}
+	}
+	viewer := Viewer{AuditorID: q.AuditorID, ClientIP: q.ClientIP}
+	if err := qs.recordAccess(ctx, viewer, AccessEntry{Kind: AccessList, Params: listParams(q)}); err != nil {
+		return RequestPage{}, err
+	}
+	return page, nil
+}
+
+func (qs *Queries) listPage(ctx context.Context, lq RequestListQuery) (RequestPage, error) {
 	page, err := fromReadModel(ctx, qs, func() (RequestPage, error) { return qs.requestList.ListRequests(ctx, lq) })
 	if err != nil {
 		return RequestPage{}, err

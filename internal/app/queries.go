@@ -13,19 +13,35 @@ import (
 	"github.com/helpstream/helpstream/domain/request"
 )
 
-// Viewer is who reads a request: its customer (holding the request's token) or a technician.
+// Viewer is who reads a request: its customer (holding the request's token), a technician or
+// an auditor.
 type Viewer struct {
-	// TechnicianID is set for a technician; zero for the customer.
+	// TechnicianID is set for a technician; zero for the customer and an auditor.
 	TechnicianID uuid.UUID
-	// CustomerOf is the request the customer's token opens; zero for a technician.
+	// CustomerOf is the request the customer's token opens; zero for the others.
 	CustomerOf uuid.UUID
+	// AuditorID is set for an auditor: they read every request of the companies they may read,
+	// private notes and assignment moves included, act on nothing (no actions), and every read
+	// of theirs is recorded in the access log first.
+	AuditorID uuid.UUID
+	// ClientIP is where an auditor's read comes from, for the access log; empty when unknown
+	// (a tool on the server).
+	ClientIP string
 }
 
 // IsTechnician reports whether the viewer is a technician.
 func (v Viewer) IsTechnician() bool { return v.TechnicianID != uuid.Nil }
 
+// IsAuditor reports whether the viewer is an auditor.
+func (v Viewer) IsAuditor() bool { return v.AuditorID != uuid.Nil && v.TechnicianID == uuid.Nil }
+
+// SeesNotes reports whether the viewer sees what only staff see: private notes and the moves of
+// the assignment. Technicians and auditors do; a customer does not.
+func (v Viewer) SeesNotes() bool { return v.IsTechnician() || v.IsAuditor() }
+
 func (qs *Queries) checkViewer(ctx context.Context, v Viewer, r *request.Request) error {
-	if v.IsTechnician() {
+	switch {
+	case v.IsTechnician():
 		tech, _, err := qs.technicians.load(ctx, qs.store, v.TechnicianID)
 		if err != nil {
 			return err
@@ -33,9 +49,15 @@ func (qs *Queries) checkViewer(ctx context.Context, v Viewer, r *request.Request
 		if !r.VisibleTo(tech) {
 			return fmt.Errorf("request %s: %w", r.ID(), ErrNotFound)
 		}
-		return nil
-	}
-	if v.CustomerOf != r.ID() {
+	case v.IsAuditor():
+		au, err := qs.viewerAuditor(ctx, v.AuditorID)
+		if err != nil {
+			return err
+		}
+		if !au.CanRead(r.CompanyID()) {
+			return fmt.Errorf("request %s: %w", r.ID(), ErrNotFound) // R2: it does not exist for them
+		}
+	case v.CustomerOf != r.ID():
 		return fmt.Errorf("request %s: %w", r.ID(), ErrNotFound)
 	}
 	return nil
@@ -98,8 +120,10 @@ type RequestDetails struct {
 }
 
 // RequestDetails returns a request's details as the viewer may see them: private notes only
-// for technicians, actions for this viewer only. The details read model answers; the request's
-// own stream answers only for a request the read model has not seen yet.
+// for technicians and auditors, actions for this viewer only (none for an auditor). The
+// details read model answers; the request's own stream answers only for a request the read
+// model has not seen yet. An auditor's read is recorded in the access log before it is
+// answered.
 func (qs *Queries) RequestDetails(ctx context.Context, v Viewer, requestID uuid.UUID) (RequestDetails, error) {
 	if qs.requestDetails == nil {
 		return RequestDetails{}, fmt.Errorf("details of request %s: %w", requestID, ErrNoReadModel)
@@ -108,13 +132,20 @@ func (qs *Queries) RequestDetails(ctx context.Context, v Viewer, requestID uuid.
 		qs.awaitOwnWrites(ctx) // before the caller's own access and availability are read
 	}
 	q := RequestDetailsQuery{RequestID: requestID, Viewer: v}
-	if v.IsTechnician() {
+	switch {
+	case v.IsTechnician():
 		tech, err := qs.viewerTechnician(ctx, v.TechnicianID)
 		if err != nil {
 			return RequestDetails{}, err
 		}
 		q.Technician = tech
-	} else if v.CustomerOf != requestID {
+	case v.IsAuditor():
+		au, err := qs.viewerAuditor(ctx, v.AuditorID)
+		if err != nil {
+			return RequestDetails{}, err
+		}
+		q.Auditor = au
+	case v.CustomerOf != requestID:
 		return RequestDetails{}, fmt.Errorf("request %s: %w", requestID, ErrNotFound)
 	}
 	d, err := fromReadModel(ctx, qs, func() (RequestDetails, error) { return qs.requestDetails.RequestDetails(ctx, q) }, ErrNotFound)
@@ -130,8 +161,14 @@ func (qs *Queries) RequestDetails(ctx context.Context, v Viewer, requestID uuid.
 	if err != nil {
 		return RequestDetails{}, err
 	}
-	if d.ID != requestID || (q.Technician != nil && !q.Technician.HasAccess(d.CompanyID)) {
+	if d.ID != requestID || (q.Technician != nil && !q.Technician.HasAccess(d.CompanyID)) || (q.Auditor != nil && !q.Auditor.CanRead(d.CompanyID)) {
 		return RequestDetails{}, fmt.Errorf("request %s: %w", requestID, ErrNotFound) // R2, whatever the read model says
+	}
+	if v.IsAuditor() {
+		d.Actions = []request.Action{} // whatever the read model says: auditors act on nothing
+		if err := qs.recordAccess(ctx, v, AccessEntry{Kind: AccessDetails, RequestID: d.ID, CompanyID: d.CompanyID}); err != nil {
+			return RequestDetails{}, err
+		}
 	}
 	return d, nil
 }
@@ -187,7 +224,7 @@ func (qs *Queries) foldRequestDetails(ctx context.Context, v Viewer, requestID u
 		entry := Entry{Kind: "event", ID: rec.ID, Event: rec.Type, At: at, From: request.TechnicianSide}
 		switch e := e.(type) {
 		case *request.Submitted, *request.Assigned, *request.Unassigned, *request.Transferred:
-			if !v.IsTechnician() {
+			if !v.SeesNotes() {
 				continue // assignment moves are the technicians' business
 			}
 			switch e := e.(type) {
@@ -203,7 +240,7 @@ func (qs *Queries) foldRequestDetails(ctx context.Context, v Viewer, requestID u
 		case *request.MessageSent:
 			entry = Entry{Kind: "message", ID: e.MessageID, From: e.From, Technician: person(e.TechnicianID), Body: e.Body, At: at}
 		case *request.NoteAdded:
-			if !v.IsTechnician() {
+			if !v.SeesNotes() {
 				continue
 			}
 			entry = Entry{Kind: "note", ID: e.NoteID, From: request.TechnicianSide, Technician: person(e.TechnicianID), Body: e.Body, At: at}
@@ -225,19 +262,49 @@ func (qs *Queries) foldRequestDetails(ctx context.Context, v Viewer, requestID u
 		}
 		d.Entries = append(d.Entries, entry)
 	}
-	if v.IsTechnician() {
+	switch {
+	case v.IsTechnician():
 		tech, _, err := qs.technicians.load(ctx, qs.store, v.TechnicianID)
 		if err != nil {
 			return RequestDetails{}, err
 		}
 		d.Actions = r.TechnicianActions(tech)
-	} else {
+	case v.IsAuditor():
+		d.Actions = []request.Action{}
+	default:
 		d.Actions = r.CustomerActions()
 	}
 	return d, nil
 }
 
-// History returns a request's raw, verified event stream for auditors.
+// ReadHistory returns a request's raw event stream, its hash chain checked, to a technician
+// who may see the request or an auditor who may read it (R2: anyone else, a customer too, is
+// ErrNotFound). An auditor's read is recorded in the access log before it is answered. A
+// broken chain returns the events with the error, as History does.
+func (qs *Queries) ReadHistory(ctx context.Context, v Viewer, requestID uuid.UUID) ([]eventlog.RecordedEvent, error) {
+	if !v.SeesNotes() {
+		return nil, fmt.Errorf("request %s: %w", requestID, ErrNotFound)
+	}
+	r, l, err := qs.requests.load(ctx, qs.store, requestID)
+	if err != nil {
+		return nil, err
+	}
+	if err := qs.checkViewer(ctx, v, r); err != nil {
+		return nil, err
+	}
+	if v.IsAuditor() {
+		if err := qs.recordAccess(ctx, v, AccessEntry{Kind: AccessHistory, RequestID: requestID, CompanyID: r.CompanyID()}); err != nil {
+			return nil, err
+		}
+	}
+	if err := eventlog.VerifyChain(l.recorded); err != nil {
+		return l.recorded, err
+	}
+	return l.recorded, nil
+}
+
+// History returns a request's raw, verified event stream, to no one in particular: a tool on
+// the server. Front ends call ReadHistory, which checks who reads.
 func (qs *Queries) History(ctx context.Context, requestID uuid.UUID) ([]eventlog.RecordedEvent, error) {
 	_, l, err := qs.requests.load(ctx, qs.store, requestID)
 	if err != nil {
@@ -251,7 +318,9 @@ func (qs *Queries) History(ctx context.Context, requestID uuid.UUID) ([]eventlog
 
 // TechnicianProfile is what a technician sees of themselves.
 type TechnicianProfile struct {
-	ID            uuid.UUID                      `json:"id"`
+	ID uuid.UUID `json:"id"`
+	// Role is always RoleTechnician: it tells a technician's profile from an auditor's.
+	Role          Role                           `json:"role"`
 	Name          string                         `json:"name"`
 	Email         string                         `json:"email"`
 	Availability  directory.Availability         `json:"availability"`
@@ -269,5 +338,5 @@ func (qs *Queries) Profile(ctx context.Context, id uuid.UUID) (TechnicianProfile
 	if companies == nil {
 		companies = []uuid.UUID{}
 	}
-	return TechnicianProfile{ID: t.ID(), Name: t.Name(), Email: t.Email(), Availability: t.Availability(), Companies: companies, Notifications: t.Notifications()}, nil
+	return TechnicianProfile{ID: t.ID(), Role: RoleTechnician, Name: t.Name(), Email: t.Email(), Availability: t.Availability(), Companies: companies, Notifications: t.Notifications()}, nil
 }

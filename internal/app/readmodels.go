@@ -46,6 +46,8 @@ type DirectoryReadModel interface {
 	Companies(ctx context.Context) (map[uuid.UUID]string, error)
 	// Technicians maps every technician's ID to their name.
 	Technicians(ctx context.Context) (map[uuid.UUID]string, error)
+	// Auditors returns every auditor, ordered by name.
+	Auditors(ctx context.Context) ([]directory.AuditorState, error)
 }
 
 // RequestListQuery is a list query after the App has resolved the caller: every filter is
@@ -93,8 +95,10 @@ func (q RequestListQuery) Statuses() []string {
 type RequestDetailsQuery struct {
 	RequestID uuid.UUID
 	Viewer    Viewer
-	// Technician is the viewing technician, for R2 and their actions; nil for the customer.
+	// Technician is the viewing technician, for R2 and their actions; nil for the others.
 	Technician *directory.Technician
+	// Auditor is the viewing auditor, for R2; nil for the others.
+	Auditor *directory.Auditor
 }
 
 // ListCursor marks where a page of the list ended: the sort key and ID of its last row. Its

@@ -165,6 +165,9 @@ func (f *fakeDirectory) Companies(context.Context) (map[uuid.UUID]string, error)
 func (f *fakeDirectory) Technicians(context.Context) (map[uuid.UUID]string, error) {
 	return nil, f.err
 }
+func (f *fakeDirectory) Auditors(context.Context) ([]directory.AuditorState, error) {
+	return nil, f.err
+}
 
 // withReadModels is an App on w's store whose queries go to the given read models.
 func (w *world) withReadModels(t *testing.T, cfg app.Config) *app.App {

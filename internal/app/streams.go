@@ -9,15 +9,16 @@ import (
 // streamReader reads an aggregate's stream, decoded and folded (aggregateKind.load): what a
 // query that needs the whole history folds (the details of a request the read model has not
 // seen, a shared file's label, an auditor's history), and what the App returns of a company or
-// a technician. Commands decide on the states they cache instead (writer.go), through the same
+// a technician or an auditor. Commands decide on the states they cache instead (writer.go), through the same
 // kinds.
 type streamReader struct {
 	store       eventlog.Store
 	requests    *aggregateKind[*request.Request]
 	companies   *aggregateKind[*directory.Company]
 	technicians *aggregateKind[*directory.Technician]
+	auditors    *aggregateKind[*directory.Auditor]
 }
 
 func newStreamReader(store eventlog.Store) streamReader {
-	return streamReader{store: store, requests: requestKind(), companies: companyKind(), technicians: technicianKind()}
+	return streamReader{store: store, requests: requestKind(), companies: companyKind(), technicians: technicianKind(), auditors: auditorKind()}
 }

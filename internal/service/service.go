@@ -20,6 +20,7 @@ import (
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/filestore"
 	"github.com/helpstream/helpstream/adapters/httpapi"
+	"github.com/helpstream/helpstream/adapters/postgres/accesslog"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
 	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"github.com/helpstream/helpstream/adapters/web"
@@ -174,6 +175,7 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		RequestList:    readmodels.NewRequestList(pool),
 		RequestDetails: readmodels.NewDetails(pool),
 		Directory:      readmodels.NewDirectory(pool),
+		AccessLog:      accesslog.New(pool),
 		// Read-your-writes waits for the checkpoints of every read model: explicitly with
 		// min_position, implicitly for this process's own writes; both bounded.
 		ReadOwnWrites:     true,

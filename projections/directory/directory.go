@@ -1,8 +1,9 @@
 // Package directory is the directory read model: companies and their portals, technicians with
-// their availability, notification settings and company access. It is what R2 filtering reads
-// (who may see which company's requests, who is Available) and what the admin lists show.
+// their availability, notification settings and company access, and auditors with the
+// companies they may read. It is what R2 filtering reads (who may see which company's
+// requests, who is Available) and what the admin lists show.
 //
-// The projection ("directory") folds the company and technician streams; ReadModel answers the
+// The projection ("directory") folds the company, technician and auditor streams; ReadModel answers the
 // application's DirectoryReadModel port from its tables.
 package directory
 
@@ -34,13 +35,15 @@ func (*Projection) Name() string { return Name }
 
 // Tables implements projections.Projection.
 func (*Projection) Tables() []string {
-	return []string{"directory_companies", "directory_portals", "directory_technicians", "directory_access"}
+	return []string{"directory_companies", "directory_portals", "directory_technicians", "directory_access",
+		"directory_auditors", "directory_auditor_access"}
 }
 
 // Schema implements projections.Projection.
 //
-// directory_access keeps, for each grant, the log position of the event that granted it, so
-// that a technician's companies come back in the order the aggregate holds them.
+// directory_access and directory_auditor_access keep, for each grant, the log position of the
+// event that granted it, so that a technician's or an auditor's companies come back in the
+// order the aggregate holds them.
 func (*Projection) Schema() string {
 	return `
 CREATE TABLE directory_companies (
@@ -70,6 +73,19 @@ CREATE TABLE directory_access (
     PRIMARY KEY (technician_id, company_id)
 );
 CREATE INDEX directory_access_company_idx ON directory_access (company_id, technician_id);
+CREATE TABLE directory_auditors (
+    id            uuid PRIMARY KEY,
+    name          text NOT NULL,
+    email         text NOT NULL,
+    all_companies boolean NOT NULL
+);
+CREATE TABLE directory_auditor_access (
+    auditor_id uuid   NOT NULL,
+    company_id uuid   NOT NULL,
+    granted_hi bigint NOT NULL,
+    granted_lo bigint NOT NULL,
+    PRIMARY KEY (auditor_id, company_id)
+);
 `
 }
 
@@ -84,11 +100,41 @@ type technician struct {
 	notify       dir.NotificationSettings
 }
 
+// accessKey names a grant: a technician's or an auditor's (their IDs never collide), of a
+// company.
 type accessKey struct{ technician, company uuid.UUID }
 
+// auditor is an auditor as the batch leaves them: registered (all fields) or only their grant
+// of every company changed (allChanged).
+type auditor struct {
+	name, email string
+	all         bool
+	registered  bool
+}
+
+// access is what a batch leaves of one grant: granted (at the position hi, lo) or not, and
+// whether a revocation came in the batch (reset), which ends any grant an earlier batch wrote.
 type access struct {
 	granted bool
+	reset   bool
 	hi, lo  uint64
+}
+
+// noteGrant folds one grant or revocation of k into the batch's grants, as the aggregates do: a
+// grant of what is granted already keeps its first place in the order of the companies.
+func noteGrant(grants map[accessKey]access, order *[]accessKey, k accessKey, granted bool, pos eventlog.Position) {
+	prev, seen := grants[k]
+	if !seen {
+		*order = append(*order, k)
+	}
+	switch {
+	case !granted:
+		grants[k] = access{reset: true}
+	case seen && prev.granted:
+	default:
+		hi, lo := pos.Parts()
+		grants[k] = access{granted: true, reset: seen, hi: hi, lo: lo}
+	}
 }
 
 // Apply implements projections.Projection: it folds the batch in memory (per company, portal,
@@ -101,6 +147,10 @@ func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.Reco
 	var techOrder []uuid.UUID
 	grants := map[accessKey]access{}
 	var grantOrder []accessKey
+	auditors := map[uuid.UUID]*auditor{}
+	var auditorOrder []uuid.UUID
+	auditorGrants := map[accessKey]access{}
+	var auditorGrantOrder []accessKey
 	// Technicians changed by this batch but registered before it are read first.
 	var missing []uuid.UUID
 	seen := map[uuid.UUID]bool{}
@@ -176,6 +226,15 @@ func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.Reco
 			if t := techs[e.TechnicianID]; t != nil {
 				t.notify = e.Settings
 			}
+		case *dir.AuditorRegistered:
+			if _, ok := auditors[e.AuditorID]; !ok {
+				auditorOrder = append(auditorOrder, e.AuditorID)
+			}
+			auditors[e.AuditorID] = &auditor{name: e.Name, email: e.Email, registered: true}
+		case *dir.AuditorAccessGranted:
+			noteAuditorGrant(auditors, &auditorOrder, auditorGrants, &auditorGrantOrder, e.AuditorID, e.CompanyID, e.AllCompanies, true, positions[i])
+		case *dir.AuditorAccessRevoked:
+			noteAuditorGrant(auditors, &auditorOrder, auditorGrants, &auditorGrantOrder, e.AuditorID, e.CompanyID, e.AllCompanies, false, positions[i])
 		case *dir.AccessGranted, *dir.AccessRevoked:
 			var k accessKey
 			granted := false
@@ -185,11 +244,7 @@ func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.Reco
 				r := e.(*dir.AccessRevoked)
 				k = accessKey{r.TechnicianID, r.CompanyID}
 			}
-			if _, ok := grants[k]; !ok {
-				grantOrder = append(grantOrder, k)
-			}
-			hi, lo := positions[i].Parts()
-			grants[k] = access{granted: granted, hi: hi, lo: lo}
+			noteGrant(grants, &grantOrder, k, granted, positions[i])
 		}
 	}
 	if err := writeCompanies(ctx, tx, companies); err != nil {
@@ -201,7 +256,65 @@ func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.Reco
 	if err := writeTechnicians(ctx, tx, techOrder, techs); err != nil {
 		return err
 	}
-	return writeAccess(ctx, tx, grantOrder, grants)
+	if err := writeAccess(ctx, tx, "directory_access", "technician_id", grantOrder, grants); err != nil {
+		return err
+	}
+	if err := writeAuditors(ctx, tx, auditorOrder, auditors); err != nil {
+		return err
+	}
+	return writeAccess(ctx, tx, "directory_auditor_access", "auditor_id", auditorGrantOrder, auditorGrants)
+}
+
+// noteAuditorGrant folds an auditor's grant or revocation as the aggregate does: of every
+// company (on the auditor's row), of one company (a row of directory_auditor_access), or both.
+func noteAuditorGrant(auditors map[uuid.UUID]*auditor, order *[]uuid.UUID, grants map[accessKey]access, grantOrder *[]accessKey,
+	auditorID, companyID uuid.UUID, all, granted bool, pos eventlog.Position) {
+	if all {
+		a, ok := auditors[auditorID]
+		if !ok {
+			a = &auditor{}
+			auditors[auditorID] = a
+			*order = append(*order, auditorID)
+		}
+		a.all = granted
+	}
+	if companyID != uuid.Nil {
+		noteGrant(grants, grantOrder, accessKey{auditorID, companyID}, granted, pos)
+	}
+}
+
+// writeAuditors writes the auditors registered in the batch whole, and only the grant of every
+// company of the others (an auditor this read model never saw registered is left out).
+func writeAuditors(ctx context.Context, tx pgx.Tx, order []uuid.UUID, auditors map[uuid.UUID]*auditor) error {
+	var ids, changedIDs []uuid.UUID
+	var names, emails []string
+	var alls, changedAlls []bool
+	for _, id := range order {
+		a := auditors[id]
+		if a.registered {
+			ids, names, emails = append(ids, id), append(names, projections.Text(a.name)), append(emails, projections.Text(a.email))
+			alls = append(alls, a.all)
+		} else {
+			changedIDs, changedAlls = append(changedIDs, id), append(changedAlls, a.all)
+		}
+	}
+	if len(ids) > 0 {
+		_, err := tx.Exec(ctx, `INSERT INTO directory_auditors (id, name, email, all_companies)
+			SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[])
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, all_companies = excluded.all_companies`,
+			ids, names, emails, alls)
+		if err != nil {
+			return fmt.Errorf("directory: write auditors: %w", err)
+		}
+	}
+	if len(changedIDs) > 0 {
+		_, err := tx.Exec(ctx, `UPDATE directory_auditors a SET all_companies = c.all_companies
+			FROM unnest($1::uuid[], $2::boolean[]) AS c(id, all_companies) WHERE a.id = c.id`, changedIDs, changedAlls)
+		if err != nil {
+			return fmt.Errorf("directory: write auditors' grants of every company: %w", err)
+		}
+	}
+	return nil
 }
 
 func writeCompanies(ctx context.Context, tx pgx.Tx, companies map[uuid.UUID]string) error {
@@ -270,33 +383,37 @@ func writeTechnicians(ctx context.Context, tx pgx.Tx, order []uuid.UUID, techs m
 	return nil
 }
 
-func writeAccess(ctx context.Context, tx pgx.Tx, order []accessKey, grants map[accessKey]access) error {
+// writeAccess writes the batch's grants and revocations into table, whose grantee column is
+// named holder: the grants a revocation of the batch ended go first, then the batch's grants
+// are added, each after the grants of earlier batches unless it is one of them again.
+func writeAccess(ctx context.Context, tx pgx.Tx, table, holder string, order []accessKey, grants map[accessKey]access) error {
 	var grantTech, grantCompany, revokeTech, revokeCompany []uuid.UUID
 	var his, los []int64
 	for _, k := range order {
 		g := grants[k]
+		if g.reset {
+			revokeTech, revokeCompany = append(revokeTech, k.technician), append(revokeCompany, k.company)
+		}
 		if g.granted {
 			grantTech, grantCompany = append(grantTech, k.technician), append(grantCompany, k.company)
 			his, los = append(his, int64(g.hi)), append(los, int64(g.lo))
-		} else {
-			revokeTech, revokeCompany = append(revokeTech, k.technician), append(revokeCompany, k.company)
 		}
 	}
 	if len(revokeTech) > 0 {
-		_, err := tx.Exec(ctx, `DELETE FROM directory_access a
-			USING unnest($1::uuid[], $2::uuid[]) AS r(technician_id, company_id)
-			WHERE a.technician_id = r.technician_id AND a.company_id = r.company_id`, revokeTech, revokeCompany)
+		_, err := tx.Exec(ctx, `DELETE FROM `+table+` a
+			USING unnest($1::uuid[], $2::uuid[]) AS r(holder, company_id)
+			WHERE a.`+holder+` = r.holder AND a.company_id = r.company_id`, revokeTech, revokeCompany)
 		if err != nil {
-			return fmt.Errorf("directory: revoke access: %w", err)
+			return fmt.Errorf("directory: revoke access (%s): %w", table, err)
 		}
 	}
 	if len(grantTech) > 0 {
-		_, err := tx.Exec(ctx, `INSERT INTO directory_access (technician_id, company_id, granted_hi, granted_lo)
+		_, err := tx.Exec(ctx, `INSERT INTO `+table+` (`+holder+`, company_id, granted_hi, granted_lo)
 			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[])
-			ON CONFLICT (technician_id, company_id) DO UPDATE SET granted_hi = excluded.granted_hi, granted_lo = excluded.granted_lo`,
+			ON CONFLICT (`+holder+`, company_id) DO NOTHING`,
 			grantTech, grantCompany, his, los)
 		if err != nil {
-			return fmt.Errorf("directory: grant access: %w", err)
+			return fmt.Errorf("directory: grant access (%s): %w", table, err)
 		}
 	}
 	return nil

@@ -188,6 +188,93 @@ func normal(s dir.TechnicianState) dir.TechnicianState {
 	return s
 }
 
+// Random auditor histories (grants of one company and of every company, revocations, the odd
+// grant a stored event may hold), interleaved with technicians' and applied in random batches:
+// each auditor read back equals the domain's fold of their stream, companies in grant order.
+func TestAuditorsEqualDomainFold(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := newDB(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	h := newHistory(t)
+	var companies []uuid.UUID
+	for i := range 4 {
+		c := uuid.New()
+		companies = append(companies, c)
+		h.add(dir.CompanyStream(c), &dir.CompanyCreated{CompanyID: c, Name: "Company " + string(rune('A'+i))})
+	}
+	tech, err := dir.RegisterTechnician(uuid.New(), "Tess", "tess@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.add(dir.TechnicianStream(tech.ID()), tech.Changes()...)
+	var auditors []uuid.UUID
+	for i := range 5 {
+		a, err := dir.RegisterAuditor(uuid.New(), []string{"Zed", "Ann", "Bea", "Cal", "Dee"}[i], "auditor"+string(rune('a'+i))+"@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		auditors = append(auditors, a.ID())
+		h.add(dir.AuditorStream(a.ID()), a.Changes()...)
+	}
+	for range 300 {
+		id := auditors[rng.IntN(len(auditors))]
+		stream := dir.AuditorStream(id)
+		folded, _ := dir.AuditorFromHistory(h.byID[stream])
+		c := companies[rng.IntN(len(companies))]
+		switch rng.IntN(7) {
+		case 0, 1:
+			_ = folded.GrantAccess(c)
+		case 2:
+			_ = folded.RevokeAccess(c)
+		case 3:
+			folded.GrantAllCompanies()
+		case 4:
+			_ = folded.RevokeAllCompanies()
+		case 5:
+			folded.RecordPasswordChange()
+		case 6: // a grant of both, as a stored event may hold
+			h.add(stream, &dir.AuditorAccessGranted{AuditorID: id, CompanyID: c, AllCompanies: true})
+		}
+		h.add(stream, folded.Changes()...)
+		if rng.IntN(5) == 0 {
+			_ = tech.GrantAccess(c)
+			h.add(dir.TechnicianStream(tech.ID()), tech.Changes()...)
+			tech, _ = dir.TechnicianFromHistory(h.byID[dir.TechnicianStream(tech.ID())])
+		}
+	}
+	apply(t, pool, h.events, rng)
+
+	normalAuditor := func(s dir.AuditorState) dir.AuditorState {
+		if len(s.Companies) == 0 {
+			s.Companies = nil
+		}
+		return s
+	}
+	for _, id := range auditors {
+		want, _ := dir.AuditorFromHistory(h.byID[dir.AuditorStream(id)])
+		got, err := readmodels.Auditor(ctx, pool, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(normalAuditor(got), normalAuditor(want.State())) {
+			t.Fatalf("auditor %s:\n got %+v\nwant %+v", want.Name(), got, want.State())
+		}
+	}
+	list, err := readmodels.NewDirectory(pool).Auditors(ctx)
+	if err != nil || len(list) != len(auditors) || list[0].Name != "Ann" || list[4].Name != "Zed" {
+		t.Fatalf("auditors: %+v %v", list, err)
+	}
+	if _, err := readmodels.Auditor(ctx, pool, tech.ID()); !errors.Is(err, app.ErrNotFound) {
+		t.Fatalf("a technician read as an auditor: %v", err)
+	}
+	wantTech, _ := dir.TechnicianFromHistory(h.byID[dir.TechnicianStream(tech.ID())])
+	gotTech, err := readmodels.Technician(ctx, pool, tech.ID())
+	if err != nil || !reflect.DeepEqual(normal(gotTech), normal(wantTech.State())) {
+		t.Fatalf("the technician beside the auditors: %+v, want %+v (%v)", gotTech, wantTech.State(), err)
+	}
+}
+
 // Without its tables, the read model says it is not ready (the app then falls back).
 func TestNotReady(t *testing.T) {
 	t.Parallel()
@@ -197,6 +284,9 @@ func TestNotReady(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	if _, err := m.Companies(context.Background()); !errors.Is(err, app.ErrReadModelNotReady) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := m.Auditors(context.Background()); !errors.Is(err, app.ErrReadModelNotReady) {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -104,3 +104,11 @@ func (r *reference) Technicians(ctx context.Context) (map[uuid.UUID]string, erro
 	}
 	return s.Technicians(ctx)
 }
+
+func (r *reference) Auditors(ctx context.Context) ([]directory.AuditorState, error) {
+	s, err := r.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Auditors(ctx)
+}

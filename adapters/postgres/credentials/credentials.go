@@ -1,5 +1,6 @@
 // Package credentials keeps Helpstream's secrets and HTTP bookkeeping in PostgreSQL, outside the
-// event log (design §6): technicians' password hashes, sessions, customers' request tokens,
+// event log (design §6): technicians' and auditors' password hashes (one table of accounts, a
+// role telling them apart), sessions, customers' request tokens,
 // Idempotency-Key records and the counters of failed logins that throttle logging in.
 //
 // No secret is stored in the clear. Passwords are bcrypt hashes (cost 10). Every token is 32

@@ -50,27 +50,55 @@ var dummyHash = []byte("$2a$10$BdQ/Xt2Geo0jjr8PXVme/eFnHIuhldt8zcLciP8SqyNVYQeT8
 
 // Reserve gives email to technicianID for logging in. Reserving the same address for the same
 // technician again does nothing (its password is kept); reserving a different address for a
-// technician changes their address. It returns ErrEmailTaken if another technician has the
-// address in any letter case.
+// technician changes their address. It returns ErrEmailTaken if another account (a technician
+// or an auditor) has the address in any letter case, and ErrOtherRole if technicianID is an
+// auditor's.
 func (s *Store) Reserve(ctx context.Context, technicianID uuid.UUID, email string) error {
+	return s.reserve(ctx, app.RoleTechnician, technicianID, email)
+}
+
+// ReserveAuditor is Reserve for an auditor: the address opens an auditor's account, whose
+// sessions are auditors' sessions.
+func (s *Store) ReserveAuditor(ctx context.Context, auditorID uuid.UUID, email string) error {
+	return s.reserve(ctx, app.RoleAuditor, auditorID, email)
+}
+
+// ErrOtherRole is returned by Reserve and ReserveAuditor for an ID whose account has the other
+// role: an account never changes role.
+var ErrOtherRole = errors.New("that ID is an account of another role")
+
+func (s *Store) reserve(ctx context.Context, role app.Role, id uuid.UUID, email string) error {
+	op := "reserve e-mail for " + string(role) + " " + id.String()
 	if strings.TrimSpace(email) == "" {
-		return wrap("reserve e-mail for technician "+technicianID.String(), ErrInvalidEmail)
+		return wrap(op, ErrInvalidEmail)
 	}
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO technician_credentials (technician_id, email) VALUES ($1, $2)
+	tag, err := s.pool.Exec(ctx, `
+		INSERT INTO technician_credentials (technician_id, email, role) VALUES ($1, $2, $3)
 		ON CONFLICT (technician_id) DO UPDATE SET email = EXCLUDED.email, updated_at = now()
-		WHERE technician_credentials.email IS DISTINCT FROM EXCLUDED.email`,
-		technicianID, email)
+		WHERE technician_credentials.email IS DISTINCT FROM EXCLUDED.email
+			AND technician_credentials.role = EXCLUDED.role`,
+		id, email, string(role))
 	if isViolation(err, uniqueViolation, "technician_credentials_email_key") {
-		return wrap("reserve e-mail for technician "+technicianID.String(), ErrEmailTaken)
+		return wrap(op, ErrEmailTaken)
 	}
 	if err != nil {
-		return wrap("reserve e-mail for technician "+technicianID.String(), err)
+		return wrap(op, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	// Nothing changed: the same address again, or an account of the other role.
+	var stored string
+	if err := s.pool.QueryRow(ctx, `SELECT role FROM technician_credentials WHERE technician_id = $1`, id).Scan(&stored); err != nil {
+		return wrap(op, err)
+	}
+	if app.Role(stored) != role {
+		return wrap(op, ErrOtherRole)
 	}
 	return nil
 }
 
-// SetPassword sets (or replaces) a technician's password. It returns ErrWeakPassword for a
+// SetPassword sets (or replaces) a technician's or an auditor's password. It returns ErrWeakPassword for a
 // password of fewer than MinPasswordLength characters or more than MaxPasswordBytes bytes, and
 // ErrUnknownTechnician if the technician has no reserved e-mail address. Existing sessions are
 // kept; call DeleteTechnicianSessions to end them.
@@ -95,7 +123,7 @@ func (s *Store) SetPassword(ctx context.Context, technicianID uuid.UUID, passwor
 	return nil
 }
 
-// Authenticate returns the technician whose e-mail address (any letter case) and password these
+// Authenticate returns the technician or auditor whose e-mail address (any letter case) and password these
 // are, or ErrBadCredentials. It runs a bcrypt comparison in every case, so that its duration does
 // not tell a known address from an unknown one.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (uuid.UUID, error) {

@@ -93,6 +93,56 @@ func Technicians(ctx context.Context, db Querier) ([]dir.TechnicianState, error)
 	return list, nil
 }
 
+const auditorColumns = `a.id, a.name, a.email, a.all_companies,
+	coalesce((SELECT array_agg(g.company_id ORDER BY g.granted_hi, g.granted_lo) FROM directory_auditor_access g WHERE g.auditor_id = a.id), '{}')`
+
+func scanAuditors(rows pgx.Rows) ([]dir.AuditorState, error) {
+	defer rows.Close()
+	out := []dir.AuditorState{}
+	for rows.Next() {
+		var s dir.AuditorState
+		if err := rows.Scan(&s.ID, &s.Name, &s.Email, &s.AllCompanies, &s.Companies); err != nil {
+			return nil, err
+		}
+		if len(s.Companies) == 0 {
+			s.Companies = nil
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Auditor returns an auditor's state: name, e-mail, the companies granted one by one (in the
+// order they were granted) and whether they hold every company. An unknown auditor is
+// app.ErrNotFound.
+func Auditor(ctx context.Context, db Querier, id uuid.UUID) (dir.AuditorState, error) {
+	rows, err := db.Query(ctx, `SELECT `+auditorColumns+` FROM directory_auditors a WHERE a.id = $1`, id)
+	if err != nil {
+		return dir.AuditorState{}, fmt.Errorf("directory: auditor %s: %w", id, notReady(err))
+	}
+	list, err := scanAuditors(rows)
+	if err != nil {
+		return dir.AuditorState{}, fmt.Errorf("directory: auditor %s: %w", id, notReady(err))
+	}
+	if len(list) == 0 {
+		return dir.AuditorState{}, fmt.Errorf("auditor %s: %w", id, app.ErrNotFound)
+	}
+	return list[0], nil
+}
+
+// Auditors returns every auditor, ordered by name.
+func Auditors(ctx context.Context, db Querier) ([]dir.AuditorState, error) {
+	rows, err := db.Query(ctx, `SELECT `+auditorColumns+` FROM directory_auditors a ORDER BY a.name, a.id`)
+	if err != nil {
+		return nil, fmt.Errorf("directory: auditors: %w", notReady(err))
+	}
+	list, err := scanAuditors(rows)
+	if err != nil {
+		return nil, fmt.Errorf("directory: auditors: %w", notReady(err))
+	}
+	return list, nil
+}
+
 // Companies returns every company with its portals, ordered by name.
 func Companies(ctx context.Context, db Querier) ([]Company, error) {
 	rows, err := db.Query(ctx, `SELECT c.id, c.name,
@@ -168,6 +218,11 @@ func (m *Directory) Technicians(ctx context.Context) (map[uuid.UUID]string, erro
 		return nil, fmt.Errorf("directory: technicians: %w", notReady(err))
 	}
 	return scanNames(rows)
+}
+
+// Auditors implements app.DirectoryReadModel.
+func (m *Directory) Auditors(ctx context.Context) ([]dir.AuditorState, error) {
+	return Auditors(ctx, m.db)
 }
 
 func scanNames(rows pgx.Rows) (map[uuid.UUID]string, error) {

@@ -14,15 +14,22 @@ import (
 	"github.com/helpstream/helpstream/projections/requestdetails"
 )
 
-// Details returns a request's details as the viewer may see them (R14): private notes and
-// assignment moves only for technicians; the actions the viewer may take now, from the domain's
-// own rules on the restored request. A technician without access to the request's company,
-// or a customer holding another request's token, gets app.ErrNotFound (R2). tech is the
-// viewing technician, nil for the customer.
+// ReadDetails returns a request's details as a technician or its customer may see them: it is
+// ReadDetailsFor without an auditor. tech is the viewing technician, nil for the customer.
+func ReadDetails(ctx context.Context, db Querier, requestID uuid.UUID, viewer app.Viewer, tech *dir.Technician) (app.RequestDetails, error) {
+	return ReadDetailsFor(ctx, db, app.RequestDetailsQuery{RequestID: requestID, Viewer: viewer, Technician: tech})
+}
+
+// ReadDetailsFor returns a request's details as q.Viewer may see them (R14): private notes and
+// assignment moves only for technicians and auditors; the actions the viewer may take now,
+// from the domain's own rules on the restored request (none for an auditor). A technician
+// without access to the request's company, an auditor who may not read it, or a customer
+// holding another request's token, gets app.ErrNotFound (R2).
 //
 // Its two reads should see one snapshot: run it in a REPEATABLE READ transaction (Details
 // does).
-func ReadDetails(ctx context.Context, db Querier, requestID uuid.UUID, viewer app.Viewer, tech *dir.Technician) (app.RequestDetails, error) {
+func ReadDetailsFor(ctx context.Context, db Querier, q app.RequestDetailsQuery) (app.RequestDetails, error) {
+	requestID, viewer, tech := q.RequestID, q.Viewer, q.Technician
 	notFound := fmt.Errorf("request %s: %w", requestID, app.ErrNotFound)
 	row := db.QueryRow(ctx, `SELECT `+prefixed("d.", requestdetails.Columns)+`, coalesce(c.name, ''), coalesce(t.name, '')
 		FROM request_details d
@@ -45,6 +52,11 @@ func ReadDetails(ctx context.Context, db Querier, requestID uuid.UUID, viewer ap
 			return app.RequestDetails{}, notFound
 		}
 		actions = r.TechnicianActions(tech)
+	case viewer.IsAuditor():
+		if q.Auditor == nil || q.Auditor.ID() != viewer.AuditorID || !q.Auditor.CanRead(r.CompanyID()) {
+			return app.RequestDetails{}, notFound
+		}
+		actions = []request.Action{}
 	case viewer.CustomerOf == requestID:
 		actions = r.CustomerActions()
 	default:
@@ -75,7 +87,7 @@ func ReadDetails(ctx context.Context, db Querier, requestID uuid.UUID, viewer ap
 			e.body, e.file_name, e.file_size, e.content_type, e.sha256, e.at
 		FROM request_details_entries e LEFT JOIN request_details_technicians t ON t.id = e.technician_id
 		WHERE e.request_id = $1 AND (NOT e.technicians_only OR $2)
-		ORDER BY e.version`, requestID, viewer.IsTechnician())
+		ORDER BY e.version`, requestID, viewer.SeesNotes())
 	if err != nil {
 		return app.RequestDetails{}, fmt.Errorf("request details: entries: %w", notReady(err))
 	}
@@ -156,5 +168,5 @@ func (m *Details) RequestDetails(ctx context.Context, q app.RequestDetailsQuery)
 		return app.RequestDetails{}, fmt.Errorf("request details: %w", notReady(err))
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
-	return ReadDetails(ctx, tx, q.RequestID, q.Viewer, q.Technician)
+	return ReadDetailsFor(ctx, tx, q)
 }

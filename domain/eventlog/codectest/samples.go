@@ -45,7 +45,8 @@ func RequestSamples() []eventlog.Event {
 	}
 }
 
-// DirectorySamples is one filled-in example of every company and technician event.
+// DirectorySamples is one filled-in example of every company, technician and auditor event
+// (both shapes of an auditor's grant and revocation).
 func DirectorySamples() []eventlog.Event {
 	id1, id2, id3 := sampleIDs()
 	return []eventlog.Event{
@@ -58,5 +59,11 @@ func DirectorySamples() []eventlog.Event {
 		&directory.NotificationSettingsChanged{TechnicianID: id3, Settings: directory.NotificationSettings{Email: true, WebhookURL: "https://h.example.com/x?a=1&b=2"}},
 		&directory.NotificationSettingsChanged{TechnicianID: id3, Settings: directory.NotificationSettings{InConsole: true}},
 		&directory.PasswordChanged{TechnicianID: id3},
+		&directory.AuditorRegistered{AuditorID: id2, Name: "Ann \"Audit\" <O'Neil>", Email: "ann@example.com"},
+		&directory.AuditorAccessGranted{AuditorID: id2, CompanyID: id1},
+		&directory.AuditorAccessGranted{AuditorID: id2, AllCompanies: true},
+		&directory.AuditorAccessRevoked{AuditorID: id2, CompanyID: id1},
+		&directory.AuditorAccessRevoked{AuditorID: id2, AllCompanies: true},
+		&directory.AuditorPasswordChanged{AuditorID: id2},
 	}
 }
