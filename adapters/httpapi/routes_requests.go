@@ -12,13 +12,14 @@ import (
 
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/timeline"
 )
 
 func (a *API) listRequests(w http.ResponseWriter, r *http.Request, viewer app.Viewer) (int, any, error) {
 	q := r.URL.Query()
 	for key := range q {
 		switch key {
-		case "view", "sort", "order", "limit", "offset", "mine", "cursor", "q", "company", "assignee", "min_position":
+		case "view", "sort", "order", "limit", "offset", "mine", "cursor", "q", "company", "assignee", "min_position", "as_of", "technician":
 		default:
 			return 0, nil, errorf(http.StatusBadRequest, "unknown_parameter", fmt.Sprintf("unknown query parameter %q", key))
 		}
@@ -54,10 +55,25 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request, viewer app.Vi
 	if _, has := q["q"]; has && list.Search == "" {
 		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", app.ErrInvalidSearch.Error())
 	}
-	if err := a.awaitPosition(w, r); err != nil {
+	asOf, err := timeParam(q.Get("as_of"), "as_of")
+	if err != nil {
 		return 0, nil, err
 	}
-	page, err := a.queries.ListRequests(r.Context(), list)
+	panelOf, err := idParam(q, "technician")
+	if err != nil {
+		return 0, nil, err
+	}
+	var page any
+	if !asOf.IsZero() {
+		page, err = a.queries.ListRequestsAsOf(r.Context(), asOf, panelOf, list)
+	} else if panelOf != uuid.Nil {
+		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", "technician (a technician's panel) goes with as_of")
+	} else {
+		if err := a.awaitPosition(w, r); err != nil {
+			return 0, nil, err
+		}
+		page, err = a.queries.ListRequests(r.Context(), list)
+	}
 	if err != nil {
 		for _, invalid := range []error{app.ErrInvalidCursor, app.ErrInvalidSearch, app.ErrInvalidFilter} {
 			if errors.Is(err, invalid) {
@@ -135,6 +151,13 @@ func intParam(q url.Values, name string) (int, error) {
 // requestDetails answers a request's details as viewer may see them, once the read models hold
 // the caller's min_position.
 func (a *API) requestDetails(w http.ResponseWriter, r *http.Request, viewer app.Viewer, requestID uuid.UUID) (int, any, error) {
+	asOf, err := timeParam(r.URL.Query().Get("as_of"), "as_of")
+	if err != nil {
+		return 0, nil, err
+	}
+	if !asOf.IsZero() {
+		return queryAnswer(a.queries.RequestDetailsAsOf(r.Context(), asOf, viewer, requestID))
+	}
 	if err := a.awaitPosition(w, r); err != nil {
 		return 0, nil, err
 	}
@@ -156,33 +179,83 @@ type historyEvent struct {
 	Metadata   map[string]any `json:"metadata"`
 	Position   string         `json:"position"`
 	RecordedAt time.Time      `json:"recorded_at"`
+	// ActorName, Summary and State say who did what, in words, and the request after it.
+	ActorName string         `json:"actor_name"`
+	Summary   string         `json:"summary"`
+	State     timeline.State `json:"state"`
 }
 
 type historyResponse struct {
-	RequestID uuid.UUID      `json:"request_id"`
-	Verified  bool           `json:"verified"`
-	Problem   string         `json:"problem,omitempty"`
-	Events    []historyEvent `json:"events"`
+	RequestID uuid.UUID `json:"request_id"`
+	// Verified and Problem are the verdict on the whole stream (past the stop too): its hash
+	// chain and its fold through the domain.
+	Verified bool             `json:"verified"`
+	Problem  string           `json:"problem,omitempty"`
+	Verdict  timeline.Verdict `json:"verdict"`
+	// Total counts the stream's events, past the stop too; Stop says where Events end.
+	Total  int             `json:"total"`
+	Stop   timeline.Stop   `json:"stop"`
+	Events []historyEvent  `json:"events"`
+	State  *timeline.State `json:"state"`
 }
 
-// history is the auditor's view: the raw stream with its hash chain checked, for a technician
-// or an auditor who may see the request (R2 before anything else).
+// history is the auditor's view of a request: every event in order with who did it, a
+// summary and the request's state after it, up to as_of or version, and the verdict on the
+// whole stream; for a technician or an auditor who may see the request (R2 before anything
+// else; an auditor's read is recorded first).
 func (a *API) history(_ http.ResponseWriter, r *http.Request, viewer app.Viewer, requestID uuid.UUID) (int, any, error) {
-	recorded, verifyErr := a.queries.ReadHistory(r.Context(), viewer, requestID)
-	resp := historyResponse{RequestID: requestID, Verified: verifyErr == nil, Events: []historyEvent{}}
-	if verifyErr != nil {
-		if recorded == nil {
-			return 0, nil, verifyErr
+	q := r.URL.Query()
+	for key := range q {
+		if key != "as_of" && key != "version" {
+			return 0, nil, errorf(http.StatusBadRequest, "unknown_parameter", fmt.Sprintf("unknown query parameter %q", key))
 		}
-		resp.Problem = verifyErr.Error()
 	}
+	stop := timeline.End()
+	asOf, err := timeParam(q.Get("as_of"), "as_of")
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, has := q["version"]; has {
+		version, err := strconv.ParseInt(q.Get("version"), 10, 64)
+		if err != nil || version < 0 || !asOf.IsZero() {
+			return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", "version must be an event's version (0, 1, 2…), and cannot go with as_of")
+		}
+		stop = timeline.AtVersion(version)
+	} else if !asOf.IsZero() {
+		stop = timeline.AsOf(asOf)
+	}
+	recorded, verifyErr := a.queries.ReadHistory(r.Context(), viewer, requestID)
+	if verifyErr != nil && recorded == nil {
+		return 0, nil, verifyErr
+	}
+	tl, err := timeline.Build(r.Context(), a.cfg.Store, requestID, stop)
+	if errors.Is(err, timeline.ErrNoSuchVersion) {
+		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid", err.Error())
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	resp := historyResponse{RequestID: requestID, Verified: tl.Verdict.OK, Verdict: tl.Verdict, Total: tl.Events, Stop: tl.Stop,
+		Events: []historyEvent{}, State: tl.State}
+	switch {
+	case tl.Verdict.Chain != nil:
+		resp.Problem = tl.Verdict.Chain.Problem
+	case tl.Verdict.Fold != nil:
+		resp.Problem = tl.Verdict.Fold.Problem
+	}
+	byVersion := make(map[int64]eventlog.RecordedEvent, len(recorded))
 	for _, e := range recorded {
+		byVersion[e.Version] = e
+	}
+	for _, step := range tl.Steps {
+		e := byVersion[step.Version]
 		resp.Events = append(resp.Events, historyEvent{
-			ID: e.ID, Version: e.Version, Type: e.Type, Data: rawJSON(e.Data), Position: e.Position.String(), RecordedAt: e.RecordedAt,
+			ID: step.EventID, Version: step.Version, Type: step.Type, Data: rawJSON(e.Data), Position: step.Position.String(), RecordedAt: step.RecordedAt,
 			Metadata: map[string]any{
 				"actor": e.Metadata.Actor, "occurred_at": e.Metadata.OccurredAt, "correlation_id": e.Metadata.CorrelationID,
 				"causation_id": e.Metadata.CausationID, "previous_hash": e.Metadata.PreviousHash, "hash": e.Metadata.Hash,
 			},
+			ActorName: step.ActorName, Summary: step.Summary, State: step.State,
 		})
 	}
 	return http.StatusOK, resp, nil

@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/adapters/httpserver"
+	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/text"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/fault"
@@ -53,6 +54,9 @@ type Config struct {
 	Accounts *app.Accounts
 	// Idempotency remembers responses to commands sent with an Idempotency-Key.
 	Idempotency IdempotencyStore
+	// Store is the event log, read for auditors' timelines (a request's history with its
+	// states).
+	Store eventlog.Store
 	// AdminToken opens the admin routes; they are closed when it is empty.
 	AdminToken string
 	// MaxJSONBody caps a JSON request body, in bytes; 64 KiB when zero.

@@ -122,9 +122,9 @@ var sentinels = []struct {
 		request.ErrInvalidProfile, directory.ErrInvalidName, directory.ErrMissingID, directory.ErrInvalidEmail,
 		directory.ErrInvalidAvailability, directory.ErrInvalidWebhookURL, directory.ErrNoAccess, directory.ErrAuditorNoAccess,
 		app.ErrWeakPassword, app.ErrInvalidView, app.ErrInvalidSort, app.ErrInvalidLimit, app.ErrInvalidCursor,
-		app.ErrEmptyFile, eventlog.ErrBadPosition, app.ErrInvalidGrant, app.ErrInvalidAccessCursor, app.ErrInvalidTimeRange,
+		app.ErrEmptyFile, eventlog.ErrBadPosition, app.ErrInvalidGrant, app.ErrInvalidAccessCursor, app.ErrInvalidTimeRange, app.ErrNotYet,
 	}},
 	{http.StatusUnauthorized, "unauthorized", "", []error{app.ErrBadCredentials, app.ErrNoSession, app.ErrNoCustomerToken}},
-	{http.StatusForbidden, "forbidden", "", []error{app.ErrReadOnly}},
+	{http.StatusForbidden, "forbidden", "", []error{app.ErrReadOnly, app.ErrAuditorsOnly}},
 	{http.StatusBadRequest, "body_unreadable", "", []error{app.ErrUploadCut}},
 }

@@ -88,8 +88,22 @@ func seedDemo(ctx context.Context, svc *service.Service) (demoData, error) {
 			}
 		}
 	}
+	auditorID := demoID("auditor/audrey")
+	if _, err := svc.App.Auditor(ctx, auditorID); errors.Is(err, app.ErrNotFound) {
+		if _, err := svc.Accounts.RegisterAuditorWithPassword(ctx, meta, app.RegisterAuditor{AuditorID: auditorID, Name: "Audrey Roux", Email: DemoAuditorEmail}, DemoPassword); err != nil {
+			return d, fmt.Errorf("register %s: %w", DemoAuditorEmail, err)
+		}
+	} else if err != nil {
+		return d, err
+	}
+	if _, err := svc.App.GrantAuditorAccess(ctx, meta, app.GrantAuditorAccess{AuditorID: auditorID, AllCompanies: true}); err != nil {
+		return d, err
+	}
 	return d, nil
 }
+
+// DemoAuditorEmail logs the demo's auditor in (password DemoPassword): every company, read only.
+const DemoAuditorEmail = "audrey@example.com"
 
 func printDemo(out io.Writer, base, adminToken string, d demoData) {
 	fmt.Fprintf(out, "\nHelpstream is running with demo data.\n\n")
@@ -104,5 +118,6 @@ func printDemo(out io.Writer, base, adminToken string, d demoData) {
 	for _, t := range d.Technicians {
 		fmt.Fprintf(out, "  %-18s %-13s %s  access: %v\n", t.Email, t.Name, t.ID, t.Companies)
 	}
+	fmt.Fprintf(out, "\nAuditor (same password, reads every company, changes nothing): %s\n", DemoAuditorEmail)
 	fmt.Fprintf(out, "\nTry:\n  curl -s -X POST %s/api/v1/auth/login -H 'Content-Type: application/json' -d '{\"email\":\"alice@example.com\",\"password\":\"%s\"}'\n\n", base, DemoPassword)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -58,4 +59,11 @@ const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/helpstream?sslmod
 // means the event store lives in the --database-url database.
 func eventStoreFlag(fs *flag.FlagSet) *string {
 	return fs.String("event-store", envOr("HELPSTREAM_EVENT_STORE", ""), "event store URL: postgres://… or esdb://host:2113?tls=false; default: the database (env HELPSTREAM_EVENT_STORE)")
+}
+
+// writeJSON prints v as indented JSON, for a command's --json or --format json.
+func writeJSON(out io.Writer, v any) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -170,12 +169,10 @@ func runProjectionsStatus(ctx context.Context, args []string, out io.Writer) err
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
 		if statuses == nil {
 			statuses = []projections.ProjectionStatus{}
 		}
-		return enc.Encode(statuses)
+		return writeJSON(out, statuses)
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NAME\tPOSITION\tAPPLIED\tLAG EVENTS\tLAG SECONDS\tLEADER\tPARKED\tUPDATED")

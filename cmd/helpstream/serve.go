@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 
 	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/adapters/stream"
+	"github.com/helpstream/helpstream/internal/anchor"
 	"github.com/helpstream/helpstream/internal/service"
 )
 
@@ -28,25 +31,28 @@ func init() { register(command{"serve", serveSummary, runServe}) }
 
 // serveFlags are serve's flags beside the stores'.
 type serveFlags struct {
-	addr, adminToken, metricsAddr, metricsToken, streamBroker *string
-	demo, secure, trustProxy, projectors, pprof               *bool
-	stores                                                    storeFlags
+	addr, adminToken, metricsAddr, metricsToken, streamBroker, anchorKey *string
+	demo, secure, trustProxy, projectors, pprof                          *bool
+	anchorInterval                                                       *time.Duration
+	stores                                                               storeFlags
 }
 
 func parseServeFlags(args []string, out io.Writer) (serveFlags, error) {
 	fs := newFlagSet("serve", serveSummary, out)
 	f := serveFlags{
-		addr:         fs.String("addr", envOr("HELPSTREAM_ADDR", "127.0.0.1:8080"), "address to listen on (env HELPSTREAM_ADDR)"),
-		adminToken:   fs.String("admin-token", envOr("HELPSTREAM_ADMIN_TOKEN", ""), "token that opens the admin routes; when empty, a random one is made and printed ("+DemoAdminToken+" with --demo) (env HELPSTREAM_ADMIN_TOKEN)"),
-		demo:         fs.Bool("demo", false, "create a demo company, portal and technicians (idempotent) and print how to use them"),
-		secure:       fs.Bool("secure-cookies", false, "mark the session cookie Secure (serve over HTTPS)"),
-		trustProxy:   fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)"),
-		projectors:   fs.Bool("projectors", true, "keep the read models up to date from this process too (an advisory lock elects one active projector per read model; `helpstream projections run` runs them alone)"),
-		metricsAddr:  fs.String("metrics-addr", envOr("HELPSTREAM_METRICS_ADDR", ""), "serve /metrics on this address only (e.g. 127.0.0.1:9090, for a scraper on a private network); when empty, /metrics is served on --addr to bearers of --metrics-token (env HELPSTREAM_METRICS_ADDR)"),
-		metricsToken: fs.String("metrics-token", envOr("HELPSTREAM_METRICS_TOKEN", ""), "bearer token that opens /metrics on --addr; the admin token when empty (env HELPSTREAM_METRICS_TOKEN)"),
-		streamBroker: fs.String("stream-broker", envOr("HELPSTREAM_STREAM_BROKER", ""), "also run the event stream's forwarder (as `helpstream stream run`) to this "+brokerFlagUsage+"; off when empty (env HELPSTREAM_STREAM_BROKER)"),
-		pprof:        fs.Bool("pprof", false, "also serve Go's profiles (/debug/pprof/) on --metrics-addr, the private address, for an operator chasing CPU or memory"),
-		stores:       addStoreFlags(fs),
+		addr:           fs.String("addr", envOr("HELPSTREAM_ADDR", "127.0.0.1:8080"), "address to listen on (env HELPSTREAM_ADDR)"),
+		adminToken:     fs.String("admin-token", envOr("HELPSTREAM_ADMIN_TOKEN", ""), "token that opens the admin routes; when empty, a random one is made and printed ("+DemoAdminToken+" with --demo) (env HELPSTREAM_ADMIN_TOKEN)"),
+		demo:           fs.Bool("demo", false, "create a demo company, portal and technicians (idempotent) and print how to use them"),
+		secure:         fs.Bool("secure-cookies", false, "mark the session cookie Secure (serve over HTTPS)"),
+		trustProxy:     fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)"),
+		projectors:     fs.Bool("projectors", true, "keep the read models up to date from this process too (an advisory lock elects one active projector per read model; `helpstream projections run` runs them alone)"),
+		metricsAddr:    fs.String("metrics-addr", envOr("HELPSTREAM_METRICS_ADDR", ""), "serve /metrics on this address only (e.g. 127.0.0.1:9090, for a scraper on a private network); when empty, /metrics is served on --addr to bearers of --metrics-token (env HELPSTREAM_METRICS_ADDR)"),
+		metricsToken:   fs.String("metrics-token", envOr("HELPSTREAM_METRICS_TOKEN", ""), "bearer token that opens /metrics on --addr; the admin token when empty (env HELPSTREAM_METRICS_TOKEN)"),
+		streamBroker:   fs.String("stream-broker", envOr("HELPSTREAM_STREAM_BROKER", ""), "also run the event stream's forwarder (as `helpstream stream run`) to this "+brokerFlagUsage+"; off when empty (env HELPSTREAM_STREAM_BROKER)"),
+		pprof:          fs.Bool("pprof", false, "also serve Go's profiles (/debug/pprof/) on --metrics-addr, the private address, for an operator chasing CPU or memory"),
+		anchorKey:      fs.String("anchor-key", envOr("HELPSTREAM_ANCHOR_KEY", ""), "private key file (`helpstream audit keygen`) that signs the log's anchors; no anchors when empty; with --demo, "+demoAnchorDir+"/"+anchor.PrivateKeyFile+", made on first use (env HELPSTREAM_ANCHOR_KEY)"),
+		anchorInterval: fs.Duration("anchor-interval", anchor.DefaultInterval, "how often the log's head is anchored (signed), when something was written since the last anchor"),
+		stores:         addStoreFlags(fs),
 	}
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -60,11 +66,45 @@ func parseServeFlags(args []string, out io.Writer) (serveFlags, error) {
 	return f, nil
 }
 
-// config is the service's Config the flags say.
-func (f serveFlags) config() service.Config {
+// config is the service's Config the flags say; it reads the anchors' key (with --demo, made
+// on first use).
+func (f serveFlags) config(out io.Writer) (service.Config, error) {
 	cfg := f.stores.config()
 	cfg.AdminToken, cfg.SecureCookies, cfg.TrustProxyHeaders, cfg.Projectors = *f.adminToken, *f.secure, *f.trustProxy, *f.projectors
-	return cfg
+	cfg.AnchorInterval = *f.anchorInterval
+	keyFile := *f.anchorKey
+	if keyFile == "" && *f.demo {
+		var err error
+		if keyFile, err = demoAnchorKey(out); err != nil {
+			return cfg, err
+		}
+	}
+	if keyFile != "" {
+		key, err := anchor.LoadPrivateKey(keyFile)
+		if err != nil {
+			return cfg, fmt.Errorf("--anchor-key: %w", err)
+		}
+		cfg.AnchorKey = key
+	}
+	return cfg, nil
+}
+
+// demoAnchorDir keeps the demo's anchor key pair, beside the demo's files.
+const demoAnchorDir = "data/anchor"
+
+// demoAnchorKey returns the demo's anchor key file, making the pair the first time.
+func demoAnchorKey(out io.Writer) (string, error) {
+	path := filepath.Join(demoAnchorDir, anchor.PrivateKeyFile)
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	files, err := anchor.GenerateKeyFiles(demoAnchorDir)
+	if err != nil {
+		return "", fmt.Errorf("make the demo's anchor key: %w", err)
+	}
+	fmt.Fprintf(out, "Made the demo's anchor key pair: %s (the server's) and %s (auditors', fingerprint %s)\n",
+		files.PrivateKey, files.PublicKey, anchor.Fingerprint(files.Public))
+	return files.PrivateKey, nil
 }
 
 func runServe(ctx context.Context, args []string, out io.Writer) error {
@@ -72,7 +112,11 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc, err := service.New(ctx, f.config())
+	cfg, err := f.config(out)
+	if err != nil {
+		return err
+	}
+	svc, err := service.New(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -131,6 +131,9 @@ type Config struct {
 	// AccessLog records every read an auditor makes; without one, auditors read nothing
 	// (ErrNoAccessLog).
 	AccessLog AccessLog
+	// PointInTime folds the log up to the position at a moment (internal/asof), for the
+	// auditors' views of the past; nil refuses them (ErrNoPointInTime).
+	PointInTime func(ctx context.Context, t time.Time) (PastReadModels, error)
 	// ReadOwnWrites makes every read-model query first wait (bounded by MaxProjectionWait)
 	// until the read models include every event this App appended: clients of one server read
 	// their own writes without passing min_position. Clients of several servers pass
@@ -173,6 +176,7 @@ type Queries struct {
 	requestDetails    RequestDetailsReadModel
 	directoryRM       DirectoryReadModel
 	accessLog         AccessLog
+	pastReadModels    func(ctx context.Context, t time.Time) (PastReadModels, error)
 	waitFor           func(ctx context.Context, pos eventlog.Position) (bool, error)
 	maxProjectionWait time.Duration
 	readOwnWrites     bool
@@ -220,6 +224,7 @@ func New(cfg Config) (*App, error) {
 			requestDetails:    cfg.RequestDetails,
 			directoryRM:       cfg.Directory,
 			accessLog:         cfg.AccessLog,
+			pastReadModels:    cfg.PointInTime,
 			waitFor:           cfg.WaitFor,
 			maxProjectionWait: cfg.MaxProjectionWait,
 			readOwnWrites:     cfg.ReadOwnWrites,

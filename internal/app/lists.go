@@ -106,37 +106,9 @@ const MaxSearchTotal = 10_000
 // ListRequests returns the requests the technician (or the auditor) may see (R2), in the chosen
 // view and order.
 func (qs *Queries) ListRequests(ctx context.Context, q ListRequests) (RequestPage, error) {
-	if q.View == "" {
-		q.View = ViewAll
-	}
-	if !slices.Contains([]View{ViewAll, ViewNew, ViewActive, ViewCompleted}, q.View) {
-		return RequestPage{}, ErrInvalidView
-	}
-	if q.Sort == "" {
-		q.Sort = SortSubmitted
-	}
-	if !validSort(q.Sort) {
-		return RequestPage{}, ErrInvalidSort
-	}
-	if q.Limit == 0 {
-		q.Limit = 50
-	}
-	if q.Limit < 1 || q.Limit > 200 {
-		return RequestPage{}, ErrInvalidLimit
-	}
-	if q.Search != "" && !validSearch(q.Search) {
-		return RequestPage{}, ErrInvalidSearch
-	}
-	lq := RequestListQuery{View: q.View, Search: q.Search, Sort: q.Sort, Descending: q.Descending, Limit: q.Limit, Assignee: q.Assignee}
-	if q.Cursor != "" {
-		c, err := ParseListCursor(q.Cursor)
-		if err != nil {
-			return RequestPage{}, err
-		}
-		if c.Sort != q.Sort || c.Descending != q.Descending {
-			return RequestPage{}, ErrInvalidCursor
-		}
-		lq.After = &c
+	q, lq, err := q.resolve()
+	if err != nil {
+		return RequestPage{}, err
 	}
 	if qs.requestList == nil {
 		return RequestPage{}, fmt.Errorf("list requests: %w", ErrNoReadModel)
@@ -259,4 +231,42 @@ func (qs *Queries) Technicians(ctx context.Context) (map[uuid.UUID]string, error
 		return nil, fmt.Errorf("list technicians: %w", ErrNoReadModel)
 	}
 	return fromReadModel(ctx, qs, func() (map[uuid.UUID]string, error) { return qs.directoryRM.Technicians(ctx) })
+}
+
+// resolve checks q's parameters, fills in their defaults, and returns the read-model query they
+// make, before R2 says which companies it lists.
+func (q ListRequests) resolve() (ListRequests, RequestListQuery, error) {
+	if q.View == "" {
+		q.View = ViewAll
+	}
+	if !slices.Contains([]View{ViewAll, ViewNew, ViewActive, ViewCompleted}, q.View) {
+		return q, RequestListQuery{}, ErrInvalidView
+	}
+	if q.Sort == "" {
+		q.Sort = SortSubmitted
+	}
+	if !validSort(q.Sort) {
+		return q, RequestListQuery{}, ErrInvalidSort
+	}
+	if q.Limit == 0 {
+		q.Limit = 50
+	}
+	if q.Limit < 1 || q.Limit > 200 {
+		return q, RequestListQuery{}, ErrInvalidLimit
+	}
+	if q.Search != "" && !validSearch(q.Search) {
+		return q, RequestListQuery{}, ErrInvalidSearch
+	}
+	lq := RequestListQuery{View: q.View, Search: q.Search, Sort: q.Sort, Descending: q.Descending, Limit: q.Limit, Assignee: q.Assignee}
+	if q.Cursor != "" {
+		c, err := ParseListCursor(q.Cursor)
+		if err != nil {
+			return q, RequestListQuery{}, err
+		}
+		if c.Sort != q.Sort || c.Descending != q.Descending {
+			return q, RequestListQuery{}, ErrInvalidCursor
+		}
+		lq.After = &c
+	}
+	return q, lq, nil
 }

@@ -63,6 +63,8 @@ type Snapshot struct {
 	portals   map[uuid.UUID]uuid.UUID // portal → company
 	// technicians are the directory's technicians, folded by the domain.
 	technicians map[uuid.UUID]*directory.Technician
+	// auditors are the directory's auditors, folded by the domain.
+	auditors map[uuid.UUID]*directory.Auditor
 
 	rows map[uuid.UUID]*row
 	// list holds the rows in the order their requests were submitted: what a list query walks.
@@ -100,6 +102,7 @@ func fold(ctx context.Context, store eventlog.Store, t time.Time, past func(*eve
 		at:          t,
 		companies:   map[uuid.UUID]string{},
 		techNames:   map[uuid.UUID]string{},
+		auditors:    map[uuid.UUID]*directory.Auditor{},
 		portals:     map[uuid.UUID]uuid.UUID{},
 		technicians: map[uuid.UUID]*directory.Technician{},
 		rows:        map[uuid.UUID]*row{},
@@ -301,6 +304,25 @@ func (f *folder) foldDirectory(e eventlog.Event) {
 		f.foldTechnician(e.TechnicianID, e)
 	case *directory.NotificationSettingsChanged:
 		f.foldTechnician(e.TechnicianID, e)
+	case *directory.AuditorRegistered:
+		if a := s.auditors[e.AuditorID]; a != nil {
+			a.Fold([]eventlog.Event{e})
+			return
+		}
+		if a, err := directory.AuditorFromHistory([]eventlog.Event{e}); err == nil {
+			s.auditors[e.AuditorID] = a
+		}
+	case *directory.AuditorAccessGranted:
+		f.foldAuditor(e.AuditorID, e)
+	case *directory.AuditorAccessRevoked:
+		f.foldAuditor(e.AuditorID, e)
+	}
+}
+
+// foldAuditor applies a change to a registered auditor, as foldTechnician to a technician.
+func (f *folder) foldAuditor(id uuid.UUID, e eventlog.Event) {
+	if a := f.s.auditors[id]; a != nil {
+		a.Fold([]eventlog.Event{e})
 	}
 }
 

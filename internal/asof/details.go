@@ -1,9 +1,13 @@
 package asof
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -26,7 +30,7 @@ func (s *Snapshot) RequestDetails(ctx context.Context, q app.RequestDetailsQuery
 	if err != nil {
 		return app.RequestDetails{}, fmt.Errorf("request details as of %s: %w", s.position, err)
 	}
-	d, r := s.foldDetails(q.RequestID, stream, q.Viewer.IsTechnician())
+	d, r := s.foldDetails(q.RequestID, stream, q.Viewer.SeesNotes())
 	if r == nil {
 		return app.RequestDetails{}, notFound
 	}
@@ -36,6 +40,11 @@ func (s *Snapshot) RequestDetails(ctx context.Context, q app.RequestDetailsQuery
 			return app.RequestDetails{}, notFound
 		}
 		d.Actions = r.TechnicianActions(q.Technician)
+	case q.Viewer.IsAuditor():
+		if q.Auditor == nil || q.Auditor.ID() != q.Viewer.AuditorID || !q.Auditor.CanRead(r.CompanyID()) {
+			return app.RequestDetails{}, notFound
+		}
+		d.Actions = []request.Action{} // auditors act on nothing
 	case q.Viewer.CustomerOf == q.RequestID:
 		d.Actions = r.CustomerActions()
 	default:
@@ -162,6 +171,23 @@ func (s *Snapshot) Technician(_ context.Context, id uuid.UUID) (*directory.Techn
 // Companies implements app.DirectoryReadModel.
 func (s *Snapshot) Companies(context.Context) (map[uuid.UUID]string, error) {
 	return maps.Clone(s.companies), nil
+}
+
+// Auditors implements app.DirectoryReadModel: every auditor as they were at the snapshot's
+// time, by name then ID, as the read model orders them.
+func (s *Snapshot) Auditors(context.Context) ([]directory.AuditorState, error) {
+	out := make([]directory.AuditorState, 0, len(s.auditors))
+	for _, a := range s.auditors {
+		st := a.State()
+		if len(st.Companies) == 0 {
+			st.Companies = nil
+		}
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b directory.AuditorState) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), bytes.Compare(a.ID[:], b.ID[:]))
+	})
+	return out, nil
 }
 
 // Technicians implements app.DirectoryReadModel.

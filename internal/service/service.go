@@ -7,6 +7,7 @@ package service
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,7 +26,9 @@ import (
 	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/anchor"
 	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/asof"
 	"github.com/helpstream/helpstream/internal/subscriber"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/directory"
@@ -78,6 +81,14 @@ type Config struct {
 	LiveHeartbeat time.Duration
 	// Logger receives the runtime's logs; slog.Default() when nil.
 	Logger *slog.Logger
+
+	// AnchorKey signs the log's anchors (internal/anchor): when set, Run records the log's
+	// head, signed, every AnchorInterval, so that an auditor's verify sees a deleted tail or
+	// stream. The key stays in this process; the log holds only signatures.
+	AnchorKey ed25519.PrivateKey
+	// AnchorInterval is how often the head is anchored when something was written since the
+	// last anchor; anchor.DefaultInterval when zero.
+	AnchorInterval time.Duration
 }
 
 // Validate says what is missing from c.
@@ -178,6 +189,9 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		AccessLog:      accesslog.New(pool),
 		// Read-your-writes waits for the checkpoints of every read model: explicitly with
 		// min_position, implicitly for this process's own writes; both bounded.
+		// The auditors' views of the past fold the log up to the moment (no copies of the read
+		// models are kept).
+		PointInTime:       func(ctx context.Context, t time.Time) (app.PastReadModels, error) { return asof.At(ctx, store, t) },
 		ReadOwnWrites:     true,
 		MaxProjectionWait: cfg.MaxProjectionWait,
 		WaitFor: func(ctx context.Context, pos eventlog.Position) (bool, error) {
@@ -193,7 +207,7 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		s.Accounts = s.Accounts.WithAuthCache(max(cfg.AuthCache, 0))
 	}
 	s.API, err = httpapi.New(httpapi.Config{
-		App: s.App, Accounts: s.Accounts, Idempotency: s.Credentials, AdminToken: cfg.AdminToken,
+		App: s.App, Accounts: s.Accounts, Idempotency: s.Credentials, AdminToken: cfg.AdminToken, Store: store,
 		SecureCookies: cfg.SecureCookies, TrustProxyHeaders: cfg.TrustProxyHeaders,
 		Health:       s.health,
 		HealthReport: s.healthReport,
@@ -237,12 +251,20 @@ func (s *Service) Handler() http.Handler {
 }
 
 // Run runs what keeps the service current until ctx ends: the console's live updates, the
-// janitor of expired bookkeeping and, with Config.Projectors, the read models' runtime. It
+// janitor of expired bookkeeping, with Config.AnchorKey the log's anchors and, with
+// Config.Projectors, the read models' runtime. It
 // returns when all of them have stopped; their failures are logged and retried, not returned.
 func (s *Service) Run(ctx context.Context) error {
 	parts := []func(context.Context){
 		func(ctx context.Context) { _ = s.Console.Run(ctx) },
 		func(ctx context.Context) { keepTidy(ctx, s.Credentials) },
+	}
+	if len(s.cfg.AnchorKey) > 0 {
+		anchorer, err := anchor.New(anchor.Config{Store: s.Store, PrivateKey: s.cfg.AnchorKey, Interval: s.cfg.AnchorInterval, Logger: s.log})
+		if err != nil {
+			return err
+		}
+		parts = append(parts, func(ctx context.Context) { _ = anchorer.Run(ctx) })
 	}
 	if s.cfg.Projectors {
 		runner, err := s.projectionRunner()

@@ -47,15 +47,16 @@ const (
 
 // Finding is one thing wrong with the log or a read model.
 type Finding struct {
-	Kind Kind
+	Kind Kind `json:"kind"`
 	// Stream is the stream at fault; empty when the finding is about no one stream.
-	Stream string
+	Stream string `json:"stream,omitempty"`
 	// Version is the event at fault; -1 when the finding is about no one event.
-	Version int64
+	Version int64 `json:"version"`
 	// Table and Row name a read model's row that differs (KindProjection).
-	Table, Row string
+	Table string `json:"table,omitempty"`
+	Row   string `json:"row,omitempty"`
 	// Message says what is wrong, in words for a person.
-	Message string
+	Message string `json:"message"`
 }
 
 func (f Finding) String() string { return f.Message }
@@ -63,22 +64,22 @@ func (f Finding) String() string { return f.Message }
 // Report is what a verification checked and found.
 type Report struct {
 	// Streams and Events are how many streams and events were checked.
-	Streams int64
-	Events  int64
+	Streams int64 `json:"streams"`
+	Events  int64 `json:"events"`
 	// Anchors is how many anchors were checked (none without a public key).
-	Anchors int
+	Anchors int `json:"anchors"`
 	// Tables is how many read-model tables were compared with a fresh fold.
-	Tables int
+	Tables int `json:"tables"`
 	// Unfolded counts the streams of kinds that no aggregate folds, by their prefix
 	// ("auditor-"): their chains and versions were checked, not their transitions.
-	Unfolded map[string]int64
+	Unfolded map[string]int64 `json:"unfolded,omitempty"`
 	// Findings is what is wrong, sorted by kind, stream and version.
-	Findings []Finding
+	Findings []Finding `json:"findings"`
 	// Omitted counts the findings left out beyond MaxFindings (or beyond MaxStreamFindings
 	// in one stream).
-	Omitted int64
+	Omitted int64 `json:"omitted"`
 	// Duration is how long the verification took.
-	Duration time.Duration
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // OK reports whether nothing was found.
