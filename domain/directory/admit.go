@@ -3,6 +3,7 @@ package directory
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -133,3 +134,64 @@ func (t *Technician) admits(e eventlog.Event) error {
 	}
 	return errNotDirectoryEvent
 }
+
+// Admit checks that e could follow the auditor's history, as the command recording it would
+// have been allowed (a grant held already records nothing; a grant names one company or every
+// company, never both or neither), and then folds it in. The zero Auditor admits
+// AuditorRegistered alone. The refusal wraps ErrImpossibleEvent.
+func (a *Auditor) Admit(e eventlog.Event) error {
+	if err := a.admits(e); err != nil {
+		return fmt.Errorf("%w: %s cannot follow: %w", ErrImpossibleEvent, e.EventType(), err)
+	}
+	a.apply(e)
+	return nil
+}
+
+func (a *Auditor) admits(e eventlog.Event) error {
+	if _, first := e.(*AuditorRegistered); !first && a.state.ID == uuid.Nil {
+		return errNeverCreated
+	}
+	named := func(id uuid.UUID) error {
+		if id != a.state.ID {
+			return errOtherAggregate
+		}
+		return nil
+	}
+	switch e := e.(type) {
+	case *AuditorRegistered:
+		if a.state.ID != uuid.Nil {
+			return errCreatedTwice
+		}
+		_, err := RegisterAuditor(e.AuditorID, e.Name, e.Email)
+		return err
+	case *AuditorAccessGranted:
+		if err := named(e.AuditorID); err != nil {
+			return err
+		}
+		switch {
+		case (e.CompanyID == uuid.Nil) == !e.AllCompanies:
+			return errOneGrant
+		case e.AllCompanies && a.state.AllCompanies, !e.AllCompanies && slices.Contains(a.state.Companies, e.CompanyID):
+			return errAlreadyGranted
+		}
+		return nil
+	case *AuditorAccessRevoked:
+		if err := named(e.AuditorID); err != nil {
+			return err
+		}
+		switch {
+		case (e.CompanyID == uuid.Nil) == !e.AllCompanies:
+			return errOneGrant
+		case e.AllCompanies && !a.state.AllCompanies, !e.AllCompanies && !slices.Contains(a.state.Companies, e.CompanyID):
+			return ErrAuditorNoAccess
+		}
+		return nil
+	case *AuditorPasswordChanged:
+		return named(e.AuditorID)
+	}
+	return errNotDirectoryEvent
+}
+
+// errOneGrant refuses an auditor's grant or revocation that names both a company and every
+// company, or neither: no command records one.
+var errOneGrant = errors.New("a grant names one company or every company")

@@ -107,3 +107,58 @@ func TestAdmitRefusesWhatNoCommandRecords(t *testing.T) {
 		})
 	}
 }
+
+// An auditor's stream as commands write it is admitted; what no command writes is refused.
+func TestAuditorAdmit(t *testing.T) {
+	id, company, other := uuid.New(), uuid.New(), uuid.New()
+	au, err := directory.RegisterAuditor(id, "Fox Mulder", "fox@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{au.GrantAccess(company), au.GrantAccess(other), au.GrantAccess(company), au.RevokeAccess(other)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	au.GrantAllCompanies()
+	au.GrantAllCompanies()
+	if err := au.RevokeAllCompanies(); err != nil {
+		t.Fatal(err)
+	}
+	au.RecordPasswordChange()
+	var admitted directory.Auditor
+	for _, e := range au.Changes() {
+		if err := admitted.Admit(e); err != nil {
+			t.Fatalf("auditor event %s: %v", e.EventType(), err)
+		}
+	}
+	if got, want := admitted.State(), au.State(); got.ID != want.ID || len(got.Companies) != 1 || got.Companies[0] != company || got.AllCompanies {
+		t.Fatalf("admitted auditor %+v, want %+v", got, want)
+	}
+
+	registered := &directory.AuditorRegistered{AuditorID: id, Name: "Fox Mulder", Email: "fox@example.com"}
+	for _, c := range []struct {
+		name  string
+		after []eventlog.Event
+		event eventlog.Event
+	}{
+		{"a grant before the registration", nil, &directory.AuditorAccessGranted{AuditorID: id, CompanyID: company}},
+		{"registered twice", []eventlog.Event{registered}, registered},
+		{"a grant of another auditor", []eventlog.Event{registered}, &directory.AuditorAccessGranted{AuditorID: other, CompanyID: company}},
+		{"a grant of nothing", []eventlog.Event{registered}, &directory.AuditorAccessGranted{AuditorID: id}},
+		{"a grant of both", []eventlog.Event{registered}, &directory.AuditorAccessGranted{AuditorID: id, CompanyID: company, AllCompanies: true}},
+		{"a grant held already", []eventlog.Event{registered, &directory.AuditorAccessGranted{AuditorID: id, CompanyID: company}}, &directory.AuditorAccessGranted{AuditorID: id, CompanyID: company}},
+		{"a revocation of what is not held", []eventlog.Event{registered}, &directory.AuditorAccessRevoked{AuditorID: id, AllCompanies: true}},
+		{"a technician's event", []eventlog.Event{registered}, &directory.AccessGranted{TechnicianID: id, CompanyID: company}},
+	} {
+		var a directory.Auditor
+		for _, e := range c.after {
+			if err := a.Admit(e); err != nil {
+				t.Fatalf("%s: setup %s: %v", c.name, e.EventType(), err)
+			}
+		}
+		if err := a.Admit(c.event); !errors.Is(err, directory.ErrImpossibleEvent) {
+			t.Errorf("%s: Admit = %v, want ErrImpossibleEvent", c.name, err)
+		}
+	}
+}

@@ -70,6 +70,13 @@ var kinds = []streamKind{
 		}
 		return s.TechnicianID, true
 	}},
+	{"auditor-", directory.Codec(), func() admitter { return new(directory.Auditor) }, func(e eventlog.Event) (uuid.UUID, bool) {
+		s, ok := e.(*directory.AuditorRegistered)
+		if !ok {
+			return uuid.Nil, false
+		}
+		return s.AuditorID, true
+	}},
 }
 
 // kindOf returns the kind of a stream, nil for a stream no aggregate folds.
