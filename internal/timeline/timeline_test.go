@@ -12,6 +12,7 @@ import (
 
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/eventlog/memstore"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/timeline"
@@ -28,7 +29,7 @@ func techActor(id uuid.UUID) string { return "technician:" + id.String() }
 
 // world is a store holding a company, two technicians and one request's whole life.
 type world struct {
-	store     *memStore
+	store     *memstore.Store
 	requestID uuid.UUID
 	request   *stream
 	// results are where each of the request's events landed, by version.
@@ -36,7 +37,7 @@ type world struct {
 }
 
 func newWorld(t *testing.T) *world {
-	w := &world{store: newMemStore(), requestID: uuid.New()}
+	w := &world{store: &memstore.Store{}, requestID: uuid.New()}
 	company := newStream(t, w.store, directory.CompanyStream(companyID), directory.Codec())
 	company.add("admin", &directory.CompanyCreated{CompanyID: companyID, Name: "Initech"})
 	company.add("admin", &directory.PortalCreated{CompanyID: companyID, PortalID: portalID, Name: "Help"})
@@ -238,14 +239,14 @@ func TestTimelineVerdicts(t *testing.T) {
 	}{
 		{"a payload changed after it was written", func(t *testing.T) *world {
 			w := life(t)
-			w.store.tamper(request.Stream(w.requestID), 3, func(e *eventlog.RecordedEvent) {
+			w.store.Tamper(request.Stream(w.requestID), 3, func(e *eventlog.RecordedEvent) {
 				e.Data = json.RawMessage(`{"message_id":"` + uuid.NewString() + `","from":"customer","body":"I take it back"}`)
 			})
 			return w
 		}, 3, -1, nil, 13, "Grace Hopper closed the request", "Grace Hopper"},
 		{"an actor changed after it was written", func(t *testing.T) *world {
 			w := life(t)
-			w.store.tamper(request.Stream(w.requestID), 7, func(e *eventlog.RecordedEvent) { e.Metadata.Actor = "admin" })
+			w.store.Tamper(request.Stream(w.requestID), 7, func(e *eventlog.RecordedEvent) { e.Metadata.Actor = "admin" })
 			return w
 		}, 7, -1, nil, 13, "Grace Hopper closed the request", "Grace Hopper"},
 		{"a second assignment", func(t *testing.T) *world {
