@@ -26,7 +26,7 @@
 //
 // A Snapshot keeps what the list and the directory show: one row per request (the fields of a
 // list row and the request's domain state; of the chat, only when it last changed and how
-// many messages and files it holds), the companies, portals and technicians. A request's
+// many messages and files it holds), the companies, portals, technicians and auditors. A request's
 // details are folded when they are asked for, from its stream read through Store, the log cut
 // at the snapshot's position: nothing of a stream past T is ever read, and any stream fold the
 // application does on a Snapshot's Store (the details of a request the read model lacks, an
@@ -306,7 +306,12 @@ func (f *folder) foldDirectory(e eventlog.Event) {
 		f.foldTechnician(e.TechnicianID, e)
 	case *directory.AuditorRegistered:
 		if a := s.auditors[e.AuditorID]; a != nil {
-			a.Fold([]eventlog.Event{e})
+			// Registered again (no command records it): the read model writes the auditor's
+			// row anew, their grant of every company with it, and keeps the companies granted
+			// one by one.
+			st := a.State()
+			st.Name, st.Email, st.AllCompanies = e.Name, e.Email, false
+			s.auditors[e.AuditorID] = directory.RestoreAuditor(st)
 			return
 		}
 		if a, err := directory.AuditorFromHistory([]eventlog.Event{e}); err == nil {
@@ -317,9 +322,11 @@ func (f *folder) foldDirectory(e eventlog.Event) {
 	case *directory.AuditorAccessRevoked:
 		f.foldAuditor(e.AuditorID, e)
 	}
+	// auditor.password_changed.v1 changes nothing the directory shows.
 }
 
-// foldAuditor applies a change to a registered auditor, as foldTechnician to a technician.
+// foldAuditor applies a grant or a revocation to a registered auditor, through the domain, as
+// foldTechnician to a technician.
 func (f *folder) foldAuditor(id uuid.UUID, e eventlog.Event) {
 	if a := f.s.auditors[id]; a != nil {
 		a.Fold([]eventlog.Event{e})

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -392,5 +394,177 @@ func TestDetailsAtT(t *testing.T) {
 	}
 	if _, err := before.CreateCompany(ctx, app.Meta{Actor: app.Admin}, app.CreateCompany{CompanyID: uuid.New(), Name: "Initech"}); !errors.Is(err, asof.ErrReadOnly) {
 		t.Fatalf("a command on the past: %v, want ErrReadOnly", err)
+	}
+}
+
+// An auditor reads a request's details at T as a technician does, staff-only entries (the
+// submission, the assignment moves, notes) included, and may take no action; the requests of
+// a company they may not read do not exist for them (R2), nor does a request not yet
+// submitted at T.
+func TestAuditorDetailsAtT(t *testing.T) {
+	ctx := context.Background()
+	w := newWriter(t)
+	acme, globex, ada, ida := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	w.add(directory.CompanyStream(acme), "admin", &directory.CompanyCreated{CompanyID: acme, Name: "Acme"})
+	w.add(directory.CompanyStream(globex), "admin", &directory.CompanyCreated{CompanyID: globex, Name: "Globex"})
+	adaStream := directory.TechnicianStream(ada)
+	w.add(adaStream, "admin", &directory.TechnicianRegistered{TechnicianID: ada, Name: "Ada", Email: "ada@example.com"})
+	w.add(adaStream, "admin", &directory.AccessGranted{TechnicianID: ada, CompanyID: acme})
+	w.add(adaStream, "admin", &directory.AvailabilityChanged{TechnicianID: ada, Availability: directory.Available})
+	w.add(directory.AuditorStream(ida), "admin", &directory.AuditorRegistered{AuditorID: ida, Name: "Ida", Email: "ida@example.com"})
+	w.add(directory.AuditorStream(ida), "admin", &directory.AuditorAccessGranted{AuditorID: ida, CompanyID: acme})
+	submit := func(id, company uuid.UUID) time.Time {
+		_, when := w.add(request.Stream(id), "customer:"+id.String(), &request.Submitted{RequestID: id, CompanyID: company, PortalID: uuid.New(),
+			Customer: request.Customer{Name: "Ann", Email: "ann@example.com"}, Description: "printer", Source: request.Source{Platform: request.Windows}})
+		return when
+	}
+	acmeRequest, globexRequest := uuid.New(), uuid.New()
+	submitted := submit(acmeRequest, acme)
+	stream, me := request.Stream(acmeRequest), "technician:"+ada.String()
+	w.add(stream, me, &request.Assigned{TechnicianID: ada})
+	w.add(stream, me, &request.ChatJoined{TechnicianID: ada})
+	w.add(stream, me, &request.NoteAdded{NoteID: uuid.New(), TechnicianID: ada, Body: "upset"})
+	w.add(stream, "customer:"+acmeRequest.String(), &request.MessageSent{MessageID: uuid.New(), From: request.CustomerSide, Body: "help"})
+	then := submit(globexRequest, globex)
+	w.add(stream, me, &request.Closed{TechnicianID: ada})
+
+	s := at(t, w.store, then)
+	tech, err := s.Technician(ctx, ada)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asTechnician, err := s.RequestDetails(ctx, app.RequestDetailsQuery{RequestID: acmeRequest, Viewer: app.Viewer{TechnicianID: ada}, Technician: tech})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acmeAuditor := directory.RestoreAuditor(directory.AuditorState{ID: ida, Name: "Ida", Email: "ida@example.com", Companies: []uuid.UUID{acme}})
+	everyCompany := directory.RestoreAuditor(directory.AuditorState{ID: ida, Name: "Ida", Email: "ida@example.com", AllCompanies: true})
+	kinds := func(d app.RequestDetails) string {
+		var out []string
+		for _, e := range d.Entries {
+			out = append(out, e.Kind+":"+e.Event)
+		}
+		return fmt.Sprint(out)
+	}
+	cases := []struct {
+		name    string
+		at      time.Time
+		request uuid.UUID
+		viewer  app.Viewer
+		auditor *directory.Auditor
+		found   bool
+		entries string
+	}{
+		{"granted the request's company", then, acmeRequest, app.Viewer{AuditorID: ida}, acmeAuditor, true, kinds(asTechnician)},
+		{"granted every company", then, globexRequest, app.Viewer{AuditorID: ida}, everyCompany, true, "[event:request.submitted.v1]"},
+		{"another company's request", then, globexRequest, app.Viewer{AuditorID: ida}, acmeAuditor, false, ""},
+		{"no auditor to check", then, acmeRequest, app.Viewer{AuditorID: ida}, nil, false, ""},
+		{"another auditor's grants", then, acmeRequest, app.Viewer{AuditorID: uuid.New()}, acmeAuditor, false, ""},
+		{"before the submission", submitted.Add(-time.Nanosecond), acmeRequest, app.Viewer{AuditorID: ida}, everyCompany, false, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := at(t, w.store, c.at).RequestDetails(ctx, app.RequestDetailsQuery{RequestID: c.request, Viewer: c.viewer, Auditor: c.auditor})
+			if !c.found {
+				if !errors.Is(err, app.ErrNotFound) {
+					t.Fatalf("details: %+v %v, want not found", d, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.ID != c.request || d.Actions == nil || len(d.Actions) != 0 || kinds(d) != c.entries {
+				t.Fatalf("details: entries %s, actions %v; want entries %s and no action", kinds(d), d.Actions, c.entries)
+			}
+		})
+	}
+	// The request as the auditor reads it at T is the technician's view of it then, actions
+	// aside: still active, the note and the assignment among its entries.
+	d, err := s.RequestDetails(ctx, app.RequestDetailsQuery{RequestID: acmeRequest, Viewer: app.Viewer{AuditorID: ida}, Auditor: acmeAuditor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(asTechnician.Actions) == 0 {
+		t.Fatal("the technician may act on nothing: the comparison would prove nothing")
+	}
+	d.Actions, asTechnician.Actions = nil, nil
+	if !reflect.DeepEqual(d, asTechnician) || d.Status != request.StatusActive ||
+		kinds(d) != "[event:request.submitted.v1 event:request.assigned.v1 event:request.chat_joined.v1 note: message:]" {
+		t.Fatalf("the auditor's details at T:\n%+v\nthe technician's:\n%+v", d, asTechnician)
+	}
+}
+
+// Auditors at T are the directory's auditors as they were then, with the grants they held,
+// ordered by name then ID (byte order, as the read model's "C" collation), companies nil when
+// none; an auditor registered again keeps the companies granted one by one and loses the grant
+// of every company, as the read model writes their row anew.
+func TestAuditorsAtT(t *testing.T) {
+	ctx := context.Background()
+	w := newWriter(t)
+	acme, globex := uuid.New(), uuid.New()
+	w.add(directory.CompanyStream(acme), "admin", &directory.CompanyCreated{CompanyID: acme, Name: "Acme"})
+	w.add(directory.CompanyStream(globex), "admin", &directory.CompanyCreated{CompanyID: globex, Name: "Globex"})
+	ida, lowIda := uuid.New(), uuid.New()
+	maxLater, maxFirst := uuid.MustParse("00000000-0000-0000-0000-0000000000b2"), uuid.MustParse("00000000-0000-0000-0000-0000000000b1")
+	abe := uuid.New()
+	register := func(id uuid.UUID, name string) {
+		w.add(directory.AuditorStream(id), "admin", &directory.AuditorRegistered{AuditorID: id, Name: name, Email: strings.ToLower(name) + "@example.com"})
+	}
+	grant := func(id, company uuid.UUID, all bool) time.Time {
+		_, when := w.add(directory.AuditorStream(id), "admin", &directory.AuditorAccessGranted{AuditorID: id, CompanyID: company, AllCompanies: all})
+		return when
+	}
+	register(ida, "Ida")
+	grant(ida, globex, false)
+	grant(ida, acme, false)
+	w.add(directory.AuditorStream(ida), "auditor:"+ida.String(), &directory.AuditorPasswordChanged{AuditorID: ida})
+	register(maxLater, "Max")
+	register(maxFirst, "Max")
+	register(lowIda, "ida")
+	then := grant(lowIda, uuid.Nil, true)
+	grant(maxFirst, uuid.Nil, true)
+	w.add(directory.AuditorStream(ida), "admin", &directory.AuditorAccessRevoked{AuditorID: ida, CompanyID: globex})
+	register(abe, "Abe")
+	grant(maxLater, globex, false)
+	w.add(directory.AuditorStream(maxLater), "admin", &directory.AuditorAccessRevoked{AuditorID: maxLater, CompanyID: globex}) // none left: nil
+	grant(lowIda, acme, false)
+	register(lowIda, "Ivy")
+
+	state := func(id uuid.UUID, name string, all bool, companies ...uuid.UUID) directory.AuditorState {
+		return directory.AuditorState{ID: id, Name: name, Email: strings.ToLower(name) + "@example.com", AllCompanies: all, Companies: companies}
+	}
+	ivy := state(lowIda, "Ivy", false, acme)
+	cases := []struct {
+		name string
+		at   time.Time
+		want []directory.AuditorState
+	}{
+		{"before any auditor", w.clock.Add(-time.Hour), []directory.AuditorState{}},
+		{"at T", then, []directory.AuditorState{
+			state(ida, "Ida", false, globex, acme), state(maxFirst, "Max", false), state(maxLater, "Max", false), state(lowIda, "ida", true)}},
+		{"at the end", w.clock, []directory.AuditorState{
+			state(abe, "Abe", false), state(ida, "Ida", false, acme), ivy, state(maxFirst, "Max", true), state(maxLater, "Max", false)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := at(t, w.store, c.at)
+			got, err := s.Auditors(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil || !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("auditors:\n%+v\nwant\n%+v", got, c.want)
+			}
+			// The states are copies: changing one changes nothing the snapshot answers.
+			for i := range got {
+				if len(got[i].Companies) > 0 {
+					got[i].Companies[0] = uuid.Nil
+				}
+			}
+			if again, _ := s.Auditors(ctx); !reflect.DeepEqual(again, c.want) {
+				t.Fatalf("after changing the answer: %+v", again)
+			}
+		})
 	}
 }

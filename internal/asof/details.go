@@ -20,7 +20,9 @@ import (
 // RequestDetails implements app.RequestDetailsReadModel as adapters/postgres/readmodels
 // answers it, at the snapshot's position: the request's stream is read through Store and
 // folded as projections/requestdetails folds it (the state by the domain, one entry per
-// event), then the viewer is checked and their actions asked of the domain (R2, R14).
+// event), then the viewer is checked and their actions asked of the domain (R2, R14). An
+// auditor reads the request when they may read its company, staff-only entries included, and
+// may take no action; one who may not gets app.ErrNotFound, as a technician without access.
 func (s *Snapshot) RequestDetails(ctx context.Context, q app.RequestDetailsQuery) (app.RequestDetails, error) {
 	notFound := fmt.Errorf("request %s: %w", q.RequestID, app.ErrNotFound)
 	if s.rows[q.RequestID] == nil {
@@ -54,8 +56,9 @@ func (s *Snapshot) RequestDetails(ctx context.Context, q app.RequestDetailsQuery
 }
 
 // foldDetails folds a request's stream into its details, without the actions, and returns
-// the request; nil when the stream holds no submission.
-func (s *Snapshot) foldDetails(id uuid.UUID, stream []eventlog.RecordedEvent, technician bool) (app.RequestDetails, *request.Request) {
+// the request; nil when the stream holds no submission. seesNotes keeps the staff-only
+// entries (app.Viewer.SeesNotes).
+func (s *Snapshot) foldDetails(id uuid.UUID, stream []eventlog.RecordedEvent, seesNotes bool) (app.RequestDetails, *request.Request) {
 	codec := request.Codec()
 	var r *request.Request
 	d := app.RequestDetails{ID: id, Entries: []app.Entry{}}
@@ -79,7 +82,7 @@ func (s *Snapshot) foldDetails(id uuid.UUID, stream []eventlog.RecordedEvent, te
 			r.Fold([]eventlog.Event{e})
 		}
 		d.LastActivity, d.Version, d.Position = at(rec), rec.Version, rec.Position
-		if entry, techniciansOnly := s.entryOf(rec, e); technician || !techniciansOnly {
+		if entry, staffOnly := s.entryOf(rec, e); seesNotes || !staffOnly {
 			d.Entries = append(d.Entries, entry)
 		}
 	}
@@ -103,7 +106,7 @@ func (s *Snapshot) person(id uuid.UUID) *app.Person {
 }
 
 // entryOf is the chat entry of one event, as projections/requestdetails writes it, and whether
-// only technicians see it (private notes and the assignment moves).
+// only staff (technicians and auditors) see it: private notes and the assignment moves.
 func (s *Snapshot) entryOf(rec *eventlog.RecordedEvent, e eventlog.Event) (app.Entry, bool) {
 	en := app.Entry{Kind: "event", ID: rec.ID, Event: rec.Type, From: request.TechnicianSide, At: at(rec)}
 	techniciansOnly := false
@@ -174,7 +177,9 @@ func (s *Snapshot) Companies(context.Context) (map[uuid.UUID]string, error) {
 }
 
 // Auditors implements app.DirectoryReadModel: every auditor as they were at the snapshot's
-// time, by name then ID, as the read model orders them.
+// time, by name (byte order, as the "C" collation) then ID, as the read model orders them,
+// Companies nil when none is granted one by one, and an empty list, not nil, when there is
+// no auditor.
 func (s *Snapshot) Auditors(context.Context) ([]directory.AuditorState, error) {
 	out := make([]directory.AuditorState, 0, len(s.auditors))
 	for _, a := range s.auditors {

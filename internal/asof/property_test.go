@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/adapters/postgres/accesslog"
+	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
@@ -28,7 +30,16 @@ import (
 // snapshot at that moment afterwards.
 type query struct {
 	name string
-	ask  func(ctx context.Context, qs *app.Queries) (any, error)
+	// auditor is set when an auditor asks.
+	auditor bool
+	ask     func(ctx context.Context, a side) (any, error)
+}
+
+// side is what a query asks: the application's queries, and the directory read model itself
+// (for what the queries reshape, such as an auditor's companies when there are none).
+type side struct {
+	*app.Queries
+	directory app.DirectoryReadModel
 }
 
 // moment is what the live read models answered at time at.
@@ -66,6 +77,7 @@ type history struct {
 	companies []uuid.UUID
 	portals   map[uuid.UUID]uuid.UUID // portal → company
 	techs     []uuid.UUID
+	auditors  []uuid.UUID
 	requests  []uuid.UUID
 	assignee  map[uuid.UUID]uuid.UUID // as far as the test knows
 	done      int                     // commands that changed something
@@ -93,7 +105,7 @@ func (h *history) run(res app.Result, err error) {
 		request.ErrNotAvailable, request.ErrSameTechnician, request.ErrTargetNoAccess, request.ErrTargetOffline,
 		request.ErrChatNotJoined, request.ErrChatAlreadyJoined, request.ErrChatEnded, request.ErrScreenSharingUnsupported,
 		request.ErrScreenSharingPending, request.ErrNoScreenSharingRequest, request.ErrMobileProfilesUnsupported,
-		request.ErrFileTypeNotAllowed, directory.ErrNoAccess} {
+		request.ErrFileTypeNotAllowed, directory.ErrNoAccess, directory.ErrAuditorNoAccess} {
 		if errors.Is(err, refusal) {
 			return
 		}
@@ -125,6 +137,38 @@ func (h *history) registerTechnician(name string) {
 		}
 	}
 	h.run(h.svc.App.SetAvailability(ctx, admin, app.SetAvailability{TechnicianID: id, Availability: directory.Available}))
+}
+
+// registerAuditor registers an auditor granted some of the companies one by one, now and then
+// every company.
+func (h *history) registerAuditor(name string) {
+	ctx := context.Background()
+	id := uuid.New()
+	h.run(h.svc.App.RegisterAuditor(ctx, admin, app.RegisterAuditor{AuditorID: id, Name: name,
+		Email: fmt.Sprintf("a%d@example.com", len(h.auditors))}))
+	h.auditors = append(h.auditors, id)
+	for _, c := range h.companies {
+		if h.rng.IntN(2) == 0 {
+			h.run(h.svc.App.GrantAuditorAccess(ctx, admin, app.GrantAuditorAccess{AuditorID: id, CompanyID: c}))
+		}
+	}
+	if h.rng.IntN(4) == 0 {
+		h.run(h.svc.App.GrantAuditorAccess(ctx, admin, app.GrantAuditorAccess{AuditorID: id, AllCompanies: true}))
+	}
+}
+
+// changeAuditor grants or revokes one company, or every company, of a random auditor.
+func (h *history) changeAuditor() {
+	ctx := context.Background()
+	id, company, all := h.pick(h.auditors), h.pick(h.companies), h.rng.IntN(4) == 0
+	if all {
+		company = uuid.Nil
+	}
+	if h.rng.IntN(2) == 0 {
+		h.run(h.svc.App.GrantAuditorAccess(ctx, admin, app.GrantAuditorAccess{AuditorID: id, CompanyID: company, AllCompanies: all}))
+	} else {
+		h.run(h.svc.App.RevokeAuditorAccess(ctx, admin, app.RevokeAuditorAccess{AuditorID: id, CompanyID: company, AllCompanies: all}))
+	}
 }
 
 var (
@@ -165,6 +209,10 @@ func (h *history) step() {
 		h.registerTechnician([]string{"Flo", "gus", "Hal"}[h.rng.IntN(3)])
 	case x < 22 && len(h.companies) < 5:
 		h.createCompany([]string{"Umbrella", "globex"}[h.rng.IntN(2)])
+	case x < 25:
+		h.changeAuditor()
+	case x < 26:
+		h.registerAuditor([]string{"Ned", "ida", "Ida"}[h.rng.IntN(3)])
 	default:
 		r, t := h.pick(h.requests), h.pick(h.techs)
 		if assignee, ok := h.assignee[r]; ok && h.rng.IntN(4) > 0 {
@@ -239,12 +287,13 @@ var sorts = []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, ap
 
 // questions are what the test asks at a moment: every view in a few sorts and both
 // directions for one technician, their own panel (R4), another technician's queue, a second
-// page by cursor, a search, the details of a few requests for a technician and for the
-// customer, and the directory.
+// page by cursor, a search, the details of a few requests for a technician, an auditor and
+// the customer, and the directory (its auditors as the queries show them and as the read
+// model holds them).
 func (h *history) questions(ctx context.Context, live *app.Queries) []query {
 	var qs []query
 	list := func(q app.ListRequests) {
-		qs = append(qs, query{name: fmt.Sprintf("list %+v", q), ask: func(ctx context.Context, a *app.Queries) (any, error) {
+		qs = append(qs, query{name: fmt.Sprintf("list %+v", q), ask: func(ctx context.Context, a side) (any, error) {
 			return a.ListRequests(ctx, q)
 		}})
 	}
@@ -268,18 +317,20 @@ func (h *history) questions(ctx context.Context, live *app.Queries) []query {
 	}
 	for range 3 {
 		r := h.pick(h.requests)
-		for _, v := range []app.Viewer{{TechnicianID: h.pick(h.techs)}, {CustomerOf: r}} {
-			qs = append(qs, query{name: fmt.Sprintf("details of %s for %+v", r, v), ask: func(ctx context.Context, a *app.Queries) (any, error) {
+		for _, v := range []app.Viewer{{TechnicianID: h.pick(h.techs)}, {AuditorID: h.pick(h.auditors)}, {CustomerOf: r}} {
+			qs = append(qs, query{name: fmt.Sprintf("details of %s for %+v", r, v), auditor: v.IsAuditor(), ask: func(ctx context.Context, a side) (any, error) {
 				return a.RequestDetails(ctx, v, r)
 			}})
 		}
 	}
 	qs = append(qs,
-		query{name: "companies", ask: func(ctx context.Context, a *app.Queries) (any, error) { return a.Companies(ctx) }},
-		query{name: "technicians", ask: func(ctx context.Context, a *app.Queries) (any, error) { return a.Technicians(ctx) }},
+		query{name: "companies", ask: func(ctx context.Context, a side) (any, error) { return a.Companies(ctx) }},
+		query{name: "technicians", ask: func(ctx context.Context, a side) (any, error) { return a.Technicians(ctx) }},
+		query{name: "auditors", ask: func(ctx context.Context, a side) (any, error) { return a.Auditors(ctx) }},
+		query{name: "auditors of the read model", ask: func(ctx context.Context, a side) (any, error) { return a.directory.Auditors(ctx) }},
 	)
 	for portal := range h.portals {
-		qs = append(qs, query{name: "portal " + portal.String(), ask: func(ctx context.Context, a *app.Queries) (any, error) {
+		qs = append(qs, query{name: "portal " + portal.String(), ask: func(ctx context.Context, a side) (any, error) {
 			id, name, err := a.PortalCompany(ctx, portal)
 			return []string{id.String(), name}, err
 		}})
@@ -304,7 +355,8 @@ func propertySeed(t *testing.T) uint64 {
 // the whole service (the application on the PostgreSQL store, the projectors live); after each
 // step the test waits until the read models caught up, notes the time T and what they answer
 // then (lists of every view in random sorts, a technician's panel and another's queue, a
-// second page by cursor, a search, details for technicians and customers, the directory).
+// second page by cursor, a search, details for technicians, auditors and customers, the
+// directory with its auditors).
 // At the end, for every T, an application on asof.At(T) answers every one of those queries
 // exactly as the read models did.
 func TestSnapshotsAnswerAsTheReadModelsDid(t *testing.T) {
@@ -323,6 +375,10 @@ func TestSnapshotsAnswerAsTheReadModelsDid(t *testing.T) {
 	for _, name := range []string{"Al", "al", "Bo", "Cy"} {
 		h.registerTechnician(name)
 	}
+	for _, name := range []string{"Ida", "ida", "Max"} {
+		h.registerAuditor(name)
+	}
+	live := side{Queries: h.svc.Queries, directory: readmodels.NewDirectory(h.svc.Pool)}
 	var moments []moment
 	deadline := time.Now().Add(12 * time.Second)
 	for step := 0; step < 150 && time.Now().Before(deadline); step++ {
@@ -334,7 +390,7 @@ func TestSnapshotsAnswerAsTheReadModelsDid(t *testing.T) {
 		}
 		m := moment{at: time.Now(), step: step, queries: h.questions(ctx, h.svc.Queries)}
 		for _, q := range m.queries {
-			m.answers = append(m.answers, answer(q.ask(ctx, h.svc.Queries)))
+			m.answers = append(m.answers, answer(q.ask(ctx, live)))
 		}
 		moments = append(moments, m)
 	}
@@ -356,18 +412,20 @@ func TestSnapshotsAnswerAsTheReadModelsDid(t *testing.T) {
 			t.Fatalf("the log shows %s, the history wrote up to %s", head, h.svc.App.Written())
 		}
 	}
-	queries, rows, found := 0, 0, 0
+	queries, rows, found, audited := 0, 0, 0, 0
 	for _, m := range moments {
 		snap, err := asof.At(ctx, h.svc.Store, m.at)
 		if err != nil {
 			t.Fatal(err)
 		}
-		past, err := app.New(snap.AppConfig())
+		cfg := snap.AppConfig()
+		cfg.AccessLog = accesslog.New(h.svc.Pool) // an auditor's read is recorded before it is answered
+		past, err := app.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, q := range m.queries {
-			got := answer(q.ask(ctx, past.Queries()))
+			got := answer(q.ask(ctx, side{Queries: past.Queries(), directory: snap}))
 			if got != m.answers[i] {
 				t.Fatalf("step %d, as of %s (position %s, %d events), %s:\nthe read model answered %s\nthe snapshot answers    %s",
 					m.step, m.at.Format(time.RFC3339Nano), snap.Position(), snap.Events(), q.name, m.answers[i], got)
@@ -378,12 +436,15 @@ func TestSnapshotsAnswerAsTheReadModelsDid(t *testing.T) {
 			}
 			if strings.HasPrefix(q.name, "details") && !strings.HasPrefix(got, "error") {
 				found++
+				if q.auditor {
+					audited++
+				}
 			}
 		}
 	}
-	if rows < queries/5 || found == 0 {
-		t.Fatalf("too little to compare: %d of %d answers list rows, %d details found", rows, queries, found)
+	if rows < queries/5 || found == 0 || audited == 0 {
+		t.Fatalf("too little to compare: %d of %d answers list rows, %d details found (%d for auditors)", rows, queries, found, audited)
 	}
-	t.Logf("seed %d: %d moments, %d commands wrote, %d requests; %d answers equal (%d with rows, %d details)",
-		seed, len(moments), h.done, len(h.requests), queries, rows, found)
+	t.Logf("seed %d: %d moments, %d commands wrote, %d requests; %d answers equal (%d with rows, %d details, %d of them for auditors)",
+		seed, len(moments), h.done, len(h.requests), queries, rows, found, audited)
 }
