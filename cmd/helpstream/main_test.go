@@ -8,6 +8,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
+	"github.com/helpstream/helpstream/internal/anchor"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/service"
 )
@@ -24,7 +27,8 @@ import (
 // request walked from submission to close by the demo's technician.
 func TestServeDemoOnAFreshDatabase(t *testing.T) {
 	url := absentDatabaseURL(t) // serve has to create it, as on a fresh machine
-	lines := runInBackground(t, "serve", "--demo", "--addr", "127.0.0.1:0", "--database-url", url, "--files-dir", t.TempDir())
+	data := t.TempDir()
+	lines := runInBackground(t, "serve", "--demo", "--addr", "127.0.0.1:0", "--database-url", url, "--files-dir", filepath.Join(data, "files"))
 	api := ""
 	for line := range lines {
 		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "API:"); ok {
@@ -79,6 +83,16 @@ func TestServeDemoOnAFreshDatabase(t *testing.T) {
 	// Carol has no access to Acme: the request does not exist for her (R2).
 	carol := call("POST", "/auth/login", "", map[string]string{"email": "carol@example.com", "password": DemoPassword}, http.StatusOK)["token"].(string)
 	call("GET", "/requests/"+requestID, carol, nil, http.StatusNotFound)
+	// The demo's auditor reads the request's history, and changes nothing; the server signs
+	// anchors with the key it made beside the files.
+	auditor := call("POST", "/auth/login", "", map[string]string{"email": DemoAuditorEmail, "password": DemoPassword}, http.StatusOK)["token"].(string)
+	if history := call("GET", "/requests/"+requestID+"/history", auditor, nil, http.StatusOK); history["verified"] != true || len(history["events"].([]any)) != 5 {
+		t.Fatalf("the auditor's history: %v", history)
+	}
+	call("POST", "/requests/"+requestID+"/notes", auditor, map[string]string{"body": "no"}, http.StatusForbidden)
+	if _, err := os.Stat(filepath.Join(data, "anchor", anchor.PublicKeyFile)); err != nil {
+		t.Errorf("the demo's anchor key: %v", err)
+	}
 	// The admin token of the demo opens the admin routes.
 	companies := call("GET", "/admin/companies", DemoAdminToken, nil, http.StatusOK)
 	if n := len(companies["companies"].([]any)); n != 2 {

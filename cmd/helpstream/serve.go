@@ -50,7 +50,7 @@ func parseServeFlags(args []string, out io.Writer) (serveFlags, error) {
 		metricsToken:   fs.String("metrics-token", envOr("HELPSTREAM_METRICS_TOKEN", ""), "bearer token that opens /metrics on --addr; the admin token when empty (env HELPSTREAM_METRICS_TOKEN)"),
 		streamBroker:   fs.String("stream-broker", envOr("HELPSTREAM_STREAM_BROKER", ""), "also run the event stream's forwarder (as `helpstream stream run`) to this "+brokerFlagUsage+"; off when empty (env HELPSTREAM_STREAM_BROKER)"),
 		pprof:          fs.Bool("pprof", false, "also serve Go's profiles (/debug/pprof/) on --metrics-addr, the private address, for an operator chasing CPU or memory"),
-		anchorKey:      fs.String("anchor-key", envOr("HELPSTREAM_ANCHOR_KEY", ""), "private key file (`helpstream audit keygen`) that signs the log's anchors; no anchors when empty; with --demo, "+demoAnchorDir+"/"+anchor.PrivateKeyFile+", made on first use (env HELPSTREAM_ANCHOR_KEY)"),
+		anchorKey:      fs.String("anchor-key", envOr("HELPSTREAM_ANCHOR_KEY", ""), "private key file (`helpstream audit keygen`) that signs the log's anchors; no anchors when empty; with --demo, "+demoAnchorDir+"/"+anchor.PrivateKeyFile+" (beside --files-dir), made on first use (env HELPSTREAM_ANCHOR_KEY)"),
 		anchorInterval: fs.Duration("anchor-interval", anchor.DefaultInterval, "how often the log's head is anchored (signed), when something was written since the last anchor"),
 		stores:         addStoreFlags(fs),
 	}
@@ -75,7 +75,7 @@ func (f serveFlags) config(out io.Writer) (service.Config, error) {
 	keyFile := *f.anchorKey
 	if keyFile == "" && *f.demo {
 		var err error
-		if keyFile, err = demoAnchorKey(out); err != nil {
+		if keyFile, err = demoAnchorKey(out, filepath.Join(filepath.Dir(filepath.Clean(*f.stores.filesDir)), "anchor")); err != nil {
 			return cfg, err
 		}
 	}
@@ -89,16 +89,17 @@ func (f serveFlags) config(out io.Writer) (service.Config, error) {
 	return cfg, nil
 }
 
-// demoAnchorDir keeps the demo's anchor key pair, beside the demo's files.
+// demoAnchorDir is where the demo keeps its anchor key pair with the default --files-dir: the
+// directory beside the files'.
 const demoAnchorDir = "data/anchor"
 
-// demoAnchorKey returns the demo's anchor key file, making the pair the first time.
-func demoAnchorKey(out io.Writer) (string, error) {
-	path := filepath.Join(demoAnchorDir, anchor.PrivateKeyFile)
+// demoAnchorKey returns the demo's anchor key file in dir, making the pair the first time.
+func demoAnchorKey(out io.Writer, dir string) (string, error) {
+	path := filepath.Join(dir, anchor.PrivateKeyFile)
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
-	files, err := anchor.GenerateKeyFiles(demoAnchorDir)
+	files, err := anchor.GenerateKeyFiles(dir)
 	if err != nil {
 		return "", fmt.Errorf("make the demo's anchor key: %w", err)
 	}
