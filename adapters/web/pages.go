@@ -17,7 +17,7 @@ type pages struct {
 	sets map[string]*template.Template
 }
 
-var pageNames = []string{"login", "console", "portal", "request", "error"}
+var pageNames = []string{"login", "console", "portal", "request", "error", "timeline"}
 
 // uploadForm is what the upload form of a request's page shows, on either side of the chat.
 type uploadForm struct {

@@ -125,6 +125,7 @@ func (h *Handler) routes() {
 		"GET /console":                                     h.consolePage,
 		"GET /console/requests/{requestID}":                h.consolePage,
 		"GET /console/requests/{requestID}/files/{fileID}": h.technicianDownload,
+		"GET /console/requests/{requestID}/timeline":       h.timelinePage,
 		"POST /console/requests/{requestID}/{action}":      h.technicianAction,
 		"GET /console/fragments/support-requests":          h.supportRequestsFragment,
 		"GET /console/fragments/my-requests":               h.myRequestsFragment,

@@ -9,7 +9,8 @@ import (
 
 // TestAuditorReadsACompletedRequest: an auditor of company 1 logs in at the console's login
 // page, finds a Completed request in the Completed view, opens its details, reads the private
-// note, and finds no action button, no form but logging out, and the link to its timeline.
+// note, and finds no action button, no form but logging out, and the link to its timeline,
+// which lists every event and shows the request as it was after the one chosen.
 func TestAuditorReadsACompletedRequest(t *testing.T) {
 	t.Parallel()
 	srv, br := shared(t)
@@ -54,5 +55,20 @@ func TestAuditorReadsACompletedRequest(t *testing.T) {
 	}
 	if forms := eval[[]string](ann, "no form but logging out", "Array.from(document.querySelectorAll('form')).map(f => f.id)"); len(forms) != 1 || forms[0] != "logout" {
 		ann.fail("no form but logging out", "the page's forms are %v", forms)
+	}
+
+	// The timeline: every event a row under the chain's verdict; an earlier row shows the
+	// request as it was then.
+	ann.clickAndLoad("open the timeline", "a#timeline-link")
+	ann.waitFor("the verdict", hasText("#verdict", "Hash chain verified"))
+	if n := eval[int](ann, "one row per event", "document.querySelectorAll('#timeline-events tbody tr').length"); n != 6 {
+		ann.fail("one row per event", "%d rows, want 6 (submitted, assigned, joined, note, chat ended, closed)", n)
+	}
+	ann.waitFor("the last event's state", hasText("#state-status", "completed"))
+	ann.clickAndLoad("the submission's row", "#event-0 a.event-link")
+	ann.waitFor("the request as it was at submission", hasText("#state-status", "new"))
+	ann.waitFor("nobody had it then", hasText("#state-assignee", "Unassigned"))
+	if cur := eval[string](ann, "the chosen row", "document.querySelector('tr[aria-current=true]').id"); cur != "event-0" {
+		ann.fail("the chosen row", "the current row is %q, want event-0", cur)
 	}
 }
