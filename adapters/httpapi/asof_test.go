@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -138,4 +139,31 @@ func TestAuditorReadsThePast(t *testing.T) {
 	if pastReads < 5 {
 		t.Errorf("the access log holds %d reads of the past, want at least 5: %+v", pastReads, log.Entries)
 	}
+}
+
+// A request whose stream no longer folds (an event changed into one no codec knows) is what an
+// auditor must still read: its history answers 200 with every event and a verdict that says
+// what is wrong, never a 5xx.
+func TestHistoryOfAStreamThatDoesNotFold(t *testing.T) {
+	t.Parallel()
+	e, w := newWorld(t)
+	id, _ := e.submit(t, w.portalA, uaWindows)
+	w.techA.post(t, reqPath(id, "assign"), nil).want(t, http.StatusOK)
+	if _, err := e.pool.Exec(context.Background(), `UPDATE events SET event_type = 'request.bogus.v1' WHERE stream_id = $1 AND stream_version = 1`, "request-"+id.String()); err != nil {
+		t.Fatal(err)
+	}
+	e.registerAuditor(t, "Ann Audit", "ann@example.com", w.companyA)
+	auditor, _ := e.loginAuditor(t, "ann@example.com")
+	for _, c := range []*client{w.techA, auditor} {
+		var h struct {
+			Verified bool   `json:"verified"`
+			Problem  string `json:"problem"`
+			Total    int    `json:"total"`
+		}
+		c.get(t, reqPath(id, "history")).want(t, http.StatusOK).decode(t, &h)
+		if h.Verified || h.Problem == "" || h.Total != 2 {
+			t.Errorf("the history of a stream that does not fold: %+v", h)
+		}
+	}
+	w.techB.get(t, reqPath(id, "history")).wantErr(t, http.StatusNotFound, "not_found")
 }

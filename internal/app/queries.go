@@ -286,8 +286,19 @@ func (qs *Queries) ReadHistory(ctx context.Context, v Viewer, requestID uuid.UUI
 		return nil, fmt.Errorf("request %s: %w", requestID, ErrNotFound)
 	}
 	r, l, err := qs.requests.load(ctx, qs.store, requestID)
+	recorded, foldErr := l.recorded, error(nil)
 	if err != nil {
-		return nil, err
+		if errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		// A stream that does not fold (an event that does not decode, or that no command could
+		// have written) is exactly what an auditor must be able to read: its submission says
+		// whose it is, and the caller gets the events with the fold's error.
+		var submitted *request.Request
+		if recorded, submitted, foldErr = qs.submissionOf(ctx, requestID); foldErr != nil {
+			return nil, err
+		}
+		r, foldErr = submitted, err
 	}
 	if err := qs.checkViewer(ctx, v, r); err != nil {
 		return nil, err
@@ -297,10 +308,31 @@ func (qs *Queries) ReadHistory(ctx context.Context, v Viewer, requestID uuid.UUI
 			return nil, err
 		}
 	}
-	if err := eventlog.VerifyChain(l.recorded); err != nil {
-		return l.recorded, err
+	if err := eventlog.VerifyChain(recorded); err != nil {
+		return recorded, err
 	}
-	return l.recorded, nil
+	return recorded, foldErr
+}
+
+// submissionOf reads a request's stream as stored and folds its first event alone, which must
+// be its submission: whose request it is, when the whole stream does not fold.
+func (qs *Queries) submissionOf(ctx context.Context, requestID uuid.UUID) ([]eventlog.RecordedEvent, *request.Request, error) {
+	recorded, err := qs.store.ReadStream(ctx, request.Stream(requestID), 0, eventlog.ReadOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read request %s: %w", requestID, err)
+	}
+	if len(recorded) == 0 {
+		return nil, nil, fmt.Errorf("request %s: %w", requestID, ErrNotFound)
+	}
+	first, err := request.Codec().Decode(recorded[0].Type, recorded[0].Data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("request %s's submission: %w", requestID, err)
+	}
+	r, err := request.FromHistory([]eventlog.Event{first})
+	if err != nil {
+		return nil, nil, fmt.Errorf("request %s's submission: %w", requestID, err)
+	}
+	return recorded, r, nil
 }
 
 // History returns a request's raw, verified event stream, to no one in particular: a tool on
