@@ -75,12 +75,20 @@ type SQLSubscriberConfig struct {
 	// PollInterval is how often the subscriber looks for new messages when it found none.
 	// Default 1s (watermill-sql's).
 	PollInterval time.Duration
+	// Beginner, when set, begins the transactions the subscriber reads messages in, instead of
+	// plain ones on pool: a consumer that writes in the transaction that acknowledges its
+	// messages (the analytics job, exactly once) brings its own. It must use pool's database.
+	Beginner wmsql.Beginner
 }
 
 // NewSQLSubscriber returns a watermill-sql subscriber on pool. It creates a topic's tables when
 // it subscribes.
 func NewSQLSubscriber(pool *pgxpool.Pool, cfg SQLSubscriberConfig, logger *slog.Logger) (message.Subscriber, error) {
-	s, err := wmsql.NewSubscriber(wmsql.BeginnerFromPgx(pool), wmsql.SubscriberConfig{
+	beginner := cfg.Beginner
+	if beginner == nil {
+		beginner = wmsql.BeginnerFromPgx(pool)
+	}
+	s, err := wmsql.NewSubscriber(beginner, wmsql.SubscriberConfig{
 		ConsumerGroup: cfg.ConsumerGroup, PollInterval: cfg.PollInterval,
 		SchemaAdapter: sqlSchema, OffsetsAdapter: sqlOffsets, InitializeSchema: true,
 	}, watermillLogger(logger))

@@ -51,6 +51,8 @@ func (c *Company) admits(e eventlog.Event) error {
 			return errOtherAggregate
 		}
 		return c.Clone().AddPortal(e.PortalID, e.Name)
+	case *CompanyTimeZoneSet:
+		return c.admitsTimeZone(e)
 	}
 	return errNotDirectoryEvent
 }

@@ -43,6 +43,8 @@ type Company struct {
 	id      uuid.UUID
 	name    string
 	portals []Portal
+	// timeZone is the zone of the company's days (timezone.go); "" for UTC.
+	timeZone string
 	eventlog.Recorder
 }
 
@@ -71,7 +73,7 @@ func CompanyFromHistory(history []eventlog.Event) (*Company, error) {
 // Clone returns a copy of the company's state without its uncommitted changes: a command
 // decides on the copy while other goroutines may still read the original.
 func (c *Company) Clone() *Company {
-	return &Company{id: c.id, name: c.name, portals: slices.Clone(c.portals)}
+	return &Company{id: c.id, name: c.name, portals: slices.Clone(c.portals), timeZone: c.timeZone}
 }
 
 // Fold brings the company up to date with events recorded after those it was built from.
@@ -122,5 +124,7 @@ func (c *Company) apply(e eventlog.Event) {
 		c.id, c.name = e.CompanyID, e.Name
 	case *PortalCreated:
 		c.portals = append(c.portals, Portal{ID: e.PortalID, Name: e.Name})
+	case *CompanyTimeZoneSet:
+		c.timeZone = e.TimeZone
 	}
 }

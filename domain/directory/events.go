@@ -102,6 +102,7 @@ func Codec() *eventlog.Codec {
 	return eventlog.NewCodec(
 		func() eventlog.Event { return &CompanyCreated{} },
 		func() eventlog.Event { return &PortalCreated{} },
+		func() eventlog.Event { return &CompanyTimeZoneSet{} },
 		func() eventlog.Event { return &TechnicianRegistered{} },
 		func() eventlog.Event { return &AccessGranted{} },
 		func() eventlog.Event { return &AccessRevoked{} },

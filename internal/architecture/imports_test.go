@@ -35,6 +35,7 @@ var rules = []struct {
 	{"internal/verify", append([]string{"domain/", "internal/anchor"}, kernel...), "an audit reads the log through the port and folds it through the domain; read models plug in through its own interface"},
 	{"projections", append([]string{"domain/", "projections"}, kernel...), "read models fold events into tables: domain and pgx, no application, no adapter"},
 	{"internal/timeline", append([]string{"domain/", "internal/app"}, kernel...), "a request's history folds its stream through the domain, read through the event-store port"},
+	{"internal/analytics", append([]string{"domain/"}, kernel...), "the analytics job folds the stream's events through the domain's types into its own tables; brokers and the log reach it through Watermill and the event-store port, opened by cmd"},
 	{"internal/asof", append([]string{"domain/", "internal/app"}, kernel...), "point-in-time views fold the log through the port and answer the application's read-model ports: no adapter, no read model"},
 	{"adapters/", append([]string{"domain/", "internal/app", "internal/timeline", "projections", "adapters/"}, kernel...), "adapters implement the ports; only cmd puts them together"},
 	{"internal/service", append([]string{"domain/", "internal/app", "internal/asof", "internal/anchor", "internal/service", "projections", "adapters/"}, kernel...), "the composition root puts the parts together for cmd and tests; nothing but them imports it"},
