@@ -16,7 +16,9 @@ type RequestFacts struct {
 	RequestID uuid.UUID
 	CompanyID uuid.UUID // uuid.Nil until request.submitted is folded
 	// The least occurred_at of the events that set them; nil: none yet.
-	SubmittedAt, FirstAssignedAt, FirstReplyAt, ChatEndedAt, ClosedAt *time.Time
+	SubmittedAt, FirstAssignedAt, FirstReplyAt, ClosedAt *time.Time
+	// ChatEndedAt is the LAST time the chat ended: an assignee may join again after ending it.
+	ChatEndedAt *time.Time
 	// Assignee is the assignee now (uuid.Nil: none), as the assigned, unassigned, transferred or
 	// closed event of version AssigneeVersion left it; 0: no such event yet.
 	Assignee        uuid.UUID
@@ -46,7 +48,7 @@ func (f *RequestFacts) Merge(other RequestFacts) {
 	f.SubmittedAt = least(f.SubmittedAt, other.SubmittedAt)
 	f.FirstAssignedAt = least(f.FirstAssignedAt, other.FirstAssignedAt)
 	f.FirstReplyAt = least(f.FirstReplyAt, other.FirstReplyAt)
-	f.ChatEndedAt = least(f.ChatEndedAt, other.ChatEndedAt)
+	f.ChatEndedAt = latest(f.ChatEndedAt, other.ChatEndedAt)
 	f.ClosedAt = least(f.ClosedAt, other.ClosedAt)
 	if other.AssigneeVersion > f.AssigneeVersion {
 		f.Assignee, f.AssigneeVersion = other.Assignee, other.AssigneeVersion
@@ -61,9 +63,14 @@ func (f *RequestFacts) Merge(other RequestFacts) {
 	f.Escalations += other.Escalations
 	f.Notes += other.Notes
 	f.Events += other.Events
-	if other.LastEventAt != nil && (f.LastEventAt == nil || other.LastEventAt.After(*f.LastEventAt)) {
-		f.LastEventAt = other.LastEventAt
+	f.LastEventAt = latest(f.LastEventAt, other.LastEventAt)
+}
+
+func latest(a, b *time.Time) *time.Time {
+	if a == nil || (b != nil && b.After(*a)) {
+		return b
 	}
+	return a
 }
 
 func least(a, b *time.Time) *time.Time {

@@ -40,8 +40,8 @@ type Querier interface {
 //   - time_to_assign_s: submission to the FIRST assignment (an unassignment and a new
 //     assignment later do not change it);
 //   - time_to_first_reply_s: submission to the first message a technician sent;
-//   - handle_time_s: the first assignment to the end of the chat, or to the closing when the
-//     chat never ended (never joined); empty while neither happened.
+//   - handle_time_s: the first assignment to the last end of the chat, or to the closing when
+//     the chat never ended (never joined); empty while neither happened.
 //
 // outcome is waiting (never assigned, or unassigned, and not closed), open (assigned, not
 // closed), answered (closed after a technician's message) or unanswered (closed without one).

@@ -131,7 +131,7 @@ func queueRequests(batch *pgx.Batch, t Tables, facts *Facts) {
 			submitted_at = LEAST(r.submitted_at, EXCLUDED.submitted_at),
 			first_assigned_at = LEAST(r.first_assigned_at, EXCLUDED.first_assigned_at),
 			first_reply_at = LEAST(r.first_reply_at, EXCLUDED.first_reply_at),
-			chat_ended_at = LEAST(r.chat_ended_at, EXCLUDED.chat_ended_at),
+			chat_ended_at = GREATEST(r.chat_ended_at, EXCLUDED.chat_ended_at),
 			closed_at = LEAST(r.closed_at, EXCLUDED.closed_at),
 			assignee_id = CASE WHEN EXCLUDED.assignee_version > r.assignee_version THEN EXCLUDED.assignee_id ELSE r.assignee_id END,
 			assignee_version = GREATEST(r.assignee_version, EXCLUDED.assignee_version),

@@ -141,6 +141,8 @@ func (w *world) act(r *request.Request, action int) {
 	case 11:
 		if w.rng.IntN(3) == 0 {
 			_ = r.Close(t)
+		} else {
+			_ = r.EndChat(t)
 		}
 	}
 	w.flush(r)
@@ -238,7 +240,7 @@ func oracle(log []logged) map[uuid.UUID]row {
 		case *request.ScreenSharingRequested:
 			r.Escalation++
 		case *request.ChatEnded:
-			first(&r.Ended)
+			r.Ended = &at // the last end: the chat may be joined again
 		case *request.Closed:
 			first(&r.Closed)
 			setAssignee(e.TechnicianID)

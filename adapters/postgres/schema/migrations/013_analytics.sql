@@ -22,6 +22,8 @@ CREATE TABLE analytics_requests (
     first_assigned_at       timestamptz,
     -- the least occurred_at of request.message_sent from a technician
     first_reply_at          timestamptz,
+    -- the greatest occurred_at of request.chat_ended: the assignee may join again after
+    -- ending the chat, and the chat is over when it last ended
     chat_ended_at           timestamptz,
     closed_at               timestamptz,
     -- the assignee now (NULL: waiting for one), set by the assigned, unassigned, transferred
