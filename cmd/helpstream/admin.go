@@ -63,6 +63,21 @@ var adminActions = []adminAction{
 			return nil
 		}
 	}},
+	{"company-timezone", "set the time zone of a company's days in analytics and reports: --company ID --time-zone Europe/Paris", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
+		company := idFlag(fs, "company")
+		zone := fs.String("time-zone", "", "IANA time-zone name, such as Europe/Paris, or UTC")
+		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
+			companyID, err := company()
+			if err != nil {
+				return err
+			}
+			if _, err := svc.App.SetCompanyTimeZone(ctx, adminMeta(), app.SetCompanyTimeZone{CompanyID: companyID, TimeZone: *zone}); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "company %s counts its days in %s\n", companyID, *zone)
+			return nil
+		}
+	}},
 	{"technician-create", "register a technician: --name --email --password", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 		name := fs.String("name", "", "full name")
 		email := fs.String("email", "", "e-mail address, used to log in")

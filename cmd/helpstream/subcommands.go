@@ -19,6 +19,11 @@ func init() {
 		{"status", projectionsStatusSummary, runProjectionsStatus},
 		{"retry", projectionsRetrySummary, runProjectionsRetry},
 	}))
+	register(commandGroup("analytics", "service-level analytics from the event stream: run the job, rebuild its tables, export them as CSV", []command{
+		{"run", analyticsRunSummary, runAnalyticsRun},
+		{"rebuild", analyticsRebuildSummary, runAnalyticsRebuild},
+		{"export", analyticsExportSummary, runAnalyticsExport},
+	}))
 	register(commandGroup("stream", "the event stream to analytics consumers through Watermill: run a forwarder", []command{
 		{"run", streamRunSummary, runStreamRun},
 	}))
