@@ -158,11 +158,11 @@ func (w *world) events() []analytics.Event {
 	return out
 }
 
-// append writes the log into an event store, in order.
-func (w *world) append(t testing.TB, ctx context.Context, store eventlog.Store, from int) {
+// append writes the log's events [from, to) into an event store, in order.
+func (w *world) append(t testing.TB, ctx context.Context, store eventlog.Store, from, to int) {
 	t.Helper()
 	codec := append([]*eventlog.Codec{}, request.Codec(), directory.Codec())
-	for _, l := range w.log[from:] {
+	for _, l := range w.log[from:to] {
 		var typ string
 		var data json.RawMessage
 		var err error
@@ -172,11 +172,17 @@ func (w *world) append(t testing.TB, ctx context.Context, store eventlog.Store, 
 			}
 		}
 		if err != nil || typ == "" {
-			t.Fatalf("encode %s: %v", l.event.EventType(), err)
+			t.Errorf("encode %s: %v", l.event.EventType(), err)
+			return
 		}
-		if _, err := store.Append(ctx, l.stream, eventlog.Exactly(l.version-1), eventlog.EventData{ID: l.id, Type: typ, Data: data,
+		expected := eventlog.Exactly(l.version - 1)
+		if l.version == 0 {
+			expected = eventlog.NoStream()
+		}
+		if _, err := store.Append(ctx, l.stream, expected, eventlog.EventData{ID: l.id, Type: typ, Data: data,
 			Metadata: eventlog.Metadata{Actor: "test", OccurredAt: l.occurred}}); err != nil {
-			t.Fatalf("append %s v%d: %v", l.stream, l.version, err)
+			t.Errorf("append %s v%d: %v", l.stream, l.version, err)
+			return
 		}
 	}
 }
