@@ -36,8 +36,9 @@ type Config struct {
 	RetryDelay time.Duration
 	// Logger receives the job's logs. Default slog.Default().
 	Logger *slog.Logger
-	// Folded, when set, is called after each commit with the events it applied for the first
-	// time (a redelivered message is not in it): the benchmark times delivery with it.
+	// Folded, when set, is called after each commit of a message folded in a transaction of its
+	// own, with its event, when it was new (see SQLBeginner's for the other way): the benchmark
+	// times delivery with it.
 	Folded func([]Event)
 }
 
@@ -135,7 +136,8 @@ func (c *Consumer) handle(ctx context.Context, msg *message.Message) {
 // the job: the messages a transaction delivers are folded into the live tables in that same
 // transaction, together, just before it commits the consumer group's offset. A crash at any
 // point loses nothing and applies nothing twice, and a batch of the subscriber's costs one
-// fold. folded, when not nil, is called after each commit with the events applied.
+// fold. folded, when not nil, is called after each commit with the events of the messages the
+// transaction delivered (a redelivered one included).
 func SQLBeginner(pool *pgxpool.Pool, folded func([]Event)) wmsql.Beginner {
 	return &deferredBeginner{Beginner: wmsql.BeginnerFromPgx(pool), folded: folded}
 }
