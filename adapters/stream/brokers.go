@@ -79,6 +79,10 @@ type SQLSubscriberConfig struct {
 	// plain ones on pool: a consumer that writes in the transaction that acknowledges its
 	// messages (the analytics job, exactly once) brings its own. It must use pool's database.
 	Beginner wmsql.Beginner
+	// BatchSize is how many messages one query reads (and one transaction acknowledges).
+	// Default 100 (watermill-sql's). A consumer catching up on a backlog reads fewer times
+	// with more.
+	BatchSize int
 }
 
 // NewSQLSubscriber returns a watermill-sql subscriber on pool. It creates a topic's tables when
@@ -88,9 +92,11 @@ func NewSQLSubscriber(pool *pgxpool.Pool, cfg SQLSubscriberConfig, logger *slog.
 	if beginner == nil {
 		beginner = wmsql.BeginnerFromPgx(pool)
 	}
+	schema := sqlSchema
+	schema.SubscribeBatchSize = cfg.BatchSize
 	s, err := wmsql.NewSubscriber(beginner, wmsql.SubscriberConfig{
 		ConsumerGroup: cfg.ConsumerGroup, PollInterval: cfg.PollInterval,
-		SchemaAdapter: sqlSchema, OffsetsAdapter: sqlOffsets, InitializeSchema: true,
+		SchemaAdapter: schema, OffsetsAdapter: sqlOffsets, InitializeSchema: true,
 	}, watermillLogger(logger))
 	return client[message.Subscriber](s, err, "watermill-sql subscriber", "")
 }

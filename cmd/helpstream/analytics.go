@@ -35,6 +35,7 @@ func runAnalyticsRun(ctx context.Context, args []string, out io.Writer) error {
 	broker := fs.String("broker", envOr("HELPSTREAM_STREAM_BROKER", ""), "Watermill broker URL the forwarder publishes to: postgres://… (watermill-sql; on the --database-url database, folded in the transaction that acknowledges the messages, exactly once), amqp://… (RabbitMQ) or nats://… (NATS JetStream) (env HELPSTREAM_STREAM_BROKER)")
 	group := fs.String("group", DefaultAnalyticsGroup, "durable consumer group: the job resumes where the group acknowledged; two jobs of one group share the messages")
 	topic := fs.String("topic", stream.DefaultTopic, "the forwarder's topic")
+	readBatch := fs.Int("read-batch", 1000, "watermill-sql only: messages read, folded and acknowledged in one transaction")
 	metricsAddr := fs.String("metrics-addr", envOr("HELPSTREAM_ANALYTICS_METRICS_ADDR", ""), "serve the job's Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:9091; none when empty (env HELPSTREAM_ANALYTICS_METRICS_ADDR)")
 	stores := addProjectionFlags(fs)
 	if help, err := parseFlagsOnly(fs, args); help || err != nil {
@@ -42,6 +43,9 @@ func runAnalyticsRun(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if *broker == "" {
 		return errors.New("analytics run: --broker is required")
+	}
+	if *readBatch <= 0 {
+		return errors.New("analytics run: --read-batch must be positive")
 	}
 	if *group == "" {
 		return errors.New("analytics run: --group must not be empty")
@@ -51,7 +55,7 @@ func runAnalyticsRun(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer closeStores()
-	sub, closeSub, err := openAnalyticsSubscriber(ctx, pool, *stores.databaseURL, *broker, *topic, *group, nil)
+	sub, closeSub, err := openAnalyticsSubscriber(ctx, pool, *stores.databaseURL, *broker, *topic, *group, *readBatch, nil)
 	if err != nil {
 		return err
 	}
@@ -77,7 +81,7 @@ func runAnalyticsRun(ctx context.Context, args []string, out io.Writer) error {
 // openAnalyticsSubscriber opens a subscriber of brokerURL in group. On a watermill-sql broker in
 // the database of pool (databaseURL), its transactions are the job's (analytics.SQLBeginner):
 // messages are folded in the transaction that acknowledges them. folded is passed on to it.
-func openAnalyticsSubscriber(ctx context.Context, pool *pgxpool.Pool, databaseURL, brokerURL, topic, group string, folded func([]analytics.Event)) (message.Subscriber, func(), error) {
+func openAnalyticsSubscriber(ctx context.Context, pool *pgxpool.Pool, databaseURL, brokerURL, topic, group string, readBatch int, folded func([]analytics.Event)) (message.Subscriber, func(), error) {
 	logger := slog.Default()
 	scheme, _, _ := strings.Cut(brokerURL, "://")
 	var closers []func()
@@ -90,7 +94,7 @@ func openAnalyticsSubscriber(ctx context.Context, pool *pgxpool.Pool, databaseUR
 	var err error
 	switch strings.ToLower(scheme) {
 	case "postgres", "postgresql":
-		cfg := stream.SQLSubscriberConfig{ConsumerGroup: group, PollInterval: 100 * time.Millisecond}
+		cfg := stream.SQLSubscriberConfig{ConsumerGroup: group, PollInterval: 100 * time.Millisecond, BatchSize: readBatch}
 		brokerPool := pool
 		if samePostgres(brokerURL, databaseURL) {
 			cfg.Beginner = analytics.SQLBeginner(pool, folded)

@@ -42,6 +42,7 @@ func init() {
 var benchMeasurements = []command{
 	{"projections", benchProjectionsSummary, runBenchProjections},
 	{"stream", benchStreamSummary, runBenchStream},
+	{"analytics", benchAnalyticsSummary, runBenchAnalytics},
 	{"live", benchLiveSummary, runBenchLive},
 	{"audit", benchAuditSummary, runBenchAudit},
 }

@@ -186,6 +186,13 @@ func (t *deferredTx) Commit() error {
 	t.pending = nil
 	t.mu.Unlock()
 	if len(pending) > 0 {
+		// The fold and the consumer group's offset commit together or not at all: a commit
+		// lost in a crash of PostgreSQL loses both, and the messages come again. So the commit
+		// need not wait for the WAL's flush.
+		if _, err := t.pgx.Exec(t.ctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
+			_ = t.Tx.Rollback()
+			return fmt.Errorf("analytics: %w", err)
+		}
 		if _, err := Fold(t.ctx, t.pgx, Live(), pending); err != nil {
 			_ = t.Tx.Rollback()
 			return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Tables names one generation of the job's tables: the live ones (Live), or those a rebuild
@@ -44,7 +45,7 @@ func Fold(ctx context.Context, tx pgx.Tx, t Tables, events []Event) (int, error)
 	if len(events) == 0 {
 		return 0, nil
 	}
-	ids := make([]uuid.UUID, len(events))
+	ids := make([][16]byte, len(events)) // binary: uuid.UUID would be encoded as text
 	for i, e := range events {
 		ids[i] = e.ID
 	}
@@ -55,14 +56,14 @@ func Fold(ctx context.Context, tx pgx.Tx, t Tables, events []Event) (int, error)
 	if err != nil {
 		return 0, fmt.Errorf("analytics: record the messages applied: %w", err)
 	}
-	fresh, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	fresh, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
 	if err != nil {
 		return 0, fmt.Errorf("analytics: record the messages applied: %w", err)
 	}
 	if len(fresh) == 0 {
 		return 0, nil
 	}
-	isFresh := make(map[uuid.UUID]bool, len(fresh))
+	isFresh := make(map[[16]byte]bool, len(fresh))
 	for _, id := range fresh {
 		isFresh[id] = true
 	}
@@ -97,9 +98,11 @@ func queueRequests(batch *pgx.Batch, t Tables, facts *Facts) {
 		return
 	}
 	n := len(facts.Requests)
+	// pgtype's values encode in binary without reflection: a batch's arrays cost little to send
 	var (
-		ids, companies, assignees, lasts                        = make([]uuid.UUID, 0, n), make([]*uuid.UUID, 0, n), make([]*uuid.UUID, 0, n), make([]*uuid.UUID, 0, n)
-		submitted, assigned, replied, ended, closed, lastEvents = make([]*time.Time, 0, n), make([]*time.Time, 0, n), make([]*time.Time, 0, n), make([]*time.Time, 0, n), make([]*time.Time, 0, n), make([]*time.Time, 0, n)
+		ids                                                     = make([][16]byte, 0, n)
+		companies, assignees, lasts                             = make([]pgtype.UUID, 0, n), make([]pgtype.UUID, 0, n), make([]pgtype.UUID, 0, n)
+		submitted, assigned, replied, ended, closed, lastEvents = make([]pgtype.Timestamptz, 0, n), make([]pgtype.Timestamptz, 0, n), make([]pgtype.Timestamptz, 0, n), make([]pgtype.Timestamptz, 0, n), make([]pgtype.Timestamptz, 0, n), make([]pgtype.Timestamptz, 0, n)
 		assigneeVersions, lastVersions                          = make([]int64, 0, n), make([]int64, 0, n)
 		customer, technician, files, transfers, escalations     = make([]int32, 0, n), make([]int32, 0, n), make([]int32, 0, n), make([]int32, 0, n), make([]int32, 0, n)
 		notes, events                                           = make([]int32, 0, n), make([]int32, 0, n)
@@ -114,8 +117,8 @@ func queueRequests(batch *pgx.Batch, t Tables, facts *Facts) {
 		f := facts.Requests[id]
 		ids = append(ids, id)
 		companies, assignees, lasts = append(companies, nullable(f.CompanyID)), append(assignees, nullable(f.Assignee)), append(lasts, nullable(f.LastTechnician))
-		submitted, assigned, replied = append(submitted, f.SubmittedAt), append(assigned, f.FirstAssignedAt), append(replied, f.FirstReplyAt)
-		ended, closed, lastEvents = append(ended, f.ChatEndedAt), append(closed, f.ClosedAt), append(lastEvents, f.LastEventAt)
+		submitted, assigned, replied = append(submitted, timestamptz(f.SubmittedAt)), append(assigned, timestamptz(f.FirstAssignedAt)), append(replied, timestamptz(f.FirstReplyAt))
+		ended, closed, lastEvents = append(ended, timestamptz(f.ChatEndedAt)), append(closed, timestamptz(f.ClosedAt)), append(lastEvents, timestamptz(f.LastEventAt))
 		assigneeVersions, lastVersions = append(assigneeVersions, f.AssigneeVersion), append(lastVersions, f.LastTechnicianVersion)
 		customer, technician, files = append(customer, int32(f.CustomerMessages)), append(technician, int32(f.TechnicianMessages)), append(files, int32(f.Files))
 		transfers, escalations, notes, events = append(transfers, int32(f.Transfers)), append(escalations, int32(f.Escalations)), append(notes, int32(f.Notes)), append(events, int32(f.Events))
@@ -168,11 +171,15 @@ func queueTechnicians(batch *pgx.Batch, t Tables, facts *Facts) {
 	}
 }
 
-func nullable(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
+func nullable(id uuid.UUID) pgtype.UUID {
+	return pgtype.UUID{Bytes: id, Valid: id != uuid.Nil}
+}
+
+func timestamptz(t *time.Time) pgtype.Timestamptz {
+	if t == nil {
+		return pgtype.Timestamptz{}
 	}
-	return &id
+	return pgtype.Timestamptz{Time: *t, Valid: true}
 }
 
 func compareUUID(a, b uuid.UUID) int {

@@ -42,6 +42,11 @@ type RebuildResult struct {
 // appended since the copy and renames the tables; a message the job receives after the swap
 // is folded into the new tables unless the rebuild read its event already (its UUID is in the
 // new tables' set). So a fixed metric corrects history without losing an event.
+//
+// That holds because every message the job folds is an event the forwarder read from the same
+// log through the same port, and a store's ReadAll never takes back what it once returned (on
+// PostgreSQL its delivery horizon only moves forward): whatever the job folded before the swap,
+// the swap reads again.
 func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 	cfg.Batch = cmp.Or(cfg.Batch, 5000)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
