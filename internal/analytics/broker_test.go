@@ -197,4 +197,3 @@ func deleteNATSTopic(t *testing.T, topic string) {
 		t.Logf("delete JetStream stream of %s: %v", topic, err)
 	}
 }
-
