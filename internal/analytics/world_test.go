@@ -346,3 +346,23 @@ func truncate(t testing.TB, ctx context.Context, db *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 }
+
+// readBack reads the whole log once all n events are readable: the store delivers only below
+// the oldest transaction open on the server, which may be another test's for a while.
+func readBack(t testing.TB, ctx context.Context, store eventlog.Store, n int) []eventlog.RecordedEvent {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		recorded, err := store.ReadAll(ctx, eventlog.Start(), eventlog.ReadOptions{Limit: n + 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recorded) >= n || time.Now().After(deadline) {
+			if len(recorded) != n {
+				t.Fatalf("the log reads back %d events, %d were appended", len(recorded), n)
+			}
+			return recorded
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
