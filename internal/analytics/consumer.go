@@ -100,7 +100,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 func (c *Consumer) handle(ctx context.Context, msg *message.Message) {
 	e, err := FromMessage(msg)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrUndecodable):
+		c.cfg.Logger.Warn("analytics job: event folded as unknown", "uuid", msg.UUID, "error", err)
+	case err != nil:
 		c.cfg.Logger.Error("analytics job: message skipped", "uuid", msg.UUID, "error", err)
 		msg.Ack()
 		return

@@ -52,6 +52,12 @@ type Event struct {
 // ErrBadMessage is matched by FromMessage's refusals: a message the forwarder cannot have sent.
 var ErrBadMessage = errors.New("not a message of the event stream")
 
+// ErrUndecodable is matched by the error FromMessage and FromRecorded return beside a usable
+// Event whose payload its codec refused: the event is folded as one of a type the job does not
+// know (counted as applied, changing nothing) on both paths, the stream's and the rebuild's,
+// so that they agree, and the caller logs it.
+var ErrUndecodable = errors.New("the event's payload does not decode")
+
 // codecs decode every event the job looks at.
 var codecs = []*eventlog.Codec{request.Codec(), directory.Codec()}
 
@@ -81,17 +87,18 @@ func FromMessage(msg *message.Message) (Event, error) {
 		return Event{}, fmt.Errorf("%w: message %s: occurred_at: %w", ErrBadMessage, id, err)
 	}
 	if e.Data, err = decode(e.Type, json.RawMessage(msg.Payload)); err != nil {
-		return Event{}, fmt.Errorf("%w: message %s: %w", ErrBadMessage, id, err)
+		return e, fmt.Errorf("%w: message %s (%s): %w", ErrUndecodable, id, e.Type, err)
 	}
 	return e, nil
 }
 
 // FromRecorded reads an event of the log.
 func FromRecorded(r eventlog.RecordedEvent) (Event, error) {
-	data, err := decode(r.Type, r.Data)
-	if err != nil {
-		return Event{}, fmt.Errorf("event %s at %s: %w", r.ID, r.Position, err)
+	e := Event{ID: r.ID, StreamID: r.StreamID, Version: r.Version, Position: r.Position.String(),
+		OccurredAt: r.Metadata.OccurredAt, Type: r.Type}
+	var err error
+	if e.Data, err = decode(r.Type, r.Data); err != nil {
+		return e, fmt.Errorf("%w: event %s (%s) at %s: %w", ErrUndecodable, r.ID, r.Type, r.Position, err)
 	}
-	return Event{ID: r.ID, StreamID: r.StreamID, Version: r.Version, Position: r.Position.String(),
-		OccurredAt: r.Metadata.OccurredAt, Type: r.Type, Data: data}, nil
+	return e, nil
 }

@@ -76,7 +76,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 	res := RebuildResult{Generation: live + 1}
 	pos := eventlog.Start()
 	for {
-		n, last, err := copyBatch(ctx, cfg.Store, pos, cfg.Batch, func(events []Event) error {
+		n, last, err := copyBatch(ctx, cfg.Store, pos, cfg.Batch, cfg.Logger, func(events []Event) error {
 			return pgx.BeginFunc(ctx, cfg.DB, func(tx pgx.Tx) error {
 				_, err := Fold(ctx, tx, next, events)
 				return err
@@ -107,7 +107,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 			return fmt.Errorf("another rebuild swapped generation %d in meanwhile", now)
 		}
 		for {
-			n, last, err := copyBatch(ctx, cfg.Store, pos, cfg.Batch, func(events []Event) error {
+			n, last, err := copyBatch(ctx, cfg.Store, pos, cfg.Batch, cfg.Logger, func(events []Event) error {
 				_, err := Fold(ctx, tx, next, events)
 				return err
 			})
@@ -141,7 +141,7 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 
 // copyBatch reads up to n events after pos and hands them to fold; it returns how many it read
 // and the position of the last.
-func copyBatch(ctx context.Context, store eventlog.Store, pos eventlog.Position, n int, fold func([]Event) error) (int, eventlog.Position, error) {
+func copyBatch(ctx context.Context, store eventlog.Store, pos eventlog.Position, n int, logger *slog.Logger, fold func([]Event) error) (int, eventlog.Position, error) {
 	recorded, err := store.ReadAll(ctx, pos, eventlog.ReadOptions{Limit: n})
 	if err != nil || len(recorded) == 0 {
 		return 0, pos, err
@@ -149,7 +149,7 @@ func copyBatch(ctx context.Context, store eventlog.Store, pos eventlog.Position,
 	events := make([]Event, len(recorded))
 	for i, r := range recorded {
 		if events[i], err = FromRecorded(r); err != nil {
-			return 0, pos, err
+			logger.Warn("analytics rebuild: event folded as unknown", "error", err)
 		}
 	}
 	if err := fold(events); err != nil {
