@@ -18,7 +18,7 @@ import (
 func TestFromMessage(t *testing.T) {
 	at := time.Date(2026, 5, 4, 9, 0, 0, 123456789, time.UTC)
 	good := eventlog.RecordedEvent{ID: uuid.New(), StreamID: request.Stream(uuid.New()), Version: 3, Type: "request.transferred.v1",
-		Data: []byte(`{"from_technician_id":"` + uuid.NewString() + `","to_technician_id":"` + uuid.NewString() + `"}`),
+		Data:     []byte(`{"from_technician_id":"` + uuid.NewString() + `","to_technician_id":"` + uuid.NewString() + `"}`),
 		Metadata: eventlog.Metadata{OccurredAt: at}, Position: eventlog.NewPosition(7, 9)}
 	e, err := analytics.FromMessage(stream.NewMessage(good))
 	if err != nil {
