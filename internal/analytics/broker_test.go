@@ -34,7 +34,8 @@ func envOr(key, def string) string {
 
 // TestForwarderToEveryBrokerToTheJob runs the whole path on each broker: the forwarder
 // publishes the log to a new topic, the analytics job consumes it in its consumer group, and the
-// tables are the oracle's reading of the log. On watermill-sql the job folds in the
+// tables are the oracle's reading of the log, though a rebuild swapped the tables under the job
+// while the log grew. On watermill-sql the job folds in the
 // subscriber's transactions (analytics.SQLBeginner); on RabbitMQ and NATS JetStream, one
 // transaction a message.
 func TestForwarderToEveryBrokerToTheJob(t *testing.T) {
@@ -120,8 +121,21 @@ func TestForwarderToEveryBrokerToTheJob(t *testing.T) {
 			go func() { fwdDone <- forwarder.Run(fwdCtx) }()
 			defer func() { stopForwarder(); <-fwdDone }()
 
-			// the backlog, then the rest live
-			w.append(t, ctx, store, len(w.log)/2, len(w.log))
+			// the backlog, then the rest live while a rebuild swaps new tables in under the job
+			appended := make(chan struct{})
+			go func() {
+				defer close(appended)
+				for i := len(w.log) / 2; i < len(w.log); i += 5 {
+					w.append(t, ctx, store, i, min(i+5, len(w.log)))
+					time.Sleep(2 * time.Millisecond)
+				}
+			}()
+			res, err := analytics.Rebuild(ctx, analytics.RebuildConfig{DB: db, Store: store, Batch: 20, Logger: quiet})
+			<-appended
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("rebuild during the run: %+v", res)
 			waitApplied(t, ctx, db, len(w.log))
 			if d := diffRows(readRows(t, ctx, db), oracle(w.log)); d != "" {
 				t.Fatalf("tables after %s: %s", broker.name, d)
