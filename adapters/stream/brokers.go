@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,13 +93,42 @@ func NewSQLSubscriber(pool *pgxpool.Pool, cfg SQLSubscriberConfig, logger *slog.
 	if beginner == nil {
 		beginner = wmsql.BeginnerFromPgx(pool)
 	}
-	schema := sqlSchema
+	schema := keysetSchema{sqlSchema}
 	schema.SubscribeBatchSize = cfg.BatchSize
 	s, err := wmsql.NewSubscriber(beginner, wmsql.SubscriberConfig{
 		ConsumerGroup: cfg.ConsumerGroup, PollInterval: cfg.PollInterval,
 		SchemaAdapter: schema, OffsetsAdapter: sqlOffsets, InitializeSchema: true,
 	}, watermillLogger(logger))
 	return client[message.Subscriber](s, err, "watermill-sql subscriber", "")
+}
+
+// keysetSchema is watermill-sql's PostgreSQL schema with a SELECT that reads the next batch
+// after the consumer group's offset by a range scan of the primary key (transaction_id,
+// offset), which stops after the batch. watermill-sql's own writes the same condition as an OR
+// of two ranges, which PostgreSQL answers by gathering and sorting every message after the
+// offset: each read of a backlog of a million messages sorted the rest of it, so catching up was
+// quadratic (about 1,200 messages/s at 200,000 in, against 17,000/s over 100,000).
+type keysetSchema struct {
+	wmsql.DefaultPostgreSQLSchema
+}
+
+func (s keysetSchema) SelectQuery(params wmsql.SelectQueryParams) (wmsql.Query, error) {
+	next, err := params.OffsetsAdapter.NextOffsetQuery(wmsql.NextOffsetQueryParams{Topic: params.Topic, ConsumerGroup: params.ConsumerGroup})
+	if err != nil {
+		return wmsql.Query{}, err
+	}
+	batch := s.SubscribeBatchSize
+	if batch <= 0 {
+		batch = 100
+	}
+	// the same rows in the same order as watermill-sql's: (t, o) > (t0, o0) is
+	// t = t0 AND o > o0 OR t > t0; the offsets row stays locked (FOR UPDATE) for the transaction
+	return wmsql.Query{Query: `WITH last_processed AS (` + next.Query + `)
+		SELECT "offset", transaction_id, uuid, payload, metadata FROM ` + s.MessagesTable(params.Topic) + `
+		WHERE (transaction_id, "offset") > ((SELECT last_processed_transaction_id FROM last_processed), (SELECT offset_acked FROM last_processed))
+			AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY transaction_id ASC, "offset" ASC
+		LIMIT ` + strconv.Itoa(batch), Args: next.Args}, nil
 }
 
 // --- RabbitMQ ----------------------------------------------------------------------------------
