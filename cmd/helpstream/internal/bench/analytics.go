@@ -223,7 +223,8 @@ func appliedEvents(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	return n, nil
 }
 
-// measureDelay appends new requests' events at cfg.Rate (four writers, one pacer) and waits up
+// measureDelay appends new requests' events at cfg.Rate (sixteen writers, one pacer: an append
+// waits on a loaded machine's PostgreSQL, and four fell behind the rate) and waits up
 // to 10 s after the last for the job to apply them. It returns the latency with Events set to
 // the number of measured appends; the caller fills in the figures.
 func measureDelay(ctx context.Context, cfg AnalyticsConfig, appendedAt *sync.Map, delivered func() int) (StreamLatency, error) {
@@ -236,7 +237,7 @@ func measureDelay(ctx context.Context, cfg AnalyticsConfig, appendedAt *sync.Map
 	jobs := make(chan job, 64)
 	var measured, failed atomic.Int64
 	var writers sync.WaitGroup
-	for range 4 {
+	for range 16 {
 		writers.Go(func() {
 			for j := range jobs {
 				if j.measured {
