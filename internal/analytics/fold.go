@@ -23,6 +23,8 @@ func Live() Tables { return Tables{} }
 // generation is the tables a rebuild builds: analytics_*_v<n>.
 func generation(n int) Tables { return Tables{suffix: fmt.Sprintf("_v%d", n)} }
 
+// The tables of the generation: one row a request, a company, a technician, a message folded,
+// and the state (migration 013).
 func (t Tables) Requests() string    { return "analytics_requests" + t.suffix }
 func (t Tables) Companies() string   { return "analytics_companies" + t.suffix }
 func (t Tables) Technicians() string { return "analytics_technicians" + t.suffix }
