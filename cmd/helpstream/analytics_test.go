@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +107,67 @@ func TestAnalyticsCommands(t *testing.T) {
 	} {
 		if out, err := cli(bad...); err == nil {
 			t.Errorf("%q: %q, want an error", bad, out)
+		}
+	}
+}
+
+// `stream run` and `analytics run` on watermill-sql in the service's database: a request
+// submitted reaches the analytics tables (the export shows it), and --metrics-addr serves the
+// job's lag.
+func TestAnalyticsRun(t *testing.T) {
+	svc, url := openFreshService(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	company, portal := uuid.New(), uuid.New()
+	if _, err := svc.App.CreateCompany(ctx, adminMeta(), app.CreateCompany{CompanyID: company, Name: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.App.CreatePortal(ctx, adminMeta(), app.CreatePortal{CompanyID: company, PortalID: portal, Name: "Help"}); err != nil {
+		t.Fatal(err)
+	}
+	topic := uniqueName("cli_analytics_")
+	jobLines := runInBackground(t, "analytics", "run", "--broker", url, "--database-url", url, "--topic", topic, "--metrics-addr", "127.0.0.1:0")
+	var metricsURL string
+	for metricsURL == "" {
+		select {
+		case line := <-jobLines:
+			if after, ok := strings.CutPrefix(line, "analytics metrics on "); ok {
+				metricsURL = after
+			}
+		case <-ctx.Done():
+			t.Fatal("analytics run did not say where its metrics are")
+		}
+	}
+	runInBackground(t, "stream", "run", "--broker", url, "--database-url", url, "--topic", topic, "--name", uniqueName("cli-"), "--leader-retry", "100ms")
+
+	req := uuid.New()
+	if _, err := svc.App.SubmitRequest(ctx, app.Meta{Actor: app.Actor{Kind: "customer", ID: req}}, app.SubmitRequest{RequestID: req, PortalID: portal, CompanyID: company,
+		Customer: request.Customer{Name: "Carol", Email: "carol@example.com"}, Description: "printer", Source: request.Source{Platform: request.Windows}}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var out bytes.Buffer
+		if err := run(ctx, []string{"analytics", "export", "--database-url", url}, &out); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.String(), req.String()+","+company.String()+",Acme,") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the request never reached the export: %q", out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"helpstream_analytics_events_applied_total 3", "helpstream_analytics_events_behind 0", "helpstream_analytics_lag_seconds 0"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
 	}
 }
