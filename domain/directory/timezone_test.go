@@ -8,6 +8,7 @@ import (
 
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/eventlog/codectest"
 )
 
 func TestCompanyTimeZone(t *testing.T) {
@@ -86,4 +87,13 @@ func TestAdmitRefusesImpossibleTimeZones(t *testing.T) {
 			}
 		})
 	}
+}
+
+// company.time_zone_set's stable name and exact JSON (beside TestEventWireFormat's table, which
+// another change of the same day rewrites).
+func TestTimeZoneWireFormat(t *testing.T) {
+	codectest.CheckWireFormat(t, directory.Codec(), []codectest.Wire{
+		{Event: &directory.CompanyTimeZoneSet{CompanyID: companyID, TimeZone: "Europe/Paris"}, Type: "company.time_zone_set.v1",
+			JSON: `{"company_id":"00000000-0000-0000-0000-0000000000c1","time_zone":"Europe/Paris"}`},
+	}, 1)
 }
