@@ -62,7 +62,10 @@ func Export(ctx context.Context, db Querier, w io.Writer, f ExportFilter) (int, 
 		FROM analytics_requests r
 		LEFT JOIN analytics_companies c ON c.company_id = r.company_id
 		LEFT JOIN analytics_technicians t ON t.technician_id = r.last_technician_id
-		WHERE r.submitted_at IS NOT NULL AND ($3::uuid IS NULL OR r.company_id = $3))
+		WHERE r.submitted_at IS NOT NULL AND ($3::uuid IS NULL OR r.company_id = $3)
+			-- a day in any zone lies within a day of the UTC date: the bounds can use the index
+			AND ($1::date IS NULL OR r.submitted_at >= ($1::date - 1)::timestamp AT TIME ZONE 'UTC')
+			AND ($2::date IS NULL OR r.submitted_at < ($2::date + 2)::timestamp AT TIME ZONE 'UTC'))
 	SELECT request_id, company_id, coalesce(company, ''), day, submitted_at, first_assigned_at, first_reply_at,
 		chat_ended_at, closed_at,
 		EXTRACT(EPOCH FROM first_assigned_at - submitted_at),

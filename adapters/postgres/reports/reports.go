@@ -59,7 +59,11 @@ const requests = `WITH r AS (
 		EXTRACT(EPOCH FROM r.first_assigned_at - r.submitted_at) AS to_assign,
 		EXTRACT(EPOCH FROM r.first_reply_at - r.submitted_at) AS to_reply
 	FROM analytics_requests r LEFT JOIN analytics_companies c ON c.company_id = r.company_id
-	WHERE r.company_id = ANY($1) AND r.submitted_at IS NOT NULL
+	WHERE r.company_id = ANY($1)
+		-- a day in any zone lies within a day of the UTC date (offsets are at most 14 hours):
+		-- this bound lets the index on (company_id, submitted_at) find the period's rows
+		AND r.submitted_at >= ($2::date - 1)::timestamp AT TIME ZONE 'UTC'
+		AND r.submitted_at < ($3::date + 2)::timestamp AT TIME ZONE 'UTC'
 ), period AS (SELECT * FROM r WHERE day BETWEEN $2::date AND $3::date) `
 
 // figures are the aggregate columns every group shares, scanned by scanFigures.
