@@ -154,12 +154,14 @@ func TestDaysAcrossMidnightInTheCompanysTimeZone(t *testing.T) {
 		submitted time.Time
 		day       string
 	}{
-		{"", time.Date(2026, 3, 28, 23, 30, 0, 0, time.UTC), "2026-03-28"},                  // UTC
-		{"Europe/Paris", time.Date(2026, 3, 28, 23, 30, 0, 0, time.UTC), "2026-03-29"},      // 00:30 CET
-		{"Europe/Paris", time.Date(2026, 3, 29, 21, 59, 0, 0, time.UTC), "2026-03-29"},      // 23:59 CEST, after the change
-		{"Europe/Paris", time.Date(2026, 3, 29, 22, 0, 0, 0, time.UTC), "2026-03-30"},       // 00:00 CEST
-		{"America/Los_Angeles", time.Date(2026, 3, 29, 6, 0, 0, 0, time.UTC), "2026-03-28"}, // 23:00 PDT
-		{"Asia/Tokyo", time.Date(2026, 3, 28, 15, 0, 0, 0, time.UTC), "2026-03-29"},         // 00:00 JST
+		{"", time.Date(2026, 3, 28, 23, 30, 0, 0, time.UTC), "2026-03-28"},                   // UTC
+		{"Europe/Paris", time.Date(2026, 3, 28, 23, 30, 0, 0, time.UTC), "2026-03-29"},       // 00:30 CET
+		{"Europe/Paris", time.Date(2026, 3, 29, 21, 59, 0, 0, time.UTC), "2026-03-29"},       // 23:59 CEST, after the change
+		{"Europe/Paris", time.Date(2026, 3, 29, 22, 0, 0, 0, time.UTC), "2026-03-30"},        // 00:00 CEST
+		{"America/Los_Angeles", time.Date(2026, 3, 29, 6, 0, 0, 0, time.UTC), "2026-03-28"},  // 23:00 PDT
+		{"Asia/Tokyo", time.Date(2026, 3, 28, 15, 0, 0, 0, time.UTC), "2026-03-29"},          // 00:00 JST
+		{"Pacific/Kiritimati", time.Date(2026, 3, 28, 10, 30, 0, 0, time.UTC), "2026-03-29"}, // 00:30 at UTC+14
+		{"Etc/GMT+12", time.Date(2026, 3, 29, 11, 59, 0, 0, time.UTC), "2026-03-28"},         // 23:59 at UTC-12
 	}
 	for _, tc := range cases {
 		t.Run(tc.zone+tc.submitted.Format(time.RFC3339), func(t *testing.T) {
