@@ -173,7 +173,7 @@ func Bars(c Chart) template.HTML {
 	rowHeight := barHeight*float64(max(len(c.Series), 1)) + rowGap
 	h := marginTop + rowHeight*float64(max(n, 1)) + 28
 	top, step := axis(highest, c.Unit)
-	plot := width - barLabelWidth - marginRight
+	plot := width - barLabelWidth - marginRight - 24 // room for the last tick's label
 	xOf := func(v float64) float64 { return barLabelWidth + v/top*plot }
 	var b strings.Builder
 	open(&b, c, width, h)

@@ -201,8 +201,9 @@ func TestReports(t *testing.T) {
 	}
 
 	// The CSV link's target: an attachment, a row per day, the same numbers.
-	download := eval[map[string]string](alice, "download the CSV", `fetch(document.querySelector('a#csv-days').href).then(async r => ({
-		status: String(r.status), type: r.headers.get('content-type'), disposition: r.headers.get('content-disposition'), body: await r.text()}))`)
+	download := run(alice, "download the CSV", chromedp.Evaluate[map[string]string](`fetch(document.querySelector('a#csv-days').href).then(async r => ({
+		status: String(r.status), type: r.headers.get('content-type'), disposition: r.headers.get('content-disposition'), body: await r.text()}))`,
+		chromedp.EvalAwaitPromise))
 	if download["status"] != "200" || !strings.HasPrefix(download["disposition"], "attachment;") || download["type"] != "text/csv; charset=utf-8" {
 		alice.fail("download the CSV", "%q", download)
 	}
@@ -217,6 +218,16 @@ func TestReports(t *testing.T) {
 	}
 	if v := alice.cspViolations(); len(v) != 0 {
 		alice.fail("the CSP", "violations: %q", v)
+	}
+
+	// The form: the last two weeks, the period the history covers.
+	step = "choose the last two weeks"
+	from := time.Now().UTC().AddDate(0, 0, -14).Format(time.DateOnly)
+	alice.fill(step, "#report-form input[name=from]", from)
+	alice.clickAndLoad(step, submitOf("#report-form"))
+	alice.waitFor(step, "location.search.includes("+js("from="+from)+")")
+	if n := eval[int](alice, step, "document.querySelectorAll('#table-per-day tbody tr').length"); n != 15 {
+		alice.fail(step, "%d days in the table, want 15", n)
 	}
 
 	out := t.TempDir()
