@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/internal/analytics"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/service/servicetest"
@@ -19,6 +20,7 @@ import (
 // against the OpenAPI document by the harness.
 func TestReportRoute(t *testing.T) {
 	t.Parallel()
+	loadSpec(t) // the document every answer is checked against
 	svc := servicetest.New(t, apiConfig)
 	e := serve(t, svc)
 	acme, globex := e.createCompany(t, "Acme"), e.createCompany(t, "Globex")
@@ -31,6 +33,15 @@ func TestReportRoute(t *testing.T) {
 	alice.post(t, reqPath(answered, "close"), nil).want(t, http.StatusOK)
 	e.submit(t, acmePortal, uaWindows)   // waiting
 	e.submit(t, globexPortal, uaWindows) // not Alice's
+	// The log delivers an event once every older transaction on the server ended: wait until
+	// the whole history is readable, so that the rebuild reads all of it.
+	head, err := svc.Store.(eventlog.HeadReader).Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.WaitFor(context.Background(), head, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := analytics.Rebuild(context.Background(), analytics.RebuildConfig{DB: svc.Pool, Store: svc.Store}); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/helpstream/helpstream/adapters/web/chart"
 	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/analytics"
 	"github.com/helpstream/helpstream/internal/app"
@@ -117,6 +118,15 @@ func writeReportHistory(t *testing.T, srv *server) map[string]*reportDay {
 				d.unanswered++
 			}
 		}
+	}
+	// The log delivers an event once every older transaction on the server ended: wait until
+	// the whole history is readable, so that the rebuild reads all of it.
+	head, err := srv.Store.(eventlog.HeadReader).Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.WaitFor(ctx, head, 90*time.Second); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := analytics.Rebuild(ctx, analytics.RebuildConfig{DB: srv.Pool, Store: srv.Store}); err != nil {
 		t.Fatal(err)
