@@ -35,6 +35,7 @@ func (a *API) routes() {
 	a.handle("GET /api/v1/requests", a.reader(a.listRequests))
 	a.handle("GET /api/v1/requests/{requestID}", a.reader(onReadRequest(a.requestDetails)))
 	a.handle("GET /api/v1/requests/{requestID}/history", a.reader(onReadRequest(a.history)))
+	a.handle("GET /api/v1/reports", a.reader(a.report))
 	a.handle("POST /api/v1/requests/{requestID}/assign", a.technician(a.simple(a.cfg.App.AssignToMe)))
 	a.handle("POST /api/v1/requests/{requestID}/unassign", a.technician(a.simple(a.cfg.App.Unassign)))
 	a.handle("POST /api/v1/requests/{requestID}/transfer", a.technician(a.transfer))

@@ -123,8 +123,9 @@ var sentinels = []struct {
 		directory.ErrInvalidAvailability, directory.ErrInvalidWebhookURL, directory.ErrNoAccess, directory.ErrAuditorNoAccess,
 		app.ErrWeakPassword, app.ErrInvalidView, app.ErrInvalidSort, app.ErrInvalidLimit, app.ErrInvalidCursor,
 		app.ErrEmptyFile, eventlog.ErrBadPosition, app.ErrInvalidGrant, app.ErrInvalidAccessCursor, app.ErrInvalidTimeRange, app.ErrNotYet,
+		app.ErrReportPeriodReversed, app.ErrReportPeriodTooLong, app.ErrReportPeriodMissing,
 	}},
 	{http.StatusUnauthorized, "unauthorized", "", []error{app.ErrBadCredentials, app.ErrNoSession, app.ErrNoCustomerToken}},
-	{http.StatusForbidden, "forbidden", "", []error{app.ErrReadOnly, app.ErrAuditorsOnly}},
+	{http.StatusForbidden, "forbidden", "", []error{app.ErrReadOnly, app.ErrAuditorsOnly, app.ErrStaffOnly}},
 	{http.StatusBadRequest, "body_unreadable", "", []error{app.ErrUploadCut}},
 }

@@ -17,7 +17,7 @@ type pages struct {
 	sets map[string]*template.Template
 }
 
-var pageNames = []string{"login", "console", "portal", "request", "error", "timeline"}
+var pageNames = []string{"login", "console", "portal", "request", "error", "timeline", "reports"}
 
 // uploadForm is what the upload form of a request's page shows, on either side of the chat.
 type uploadForm struct {
@@ -43,8 +43,19 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format(time.RFC3339)
 	},
+	"groups": func(what, heading, column, plural string, svg template.HTML, rows []reportGroupRow, csv string) reportGroups {
+		return reportGroups{What: what, Heading: heading, Column: column, Plural: plural, Chart: svg, Rows: rows, CSV: csv}
+	},
 	"size":     sizeText,
 	"platform": platformName,
+}
+
+// reportGroups is a Reports section of companies or technicians.
+type reportGroups struct {
+	What, Heading, Column, Plural string
+	Chart                         template.HTML
+	Rows                          []reportGroupRow
+	CSV                           string
 }
 
 // platformNames are the platforms as people read them; forms keep the machine values.
@@ -99,6 +110,8 @@ type page struct {
 	Auditor *auditorBar
 	// ReturnTo is where the header's forms come back to.
 	ReturnTo string
+	// Section is the console page the navigation marks as current: "requests" or "reports".
+	Section string
 	// Events is the page's event stream, and Since the position its content includes.
 	Events string
 	Since  string

@@ -131,6 +131,8 @@ func (h *Handler) routes() {
 		"GET /console/fragments/my-requests":               h.myRequestsFragment,
 		"GET /console/fragments/details/{requestID}":       h.detailsFragment,
 		"GET /console/events":                              h.consoleEvents,
+		"GET /console/reports":                             h.reportsPage,
+		"GET /console/reports.csv":                         h.reportsCSV,
 	})
 	handleGuarded(h.mux, h.customer, map[string]func(http.ResponseWriter, *http.Request, uuid.UUID){
 		"GET /portal/requests/{requestID}":                h.requestPage,

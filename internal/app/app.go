@@ -139,6 +139,9 @@ type Config struct {
 	// their own writes without passing min_position. Clients of several servers pass
 	// min_position.
 	ReadOwnWrites bool
+	// Reports answers the console's Reports page from the analytics job's tables; nil refuses
+	// reports (ErrNoReadModel).
+	Reports ReportsReadModel
 }
 
 // DefaultMaxFileSize is the upload limit when none is configured.
@@ -176,6 +179,7 @@ type Queries struct {
 	requestDetails    RequestDetailsReadModel
 	directoryRM       DirectoryReadModel
 	accessLog         AccessLog
+	reports           ReportsReadModel
 	pastReadModels    func(ctx context.Context, t time.Time) (PastReadModels, error)
 	waitFor           func(ctx context.Context, pos eventlog.Position) (bool, error)
 	maxProjectionWait time.Duration
@@ -224,6 +228,7 @@ func New(cfg Config) (*App, error) {
 			requestDetails:    cfg.RequestDetails,
 			directoryRM:       cfg.Directory,
 			accessLog:         cfg.AccessLog,
+			reports:           cfg.Reports,
 			pastReadModels:    cfg.PointInTime,
 			waitFor:           cfg.WaitFor,
 			maxProjectionWait: cfg.MaxProjectionWait,

@@ -37,6 +37,7 @@ var rules = []struct {
 	{"internal/timeline", append([]string{"domain/", "internal/app"}, kernel...), "a request's history folds its stream through the domain, read through the event-store port"},
 	{"internal/analytics", append([]string{"domain/"}, kernel...), "the analytics job folds the stream's events through the domain's types into its own tables; brokers and the log reach it through Watermill and the event-store port, opened by cmd"},
 	{"internal/asof", append([]string{"domain/", "internal/app"}, kernel...), "point-in-time views fold the log through the port and answer the application's read-model ports: no adapter, no read model"},
+	{"adapters/web/chart", nil, "charts draw numbers and labels as SVG: they know nothing of the module"},
 	{"adapters/", append([]string{"domain/", "internal/app", "internal/timeline", "projections", "adapters/"}, kernel...), "adapters implement the ports; only cmd puts them together"},
 	{"internal/service", append([]string{"domain/", "internal/app", "internal/asof", "internal/anchor", "internal/service", "projections", "adapters/"}, kernel...), "the composition root puts the parts together for cmd and tests; nothing but them imports it"},
 	{"cmd/", []string{""}, "the binary parses flags into the composition root's Config"},

@@ -24,6 +24,7 @@ import (
 	"github.com/helpstream/helpstream/adapters/postgres/accesslog"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
 	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
+	"github.com/helpstream/helpstream/adapters/postgres/reports"
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/internal/anchor"
@@ -187,6 +188,7 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		RequestDetails: readmodels.NewDetails(pool),
 		Directory:      readmodels.NewDirectory(pool),
 		AccessLog:      accesslog.New(pool),
+		Reports:        reportsReadModel(pool),
 		// Read-your-writes waits for the checkpoints of every read model: explicitly with
 		// min_position, implicitly for this process's own writes; both bounded.
 		// The auditors' views of the past fold the log up to the moment (no copies of the read
@@ -448,4 +450,14 @@ func (m commandMetrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(conflictsDesc, prometheus.CounterValue, float64(s.Conflicts))
 	ch <- prometheus.MustNewConstMetric(cachedStreamsDesc, prometheus.GaugeValue, float64(s.CachedStreams))
 	ch <- prometheus.MustNewConstMetric(cachedBytesDesc, prometheus.GaugeValue, float64(s.CachedBytes))
+}
+
+// reportsReadModel is the Reports page's read model over the analytics job's tables (nil, and
+// the page refuses, only when there is no database, which Assemble never has).
+func reportsReadModel(pool *pgxpool.Pool) app.ReportsReadModel {
+	rm, err := reports.New(pool)
+	if err != nil {
+		return nil
+	}
+	return rm
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
@@ -33,8 +34,15 @@ type technician struct {
 // server is a running Helpstream with its seed: company 1 (Acme) with a portal, company 2
 // (Globex) with a portal; Alice and Bob have access to company 1, Carol to company 2 only.
 type server struct {
-	URL                string
-	App                *app.App
+	URL string
+	App *app.App
+	// Pool and Store are the server's database and event log, for what a test writes or
+	// rebuilds beside the server (the analytics tables).
+	Pool  *pgxpool.Pool
+	Store eventlog.Store
+	// WaitFor waits until the read models include every event up to a position (and so
+	// every reader of the log sees them).
+	WaitFor            func(ctx context.Context, pos eventlog.Position, timeout time.Duration) error
 	Company1, Company2 uuid.UUID
 	Portal1, Portal2   uuid.UUID
 	Alice, Bob, Carol  technician
@@ -109,7 +117,7 @@ func startServer() (s *server, stop func(), err error) {
 	}
 
 	s = &server{
-		URL: ts.URL, App: svc.App,
+		URL: ts.URL, App: svc.App, Pool: svc.Pool, Store: svc.Store, WaitFor: svc.WaitFor,
 		Company1: uuid.New(), Company2: uuid.New(), Portal1: uuid.New(), Portal2: uuid.New(),
 		Alice: technician{ID: uuid.New(), Name: "Alice Martin", Email: "alice@example.com"},
 		Bob:   technician{ID: uuid.New(), Name: "Bob Durand", Email: "bob@example.com"},
