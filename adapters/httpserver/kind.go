@@ -120,11 +120,12 @@ var sentinels = []struct {
 		request.ErrMissingID, request.ErrInvalidCustomerName, request.ErrInvalidEmail, request.ErrInvalidDescription,
 		request.ErrInvalidSource, request.ErrInvalidPlatform, request.ErrInvalidMessage, request.ErrInvalidFile,
 		request.ErrInvalidProfile, directory.ErrInvalidName, directory.ErrMissingID, directory.ErrInvalidEmail,
-		directory.ErrInvalidAvailability, directory.ErrInvalidWebhookURL, directory.ErrNoAccess, directory.ErrAuditorNoAccess,
+		directory.ErrInvalidAvailability, app.ErrInvalidWebhookURL, directory.ErrNoAccess, directory.ErrAuditorNoAccess,
 		app.ErrWeakPassword, app.ErrInvalidView, app.ErrInvalidSort, app.ErrInvalidLimit, app.ErrInvalidCursor,
 		app.ErrEmptyFile, eventlog.ErrBadPosition, app.ErrInvalidGrant, app.ErrInvalidAccessCursor, app.ErrInvalidTimeRange, app.ErrNotYet,
 	}},
 	{http.StatusUnauthorized, "unauthorized", "", []error{app.ErrBadCredentials, app.ErrNoSession, app.ErrNoCustomerToken}},
 	{http.StatusForbidden, "forbidden", "", []error{app.ErrReadOnly, app.ErrAuditorsOnly}},
+	{http.StatusConflict, "webhook_off", "", []error{app.ErrNoWebhook}},
 	{http.StatusBadRequest, "body_unreadable", "", []error{app.ErrUploadCut}},
 }
