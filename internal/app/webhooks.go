@@ -51,7 +51,7 @@ type WebhookEndpoints interface {
 }
 
 // ErrNoWebhook is returned when rotating the signing secret of a technician whose webhook is
-// off, or when keeping a webhook that is not there.
+// off. (Keeping a webhook that is off keeps it off: no error.)
 var ErrNoWebhook = errors.New("the webhook is off: set a webhook URL first")
 
 // ErrNoWebhookEndpoints is returned by the webhook commands of an App built without
