@@ -152,10 +152,11 @@ const DefaultMaxFileSize = 25 << 20
 // (writer.go). Its Queries answer from the read models.
 type App struct {
 	streamReader
-	files       FileStore
-	now         func() time.Time
-	maxFileSize int64
-	webhooks    WebhookEndpoints
+	files        FileStore
+	now          func() time.Time
+	maxFileSize  int64
+	webhooks     WebhookEndpoints
+	webhookLocks keyedLocks
 
 	// The command path (writer.go): the cache of the streams' states (of the kinds
 	// streamReader knows), the writers.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -126,7 +127,11 @@ type NotificationSettingsResult struct {
 // which says only which channels are on).
 //
 // The endpoint is written first because it is the current state the notifier reads, and the
-// event only its history: a failure of the append puts the endpoint back as it was (restored
+// event only its history. The commands of one technician run one at a time in this process,
+// so that two saves in a row (a double click) cannot leave the row of one and the event of
+// the other; two servers saving the same technician's settings at the same instant can, until
+// the next save (the row is then the one the notifier follows).
+// a failure of the append puts the endpoint back as it was (restored
 // or removed), so that the endpoint and the last event agree on whether the webhook is on. If
 // that fails too (the database is gone), both errors are returned and logged: the endpoint
 // then holds the newer setting, the technician's settings the older one, until they save
@@ -142,6 +147,8 @@ func (a *App) ChangeNotificationSettings(ctx context.Context, meta Meta, cmd Cha
 			return NotificationSettingsResult{}, err
 		}
 	}
+	unlock := a.webhookLocks.lock(cmd.TechnicianID)
+	defer unlock()
 	_, l, err := a.technicians.load(ctx, a.store, cmd.TechnicianID)
 	if err != nil {
 		return NotificationSettingsResult{}, err
@@ -222,5 +229,20 @@ func (a *App) RotateWebhookSecret(ctx context.Context, technicianID uuid.UUID) (
 	if _, _, err := a.technicians.load(ctx, a.store, technicianID); err != nil {
 		return "", err
 	}
+	unlock := a.webhookLocks.lock(technicianID)
+	defer unlock()
 	return a.webhooks.RotateWebhookSecret(ctx, technicianID)
+}
+
+// keyedLocks serialises what one technician's webhook commands do to their endpoint and
+// stream. A lock is kept once made: one small mutex per technician who ever saved.
+type keyedLocks struct {
+	locks sync.Map // uuid.UUID → *sync.Mutex
+}
+
+func (k *keyedLocks) lock(id uuid.UUID) (unlock func()) {
+	m, _ := k.locks.LoadOrStore(id, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
 }

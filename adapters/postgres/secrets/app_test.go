@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -89,5 +90,50 @@ func TestChangeNotificationSettingsPutsTheEndpointBack(t *testing.T) {
 	tech2, err := a.Technician(ctx, tech)
 	if err != nil || tech2.Notifications().Webhook {
 		t.Fatalf("the technician's webhook: %+v %v", tech2.Notifications(), err)
+	}
+}
+
+// Saves of one technician's settings racing each other (on at one URL, on at another, off)
+// end with the endpoint and the technician's last event agreeing on whether the webhook is on,
+// and the endpoint at the URL of the last event written.
+func TestChangeNotificationSettingsRacing(t *testing.T) {
+	pool, _ := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	webhooks := secrets.NewWebhooks(pool)
+	a, err := app.New(app.Config{Store: &memstore.Store{}, Webhooks: webhooks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tech := uuid.New()
+	meta := app.Meta{Actor: app.Admin}
+	if _, err := a.RegisterTechnician(ctx, meta, app.RegisterTechnician{TechnicianID: tech, Name: "Tess", Email: "tess@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	urls := []string{"https://a.example.com/x", "https://b.example.com/y", ""}
+	for round := range 20 {
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := a.ChangeNotificationSettings(ctx, meta, app.ChangeNotificationSettings{
+					TechnicianID: tech, Email: i%2 == 0, InConsole: true, WebhookURL: urls[(i+round)%len(urls)]})
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		got, err := a.Technician(ctx, tech)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, on, err := webhooks.Webhook(ctx, tech)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if on != got.Notifications().Webhook {
+			t.Fatalf("round %d: endpoint present %v, the technician's webhook %v", round, on, got.Notifications().Webhook)
+		}
 	}
 }
