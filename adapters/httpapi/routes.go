@@ -32,6 +32,7 @@ func (a *API) routes() {
 	a.handle("GET /api/v1/me", a.reader(a.me))
 	a.handle("PUT /api/v1/me/availability", a.technician(a.setAvailability))
 	a.handle("PUT /api/v1/me/notifications", a.technician(a.setNotifications))
+	a.handle("POST /api/v1/me/notifications/webhook-secret", a.technician(a.rotateWebhookSecret))
 	a.handle("GET /api/v1/requests", a.reader(a.listRequests))
 	a.handle("GET /api/v1/requests/{requestID}", a.reader(onReadRequest(a.requestDetails)))
 	a.handle("GET /api/v1/requests/{requestID}/history", a.reader(onReadRequest(a.history)))

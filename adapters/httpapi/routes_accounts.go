@@ -119,21 +119,64 @@ func (a *API) setAvailability(w http.ResponseWriter, r *http.Request, tech uuid.
 type notificationsBody struct {
 	Email      *bool   `json:"email"`
 	WebhookURL *string `json:"webhook_url"`
+	Webhook    *bool   `json:"webhook"`
 	InConsole  *bool   `json:"in_console"`
 }
 
-// missingField requires the two switches; webhook_url is optional.
+// missingField requires the two switches; the webhook is optional: webhook_url turns it on
+// there ("" turns it off), {"webhook": true} without a URL keeps it as it is, and neither
+// turns it off.
 func (b notificationsBody) missingField() error {
 	return required(field("email", b.Email == nil), field("in_console", b.InConsole == nil))
 }
 
+// errWebhookContradiction answers a body that sends a webhook URL and turns the webhook off.
+var errWebhookContradiction = errorf(http.StatusUnprocessableEntity, "invalid", `"webhook": false contradicts a non-empty "webhook_url"`)
+
+// notificationsAnswer is what changing the notification settings answers: where the event
+// landed, the channels now on and the webhook's URL redacted, and the webhook's signing secret
+// when the URL is new or changed: this answer is the only place it is ever shown.
+type notificationsAnswer struct {
+	commandResult
+	Notifications        directory.NotificationSettings `json:"notifications"`
+	WebhookURL           string                         `json:"webhook_url,omitempty"`
+	WebhookSigningSecret string                         `json:"webhook_signing_secret,omitempty"`
+}
+
 func (a *API) setNotifications(w http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
-	return jsonCommand(a, w, r, technicianActor(tech), "", http.StatusOK, func(ctx contextT, m app.Meta, _ uuid.UUID, body notificationsBody) (uuid.UUID, app.Result, error) {
-		settings := directory.NotificationSettings{Email: *body.Email, InConsole: *body.InConsole}
-		if body.WebhookURL != nil {
-			settings.WebhookURL = *body.WebhookURL
+	body, err := decodeBody[notificationsBody](a, w, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	cmd := app.ChangeNotificationSettings{TechnicianID: tech, Email: *body.Email, InConsole: *body.InConsole}
+	switch {
+	case body.WebhookURL != nil:
+		if *body.WebhookURL != "" && body.Webhook != nil && !*body.Webhook {
+			return 0, nil, errWebhookContradiction
 		}
-		res, err := a.cfg.App.ChangeNotificationSettings(ctx, m, app.ChangeNotificationSettings{TechnicianID: tech, Settings: settings})
-		return tech, res, err
-	})
+		cmd.WebhookURL = *body.WebhookURL
+	case body.Webhook != nil && *body.Webhook:
+		cmd.KeepWebhook = true
+	}
+	res, err := a.cfg.App.ChangeNotificationSettings(r.Context(), meta(r, technicianActor(tech)), cmd)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, notificationsAnswer{
+		commandResult: result(tech, res.Result), Notifications: res.Settings,
+		WebhookURL: res.WebhookURL, WebhookSigningSecret: res.SigningSecret,
+	}, nil
+}
+
+// webhookSecretAnswer carries a rotated signing secret: shown this once.
+type webhookSecretAnswer struct {
+	WebhookSigningSecret string `json:"webhook_signing_secret"`
+}
+
+func (a *API) rotateWebhookSecret(_ http.ResponseWriter, r *http.Request, tech uuid.UUID) (int, any, error) {
+	secret, err := a.cfg.App.RotateWebhookSecret(r.Context(), tech)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, webhookSecretAnswer{WebhookSigningSecret: secret}, nil
 }

@@ -124,10 +124,7 @@ func (t *Technician) admits(e eventlog.Event) error {
 		if err := named(e.TechnicianID); err != nil {
 			return err
 		}
-		if err := e.Settings.Validate(); err != nil {
-			return err
-		}
-		if e.Settings == t.state.Notifications {
+		if e.Settings() == t.state.Notifications {
 			return errUnchanged
 		}
 		return nil

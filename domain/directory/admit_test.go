@@ -39,13 +39,13 @@ func TestAdmitWhatCommandsRecord(t *testing.T) {
 	steps := []error{
 		tech.GrantAccess(companyID), tech.GrantAccess(other), tech.GrantAccess(companyID), tech.RevokeAccess(other),
 		tech.SetAvailability(directory.Available), tech.SetAvailability(directory.Available), tech.SetAvailability(directory.Away),
-		tech.ChangeNotificationSettings(directory.NotificationSettings{Email: true, WebhookURL: "https://hooks.example.com/x"}),
 	}
 	for _, err := range steps {
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
+	tech.ChangeNotificationSettings(directory.NotificationSettings{Email: true, Webhook: true})
 	tech.RecordPasswordChange()
 	var admitted directory.Technician
 	for _, e := range tech.Changes() {
@@ -84,8 +84,8 @@ func TestAdmitRefusesWhatNoCommandRecords(t *testing.T) {
 		{"the availability they have", false, []eventlog.Event{registered}, &directory.AvailabilityChanged{TechnicianID: techID, Availability: directory.Offline}},
 		{"an unknown availability", false, []eventlog.Event{registered}, &directory.AvailabilityChanged{TechnicianID: techID, Availability: "asleep"}},
 		{"an availability in capitals", false, []eventlog.Event{registered}, &directory.AvailabilityChanged{TechnicianID: techID, Availability: "AWAY"}},
-		{"the notification settings they have", false, []eventlog.Event{registered}, &directory.NotificationSettingsChanged{TechnicianID: techID, Settings: directory.DefaultNotificationSettings()}},
-		{"a webhook that is no URL", false, []eventlog.Event{registered}, &directory.NotificationSettingsChanged{TechnicianID: techID, Settings: directory.NotificationSettings{WebhookURL: "ftp:x"}}},
+		{"the notification settings they have", false, []eventlog.Event{registered}, &directory.NotificationSettingsChanged{TechnicianID: techID, InConsole: true}},
+		{"another technician's notification settings", false, []eventlog.Event{registered}, &directory.NotificationSettingsChanged{TechnicianID: uuid.New(), Webhook: true}},
 		{"a company event in a technician stream", false, []eventlog.Event{registered}, created},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -26,12 +27,12 @@ func TestEventWireFormat(t *testing.T) {
 			JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001","company_id":"00000000-0000-0000-0000-0000000000c1"}`},
 		{Event: &directory.AvailabilityChanged{TechnicianID: techID, Availability: directory.Away}, Type: "technician.availability_changed.v1",
 			JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001","availability":"away"}`},
-		{Event: &directory.NotificationSettingsChanged{TechnicianID: techID, Settings: directory.NotificationSettings{Email: true, WebhookURL: "https://h.example.com/x", InConsole: false}},
-			Type: "technician.notification_settings_changed.v1",
-			JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001","settings":{"email":true,"webhook_url":"https://h.example.com/x","in_console":false}}`},
-		{Event: &directory.NotificationSettingsChanged{TechnicianID: techID, Settings: directory.DefaultNotificationSettings()},
-			Type: "technician.notification_settings_changed.v1",
-			JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001","settings":{"email":false,"in_console":true}}`},
+		{Event: &directory.NotificationSettingsChanged{TechnicianID: techID, Email: true, Webhook: true, InConsole: false},
+			Type: "technician.notification_settings_changed.v2",
+			JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001","email":true,"webhook":true,"in_console":false}`},
+		{Event: &directory.NotificationSettingsChanged{TechnicianID: techID, InConsole: true},
+			Type: "technician.notification_settings_changed.v2",
+			JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001","email":false,"webhook":false,"in_console":true}`},
 		{Event: &directory.PasswordChanged{TechnicianID: techID}, Type: "technician.password_changed.v1",
 			JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001"}`},
 		{Event: &directory.AuditorRegistered{AuditorID: auditorID, Name: "Ann", Email: "ann@example.com"}, Type: "auditor.registered.v1",
@@ -51,7 +52,74 @@ func TestEventWireFormat(t *testing.T) {
 }
 
 func TestCodecRefusesUnknownTypes(t *testing.T) {
-	codectest.CheckRefuses(t, directory.Codec(), []string{"request.submitted.v1", "company.created.v2", "technician.deleted.v1", "auditor.registered.v2", "auditor.deleted.v1", ""})
+	codectest.CheckRefuses(t, directory.Codec(), []string{"request.submitted.v1", "technician.notification_settings_changed.v3", "company.created.v2", "technician.deleted.v1", "auditor.registered.v2", "auditor.deleted.v1", ""})
+}
+
+// Version 1 of notification_settings_changed carried the webhook's URL: it is read as version 2,
+// the webhook on when it had a URL, the URL gone; and the upcaster answers errors, not events,
+// for payloads version 1 never had.
+func TestNotificationSettingsV1Upcast(t *testing.T) {
+	const v1 = directory.NotificationSettingsChangedV1
+	tests := []struct {
+		name string
+		data string
+		want *directory.NotificationSettingsChanged
+	}{
+		{"a webhook with a token", `{"technician_id":"00000000-0000-0000-0000-000000000001","settings":{"email":true,"webhook_url":"https://h.example.com/x?token=s3cr3t","in_console":false}}`,
+			&directory.NotificationSettingsChanged{TechnicianID: techID, Email: true, Webhook: true}},
+		{"no webhook", `{"technician_id":"00000000-0000-0000-0000-000000000001","settings":{"email":false,"in_console":true}}`,
+			&directory.NotificationSettingsChanged{TechnicianID: techID, InConsole: true}},
+		{"an empty webhook is off", `{"technician_id":"00000000-0000-0000-0000-000000000001","settings":{"email":true,"webhook_url":"","in_console":true}}`,
+			&directory.NotificationSettingsChanged{TechnicianID: techID, Email: true, InConsole: true}},
+		{"no settings at all", `{"technician_id":"00000000-0000-0000-0000-000000000001","settings":null}`,
+			&directory.NotificationSettingsChanged{TechnicianID: techID}},
+		{"broken JSON", `{"settings":`, nil},
+		{"a URL that is no string", `{"settings":{"webhook_url":1}}`, nil},
+		{"a technician that is no UUID", `{"technician_id":"x","settings":{}}`, nil},
+	}
+	codec := directory.Codec()
+	if !codec.Knows(v1) {
+		t.Fatalf("the codec does not read %s", v1)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := codec.Decode(v1, []byte(tt.data))
+			if tt.want == nil {
+				if err == nil {
+					t.Fatalf("Decode = %#v, want an error", e)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(e, tt.want) {
+				t.Fatalf("Decode = %#v, want %#v", e, tt.want)
+			}
+			_, data, err := codec.Encode(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(data), "h.example.com") || strings.Contains(string(data), "s3cr3t") {
+				t.Fatalf("the upcast event still carries the URL: %s", data)
+			}
+		})
+	}
+	// A technician's stream of version 1 events folds to the channels they had.
+	registered := &directory.TechnicianRegistered{TechnicianID: techID, Name: "Tess", Email: "tess@example.com"}
+	on, err := codec.Decode(v1, []byte(tests[0].data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tech directory.Technician
+	for _, e := range []eventlog.Event{registered, on} {
+		if err := tech.Admit(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := tech.Notifications(), (directory.NotificationSettings{Email: true, Webhook: true}); got != want {
+		t.Fatalf("Notifications = %+v, want %+v", got, want)
+	}
 }
 
 // FuzzDecodeAndFold reads any payload bytes as any event type with the directory codec (and
@@ -66,7 +134,7 @@ func FuzzDecodeAndFold(f *testing.F) {
 		&directory.TechnicianRegistered{TechnicianID: techID, Name: "Tess", Email: "tess@example.com"},
 		granted(companyID), revoked(companyID),
 		&directory.AvailabilityChanged{TechnicianID: techID, Availability: directory.Away},
-		&directory.NotificationSettingsChanged{TechnicianID: techID, Settings: directory.NotificationSettings{Email: true, WebhookURL: "https://h.example.com/x"}},
+		&directory.NotificationSettingsChanged{TechnicianID: techID, Email: true, Webhook: true},
 		&directory.PasswordChanged{TechnicianID: techID},
 		&directory.AuditorRegistered{AuditorID: auditorID, Name: "Ann", Email: "ann@example.com"},
 		auditorGranted(companyID), allGranted, auditorRevoked(companyID), allRevoked,
@@ -77,6 +145,7 @@ func FuzzDecodeAndFold(f *testing.F) {
 	f.Add("company.portal_created.v1", []byte(`{"portal_id":"00000000-0000-0000-0000-0000000000b1","name":"\u0000"}`))
 	f.Add("technician.availability_changed.v1", []byte(`{"availability":"sleeping"}`))
 	f.Add("technician.notification_settings_changed.v1", []byte(`{"settings":null}`))
+	f.Add("technician.notification_settings_changed.v1", []byte(`{"technician_id":"00000000-0000-0000-0000-000000000001","settings":{"email":true,"webhook_url":"https://h.example.com/x","in_console":false}}`))
 	f.Add("technician.access_revoked.v1", []byte(`{"company_id":"00000000-0000-0000-0000-000000000000"}`))
 	f.Add("auditor.access_granted.v1", []byte(`{"company_id":"00000000-0000-0000-0000-0000000000c1","all_companies":true}`))
 	f.Add("auditor.access_granted.v1", []byte(`{"company_id":"00000000-0000-0000-0000-000000000000","all_companies":false}`))
@@ -143,7 +212,7 @@ func FuzzDecodeAndFold(f *testing.F) {
 					continue
 				}
 				_, _, _ = tech.Name(), tech.Email(), tech.IsAvailable()
-				_ = tech.Notifications().Validate()
+				tech.ChangeNotificationSettings(directory.NotificationSettings{Webhook: !tech.Notifications().Webhook})
 				for _, c := range tech.Companies() {
 					if !tech.HasAccess(c) {
 						t.Fatalf("technician lists company %s but has no access to it", c)

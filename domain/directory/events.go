@@ -1,6 +1,8 @@
 package directory
 
 import (
+	"encoding/json"
+
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
@@ -44,10 +46,55 @@ type AvailabilityChanged struct {
 	Availability Availability `json:"availability"`
 }
 
-// NotificationSettingsChanged records how a technician wants to hear of new requests.
+// NotificationSettingsChanged records which channels tell a technician of new requests. It
+// says that the webhook is on, never where it posts nor how it signs (design §6): version 1
+// carried the URL, and is read through upcastNotificationSettingsV1.
 type NotificationSettingsChanged struct {
-	TechnicianID uuid.UUID            `json:"technician_id"`
-	Settings     NotificationSettings `json:"settings"`
+	TechnicianID uuid.UUID `json:"technician_id"`
+	Email        bool      `json:"email"`
+	Webhook      bool      `json:"webhook"`
+	InConsole    bool      `json:"in_console"`
+}
+
+// Settings returns the channels the event turns on.
+func (e *NotificationSettingsChanged) Settings() NotificationSettings {
+	return NotificationSettings{Email: e.Email, Webhook: e.Webhook, InConsole: e.InConsole}
+}
+
+// NotificationSettingsChangedV1 is the type name of the first version, which carried the
+// webhook's URL. Nothing writes it any more; `helpstream admin secrets-migrate` reads the URLs
+// out of the stored ones, and the codec reads them as the current version.
+const NotificationSettingsChangedV1 = "technician.notification_settings_changed.v1"
+
+// upcastNotificationSettingsV1 reads version 1 ({technician_id, settings: {email,
+// webhook_url, in_console}}) as the current version: the webhook is on when it had a URL, and
+// the URL is dropped.
+func upcastNotificationSettingsV1(data json.RawMessage) (string, json.RawMessage, error) {
+	var v1 struct {
+		TechnicianID json.RawMessage `json:"technician_id"`
+		Settings     *struct {
+			Email      bool   `json:"email"`
+			WebhookURL string `json:"webhook_url"`
+			InConsole  bool   `json:"in_console"`
+		} `json:"settings"`
+	}
+	if err := json.Unmarshal(data, &v1); err != nil {
+		return "", nil, err
+	}
+	v2 := struct {
+		TechnicianID json.RawMessage `json:"technician_id,omitempty"`
+		Email        bool            `json:"email"`
+		Webhook      bool            `json:"webhook"`
+		InConsole    bool            `json:"in_console"`
+	}{TechnicianID: v1.TechnicianID}
+	if s := v1.Settings; s != nil {
+		v2.Email, v2.Webhook, v2.InConsole = s.Email, s.WebhookURL != "", s.InConsole
+	}
+	out, err := json.Marshal(v2)
+	if err != nil {
+		return "", nil, err
+	}
+	return (*NotificationSettingsChanged).EventType(nil), out, nil
 }
 
 // PasswordChanged says that a technician's password was set; the hash lives outside the log.
@@ -89,7 +136,7 @@ func (*AccessGranted) EventType() string        { return "technician.access_gran
 func (*AccessRevoked) EventType() string        { return "technician.access_revoked.v1" }
 func (*AvailabilityChanged) EventType() string  { return "technician.availability_changed.v1" }
 func (*NotificationSettingsChanged) EventType() string {
-	return "technician.notification_settings_changed.v1"
+	return "technician.notification_settings_changed.v2"
 }
 func (*PasswordChanged) EventType() string        { return "technician.password_changed.v1" }
 func (*AuditorRegistered) EventType() string      { return "auditor.registered.v1" }
@@ -113,7 +160,7 @@ func Codec() *eventlog.Codec {
 		func() eventlog.Event { return &AuditorAccessGranted{} },
 		func() eventlog.Event { return &AuditorAccessRevoked{} },
 		func() eventlog.Event { return &AuditorPasswordChanged{} },
-	)
+	).WithUpcaster(NotificationSettingsChangedV1, upcastNotificationSettingsV1)
 }
 
 // CompanyStream is the stream of a company and its portals.

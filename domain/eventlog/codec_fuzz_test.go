@@ -13,9 +13,10 @@ import (
 // FuzzCodecDecode feeds any type name and any payload bytes to the codecs a reader uses (the
 // request and directory codecs, and a codec with a chain of upcasters): Decode must answer an
 // event or an error, never panic; and what it decodes must be what the codec writes back, so
-// that a stored event read, changed and rewritten cannot drift. The domain registers no
-// upcaster yet, so the chain is this file's own: it holds the codec's part (the chain, its
-// bound, errors on the way) to the property, whatever the bytes.
+// that a stored event read, changed and rewritten cannot drift. The directory codec reads
+// technician.notification_settings_changed.v1 through an upcaster; the chain of several is this
+// file's own: it holds the codec's part (the chain, its bound, errors on the way) to the
+// property, whatever the bytes.
 func FuzzCodecDecode(f *testing.F) {
 	codectest.AddSamples(f, request.Codec(), codectest.RequestSamples()...)
 	codectest.AddSamples(f, directory.Codec(), codectest.DirectorySamples()...)
@@ -28,6 +29,8 @@ func FuzzCodecDecode(f *testing.F) {
 	f.Add("request.submitted.v1", []byte(`{"customer":{"name":"\u0000\ud800"},"source":null}`))
 	f.Add("request.file_shared.v1", []byte(`{"size":1e400}`))
 	f.Add("technician.notification_settings_changed.v1", []byte(`{"settings":{"email":"yes"}}`))
+	f.Add("technician.notification_settings_changed.v1", []byte(`{"technician_id":"11111111-1111-1111-1111-111111111111","settings":{"email":true,"webhook_url":"https://h.example.com/x?token=t0k3n","in_console":false}}`))
+	f.Add("technician.notification_settings_changed.v1", []byte(`{"technician_id":null,"settings":null}`))
 	f.Add("request.assigned.v1", []byte("\xff\xfe{"))
 
 	f.Fuzz(func(t *testing.T, typ string, data []byte) {

@@ -94,7 +94,7 @@ func companyKind() *aggregateKind[*directory.Company] {
 
 func technicianKind() *aggregateKind[*directory.Technician] {
 	return newAggregateKind("technician", directory.Codec(), directory.TechnicianStream, directory.TechnicianFromHistory, func(t *directory.Technician) int {
-		return 192 + len(t.Name()) + len(t.Email()) + len(t.Notifications().WebhookURL) + 16*len(t.Companies())
+		return 192 + len(t.Name()) + len(t.Email()) + 16*len(t.Companies())
 	})
 }
 

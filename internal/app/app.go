@@ -134,6 +134,10 @@ type Config struct {
 	// PointInTime folds the log up to the position at a moment (internal/asof), for the
 	// auditors' views of the past; nil refuses them (ErrNoPointInTime).
 	PointInTime func(ctx context.Context, t time.Time) (PastReadModels, error)
+	// Webhooks keeps the technicians' webhook endpoints (URL and signing secret, outside the
+	// log); without it, ChangeNotificationSettings and RotateWebhookSecret answer
+	// ErrNoWebhookEndpoints and profiles show no webhook URL.
+	Webhooks WebhookEndpoints
 	// ReadOwnWrites makes every read-model query first wait (bounded by MaxProjectionWait)
 	// until the read models include every event this App appended: clients of one server read
 	// their own writes without passing min_position. Clients of several servers pass
@@ -151,9 +155,11 @@ const DefaultMaxFileSize = 25 << 20
 // (writer.go). Its Queries answer from the read models.
 type App struct {
 	streamReader
-	files       FileStore
-	now         func() time.Time
-	maxFileSize int64
+	files        FileStore
+	now          func() time.Time
+	maxFileSize  int64
+	webhooks     WebhookEndpoints
+	webhookLocks keyedLocks
 
 	// The command path (writer.go): the cache of the streams' states (of the kinds
 	// streamReader knows), the writers.
@@ -172,8 +178,9 @@ type App struct {
 // shared file is opened.
 type Queries struct {
 	streamReader
-	files FileStore
-	now   func() time.Time
+	files    FileStore
+	now      func() time.Time
+	webhooks WebhookEndpoints
 
 	requestList       RequestListReadModel
 	requestDetails    RequestDetailsReadModel
@@ -214,6 +221,7 @@ func New(cfg Config) (*App, error) {
 		files:        cfg.Files,
 		now:          cfg.Now,
 		maxFileSize:  cfg.MaxFileSize,
+		webhooks:     cfg.Webhooks,
 
 		cache:        newAggregateCache(cfg.CachedStreams, cfg.CachedBytes),
 		writers:      writers{streams: map[string]*streamWriter{}},
@@ -224,6 +232,7 @@ func New(cfg Config) (*App, error) {
 			streamReader:      streams,
 			files:             cfg.Files,
 			now:               cfg.Now,
+			webhooks:          cfg.Webhooks,
 			requestList:       cfg.RequestList,
 			requestDetails:    cfg.RequestDetails,
 			directoryRM:       cfg.Directory,

@@ -93,17 +93,6 @@ func (a *App) SetAvailability(ctx context.Context, meta Meta, cmd SetAvailabilit
 	return update(ctx, a, meta, a.technicians, cmd.TechnicianID, technicianSetting((*directory.Technician).SetAvailability, cmd.Availability))
 }
 
-// ChangeNotificationSettings replaces how a technician is told of new requests.
-type ChangeNotificationSettings struct {
-	TechnicianID uuid.UUID
-	Settings     directory.NotificationSettings
-}
-
-// ChangeNotificationSettings records the new settings.
-func (a *App) ChangeNotificationSettings(ctx context.Context, meta Meta, cmd ChangeNotificationSettings) (Result, error) {
-	return update(ctx, a, meta, a.technicians, cmd.TechnicianID, technicianSetting((*directory.Technician).ChangeNotificationSettings, cmd.Settings))
-}
-
 // technicianSetting decides a command that replaces one setting of a technician's with value,
 // through the domain's setter, such as (*directory.Technician).SetAvailability.
 func technicianSetting[V any](set func(*directory.Technician, V) error, value V) func(*directory.Technician, *reads) error {

@@ -358,6 +358,9 @@ type TechnicianProfile struct {
 	Availability  directory.Availability         `json:"availability"`
 	Companies     []uuid.UUID                    `json:"companies"`
 	Notifications directory.NotificationSettings `json:"notifications"`
+	// WebhookURL is the webhook's URL redacted (scheme and host, see RedactWebhookURL) when
+	// the webhook is on; never the whole URL, which carries its receiver's token.
+	WebhookURL string `json:"webhook_url,omitempty"`
 }
 
 // Profile returns a technician's profile.
@@ -370,5 +373,15 @@ func (qs *Queries) Profile(ctx context.Context, id uuid.UUID) (TechnicianProfile
 	if companies == nil {
 		companies = []uuid.UUID{}
 	}
-	return TechnicianProfile{ID: t.ID(), Role: RoleTechnician, Name: t.Name(), Email: t.Email(), Availability: t.Availability(), Companies: companies, Notifications: t.Notifications()}, nil
+	p := TechnicianProfile{ID: t.ID(), Role: RoleTechnician, Name: t.Name(), Email: t.Email(), Availability: t.Availability(), Companies: companies, Notifications: t.Notifications()}
+	if p.Notifications.Webhook && qs.webhooks != nil {
+		e, ok, err := qs.webhooks.Webhook(ctx, id)
+		if err != nil {
+			return TechnicianProfile{}, fmt.Errorf("read the webhook endpoint: %w", err)
+		}
+		if ok {
+			p.WebhookURL = RedactWebhookURL(e.URL)
+		}
+	}
+	return p, nil
 }

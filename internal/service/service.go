@@ -25,6 +25,7 @@ import (
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
 	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"github.com/helpstream/helpstream/adapters/postgres/reports"
+	"github.com/helpstream/helpstream/adapters/postgres/secrets"
 	"github.com/helpstream/helpstream/adapters/web"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/internal/anchor"
@@ -111,10 +112,12 @@ type Service struct {
 	Pool        *pgxpool.Pool
 	Store       eventlog.Store
 	Credentials *credentials.Store
-	Files       *filestore.Local
-	App         *app.App     // the commands
-	Queries     *app.Queries // the App's read side
-	Accounts    *app.Accounts
+	// Webhooks keeps the technicians' webhook endpoints (URL and signing secret, out of the log).
+	Webhooks *secrets.Webhooks
+	Files    *filestore.Local
+	App      *app.App     // the commands
+	Queries  *app.Queries // the App's read side
+	Accounts *app.Accounts
 	// ReadModels are the projections the runtime keeps and the queries read.
 	ReadModels []projections.Projection
 	// API is the JSON API (/api/v1, /healthz); Console the web console and the portal.
@@ -176,7 +179,7 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 	if err != nil {
 		return nil, fmt.Errorf("open the file store: %w", err)
 	}
-	s := &Service{Pool: pool, Store: store, Credentials: credentials.New(pool), Files: files, ReadModels: ReadModels(), cfg: cfg, log: cfg.Logger, runtime: newRuntimeMetrics()}
+	s := &Service{Pool: pool, Store: store, Credentials: credentials.New(pool), Webhooks: secrets.NewWebhooks(pool), Files: files, ReadModels: ReadModels(), cfg: cfg, log: cfg.Logger, runtime: newRuntimeMetrics()}
 	names := make([]string, 0, len(s.ReadModels))
 	for _, p := range s.ReadModels {
 		names = append(names, p.Name())
@@ -189,6 +192,7 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		Directory:      readmodels.NewDirectory(pool),
 		AccessLog:      accesslog.New(pool),
 		Reports:        reportsReadModel(pool),
+		Webhooks:       s.Webhooks,
 		// Read-your-writes waits for the checkpoints of every read model: explicitly with
 		// min_position, implicitly for this process's own writes; both bounded.
 		// The auditors' views of the past fold the log up to the moment (no copies of the read

@@ -62,7 +62,7 @@ CREATE TABLE directory_technicians (
     email             text NOT NULL,
     availability      text NOT NULL,
     notify_email      boolean NOT NULL,
-    notify_webhook    text NOT NULL,
+    notify_webhook    boolean NOT NULL,
     notify_in_console boolean NOT NULL
 );
 CREATE TABLE directory_access (
@@ -199,7 +199,7 @@ func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.Reco
 		for rows.Next() {
 			var id uuid.UUID
 			t := &technician{}
-			if err := rows.Scan(&id, &t.name, &t.email, &t.availability, &t.notify.Email, &t.notify.WebhookURL, &t.notify.InConsole); err != nil {
+			if err := rows.Scan(&id, &t.name, &t.email, &t.availability, &t.notify.Email, &t.notify.Webhook, &t.notify.InConsole); err != nil {
 				rows.Close()
 				return fmt.Errorf("directory: read technicians: %w", err)
 			}
@@ -224,7 +224,7 @@ func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.Reco
 			}
 		case *dir.NotificationSettingsChanged:
 			if t := techs[e.TechnicianID]; t != nil {
-				t.notify = e.Settings
+				t.notify = e.Settings()
 			}
 		case *dir.AuditorRegistered:
 			if _, ok := auditors[e.AuditorID]; !ok {
@@ -356,8 +356,8 @@ func writePortals(ctx context.Context, tx pgx.Tx, portals map[uuid.UUID]portal) 
 
 func writeTechnicians(ctx context.Context, tx pgx.Tx, order []uuid.UUID, techs map[uuid.UUID]*technician) error {
 	var ids []uuid.UUID
-	var names, emails, availabilities, webhooks []string
-	var notifyEmail, inConsole []bool
+	var names, emails, availabilities []string
+	var notifyEmail, webhooks, inConsole []bool
 	for _, id := range order {
 		t := techs[id]
 		if t == nil {
@@ -366,14 +366,14 @@ func writeTechnicians(ctx context.Context, tx pgx.Tx, order []uuid.UUID, techs m
 		ids = append(ids, id)
 		names, emails = append(names, projections.Text(t.name)), append(emails, projections.Text(t.email))
 		availabilities = append(availabilities, projections.Text(string(t.availability)))
-		notifyEmail, webhooks = append(notifyEmail, t.notify.Email), append(webhooks, projections.Text(t.notify.WebhookURL))
+		notifyEmail, webhooks = append(notifyEmail, t.notify.Email), append(webhooks, t.notify.Webhook)
 		inConsole = append(inConsole, t.notify.InConsole)
 	}
 	if len(ids) == 0 {
 		return nil
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO directory_technicians (id, name, email, availability, notify_email, notify_webhook, notify_in_console)
-		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[])
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::boolean[])
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, availability = excluded.availability,
 			notify_email = excluded.notify_email, notify_webhook = excluded.notify_webhook, notify_in_console = excluded.notify_in_console`,
 		ids, names, emails, availabilities, notifyEmail, webhooks, inConsole)

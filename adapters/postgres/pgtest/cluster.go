@@ -389,7 +389,9 @@ func (c *Cluster) URL(db string) string {
 }
 
 // CreateDatabase creates the empty, unmigrated database name on the cluster and returns its
-// URL. The database goes with the cluster when the test ends.
+// URL. The database goes with the cluster when the test ends; before, if the cluster still
+// runs, its events are scanned for the secrets it keeps (ScanDatabase), as every test
+// database's are: a restore must not bring a secret into a log either.
 func (c *Cluster) CreateDatabase(name string) string {
 	c.tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -402,7 +404,20 @@ func (c *Cluster) CreateDatabase(name string) string {
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		c.tb.Fatalf("create database %s: %v", name, err)
 	}
-	return c.URL(name)
+	url := c.URL(name)
+	c.tb.Cleanup(func() {
+		if !c.Running() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		// Only a secret found fails the test: a cluster a test left in a fault's state may
+		// refuse the scan's connection, which is that test's business.
+		if _, err := ScanDatabase(ctx, url); errors.Is(err, ErrSecretInLog) {
+			c.tb.Errorf("database %s on the test cluster: %v", name, err)
+		}
+	})
+	return url
 }
 
 // Port is the TCP port the cluster listens on; it stays the same across restarts.

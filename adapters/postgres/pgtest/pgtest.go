@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
@@ -47,7 +48,7 @@ func NewDatabase(tb testing.TB) (*pgxpool.Pool, string) {
 	tb.Cleanup(func() {
 		pool.Close()
 		if err := drop(); err != nil {
-			tb.Errorf("drop test database: %v", err)
+			tb.Errorf("test database: %v", err)
 		}
 	})
 	if _, err := schema.Migrate(ctx, pool); err != nil {
@@ -58,6 +59,11 @@ func NewDatabase(tb testing.TB) (*pgxpool.Pool, string) {
 
 // CreateDatabase creates an empty, unmigrated database named helpstream_test_<random> and returns
 // its URL and a function that drops it.
+//
+// Before it drops the database, that function scans every event in it for every secret the
+// database keeps outside the log (ScanDatabase) and returns ErrSecretInLog, naming the events,
+// when one is there: every test database goes through here (NewDatabase, servicetest, the
+// commands' tests), so the whole test run's flows are checked against design §6.
 func CreateDatabase(ctx context.Context) (string, func() error, error) {
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -78,17 +84,26 @@ func CreateDatabase(ctx context.Context) (string, func() error, error) {
 	}
 	url := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
 	drop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		admin, err := pgx.Connect(ctx, AdminURL())
-		if err != nil {
-			return fmt.Errorf("connect to drop %s: %w", name, err)
+		_, scanErr := ScanDatabase(ctx, url)
+		if err := dropDatabase(ctx, name); err != nil {
+			return errors.Join(scanErr, err)
 		}
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			return fmt.Errorf("drop database %s: %w", name, err)
-		}
-		return nil
+		return scanErr
 	}
 	return url, drop, nil
+}
+
+// dropDatabase drops the test database name, closing the connections still on it.
+func dropDatabase(ctx context.Context, name string) error {
+	admin, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		return fmt.Errorf("connect to drop %s: %w", name, err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	return nil
 }

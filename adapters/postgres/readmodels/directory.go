@@ -51,7 +51,7 @@ func scanTechnicians(rows pgx.Rows) ([]dir.TechnicianState, error) {
 	out := []dir.TechnicianState{}
 	for rows.Next() {
 		var s dir.TechnicianState
-		if err := rows.Scan(&s.ID, &s.Name, &s.Email, &s.Availability, &s.Notifications.Email, &s.Notifications.WebhookURL, &s.Notifications.InConsole, &s.Companies); err != nil {
+		if err := rows.Scan(&s.ID, &s.Name, &s.Email, &s.Availability, &s.Notifications.Email, &s.Notifications.Webhook, &s.Notifications.InConsole, &s.Companies); err != nil {
 			return nil, err
 		}
 		if len(s.Companies) == 0 {

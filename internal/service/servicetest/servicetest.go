@@ -70,7 +70,7 @@ func New(tb testing.TB, options ...Option) *service.Service {
 		<-stopped
 		svc.Close()
 		if err := drop(); err != nil {
-			tb.Errorf("drop test database: %v", err)
+			tb.Errorf("test database (scan for secrets, drop): %v", err)
 		}
 	})
 	if cfg.Projectors {
