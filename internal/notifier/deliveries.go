@@ -115,67 +115,93 @@ type delivery struct {
 	secret   string
 }
 
-// claimResult says what a lane holds: a delivery claimed, nothing (empty), or a head that is
-// not due yet or that another worker holds (wait).
+// claimResult says what a lane holds: deliveries claimed, in order; nothing (empty); or a
+// head that is not due yet or that another worker holds (wait).
 type claimResult struct {
-	d     *delivery
+	ds    []*delivery
 	empty bool
 	wait  time.Duration
 }
 
-// claim takes the head of the lane (its oldest pending delivery) for hold, when it is due and
-// no other worker holds it. A lane sends in order: a head that waits for its next attempt
-// holds back the deliveries behind it.
-func claim(ctx context.Context, pool *pgxpool.Pool, l lane, hold time.Duration) (claimResult, error) {
+// claimBatch is how many deliveries of a lane one claim takes at most: one transaction for
+// several sends when a lane has a backlog.
+const claimBatch = 20
+
+// claim takes, for perAttempt each (and one more), the first deliveries of the lane (its oldest pending ones, in log
+// order) that are due and that no other worker holds, stopping at the first that is not: a
+// lane sends in order, so a head that waits for its next attempt holds back those behind it.
+func claim(ctx context.Context, pool *pgxpool.Pool, l lane, perAttempt time.Duration) (claimResult, error) {
 	var r claimResult
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		var id uuid.UUID
-		var body []byte
-		var attempts int
-		var waitSeconds float64
-		err := tx.QueryRow(ctx, `
+		rows, err := tx.Query(ctx, `
 SELECT id, body, attempts,
        GREATEST(EXTRACT(EPOCH FROM (GREATEST(next_attempt_at, COALESCE(claimed_until, next_attempt_at)) - now())), 0)::float8
 FROM notification_deliveries
 WHERE technician_id = $1 AND channel = $2 AND status = 'pending'
 ORDER BY position_hi, position_lo, id
-LIMIT 1
-FOR UPDATE`, l.technician, l.channel).Scan(&id, &body, &attempts, &waitSeconds)
-		if errors.Is(err, pgx.ErrNoRows) {
-			r.empty = true
-			return nil
-		}
+LIMIT $3
+FOR UPDATE`, l.technician, l.channel, claimBatch)
 		if err != nil {
 			return err
 		}
-		if waitSeconds > 0 {
-			r.wait = time.Duration(waitSeconds * float64(time.Second))
+		var ids []uuid.UUID
+		for rows.Next() {
+			var d delivery
+			var body []byte
+			var waitSeconds float64
+			if err := rows.Scan(&d.id, &body, &d.attempts, &waitSeconds); err != nil {
+				rows.Close()
+				return err
+			}
+			if waitSeconds > 0 {
+				if len(r.ds) == 0 {
+					r.wait = time.Duration(waitSeconds * float64(time.Second))
+				}
+				break
+			}
+			if err := json.Unmarshal(body, &d.note); err != nil {
+				rows.Close()
+				return fmt.Errorf("read delivery %s: %w", d.id, err)
+			}
+			r.ds, ids = append(r.ds, &d), append(ids, d.id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(r.ds) == 0 {
+			r.empty = r.wait == 0
 			return nil
 		}
-		d := &delivery{id: id, attempts: attempts}
-		if err := json.Unmarshal(body, &d.note); err != nil {
-			return fmt.Errorf("read delivery %s: %w", id, err)
-		}
+		var email, url, secret string
 		switch l.channel {
 		case ChannelEmail:
-			err = tx.QueryRow(ctx, `SELECT email FROM directory_technicians WHERE id = $1`, l.technician).Scan(&d.email)
+			err = tx.QueryRow(ctx, `SELECT email FROM directory_technicians WHERE id = $1`, l.technician).Scan(&email)
 		case ChannelWebhook:
-			err = tx.QueryRow(ctx, `SELECT url, signing_secret FROM technician_webhooks WHERE technician_id = $1`, l.technician).Scan(&d.url, &d.secret)
+			err = tx.QueryRow(ctx, `SELECT url, signing_secret FROM technician_webhooks WHERE technician_id = $1`, l.technician).Scan(&url, &secret)
 		}
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE notification_deliveries SET claimed_until = now() + $2 * interval '1 millisecond' WHERE id = $1`,
-			id, hold.Milliseconds()); err != nil {
-			return err
+		for _, d := range r.ds {
+			d.email, d.url, d.secret = email, url, secret
 		}
-		r.d = d
-		return nil
+		_, err = tx.Exec(ctx, `UPDATE notification_deliveries SET claimed_until = now() + $2 * interval '1 millisecond' WHERE id = ANY($1)`,
+			ids, (time.Duration(len(ids)+1) * perAttempt).Milliseconds())
+		return err
 	})
 	if err != nil {
-		return claimResult{}, fmt.Errorf("claim the next %s delivery of technician %s: %w", l.channel, l.technician, err)
+		return claimResult{}, fmt.Errorf("claim the next %s deliveries of technician %s: %w", l.channel, l.technician, err)
 	}
 	return r, nil
+}
+
+// release gives claimed deliveries back unsent, for the next claim.
+func release(ctx context.Context, pool *pgxpool.Pool, ids []uuid.UUID) error {
+	if _, err := pool.Exec(ctx, `UPDATE notification_deliveries SET claimed_until = NULL WHERE id = ANY($1) AND status = 'pending'`, ids); err != nil {
+		return fmt.Errorf("release claimed deliveries: %w", err)
+	}
+	return nil
 }
 
 // markSent records a delivery sent.

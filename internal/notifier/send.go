@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // sender runs the lanes: a worker per lane with due deliveries, at most Config.MaxLanes at
@@ -105,7 +107,7 @@ func (s *sender) work(ctx context.Context, l lane) {
 	}
 	log := laneLogger(s.cfg.Logger, l)
 	for ctx.Err() == nil {
-		r, err := claim(ctx, s.cfg.Pool, l, 2*s.cfg.SendTimeout)
+		r, err := claim(ctx, s.cfg.Pool, l, s.cfg.SendTimeout)
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
@@ -125,11 +127,28 @@ func (s *sender) work(ctx context.Context, l lane) {
 			delete(s.active, l)
 			s.mu.Unlock()
 			return
-		case r.d == nil:
+		case len(r.ds) == 0:
 			sleep(ctx, r.wait)
 			continue
 		}
-		s.attempt(context.WithoutCancel(ctx), l, r.d)
+		for i, d := range r.ds {
+			// A failed attempt, or the notifier stopping, gives the rest back: nothing is sent
+			// ahead of a delivery that waits for its retry.
+			if ctx.Err() != nil || !s.attempt(context.WithoutCancel(ctx), l, d) {
+				if rest := r.ds[i+1:]; len(rest) > 0 {
+					ids := make([]uuid.UUID, len(rest))
+					for j, d := range rest {
+						ids[j] = d.id
+					}
+					releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+					if err := release(releaseCtx, s.cfg.Pool, ids); err != nil {
+						log.Warn("notifier: give back claimed deliveries (they wait for their claim to lapse)", "err", err)
+					}
+					cancel()
+				}
+				break
+			}
+		}
 	}
 }
 
@@ -137,9 +156,9 @@ func (s *sender) work(ctx context.Context, l lane) {
 // succeed, so it is dead at once.
 var errNoEndpoint = errors.New("the technician has no address for this channel any more")
 
-// attempt sends d once and records the outcome. It runs to its end when the notifier stops:
-// an attempt made and not recorded would be made again.
-func (s *sender) attempt(ctx context.Context, l lane, d *delivery) {
+// attempt sends d once, records the outcome and reports whether it was sent. It runs to its
+// end when the notifier stops: an attempt made and not recorded would be made again.
+func (s *sender) attempt(ctx context.Context, l lane, d *delivery) (sent bool) {
 	sendCtx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 	var err error
 	switch {
@@ -162,7 +181,7 @@ func (s *sender) attempt(ctx context.Context, l lane, d *delivery) {
 		if err := markSent(recordCtx, s.cfg.Pool, d.id); err != nil {
 			log.Error("notifier: sent, but not recorded: it will be sent again (the receiver deduplicates by its idempotency key)", "err", err)
 		}
-		return
+		return true
 	}
 	dead, markErr := markFailed(recordCtx, s.cfg.Pool, d.id, err, backoff(s.cfg.RetryBase, s.cfg.RetryMax, d.attempts+1), s.cfg.MaxAttempts, errors.Is(err, errNoEndpoint))
 	switch {
@@ -173,6 +192,7 @@ func (s *sender) attempt(ctx context.Context, l lane, d *delivery) {
 	default:
 		log.Info("notifier: delivery failed; it will be tried again", "attempts", d.attempts+1, "err", err)
 	}
+	return false
 }
 
 // backoff is the wait before attempt+1: base × 2^(attempt-1), at most max, ±50% jitter, so

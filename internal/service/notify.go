@@ -28,7 +28,7 @@ const (
 // DefaultNotifyPoll is how often the notifier's watermill-sql subscriber looks for new
 // messages when it found none: the notification's delay is at most about this much more than
 // the forwarder's.
-const DefaultNotifyPoll = 100 * time.Millisecond
+const DefaultNotifyPoll = 25 * time.Millisecond
 
 // notifierParts returns what runs the notifications (Config.Notifications): the notifier, on
 // the broker Config.NotifyBroker names or on a forwarder of its own to watermill-sql in the
