@@ -371,3 +371,51 @@ func TestServiceRunsTheNotifier(t *testing.T) {
 		}
 	}
 }
+
+// With a broker (serve --stream-broker), the notifier subscribes to the forwarder's topic
+// there, in its own durable consumer group.
+func TestServiceNotifiesThroughABroker(t *testing.T) {
+	for _, broker := range []string{"nats://127.0.0.1:4222", "amqp://guest:guest@127.0.0.1:5672/"} {
+		t.Run(strings.SplitN(broker, ":", 2)[0], func(t *testing.T) {
+			ctx := context.Background()
+			topic := "test.notify." + strings.ReplaceAll(uuid.NewString(), "-", "")
+			h := newHook(t)
+			w := newWorld(t, func(c *service.Config) {
+				c.Notifications, c.PublicURL, c.NotifyBroker, c.NotifyTopic = true, publicURL, broker, topic
+				c.NotifyPollInterval = 50 * time.Millisecond
+			})
+			t.Cleanup(func() { removeBrokerTopic(t, broker, topic) })
+			w.technician(t, "bob", true, false, h)
+			b, err := stream.OpenBroker(ctx, broker, stream.BrokerOptions{Topic: topic, Logger: quietLogger()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = b.Close() })
+			fcfg := stream.Config{Name: "t" + topic[len(topic)-12:], Topic: topic, Pool: w.svc.Pool, Store: w.svc.Store, LeaderRetry: 100 * time.Millisecond, Logger: quietLogger()}
+			b.Configure(&fcfg)
+			fwd, err := stream.NewForwarder(fcfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runUntilCleanup(t, fwd.Run)
+			// The consumer's queue or durable consumer appears when the notifier subscribes:
+			// submit until one submission is notified, then each once.
+			var submitted []uuid.UUID
+			eventually(t, "a webhook through "+broker, func() bool {
+				id, _ := w.submit(t, "through a broker")
+				submitted = append(submitted, id)
+				time.Sleep(200 * time.Millisecond)
+				return len(h.calls()) > 0
+			})
+			last, _ := w.submit(t, "the last one")
+			eventually(t, "the last submission's webhook", func() bool {
+				return slices.ContainsFunc(h.calls(), func(c hookCall) bool { return c.Note.RequestID == last })
+			})
+			for id, n := range countBy(h.calls(), func(c hookCall) string { return c.Note.RequestID.String() }) {
+				if n != 1 {
+					t.Errorf("request %s notified %d times", id, n)
+				}
+			}
+		})
+	}
+}

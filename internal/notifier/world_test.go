@@ -4,10 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/helpstream/helpstream/adapters/stream"
 	"github.com/helpstream/helpstream/domain/directory"
@@ -217,4 +220,45 @@ func countBy[T any](items []T, key func(T) string) map[string]int {
 		out[key(it)]++
 	}
 	return out
+}
+
+// removeBrokerTopic deletes what a test's topic left on a broker: the JetStream stream, or
+// the RabbitMQ exchange and the notifier's queue.
+func removeBrokerTopic(t *testing.T, broker, topic string) {
+	t.Helper()
+	switch {
+	case strings.HasPrefix(broker, "nats://"):
+		conn, err := nats.Connect(broker)
+		if err != nil {
+			t.Logf("clean up NATS: %v", err)
+			return
+		}
+		defer conn.Close()
+		js, err := conn.JetStream()
+		if err == nil {
+			err = js.DeleteStream(stream.NATSStreamName(topic))
+		}
+		if err != nil {
+			t.Logf("clean up NATS stream of %s: %v", topic, err)
+		}
+	case strings.HasPrefix(broker, "amqp://"):
+		conn, err := amqp.Dial(broker)
+		if err != nil {
+			t.Logf("clean up RabbitMQ: %v", err)
+			return
+		}
+		defer conn.Close()
+		ch, err := conn.Channel()
+		if err != nil {
+			t.Logf("clean up RabbitMQ: %v", err)
+			return
+		}
+		defer ch.Close()
+		if _, err := ch.QueueDelete(topic+"_"+notifier.ConsumerGroup, false, false, false); err != nil {
+			t.Logf("clean up RabbitMQ queue of %s: %v", topic, err)
+		}
+		if err := ch.ExchangeDelete(topic, false, false); err != nil {
+			t.Logf("clean up RabbitMQ exchange %s: %v", topic, err)
+		}
+	}
 }

@@ -51,7 +51,7 @@ func (s *Service) notifierParts(ctx context.Context) (parts []func(context.Conte
 		return nil, nil, errors.New("notifications: the event store cannot tell its head, which the notifier starts from")
 	}
 	poll := cmp.Or(cfg.NotifyPollInterval, DefaultNotifyPoll)
-	topic := stream.DefaultTopic
+	topic := cmp.Or(cfg.NotifyTopic, stream.DefaultTopic)
 	var sub message.Subscriber
 	switch broker := cfg.NotifyBroker; {
 	case broker == "":

@@ -97,6 +97,9 @@ type Config struct {
 	// "notifications", to watermill-sql in the database (topic "helpstream.notifications"),
 	// which starts at the log's head the first time.
 	NotifyBroker string
+	// NotifyTopic is the topic the notifier subscribes to on NotifyBroker; the forwarder's
+	// default, "helpstream.events", when empty.
+	NotifyTopic string
 	// PublicURL is the console's base URL in the notifications' links
 	// ("<PublicURL>/console/requests/<id>").
 	PublicURL string
