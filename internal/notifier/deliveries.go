@@ -20,82 +20,49 @@ type lane struct {
 	channel    string
 }
 
-// recipientsSQL finds, for a company, its name and every technician with access to it, with
-// whether their e-mail is on and whether they have a webhook endpoint (technician_webhooks:
-// the channel is on exactly when the row exists).
-const recipientsSQL = `
-SELECT a.technician_id,
-       t.notify_email AND t.email <> '',
-       w.technician_id IS NOT NULL,
-       COALESCE((SELECT name FROM directory_companies WHERE id = $1), '')
-FROM directory_access a
-JOIN directory_technicians t ON t.id = a.technician_id
-LEFT JOIN technician_webhooks w ON w.technician_id = a.technician_id
-WHERE a.company_id = $1
-ORDER BY a.technician_id`
-
-// recordSQL inserts the deliveries of one event; those recorded already (a message delivered
-// again) are left as they are.
+// recordSQL records, in one statement, one delivery per technician with access to the
+// company ($5) and per channel they have on: e-mail when notify_email and e-mail is sent
+// ($7), the webhook when they have a row in technician_webhooks (the channel is on exactly
+// then). Each row's key is IdempotencyKey's, computed alike here; deliveries recorded
+// already (a message delivered again) are left as they are. It returns the lanes of the rows
+// it inserted.
 const recordSQL = `
+WITH recipients AS (
+    SELECT a.technician_id, c.channel
+    FROM directory_access a
+    JOIN directory_technicians t ON t.id = a.technician_id
+    LEFT JOIN technician_webhooks w ON w.technician_id = a.technician_id
+    CROSS JOIN (VALUES ('email'), ('webhook')) AS c(channel)
+    WHERE a.company_id = $5::uuid
+      AND ((c.channel = 'email' AND $7 AND t.notify_email AND t.email <> '')
+        OR (c.channel = 'webhook' AND w.technician_id IS NOT NULL))
+), keyed AS (
+    SELECT technician_id, channel,
+           md5($1::uuid::text || '/' || technician_id::text || '/' || channel)::uuid AS id
+    FROM recipients
+)
 INSERT INTO notification_deliveries (id, event_id, position_hi, position_lo, request_id, technician_id, channel, body)
-SELECT d.id, $1, $2, $3, $4, d.technician_id, d.channel, d.body
-FROM unnest($5::uuid[], $6::uuid[], $7::text[], $8::jsonb[]) AS d(id, technician_id, channel, body)
+SELECT k.id, $1::uuid, $2::bigint, $3::bigint, $4::uuid, k.technician_id, k.channel,
+       $6::jsonb || jsonb_build_object('id', k.id,
+           'company_name', COALESCE((SELECT name FROM directory_companies WHERE id = $5), ''))
+FROM keyed k
+ORDER BY k.technician_id, k.channel
 ON CONFLICT (id) DO NOTHING
 RETURNING technician_id, channel`
 
-// recordDeliveries records one delivery per technician with access to the note's company and
-// per channel they have on (e-mail only when emailOn), and returns the lanes of the rows it
-// inserted.
+// recordDeliveries records the deliveries of note (see recordSQL) and returns the lanes of the
+// rows it inserted.
 func recordDeliveries(ctx context.Context, pool *pgxpool.Pool, note Notification, pos eventlog.Position, emailOn bool) ([]lane, error) {
-	type recipient struct {
-		technician     uuid.UUID
-		email, webhook bool
-	}
-	rows, err := pool.Query(ctx, recipientsSQL, note.CompanyID)
+	body, err := json.Marshal(note) // id and company_name are set per row
 	if err != nil {
-		return nil, fmt.Errorf("read the recipients of request %s: %w", note.RequestID, err)
-	}
-	recipients, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (recipient, error) {
-		var rc recipient
-		return rc, r.Scan(&rc.technician, &rc.email, &rc.webhook, &note.CompanyName)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read the recipients of request %s: %w", note.RequestID, err)
-	}
-	var ids, technicians []uuid.UUID
-	var channels []string
-	var bodies [][]byte
-	add := func(technician uuid.UUID, channel string) error {
-		n := note
-		n.ID = IdempotencyKey(note.EventID, technician, channel)
-		body, err := json.Marshal(n)
-		if err != nil {
-			return fmt.Errorf("write the notification of request %s: %w", note.RequestID, err)
-		}
-		ids, technicians, channels, bodies = append(ids, n.ID), append(technicians, technician), append(channels, channel), append(bodies, body)
-		return nil
-	}
-	for _, rc := range recipients {
-		if rc.email && emailOn {
-			if err := add(rc.technician, ChannelEmail); err != nil {
-				return nil, err
-			}
-		}
-		if rc.webhook {
-			if err := add(rc.technician, ChannelWebhook); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if len(ids) == 0 {
-		return nil, nil
+		return nil, fmt.Errorf("write the notification of request %s: %w", note.RequestID, err)
 	}
 	hi, lo := pos.Parts()
-	inserted, err := pool.Query(ctx, recordSQL, note.EventID, int64(hi), int64(lo), note.RequestID, ids, technicians, channels, bodies)
+	rows, err := pool.Query(ctx, recordSQL, note.EventID, int64(hi), int64(lo), note.RequestID, note.CompanyID, body, emailOn)
 	if err != nil {
 		return nil, fmt.Errorf("record the notifications of request %s: %w", note.RequestID, err)
 	}
-	lanes, err := pgx.CollectRows(inserted, func(r pgx.CollectableRow) (lane, error) {
+	lanes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lane, error) {
 		var l lane
 		return l, r.Scan(&l.technician, &l.channel)
 	})

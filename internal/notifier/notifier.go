@@ -17,6 +17,7 @@ package notifier
 
 import (
 	"context"
+	"crypto/md5"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,13 +52,13 @@ const (
 	ChannelWebhook = "webhook"
 )
 
-// keySpace is the UUIDv5 namespace of the idempotency keys.
-var keySpace = uuid.MustParse("6f1d2c1e-4b8a-5e33-9a57-2f0c8d3e7a41")
-
 // IdempotencyKey is the key of the notification of one event to one technician on one
-// channel: the same inputs give the same key in every process and every redelivery.
+// channel: the same inputs give the same key in every process and every redelivery. It is the
+// MD5 of "<event ID>/<technician ID>/<channel>" read as a UUID, which PostgreSQL computes
+// alike (md5(…)::uuid) when it records the deliveries in one statement. (An identifier, not a
+// secret: nothing depends on MD5's collision resistance beyond uniqueness among these inputs.)
 func IdempotencyKey(eventID, technicianID uuid.UUID, channel string) uuid.UUID {
-	return uuid.NewSHA1(keySpace, []byte(eventID.String()+"/"+technicianID.String()+"/"+channel))
+	return uuid.UUID(md5.Sum([]byte(eventID.String() + "/" + technicianID.String() + "/" + channel)))
 }
 
 // Notification is what a technician is told: the webhook's JSON body, and what the e-mail
