@@ -34,6 +34,7 @@ type serveFlags struct {
 	addr, adminToken, metricsAddr, metricsToken, streamBroker, anchorKey *string
 	demo, secure, trustProxy, projectors, pprof                          *bool
 	anchorInterval                                                       *time.Duration
+	notify                                                               notifyFlags
 	stores                                                               storeFlags
 }
 
@@ -52,6 +53,7 @@ func parseServeFlags(args []string, out io.Writer) (serveFlags, error) {
 		pprof:          fs.Bool("pprof", false, "also serve Go's profiles (/debug/pprof/) on --metrics-addr, the private address, for an operator chasing CPU or memory"),
 		anchorKey:      fs.String("anchor-key", envOr("HELPSTREAM_ANCHOR_KEY", ""), "private key file (`helpstream audit keygen`) that signs the log's anchors; no anchors when empty; with --demo, "+demoAnchorDir+"/"+anchor.PrivateKeyFile+" (beside --files-dir), made on first use (env HELPSTREAM_ANCHOR_KEY)"),
 		anchorInterval: fs.Duration("anchor-interval", anchor.DefaultInterval, "how often the log's head is anchored (signed), when something was written since the last anchor"),
+		notify:         addNotifyFlags(fs),
 		stores:         addStoreFlags(fs),
 	}
 	if err := fs.Parse(args); err != nil {
@@ -66,10 +68,11 @@ func parseServeFlags(args []string, out io.Writer) (serveFlags, error) {
 	return f, nil
 }
 
-// config is the service's Config the flags say; it reads the anchors' key (with --demo, made
-// on first use).
-func (f serveFlags) config(out io.Writer) (service.Config, error) {
+// config is the service's Config the flags say, for a server whose base URL is base; it
+// reads the anchors' key (with --demo, made on first use).
+func (f serveFlags) config(out io.Writer, base string) (service.Config, error) {
 	cfg := f.stores.config()
+	f.notify.configure(&cfg, base, *f.streamBroker)
 	cfg.AdminToken, cfg.SecureCookies, cfg.TrustProxyHeaders, cfg.Projectors = *f.adminToken, *f.secure, *f.trustProxy, *f.projectors
 	cfg.AnchorInterval = *f.anchorInterval
 	keyFile := *f.anchorKey
@@ -113,7 +116,13 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := f.config(out)
+	listener, err := net.Listen("tcp", *f.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *f.addr, err)
+	}
+	defer listener.Close() // in case serving never starts; Shutdown closes it otherwise
+	base := "http://" + listener.Addr().String()
+	cfg, err := f.config(out, base)
 	if err != nil {
 		return err
 	}
@@ -131,12 +140,6 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		defer closeBroker()
 		defer inBackground(ctx, forwarder.Run)() // failures are logged and retried
 	}
-	listener, err := net.Listen("tcp", *f.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *f.addr, err)
-	}
-	defer listener.Close() // in case serving never starts; Shutdown closes it otherwise
-	base := "http://" + listener.Addr().String()
 	root, metricsURL, stopMetrics, err := f.routes(ctx, svc, base)
 	if err != nil {
 		return err

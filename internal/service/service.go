@@ -8,6 +8,7 @@ package service
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -88,6 +89,42 @@ type Config struct {
 	// head, signed, every AnchorInterval, so that an auditor's verify sees a deleted tail or
 	// stream. The key stays in this process; the log holds only signatures.
 	AnchorKey ed25519.PrivateKey
+	// Notifications runs the notifier while Run runs (R5 by e-mail and signed webhooks,
+	// internal/notifier): a Watermill handler on the event stream, in the consumer group
+	// "notifier". It requires PublicURL.
+	Notifications bool
+	// NotifyBroker is the broker the notifier subscribes to: the one a stream forwarder
+	// publishes the log to (serve --stream-broker), postgres://, amqp:// or nats://, topic
+	// "helpstream.events". When empty, Run also runs a forwarder of its own, named
+	// "notifications", to watermill-sql in the database (topic "helpstream.notifications"),
+	// which starts at the log's head the first time.
+	NotifyBroker string
+	// NotifyTopic is the topic the notifier subscribes to on NotifyBroker; the forwarder's
+	// default, "helpstream.events", when empty.
+	NotifyTopic string
+	// PublicURL is the console's base URL in the notifications' links
+	// ("<PublicURL>/console/requests/<id>").
+	PublicURL string
+	// SMTPURL is the mail server of the e-mail notifications,
+	// smtp://user:password@host:port?from=address; e-mail is off when empty.
+	SMTPURL string
+	// SMTPTLS is the TLS configuration of the mail server's STARTTLS; the system's roots when
+	// nil (tests trust their own server's certificate).
+	SMTPTLS *tls.Config
+	// WebhookAttempts is how many times a notification is tried (e-mail or webhook) before it
+	// is a dead letter; notifier.DefaultMaxAttempts when zero.
+	WebhookAttempts int
+	// WebhookTimeout bounds one attempt (a webhook POST, an SMTP conversation);
+	// notifier.DefaultSendTimeout when zero.
+	WebhookTimeout time.Duration
+	// NotifyRetryBase is the first wait between a notification's attempts, doubled at each
+	// (with jitter); notifier.DefaultRetryBase when zero.
+	NotifyRetryBase time.Duration
+	// NotifyPollInterval is how often the notifier's watermill-sql subscriber and its workers
+	// look for work they were not told about; DefaultNotifyPoll for the subscriber and
+	// notifier.DefaultPollInterval for the workers when zero.
+	NotifyPollInterval time.Duration
+
 	// AnchorInterval is how often the head is anchored when something was written since the
 	// last anchor; anchor.DefaultInterval when zero.
 	AnchorInterval time.Duration
@@ -100,6 +137,9 @@ func (c Config) Validate() error {
 	}
 	if c.FilesDir == "" {
 		return errNoFilesDir
+	}
+	if c.Notifications && c.PublicURL == "" {
+		return errors.New("service: notifications need the public URL their links point to")
 	}
 	return nil
 }
@@ -257,8 +297,9 @@ func (s *Service) Handler() http.Handler {
 }
 
 // Run runs what keeps the service current until ctx ends: the console's live updates, the
-// janitor of expired bookkeeping, with Config.AnchorKey the log's anchors and, with
-// Config.Projectors, the read models' runtime. It
+// janitor of expired bookkeeping, with Config.AnchorKey the log's anchors, with
+// Config.Notifications the notifier (and its forwarder) and, with Config.Projectors, the read
+// models' runtime. It
 // returns when all of them have stopped; their failures are logged and retried, not returned.
 func (s *Service) Run(ctx context.Context) error {
 	parts := []func(context.Context){
@@ -271,6 +312,14 @@ func (s *Service) Run(ctx context.Context) error {
 			return err
 		}
 		parts = append(parts, func(ctx context.Context) { _ = anchorer.Run(ctx) })
+	}
+	if s.cfg.Notifications {
+		notify, closeNotify, err := s.notifierParts(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeNotify()
+		parts = append(parts, notify...)
 	}
 	if s.cfg.Projectors {
 		runner, err := s.projectionRunner()
