@@ -10,7 +10,7 @@
 -- A row holds no address: the e-mail address (directory_technicians) and the webhook URL and
 -- signing secret (technician_webhooks, a secret) are read when it is sent.
 CREATE TABLE notification_deliveries (
-    id              uuid        PRIMARY KEY, -- the idempotency key: UUIDv5(event, technician, channel)
+    id              uuid        PRIMARY KEY, -- the idempotency key: MD5 of "event/technician/channel" as a UUID
     event_id        uuid        NOT NULL,
     position_hi     bigint      NOT NULL,    -- the event's log position (eventlog.Position)
     position_lo     bigint      NOT NULL,
