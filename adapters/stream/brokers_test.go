@@ -124,7 +124,7 @@ func openAMQP(t *testing.T, ctx context.Context, log eventLog, topic string) bro
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { deleteAMQPTopic(t, topic, topic+"_test") })
+	t.Cleanup(func() { streamtest.DeleteAMQPTopic(t, amqpURL, topic, topic+"_test") })
 	return publisherBroker(t, p, func() (message.Subscriber, error) { return stream.NewAMQPSubscriber(amqpURL, "test", quiet) }, topic)
 }
 
@@ -136,7 +136,7 @@ func openNATS(t *testing.T, ctx context.Context, log eventLog, topic string) bro
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { deleteNATSTopic(t, topic) })
+	t.Cleanup(func() { streamtest.DeleteNATSTopic(t, natsURL, topic) })
 	return publisherBroker(t, p, func() (message.Subscriber, error) { return stream.NewNATSSubscriber(natsURL, "test", quiet) }, topic)
 }
 
@@ -293,8 +293,8 @@ func TestOpenBroker(t *testing.T) {
 		}
 	}
 	// The other database got the topic's table; this test leaves nothing behind there.
-	dropSQLTopic(t, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", topic)
-	deleteNATSTopic(t, topic)
+	streamtest.DropSQLTopic(t, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", topic)
+	streamtest.DeleteNATSTopic(t, natsURL, topic)
 	for _, bad := range []string{"kafka://127.0.0.1:9092", "127.0.0.1:5672", "amqp://guest:secret@127.0.0.1:1/"} {
 		b, err := stream.OpenBroker(ctx, bad, opts)
 		if err == nil {

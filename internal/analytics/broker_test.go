@@ -10,12 +10,11 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
-	nc "github.com/nats-io/nats.go"
-	amqp091 "github.com/rabbitmq/amqp091-go"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/adapters/stream"
+	"github.com/helpstream/helpstream/adapters/stream/streamtest"
 	"github.com/helpstream/helpstream/internal/analytics"
 )
 
@@ -60,7 +59,7 @@ func TestForwarderToEveryBrokerToTheJob(t *testing.T) {
 			return s
 		}},
 		{"rabbitmq", func(string) string { return amqpURL }, func(t *testing.T, ctx context.Context, db *pgxpool.Pool, topic string) message.Subscriber {
-			t.Cleanup(func() { deleteAMQPTopic(t, topic, topic+"_analytics") })
+			t.Cleanup(func() { streamtest.DeleteAMQPTopic(t, amqpURL, topic, topic+"_analytics") })
 			s, err := stream.NewAMQPSubscriber(amqpURL, "analytics", quiet)
 			if err != nil {
 				t.Fatal(err)
@@ -71,7 +70,7 @@ func TestForwarderToEveryBrokerToTheJob(t *testing.T) {
 			if err := stream.EnsureNATSTopic(ctx, natsURL, topic); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { deleteNATSTopic(t, topic) })
+			t.Cleanup(func() { streamtest.DeleteNATSTopic(t, natsURL, topic) })
 			s, err := stream.NewNATSSubscriber(natsURL, "analytics", quiet)
 			if err != nil {
 				t.Fatal(err)
@@ -166,48 +165,5 @@ func waitApplied(t *testing.T, ctx context.Context, db *pgxpool.Pool, n int) {
 			t.Fatalf("%d of %d events applied before the deadline", applied, n)
 		case <-time.After(20 * time.Millisecond):
 		}
-	}
-}
-
-// The brokers outlive the tests: these remove what a test declared there.
-
-func deleteAMQPTopic(t *testing.T, exchange string, queues ...string) {
-	conn, err := amqp091.Dial(amqpURL)
-	if err != nil {
-		t.Logf("clean up RabbitMQ: %v", err)
-		return
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Logf("clean up RabbitMQ: %v", err)
-		return
-	}
-	defer ch.Close()
-	for _, q := range queues {
-		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
-			t.Logf("delete queue %s: %v", q, err)
-			return
-		}
-	}
-	if err := ch.ExchangeDelete(exchange, false, false); err != nil {
-		t.Logf("delete exchange %s: %v", exchange, err)
-	}
-}
-
-func deleteNATSTopic(t *testing.T, topic string) {
-	conn, err := nc.Connect(natsURL)
-	if err != nil {
-		t.Logf("clean up NATS: %v", err)
-		return
-	}
-	defer conn.Close()
-	js, err := conn.JetStream()
-	if err != nil {
-		t.Logf("clean up NATS: %v", err)
-		return
-	}
-	if err := js.DeleteStream(stream.NATSStreamName(topic)); err != nil && err != nc.ErrStreamNotFound {
-		t.Logf("delete JetStream stream of %s: %v", topic, err)
 	}
 }

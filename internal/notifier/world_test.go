@@ -9,10 +9,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/helpstream/helpstream/adapters/stream"
+	"github.com/helpstream/helpstream/adapters/stream/streamtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
@@ -229,37 +228,8 @@ func removeBrokerTopic(t *testing.T, broker, topic string) {
 	t.Helper()
 	switch {
 	case strings.HasPrefix(broker, "nats://"):
-		conn, err := nats.Connect(broker)
-		if err != nil {
-			t.Logf("clean up NATS: %v", err)
-			return
-		}
-		defer conn.Close()
-		js, err := conn.JetStream()
-		if err == nil {
-			err = js.DeleteStream(stream.NATSStreamName(topic))
-		}
-		if err != nil {
-			t.Logf("clean up NATS stream of %s: %v", topic, err)
-		}
+		streamtest.DeleteNATSTopic(t, broker, topic)
 	case strings.HasPrefix(broker, "amqp://"):
-		conn, err := amqp.Dial(broker)
-		if err != nil {
-			t.Logf("clean up RabbitMQ: %v", err)
-			return
-		}
-		defer conn.Close()
-		ch, err := conn.Channel()
-		if err != nil {
-			t.Logf("clean up RabbitMQ: %v", err)
-			return
-		}
-		defer ch.Close()
-		if _, err := ch.QueueDelete(topic+"_"+notifier.ConsumerGroup, false, false, false); err != nil {
-			t.Logf("clean up RabbitMQ queue of %s: %v", topic, err)
-		}
-		if err := ch.ExchangeDelete(topic, false, false); err != nil {
-			t.Logf("clean up RabbitMQ exchange %s: %v", topic, err)
-		}
+		streamtest.DeleteAMQPTopic(t, broker, topic, topic+"_"+notifier.ConsumerGroup)
 	}
 }

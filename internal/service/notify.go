@@ -104,7 +104,7 @@ func (s *Service) notifierParts(ctx context.Context) (parts []func(context.Conte
 	}
 	closers = append(closers, func() { _ = poison.Close() })
 	n, err := notifier.New(notifier.Config{
-		Pool: s.Pool, Subscriber: sub, Topic: topic, PoisonPublisher: poison, Head: heads.Head,
+		Pool: s.Pool, Subscriber: sub, Topic: topic, PoisonPublisher: poison, Head: newestOf(heads),
 		WaitForDirectory: func(ctx context.Context, pos eventlog.Position, timeout time.Duration) (bool, error) {
 			return projections.WaitFor(ctx, s.Pool, []string{directory.Name}, pos, timeout)
 		},
@@ -136,4 +136,17 @@ func sameDatabase(a, b string) bool {
 	}
 	return ca.ConnConfig.Host == cb.ConnConfig.Host && ca.ConnConfig.Port == cb.ConnConfig.Port &&
 		ca.ConnConfig.Database == cb.ConnConfig.Database && ca.ConnConfig.User == cb.ConnConfig.User
+}
+
+// newestOf is where the notifier starts the first time: the newest event committed, so that
+// nothing submitted before its first start is notified. The PostgreSQL store answers it past
+// its readable horizon (which any transaction open in the cluster holds back); another store's
+// head is exact.
+func newestOf(heads eventlog.HeadReader) func(context.Context) (eventlog.Position, error) {
+	if store, ok := heads.(interface {
+		Newest(context.Context) (eventlog.Position, error)
+	}); ok {
+		return store.Newest
+	}
+	return heads.Head
 }

@@ -340,6 +340,25 @@ func (s *Store) Head(ctx context.Context) (eventlog.Position, error) {
 
 var _ eventlog.HeadReader = (*Store)(nil)
 
+// Newest returns the position of the newest event committed and visible now, past the readable
+// horizon that Head keeps to: every event committed before the call is at or before it (an
+// append still open may yet commit below it). It answers "where does the log end now" for a
+// consumer that must leave out what was written before it first started (the notifier), which
+// Head, held back by any transaction open in the cluster, would answer too early.
+func (s *Store) Newest(ctx context.Context) (eventlog.Position, error) {
+	var txID uint64
+	var position int64
+	err := s.pool.QueryRow(ctx, `SELECT transaction_id, global_position FROM events
+		ORDER BY transaction_id DESC, global_position DESC LIMIT 1`).Scan(&txID, &position)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return eventlog.Start(), nil
+	}
+	if err != nil {
+		return eventlog.Start(), fmt.Errorf("read the newest event of the log: %w", err)
+	}
+	return eventlog.NewPosition(txID, uint64(position)), nil
+}
+
 // FindAppend returns where the append that stored eventID in streamID landed: the last event
 // of that append is the stream's last event written by the same transaction.
 func (s *Store) FindAppend(ctx context.Context, streamID string, eventID uuid.UUID) (eventlog.AppendResult, bool, error) {
