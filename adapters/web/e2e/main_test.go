@@ -57,6 +57,9 @@ func TestMain(m *testing.M) {
 	for i := len(sharedStops) - 1; i >= 0; i-- {
 		sharedStops[i]()
 	}
+	if dropFailed && code == 0 {
+		code = 1
+	}
 	if dir := artifactsDir; dir != "" {
 		fmt.Fprintf(os.Stderr, "e2e: screenshots of failed steps are in %s\n", dir)
 	}
