@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -106,6 +107,12 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 		if now != live {
 			return fmt.Errorf("another rebuild swapped generation %d in meanwhile", now)
 		}
+		// Read to the end of the log, then until the new tables hold every event the live ones
+		// folded: this process's reader may see less of the log than the forwarder's did (a
+		// reader stops at the readable horizon, which a transaction open anywhere in the
+		// cluster holds back), and an event the live job folded and acknowledged would be lost
+		// with the old tables.
+		deadline := time.Now().Add(swapCatchUp)
 		for {
 			n, last, err := copyBatch(ctx, cfg.Store, pos, cfg.Batch, cfg.Logger, func(events []Event) error {
 				_, err := Fold(ctx, tx, next, events)
@@ -114,12 +121,28 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 			if err != nil {
 				return fmt.Errorf("fold from %s: %w", pos, err)
 			}
-			if n == 0 {
-				break
-			}
 			res.Events += int64(n)
 			res.AtSwap += n
 			pos = last
+			if n > 0 {
+				continue
+			}
+			var missing int64
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+Live().Applied()+` l
+				WHERE NOT EXISTS (SELECT 1 FROM `+next.Applied()+` n WHERE n.message_id = l.message_id)`).Scan(&missing); err != nil {
+				return fmt.Errorf("compare the live tables' events with the new ones': %w", err)
+			}
+			if missing == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%d events the live job folded are still not readable from the log after %s (a transaction held open in the cluster?): nothing swapped, run the rebuild again", missing, swapCatchUp)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
 		for i, name := range Live().all() {
 			if _, err := tx.Exec(ctx, `DROP TABLE `+name); err != nil {
@@ -138,6 +161,10 @@ func Rebuild(ctx context.Context, cfg RebuildConfig) (RebuildResult, error) {
 	cfg.Logger.Info("analytics rebuild swapped in", "generation", res.Generation, "events", res.Events, "read_at_swap", res.AtSwap)
 	return res, nil
 }
+
+// swapCatchUp bounds how long the swap, holding the live job back, waits for the log to show it
+// the events the live job folded.
+const swapCatchUp = 30 * time.Second
 
 // copyBatch reads up to n events after pos and hands them to fold; it returns how many it read
 // and the position of the last.
