@@ -8,9 +8,11 @@ demo:
 	$(GO) run ./cmd/helpstream serve --demo
 
 # Every test, against the real PostgreSQL on 127.0.0.1:5432. The browser tests (adapters/web/e2e)
-# need Chromium: installed here when missing (as root; apt-get).
+# need Chromium, and npm for axe-core: installed here when missing (as root; apt-get).
 test:
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	@# npm installs the pinned axe-core of the accessibility checks (adapters/web/e2e/testdata/axe).
+	command -v npm >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y npm)
 	$(GO) vet ./...
 	@# Says in one line whether the KurrentDB contract suite ran (HELPSTREAM_KURRENTDB_URL) or was skipped.
 	@$(GO) test -count=1 -run '^TestContract$$' -v ./adapters/eventstore/kurrent/ | grep -E 'KurrentDB|^--- |^(ok|FAIL)'
