@@ -107,7 +107,7 @@ func TestNoAccess(t *testing.T) {
 		carol.errorf("the empty Completed view", "no #requests-empty saying the list is empty")
 	}
 	for _, col := range []string{"submitted", "customer", "company", "status", "assignee"} {
-		if !carol.has("table#requests th a[data-sort="+col+"]") {
+		if !carol.has("table#requests th a[data-sort=" + col + "]") {
 			carol.errorf("the sortable columns", "no column header link th a[data-sort=%s]", col)
 		}
 	}
