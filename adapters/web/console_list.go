@@ -80,8 +80,11 @@ type listRow struct {
 	// When says, relative to now, how long the customer has waited (new), when they last
 	// wrote (active) or when the request was closed; WhenAt is that moment, WhenTitle its
 	// exact time for the title.
-	When      string
-	WhenAt    time.Time
+	When   string
+	WhenAt time.Time
+	// WhenKind is "waiting", "wrote" or "closed": what When says, for a script that would
+	// refresh the text between updates.
+	WhenKind  string
 	WhenTitle string
 	Preview   string
 	// Device is the platform's key (windows, mac, ios, android), DeviceName its name.
@@ -249,6 +252,7 @@ func (h *Handler) listPanel(r *http.Request, s app.Session, profile app.Technici
 	for _, sm := range page.Requests {
 		row := summaryRow(sm, now, reads)
 		row.Current = sm.ID == current
+		row.Unread = row.Unread && !row.Current
 		if q.Has("view") || q.Has("sort") {
 			row.Href += "?" + st.values().Encode()
 		}
@@ -384,13 +388,13 @@ func summaryRow(sm app.RequestSummary, now time.Time, reads map[uuid.UUID]time.T
 	}
 	switch {
 	case sm.Status == request.StatusCompleted && sm.ClosedAt != nil:
-		row.WhenAt, row.When = *sm.ClosedAt, "closed "+ago(now.Sub(*sm.ClosedAt))+" ago"
+		row.WhenKind, row.WhenAt, row.When = "closed", *sm.ClosedAt, "closed "+ago(now.Sub(*sm.ClosedAt))+" ago"
 		row.WhenTitle = "Closed " + exact(*sm.ClosedAt) + "; submitted " + exact(sm.SubmittedAt)
 	case sm.Status == request.StatusActive && sm.CustomerWroteAt != nil:
-		row.WhenAt, row.When = *sm.CustomerWroteAt, "wrote "+ago(now.Sub(*sm.CustomerWroteAt))+" ago"
+		row.WhenKind, row.WhenAt, row.When = "wrote", *sm.CustomerWroteAt, "wrote "+ago(now.Sub(*sm.CustomerWroteAt))+" ago"
 		row.WhenTitle = "The customer last wrote " + exact(*sm.CustomerWroteAt) + "; submitted " + exact(sm.SubmittedAt)
 	default:
-		row.WhenAt, row.When = sm.SubmittedAt, "waiting "+ago(now.Sub(sm.SubmittedAt))
+		row.WhenKind, row.WhenAt, row.When = "waiting", sm.SubmittedAt, "waiting "+ago(now.Sub(sm.SubmittedAt))
 		row.WhenTitle = "Submitted " + exact(sm.SubmittedAt)
 	}
 	if sm.CustomerWroteAt != nil && sm.Status == request.StatusActive {
@@ -479,6 +483,9 @@ func (h *Handler) minePanel(r *http.Request, s app.Session, current uuid.UUID) m
 	for _, sm := range page.Requests {
 		row := summaryRow(sm, now, reads)
 		row.Current = sm.ID == current
+		// The request open beside the list is being read: its details fragment marks it read,
+		// maybe a moment after this panel is fetched.
+		row.Unread = row.Unread && !row.Current
 		if row.Unread {
 			p.Unread++
 		}

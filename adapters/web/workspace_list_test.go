@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"net/url"
@@ -221,4 +222,113 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Paging forwards to the end and back to the start with the read models on PostgreSQL, in
+// every order and direction, with ties (the same names, the same statuses): Previous gives
+// back exactly the pages Next gave, the totals never change, and the first page says so.
+func TestListPagesBackAndForthInEveryOrder(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	var last app.Result
+	names := []string{"Ann", "ann", "Ånn", "Zoë", "zed Shaw", "Émile", "Øystein", "Bob"}
+	for i := range 23 {
+		id := uuid.New()
+		company, portal := w.acme, w.acmePort
+		if i%4 == 3 {
+			company, portal = w.globex, w.globPort
+		}
+		res, err := w.app.SubmitRequest(ctx, app.Meta{Actor: app.Actor{Kind: "customer", ID: id}}, app.SubmitRequest{
+			RequestID: id, PortalID: portal, CompanyID: company, Description: fmt.Sprintf("request %d about the printer", i),
+			Customer: request.Customer{Name: names[i%len(names)], Email: "c@example.com"}, Source: request.Source{Platform: request.Mac},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = res
+		tech := app.Meta{Actor: app.Actor{Kind: "technician", ID: w.alice}}
+		switch i % 3 {
+		case 1:
+			if last, err = w.app.AssignToMe(ctx, tech, id); err != nil {
+				t.Fatal(err)
+			}
+		case 2:
+			if _, err = w.app.AssignToMe(ctx, tech, id); err != nil {
+				t.Fatal(err)
+			}
+			if last, err = w.app.Close(ctx, tech, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if ok, err := w.app.Queries().WaitForPosition(ctx, last.Position); err != nil || !ok {
+		t.Fatalf("the list did not catch up: %v", err)
+	}
+	for _, sort := range []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity} {
+		for _, desc := range []bool{false, true} {
+			for _, filter := range []app.ListRequests{{}, {Search: "printer"}, {CompanyID: w.acme}, {View: app.ViewActive}} {
+				q := filter
+				q.TechnicianID, q.Sort, q.Descending, q.Limit = w.alice, sort, desc, 5
+				name := fmt.Sprintf("%s desc=%v filter=%+v", sort, desc, filter)
+				var pages [][]uuid.UUID
+				var page app.RequestPage
+				for {
+					var err error
+					if page, err = w.app.Queries().ListRequests(ctx, q); err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					if (len(pages) == 0) != (page.PrevCursor == "") {
+						t.Fatalf("%s: page %d has PrevCursor %q", name, len(pages)+1, page.PrevCursor)
+					}
+					pages = append(pages, ids(page.Requests))
+					if page.NextCursor == "" {
+						break
+					}
+					q.Cursor = page.NextCursor
+				}
+				total := page.Total
+				var seen int
+				for _, p := range pages {
+					seen += len(p)
+				}
+				if seen != total {
+					t.Fatalf("%s: %d rows over the pages, total %d", name, seen, total)
+				}
+				for i := len(pages) - 2; i >= 0; i-- {
+					q.Cursor, q.Before = "", page.PrevCursor
+					var err error
+					if page, err = w.app.Queries().ListRequests(ctx, q); err != nil {
+						t.Fatalf("%s: back to page %d: %v", name, i+1, err)
+					}
+					if fmt.Sprint(ids(page.Requests)) != fmt.Sprint(pages[i]) || page.Total != total {
+						t.Fatalf("%s: back to page %d: %v (total %d), forwards it was %v (total %d)", name, i+1, ids(page.Requests), page.Total, pages[i], total)
+					}
+					if (i == 0) != (page.PrevCursor == "") || (len(pages) > 1 && page.NextCursor == "") {
+						t.Fatalf("%s: back to page %d: prev %q next %q", name, i+1, page.PrevCursor, page.NextCursor)
+					}
+				}
+			}
+		}
+	}
+	// A cursor of another order is refused, whichever way it goes.
+	first, err := w.app.Queries().ListRequests(ctx, app.ListRequests{TechnicianID: w.alice, Sort: app.SortCustomer, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []app.ListRequests{
+		{TechnicianID: w.alice, Sort: app.SortStatus, Limit: 5, Before: first.NextCursor},
+		{TechnicianID: w.alice, Sort: app.SortCustomer, Limit: 5, Before: first.NextCursor, Cursor: first.NextCursor},
+	} {
+		if _, err := w.app.Queries().ListRequests(ctx, q); !errors.Is(err, app.ErrInvalidCursor) {
+			t.Fatalf("%+v: %v, want ErrInvalidCursor", q, err)
+		}
+	}
+}
+
+func ids(rows []app.RequestSummary) []uuid.UUID {
+	out := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		out[i] = r.ID
+	}
+	return out
 }
