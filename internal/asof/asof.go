@@ -34,6 +34,7 @@
 package asof
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -274,6 +275,9 @@ var countOnly = map[string]func(*row, *eventlog.RecordedEvent){
 // when the customer last wrote. Only the sender is read, not the whole event.
 func countMessage(r *row, rec *eventlog.RecordedEvent) {
 	r.messages++
+	if !bytes.Contains(rec.Data, []byte(request.CustomerSide)) {
+		return // a technician's message: skip decoding it (in a chat-heavy log, most are)
+	}
 	var m struct {
 		From request.Side `json:"from"`
 	}
