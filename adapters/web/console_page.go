@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -65,6 +66,7 @@ func (h *Handler) consolePage(w http.ResponseWriter, r *http.Request, s app.Sess
 		}
 		data.Details = d
 		data.Title = "Request from " + d.D.Customer.Name + " · Support Center"
+		h.markRead(r, s, current)
 	}
 	data.List = h.listPanel(r, s, profile, current)
 	if !s.IsAuditor() {
@@ -134,5 +136,18 @@ func (h *Handler) detailsFragment(w http.ResponseWriter, r *http.Request, s app.
 		h.fragmentFailed(w, r, err, "The request could not be loaded; reload the page.")
 		return
 	}
+	h.markRead(r, s, id)
 	h.renderTemplate(w, r, http.StatusOK, "console", "details", consoleData{page: page{CSRF: s.CSRFToken}, Details: d})
+}
+
+// markRead notes that the technician has the request's details in front of them (opened, or
+// refreshed live while they read): the customer's messages so far are read. A failure only
+// leaves the request marked unread: it is logged, not shown.
+func (h *Handler) markRead(r *http.Request, s app.Session, id uuid.UUID) {
+	if s.IsAuditor() {
+		return
+	}
+	if err := h.queries.MarkRequestRead(r.Context(), s.TechnicianID, id); err != nil && r.Context().Err() == nil {
+		slog.WarnContext(r.Context(), "console: the request could not be marked read", "request", id, "error", err)
+	}
 }

@@ -128,6 +128,9 @@ type Config struct {
 	WaitFor func(ctx context.Context, pos eventlog.Position) (bool, error)
 	// MaxProjectionWait bounds WaitForPosition; MaxProjectionWait (2 s) when zero.
 	MaxProjectionWait time.Duration
+	// RequestReads remembers when each technician last opened each request (the console's
+	// unread marks); without one, nothing is marked unread.
+	RequestReads RequestReads
 	// AccessLog records every read an auditor makes; without one, auditors read nothing
 	// (ErrNoAccessLog).
 	AccessLog AccessLog
@@ -186,6 +189,7 @@ type Queries struct {
 	requestDetails    RequestDetailsReadModel
 	directoryRM       DirectoryReadModel
 	accessLog         AccessLog
+	requestReads      RequestReads
 	reports           ReportsReadModel
 	pastReadModels    func(ctx context.Context, t time.Time) (PastReadModels, error)
 	waitFor           func(ctx context.Context, pos eventlog.Position) (bool, error)
@@ -237,6 +241,7 @@ func New(cfg Config) (*App, error) {
 			requestDetails:    cfg.RequestDetails,
 			directoryRM:       cfg.Directory,
 			accessLog:         cfg.AccessLog,
+			requestReads:      cfg.RequestReads,
 			reports:           cfg.Reports,
 			pastReadModels:    cfg.PointInTime,
 			waitFor:           cfg.WaitFor,

@@ -29,8 +29,10 @@ type RequestSummary struct {
 	// ClosedAt is when the request was closed.
 	ClosedAt     *time.Time `json:"closed_at,omitempty"`
 	LastActivity time.Time  `json:"last_activity"`
-	Messages     int        `json:"messages"`
-	Files        int        `json:"files"`
+	// CustomerWroteAt is when the customer last sent a chat message; nil until they do.
+	CustomerWroteAt *time.Time `json:"customer_wrote_at,omitempty"`
+	Messages        int        `json:"messages"`
+	Files           int        `json:"files"`
 }
 
 // View selects requests by status (R3).
@@ -80,6 +82,9 @@ type ListRequests struct {
 	Limit int
 	// Cursor, from the previous page's NextCursor, starts the page after it.
 	Cursor string
+	// Before, from a page's PrevCursor (instead of Cursor), asks for the page before it: the
+	// Limit rows that come just before in the same order, or the first page when fewer do.
+	Before string
 }
 
 // Errors of ListRequests' parameters.
@@ -98,6 +103,9 @@ type RequestPage struct {
 	TotalCapped bool `json:"total_capped,omitempty"`
 	// NextCursor starts the next page; empty after the last page.
 	NextCursor string `json:"next_cursor,omitempty"`
+	// PrevCursor, as ListRequests.Before, asks for the page before this one; empty on the
+	// first page. Only ListRequests and ListEveryRequest set it.
+	PrevCursor string `json:"-"`
 }
 
 // MaxSearchTotal is where a read model stops counting the matches of a search.
@@ -163,6 +171,10 @@ func (qs *Queries) listAsAuditor(ctx context.Context, q ListRequests, lq Request
 	return page, nil
 }
 
+// listPage reads one page from the read model. A page before a cursor (lq.backward) is a
+// keyset page too: the read model walks the opposite order from the cursor, and the rows come
+// back reversed; when no row is left before them, the answer is the first page itself, so
+// that the first page always holds Limit rows.
 func (qs *Queries) listPage(ctx context.Context, lq RequestListQuery) (RequestPage, error) {
 	page, err := fromReadModel(ctx, qs, func() (RequestPage, error) { return qs.requestList.ListRequests(ctx, lq) })
 	if err != nil {
@@ -170,6 +182,20 @@ func (qs *Queries) listPage(ctx context.Context, lq RequestListQuery) (RequestPa
 	}
 	if page.Requests == nil {
 		page.Requests = []RequestSummary{}
+	}
+	rows := page.Requests
+	switch {
+	case lq.backward && page.NextCursor == "":
+		first := lq
+		first.backward, first.After, first.Descending = false, nil, !lq.Descending
+		return qs.listPage(ctx, first)
+	case lq.backward:
+		slices.Reverse(rows)
+		desc := !lq.Descending
+		page.PrevCursor = CursorAfter(lq.Sort, desc, rows[0]).String()
+		page.NextCursor = CursorAfter(lq.Sort, desc, rows[len(rows)-1]).String()
+	case lq.After != nil && len(rows) > 0:
+		page.PrevCursor = CursorAfter(lq.Sort, lq.Descending, rows[0]).String()
 	}
 	return page, nil
 }
@@ -258,6 +284,18 @@ func (q ListRequests) resolve() (ListRequests, RequestListQuery, error) {
 		return q, RequestListQuery{}, ErrInvalidSearch
 	}
 	lq := RequestListQuery{View: q.View, Search: q.Search, Sort: q.Sort, Descending: q.Descending, Limit: q.Limit, Assignee: q.Assignee}
+	if q.Before != "" {
+		c, err := ParseListCursor(q.Before)
+		if err != nil {
+			return q, RequestListQuery{}, err
+		}
+		if q.Cursor != "" || c.Sort != q.Sort || c.Descending != q.Descending {
+			return q, RequestListQuery{}, ErrInvalidCursor
+		}
+		// The rows before c in this order are the rows after it in the opposite order.
+		c.Descending = !c.Descending
+		lq.After, lq.Descending, lq.backward = &c, !q.Descending, true
+	}
 	if q.Cursor != "" {
 		c, err := ParseListCursor(q.Cursor)
 		if err != nil {

@@ -53,6 +53,9 @@ type PastPage struct {
 // at t, R2), narrowed to the auditor's companies; with q.MineOnly, that technician's queue
 // (My Support Requests, R4). The read is recorded in the access log before it is answered.
 func (qs *Queries) ListRequestsAsOf(ctx context.Context, t time.Time, panelOf uuid.UUID, q ListRequests) (PastPage, error) {
+	if q.Before != "" {
+		return PastPage{}, ErrInvalidCursor // a past list pages forwards only
+	}
 	q, lq, err := q.resolve()
 	if err != nil {
 		return PastPage{}, err

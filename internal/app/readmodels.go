@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"maps"
 	"sync"
 	"time"
 	"unicode"
@@ -17,6 +17,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/internal/collation"
 )
 
 // The query side's ports. The read models in PostgreSQL (tables kept by projections/…, read by
@@ -71,6 +72,11 @@ type RequestListQuery struct {
 	// After, when set, starts the page after that row (keyset pagination). Its Sort and
 	// Descending are those of the query.
 	After *ListCursor
+
+	// backward says the query walks the opposite order to find the page before a cursor
+	// (ListRequests.Before): listPage turns the rows around. Read models never see it set
+	// to anything they must act on.
+	backward bool
 }
 
 // Statuses returns the statuses the query may list, in the order of their names.
@@ -167,22 +173,24 @@ func CursorAfter(sort SortColumn, descending bool, row RequestSummary) ListCurso
 	return ListCursor{Sort: sort, Descending: descending, Key: SortKey(sort, row), ID: row.ID}
 }
 
-// SortKey is the value a row sorts by in a column, before its ID breaks ties: names in lower
-// case (an unassigned request's assignee is ""), statuses as they are, times in RFC 3339 UTC.
-// Keys of one column compare like the rows do (times compare as times).
+// SortKey is the value a row sorts by in a column, before its ID breaks ties: names by their
+// collation key (collation.Key: accents and case ordered as people expect, an unassigned
+// request's assignee ""), statuses by their place in the lifecycle (StatusSortKey), times in
+// RFC 3339 UTC. Keys of one column compare byte by byte like the rows do (times compare as
+// times); the read models store the same keys, so that they order rows as this does.
 func SortKey(col SortColumn, s RequestSummary) string {
 	switch col {
 	case SortCustomer:
-		return strings.ToLower(s.CustomerName)
+		return collation.Key(s.CustomerName)
 	case SortCompany:
-		return strings.ToLower(s.CompanyName)
+		return collation.Key(s.CompanyName)
 	case SortStatus:
-		return string(s.Status)
+		return StatusSortKey(s.Status)
 	case SortAssignee:
 		if s.Assignee == nil {
 			return ""
 		}
-		return strings.ToLower(s.Assignee.Name)
+		return collation.Key(s.Assignee.Name)
 	case SortLastActivity:
 		return s.LastActivity.UTC().Format(time.RFC3339Nano)
 	case SortID:
@@ -192,27 +200,22 @@ func SortKey(col SortColumn, s RequestSummary) string {
 	}
 }
 
-// pivot is a row that sorts exactly where the cursor points.
-func (c ListCursor) pivot() RequestSummary {
-	s := RequestSummary{ID: c.ID}
-	switch c.Sort {
-	case SortCustomer:
-		s.CustomerName = c.Key
-	case SortCompany:
-		s.CompanyName = c.Key
-	case SortStatus:
-		s.Status = request.Status(c.Key)
-	case SortAssignee:
-		if c.Key != "" {
-			s.Assignee = &Person{Name: c.Key}
-		}
-	case SortLastActivity:
-		s.LastActivity, _ = c.Time()
-	case SortSubmitted:
-		s.SubmittedAt, _ = c.Time()
-	}
-	return s
+// statusSortKeys order the statuses by the lifecycle (new < active < completed), not by name.
+var statusSortKeys = map[request.Status]string{
+	request.StatusNew: "1-new", request.StatusActive: "2-active", request.StatusCompleted: "3-completed",
 }
+
+// StatusSortKey is the key a status sorts by: its place in the lifecycle, then its name.
+func StatusSortKey(s request.Status) string {
+	if k, ok := statusSortKeys[s]; ok {
+		return k
+	}
+	return "9-" + string(s)
+}
+
+// StatusSortKeys maps each status to its StatusSortKey, for read models that compute the key
+// in SQL.
+func StatusSortKeys() map[request.Status]string { return maps.Clone(statusSortKeys) }
 
 func validSort(s SortColumn) bool {
 	switch s {

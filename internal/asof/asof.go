@@ -34,7 +34,9 @@
 package asof
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -235,7 +237,7 @@ func (f *folder) fold(rec *eventlog.RecordedEvent) {
 		}
 		if count, ok := countOnly[rec.Type]; ok {
 			r.touched(at(rec))
-			count(r)
+			count(r, rec)
 			return
 		}
 		e, err := f.requests.Decode(rec.Type, rec.Data)
@@ -257,17 +259,34 @@ var submittedType = (*request.Submitted)(nil).EventType()
 // countOnly are the request events the list takes nothing from but when they happened and, of
 // messages and files, how many there are: At does not decode them (in a chat-heavy log they
 // are most of it), and the list's rows fold only the events that change what they show.
-var countOnly = map[string]func(*row){
-	(*request.MessageSent)(nil).EventType():            func(r *row) { r.messages++ },
-	(*request.FileShared)(nil).EventType():             func(r *row) { r.files++ },
-	(*request.ChatJoined)(nil).EventType():             func(*row) {},
-	(*request.NoteAdded)(nil).EventType():              func(*row) {},
-	(*request.ScreenSharingRequested)(nil).EventType(): func(*row) {},
-	(*request.ScreenSharingAccepted)(nil).EventType():  func(*row) {},
-	(*request.ScreenSharingDeclined)(nil).EventType():  func(*row) {},
-	(*request.MobileProfileSent)(nil).EventType():      func(*row) {},
-	(*request.ChatEnded)(nil).EventType():              func(*row) {},
+var countOnly = map[string]func(*row, *eventlog.RecordedEvent){
+	(*request.MessageSent)(nil).EventType():            countMessage,
+	(*request.FileShared)(nil).EventType():             func(r *row, _ *eventlog.RecordedEvent) { r.files++ },
+	(*request.ChatJoined)(nil).EventType():             func(*row, *eventlog.RecordedEvent) {},
+	(*request.NoteAdded)(nil).EventType():              func(*row, *eventlog.RecordedEvent) {},
+	(*request.ScreenSharingRequested)(nil).EventType(): func(*row, *eventlog.RecordedEvent) {},
+	(*request.ScreenSharingAccepted)(nil).EventType():  func(*row, *eventlog.RecordedEvent) {},
+	(*request.ScreenSharingDeclined)(nil).EventType():  func(*row, *eventlog.RecordedEvent) {},
+	(*request.MobileProfileSent)(nil).EventType():      func(*row, *eventlog.RecordedEvent) {},
+	(*request.ChatEnded)(nil).EventType():              func(*row, *eventlog.RecordedEvent) {},
 }
+
+// countMessage counts a message and, when the customer sent it, notes when: the list shows
+// when the customer last wrote. Only the sender is read, not the whole event.
+func countMessage(r *row, rec *eventlog.RecordedEvent) {
+	r.messages++
+	if !bytes.Contains(rec.Data, []byte(request.CustomerSide)) {
+		return // a technician's message: skip decoding it (in a chat-heavy log, most are)
+	}
+	var m struct {
+		From request.Side `json:"from"`
+	}
+	if json.Unmarshal(rec.Data, &m) == nil && m.From == request.CustomerSide {
+		r.customerWrote = ptr(at(rec))
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // requestID is the request a stream belongs to, for request streams.
 func requestID(streamID string) (uuid.UUID, bool) {

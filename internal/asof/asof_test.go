@@ -18,6 +18,7 @@ import (
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/asof"
+	"github.com/helpstream/helpstream/internal/collation"
 )
 
 func at(t *testing.T, store eventlog.Store, when time.Time) *asof.Snapshot {
@@ -282,14 +283,14 @@ func TestListCursorOfAnotherTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	// "b" sorts after every "ann" and before "bob".
-	q.After = &app.ListCursor{Sort: app.SortCustomer, Key: "b", ID: uuid.New()}
+	q.After = &app.ListCursor{Sort: app.SortCustomer, Key: collation.Key("b"), ID: uuid.New()}
 	page, err := s.ListRequests(ctx, q)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var want []uuid.UUID
 	for _, r := range whole.Requests {
-		if app.SortKey(app.SortCustomer, r) > "b" {
+		if app.SortKey(app.SortCustomer, r) > collation.Key("b") {
 			want = append(want, r.ID)
 		}
 	}

@@ -31,12 +31,14 @@ type row struct {
 	closedAt     *time.Time
 	messages     int
 	files        int
+	// customerWrote is when the customer last sent a message.
+	customerWrote *time.Time
 
 	// The sort keys, as app.SortKey makes them; times in microseconds since the Unix epoch.
 	customerKey, companyKey, assigneeKey string
 	submittedKey, activityKey            int64
-	// pivotStatus is the status key of a cursor's pivot row, which has no request.
-	pivotStatus request.Status
+	// pivotStatus is the status sort key of a cursor's pivot row, which has no request.
+	pivotStatus string
 }
 
 // at is an event's time as the read models store it: PostgreSQL's timestamptz keeps
@@ -103,21 +105,22 @@ func (r *row) person() *app.Person {
 func (r *row) summary() app.RequestSummary {
 	c := r.req.Customer()
 	return app.RequestSummary{
-		ID:            r.id,
-		CompanyID:     r.req.CompanyID(),
-		CompanyName:   r.companyName,
-		CustomerName:  c.Name,
-		CustomerEmail: c.Email,
-		Description:   r.req.Description(),
-		Status:        r.req.Status(),
-		Assignee:      r.person(),
-		Platform:      r.req.Platform(),
-		SubmittedAt:   r.submittedAt,
-		AssignedAt:    copyTime(r.assignedAt),
-		ClosedAt:      copyTime(r.closedAt),
-		LastActivity:  r.lastActivity,
-		Messages:      r.messages,
-		Files:         r.files,
+		ID:              r.id,
+		CompanyID:       r.req.CompanyID(),
+		CompanyName:     r.companyName,
+		CustomerName:    c.Name,
+		CustomerEmail:   c.Email,
+		Description:     r.req.Description(),
+		Status:          r.req.Status(),
+		Assignee:        r.person(),
+		Platform:        r.req.Platform(),
+		SubmittedAt:     r.submittedAt,
+		AssignedAt:      copyTime(r.assignedAt),
+		ClosedAt:        copyTime(r.closedAt),
+		LastActivity:    r.lastActivity,
+		CustomerWroteAt: copyTime(r.customerWrote),
+		Messages:        r.messages,
+		Files:           r.files,
 	}
 }
 
@@ -130,8 +133,8 @@ func copyTime(t *time.Time) *time.Time {
 }
 
 // ListRequests implements app.RequestListReadModel as adapters/postgres/readmodels answers
-// it: the same filters, the rows ordered by the sort key then the ID (names compared byte by
-// byte, as the "C" collation does), the keyset cursor, and the same totals (every match of
+// it: the same filters, the rows ordered by the sort key then the ID (names by their collation
+// keys compared byte by byte, as the "C" collation does; statuses by the lifecycle), the keyset cursor, and the same totals (every match of
 // the companies and statuses; with a search or an assignee, counted up to app.MaxSearchTotal).
 func (s *Snapshot) ListRequests(_ context.Context, q app.RequestListQuery) (app.RequestPage, error) {
 	empty := app.RequestPage{Requests: []app.RequestSummary{}}
@@ -237,17 +240,18 @@ var orders = map[app.SortColumn]func(a, b *row) int{
 	app.SortCompany:      func(a, b *row) int { return strings.Compare(a.companyKey, b.companyKey) },
 	app.SortAssignee:     func(a, b *row) int { return strings.Compare(a.assigneeKey, b.assigneeKey) },
 	app.SortStatus: func(a, b *row) int {
-		return strings.Compare(string(a.statusKey()), string(b.statusKey()))
+		return strings.Compare(a.statusKey(), b.statusKey())
 	},
 	app.SortID: func(a, b *row) int { return 0 },
 }
 
-// statusKey is the row's status; a cursor's pivot row has no request and carries its key.
-func (r *row) statusKey() request.Status {
+// statusKey is the row's status sort key (the lifecycle order); a cursor's pivot row has no
+// request and carries its key.
+func (r *row) statusKey() string {
 	if r.req == nil {
 		return r.pivotStatus
 	}
-	return r.req.Status()
+	return app.StatusSortKey(r.req.Status())
 }
 
 // pivotOf is a row that sorts exactly where the cursor points.
@@ -263,7 +267,7 @@ func pivotOf(c app.ListCursor) (*row, error) {
 	case app.SortCustomer:
 		p.customerKey = c.Key
 	case app.SortStatus:
-		p.pivotStatus = request.Status(c.Key)
+		p.pivotStatus = c.Key
 	case app.SortCompany:
 		p.companyKey = c.Key
 	case app.SortAssignee:

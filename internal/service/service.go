@@ -231,6 +231,7 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		RequestDetails: readmodels.NewDetails(pool),
 		Directory:      readmodels.NewDirectory(pool),
 		AccessLog:      accesslog.New(pool),
+		RequestReads:   readmodels.NewRequestReads(pool),
 		Reports:        reportsReadModel(pool),
 		Webhooks:       s.Webhooks,
 		// Read-your-writes waits for the checkpoints of every read model: explicitly with

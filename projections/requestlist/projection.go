@@ -10,7 +10,6 @@ package requestlist
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/internal/collation"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/requestevents"
 )
@@ -38,8 +38,13 @@ func NewProjection() *Projection {
 // Schema implements projections.Projection.
 //
 // request_list: one row per request. The *_key columns are the sort keys of the name columns
-// (lower case, as the application's SortKey makes them) in the "C" collation, so that the database orders
-// rows exactly as the application's catalog does and btree indexes serve the order.
+// (collation keys, as the application's SortKey makes them with internal/collation: accents
+// and case ordered as people expect) in the "C" collation, so that the database orders rows
+// exactly as the application's catalog does and btree indexes serve the order. Sorting by
+// status follows the lifecycle (new, active, completed): the queries compute that key from
+// status (app.StatusSortKeys), each (status) partition of the indexes being already in order.
+// customer_wrote_at is when the customer last wrote in the chat (the console's "unread" and
+// "customer wrote" marks).
 //
 // Indexes, two families, so that one page of any view in any order is a short index walk
 // whatever the caller's companies (see List for how a query picks one):
@@ -82,6 +87,7 @@ CREATE TABLE request_list (
     assigned_at    timestamptz,
     closed_at      timestamptz,
     last_activity  timestamptz NOT NULL,
+    customer_wrote_at timestamptz,
     messages       integer     NOT NULL,
     files          integer     NOT NULL
 );
@@ -140,6 +146,7 @@ type row struct {
 	assignedAt    *time.Time
 	closedAt      *time.Time
 	lastActivity  time.Time
+	customerWrote *time.Time
 	messages      int32
 	files         int32
 
@@ -239,6 +246,9 @@ func fold(r *row, e eventlog.Event, at time.Time, techs map[uuid.UUID]string) {
 		r.assignee, r.assigneeName, r.status, r.assignedAt = uuid.Nil, "", request.StatusNew, nil
 	case *request.MessageSent:
 		r.messages++
+		if e.From == request.CustomerSide {
+			r.customerWrote = ptr(at)
+		}
 	case *request.FileShared:
 		r.files++
 	case *request.Closed:
@@ -253,7 +263,7 @@ func ptr[T any](v T) *T { return &v }
 func readRows(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*row, error) {
 	out := make(map[uuid.UUID]*row, len(ids))
 	rs, err := tx.Query(ctx, `SELECT id, company_id, company_name, customer_name, customer_email, status, assignee_id,
-			assignee_name, platform, submitted_at, assigned_at, closed_at, last_activity, messages, files
+			assignee_name, platform, submitted_at, assigned_at, closed_at, last_activity, customer_wrote_at, messages, files
 		FROM request_list WHERE id = ANY($1)`, projections.UUIDs(ids))
 	if err != nil {
 		return nil, fmt.Errorf("request list: read rows: %w", err)
@@ -264,7 +274,7 @@ func readRows(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*r
 		var assignee *uuid.UUID
 		var status string
 		if err := rs.Scan(&r.id, &r.companyID, &r.companyName, &r.customerName, &r.customerEmail, &status, &assignee,
-			&r.assigneeName, &r.platform, &r.submittedAt, &r.assignedAt, &r.closedAt, &r.lastActivity, &r.messages, &r.files); err != nil {
+			&r.assigneeName, &r.platform, &r.submittedAt, &r.assignedAt, &r.closedAt, &r.lastActivity, &r.customerWrote, &r.messages, &r.files); err != nil {
 			return nil, fmt.Errorf("request list: read rows: %w", err)
 		}
 		r.status, r.oldStatus = request.Status(status), request.Status(status)
@@ -331,7 +341,7 @@ func writeNames(ctx context.Context, tx pgx.Tx, companies, techs map[uuid.UUID]s
 		ids, names, keys := make([]uuid.UUID, 0, len(companies)), make([]string, 0, len(companies)), make([]string, 0, len(companies))
 		for id, name := range companies {
 			name = projections.Text(name)
-			ids, names, keys = append(ids, id), append(names, name), append(keys, strings.ToLower(name))
+			ids, names, keys = append(ids, id), append(names, name), append(keys, collation.Key(name))
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO request_list_companies (id, name, key)
 			SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])
@@ -356,7 +366,7 @@ func writeNames(ctx context.Context, tx pgx.Tx, companies, techs map[uuid.UUID]s
 var listColumns = []string{
 	"id", "company_id", "company_name", "company_key", "customer_name", "customer_email", "customer_key", "description",
 	"status", "assignee_id", "assignee_name", "assignee_key", "platform", "submitted_at", "assigned_at", "closed_at",
-	"last_activity", "messages", "files",
+	"last_activity", "customer_wrote_at", "messages", "files",
 }
 
 func insertRows(ctx context.Context, tx pgx.Tx, created []*row) error {
@@ -371,10 +381,10 @@ func insertRows(ctx context.Context, tx pgx.Tx, created []*row) error {
 		companyName, customerName, customerEmail := projections.Text(r.companyName), projections.Text(r.customerName), projections.Text(r.customerEmail)
 		description, assigneeName := projections.Text(r.description), projections.Text(r.assigneeName)
 		values[i] = []any{
-			projections.UUID(r.id), projections.UUID(r.companyID), companyName, strings.ToLower(companyName), customerName, customerEmail,
-			strings.ToLower(customerName), description, projections.Text(string(r.status)), projections.NullUUID(r.assignee), assigneeName,
-			strings.ToLower(assigneeName), projections.Text(r.platform), r.submittedAt, r.assignedAt, r.closedAt, r.lastActivity,
-			r.messages, r.files,
+			projections.UUID(r.id), projections.UUID(r.companyID), companyName, collation.Key(companyName), customerName, customerEmail,
+			collation.Key(customerName), description, projections.Text(string(r.status)), projections.NullUUID(r.assignee), assigneeName,
+			collation.Key(assigneeName), projections.Text(r.platform), r.submittedAt, r.assignedAt, r.closedAt, r.lastActivity,
+			r.customerWrote, r.messages, r.files,
 		}
 		search[i] = []any{projections.UUID(r.id), request.SearchDocument(customerName, customerEmail, description)}
 	}
@@ -400,24 +410,25 @@ func updateRows(ctx context.Context, tx pgx.Tx, changed []*row) error {
 	assignedAt := make([]*time.Time, n)
 	closedAt := make([]*time.Time, n)
 	lastActivity := make([]time.Time, n)
+	customerWrote := make([]*time.Time, n)
 	messages := make([]int32, n)
 	files := make([]int32, n)
 	for i, r := range changed {
 		ids[i], statuses[i], assignees[i] = projections.UUID(r.id), projections.Text(string(r.status)), projections.NullUUID(r.assignee)
 		names[i] = projections.Text(r.assigneeName)
-		keys[i] = strings.ToLower(names[i])
-		assignedAt[i], closedAt[i], lastActivity[i] = r.assignedAt, r.closedAt, r.lastActivity
+		keys[i] = collation.Key(names[i])
+		assignedAt[i], closedAt[i], lastActivity[i], customerWrote[i] = r.assignedAt, r.closedAt, r.lastActivity, r.customerWrote
 		messages[i], files[i] = r.messages, r.files
 	}
 	_, err := tx.Exec(ctx, `UPDATE request_list AS r SET
 			status = u.status, assignee_id = u.assignee_id, assignee_name = u.assignee_name, assignee_key = u.assignee_key,
 			assigned_at = u.assigned_at, closed_at = u.closed_at, last_activity = u.last_activity,
-			messages = u.messages, files = u.files
+			customer_wrote_at = u.customer_wrote_at, messages = u.messages, files = u.files
 		FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-			$8::timestamptz[], $9::integer[], $10::integer[])
-			AS u(id, status, assignee_id, assignee_name, assignee_key, assigned_at, closed_at, last_activity, messages, files)
+			$8::timestamptz[], $9::timestamptz[], $10::integer[], $11::integer[])
+			AS u(id, status, assignee_id, assignee_name, assignee_key, assigned_at, closed_at, last_activity, customer_wrote_at, messages, files)
 		WHERE r.id = u.id`,
-		ids, statuses, assignees, names, keys, assignedAt, closedAt, lastActivity, messages, files)
+		ids, statuses, assignees, names, keys, assignedAt, closedAt, lastActivity, customerWrote, messages, files)
 	if err != nil {
 		return fmt.Errorf("request list: update rows: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/internal/collation"
 )
 
 // storedRow is a request_list row as the tests compare it.
@@ -35,6 +36,7 @@ type storedRow struct {
 	AssignedAt    *time.Time
 	ClosedAt      *time.Time
 	LastActivity  time.Time
+	CustomerWrote *time.Time
 	Messages      int32
 	Files         int32
 }
@@ -44,10 +46,10 @@ func readRow(t testing.TB, pool *pgxpool.Pool, id uuid.UUID) (storedRow, bool) {
 	var r storedRow
 	err := pool.QueryRow(context.Background(), `SELECT id, company_id, company_name, company_key, customer_name, customer_email,
 		customer_key, description, status, assignee_id, assignee_name, assignee_key, platform, submitted_at, assigned_at,
-		closed_at, last_activity, messages, files FROM request_list WHERE id = $1`, id).Scan(
+		closed_at, last_activity, customer_wrote_at, messages, files FROM request_list WHERE id = $1`, id).Scan(
 		&r.ID, &r.CompanyID, &r.CompanyName, &r.CompanyKey, &r.CustomerName, &r.CustomerEmail, &r.CustomerKey, &r.Description,
 		&r.Status, &r.AssigneeID, &r.AssigneeName, &r.AssigneeKey, &r.Platform, &r.SubmittedAt, &r.AssignedAt, &r.ClosedAt,
-		&r.LastActivity, &r.Messages, &r.Files)
+		&r.LastActivity, &r.CustomerWrote, &r.Messages, &r.Files)
 	if err != nil {
 		return r, false
 	}
@@ -57,6 +59,9 @@ func readRow(t testing.TB, pool *pgxpool.Pool, id uuid.UUID) (storedRow, bool) {
 	}
 	if r.ClosedAt != nil {
 		r.ClosedAt = ptr(r.ClosedAt.UTC())
+	}
+	if r.CustomerWrote != nil {
+		r.CustomerWrote = ptr(r.CustomerWrote.UTC())
 	}
 	return r, true
 }
@@ -86,8 +91,8 @@ func TestApplyEveryEventType(t *testing.T) {
 	id := uuid.New()
 	t0 := time.Date(2026, 3, 2, 10, 0, 0, 123456000, time.UTC)
 	want := storedRow{
-		ID: id, CompanyID: company, CompanyName: "Acme Corp", CompanyKey: "acme corp",
-		CustomerName: "Ann O'Neil", CustomerEmail: "ann@example.com", CustomerKey: "ann o'neil",
+		ID: id, CompanyID: company, CompanyName: "Acme Corp", CompanyKey: collation.Key("Acme Corp"),
+		CustomerName: "Ann O'Neil", CustomerEmail: "ann@example.com", CustomerKey: collation.Key("ann o'neil"),
 		Description: "Printer on FIRE", Status: "new", Platform: "windows", SubmittedAt: t0, LastActivity: t0,
 	}
 	steps := []struct {
@@ -97,10 +102,10 @@ func TestApplyEveryEventType(t *testing.T) {
 		{&request.Submitted{RequestID: id, CompanyID: company, PortalID: uuid.New(), Customer: request.Customer{Name: "Ann O'Neil", Email: "ann@example.com"},
 			Description: "Printer on FIRE", Source: request.Source{Platform: request.Windows}}, func(time.Time) {}},
 		{&request.Assigned{TechnicianID: alice}, func(at time.Time) {
-			want.Status, want.AssigneeID, want.AssigneeName, want.AssigneeKey, want.AssignedAt = "active", &alice, "Alice Martin", "alice martin", ptr(at)
+			want.Status, want.AssigneeID, want.AssigneeName, want.AssigneeKey, want.AssignedAt = "active", &alice, "Alice Martin", collation.Key("Alice Martin"), ptr(at)
 		}},
 		{&request.ChatJoined{TechnicianID: alice}, func(time.Time) {}},
-		{&request.MessageSent{MessageID: uuid.New(), From: request.CustomerSide, Body: "hi"}, func(time.Time) { want.Messages++ }},
+		{&request.MessageSent{MessageID: uuid.New(), From: request.CustomerSide, Body: "hi"}, func(at time.Time) { want.Messages++; want.CustomerWrote = ptr(at) }},
 		{&request.MessageSent{MessageID: uuid.New(), From: request.TechnicianSide, TechnicianID: alice, Body: "hello"}, func(time.Time) { want.Messages++ }},
 		{&request.NoteAdded{NoteID: uuid.New(), TechnicianID: alice, Body: "note"}, func(time.Time) {}},
 		{&request.FileShared{FileID: uuid.New(), From: request.CustomerSide, Name: "a.png", Size: 1, SHA256: "x"}, func(time.Time) { want.Files++ }},
@@ -110,13 +115,13 @@ func TestApplyEveryEventType(t *testing.T) {
 		{&request.ScreenSharingDeclined{}, func(time.Time) {}},
 		{&request.MobileProfileSent{TechnicianID: alice, Profile: "vpn"}, func(time.Time) {}},
 		{&request.Transferred{From: alice, To: bob}, func(at time.Time) {
-			want.AssigneeID, want.AssigneeName, want.AssigneeKey, want.AssignedAt = &bob, "Bob Durand", "bob durand", ptr(at)
+			want.AssigneeID, want.AssigneeName, want.AssigneeKey, want.AssignedAt = &bob, "Bob Durand", collation.Key("Bob Durand"), ptr(at)
 		}},
 		{&request.Unassigned{TechnicianID: bob}, func(time.Time) {
 			want.Status, want.AssigneeID, want.AssigneeName, want.AssigneeKey, want.AssignedAt = "new", nil, "", "", nil
 		}},
 		{&request.Assigned{TechnicianID: alice}, func(at time.Time) {
-			want.Status, want.AssigneeID, want.AssigneeName, want.AssigneeKey, want.AssignedAt = "active", &alice, "Alice Martin", "alice martin", ptr(at)
+			want.Status, want.AssigneeID, want.AssigneeName, want.AssigneeKey, want.AssignedAt = "active", &alice, "Alice Martin", collation.Key("Alice Martin"), ptr(at)
 		}},
 		{&request.ChatJoined{TechnicianID: alice}, func(time.Time) {}},
 		{&request.FileShared{FileID: uuid.New(), From: request.TechnicianSide, TechnicianID: alice, Name: "b.pdf", Size: 1, SHA256: "x"}, func(time.Time) { want.Files++ }},
@@ -178,7 +183,8 @@ func TestNamesFromEarlierBatches(t *testing.T) {
 	l.Request(id, &request.Assigned{TechnicianID: tech})
 	apply(t, pool, l.Events[n:])
 	got, _ := readRow(t, pool, id)
-	if got.CompanyName != "Globex" || got.CompanyKey != "globex" || got.AssigneeName != "Zoë Ünal" || got.AssigneeKey != "zoë ünal" || got.CustomerKey != "émile" {
+	if got.CompanyName != "Globex" || got.CompanyKey != collation.Key("Globex") || got.AssigneeName != "Zoë Ünal" ||
+		got.AssigneeKey != collation.Key("Zoë Ünal") || got.CustomerKey != collation.Key("Émile") {
 		t.Fatalf("names: %s", asJSON(got))
 	}
 }

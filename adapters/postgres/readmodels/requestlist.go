@@ -56,7 +56,8 @@ var sortKeys = map[app.SortColumn]sortKey{
 }
 
 const selectColumns = `r.id, r.company_id, r.company_name, r.customer_name, r.customer_email, r.description, r.status,
-	r.assignee_id, r.assignee_name, r.platform, r.submitted_at, r.assigned_at, r.closed_at, r.last_activity, r.messages, r.files`
+	r.assignee_id, r.assignee_name, r.platform, r.submitted_at, r.assigned_at, r.closed_at, r.last_activity, r.customer_wrote_at,
+	r.messages, r.files`
 
 // strategy names how List finds a page; tests and the EXPLAIN benchmark look at it.
 type strategy string
@@ -209,7 +210,34 @@ func (b *builder) orderBy(prefix string, constant bool) string {
 	if b.key.column == "" || constant {
 		return prefix + "id " + b.dir()
 	}
-	return prefix + b.key.column + " " + b.dir() + ", " + prefix + "id " + b.dir()
+	return b.keyExpr(prefix) + " " + b.dir() + ", " + prefix + "id " + b.dir()
+}
+
+// keyExpr is the sort key of rows prefix (say "r."): the key column, or for the status the
+// key app.StatusSortKey gives it (the lifecycle order), computed from the column.
+func (b *builder) keyExpr(prefix string) string {
+	if b.q.Sort == app.SortStatus {
+		return statusKey(prefix + "status")
+	}
+	return prefix + b.key.column
+}
+
+// statusKey is the SQL of app.StatusSortKey of the status expression status.
+func statusKey(status string) string {
+	keys := app.StatusSortKeys()
+	statuses := make([]request.Status, 0, len(keys))
+	for s := range keys {
+		statuses = append(statuses, s)
+	}
+	slices.Sort(statuses)
+	var sb strings.Builder
+	sb.WriteString("(CASE " + status)
+	for _, s := range statuses {
+		// The keys and statuses are the application's constants, never a caller's text.
+		sb.WriteString(" WHEN '" + string(s) + "' THEN '" + keys[s] + "'")
+	}
+	sb.WriteString(` ELSE '9-' || ` + status + ` END COLLATE "C")`)
+	return sb.String()
 }
 
 // after is the keyset condition on rows r: strictly after the cursor in the query's order.
@@ -229,7 +257,7 @@ func (b *builder) after() string {
 	columns, values := "r.id", id
 	if b.key.column != "" {
 		k, _ := b.cursorKey()
-		columns, values = "r."+b.key.column+", "+columns, b.arg(k)+"::"+b.key.typ+", "+values
+		columns, values = b.keyExpr("r.")+", "+columns, b.arg(k)+"::"+b.key.typ+", "+values
 	}
 	if b.inPair {
 		columns, values = "r.company_id, r.status, "+columns, "p.company_id, p.status, "+values
@@ -286,7 +314,7 @@ func (b *builder) pairs(pairs []pair) string {
 		from += " LEFT JOIN request_list_companies c ON c.id = p.company_id"
 		partitionKey, constant = "coalesce(c.key, '')", true
 	case app.SortStatus:
-		partitionKey, constant = `(p.status COLLATE "C")`, true
+		partitionKey, constant = statusKey("p.status"), true
 	}
 	b.inPair = true
 	return b.lateral(from, "r.company_id = p.company_id AND r.status = p.status", partitionKey, constant)
@@ -302,7 +330,7 @@ func (b *builder) statuses(statuses []string, everyCompany bool) string {
 	}
 	partitionKey, constant := "", false
 	if b.q.Sort == app.SortStatus {
-		partitionKey, constant = `(p.status COLLATE "C")`, true
+		partitionKey, constant = statusKey("p.status"), true
 	}
 	return b.lateral(from, where, partitionKey, constant)
 }
@@ -465,7 +493,7 @@ func scanSummaries(rows pgx.Rows) ([]app.RequestSummary, error) {
 		var assignee *uuid.UUID
 		var messages, files int32
 		if err := rows.Scan(&s.ID, &s.CompanyID, &s.CompanyName, &s.CustomerName, &s.CustomerEmail, &s.Description, &status,
-			&assignee, &assigneeName, &platform, &s.SubmittedAt, &s.AssignedAt, &s.ClosedAt, &s.LastActivity, &messages, &files); err != nil {
+			&assignee, &assigneeName, &platform, &s.SubmittedAt, &s.AssignedAt, &s.ClosedAt, &s.LastActivity, &s.CustomerWroteAt, &messages, &files); err != nil {
 			return nil, err
 		}
 		s.Status, s.Platform = request.Status(status), request.Platform(platform)
@@ -479,6 +507,9 @@ func scanSummaries(rows pgx.Rows) ([]app.RequestSummary, error) {
 		}
 		if s.ClosedAt != nil {
 			s.ClosedAt = ptr(s.ClosedAt.UTC())
+		}
+		if s.CustomerWroteAt != nil {
+			s.CustomerWroteAt = ptr(s.CustomerWroteAt.UTC())
 		}
 		out = append(out, s)
 	}

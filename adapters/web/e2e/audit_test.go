@@ -50,11 +50,12 @@ func TestAuditorReadsACompletedRequest(t *testing.T) {
 	ann.waitFor("status completed", hasText("#request-status", "completed"))
 	ann.waitFor("the private note", hasText("#chat li.note", note))
 	ann.waitFor("the link to the timeline", exists("a#timeline-link[href="+js("/console/requests/"+id+"/timeline")+"]"))
-	if n := eval[int](ann, "no action", "document.querySelectorAll('#actions, [data-action], #composer, form[action^=\"/console/requests/\"]').length"); n != 0 {
+	if n := eval[int](ann, "no action", "document.querySelectorAll('#actions, [data-action], #composer, form[method=post][action^=\"/console/requests/\"]').length"); n != 0 {
 		ann.fail("no action", "%d action buttons or forms on the auditor's page", n)
 	}
-	if forms := eval[[]string](ann, "no form but logging out", "Array.from(document.querySelectorAll('form')).map(f => f.id)"); len(forms) != 1 || forms[0] != "logout" {
-		ann.fail("no form but logging out", "the page's forms are %v", forms)
+	// The list's search form reads (GET); logging out is the only form that posts.
+	if forms := eval[[]string](ann, "no form but logging out", "Array.from(document.querySelectorAll('form')).filter(f => f.method === 'post').map(f => f.id)"); len(forms) != 1 || forms[0] != "logout" {
+		ann.fail("no form but logging out", "the page's forms that post are %v", forms)
 	}
 
 	// The timeline: every event a row under the chain's verdict; an earlier row shows the
