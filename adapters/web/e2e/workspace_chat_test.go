@@ -319,11 +319,36 @@ func TestTenTabsShareOneLiveConnection(t *testing.T) {
 			tab.waitFor("the remaining tabs stay live", exists("#request-status[data-status=new]"))
 		}
 	}
-	deadline := time.Now().Add(stepTimeout)
-	for lead = leaders(); len(lead) != 1; lead = leaders() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after the leader closed, %d tabs hold an event stream (%v); one wanted", len(lead), lead)
+	oneLeader := func(when string) int {
+		deadline := time.Now().Add(stepTimeout)
+		for lead = leaders(); len(lead) != 1; lead = leaders() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s, %d tabs hold an event stream (%v); one wanted", when, len(lead), lead)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		time.Sleep(100 * time.Millisecond)
+		return lead[0]
+	}
+	// The browser freezes the new leader (as it does to background tabs to save energy): it
+	// hands the stream on, and catches up when it runs again.
+	frozenAt := oneLeader("after the leader closed")
+	frozen := tabs[frozenAt]
+	lifecycle := func(state page.SetWebLifecycleStateState) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: state})
+			return err
+		})
+	}
+	frozen.do("freeze the leader tab", lifecycle(page.SetWebLifecycleStateStateFrozen))
+	api.command(http.MethodPost, "/requests/"+id+"/assign", nil)
+	for _, tab := range tabs {
+		if tab != nil && tab != frozen {
+			tab.waitFor("the tabs stay live while the leader is frozen", exists("#request-status[data-status=active]"))
+		}
+	}
+	frozen.do("resume the frozen tab", lifecycle(page.SetWebLifecycleStateStateActive))
+	frozen.waitFor("the resumed tab catches up", exists("#request-status[data-status=active]"))
+	if oneLeader("after the frozen tab resumed") == frozenAt {
+		t.Fatal("the frozen tab still holds the stream: it did not hand it on")
 	}
 }

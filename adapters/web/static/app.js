@@ -433,31 +433,65 @@
       }
     });
     channel.postMessage({ t: 'hello', from: me });
-    navigator.locks.request(name, function () {
-      leader = true;
-      body.setAttribute('data-live-role', 'leader');
-      source = openStream(function (kind, data, id) {
-        onMessage(kind, data, id);
-        channel.postMessage({ t: 'msg', kind: kind, data: data, id: id });
-      }, function (state) {
-        onState(state);
-        channel.postMessage({ t: 'state', state: state });
+
+    // campaign waits in line for the lock; holding it, the tab follows the stream for all.
+    var pending = null; // the AbortController of the request waiting in line
+    function campaign() {
+      pending = window.AbortController ? new AbortController() : null;
+      navigator.locks.request(name, pending ? { signal: pending.signal } : {}, function () {
+        pending = null;
+        leader = true;
+        body.setAttribute('data-live-role', 'leader');
+        source = openStream(function (kind, data, id) {
+          onMessage(kind, data, id);
+          channel.postMessage({ t: 'msg', kind: kind, data: data, id: id });
+        }, function (state) {
+          onState(state);
+          channel.postMessage({ t: 'state', state: state });
+        });
+        // The lock is held until the tab resigns: it goes away, or is frozen.
+        return new Promise(function (resolve) {
+          stepDown = resolve;
+        });
+      }).catch(function () {
+        // Left the line (frozen), or the page is going away: nothing to follow now.
       });
-      // The lock is held until the page goes away.
-      return new Promise(function (resolve) {
-        stepDown = resolve;
-      });
-    }).catch(function () {
-      // The lock could not be had (the page is going away): nothing to follow.
-    });
-    window.addEventListener('pagehide', function () {
+    }
+
+    function resign() {
       if (source) {
         source.close();
+        source = null;
       }
-      channel.close();
+      leader = false;
+      body.setAttribute('data-live-role', 'follower');
       if (stepDown) {
         stepDown();
+        stepDown = null;
       }
+    }
+
+    campaign();
+    window.addEventListener('pagehide', function () {
+      resign();
+      channel.close();
+    });
+    // A tab the browser freezes (in the background, to save energy) runs no script: as the
+    // leader it would leave every tab without updates, so it gives the stream to another and
+    // waits in line again when it runs again.
+    document.addEventListener('freeze', function () {
+      if (leader) {
+        resign();
+      } else if (pending) {
+        pending.abort(); // a frozen tab granted the lock would hold it and follow nothing
+        pending = null;
+      }
+    });
+    document.addEventListener('resume', function () {
+      if (!leader && !pending) {
+        campaign();
+      }
+      refreshAll(''); // what changed while frozen
     });
     // A page restored from the back/forward cache has let its stream and its place in line
     // go: it starts again from the server.
