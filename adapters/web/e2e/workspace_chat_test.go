@@ -352,3 +352,27 @@ func TestTenTabsShareOneLiveConnection(t *testing.T) {
 		t.Fatal("the frozen tab still holds the stream: it did not hand it on")
 	}
 }
+
+// TestLiveWithoutWebLocks: a browser without Web Locks (or BroadcastChannel) falls back to an
+// event stream of each tab's own, and stays live.
+func TestLiveWithoutWebLocks(t *testing.T) {
+	t.Parallel()
+	srv, br := shared(t)
+	id := srv.apiSubmit(t, srv.Portal2, "Otto Old", "otto@example.com", "An older browser", "windows").RequestID
+	carol := br.actor(t, "carol", srv.URL, consoleSize)
+	carol.signIn(srv, srv.Carol, "available")
+	carol.do("take Web Locks and BroadcastChannel away", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }); window.BroadcastChannel = undefined;`})
+		return err
+	}))
+	carol.open("/console/requests/" + id)
+	carol.waitFor("the page is live", hasText("#live-status", "Live updates are on"))
+	if role := eval[string](carol, "no shared stream", "document.body.getAttribute('data-live-role') || ''"); role != "" {
+		carol.fail("no shared stream", "the tab took the role %q without Web Locks", role)
+	}
+	api := srv.apiLogin(t, srv.Carol)
+	api.command(http.MethodPut, "/me/availability", map[string]string{"availability": "available"})
+	api.command(http.MethodPost, "/requests/"+id+"/assign", nil)
+	carol.waitFor("the change shows live", exists("#request-status[data-status=active]"))
+}
