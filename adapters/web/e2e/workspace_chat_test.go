@@ -170,8 +170,8 @@ func TestWorkspaceChat(t *testing.T) {
   window.Notification = N;
   return true;
 })()`)
-	if !alice.has("#notifications input#chat-alerts[type=checkbox]") || !alice.has("label[for=chat-alerts]") {
-		alice.fail(step, "no labelled opt-in box in the notifications area")
+	if !alice.has("#notifications + p.chat-alerts input#chat-alerts[type=checkbox]") || !alice.has("label[for=chat-alerts]") {
+		alice.fail(step, "no labelled opt-in box under the notifications")
 	}
 	if eval[bool](alice, step, "document.getElementById('chat-alerts').checked") {
 		alice.fail(step, "alerts are on before the technician chose them")

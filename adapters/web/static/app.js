@@ -671,7 +671,7 @@
     }
   });
 
-  // The opt-in lives in the console's notifications area; the browser's permission is asked
+  // The opt-in sits under the console's notifications; the browser's permission is asked
   // only when the technician ticks it.
   function alertsControl() {
     var area = document.getElementById('notifications');
@@ -694,7 +694,8 @@
     p.appendChild(box);
     p.appendChild(label);
     p.appendChild(hint);
-    area.appendChild(p);
+    // After the notifications, not in them: their area is a live region, read out on change.
+    area.insertAdjacentElement('afterend', p);
     box.addEventListener('change', function () {
       try {
         window.localStorage.setItem(alertsKey, box.checked ? 'on' : 'off');
