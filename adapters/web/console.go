@@ -29,6 +29,10 @@ func formPost(r *http.Request) bool {
 func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request, tokenOK func(token string) bool) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 	if err := r.ParseForm(); err != nil || !tokenOK(r.PostForm.Get("csrf_token")) {
+		if fromScript(r) {
+			writeFetchError(w, http.StatusForbidden, "forbidden", badTokenMessage)
+			return false
+		}
 		h.errorPage(w, r, http.StatusForbidden, "")
 		return false
 	}

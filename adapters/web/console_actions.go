@@ -61,8 +61,12 @@ func (h *Handler) technicianAction(w http.ResponseWriter, r *http.Request, s app
 // actionDone answers a form action: a form without its token is a 403; a request the caller
 // may not see is a 404 (R2); any other failure is a flash message on the page the action came
 // from; a success remembers the position it wrote, so that the next page waits for the read
-// models to show it.
+// models to show it. The page's script gets a JSON answer instead (fetchDone).
 func (h *Handler) actionDone(w http.ResponseWriter, r *http.Request, res app.Result, err error, page string) {
+	if fromScript(r) {
+		h.fetchDone(w, r, res, err)
+		return
+	}
 	if err != nil {
 		if errors.Is(err, errBadFormToken) {
 			h.errorPage(w, r, http.StatusForbidden, "")

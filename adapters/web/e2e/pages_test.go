@@ -104,14 +104,26 @@ func requestRow(id string) string {
 
 // ---- shared by both sides ----
 
-// send posts a chat message through form#send-message.
+// send posts a chat message through form#send-message. The page's script sends it with fetch
+// (the page stays, #15), and the chat shows it through the panel's refresh.
 func (a *actor) send(body string) {
 	a.t.Helper()
-	step := "send the message " + short(body)
-	a.fill(step, "form#send-message textarea[name=body]", body)
-	a.clickAndLoad(step, submitOf("form#send-message"))
+	a.sendWith("form#send-message", "message", body)
+}
+
+// sendWith sends a composer form (form#send-message or form#add-note) and waits until the chat
+// shows the entry of that kind with the body, the box is empty, and no error is shown.
+func (a *actor) sendWith(form, kind, body string) {
+	a.t.Helper()
+	step := "send the " + kind + " " + short(body)
+	a.fill(step, form+" textarea[name=body]", body)
+	a.click(step, submitOf(form))
+	a.waitFor(step+": it shows in the chat", anyHasText("ol#chat li.entry[data-kind="+kind+"]", body))
+	a.waitFor(step+": the box is empty again", "(document.querySelector("+js(form+" textarea")+") || {}).value === ''")
 	a.noError(step)
-	a.waitFor(step+": it shows in the chat", anyHasText("ol#chat li.entry[data-kind=message]", body))
+	if a.has(form + "-error") {
+		a.fail(step, "an error is shown next to the composer: %q", a.text(form+"-error"))
+	}
 }
 
 // upload shares a file through form#upload-file and returns the #error text, "" when none.

@@ -1,12 +1,14 @@
-// Helpstream's only script: live updates. Every action works without it (plain forms that POST
-// and redirect); with it, the panels follow the event stream of the page (server-sent events)
-// and re-fetch their server-rendered, escaped HTML when something changed.
+// Helpstream's only script: live updates and the chat. Every action works without it (plain
+// forms that POST and redirect); with it, the panels follow the event stream of the page
+// (server-sent events, one connection per browser shared by its tabs) and re-fetch their
+// server-rendered, escaped HTML when something changed, and the chat's composer sends without
+// leaving the page.
 (function () {
   'use strict';
 
   var body = document.body;
   var eventsURL = body.getAttribute('data-events');
-  if (!eventsURL || !window.EventSource || !window.fetch) {
+  if (!eventsURL || !window.fetch) {
     return;
   }
   var liveStatus = document.getElementById('live-status');
@@ -227,6 +229,21 @@
       }
       return;
     }
+    var before = chatBefore(section);
+    swapNow(section, html);
+    chatAfter(section, before);
+  }
+
+  function swapNow(section, html) {
+    if (held || leaving) {
+      waiting = waiting.filter(function (w) {
+        return w[0] !== section;
+      });
+      if (!leaving) {
+        waiting.push([section, html]);
+      }
+      return;
+    }
     var tpl = document.createElement('template');
     tpl.innerHTML = html;
     if (sameContent(section, tpl.content)) {
@@ -311,31 +328,560 @@
     return out;
   }
 
-  var since = body.getAttribute('data-since');
-  var source = new EventSource(eventsURL + (since ? '?after=' + encodeURIComponent(since) : ''));
-  source.addEventListener('open', function () {
-    say('Live updates are on.');
-  });
-  source.addEventListener('error', function () {
-    say('Live updates are interrupted; reconnecting…');
-  });
-  source.addEventListener('change', function (e) {
-    var data = {};
-    try {
-      data = JSON.parse(e.data);
-    } catch (err) {
-      data = {};
+  // One connection per browser (issue #15): a browser opens about six HTTP/1.1 connections per
+  // host, and each tab's own stream held one for as long as the tab was open, so the seventh
+  // tab never loaded. The tabs that follow the same stream (its URL: the technician's console
+  // stream, or one request's stream in the portal) elect a leader with a Web Lock held for the
+  // leader's life; the leader alone opens the EventSource and passes each message on over a
+  // BroadcastChannel. When it closes, its lock is released, the next tab in line takes it and
+  // opens the stream after the last message the tabs saw (?after=, which the server replays
+  // from its ring), so nothing is lost in between. Every tab then re-fetches its own panels
+  // through its own session, where the server applies R2 again: a tab sees only what it may.
+  // Where BroadcastChannel or Web Locks are missing, each tab has its own stream as before.
+
+  var lastId = body.getAttribute('data-since') || '';
+  var streamState = 'starting';
+
+  function onMessage(kind, data, id) {
+    if (id) {
+      lastId = id;
     }
-    schedule(sectionsFor(data), data.position || '');
-  });
-  source.addEventListener('notification', function (e) {
+    if (kind === 'change') {
+      schedule(sectionsFor(data), data.position || '');
+    } else if (kind === 'notification') {
+      notify(data);
+    }
+  }
+
+  function onState(state) {
+    streamState = state;
+    if (state === 'open') {
+      say('Live updates are on.');
+    } else if (state === 'error') {
+      say('Live updates are interrupted; reconnecting…');
+    }
+  }
+
+  // openStream opens the page's EventSource after the last message seen, handing every message
+  // to message(kind, data, id) and every change of its state to state('open' | 'error').
+  function openStream(message, state) {
+    var source = new EventSource(eventsURL + (lastId ? '?after=' + encodeURIComponent(lastId) : ''));
+    source.addEventListener('open', function () {
+      state('open');
+    });
+    source.addEventListener('error', function () {
+      state('error');
+    });
+    ['change', 'notification'].forEach(function (kind) {
+      source.addEventListener(kind, function (e) {
+        var data;
+        try {
+          data = JSON.parse(e.data);
+        } catch (err) {
+          return; // a malformed message is ignored
+        }
+        if (data && typeof data === 'object') {
+          message(kind, data, e.lastEventId || '');
+        }
+      });
+    });
+    return source;
+  }
+
+  // refreshAll re-fetches every panel: a tab that joins a stream already open may have missed
+  // what happened between its page being rendered and its joining.
+  function refreshAll(position) {
+    schedule(Array.prototype.slice.call(document.querySelectorAll('[data-fragment]')), position);
+  }
+
+  function startLive() {
+    if (!window.EventSource) {
+      return;
+    }
+    var shared = window.BroadcastChannel && navigator.locks && typeof navigator.locks.request === 'function';
+    if (!shared) {
+      var own = openStream(onMessage, onState);
+      window.addEventListener('pagehide', function () {
+        own.close();
+      });
+      return;
+    }
+    var name = 'helpstream-live ' + eventsURL;
+    var me = Math.random().toString(36).slice(2) + Date.now().toString(36);
+    var channel = new BroadcastChannel(name);
+    var leader = false;
+    var source = null;
+    var stepDown = null;
+    body.setAttribute('data-live-role', 'follower');
+    channel.addEventListener('message', function (e) {
+      var m = e.data;
+      if (!m || typeof m !== 'object') {
+        return;
+      }
+      if (m.t === 'msg' && !leader) {
+        onMessage(m.kind, m.data || {}, m.id);
+      } else if (m.t === 'state' && !leader) {
+        onState(m.state);
+      } else if (m.t === 'hello' && leader) {
+        channel.postMessage({ t: 'welcome', to: m.from, id: lastId, state: streamState });
+      } else if (m.t === 'welcome' && m.to === me && !leader) {
+        onState(m.state);
+        if (m.id && m.id !== lastId) {
+          lastId = m.id;
+          refreshAll(m.id);
+        }
+      }
+    });
+    channel.postMessage({ t: 'hello', from: me });
+
+    // campaign waits in line for the lock; holding it, the tab follows the stream for all.
+    var pending = null; // the AbortController of the request waiting in line
+    function campaign() {
+      pending = window.AbortController ? new AbortController() : null;
+      navigator.locks.request(name, pending ? { signal: pending.signal } : {}, function () {
+        pending = null;
+        leader = true;
+        body.setAttribute('data-live-role', 'leader');
+        source = openStream(function (kind, data, id) {
+          onMessage(kind, data, id);
+          channel.postMessage({ t: 'msg', kind: kind, data: data, id: id });
+        }, function (state) {
+          onState(state);
+          channel.postMessage({ t: 'state', state: state });
+        });
+        // The lock is held until the tab resigns: it goes away, or is frozen.
+        return new Promise(function (resolve) {
+          stepDown = resolve;
+        });
+      }).catch(function () {
+        // Left the line (frozen), or the page is going away: nothing to follow now.
+      });
+    }
+
+    function resign() {
+      if (source) {
+        source.close();
+        source = null;
+      }
+      leader = false;
+      body.setAttribute('data-live-role', 'follower');
+      if (stepDown) {
+        stepDown();
+        stepDown = null;
+      }
+    }
+
+    campaign();
+    window.addEventListener('pagehide', function () {
+      resign();
+      channel.close();
+    });
+    // A tab the browser freezes (in the background, to save energy) runs no script: as the
+    // leader it would leave every tab without updates, so it gives the stream to another and
+    // waits in line again when it runs again.
+    document.addEventListener('freeze', function () {
+      if (leader) {
+        resign();
+      } else if (pending) {
+        pending.abort(); // a frozen tab granted the lock would hold it and follow nothing
+        pending = null;
+      }
+    });
+    document.addEventListener('resume', function () {
+      if (!leader && !pending) {
+        campaign();
+      }
+      refreshAll(''); // what changed while frozen
+    });
+    // A page restored from the back/forward cache has let its stream and its place in line
+    // go: it starts again from the server.
+    window.addEventListener('pageshow', function (e) {
+      if (e.persisted) {
+        location.reload();
+      }
+    });
+  }
+
+  // ---- the chat ----
+  // The chat opens at its newest message and stays there while messages arrive, unless the
+  // reader scrolled up to read: then the new ones wait below a "New messages" button. The
+  // composer sends with fetch (Enter sends, Shift+Enter starts a new line), and the chat shows
+  // the message through the same refresh as the live updates.
+
+  var composerForms = ['send-message', 'add-note'];
+  var theirSide = body.classList.contains('portal') ? 'technician' : 'customer';
+  var baseTitle = document.title;
+  var unseen = 0;
+
+  function chatOf(root) {
+    return root.querySelector ? root.querySelector('ol#chat') : null;
+  }
+
+  function atBottom(chat) {
+    return chat.scrollHeight - chat.scrollTop - chat.clientHeight < 24;
+  }
+
+  function toBottom(chat) {
+    chat.scrollTop = chat.scrollHeight;
+  }
+
+  function theirs(chat) {
+    return chat.querySelectorAll('li.entry.from-' + theirSide + '[data-kind=message], li.entry.from-' + theirSide + '[data-kind=file]');
+  }
+
+  function chatBefore(section) {
+    var chat = chatOf(section);
+    if (!chat) {
+      return null;
+    }
+    return { chat: chat, bottom: atBottom(chat), top: chat.scrollTop, entries: chat.querySelectorAll('li.entry').length, theirs: theirs(chat).length };
+  }
+
+  function chatAfter(section, before) {
+    decorateComposer();
+    var chat = chatOf(section);
+    if (!chat) {
+      return;
+    }
+    ensureJumpButton(chat);
+    if (!before) {
+      toBottom(chat);
+      return;
+    }
+    var entries = chat.querySelectorAll('li.entry').length;
+    if (before.bottom) {
+      toBottom(chat);
+    } else if (chat.scrollTop !== before.top) {
+      chat.scrollTop = before.top; // a replaced list starts at its top: the reader stays put
+    }
+    if (entries > before.entries && !atBottom(chat)) {
+      showJump(chat, true);
+    }
+    var fresh = theirs(chat);
+    if (fresh.length > before.theirs) {
+      arrived(Array.prototype.slice.call(fresh, before.theirs));
+    }
+  }
+
+  function ensureJumpButton(chat) {
+    var wrap = chat.parentNode;
+    if (!wrap || wrap.querySelector('#chat-new-messages')) {
+      return;
+    }
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.id = 'chat-new-messages';
+    button.className = 'chat-new-messages';
+    button.hidden = true;
+    button.textContent = 'New messages ↓';
+    button.setAttribute('aria-label', 'New messages: go to the newest message');
+    button.addEventListener('click', function () {
+      var c = document.getElementById('chat');
+      if (c) {
+        toBottom(c);
+      }
+      button.hidden = true;
+      var box = document.getElementById('message-body') || document.getElementById('note-body') || c;
+      if (box) {
+        box.focus({ preventScroll: true });
+      }
+    });
+    wrap.appendChild(button);
+  }
+
+  function showJump(chat, show) {
+    var button = document.getElementById('chat-new-messages');
+    if (button) {
+      button.hidden = !show;
+    }
+  }
+
+  // The reader scrolling back to the newest message has seen the new ones.
+  document.addEventListener('scroll', function (e) {
+    var chat = e.target;
+    if (chat && chat.id === 'chat' && atBottom(chat)) {
+      showJump(chat, false);
+    }
+  }, true);
+
+  // ---- while the tab is hidden: a count in the title, and an alert when asked for ----
+
+  var alertsKey = 'helpstream.chat-alerts';
+  var audio = null;
+
+  function alertsOn() {
     try {
-      notify(JSON.parse(e.data));
+      return window.localStorage.getItem(alertsKey) === 'on';
     } catch (err) {
-      // a malformed notification is ignored
+      return false;
+    }
+  }
+
+  function arrived(items) {
+    if (!document.hidden || !items.length) {
+      return;
+    }
+    unseen += items.length;
+    document.title = '(' + unseen + ') ' + baseTitle;
+    if (!alertsOn()) {
+      return;
+    }
+    var last = items[items.length - 1];
+    var who = last.querySelector('.who');
+    var text = last.querySelector('.body');
+    if (window.Notification && Notification.permission === 'granted') {
+      try {
+        var n = new Notification('New message in Helpstream', {
+          body: ((who ? who.textContent + ' ' : '') + (text ? text.textContent : 'shared a file')).slice(0, 200),
+          tag: 'helpstream-chat ' + location.pathname
+        });
+        n.onclick = function () {
+          window.focus();
+          n.close();
+        };
+      } catch (err) {
+        // a browser that cannot show it here still counts in the title and beeps
+      }
+    }
+    beep();
+  }
+
+  function beep() {
+    if (!audio || audio.state === 'closed') {
+      return;
+    }
+    try {
+      var osc = audio.createOscillator();
+      var gain = audio.createGain();
+      gain.gain.value = 0.08;
+      osc.frequency.value = 880;
+      osc.connect(gain);
+      gain.connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + 0.15);
+    } catch (err) {
+      // no sound, then
+    }
+  }
+
+  document.addEventListener('visibilitychange', function () {
+    if (!document.hidden && unseen) {
+      unseen = 0;
+      document.title = baseTitle;
     }
   });
-  window.addEventListener('pagehide', function () {
-    source.close();
+
+  // The opt-in sits under the console's notifications; the browser's permission is asked
+  // only when the technician ticks it.
+  function alertsControl() {
+    var area = document.getElementById('notifications');
+    if (!area || !body.classList.contains('console')) {
+      return;
+    }
+    var p = document.createElement('p');
+    p.className = 'chat-alerts';
+    var box = document.createElement('input');
+    box.type = 'checkbox';
+    box.id = 'chat-alerts';
+    box.checked = alertsOn();
+    var label = document.createElement('label');
+    label.htmlFor = 'chat-alerts';
+    label.textContent = 'Alert me with a desktop notification and a sound when a customer writes while this tab is hidden';
+    var hint = document.createElement('span');
+    hint.id = 'chat-alerts-hint';
+    hint.className = 'hint';
+    hint.setAttribute('role', 'status');
+    p.appendChild(box);
+    p.appendChild(label);
+    p.appendChild(hint);
+    // After the notifications, not in them: their area is a live region, read out on change.
+    area.insertAdjacentElement('afterend', p);
+    box.addEventListener('change', function () {
+      try {
+        window.localStorage.setItem(alertsKey, box.checked ? 'on' : 'off');
+      } catch (err) {
+        // private mode: the choice lasts as long as the page
+      }
+      if (!box.checked) {
+        hint.textContent = '';
+        return;
+      }
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (Ctx && !audio) {
+        audio = new Ctx(); // made on the click, so the browser lets it play later
+      }
+      if (!window.Notification) {
+        hint.textContent = 'This browser shows no desktop notifications; you will hear a sound.';
+      } else if (Notification.permission === 'default') {
+        Promise.resolve(Notification.requestPermission()).then(function (perm) {
+          hint.textContent = perm === 'granted' ? '' : 'Desktop notifications are blocked for this site; you will hear a sound.';
+        });
+      } else if (Notification.permission === 'denied') {
+        hint.textContent = 'Desktop notifications are blocked for this site; you will hear a sound.';
+      }
+    });
+    // The sound needs a click on this page to be allowed: the next click anywhere gives it.
+    if (box.checked) {
+      document.addEventListener('click', function first() {
+        var Ctx = window.AudioContext || window.webkitAudioContext;
+        if (Ctx && !audio) {
+          audio = new Ctx();
+        }
+        document.removeEventListener('click', first);
+      });
+    }
+  }
+
+  // ---- sending without leaving the page ----
+
+  function composerForm(el) {
+    var form = el && el.closest ? el.closest('form') : null;
+    return form && composerForms.indexOf(form.id) >= 0 ? form : null;
+  }
+
+  function formError(form, text) {
+    var id = form.id + '-error';
+    var box = form.querySelector('textarea');
+    var p = document.getElementById(id);
+    if (!text) {
+      if (p) {
+        p.remove();
+      }
+      if (box) {
+        box.removeAttribute('aria-invalid');
+        box.setAttribute('aria-describedby', form.id + '-keys');
+      }
+      return;
+    }
+    if (!p) {
+      p = document.createElement('p');
+      p.id = id;
+      p.className = 'composer-error';
+      p.setAttribute('role', 'alert');
+      if (box) {
+        box.insertAdjacentElement('afterend', p);
+      } else {
+        form.appendChild(p);
+      }
+    }
+    p.textContent = text;
+    if (box) {
+      box.setAttribute('aria-invalid', 'true');
+      box.setAttribute('aria-describedby', id + ' ' + form.id + '-keys');
+    }
+  }
+
+  // decorateComposer tells how the keys work, in the forms the script sends.
+  function decorateComposer() {
+    composerForms.forEach(function (id) {
+      var form = document.getElementById(id);
+      var box = form && form.querySelector('textarea');
+      if (!box || document.getElementById(id + '-keys')) {
+        return;
+      }
+      var hint = document.createElement('p');
+      hint.id = id + '-keys';
+      hint.className = 'hint composer-keys';
+      hint.textContent = 'Enter sends; Shift+Enter starts a new line.';
+      box.insertAdjacentElement('afterend', hint);
+      if (!box.getAttribute('aria-invalid')) {
+        box.setAttribute('aria-describedby', hint.id);
+      }
+    });
+  }
+
+  function send(form) {
+    if (form.getAttribute('aria-busy') === 'true') {
+      return;
+    }
+    var box = form.querySelector('textarea');
+    if (box && box.value.trim() === '') {
+      formError(form, 'Write something first.');
+      box.focus();
+      return;
+    }
+    var data = new URLSearchParams(new FormData(form));
+    form.setAttribute('aria-busy', 'true');
+    var button = form.querySelector('button[type=submit]');
+    if (button) {
+      button.disabled = true;
+    }
+    fetch(form.action, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json', 'X-Requested-With': 'fetch' },
+      body: data
+    })
+      .then(function (res) {
+        // A session that ended answers with the login page (a redirect), not JSON.
+        if (res.redirected || res.status === 401 || (res.headers.get('Content-Type') || '').indexOf('application/json') !== 0) {
+          throw new Error('The message was not sent: your session may have ended. Reload the page (your text is kept here until you do).');
+        }
+        return res.json().catch(function () {
+          return {};
+        }).then(function (answer) {
+          if (!res.ok) {
+            var msg = answer && answer.error && answer.error.message;
+            throw new Error(msg || 'The message was not sent (error ' + res.status + '). Try again.');
+          }
+          return answer;
+        });
+      })
+      .then(function (answer) {
+        formError(form, '');
+        if (box) {
+          box.value = '';
+        }
+        var chat = document.getElementById('chat');
+        if (chat) {
+          toBottom(chat); // the writer wants to see what they sent
+        }
+        var section = form.closest('[data-fragment]');
+        if (section) {
+          schedule([section], answer.position || '');
+        }
+      })
+      .catch(function (err) {
+        formError(form, err && err.message && err.name !== 'TypeError' ? err.message : 'The message was not sent: the server could not be reached. Your text is kept; try again.');
+      })
+      .then(function () {
+        form.removeAttribute('aria-busy');
+        if (button) {
+          button.disabled = false;
+        }
+      });
+  }
+
+  // Registered in the capture phase, before the listener that marks the page as leaving.
+  document.addEventListener('submit', function (e) {
+    var form = composerForm(e.target);
+    if (form && window.URLSearchParams && window.FormData) {
+      e.preventDefault();
+      send(form);
+    }
+  }, true);
+
+  document.addEventListener('keydown', function (e) {
+    if (e.key !== 'Enter' || e.shiftKey || e.ctrlKey || e.altKey || e.metaKey || e.isComposing) {
+      return;
+    }
+    var form = composerForm(e.target);
+    if (form && e.target.tagName === 'TEXTAREA') {
+      e.preventDefault();
+      send(form);
+    }
   });
+
+  function startChat() {
+    var chat = document.getElementById('chat');
+    if (chat) {
+      ensureJumpButton(chat);
+      toBottom(chat);
+    }
+    decorateComposer();
+    alertsControl();
+  }
+
+  startChat();
+  startLive();
 })();
