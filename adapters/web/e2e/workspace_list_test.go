@@ -36,6 +36,7 @@ func TestWorkspaceList(t *testing.T) {
 	emile := srv.apiSubmit(t, srv.Portal1, "Émile Durand", "emile@example.com", "VPN drops every hour", "mac").RequestID
 	asa := srv.apiSubmit(t, srv.Portal1, "Åsa Lind", "asa@example.com", "Cannot log in", "windows").RequestID
 	srv.apiSubmit(t, srv.Portal1, "zed Shaw", "zed@example.com", "Keyboard missing keys", "android")
+	srv.apiSubmit(t, srv.Portal1, "Katherine Johnson", "katherine@example.com", "Cannot print the launch window charts", "android")
 	api.command(http.MethodPost, "/requests/"+asa+"/assign", nil)
 	api.command(http.MethodPost, "/requests/"+asa+"/join", nil)
 	api.command(http.MethodPost, "/requests/"+asa+"/close", nil)
@@ -69,6 +70,13 @@ func TestWorkspaceList(t *testing.T) {
 			alice.errorf(step, "%q is clipped in its cell", want)
 		}
 	}
+	// Every name shows, whole or cut with an ellipsis, before its description's preview: a name
+	// in an inline-block cut by the cell's own ellipsis vanished whole behind a long preview.
+	if hidden := eval[[]string](alice, "every name shows", `Array.from(document.querySelectorAll('table#requests td.customer a')).
+		filter(a => { const r = a.getBoundingClientRect(), td = a.closest('td'), c = td.getBoundingClientRect();
+			return r.width < Math.min(40, a.scrollWidth) || r.right > c.right - parseFloat(getComputedStyle(td).paddingRight) + 0.5; }).map(a => a.textContent)`); len(hidden) != 0 {
+		alice.errorf("every name shows", "names hidden or cut to nothing: %q", hidden)
+	}
 	if broken := eval[string](alice, "the column headers", headersOnOneLineJS); broken != "" {
 		alice.errorf("the column headers", "headers broken over lines: %s", broken)
 	}
@@ -92,15 +100,15 @@ func TestWorkspaceList(t *testing.T) {
 
 	step = "names sort as people expect"
 	order := eval[string](alice, step, `Array.from(document.querySelectorAll('table#requests tbody tr td.customer a')).map(a => a.textContent).join(', ')`)
-	if order != "Åsa Lind, Émile Durand, zed Shaw, Zoë Zhang" {
+	if order != "Åsa Lind, Émile Durand, Katherine Johnson, zed Shaw, Zoë Zhang" {
 		alice.errorf(step, "order %q", order)
 	}
 	alice.open("/console?view=all&sort=status&order=asc")
 	alice.waitFor("by status", exists(requestRow(asa)))
-	if got := eval[string](alice, "statuses by lifecycle", `Array.from(document.querySelectorAll('table#requests tbody tr')).map(r => r.dataset.status).join(',')`); got != "new,new,active,completed" {
+	if got := eval[string](alice, "statuses by lifecycle", `Array.from(document.querySelectorAll('table#requests tbody tr')).map(r => r.dataset.status).join(',')`); got != "new,new,new,active,completed" {
 		alice.errorf("statuses by lifecycle", "order %q", got)
 	}
-	for view, want := range map[string]string{"all": "4", "new": "2", "active": "1", "completed": "1"} {
+	for view, want := range map[string]string{"all": "5", "new": "3", "active": "1", "completed": "1"} {
 		if got := strings.TrimSpace(alice.text("[data-count=" + view + "]")); !strings.Contains(got, want) {
 			alice.errorf("the view counts", "%s says %q, want %s", view, got, want)
 		}
