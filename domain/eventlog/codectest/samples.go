@@ -40,6 +40,8 @@ func RequestSamples() []eventlog.Event {
 		&request.ScreenSharingAccepted{},
 		&request.ScreenSharingDeclined{},
 		&request.MobileProfileSent{TechnicianID: id2, Profile: "VPN"},
+		&request.ScreenSharingSessionStarted{SessionID: id3, Link: "https://meet.example/a%20b?s=1&t=<x>"},
+		&request.ScreenSharingSessionEnded{SessionID: id3, TechnicianID: id2, Reason: request.SessionEndedByTechnician},
 		&request.ChatEnded{TechnicianID: id2},
 		&request.Closed{TechnicianID: id2},
 	}
