@@ -146,6 +146,9 @@ type Config struct {
 	// Reports answers the console's Reports page from the analytics job's tables; nil refuses
 	// reports (ErrNoReadModel).
 	Reports ReportsReadModel
+	// ScreenSharing makes the link of the session that starts when a customer accepts screen
+	// sharing; nil records the acceptance alone (no session, no link).
+	ScreenSharing *ScreenSharingProvider
 }
 
 // DefaultMaxFileSize is the upload limit when none is configured.
@@ -160,6 +163,8 @@ type App struct {
 	maxFileSize  int64
 	webhooks     WebhookEndpoints
 	webhookLocks keyedLocks
+	// screenSharing makes session links; nil: no provider configured.
+	screenSharing *ScreenSharingProvider
 
 	// The command path (writer.go): the cache of the streams' states (of the kinds
 	// streamReader knows), the writers.
@@ -222,6 +227,8 @@ func New(cfg Config) (*App, error) {
 		now:          cfg.Now,
 		maxFileSize:  cfg.MaxFileSize,
 		webhooks:     cfg.Webhooks,
+
+		screenSharing: cfg.ScreenSharing,
 
 		cache:        newAggregateCache(cfg.CachedStreams, cfg.CachedBytes),
 		writers:      writers{streams: map[string]*streamWriter{}},

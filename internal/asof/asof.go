@@ -258,15 +258,17 @@ var submittedType = (*request.Submitted)(nil).EventType()
 // messages and files, how many there are: At does not decode them (in a chat-heavy log they
 // are most of it), and the list's rows fold only the events that change what they show.
 var countOnly = map[string]func(*row){
-	(*request.MessageSent)(nil).EventType():            func(r *row) { r.messages++ },
-	(*request.FileShared)(nil).EventType():             func(r *row) { r.files++ },
-	(*request.ChatJoined)(nil).EventType():             func(*row) {},
-	(*request.NoteAdded)(nil).EventType():              func(*row) {},
-	(*request.ScreenSharingRequested)(nil).EventType(): func(*row) {},
-	(*request.ScreenSharingAccepted)(nil).EventType():  func(*row) {},
-	(*request.ScreenSharingDeclined)(nil).EventType():  func(*row) {},
-	(*request.MobileProfileSent)(nil).EventType():      func(*row) {},
-	(*request.ChatEnded)(nil).EventType():              func(*row) {},
+	(*request.MessageSent)(nil).EventType():                 func(r *row) { r.messages++ },
+	(*request.FileShared)(nil).EventType():                  func(r *row) { r.files++ },
+	(*request.ChatJoined)(nil).EventType():                  func(*row) {},
+	(*request.NoteAdded)(nil).EventType():                   func(*row) {},
+	(*request.ScreenSharingRequested)(nil).EventType():      func(*row) {},
+	(*request.ScreenSharingAccepted)(nil).EventType():       func(*row) {},
+	(*request.ScreenSharingDeclined)(nil).EventType():       func(*row) {},
+	(*request.MobileProfileSent)(nil).EventType():           func(*row) {},
+	(*request.ScreenSharingSessionStarted)(nil).EventType(): func(*row) {},
+	(*request.ScreenSharingSessionEnded)(nil).EventType():   func(*row) {},
+	(*request.ChatEnded)(nil).EventType():                   func(*row) {},
 }
 
 // requestID is the request a stream belongs to, for request streams.

@@ -55,6 +55,9 @@ type Config struct {
 	FilesDir string
 	// MaxFileSize caps an upload, in bytes; app.DefaultMaxFileSize when zero.
 	MaxFileSize int64
+	// ScreenSharing makes the links of screen-sharing sessions (serve --screen-sharing-url);
+	// nil: accepting screen sharing starts no session.
+	ScreenSharing *app.ScreenSharingProvider
 	// CachedStreams and CachedBytes bound the aggregates the command path keeps in memory; the
 	// application's defaults when zero, none when negative.
 	CachedStreams int
@@ -225,7 +228,7 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		names = append(names, p.Name())
 	}
 	s.App, err = app.New(app.Config{
-		Store: store, Files: files, MaxFileSize: cfg.MaxFileSize,
+		Store: store, Files: files, MaxFileSize: cfg.MaxFileSize, ScreenSharing: cfg.ScreenSharing,
 		CachedStreams: cfg.CachedStreams, CachedBytes: cfg.CachedBytes, ConflictWait: cfg.ConflictWait,
 		RequestList:    readmodels.NewRequestList(pool),
 		RequestDetails: readmodels.NewDetails(pool),

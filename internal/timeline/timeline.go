@@ -325,6 +325,8 @@ func resolveNames(ctx context.Context, store eventlog.Store, requestID uuid.UUID
 			note(e.TechnicianID)
 		case *request.MobileProfileSent:
 			note(e.TechnicianID)
+		case *request.ScreenSharingSessionEnded:
+			note(e.TechnicianID)
 		case *request.ChatEnded:
 			note(e.TechnicianID)
 		case *request.Closed:
