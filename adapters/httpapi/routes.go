@@ -46,6 +46,7 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/requests/{requestID}/files", a.technician(onRequest(a.technicianUpload)))
 	a.handle("GET /api/v1/requests/{requestID}/files/{fileID}", a.reader(onReadRequest(a.download)))
 	a.handle("POST /api/v1/requests/{requestID}/screen-sharing", a.technician(a.simple(a.cfg.App.RequestScreenSharing)))
+	a.handle("POST /api/v1/requests/{requestID}/screen-sharing/end", a.technician(a.simple(a.cfg.App.EndScreenSharingSession)))
 	a.handle("POST /api/v1/requests/{requestID}/mobile-profiles", a.technician(a.mobileProfile))
 	a.handle("POST /api/v1/requests/{requestID}/end-chat", a.technician(a.simple(a.cfg.App.EndChat)))
 	a.handle("POST /api/v1/requests/{requestID}/close", a.technician(a.simple(a.cfg.App.Close)))

@@ -109,6 +109,7 @@ var sentinels = []struct {
 		request.ErrClosed, request.ErrNotAssigned, request.ErrNotAssignee, request.ErrNotAvailable,
 		request.ErrChatNotJoined, request.ErrChatAlreadyJoined, request.ErrChatEnded,
 		request.ErrScreenSharingPending, request.ErrNoScreenSharingRequest,
+		request.ErrScreenSharingSessionRunning, request.ErrNoScreenSharingSession,
 		directory.ErrPortalExists, app.ErrEmailTaken, app.ErrTooManyConflicts,
 	}},
 	{http.StatusConflict, "already_exists", "it already exists", []error{eventlog.ErrConcurrency, eventlog.ErrIDReused}},
@@ -119,7 +120,7 @@ var sentinels = []struct {
 	{http.StatusUnprocessableEntity, "invalid", "", []error{
 		request.ErrMissingID, request.ErrInvalidCustomerName, request.ErrInvalidEmail, request.ErrInvalidDescription,
 		request.ErrInvalidSource, request.ErrInvalidPlatform, request.ErrInvalidMessage, request.ErrInvalidFile,
-		request.ErrInvalidProfile, directory.ErrInvalidName, directory.ErrMissingID, directory.ErrInvalidEmail,
+		request.ErrInvalidProfile, request.ErrInvalidScreenSession, directory.ErrInvalidName, directory.ErrMissingID, directory.ErrInvalidEmail,
 		directory.ErrInvalidAvailability, app.ErrInvalidWebhookURL, directory.ErrNoAccess, directory.ErrAuditorNoAccess,
 		app.ErrWeakPassword, app.ErrInvalidView, app.ErrInvalidSort, app.ErrInvalidLimit, app.ErrInvalidCursor,
 		app.ErrEmptyFile, eventlog.ErrBadPosition, app.ErrInvalidGrant, app.ErrInvalidAccessCursor, app.ErrInvalidTimeRange, app.ErrNotYet,
