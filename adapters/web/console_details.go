@@ -146,6 +146,16 @@ func describe(e app.Entry, customer, filesURL string, forTechnician bool) entryV
 			v.Text = "Screen sharing accepted"
 		case "request.screen_sharing_declined":
 			v.Text = "Screen sharing declined"
+		case "request.screen_sharing_session_started":
+			v.Text = "Screen sharing session started"
+		case "request.screen_sharing_session_ended":
+			v.Text = "Screen sharing session ended"
+			switch e.Body {
+			case request.SessionEndedByTechnician:
+				v.Text += " by " + tech
+			case request.SessionEndedWithChat:
+				v.Text += " with the chat"
+			}
 		case "request.mobile_profile_sent":
 			v.Text = "Mobile profile sent: " + e.Body
 		case "request.chat_ended":
