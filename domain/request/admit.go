@@ -109,6 +109,11 @@ func (r *Request) admits(e eventlog.Event) error {
 			return err
 		}
 		return text.Bounded(e.Profile, MaxProfileNameLength, text.Line, ErrInvalidProfile)
+	case *MobileProfileFileSent:
+		if err := r.canSendMobileProfile(serving(e.TechnicianID)); err != nil {
+			return err
+		}
+		return ProfileTemplateRef{Name: e.Template, Platform: e.Platform, Version: e.Version}.validate(r.Platform())
 	case *ScreenSharingSessionStarted:
 		if r.state.Closed {
 			return ErrClosed

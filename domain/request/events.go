@@ -120,6 +120,16 @@ type MobileProfileSent struct {
 	Profile      string    `json:"profile"`
 }
 
+// MobileProfileFileSent: the assignee sent a mobile customer the profile file built from
+// version Version of the company's template Template for Platform (R12). The file is built
+// again from that template version whenever either side downloads it.
+type MobileProfileFileSent struct {
+	TechnicianID uuid.UUID `json:"technician_id"`
+	Template     string    `json:"template"`
+	Platform     Platform  `json:"platform"`
+	Version      int       `json:"template_version"`
+}
+
 // ChatEnded: the assignee ended the chat (R13).
 type ChatEnded struct {
 	TechnicianID uuid.UUID `json:"technician_id"`
@@ -148,8 +158,9 @@ func (*ScreenSharingSessionStarted) EventType() string {
 func (*ScreenSharingSessionEnded) EventType() string {
 	return "request.screen_sharing_session_ended.v1"
 }
-func (*ChatEnded) EventType() string { return "request.chat_ended.v1" }
-func (*Closed) EventType() string    { return "request.closed.v1" }
+func (*MobileProfileFileSent) EventType() string { return "request.mobile_profile_file_sent.v1" }
+func (*ChatEnded) EventType() string             { return "request.chat_ended.v1" }
+func (*Closed) EventType() string                { return "request.closed.v1" }
 
 // Codec reads and writes every request event.
 func Codec() *eventlog.Codec {
@@ -170,6 +181,7 @@ func Codec() *eventlog.Codec {
 		func() eventlog.Event { return &Closed{} },
 		func() eventlog.Event { return &ScreenSharingSessionStarted{} },
 		func() eventlog.Event { return &ScreenSharingSessionEnded{} },
+		func() eventlog.Event { return &MobileProfileFileSent{} },
 	)
 }
 

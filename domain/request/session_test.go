@@ -178,3 +178,7 @@ func TestScreenSharingSessionStateAndActions(t *testing.T) {
 		})
 	}
 }
+
+func profileFileSent(id uuid.UUID) *request.MobileProfileFileSent {
+	return &request.MobileProfileFileSent{TechnicianID: id, Template: "Corporate Wi-Fi", Platform: request.IOS, Version: 3}
+}

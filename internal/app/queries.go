@@ -275,6 +275,8 @@ func (qs *Queries) foldRequestDetails(ctx context.Context, v Viewer, requestID u
 			entry.From, entry.Body = request.CustomerSide, e.Link
 		case *request.ScreenSharingSessionEnded:
 			entry.Technician, entry.Body = person(e.TechnicianID), e.Reason
+		case *request.MobileProfileFileSent:
+			entry.Technician, entry.Body = person(e.TechnicianID), e.Template
 		case *request.MobileProfileSent:
 			entry.Technician, entry.Body = person(e.TechnicianID), e.Profile
 		case *request.ChatEnded:

@@ -268,6 +268,7 @@ var countOnly = map[string]func(*row){
 	(*request.MobileProfileSent)(nil).EventType():           func(*row) {},
 	(*request.ScreenSharingSessionStarted)(nil).EventType(): func(*row) {},
 	(*request.ScreenSharingSessionEnded)(nil).EventType():   func(*row) {},
+	(*request.MobileProfileFileSent)(nil).EventType():       func(*row) {},
 	(*request.ChatEnded)(nil).EventType():                   func(*row) {},
 }
 

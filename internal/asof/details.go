@@ -140,6 +140,8 @@ func (s *Snapshot) entryOf(rec *eventlog.RecordedEvent, e eventlog.Event) (app.E
 		en.From, en.Body = request.CustomerSide, e.Link
 	case *request.ScreenSharingSessionEnded:
 		technician, en.Body = e.TechnicianID, e.Reason
+	case *request.MobileProfileFileSent:
+		technician, en.Body = e.TechnicianID, e.Template
 	case *request.MobileProfileSent:
 		technician, en.Body = e.TechnicianID, e.Profile
 	case *request.ChatEnded:

@@ -57,6 +57,8 @@ func (n *names) summary(actor string, e eventlog.Event) string {
 			return fmt.Sprintf("the screen sharing session %s ended: %s transferred the request", e.SessionID, n.technician(e.TechnicianID))
 		}
 		return fmt.Sprintf("the screen sharing session %s ended", e.SessionID)
+	case *request.MobileProfileFileSent:
+		return fmt.Sprintf("%s sent the %s mobile profile file %q (template version %d)", n.technician(e.TechnicianID), e.Platform, e.Template, e.Version)
 	case *request.MobileProfileSent:
 		return fmt.Sprintf("%s sent the mobile profile %q", n.technician(e.TechnicianID), e.Profile)
 	case *request.ChatEnded:

@@ -249,6 +249,8 @@ func entryOf(requestID uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event)
 		en.from, en.body = request.CustomerSide, e.Link
 	case *request.ScreenSharingSessionEnded:
 		en.technician, en.body = e.TechnicianID, e.Reason
+	case *request.MobileProfileFileSent:
+		en.technician, en.body = e.TechnicianID, e.Template
 	case *request.MobileProfileSent:
 		en.technician, en.body = e.TechnicianID, e.Profile
 	case *request.ChatEnded:
