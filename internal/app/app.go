@@ -149,6 +149,9 @@ type Config struct {
 	// ScreenSharing makes the link of the session that starts when a customer accepts screen
 	// sharing; nil records the acceptance alone (no session, no link).
 	ScreenSharing *ScreenSharingProvider
+	// Profiles keeps the companies' mobile profile templates; nil: no profile files can be
+	// sent (ErrNoProfileTemplates).
+	Profiles ProfileTemplates
 }
 
 // DefaultMaxFileSize is the upload limit when none is configured.
@@ -165,6 +168,7 @@ type App struct {
 	webhookLocks keyedLocks
 	// screenSharing makes session links; nil: no provider configured.
 	screenSharing *ScreenSharingProvider
+	profiles      ProfileTemplates
 
 	// The command path (writer.go): the cache of the streams' states (of the kinds
 	// streamReader knows), the writers.
@@ -229,6 +233,7 @@ func New(cfg Config) (*App, error) {
 		webhooks:     cfg.Webhooks,
 
 		screenSharing: cfg.ScreenSharing,
+		profiles:      cfg.Profiles,
 
 		cache:        newAggregateCache(cfg.CachedStreams, cfg.CachedBytes),
 		writers:      writers{streams: map[string]*streamWriter{}},

@@ -24,6 +24,7 @@ import (
 	"github.com/helpstream/helpstream/adapters/httpapi"
 	"github.com/helpstream/helpstream/adapters/postgres/accesslog"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
+	"github.com/helpstream/helpstream/adapters/postgres/profiles"
 	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"github.com/helpstream/helpstream/adapters/postgres/reports"
 	"github.com/helpstream/helpstream/adapters/postgres/secrets"
@@ -236,6 +237,7 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		AccessLog:      accesslog.New(pool),
 		Reports:        reportsReadModel(pool),
 		Webhooks:       s.Webhooks,
+		Profiles:       profiles.New(pool),
 		// Read-your-writes waits for the checkpoints of every read model: explicitly with
 		// min_position, implicitly for this process's own writes; both bounded.
 		// The auditors' views of the past fold the log up to the moment (no copies of the read
