@@ -114,13 +114,14 @@ var sentinels = []struct {
 	}},
 	{http.StatusConflict, "already_exists", "it already exists", []error{eventlog.ErrConcurrency, eventlog.ErrIDReused}},
 	{http.StatusUnprocessableEntity, "not_supported", "", []error{
-		request.ErrScreenSharingUnsupported, request.ErrMobileProfilesUnsupported,
+		request.ErrScreenSharingUnsupported, request.ErrMobileProfilesUnsupported, request.ErrProfilePlatformMismatch,
+		app.ErrNoProfileTemplates,
 		request.ErrSameTechnician, request.ErrTargetNoAccess, request.ErrTargetOffline,
 	}},
 	{http.StatusUnprocessableEntity, "invalid", "", []error{
 		request.ErrMissingID, request.ErrInvalidCustomerName, request.ErrInvalidEmail, request.ErrInvalidDescription,
 		request.ErrInvalidSource, request.ErrInvalidPlatform, request.ErrInvalidMessage, request.ErrInvalidFile,
-		request.ErrInvalidProfile, request.ErrInvalidScreenSession, directory.ErrInvalidName, directory.ErrMissingID, directory.ErrInvalidEmail,
+		request.ErrInvalidProfile, request.ErrInvalidScreenSession, request.ErrInvalidProfileTemplateRef, request.ErrInvalidProfileTemplate, directory.ErrInvalidName, directory.ErrMissingID, directory.ErrInvalidEmail,
 		directory.ErrInvalidAvailability, app.ErrInvalidWebhookURL, directory.ErrNoAccess, directory.ErrAuditorNoAccess,
 		app.ErrWeakPassword, app.ErrInvalidView, app.ErrInvalidSort, app.ErrInvalidLimit, app.ErrInvalidCursor,
 		app.ErrEmptyFile, eventlog.ErrBadPosition, app.ErrInvalidGrant, app.ErrInvalidAccessCursor, app.ErrInvalidTimeRange, app.ErrNotYet,
