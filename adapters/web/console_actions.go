@@ -43,6 +43,8 @@ func (h *Handler) technicianAction(w http.ResponseWriter, r *http.Request, s app
 		res, err = a.EndScreenSharingSession(ctx, m, id)
 	case "mobile-profiles":
 		res, err = a.SendMobileProfile(ctx, m, id, r.PostForm.Get("profile"))
+	case "mobile-profile-files":
+		res, err = a.SendMobileProfileFile(ctx, m, id, r.PostForm.Get("template"))
 	case "end-chat":
 		res, err = a.EndChat(ctx, m, id)
 	case "close":

@@ -29,6 +29,10 @@ type detailsPanel struct {
 	Timeline string
 	// ReadOnly is set for an auditor: no action, no form.
 	ReadOnly bool
+	// Profiles are the company's mobile profile templates for the customer's platform;
+	// ProfileFiles the profile files sent so far.
+	Profiles     []option
+	ProfileFiles []profileLink
 }
 
 func (h *Handler) detailsPanel(r *http.Request, s app.Session, id uuid.UUID) (*detailsPanel, error) {
@@ -59,6 +63,10 @@ func (h *Handler) detailsPanel(r *http.Request, s app.Session, id uuid.UUID) (*d
 		}
 	}
 	p.ComposerKey = strings.Join(key, " ")
+	if slices.Contains(p.Actions, request.ActionSendMobileProfile) {
+		p.Profiles = h.profileTemplates(r, s, d)
+	}
+	p.ProfileFiles = profileLinks(d, base)
 	if slices.Contains(d.Actions, request.ActionTransfer) {
 		p.Targets = h.transferTargets(r, s.TechnicianID, d.CompanyID)
 	}
@@ -156,6 +164,8 @@ func describe(e app.Entry, customer, filesURL string, forTechnician bool) entryV
 			case request.SessionEndedWithChat:
 				v.Text += " with the chat"
 			}
+		case "request.mobile_profile_file_sent":
+			v.Text = "Mobile profile file sent: " + e.Body
 		case "request.mobile_profile_sent":
 			v.Text = "Mobile profile sent: " + e.Body
 		case "request.chat_ended":
