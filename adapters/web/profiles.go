@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/adapters/httpserver"
-	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
 )
 
@@ -24,11 +23,10 @@ type profileLink struct {
 // profileLinks lists the profile files a request's entries sent, with their download
 // addresses under base (the request's console or portal address).
 func profileLinks(d app.RequestDetails, base string) []profileLink {
-	_, ext := request.ProfileFileType(d.Source.Platform)
 	var out []profileLink
 	for _, e := range d.Entries {
 		if e.Kind == "event" && strings.HasPrefix(e.Event, "request.mobile_profile_file_sent.") {
-			out = append(out, profileLink{Name: e.Body + ext, URL: base + "/profiles/" + e.ID.String(), At: e.At})
+			out = append(out, profileLink{Name: app.ProfileFileName(e.Body, d.Source.Platform), URL: base + "/profiles/" + e.ID.String(), At: e.At})
 		}
 	}
 	return out

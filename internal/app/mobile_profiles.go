@@ -153,14 +153,21 @@ func (qs *Queries) MobileProfileFile(ctx context.Context, v Viewer, requestID, e
 	if err != nil {
 		return ProfileFile{}, err
 	}
-	contentType, ext := request.ProfileFileType(tmpl.Platform)
-	name := strings.Trim(unsafeFileName.ReplaceAllString(sent.Template, "-"), "-.")
+	contentType, _ := request.ProfileFileType(tmpl.Platform)
+	c := r.Customer()
+	return ProfileFile{Name: ProfileFileName(sent.Template, tmpl.Platform), ContentType: contentType, Content: request.FillProfile(tmpl.Platform, tmpl.Content,
+		request.ProfileValues{CustomerName: c.Name, CustomerEmail: c.Email, RequestID: r.ID(), CompanyID: r.CompanyID()})}, nil
+}
+
+// ProfileFileName is the name a profile file built from the template name downloads as:
+// the name's letters, digits, dots and dashes, and the platform's extension.
+func ProfileFileName(template string, p request.Platform) string {
+	_, ext := request.ProfileFileType(p)
+	name := strings.Trim(unsafeFileName.ReplaceAllString(template, "-"), "-.")
 	if name == "" {
 		name = "profile"
 	}
-	c := r.Customer()
-	return ProfileFile{Name: name + ext, ContentType: contentType, Content: request.FillProfile(tmpl.Platform, tmpl.Content,
-		request.ProfileValues{CustomerName: c.Name, CustomerEmail: c.Email, RequestID: r.ID(), CompanyID: r.CompanyID()})}, nil
+	return name + ext
 }
 
 // ProfileTemplates returns the App's template store (nil when none is configured): what the

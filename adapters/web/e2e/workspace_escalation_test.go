@@ -1,8 +1,14 @@
 package e2e_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/internal/app"
 )
 
 // TestScreenSharingSession: after the customer accepts screen sharing, both sides get the
@@ -71,4 +77,63 @@ func TestScreenSharingSession(t *testing.T) {
 	bob.waitFor("the chat says who ended the session", anyHasText("ol#chat li.entry", "Screen sharing session ended by Bob Durand"))
 	bob.action("request_screen_sharing")
 	customer.waitFor("the customer is asked again", exists(accept))
+}
+
+// TestMobileProfileFile: an administrator's iOS template of company 2; Carol picks it for an
+// iOS customer; the customer's portal offers the file live, and the file both sides download
+// is the template filled for the customer, as a .mobileconfig attachment (#15, item 7).
+func TestMobileProfileFile(t *testing.T) {
+	t.Parallel()
+	srv, br := shared(t)
+	const template = `<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict><key>PayloadDisplayName</key><string>Wi-Fi for {customer_name}</string><key>User</key><string>{customer_email}</string><key>Request</key><string>{request}</string></dict></plist>`
+	ctx := context.Background()
+	for _, tmpl := range []app.ProfileTemplate{
+		{CompanyID: srv.Company2, Name: "Globex Wi-Fi", Platform: request.IOS, Content: []byte(template)},
+		{CompanyID: srv.Company2, Name: "Globex Android VPN", Platform: request.Android, Content: []byte(`{"user": "{customer_email}"}`)},
+	} {
+		if _, err := srv.App.SetMobileProfileTemplate(ctx, app.Meta{Actor: app.Admin}, tmpl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	carol := br.actor(t, "carol", srv.URL, consoleSize)
+	customer := br.actor(t, "customer", srv.URL, phoneSize)
+	carol.login(srv.Carol)
+	carol.setAvailability("available")
+	name, email := `Zoë "Z" <Ortiz> & Co`, "zoe@example.com"
+	id := customer.submit(srv.Portal2.String(), submission{name: name, email: email, description: "Mail does not sync", device: "ios"})
+	carol.open("/console/requests/" + id)
+	carol.waitFor("the Details panel", exists("section#details"))
+	carol.action("assign")
+	carol.action("join_chat")
+	carol.awaitAction("the profile choice", "send_mobile_profile")
+	options := eval[string](carol, "the profile choice", "Array.from(document.querySelectorAll('#profile-template option')).map(o => o.value).join('|')")
+	if options != "Globex Wi-Fi" {
+		carol.fail("the profile choice", "options %q, want only the iOS template Globex Wi-Fi", options)
+	}
+	customer.markPage()
+	carol.action("send_mobile_profile")
+	link := "#mobile-profiles a[download]"
+	customer.waitFor("the portal offers the profile live", exists(link))
+	if !customer.samePage() {
+		customer.errorf("the portal offers the profile live", "the page was reloaded")
+	}
+	customer.waitFor("the link names the file", hasText(link, "Globex-Wi-Fi.mobileconfig"))
+	carol.waitFor("the console offers it too", exists("#mobile-profile-files a[download]"))
+
+	want := strings.NewReplacer("{customer_name}", `Zoë &#34;Z&#34; &lt;Ortiz&gt; &amp; Co`, "{customer_email}", email, "{request}", id).Replace(template)
+	fetch := `fetch(document.querySelector(%s).href).then(r => r.text().then(b => [r.status, r.headers.get('content-type'), r.headers.get('content-disposition'), b].join('\n')))`
+	for _, c := range []struct {
+		a   *actor
+		sel string
+	}{{customer, link}, {carol, "#mobile-profile-files a[download]"}} {
+		got := run(c.a, "download the profile", chromedp.Evaluate[string](strings.Replace(fetch, "%s", js(c.sel), 1), chromedp.EvalAwaitPromise))
+		parts := strings.SplitN(got, "\n", 4)
+		if len(parts) != 4 || parts[0] != "200" || parts[1] != "application/x-apple-aspen-config" || parts[2] != "attachment; filename=Globex-Wi-Fi.mobileconfig" {
+			c.a.fail("download the profile", "answer %q", got[:min(len(got), 300)])
+		}
+		if parts[3] != want {
+			c.a.fail("download the profile", "the file is\n%s\nwant the filled template\n%s", parts[3], want)
+		}
+	}
 }
