@@ -13,6 +13,17 @@ import (
 	"github.com/helpstream/helpstream/internal/app"
 )
 
+// profileRoutes registers the downloads of mobile profile files (R12), for technicians of the
+// request's company and the request's customer.
+func (h *Handler) profileRoutes() {
+	handleGuarded(h.mux, h.technician, map[string]func(http.ResponseWriter, *http.Request, app.Session){
+		"GET /console/requests/{requestID}/profiles/{eventID}": h.technicianProfileDownload,
+	})
+	handleGuarded(h.mux, h.customer, map[string]func(http.ResponseWriter, *http.Request, uuid.UUID){
+		"GET /portal/requests/{requestID}/profiles/{eventID}": h.customerProfileDownload,
+	})
+}
+
 // profileLink is a mobile profile file sent in a request, as both sides download it.
 type profileLink struct {
 	Name string

@@ -120,29 +120,28 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /portal/{portalID}", h.submit)
 
 	handleGuarded(h.mux, h.technician, map[string]func(http.ResponseWriter, *http.Request, app.Session){
-		"POST /console/logout":                                 h.logout,
-		"POST /console/availability":                           h.setAvailability,
-		"GET /console":                                         h.consolePage,
-		"GET /console/requests/{requestID}":                    h.consolePage,
-		"GET /console/requests/{requestID}/files/{fileID}":     h.technicianDownload,
-		"GET /console/requests/{requestID}/profiles/{eventID}": h.technicianProfileDownload,
-		"GET /console/requests/{requestID}/timeline":           h.timelinePage,
-		"POST /console/requests/{requestID}/{action}":          h.technicianAction,
-		"GET /console/fragments/support-requests":              h.supportRequestsFragment,
-		"GET /console/fragments/my-requests":                   h.myRequestsFragment,
-		"GET /console/fragments/details/{requestID}":           h.detailsFragment,
-		"GET /console/events":                                  h.consoleEvents,
-		"GET /console/reports":                                 h.reportsPage,
-		"GET /console/reports.csv":                             h.reportsCSV,
+		"POST /console/logout":                             h.logout,
+		"POST /console/availability":                       h.setAvailability,
+		"GET /console":                                     h.consolePage,
+		"GET /console/requests/{requestID}":                h.consolePage,
+		"GET /console/requests/{requestID}/files/{fileID}": h.technicianDownload,
+		"GET /console/requests/{requestID}/timeline":       h.timelinePage,
+		"POST /console/requests/{requestID}/{action}":      h.technicianAction,
+		"GET /console/fragments/support-requests":          h.supportRequestsFragment,
+		"GET /console/fragments/my-requests":               h.myRequestsFragment,
+		"GET /console/fragments/details/{requestID}":       h.detailsFragment,
+		"GET /console/events":                              h.consoleEvents,
+		"GET /console/reports":                             h.reportsPage,
+		"GET /console/reports.csv":                         h.reportsCSV,
 	})
 	handleGuarded(h.mux, h.customer, map[string]func(http.ResponseWriter, *http.Request, uuid.UUID){
-		"GET /portal/requests/{requestID}":                    h.requestPage,
-		"GET /portal/requests/{requestID}/fragment":           h.requestFragment,
-		"GET /portal/requests/{requestID}/events":             h.customerEvents,
-		"GET /portal/requests/{requestID}/files/{fileID}":     h.customerDownload,
-		"GET /portal/requests/{requestID}/profiles/{eventID}": h.customerProfileDownload,
-		"POST /portal/requests/{requestID}/{action}":          h.customerAction,
+		"GET /portal/requests/{requestID}":                h.requestPage,
+		"GET /portal/requests/{requestID}/fragment":       h.requestFragment,
+		"GET /portal/requests/{requestID}/events":         h.customerEvents,
+		"GET /portal/requests/{requestID}/files/{fileID}": h.customerDownload,
+		"POST /portal/requests/{requestID}/{action}":      h.customerAction,
 	})
+	h.profileRoutes()
 }
 
 // handleGuarded registers routes whose handlers need what guard resolves first: the signed-in

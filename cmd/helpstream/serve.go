@@ -33,32 +33,34 @@ func init() { register(command{"serve", serveSummary, runServe}) }
 // serveFlags are serve's flags beside the stores'.
 type serveFlags struct {
 	addr, adminToken, metricsAddr, metricsToken, streamBroker, anchorKey *string
-	screenSharingURL                                                     *string
 	demo, secure, trustProxy, projectors, pprof                          *bool
 	anchorInterval                                                       *time.Duration
 	notify                                                               notifyFlags
 	stores                                                               storeFlags
+
+	// screenSharingURL is the screen-sharing provider's link template (issue 15).
+	screenSharingURL *string
 }
 
 func parseServeFlags(args []string, out io.Writer) (serveFlags, error) {
 	fs := newFlagSet("serve", serveSummary, out)
 	f := serveFlags{
-		addr:             fs.String("addr", envOr("HELPSTREAM_ADDR", "127.0.0.1:8080"), "address to listen on (env HELPSTREAM_ADDR)"),
-		adminToken:       fs.String("admin-token", envOr("HELPSTREAM_ADMIN_TOKEN", ""), "token that opens the admin routes; when empty, a random one is made and printed ("+DemoAdminToken+" with --demo) (env HELPSTREAM_ADMIN_TOKEN)"),
-		demo:             fs.Bool("demo", false, "create a demo company, portal and technicians (idempotent) and print how to use them"),
-		secure:           fs.Bool("secure-cookies", false, "mark the session cookie Secure (serve over HTTPS)"),
-		trustProxy:       fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)"),
-		projectors:       fs.Bool("projectors", true, "keep the read models up to date from this process too (an advisory lock elects one active projector per read model; `helpstream projections run` runs them alone)"),
-		metricsAddr:      fs.String("metrics-addr", envOr("HELPSTREAM_METRICS_ADDR", ""), "serve /metrics on this address only (e.g. 127.0.0.1:9090, for a scraper on a private network); when empty, /metrics is served on --addr to bearers of --metrics-token (env HELPSTREAM_METRICS_ADDR)"),
-		metricsToken:     fs.String("metrics-token", envOr("HELPSTREAM_METRICS_TOKEN", ""), "bearer token that opens /metrics on --addr; the admin token when empty (env HELPSTREAM_METRICS_TOKEN)"),
-		streamBroker:     fs.String("stream-broker", envOr("HELPSTREAM_STREAM_BROKER", ""), "also run the event stream's forwarder (as `helpstream stream run`) to this "+brokerFlagUsage+"; off when empty (env HELPSTREAM_STREAM_BROKER)"),
-		pprof:            fs.Bool("pprof", false, "also serve Go's profiles (/debug/pprof/) on --metrics-addr, the private address, for an operator chasing CPU or memory"),
-		anchorKey:        fs.String("anchor-key", envOr("HELPSTREAM_ANCHOR_KEY", ""), "private key file (`helpstream audit keygen`) that signs the log's anchors; no anchors when empty; with --demo, "+demoAnchorDir+"/"+anchor.PrivateKeyFile+" (beside --files-dir), made on first use (env HELPSTREAM_ANCHOR_KEY)"),
-		anchorInterval:   fs.Duration("anchor-interval", anchor.DefaultInterval, "how often the log's head is anchored (signed), when something was written since the last anchor"),
-		screenSharingURL: fs.String("screen-sharing-url", envOr("HELPSTREAM_SCREEN_SHARING_URL", ""), "URL template of the screen-sharing provider's session link, absolute http(s), with the placeholders {request}, {session} and {company} (URL-escaped when filled), e.g. 'https://meet.example/{request}?s={session}'; when a customer accepts screen sharing, a session starts and both sides get its link; off when empty (env HELPSTREAM_SCREEN_SHARING_URL)"),
-		notify:           addNotifyFlags(fs),
-		stores:           addStoreFlags(fs),
+		addr:           fs.String("addr", envOr("HELPSTREAM_ADDR", "127.0.0.1:8080"), "address to listen on (env HELPSTREAM_ADDR)"),
+		adminToken:     fs.String("admin-token", envOr("HELPSTREAM_ADMIN_TOKEN", ""), "token that opens the admin routes; when empty, a random one is made and printed ("+DemoAdminToken+" with --demo) (env HELPSTREAM_ADMIN_TOKEN)"),
+		demo:           fs.Bool("demo", false, "create a demo company, portal and technicians (idempotent) and print how to use them"),
+		secure:         fs.Bool("secure-cookies", false, "mark the session cookie Secure (serve over HTTPS)"),
+		trustProxy:     fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)"),
+		projectors:     fs.Bool("projectors", true, "keep the read models up to date from this process too (an advisory lock elects one active projector per read model; `helpstream projections run` runs them alone)"),
+		metricsAddr:    fs.String("metrics-addr", envOr("HELPSTREAM_METRICS_ADDR", ""), "serve /metrics on this address only (e.g. 127.0.0.1:9090, for a scraper on a private network); when empty, /metrics is served on --addr to bearers of --metrics-token (env HELPSTREAM_METRICS_ADDR)"),
+		metricsToken:   fs.String("metrics-token", envOr("HELPSTREAM_METRICS_TOKEN", ""), "bearer token that opens /metrics on --addr; the admin token when empty (env HELPSTREAM_METRICS_TOKEN)"),
+		streamBroker:   fs.String("stream-broker", envOr("HELPSTREAM_STREAM_BROKER", ""), "also run the event stream's forwarder (as `helpstream stream run`) to this "+brokerFlagUsage+"; off when empty (env HELPSTREAM_STREAM_BROKER)"),
+		pprof:          fs.Bool("pprof", false, "also serve Go's profiles (/debug/pprof/) on --metrics-addr, the private address, for an operator chasing CPU or memory"),
+		anchorKey:      fs.String("anchor-key", envOr("HELPSTREAM_ANCHOR_KEY", ""), "private key file (`helpstream audit keygen`) that signs the log's anchors; no anchors when empty; with --demo, "+demoAnchorDir+"/"+anchor.PrivateKeyFile+" (beside --files-dir), made on first use (env HELPSTREAM_ANCHOR_KEY)"),
+		anchorInterval: fs.Duration("anchor-interval", anchor.DefaultInterval, "how often the log's head is anchored (signed), when something was written since the last anchor"),
+		notify:         addNotifyFlags(fs),
+		stores:         addStoreFlags(fs),
 	}
+	f.screenSharingURL = fs.String("screen-sharing-url", envOr("HELPSTREAM_SCREEN_SHARING_URL", ""), "URL template of the screen-sharing provider's session link, absolute http(s), with the placeholders {request}, {session} and {company} (URL-escaped when filled), e.g. 'https://meet.example/{request}?s={session}'; when a customer accepts screen sharing, a session starts and both sides get its link; off when empty (env HELPSTREAM_SCREEN_SHARING_URL)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}

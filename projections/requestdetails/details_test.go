@@ -291,7 +291,9 @@ func TestRandomLives(t *testing.T) {
 		func(id, _ uuid.UUID) (app.Result, error) { return w.app.DeclineScreenSharing(ctx, customer(id), id) },
 		func(id, tech uuid.UUID) (app.Result, error) { return w.app.SendMobileProfile(ctx, meta(tech), id, "p") },
 		func(id, tech uuid.UUID) (app.Result, error) { return w.app.EndChat(ctx, meta(tech), id) },
-		func(id, tech uuid.UUID) (app.Result, error) { return w.app.EndScreenSharingSession(ctx, meta(tech), id) },
+		func(id, tech uuid.UUID) (app.Result, error) {
+			return w.app.EndScreenSharingSession(ctx, meta(tech), id)
+		},
 		func(id, tech uuid.UUID) (app.Result, error) { return w.app.Transfer(ctx, meta(tech), id, w.me) },
 		func(id, tech uuid.UUID) (app.Result, error) { return w.app.Close(ctx, meta(tech), id) },
 	}
