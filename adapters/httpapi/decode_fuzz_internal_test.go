@@ -37,6 +37,7 @@ var bodyDecoders = []bodyDecoder{
 	decoderOf[notificationsBody](),
 	decoderOf[transferBody](),
 	decoderOf[profileBody](),
+	decoderOf[templateBody](),
 	decoderOf[nameBody](),
 	decoderOf[technicianBody](),
 	decoderOf[passwordBody](),

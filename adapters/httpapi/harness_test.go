@@ -627,7 +627,11 @@ type details struct {
 	Assignee      *person `json:"assignee"`
 	Chat          string  `json:"chat"`
 	ScreenSharing string  `json:"screen_sharing"`
-	Entries       []struct {
+	Session       *struct {
+		ID   uuid.UUID `json:"id"`
+		Link string    `json:"link"`
+	} `json:"screen_sharing_session"`
+	Entries []struct {
 		Kind       string    `json:"kind"`
 		ID         uuid.UUID `json:"id"`
 		From       string    `json:"from"`

@@ -23,6 +23,7 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/customer/requests/{requestID}/messages", a.customer(a.customerMessage))
 	a.handle("POST /api/v1/customer/requests/{requestID}/files", a.customer(a.customerUpload))
 	a.handle("GET /api/v1/customer/requests/{requestID}/files/{fileID}", a.customer(a.customerDownload))
+	a.handle("GET /api/v1/customer/requests/{requestID}/mobile-profile-files/{eventID}", a.customer(a.customerProfileDownload))
 	a.handle("POST /api/v1/customer/requests/{requestID}/screen-sharing/accept", a.customer(a.customerScreenSharing(true)))
 	a.handle("POST /api/v1/customer/requests/{requestID}/screen-sharing/decline", a.customer(a.customerScreenSharing(false)))
 
@@ -46,7 +47,10 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/requests/{requestID}/files", a.technician(onRequest(a.technicianUpload)))
 	a.handle("GET /api/v1/requests/{requestID}/files/{fileID}", a.reader(onReadRequest(a.download)))
 	a.handle("POST /api/v1/requests/{requestID}/screen-sharing", a.technician(a.simple(a.cfg.App.RequestScreenSharing)))
+	a.handle("POST /api/v1/requests/{requestID}/screen-sharing/end", a.technician(a.simple(a.cfg.App.EndScreenSharingSession)))
 	a.handle("POST /api/v1/requests/{requestID}/mobile-profiles", a.technician(a.mobileProfile))
+	a.handle("POST /api/v1/requests/{requestID}/mobile-profile-files", a.technician(a.mobileProfileFile))
+	a.handle("GET /api/v1/requests/{requestID}/mobile-profile-files/{eventID}", a.reader(onReadRequest(a.profileDownload)))
 	a.handle("POST /api/v1/requests/{requestID}/end-chat", a.technician(a.simple(a.cfg.App.EndChat)))
 	a.handle("POST /api/v1/requests/{requestID}/close", a.technician(a.simple(a.cfg.App.Close)))
 

@@ -39,8 +39,12 @@ func (h *Handler) technicianAction(w http.ResponseWriter, r *http.Request, s app
 		res, err = a.AddNote(ctx, m, id, uuid.New(), r.PostForm.Get("body"))
 	case "screen-sharing":
 		res, err = a.RequestScreenSharing(ctx, m, id)
+	case "end-screen-sharing":
+		res, err = a.EndScreenSharingSession(ctx, m, id)
 	case "mobile-profiles":
 		res, err = a.SendMobileProfile(ctx, m, id, r.PostForm.Get("profile"))
+	case "mobile-profile-files":
+		res, err = a.SendMobileProfileFile(ctx, m, id, r.PostForm.Get("template"))
 	case "end-chat":
 		res, err = a.EndChat(ctx, m, id)
 	case "close":

@@ -29,6 +29,10 @@ type detailsPanel struct {
 	Timeline string
 	// ReadOnly is set for an auditor: no action, no form.
 	ReadOnly bool
+	// Profiles are the company's mobile profile templates for the customer's platform;
+	// ProfileFiles the profile files sent so far.
+	Profiles     []option
+	ProfileFiles []profileLink
 }
 
 func (h *Handler) detailsPanel(r *http.Request, s app.Session, id uuid.UUID) (*detailsPanel, error) {
@@ -59,6 +63,10 @@ func (h *Handler) detailsPanel(r *http.Request, s app.Session, id uuid.UUID) (*d
 		}
 	}
 	p.ComposerKey = strings.Join(key, " ")
+	if slices.Contains(p.Actions, request.ActionSendMobileProfile) {
+		p.Profiles = h.profileTemplates(r, s, d)
+	}
+	p.ProfileFiles = profileLinks(d, base)
 	if slices.Contains(d.Actions, request.ActionTransfer) {
 		p.Targets = h.transferTargets(r, s.TechnicianID, d.CompanyID)
 	}
@@ -146,6 +154,18 @@ func describe(e app.Entry, customer, filesURL string, forTechnician bool) entryV
 			v.Text = "Screen sharing accepted"
 		case "request.screen_sharing_declined":
 			v.Text = "Screen sharing declined"
+		case "request.screen_sharing_session_started":
+			v.Text = "Screen sharing session started"
+		case "request.screen_sharing_session_ended":
+			v.Text = "Screen sharing session ended"
+			switch e.Body {
+			case request.SessionEndedByTechnician:
+				v.Text += " by " + tech
+			case request.SessionEndedWithChat:
+				v.Text += " with the chat"
+			}
+		case "request.mobile_profile_file_sent":
+			v.Text = "Mobile profile file sent: " + e.Body
 		case "request.mobile_profile_sent":
 			v.Text = "Mobile profile sent: " + e.Body
 		case "request.chat_ended":

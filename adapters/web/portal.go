@@ -203,6 +203,8 @@ type customerPanel struct {
 	Closed        bool
 	ScreenSharing bool
 	CSRF          string
+	// ProfileFiles are the mobile profile files the technician sent.
+	ProfileFiles []profileLink
 }
 
 func (h *Handler) customerPanel(r *http.Request, id uuid.UUID, csrf string) (*customerPanel, error) {
@@ -215,6 +217,7 @@ func (h *Handler) customerPanel(r *http.Request, id uuid.UUID, csrf string) (*cu
 		Closed: d.Status == request.StatusCompleted, ScreenSharing: slices.Contains(d.Actions, request.ActionAcceptScreenSharing)}
 	exts := request.AllowedExtensions(request.CustomerSide, d.Source.Platform)
 	p.Accept, p.Allowed = strings.Join(exts, ","), strings.Join(exts, " ")
+	p.ProfileFiles = profileLinks(d, base)
 	for _, e := range d.Entries {
 		if e.Kind == "note" {
 			continue // private notes are the technicians' only

@@ -141,6 +141,7 @@ func (h *Handler) routes() {
 		"GET /portal/requests/{requestID}/files/{fileID}": h.customerDownload,
 		"POST /portal/requests/{requestID}/{action}":      h.customerAction,
 	})
+	h.profileRoutes()
 }
 
 // handleGuarded registers routes whose handlers need what guard resolves first: the signed-in

@@ -26,6 +26,9 @@ type adminAction struct {
 }
 
 var adminActions = []adminAction{
+	{"mobile-profile-set", "store a mobile profile template (a new version of its name): --company ID --name NAME --platform ios|android --file PATH", mobileProfileSet},
+	{"mobile-profile-list", "list a company's mobile profile templates: --company ID", mobileProfileList},
+	{"mobile-profile-remove", "take a mobile profile template out of the technicians' choice: --company ID --name NAME", mobileProfileRemove},
 	{"company-create", "create a company: --name", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 		name := fs.String("name", "", "company name")
 		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
@@ -349,6 +352,10 @@ func init() {
 		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 			usage(out)
 			return nil
+		}
+		if args[0] == "mobile-profile" && len(args) > 1 {
+			// `admin mobile-profile set …` is `admin mobile-profile-set …`.
+			args = append([]string{"mobile-profile-" + args[1]}, args[2:]...)
 		}
 		for _, action := range adminActions {
 			if action.name != args[0] {

@@ -22,6 +22,7 @@ import (
 	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/adapters/stream"
 	"github.com/helpstream/helpstream/internal/anchor"
+	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/service"
 )
 
@@ -36,6 +37,9 @@ type serveFlags struct {
 	anchorInterval                                                       *time.Duration
 	notify                                                               notifyFlags
 	stores                                                               storeFlags
+
+	// screenSharingURL is the screen-sharing provider's link template (issue 15).
+	screenSharingURL *string
 }
 
 func parseServeFlags(args []string, out io.Writer) (serveFlags, error) {
@@ -56,6 +60,7 @@ func parseServeFlags(args []string, out io.Writer) (serveFlags, error) {
 		notify:         addNotifyFlags(fs),
 		stores:         addStoreFlags(fs),
 	}
+	f.screenSharingURL = fs.String("screen-sharing-url", envOr("HELPSTREAM_SCREEN_SHARING_URL", ""), "URL template of the screen-sharing provider's session link, absolute http(s), with the placeholders {request}, {session} and {company} (URL-escaped when filled), e.g. 'https://meet.example/{request}?s={session}'; when a customer accepts screen sharing, a session starts and both sides get its link; off when empty (env HELPSTREAM_SCREEN_SHARING_URL)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -75,6 +80,13 @@ func (f serveFlags) config(out io.Writer, base string) (service.Config, error) {
 	f.notify.configure(&cfg, base, *f.streamBroker)
 	cfg.AdminToken, cfg.SecureCookies, cfg.TrustProxyHeaders, cfg.Projectors = *f.adminToken, *f.secure, *f.trustProxy, *f.projectors
 	cfg.AnchorInterval = *f.anchorInterval
+	if *f.screenSharingURL != "" {
+		p, err := app.ParseScreenSharingURL(*f.screenSharingURL)
+		if err != nil {
+			return cfg, fmt.Errorf("--screen-sharing-url: %w", err)
+		}
+		cfg.ScreenSharing = p
+	}
 	keyFile := *f.anchorKey
 	if keyFile == "" && *f.demo {
 		var err error

@@ -25,7 +25,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		types  int
 		prefix []string
 	}{
-		{"request", request.Codec(), codectest.RequestSamples(), 14, []string{"request."}},
+		{"request", request.Codec(), codectest.RequestSamples(), 17, []string{"request."}},
 		{"directory", directory.Codec(), codectest.DirectorySamples(), 12, []string{"company.", "technician.", "auditor."}},
 	}
 	for _, c := range codecs {

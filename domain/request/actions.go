@@ -20,6 +20,8 @@ const (
 	ActionClose                Action = "close"
 	ActionAcceptScreenSharing  Action = "accept_screen_sharing"
 	ActionDeclineScreenSharing Action = "decline_screen_sharing"
+	// ActionEndScreenSharingSession is the assignee's End Session of a running session.
+	ActionEndScreenSharingSession Action = "end_screen_sharing_session"
 )
 
 // TechnicianActions lists what the technician may do to the request now, in the order the
@@ -37,6 +39,7 @@ func (r *Request) TechnicianActions(t *directory.Technician) []Action {
 		{ActionAddNote, func() error { return r.checkOpen(t) }},
 		{ActionUploadFile, func() error { return r.checkInChat(t) }},
 		{ActionRequestScreenSharing, func() error { return r.canRequestScreenSharing(t) }},
+		{ActionEndScreenSharingSession, func() error { return r.canEndScreenSharingSession(t) }},
 		{ActionSendMobileProfile, func() error { return r.canSendMobileProfile(t) }},
 		{ActionEndChat, func() error { return r.checkInChat(t) }},
 		{ActionClose, func() error { return r.checkAssignee(t) }},

@@ -21,6 +21,10 @@ var (
 	errSubmittedTwice  = errors.New("the request was submitted already")
 	errUnknownSide     = errors.New("the event names neither the customer nor the technician side")
 	errNotRequestEvent = errors.New("it is not a request event")
+	errSessionRunning  = errors.New("a screen sharing session is running: its end comes first")
+	errNotAccepted     = errors.New("a session starts right after the customer accepted screen sharing")
+	errOtherSession    = errors.New("the event names another session than the running one")
+	errUnknownReason   = errors.New("unknown reason for the end of a screen sharing session")
 )
 
 // Admit checks that e could follow the request's history, that is that the command recording e
@@ -58,8 +62,14 @@ func (r *Request) admits(e eventlog.Event) error {
 	case *Assigned:
 		return r.canAssign(serving(e.TechnicianID))
 	case *Unassigned:
+		if r.state.ScreenSharing == ScreenSharingInSession {
+			return errSessionRunning
+		}
 		return r.canUnassign(serving(e.TechnicianID))
 	case *Transferred:
+		if r.state.ScreenSharing == ScreenSharingInSession {
+			return errSessionRunning
+		}
 		return r.canTransfer(serving(e.From), serving(e.To))
 	case *ChatJoined:
 		return r.canJoinChat(serving(e.TechnicianID))
@@ -99,12 +109,55 @@ func (r *Request) admits(e eventlog.Event) error {
 			return err
 		}
 		return text.Bounded(e.Profile, MaxProfileNameLength, text.Line, ErrInvalidProfile)
+	case *MobileProfileFileSent:
+		if err := r.canSendMobileProfile(serving(e.TechnicianID)); err != nil {
+			return err
+		}
+		return ProfileTemplateRef{Name: e.Template, Platform: e.Platform, Version: e.Version}.validate(r.Platform())
+	case *ScreenSharingSessionStarted:
+		if r.state.Closed {
+			return ErrClosed
+		}
+		if r.state.ScreenSharing != ScreenSharingOn {
+			return errNotAccepted
+		}
+		return ScreenSession{ID: e.SessionID, Link: e.Link}.validate()
+	case *ScreenSharingSessionEnded:
+		return r.admitsSessionEnd(e, serving(e.TechnicianID))
 	case *ChatEnded:
+		if r.state.ScreenSharing == ScreenSharingInSession {
+			return errSessionRunning
+		}
 		return r.checkInChat(serving(e.TechnicianID))
 	case *Closed:
 		return r.checkAssignee(serving(e.TechnicianID))
 	}
 	return errNotRequestEvent
+}
+
+// admitsSessionEnd checks the end of a session by the command that records it: End Session,
+// or ending the chat, giving the request back or transferring it.
+func (r *Request) admitsSessionEnd(e *ScreenSharingSessionEnded, t *directory.Technician) error {
+	var err error
+	switch e.Reason {
+	case SessionEndedByTechnician:
+		err = r.canEndScreenSharingSession(t)
+	case SessionEndedWithChat:
+		err = r.checkInChat(t)
+	case SessionEndedUnassigned, SessionEndedTransferred:
+		err = r.canUnassign(t)
+	default:
+		return errUnknownReason
+	}
+	switch {
+	case err != nil:
+		return err
+	case r.state.ScreenSharing != ScreenSharingInSession:
+		return ErrNoScreenSharingSession
+	case e.SessionID != r.state.Session.ID:
+		return errOtherSession
+	}
+	return nil
 }
 
 // admitsSubmission checks what Submit stores: the IDs, the platform, and text a person could

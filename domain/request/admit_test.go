@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
@@ -38,6 +40,8 @@ func TestAdmitAgreesWithCommands(t *testing.T) {
 			return r.SendMobileProfile(me, "Corporate Wi-Fi")
 		}, profileSent(meID)},
 		{"end chat", func(r *request.Request, me *directory.Technician) error { return r.EndChat(me) }, ended(meID)},
+		{"end session", func(r *request.Request, me *directory.Technician) error { return r.EndScreenSharingSession(me) },
+			sessionEnded(meID, request.SessionEndedByTechnician)},
 		{"close", func(r *request.Request, me *directory.Technician) error { return r.Close(me) }, closed(meID)},
 		{"customer message", func(r *request.Request, _ *directory.Technician) error {
 			return r.SendCustomerMessage(messageID, "Thanks!")
@@ -110,6 +114,10 @@ func TestAdmitEveryHistoryCommandsWrite(t *testing.T) {
 		func(r *request.Request, _ *directory.Technician) error { return r.ShareCustomerFile(png) },
 		func(r *request.Request, _ *directory.Technician) error { return r.AcceptScreenSharing() },
 		func(r *request.Request, _ *directory.Technician) error { return r.DeclineScreenSharing() },
+		func(r *request.Request, _ *directory.Technician) error {
+			return r.AcceptScreenSharingSession(request.ScreenSession{ID: uuid.New(), Link: sessionLink})
+		},
+		func(r *request.Request, t *directory.Technician) error { return r.EndScreenSharingSession(t) },
 	}
 	events := 0
 	for seed := range uint64(200) {
@@ -174,6 +182,16 @@ func TestAdmitRefusesWhatNoCommandWrites(t *testing.T) {
 		{"an iOS customer's PDF", history(stInChat, request.IOS), &request.FileShared{FileID: fileID, From: request.CustomerSide, Name: "a.pdf", Size: 1, SHA256: sha}},
 		{"screen sharing on Android", history(stInChat, request.Android), screenSharingRequested(meID)},
 		{"a transfer to oneself", history(stAssigned, request.Windows), &request.Transferred{From: meID, To: meID}},
+		{"a session nobody accepted", history(stSSPending, request.Windows), sessionStarted()},
+		{"a session after an old acceptance was declined", history(stSSDeclined, request.Windows), sessionStarted()},
+		{"a session with a javascript link", history(stSSAccepted, request.Windows), &request.ScreenSharingSessionStarted{SessionID: sessionID, Link: "javascript:alert(1)"}},
+		{"the end of no session", history(stSSAccepted, request.Windows), sessionEnded(meID, request.SessionEndedByTechnician)},
+		{"the end of another session", append(history(stSSAccepted, request.Windows), sessionStarted()),
+			&request.ScreenSharingSessionEnded{SessionID: uuid.New(), TechnicianID: meID, Reason: request.SessionEndedByTechnician}},
+		{"a session ended for no known reason", append(history(stSSAccepted, request.Windows), sessionStarted()), sessionEnded(meID, "bored")},
+		{"a session ended by a colleague", append(history(stSSAccepted, request.Windows), sessionStarted()), sessionEnded(colleagueID, request.SessionEndedByTechnician)},
+		{"the chat's end while a session runs", append(history(stSSAccepted, request.Windows), sessionStarted()), ended(meID)},
+		{"giving back while a session runs", append(history(stSSAccepted, request.Windows), sessionStarted()), unassigned(meID)},
 		{"a directory event", history(stNew, request.Windows), &directory.CompanyCreated{CompanyID: companyID, Name: "Acme"}},
 	}
 	for _, tt := range tests {

@@ -36,8 +36,14 @@ func TestEventWireFormat(t *testing.T) {
 		{Event: profileSent(meID), Type: "request.mobile_profile_sent.v1", JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001","profile":"Corporate Wi-Fi"}`},
 		{Event: ended(meID), Type: "request.chat_ended.v1", JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001"}`},
 		{Event: closed(meID), Type: "request.closed.v1", JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001"}`},
+		{Event: sessionStarted(), Type: "request.screen_sharing_session_started.v1",
+			JSON: `{"session_id":"00000000-0000-0000-0000-0000000000e1","link":"https://meet.example/00000000-0000-0000-0000-0000000000a1"}`},
+		{Event: sessionEnded(meID, request.SessionEndedByTechnician), Type: "request.screen_sharing_session_ended.v1",
+			JSON: `{"session_id":"00000000-0000-0000-0000-0000000000e1","technician_id":"00000000-0000-0000-0000-000000000001","reason":"ended"}`},
+		{Event: profileFileSent(meID), Type: "request.mobile_profile_file_sent.v1",
+			JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001","template":"Corporate Wi-Fi","platform":"ios","template_version":3}`},
 	}
-	codectest.CheckWireFormat(t, request.Codec(), tests, 14)
+	codectest.CheckWireFormat(t, request.Codec(), tests, 17)
 }
 
 func TestCodecRefusesUnknownTypes(t *testing.T) {
@@ -55,7 +61,7 @@ func FuzzDecodeAndFold(f *testing.F) {
 		submitted(request.IOS), assigned(meID), unassigned(meID), &request.Transferred{From: meID, To: peerID},
 		joined(meID), techMessage(meID), customerMessage(), note(meID), techFile(meID), customerFile(),
 		screenSharingRequested(meID), &request.ScreenSharingAccepted{}, &request.ScreenSharingDeclined{},
-		profileSent(meID), ended(meID), closed(meID),
+		profileSent(meID), ended(meID), closed(meID), sessionStarted(), sessionEnded(meID, request.SessionEndedWithChat), profileFileSent(meID),
 	}
 	for i, e := range samples {
 		data, err := json.Marshal(e)

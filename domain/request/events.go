@@ -89,10 +89,45 @@ type ScreenSharingAccepted struct{}
 // ScreenSharingDeclined: the customer declined.
 type ScreenSharingDeclined struct{}
 
+// ScreenSharingSessionStarted: the customer accepted and a session with the screen-sharing
+// provider is open; both sides get Link. Recorded right after ScreenSharingAccepted when a
+// provider is configured.
+type ScreenSharingSessionStarted struct {
+	SessionID uuid.UUID `json:"session_id"`
+	Link      string    `json:"link"`
+}
+
+// Why a screen-sharing session ended.
+const (
+	SessionEndedByTechnician = "ended"       // the assignee chose End Session
+	SessionEndedWithChat     = "chat_ended"  // the chat ended (also on close)
+	SessionEndedUnassigned   = "unassigned"  // the assignee gave the request back
+	SessionEndedTransferred  = "transferred" // the request went to another technician
+)
+
+// ScreenSharingSessionEnded: the running session is over; "Request Screen Sharing" is
+// offered again. TechnicianID is who ended it, or whose action (ending the chat, giving the
+// request back) ended it.
+type ScreenSharingSessionEnded struct {
+	SessionID    uuid.UUID `json:"session_id"`
+	TechnicianID uuid.UUID `json:"technician_id"`
+	Reason       string    `json:"reason"`
+}
+
 // MobileProfileSent: the assignee sent a configuration profile to a mobile customer (R12).
 type MobileProfileSent struct {
 	TechnicianID uuid.UUID `json:"technician_id"`
 	Profile      string    `json:"profile"`
+}
+
+// MobileProfileFileSent: the assignee sent a mobile customer the profile file built from
+// version Version of the company's template Template for Platform (R12). The file is built
+// again from that template version whenever either side downloads it.
+type MobileProfileFileSent struct {
+	TechnicianID uuid.UUID `json:"technician_id"`
+	Template     string    `json:"template"`
+	Platform     Platform  `json:"platform"`
+	Version      int       `json:"template_version"`
 }
 
 // ChatEnded: the assignee ended the chat (R13).
@@ -117,8 +152,15 @@ func (*ScreenSharingRequested) EventType() string { return "request.screen_shari
 func (*ScreenSharingAccepted) EventType() string  { return "request.screen_sharing_accepted.v1" }
 func (*ScreenSharingDeclined) EventType() string  { return "request.screen_sharing_declined.v1" }
 func (*MobileProfileSent) EventType() string      { return "request.mobile_profile_sent.v1" }
-func (*ChatEnded) EventType() string              { return "request.chat_ended.v1" }
-func (*Closed) EventType() string                 { return "request.closed.v1" }
+func (*ScreenSharingSessionStarted) EventType() string {
+	return "request.screen_sharing_session_started.v1"
+}
+func (*ScreenSharingSessionEnded) EventType() string {
+	return "request.screen_sharing_session_ended.v1"
+}
+func (*MobileProfileFileSent) EventType() string { return "request.mobile_profile_file_sent.v1" }
+func (*ChatEnded) EventType() string             { return "request.chat_ended.v1" }
+func (*Closed) EventType() string                { return "request.closed.v1" }
 
 // Codec reads and writes every request event.
 func Codec() *eventlog.Codec {
@@ -137,6 +179,9 @@ func Codec() *eventlog.Codec {
 		func() eventlog.Event { return &MobileProfileSent{} },
 		func() eventlog.Event { return &ChatEnded{} },
 		func() eventlog.Event { return &Closed{} },
+		func() eventlog.Event { return &ScreenSharingSessionStarted{} },
+		func() eventlog.Event { return &ScreenSharingSessionEnded{} },
+		func() eventlog.Event { return &MobileProfileFileSent{} },
 	)
 }
 

@@ -43,7 +43,21 @@ const (
 	ScreenSharingPending ScreenSharing = "requested"
 	ScreenSharingOn      ScreenSharing = "accepted"
 	ScreenSharingRefused ScreenSharing = "declined"
+	// ScreenSharingInSession: the customer accepted and a provider session is running
+	// (State.Session); it ends with EndScreenSharingSession, the chat's end, or the request
+	// changing hands.
+	ScreenSharingInSession ScreenSharing = "in_session"
 )
+
+// ScreenSession is a running screen-sharing session: its ID and the provider link both
+// sides open.
+type ScreenSession struct {
+	ID   uuid.UUID
+	Link string
+}
+
+// MaxSessionLinkLength bounds a screen-sharing session's link.
+const MaxSessionLinkLength = 2000
 
 // Limits on what people type.
 const (
@@ -161,6 +175,11 @@ func (r *Request) IsAssigned() bool             { return r.state.Assignee != uui
 func (r *Request) IsClosed() bool               { return r.state.Closed }
 func (r *Request) Chat() ChatState              { return r.state.Chat }
 func (r *Request) ScreenSharing() ScreenSharing { return r.state.ScreenSharing }
+
+// Session returns the running screen-sharing session, ok false when none runs.
+func (r *Request) Session() (ScreenSession, bool) {
+	return r.state.Session, r.state.ScreenSharing == ScreenSharingInSession
+}
 
 // Status is New, Active or Completed (R3).
 func (r *Request) Status() Status {
@@ -282,7 +301,12 @@ func (r *Request) canUnassign(t *directory.Technician) error {
 // Unassign gives the request back: it is New again for others to take, whatever the state of
 // the chat (R7).
 func (r *Request) Unassign(t *directory.Technician) error {
-	return r.decide(r.canUnassign(t), func() (eventlog.Event, error) { return &Unassigned{TechnicianID: t.ID()}, nil })
+	if err := r.canUnassign(t); err != nil {
+		return err
+	}
+	r.endSessionFor(t, SessionEndedUnassigned)
+	r.record(&Unassigned{TechnicianID: t.ID()})
+	return nil
 }
 
 func (r *Request) canTransfer(from, to *directory.Technician) error {
@@ -315,7 +339,12 @@ func (r *Request) Transfer(from, to *directory.Technician) error {
 		}
 		return ErrTargetNoAccess
 	}
-	return r.decide(r.canTransfer(from, to), func() (eventlog.Event, error) { return &Transferred{From: from.ID(), To: to.ID()}, nil })
+	if err := r.canTransfer(from, to); err != nil {
+		return err
+	}
+	r.endSessionFor(from, SessionEndedTransferred)
+	r.record(&Transferred{From: from.ID(), To: to.ID()})
+	return nil
 }
 
 func (r *Request) canJoinChat(t *directory.Technician) error {
@@ -446,8 +475,11 @@ func (r *Request) canRequestScreenSharing(t *directory.Technician) error {
 	if !r.Platform().SupportsScreenSharing() {
 		return ErrScreenSharingUnsupported
 	}
-	if r.state.ScreenSharing == ScreenSharingPending {
+	switch r.state.ScreenSharing {
+	case ScreenSharingPending:
 		return ErrScreenSharingPending
+	case ScreenSharingInSession:
+		return ErrScreenSharingSessionRunning
 	}
 	return nil
 }
@@ -470,6 +502,61 @@ func (r *Request) canAnswerScreenSharing() error {
 // AcceptScreenSharing is the customer's "Share My Screen" (R11).
 func (r *Request) AcceptScreenSharing() error {
 	return r.decide(r.canAnswerScreenSharing(), func() (eventlog.Event, error) { return &ScreenSharingAccepted{}, nil })
+}
+
+// Errors of the screen-sharing session commands.
+var (
+	ErrScreenSharingSessionRunning = errors.New("a screen sharing session is already running; end it first")
+	ErrNoScreenSharingSession      = errors.New("no screen sharing session is running")
+	ErrInvalidScreenSession        = errors.New("a screen sharing session needs an ID and an http(s) link of at most 2000 characters")
+)
+
+func (s ScreenSession) validate() error {
+	if s.ID == uuid.Nil || !(strings.HasPrefix(s.Link, "https://") || strings.HasPrefix(s.Link, "http://")) {
+		return ErrInvalidScreenSession
+	}
+	return text.Bounded(s.Link, MaxSessionLinkLength, text.Line, ErrInvalidScreenSession)
+}
+
+// AcceptScreenSharingSession is the customer's "Share My Screen" when a screen-sharing provider
+// is configured: the acceptance and the start of the session the provider's link opens, in
+// one decision, so that both sides get the link (R11).
+func (r *Request) AcceptScreenSharingSession(s ScreenSession) error {
+	if err := r.canAnswerScreenSharing(); err != nil {
+		return err
+	}
+	if err := s.validate(); err != nil {
+		return err
+	}
+	r.record(&ScreenSharingAccepted{})
+	r.record(&ScreenSharingSessionStarted{SessionID: s.ID, Link: s.Link})
+	return nil
+}
+
+func (r *Request) canEndScreenSharingSession(t *directory.Technician) error {
+	if err := r.checkInChat(t); err != nil {
+		return err
+	}
+	if r.state.ScreenSharing != ScreenSharingInSession {
+		return ErrNoScreenSharingSession
+	}
+	return nil
+}
+
+// EndScreenSharingSession is the assignee's End Session: the running session is over and
+// screen sharing may be requested again.
+func (r *Request) EndScreenSharingSession(t *directory.Technician) error {
+	return r.decide(r.canEndScreenSharingSession(t), func() (eventlog.Event, error) {
+		return &ScreenSharingSessionEnded{SessionID: r.state.Session.ID, TechnicianID: t.ID(), Reason: SessionEndedByTechnician}, nil
+	})
+}
+
+// endSessionFor records the end of a running session before an event that ends it (the
+// chat's end, the request changing hands), so the history says the session is over.
+func (r *Request) endSessionFor(t *directory.Technician, reason string) {
+	if r.state.ScreenSharing == ScreenSharingInSession {
+		r.record(&ScreenSharingSessionEnded{SessionID: r.state.Session.ID, TechnicianID: t.ID(), Reason: reason})
+	}
 }
 
 // DeclineScreenSharing is the customer's refusal (R11).
@@ -496,8 +583,14 @@ func (r *Request) SendMobileProfile(t *directory.Technician, profile string) err
 }
 
 // EndChat ends the assignee's chat with the customer (R13).
+// A running screen-sharing session ends with it.
 func (r *Request) EndChat(t *directory.Technician) error {
-	return r.decide(r.checkInChat(t), func() (eventlog.Event, error) { return &ChatEnded{TechnicianID: t.ID()}, nil })
+	if err := r.checkInChat(t); err != nil {
+		return err
+	}
+	r.endSessionFor(t, SessionEndedWithChat)
+	r.record(&ChatEnded{TechnicianID: t.ID()})
+	return nil
 }
 
 // Close closes the request for good (R13). A chat still going is ended first, so the history
@@ -507,6 +600,7 @@ func (r *Request) Close(t *directory.Technician) error {
 		return err
 	}
 	if r.state.Chat == ChatJoinedIn {
+		r.endSessionFor(t, SessionEndedWithChat)
 		r.record(&ChatEnded{TechnicianID: t.ID()})
 	}
 	r.record(&Closed{TechnicianID: t.ID()})
@@ -541,10 +635,10 @@ func (r *Request) apply(e eventlog.Event) {
 		r.state.Assignee = e.TechnicianID
 	case *Unassigned:
 		r.state.Assignee = uuid.Nil
-		r.state.Chat, r.state.ScreenSharing = ChatNotJoined, ScreenSharingNone
+		r.state.Chat, r.state.ScreenSharing, r.state.Session = ChatNotJoined, ScreenSharingNone, ScreenSession{}
 	case *Transferred:
 		r.state.Assignee = e.To
-		r.state.Chat, r.state.ScreenSharing = ChatNotJoined, ScreenSharingNone
+		r.state.Chat, r.state.ScreenSharing, r.state.Session = ChatNotJoined, ScreenSharingNone, ScreenSession{}
 	case *ChatJoined:
 		r.state.Chat = ChatJoinedIn
 	case *ScreenSharingRequested:
@@ -553,8 +647,12 @@ func (r *Request) apply(e eventlog.Event) {
 		r.state.ScreenSharing = ScreenSharingOn
 	case *ScreenSharingDeclined:
 		r.state.ScreenSharing = ScreenSharingRefused
+	case *ScreenSharingSessionStarted:
+		r.state.ScreenSharing, r.state.Session = ScreenSharingInSession, ScreenSession{ID: e.SessionID, Link: e.Link}
+	case *ScreenSharingSessionEnded:
+		r.state.ScreenSharing, r.state.Session = ScreenSharingNone, ScreenSession{}
 	case *ChatEnded:
-		r.state.Chat, r.state.ScreenSharing = ChatEndedOut, ScreenSharingNone
+		r.state.Chat, r.state.ScreenSharing, r.state.Session = ChatEndedOut, ScreenSharingNone, ScreenSession{}
 	case *Closed:
 		r.state.Closed = true
 	}

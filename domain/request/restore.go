@@ -15,7 +15,10 @@ type State struct {
 	Assignee      uuid.UUID
 	Chat          ChatState
 	ScreenSharing ScreenSharing
-	Closed        bool
+	// Session is the running screen-sharing session, zero unless ScreenSharing is
+	// ScreenSharingInSession.
+	Session ScreenSession
+	Closed  bool
 }
 
 // State returns the request's state.

@@ -149,6 +149,12 @@ type Config struct {
 	// Reports answers the console's Reports page from the analytics job's tables; nil refuses
 	// reports (ErrNoReadModel).
 	Reports ReportsReadModel
+	// ScreenSharing makes the link of the session that starts when a customer accepts screen
+	// sharing; nil records the acceptance alone (no session, no link).
+	ScreenSharing *ScreenSharingProvider
+	// Profiles keeps the companies' mobile profile templates; nil: no profile files can be
+	// sent (ErrNoProfileTemplates).
+	Profiles ProfileTemplates
 }
 
 // DefaultMaxFileSize is the upload limit when none is configured.
@@ -163,6 +169,9 @@ type App struct {
 	maxFileSize  int64
 	webhooks     WebhookEndpoints
 	webhookLocks keyedLocks
+	// screenSharing makes session links; nil: no provider configured.
+	screenSharing *ScreenSharingProvider
+	profiles      ProfileTemplates
 
 	// The command path (writer.go): the cache of the streams' states (of the kinds
 	// streamReader knows), the writers.
@@ -226,6 +235,9 @@ func New(cfg Config) (*App, error) {
 		now:          cfg.Now,
 		maxFileSize:  cfg.MaxFileSize,
 		webhooks:     cfg.Webhooks,
+
+		screenSharing: cfg.ScreenSharing,
+		profiles:      cfg.Profiles,
 
 		cache:        newAggregateCache(cfg.CachedStreams, cfg.CachedBytes),
 		writers:      writers{streams: map[string]*streamWriter{}},

@@ -30,9 +30,9 @@ type world struct {
 	techs     []uuid.UUID
 }
 
-func newWorld(t *testing.T, technicians int) *world {
+func newWorld(t *testing.T, technicians int, options ...servicetest.Option) *world {
 	t.Helper()
-	svc := servicetest.New(t, func(c *service.Config) { c.MaxFileSize = 1024 })
+	svc := servicetest.New(t, append([]servicetest.Option{func(c *service.Config) { c.MaxFileSize = 1024 }}, options...)...)
 	a := svc.App
 	w := &world{pool: svc.Pool, app: a, store: svc.Store, files: svc.Files, companyID: uuid.New(), portalID: uuid.New()}
 	ctx := context.Background()

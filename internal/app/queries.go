@@ -111,12 +111,29 @@ type RequestDetails struct {
 	Assignee      *Person               `json:"assignee"`
 	Chat          request.ChatState     `json:"chat"`
 	ScreenSharing request.ScreenSharing `json:"screen_sharing"`
-	SubmittedAt   time.Time             `json:"submitted_at"`
-	LastActivity  time.Time             `json:"last_activity"`
-	Version       int64                 `json:"version"`
-	Position      eventlog.Position     `json:"position"`
-	Entries       []Entry               `json:"entries"`
-	Actions       []request.Action      `json:"actions"`
+	// Session is the running screen-sharing session whose link both sides open; nil when
+	// none runs.
+	Session      *ScreenSession    `json:"screen_sharing_session"`
+	SubmittedAt  time.Time         `json:"submitted_at"`
+	LastActivity time.Time         `json:"last_activity"`
+	Version      int64             `json:"version"`
+	Position     eventlog.Position `json:"position"`
+	Entries      []Entry           `json:"entries"`
+	Actions      []request.Action  `json:"actions"`
+}
+
+// ScreenSession is a running screen-sharing session as the details show it.
+type ScreenSession struct {
+	ID   uuid.UUID `json:"id"`
+	Link string    `json:"link"`
+}
+
+// SessionOf returns the running session of a request's state, nil when none runs.
+func SessionOf(s request.State) *ScreenSession {
+	if s.ScreenSharing != request.ScreenSharingInSession {
+		return nil
+	}
+	return &ScreenSession{ID: s.Session.ID, Link: s.Session.Link}
 }
 
 // RequestDetails returns a request's details as the viewer may see them: private notes only
@@ -208,6 +225,7 @@ func (qs *Queries) foldRequestDetails(ctx context.Context, v Viewer, requestID u
 		Assignee:      person(r.Assignee()),
 		Chat:          r.Chat(),
 		ScreenSharing: r.ScreenSharing(),
+		Session:       SessionOf(r.State()),
 		Version:       l.version,
 		Entries:       []Entry{},
 	}
@@ -253,6 +271,12 @@ func (qs *Queries) foldRequestDetails(ctx context.Context, v Viewer, requestID u
 			entry.Technician = person(e.TechnicianID)
 		case *request.ScreenSharingAccepted, *request.ScreenSharingDeclined:
 			entry.From = request.CustomerSide
+		case *request.ScreenSharingSessionStarted:
+			entry.From, entry.Body = request.CustomerSide, e.Link
+		case *request.ScreenSharingSessionEnded:
+			entry.Technician, entry.Body = person(e.TechnicianID), e.Reason
+		case *request.MobileProfileFileSent:
+			entry.Technician, entry.Body = person(e.TechnicianID), e.Template
 		case *request.MobileProfileSent:
 			entry.Technician, entry.Body = person(e.TechnicianID), e.Profile
 		case *request.ChatEnded:

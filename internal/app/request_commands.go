@@ -171,11 +171,6 @@ func (a *App) SendCustomerMessage(ctx context.Context, meta Meta, requestID, mes
 	})
 }
 
-// AcceptScreenSharing is the customer's "Share My Screen" (R11).
-func (a *App) AcceptScreenSharing(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
-	return a.customerCommand(ctx, meta, requestID, (*request.Request).AcceptScreenSharing)
-}
-
 // DeclineScreenSharing is the customer's refusal (R11).
 func (a *App) DeclineScreenSharing(ctx context.Context, meta Meta, requestID uuid.UUID) (Result, error) {
 	return a.customerCommand(ctx, meta, requestID, (*request.Request).DeclineScreenSharing)

@@ -260,15 +260,18 @@ var submittedType = (*request.Submitted)(nil).EventType()
 // messages and files, how many there are: At does not decode them (in a chat-heavy log they
 // are most of it), and the list's rows fold only the events that change what they show.
 var countOnly = map[string]func(*row, *eventlog.RecordedEvent){
-	(*request.MessageSent)(nil).EventType():            countMessage,
-	(*request.FileShared)(nil).EventType():             func(r *row, _ *eventlog.RecordedEvent) { r.files++ },
-	(*request.ChatJoined)(nil).EventType():             func(*row, *eventlog.RecordedEvent) {},
-	(*request.NoteAdded)(nil).EventType():              func(*row, *eventlog.RecordedEvent) {},
-	(*request.ScreenSharingRequested)(nil).EventType(): func(*row, *eventlog.RecordedEvent) {},
-	(*request.ScreenSharingAccepted)(nil).EventType():  func(*row, *eventlog.RecordedEvent) {},
-	(*request.ScreenSharingDeclined)(nil).EventType():  func(*row, *eventlog.RecordedEvent) {},
-	(*request.MobileProfileSent)(nil).EventType():      func(*row, *eventlog.RecordedEvent) {},
-	(*request.ChatEnded)(nil).EventType():              func(*row, *eventlog.RecordedEvent) {},
+	(*request.MessageSent)(nil).EventType():                 countMessage,
+	(*request.FileShared)(nil).EventType():                  func(r *row, _ *eventlog.RecordedEvent) { r.files++ },
+	(*request.ChatJoined)(nil).EventType():                  func(*row, *eventlog.RecordedEvent) {},
+	(*request.NoteAdded)(nil).EventType():                   func(*row, *eventlog.RecordedEvent) {},
+	(*request.ScreenSharingRequested)(nil).EventType():      func(*row, *eventlog.RecordedEvent) {},
+	(*request.ScreenSharingAccepted)(nil).EventType():       func(*row, *eventlog.RecordedEvent) {},
+	(*request.ScreenSharingDeclined)(nil).EventType():       func(*row, *eventlog.RecordedEvent) {},
+	(*request.MobileProfileSent)(nil).EventType():           func(*row, *eventlog.RecordedEvent) {},
+	(*request.ScreenSharingSessionStarted)(nil).EventType(): func(*row, *eventlog.RecordedEvent) {},
+	(*request.ScreenSharingSessionEnded)(nil).EventType():   func(*row, *eventlog.RecordedEvent) {},
+	(*request.MobileProfileFileSent)(nil).EventType():       func(*row, *eventlog.RecordedEvent) {},
+	(*request.ChatEnded)(nil).EventType():                   func(*row, *eventlog.RecordedEvent) {},
 }
 
 // countMessage counts a message and, when the customer sent it, notes when: the list shows

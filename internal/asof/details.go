@@ -92,7 +92,7 @@ func (s *Snapshot) foldDetails(id uuid.UUID, stream []eventlog.RecordedEvent, se
 	st := r.State()
 	d.CompanyID, d.CompanyName, d.PortalID = st.CompanyID, s.companies[st.CompanyID], st.PortalID
 	d.Customer, d.Description, d.Source = st.Customer, st.Description, st.Source
-	d.Status, d.Chat, d.ScreenSharing = r.Status(), st.Chat, st.ScreenSharing
+	d.Status, d.Chat, d.ScreenSharing, d.Session = r.Status(), st.Chat, st.ScreenSharing, app.SessionOf(st)
 	d.Assignee = s.person(st.Assignee)
 	return d, r
 }
@@ -136,6 +136,12 @@ func (s *Snapshot) entryOf(rec *eventlog.RecordedEvent, e eventlog.Event) (app.E
 		technician = e.TechnicianID
 	case *request.ScreenSharingAccepted, *request.ScreenSharingDeclined:
 		en.From = request.CustomerSide
+	case *request.ScreenSharingSessionStarted:
+		en.From, en.Body = request.CustomerSide, e.Link
+	case *request.ScreenSharingSessionEnded:
+		technician, en.Body = e.TechnicianID, e.Reason
+	case *request.MobileProfileFileSent:
+		technician, en.Body = e.TechnicianID, e.Template
 	case *request.MobileProfileSent:
 		technician, en.Body = e.TechnicianID, e.Profile
 	case *request.ChatEnded:

@@ -24,6 +24,7 @@ import (
 	"github.com/helpstream/helpstream/adapters/httpapi"
 	"github.com/helpstream/helpstream/adapters/postgres/accesslog"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
+	"github.com/helpstream/helpstream/adapters/postgres/profiles"
 	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"github.com/helpstream/helpstream/adapters/postgres/reports"
 	"github.com/helpstream/helpstream/adapters/postgres/secrets"
@@ -55,6 +56,9 @@ type Config struct {
 	FilesDir string
 	// MaxFileSize caps an upload, in bytes; app.DefaultMaxFileSize when zero.
 	MaxFileSize int64
+	// ScreenSharing makes the links of screen-sharing sessions (serve --screen-sharing-url);
+	// nil: accepting screen sharing starts no session.
+	ScreenSharing *app.ScreenSharingProvider
 	// CachedStreams and CachedBytes bound the aggregates the command path keeps in memory; the
 	// application's defaults when zero, none when negative.
 	CachedStreams int
@@ -225,7 +229,7 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		names = append(names, p.Name())
 	}
 	s.App, err = app.New(app.Config{
-		Store: store, Files: files, MaxFileSize: cfg.MaxFileSize,
+		Store: store, Files: files, MaxFileSize: cfg.MaxFileSize, ScreenSharing: cfg.ScreenSharing,
 		CachedStreams: cfg.CachedStreams, CachedBytes: cfg.CachedBytes, ConflictWait: cfg.ConflictWait,
 		RequestList:    readmodels.NewRequestList(pool),
 		RequestDetails: readmodels.NewDetails(pool),
@@ -234,6 +238,7 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		RequestReads:   readmodels.NewRequestReads(pool),
 		Reports:        reportsReadModel(pool),
 		Webhooks:       s.Webhooks,
+		Profiles:       profiles.New(pool),
 		// Read-your-writes waits for the checkpoints of every read model: explicitly with
 		// min_position, implicitly for this process's own writes; both bounded.
 		// The auditors' views of the past fold the log up to the moment (no copies of the read

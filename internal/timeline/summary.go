@@ -43,6 +43,22 @@ func (n *names) summary(actor string, e eventlog.Event) string {
 		return "customer accepted screen sharing"
 	case *request.ScreenSharingDeclined:
 		return "customer declined screen sharing"
+	case *request.ScreenSharingSessionStarted:
+		return fmt.Sprintf("screen sharing session %s started (%s)", e.SessionID, e.Link)
+	case *request.ScreenSharingSessionEnded:
+		switch e.Reason {
+		case request.SessionEndedByTechnician:
+			return fmt.Sprintf("%s ended the screen sharing session %s", n.technician(e.TechnicianID), e.SessionID)
+		case request.SessionEndedWithChat:
+			return fmt.Sprintf("the screen sharing session %s ended with the chat", e.SessionID)
+		case request.SessionEndedUnassigned:
+			return fmt.Sprintf("the screen sharing session %s ended: %s gave the request back", e.SessionID, n.technician(e.TechnicianID))
+		case request.SessionEndedTransferred:
+			return fmt.Sprintf("the screen sharing session %s ended: %s transferred the request", e.SessionID, n.technician(e.TechnicianID))
+		}
+		return fmt.Sprintf("the screen sharing session %s ended", e.SessionID)
+	case *request.MobileProfileFileSent:
+		return fmt.Sprintf("%s sent the %s mobile profile file %q (template version %d)", n.technician(e.TechnicianID), e.Platform, e.Template, e.Version)
 	case *request.MobileProfileSent:
 		return fmt.Sprintf("%s sent the mobile profile %q", n.technician(e.TechnicianID), e.Profile)
 	case *request.ChatEnded:

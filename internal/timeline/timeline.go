@@ -325,6 +325,10 @@ func resolveNames(ctx context.Context, store eventlog.Store, requestID uuid.UUID
 			note(e.TechnicianID)
 		case *request.MobileProfileSent:
 			note(e.TechnicianID)
+		case *request.ScreenSharingSessionEnded:
+			note(e.TechnicianID)
+		case *request.MobileProfileFileSent:
+			note(e.TechnicianID)
 		case *request.ChatEnded:
 			note(e.TechnicianID)
 		case *request.Closed:

@@ -55,7 +55,12 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	clock := pgtest.NewJitterClock(time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC), 977*time.Microsecond, 9)
-	a, err := app.New(app.Config{Store: store, Files: files, Now: clock.Now, RequestDetails: foldOnly{}})
+	// A screen-sharing provider, so that accepting starts a session the details must show.
+	provider, err := app.ParseScreenSharingURL("https://meet.example/{request}?s={session}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(app.Config{Store: store, Files: files, Now: clock.Now, RequestDetails: foldOnly{}, ScreenSharing: provider})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +226,10 @@ func TestDetailsEqualStreamFoldAtEveryStep(t *testing.T) {
 			}},
 			{"screen sharing", notOnIOS(func() (app.Result, error) { return w.app.RequestScreenSharing(ctx, meta(w.me), id) })},
 			{"accept", notOnIOS(func() (app.Result, error) { return w.app.AcceptScreenSharing(ctx, customer(id), id) })},
-			{"transfer", func() (app.Result, error) { return w.app.Transfer(ctx, meta(w.me), id, w.busy) }},
+			{"end the session", notOnIOS(func() (app.Result, error) { return w.app.EndScreenSharingSession(ctx, meta(w.me), id) })},
+			{"screen sharing once more", notOnIOS(func() (app.Result, error) { return w.app.RequestScreenSharing(ctx, meta(w.me), id) })},
+			{"accept once more", notOnIOS(func() (app.Result, error) { return w.app.AcceptScreenSharing(ctx, customer(id), id) })},
+			{"transfer (ends the session)", func() (app.Result, error) { return w.app.Transfer(ctx, meta(w.me), id, w.busy) }},
 			{"unassign", func() (app.Result, error) { return w.app.Unassign(ctx, meta(w.busy), id) }},
 			{"assign again", func() (app.Result, error) { return w.app.AssignToMe(ctx, meta(w.me), id) }},
 			{"join again", func() (app.Result, error) { return w.app.JoinChat(ctx, meta(w.me), id) }},
@@ -283,6 +291,9 @@ func TestRandomLives(t *testing.T) {
 		func(id, _ uuid.UUID) (app.Result, error) { return w.app.DeclineScreenSharing(ctx, customer(id), id) },
 		func(id, tech uuid.UUID) (app.Result, error) { return w.app.SendMobileProfile(ctx, meta(tech), id, "p") },
 		func(id, tech uuid.UUID) (app.Result, error) { return w.app.EndChat(ctx, meta(tech), id) },
+		func(id, tech uuid.UUID) (app.Result, error) {
+			return w.app.EndScreenSharingSession(ctx, meta(tech), id)
+		},
 		func(id, tech uuid.UUID) (app.Result, error) { return w.app.Transfer(ctx, meta(tech), id, w.me) },
 		func(id, tech uuid.UUID) (app.Result, error) { return w.app.Close(ctx, meta(tech), id) },
 	}

@@ -61,6 +61,8 @@ CREATE TABLE request_details (
     assignee_id    uuid,
     chat           text        NOT NULL,
     screen_sharing text        NOT NULL,
+    session_id     uuid,
+    session_link   text        NOT NULL,
     closed         boolean     NOT NULL,
     submitted_at   timestamptz NOT NULL,
     last_activity  timestamptz NOT NULL,
@@ -195,10 +197,10 @@ func Fold(s *request.State, e eventlog.Event) {
 		s.Assignee = e.TechnicianID
 	case *request.Unassigned:
 		s.Assignee = uuid.Nil
-		s.Chat, s.ScreenSharing = request.ChatNotJoined, request.ScreenSharingNone
+		s.Chat, s.ScreenSharing, s.Session = request.ChatNotJoined, request.ScreenSharingNone, request.ScreenSession{}
 	case *request.Transferred:
 		s.Assignee = e.To
-		s.Chat, s.ScreenSharing = request.ChatNotJoined, request.ScreenSharingNone
+		s.Chat, s.ScreenSharing, s.Session = request.ChatNotJoined, request.ScreenSharingNone, request.ScreenSession{}
 	case *request.ChatJoined:
 		s.Chat = request.ChatJoinedIn
 	case *request.ScreenSharingRequested:
@@ -207,8 +209,12 @@ func Fold(s *request.State, e eventlog.Event) {
 		s.ScreenSharing = request.ScreenSharingOn
 	case *request.ScreenSharingDeclined:
 		s.ScreenSharing = request.ScreenSharingRefused
+	case *request.ScreenSharingSessionStarted:
+		s.ScreenSharing, s.Session = request.ScreenSharingInSession, request.ScreenSession{ID: e.SessionID, Link: e.Link}
+	case *request.ScreenSharingSessionEnded:
+		s.ScreenSharing, s.Session = request.ScreenSharingNone, request.ScreenSession{}
 	case *request.ChatEnded:
-		s.Chat, s.ScreenSharing = request.ChatEndedOut, request.ScreenSharingNone
+		s.Chat, s.ScreenSharing, s.Session = request.ChatEndedOut, request.ScreenSharingNone, request.ScreenSession{}
 	case *request.Closed:
 		s.Closed = true
 	}
@@ -239,6 +245,12 @@ func entryOf(requestID uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event)
 		en.technician = e.TechnicianID
 	case *request.ScreenSharingAccepted, *request.ScreenSharingDeclined:
 		en.from = request.CustomerSide
+	case *request.ScreenSharingSessionStarted:
+		en.from, en.body = request.CustomerSide, e.Link
+	case *request.ScreenSharingSessionEnded:
+		en.technician, en.body = e.TechnicianID, e.Reason
+	case *request.MobileProfileFileSent:
+		en.technician, en.body = e.TechnicianID, e.Template
 	case *request.MobileProfileSent:
 		en.technician, en.body = e.TechnicianID, e.Profile
 	case *request.ChatEnded:
@@ -250,7 +262,7 @@ func entryOf(requestID uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event)
 }
 
 const stateColumns = `id, company_id, portal_id, customer_name, customer_email, description, source_ip, platform, os,
-	os_version, browser, assignee_id, chat, screen_sharing, closed, submitted_at, last_activity, version, position`
+	os_version, browser, assignee_id, chat, screen_sharing, session_id, session_link, closed, submitted_at, last_activity, version, position`
 
 func readStates(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*state, error) {
 	out := make(map[uuid.UUID]*state, len(ids))
@@ -296,17 +308,20 @@ func ScanRow(row pgx.Row, extra ...any) (Row, error) {
 
 func scanState(row pgx.Row, extra ...any) (*state, error) {
 	s := &state{}
-	var assignee *uuid.UUID
+	var assignee, session *uuid.UUID
 	var platform, chat, screen, position string
 	dest := []any{&s.ID, &s.CompanyID, &s.PortalID, &s.Customer.Name, &s.Customer.Email, &s.Description,
 		&s.Source.IP, &platform, &s.Source.OS, &s.Source.OSVersion, &s.Source.Browser, &assignee, &chat, &screen,
-		&s.Closed, &s.submittedAt, &s.lastActivity, &s.version, &position}
+		&session, &s.Session.Link, &s.Closed, &s.submittedAt, &s.lastActivity, &s.version, &position}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	s.Source.Platform, s.Chat, s.ScreenSharing = request.Platform(platform), request.ChatState(chat), request.ScreenSharing(screen)
 	if assignee != nil {
 		s.Assignee = *assignee
+	}
+	if session != nil {
+		s.Session.ID = *session
 	}
 	pos, err := eventlog.ParsePosition(position)
 	if err != nil {
@@ -327,7 +342,8 @@ func insertStates(ctx context.Context, tx pgx.Tx, created []*state) error {
 		values[i] = []any{
 			projections.UUID(s.ID), projections.UUID(s.CompanyID), projections.UUID(s.PortalID), text(s.Customer.Name), text(s.Customer.Email),
 			text(s.Description), text(s.Source.IP), text(string(s.Source.Platform)), text(s.Source.OS), text(s.Source.OSVersion),
-			text(s.Source.Browser), projections.NullUUID(s.Assignee), text(string(s.Chat)), text(string(s.ScreenSharing)), s.Closed,
+			text(s.Source.Browser), projections.NullUUID(s.Assignee), text(string(s.Chat)), text(string(s.ScreenSharing)),
+			projections.NullUUID(s.Session.ID), text(s.Session.Link), s.Closed,
 			s.submittedAt, s.lastActivity, s.version, s.position.String(),
 		}
 	}
@@ -345,7 +361,8 @@ func updateStates(ctx context.Context, tx pgx.Tx, changed []*state) error {
 	n := len(changed)
 	ids := make([]pgtype.UUID, n)
 	assignees := make([]pgtype.UUID, n)
-	chats, screens, positions := make([]string, n), make([]string, n), make([]string, n)
+	chats, screens, positions, links := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	sessions := make([]pgtype.UUID, n)
 	closed := make([]bool, n)
 	lastActivity := make([]time.Time, n)
 	versions := make([]int64, n)
@@ -353,13 +370,16 @@ func updateStates(ctx context.Context, tx pgx.Tx, changed []*state) error {
 		ids[i], assignees[i] = projections.UUID(s.ID), projections.NullUUID(s.Assignee)
 		chats[i], screens[i] = projections.Text(string(s.Chat)), projections.Text(string(s.ScreenSharing))
 		closed[i], lastActivity[i], versions[i], positions[i] = s.Closed, s.lastActivity, s.version, s.position.String()
+		sessions[i], links[i] = projections.NullUUID(s.Session.ID), projections.Text(s.Session.Link)
 	}
 	_, err := tx.Exec(ctx, `UPDATE request_details AS d SET
 			assignee_id = u.assignee_id, chat = u.chat, screen_sharing = u.screen_sharing, closed = u.closed,
-			last_activity = u.last_activity, version = u.version, position = u.position
-		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[], $7::bigint[], $8::text[])
-			AS u(id, assignee_id, chat, screen_sharing, closed, last_activity, version, position)
-		WHERE d.id = u.id`, ids, assignees, chats, screens, closed, lastActivity, versions, positions)
+			last_activity = u.last_activity, version = u.version, position = u.position,
+			session_id = u.session_id, session_link = u.session_link
+		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[], $7::bigint[], $8::text[],
+				$9::uuid[], $10::text[])
+			AS u(id, assignee_id, chat, screen_sharing, closed, last_activity, version, position, session_id, session_link)
+		WHERE d.id = u.id`, ids, assignees, chats, screens, closed, lastActivity, versions, positions, sessions, links)
 	if err != nil {
 		return fmt.Errorf("request details: update states: %w", err)
 	}

@@ -73,6 +73,7 @@ func ReadDetailsFor(ctx context.Context, db Querier, q app.RequestDetailsQuery) 
 		Status:        r.Status(),
 		Chat:          s.Chat,
 		ScreenSharing: s.ScreenSharing,
+		Session:       app.SessionOf(s.State),
 		SubmittedAt:   s.SubmittedAt,
 		LastActivity:  s.LastActivity,
 		Version:       s.Version,

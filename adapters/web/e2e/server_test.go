@@ -23,6 +23,10 @@ import (
 	"github.com/helpstream/helpstream/internal/service"
 )
 
+// screenSharingURL is the servers' screen-sharing provider template (serve
+// --screen-sharing-url).
+const screenSharingURL = "https://meet.example/{request}?session={session}"
+
 // password is every seeded technician's password.
 const password = "correct horse battery"
 
@@ -95,8 +99,13 @@ func startServer() (s *server, stop func(), err error) {
 		return nil, nil, err
 	}
 	undo = append(undo, func() { _ = os.RemoveAll(filesDir) })
+	// A screen-sharing provider, as serve --screen-sharing-url sets it.
+	screenSharing, err := app.ParseScreenSharingURL(screenSharingURL)
+	if err != nil {
+		return nil, nil, err
+	}
 	svc, err := service.New(ctx, service.Config{
-		DatabaseURL: url, PoolSize: 16, FilesDir: filesDir, AdminToken: "e2e-admin", Projectors: true,
+		DatabaseURL: url, PoolSize: 16, FilesDir: filesDir, AdminToken: "e2e-admin", Projectors: true, ScreenSharing: screenSharing,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

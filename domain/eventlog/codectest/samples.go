@@ -40,6 +40,9 @@ func RequestSamples() []eventlog.Event {
 		&request.ScreenSharingAccepted{},
 		&request.ScreenSharingDeclined{},
 		&request.MobileProfileSent{TechnicianID: id2, Profile: "VPN"},
+		&request.ScreenSharingSessionStarted{SessionID: id3, Link: "https://meet.example/a%20b?s=1&t=<x>"},
+		&request.MobileProfileFileSent{TechnicianID: id2, Template: "Wi-Fi <corp> & \"guests\"", Platform: request.Android, Version: 2},
+		&request.ScreenSharingSessionEnded{SessionID: id3, TechnicianID: id2, Reason: request.SessionEndedByTechnician},
 		&request.ChatEnded{TechnicianID: id2},
 		&request.Closed{TechnicianID: id2},
 	}
