@@ -82,6 +82,7 @@ func (a *actor) scrolledUpGetsButton(send func(), text string) {
 	send()
 	a.waitFor(step, chatHas(text))
 	a.waitFor(step+": the New messages button", jumpShown)
+	a.checkA11y("a chat with the New messages button")
 	if top := eval[float64](a, step, "document.getElementById('chat').scrollTop"); top > 5 {
 		a.fail(step, "the reader was moved to %v px; they had scrolled to the top", top)
 	}

@@ -48,6 +48,8 @@ func TestScreenSharingSession(t *testing.T) {
 	wantPrefix := "https://meet.example/" + id + "?session="
 	customer.waitFor("the portal shows the session link", exists("#screen-session a#screen-session-link"))
 	bob.waitFor("the console shows the session link live", exists("#screen-session a#screen-session-link"))
+	customer.checkA11y("the portal with a screen-sharing session")
+	bob.checkA11y("the console with a screen-sharing session")
 	if !bob.samePage() {
 		bob.errorf("the console shows the session link live", "the page was reloaded")
 	}
@@ -120,6 +122,8 @@ func TestMobileProfileFile(t *testing.T) {
 	}
 	customer.waitFor("the link names the file", hasText(link, "Globex-Wi-Fi.mobileconfig"))
 	carol.waitFor("the console offers it too", exists("#mobile-profile-files a[download]"))
+	customer.checkA11y("the portal with a mobile profile to download")
+	carol.checkA11y("the console with a mobile profile sent")
 
 	want := strings.NewReplacer("{customer_name}", `Zoë &#34;Z&#34; &lt;Ortiz&gt; &amp; Co`, "{customer_email}", email, "{request}", id).Replace(template)
 	fetch := `fetch(document.querySelector(%s).href).then(r => r.text().then(b => [r.status, r.headers.get('content-type'), r.headers.get('content-disposition'), b].join('\n')))`

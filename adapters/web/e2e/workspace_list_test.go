@@ -118,6 +118,7 @@ func TestWorkspaceList(t *testing.T) {
 	alice.fill(step, "#list-q", "vpn")
 	alice.clickAndLoad(step, submitOf("form#list-filters"))
 	alice.waitFor(step, exists(requestRow(emile))+" && !"+exists(requestRow(asa)))
+	alice.checkA11y("the list found by a search")
 
 	// A phone: the list and the details, stacked, no horizontal page scroll.
 	phone := br.actor(t, "alice on a phone", srv.URL, phoneSize)
@@ -130,6 +131,7 @@ func TestWorkspaceList(t *testing.T) {
 	if !eval[bool](phone, "the list on a phone", `document.querySelector(`+js(requestRow(emile))+`).getBoundingClientRect().right <= window.innerWidth`) {
 		phone.errorf("the list on a phone", "a row is wider than the screen")
 	}
+	phone.checkA11y("the list on a phone")
 	phone.clickAndLoad("open a request on a phone", requestRow(emile)+" td.customer a")
 	phone.waitFor("the details on a phone", exists("section#details"))
 	if !eval[bool](phone, "the details on a phone", noPageScrollJS) {
