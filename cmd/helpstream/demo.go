@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/service"
 )
@@ -88,6 +89,9 @@ func seedDemo(ctx context.Context, svc *service.Service) (demoData, error) {
 			}
 		}
 	}
+	if err := seedDemoProfiles(ctx, svc, meta, d.Companies[0].ID); err != nil {
+		return d, err
+	}
 	auditorID := demoID("auditor/audrey")
 	if _, err := svc.App.Auditor(ctx, auditorID); errors.Is(err, app.ErrNotFound) {
 		if _, err := svc.Accounts.RegisterAuditorWithPassword(ctx, meta, app.RegisterAuditor{AuditorID: auditorID, Name: "Audrey Roux", Email: DemoAuditorEmail}, DemoPassword); err != nil {
@@ -101,6 +105,71 @@ func seedDemo(ctx context.Context, svc *service.Service) (demoData, error) {
 	}
 	return d, nil
 }
+
+// demoProfiles are Acme's mobile profile templates (R12): an iOS Wi-Fi profile and an Android
+// managed configuration, with the placeholders filled when a customer downloads them.
+var demoProfiles = []struct {
+	name     string
+	platform request.Platform
+	content  string
+}{
+	{"Acme Wi-Fi", request.IOS, `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+  <key>PayloadDisplayName</key><string>Acme Wi-Fi for {customer_name}</string>
+  <key>PayloadIdentifier</key><string>com.acme.wifi.{request}</string>
+  <key>PayloadType</key><string>Configuration</string>
+  <key>PayloadUUID</key><string>{request}</string>
+  <key>PayloadVersion</key><integer>1</integer>
+  <key>PayloadContent</key>
+  <array>
+    <dict>
+      <key>PayloadType</key><string>com.apple.wifi.managed</string>
+      <key>PayloadIdentifier</key><string>com.acme.wifi.payload.{request}</string>
+      <key>PayloadUUID</key><string>{request}</string>
+      <key>PayloadVersion</key><integer>1</integer>
+      <key>SSID_STR</key><string>Acme-Staff</string>
+      <key>EncryptionType</key><string>WPA2</string>
+      <key>AutoJoin</key><true/>
+    </dict>
+  </array>
+</dict>
+</plist>
+`},
+	{"Acme Mail", request.Android, `{
+  "kind": "managed_configuration",
+  "name": "Acme Mail for {customer_name}",
+  "email_address": "{customer_email}",
+  "incoming_server": "imap.acme.example",
+  "outgoing_server": "smtp.acme.example",
+  "request": "{request}"
+}
+`},
+}
+
+// seedDemoProfiles gives the company the demo's templates when it has none yet: a restart
+// does not add versions.
+func seedDemoProfiles(ctx context.Context, svc *service.Service, meta app.Meta, companyID uuid.UUID) error {
+	have, err := svc.App.MobileProfileTemplates(ctx, meta, companyID)
+	if err != nil {
+		return fmt.Errorf("demo mobile profile templates: %w", err)
+	}
+	if len(have) > 0 {
+		return nil
+	}
+	for _, p := range demoProfiles {
+		t := app.ProfileTemplate{CompanyID: companyID, Name: p.name, Platform: p.platform, Content: []byte(p.content)}
+		if _, err := svc.App.SetMobileProfileTemplate(ctx, meta, t); err != nil {
+			return fmt.Errorf("demo mobile profile template %q: %w", p.name, err)
+		}
+	}
+	return nil
+}
+
+// DemoScreenSharingURL is the screen-sharing provider of `serve --demo` without
+// --screen-sharing-url: a link of the reserved example domain, to show the flow.
+const DemoScreenSharingURL = "https://meet.example/{request}?session={session}"
 
 // DemoAuditorEmail logs the demo's auditor in (password DemoPassword): every company, read only.
 const DemoAuditorEmail = "audrey@example.com"

@@ -322,6 +322,21 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 			t.Fatalf("%d technicians, want 3", len(technicians))
 		}
 	}
+	// The demo's mobile profile templates, once each (a restart adds no version).
+	svc := openTestService(t, url)
+	defer svc.Close()
+	templates, err := svc.App.MobileProfileTemplates(ctx, app.Meta{Actor: app.Admin}, demoID("company/acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(templates) != len(demoProfiles) {
+		t.Fatalf("%d templates, want %d", len(templates), len(demoProfiles))
+	}
+	for _, tpl := range templates {
+		if tpl.Version != 1 {
+			t.Errorf("template %q at version %d after two seeds, want 1", tpl.Name, tpl.Version)
+		}
+	}
 }
 
 // Every command says what it does on --help, and an unknown one is refused.

@@ -80,8 +80,12 @@ func (f serveFlags) config(out io.Writer, base string) (service.Config, error) {
 	f.notify.configure(&cfg, base, *f.streamBroker)
 	cfg.AdminToken, cfg.SecureCookies, cfg.TrustProxyHeaders, cfg.Projectors = *f.adminToken, *f.secure, *f.trustProxy, *f.projectors
 	cfg.AnchorInterval = *f.anchorInterval
-	if *f.screenSharingURL != "" {
-		p, err := app.ParseScreenSharingURL(*f.screenSharingURL)
+	sharing := *f.screenSharingURL
+	if sharing == "" && *f.demo {
+		sharing = DemoScreenSharingURL
+	}
+	if sharing != "" {
+		p, err := app.ParseScreenSharingURL(sharing)
 		if err != nil {
 			return cfg, fmt.Errorf("--screen-sharing-url: %w", err)
 		}
