@@ -1,11 +1,13 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -198,5 +200,66 @@ func TestLoginNextRejectsOtherPlaces(t *testing.T) {
 				t.Fatalf("login with next %q: %d to %q, want 303 to %q", tc.next, p.status, p.location, tc.want)
 			}
 		})
+	}
+}
+
+// TestPortalFormSentTwiceMakesOneRequest: the portal's form carries a one-time token; the same
+// form sent again (Back, then Submit) shows the request it made instead of making another, and
+// the token is bound to the browser that got the form.
+func TestPortalFormSentTwiceMakesOneRequest(t *testing.T) {
+	w := newWorld(t)
+	var submitToken = regexp.MustCompile(`name="submit_token" value="([^"]+)"`)
+	path := "/portal/" + w.acmePort.String()
+	customer := w.browser(t, uaWindows)
+	form := customer.mustGet(path)
+	m := submitToken.FindStringSubmatch(form.body)
+	if m == nil {
+		t.Fatalf("the portal form has no submit_token:\n%s", form.body)
+	}
+	description := "Printer on fire " + uuid.NewString()
+	values := url.Values{"csrf_token": {csrfOf(t, form.body)}, "submit_token": {m[1]}, "customer_name": {"Jane Doe"},
+		"customer_email": {"jane@example.com"}, "description": {description}}
+	first := customer.post(path, values)
+	if first.status != http.StatusSeeOther || !strings.HasPrefix(first.location, "/portal/requests/") {
+		t.Fatalf("first submit: %d to %q\n%s", first.status, first.location, first.body)
+	}
+	again := customer.post(path, values)
+	if again.status != http.StatusSeeOther || again.location != first.location {
+		t.Fatalf("the same form again: %d to %q, want 303 to %q\n%s", again.status, again.location, first.location, again.body)
+	}
+	customer.mustGet(again.location) // the browser still sees the request it made
+	countOf := func(d string) int {
+		t.Helper()
+		var n int
+		if err := w.pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE event_type LIKE 'request.submitted%' AND data::text LIKE '%' || $1 || '%'`, d).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := countOf(description); n != 1 {
+		t.Errorf("%d requests submitted, want 1", n)
+	}
+
+	// Another browser replaying the token (with its own form cookie) makes a request of its own,
+	// and cannot reach the first one.
+	other := w.browser(t, uaWindows)
+	otherForm := other.mustGet(path)
+	values.Set("csrf_token", csrfOf(t, otherForm.body))
+	p := other.post(path, values)
+	if p.status != http.StatusSeeOther || p.location == first.location {
+		t.Fatalf("another browser's replay: %d to %q", p.status, p.location)
+	}
+	if n := countOf(description); n != 2 {
+		t.Errorf("%d requests submitted, want 2", n)
+	}
+
+	// Bad tokens (missing, too short, NUL, invalid UTF-8, encoded slashes) still submit once each.
+	for _, bad := range []string{"", "short", "abc\x00defghijklmnopqrstu", "\xff\xfeabcdefghijklmnopqrstu", "%2F%2Fabcdefghijklmnopqrstu"} {
+		f := customer.mustGet(path)
+		v := url.Values{"csrf_token": {csrfOf(t, f.body)}, "submit_token": {bad}, "customer_name": {"Jane Doe"},
+			"customer_email": {"jane@example.com"}, "description": {"bad token " + uuid.NewString()}}
+		if p := customer.post(path, v); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/portal/requests/") {
+			t.Errorf("submit with token %q: %d to %q", bad, p.status, p.location)
+		}
 	}
 }
