@@ -29,6 +29,25 @@ type detailsPanel struct {
 	Timeline string
 	// ReadOnly is set for an auditor: no action, no form.
 	ReadOnly bool
+	// NoActions says why a technician can do nothing to the request now, when they cannot.
+	NoActions string
+}
+
+// noActionsReason says why a technician has no action on a request: it is closed, someone
+// else has it, or (R2) they are not Available, so cannot take a new request.
+func (h *Handler) noActionsReason(r *http.Request, s app.Session, d app.RequestDetails) string {
+	switch {
+	case d.Status == request.StatusCompleted:
+		return "This request is completed: nothing can be done to it now."
+	case d.Assignee != nil && d.Assignee.ID != s.TechnicianID:
+		return "Only the assignee, " + cmp.Or(d.Assignee.Name, "another technician") + ", can act on this request."
+	}
+	p, err := h.queries.Profile(r.Context(), s.TechnicianID)
+	if err == nil && d.Assignee == nil && p.Availability != directory.Available {
+		status := string(cmp.Or(p.Availability, directory.Offline))
+		return "You are " + strings.ToUpper(status[:1]) + status[1:] + ": set yourself Available (My status, at the top) to take this request."
+	}
+	return "Nothing can be done to this request now."
 }
 
 func (h *Handler) detailsPanel(r *http.Request, s app.Session, id uuid.UUID) (*detailsPanel, error) {
@@ -42,6 +61,8 @@ func (h *Handler) detailsPanel(r *http.Request, s app.Session, id uuid.UUID) (*d
 		Timeline: base + "/timeline", ReadOnly: s.IsAuditor()}
 	if p.ReadOnly {
 		p.Actions = nil // whatever the details say: an auditor acts on nothing
+	} else if len(p.Actions) == 0 {
+		p.NoActions = h.noActionsReason(r, s, d)
 	}
 	if d.Assignee != nil {
 		p.Assignee = cmp.Or(d.Assignee.Name, "A technician")
