@@ -33,6 +33,13 @@ type detailsPanel struct {
 	NoActions string
 }
 
+// blockActions are the actions the details' Actions block offers as buttons (a request's note,
+// message and file forms are elsewhere on the page): without one of them the block explains
+// why.
+var blockActions = []request.Action{request.ActionAssign, request.ActionUnassign, request.ActionJoinChat,
+	request.ActionRequestScreenSharing, request.ActionEndChat, request.ActionClose, request.ActionTransfer,
+	request.ActionSendMobileProfile}
+
 // noActionsReason says why a technician has no action on a request: it is closed, someone
 // else has it, or (R2) they are not Available, so cannot take a new request.
 func (h *Handler) noActionsReason(r *http.Request, s app.Session, d app.RequestDetails) string {
@@ -61,7 +68,7 @@ func (h *Handler) detailsPanel(r *http.Request, s app.Session, id uuid.UUID) (*d
 		Timeline: base + "/timeline", ReadOnly: s.IsAuditor()}
 	if p.ReadOnly {
 		p.Actions = nil // whatever the details say: an auditor acts on nothing
-	} else if len(p.Actions) == 0 {
+	} else if !slices.ContainsFunc(p.Actions, func(a request.Action) bool { return slices.Contains(blockActions, a) }) {
 		p.NoActions = h.noActionsReason(r, s, d)
 	}
 	if d.Assignee != nil {

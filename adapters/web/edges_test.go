@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
@@ -262,4 +264,67 @@ func TestPortalFormSentTwiceMakesOneRequest(t *testing.T) {
 			t.Errorf("submit with token %q: %d to %q", bad, p.status, p.location)
 		}
 	}
+}
+
+// TestAwayTechnicianIsNotCalled (R2, R5): a technician who is not Available gets the changes
+// of their companies' requests but no notification of a new one they cannot take, even when
+// they changed their status elsewhere (another tab, the API) after their stream opened; the
+// details page says why they can do nothing.
+func TestAwayTechnicianIsNotCalled(t *testing.T) {
+	w := newWorld(t)
+	alice := w.login(t, "alice@example.com")
+	bob := w.login(t, "bob@example.com")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	aliceEvents := alice.events(ctx, "/console/events")
+	bobEvents := bob.events(ctx, "/console/events")
+	waitLine(t, aliceEvents, ": live updates")
+	waitLine(t, bobEvents, ": live updates")
+	setBob := func(a directory.Availability) {
+		t.Helper()
+		res, err := w.app.SetAvailability(context.Background(), app.Meta{Actor: app.Actor{Kind: "technician", ID: w.bob}}, app.SetAvailability{TechnicianID: w.bob, Availability: a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.app.Queries().WaitForPosition(context.Background(), res.Position); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// untilChangeOf reads a stream until the change of id, and returns the events it saw.
+	untilChangeOf := func(lines <-chan string, id uuid.UUID) []string {
+		t.Helper()
+		var seen []string
+		for {
+			l := waitLine(t, lines, "")
+			seen = append(seen, l)
+			if strings.HasPrefix(l, "data: ") && strings.Contains(l, id.String()) && strings.Contains(l, `"type"`) {
+				return seen
+			}
+		}
+	}
+	setBob(directory.Away)
+	_, first := w.newRequest(t)
+	waitLine(t, aliceEvents, "event: notification")
+	untilChangeOf(bobEvents, first)
+	_, sentinel := w.newRequest(t)
+	for _, l := range untilChangeOf(bobEvents, sentinel) {
+		if l == "event: notification" {
+			t.Fatalf("the Away technician was notified")
+		}
+	}
+
+	details := bob.mustGet("/console/requests/" + first.String())
+	contains(t, details, `id="no-actions"`, "You are Away: set yourself Available")
+	lacks(t, details, `data-action="assign"`)
+
+	// Available again: called to the next one, and Alice's request is hers.
+	setBob(directory.Available)
+	_, third := w.newRequest(t)
+	untilChangeOf(bobEvents, third)
+	if l := waitLine(t, bobEvents, "event: "); l != "event: notification" {
+		t.Fatalf("the Available technician got %q, want the notification", l)
+	}
+	path := "/console/requests/" + first.String()
+	alice.submitForm(path, path+"/assign", nil)
+	contains(t, bob.mustGet(path), "Only the assignee, Alice Martin, can act on this request.")
 }
