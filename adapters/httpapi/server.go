@@ -438,7 +438,8 @@ func field(name string, empty bool) struct {
 // pathID reads a UUID path parameter; anything else is a 404, as an unknown ID would be.
 func pathID(r *http.Request, name string) (uuid.UUID, error) {
 	id, err := uuid.Parse(r.PathValue(name))
-	if err != nil {
+	// The nil UUID names nothing, and a read of it must not fall back to "none chosen".
+	if err != nil || id == uuid.Nil {
 		return uuid.Nil, errorf(http.StatusNotFound, "not_found", "not found")
 	}
 	return id, nil

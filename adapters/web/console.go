@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +59,7 @@ func (h *Handler) technician(fn func(w http.ResponseWriter, r *http.Request, s a
 			case strings.HasPrefix(r.URL.Path, "/console/fragments/") || r.URL.Path == "/console/events":
 				http.Error(w, "Your session has ended; log in again.", http.StatusUnauthorized)
 			default:
-				http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+				http.Redirect(w, r, loginURL(r), http.StatusSeeOther)
 			}
 			return
 		}
@@ -79,7 +81,7 @@ func (h *Handler) technician(fn func(w http.ResponseWriter, r *http.Request, s a
 // readOnly answers an auditor's attempt to change something: 403, and nothing changed.
 func (h *Handler) readOnly(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusForbidden, "error", errorData{page: page{Title: "Auditors read and never write", Body: "plain"},
-		Status: http.StatusForbidden, Heading: "Auditors read and never write",
+		Status: http.StatusForbidden, Back: "/console", BackText: "Back to the Support Center", Heading: "Auditors read and never write",
 		Message: "You are logged in as an auditor: you may read every request of your companies, and change none. Nothing was changed."})
 }
 
@@ -97,16 +99,66 @@ func (h *Handler) viewer(r *http.Request, s app.Session) app.Viewer {
 type loginData struct {
 	page
 	Email string
+	// Next is where the login goes on to: a console address a logged-out browser asked for.
+	Next string
+}
+
+// loginURL is the login page for a logged-out browser that asked for r: a page it asked for
+// with GET comes back after the login (a deep link to a request or a report survives it).
+func loginURL(r *http.Request) string {
+	if r.Method != http.MethodGet {
+		return "/console/login"
+	}
+	next := safeNext(r.URL.RequestURI())
+	if next == "/console" {
+		return "/console/login"
+	}
+	return "/console/login?next=" + url.QueryEscape(next)
+}
+
+// safeNext is a login's next address when it is a page of this console, or /console: never
+// another site ("//evil", "/\evil", "https://evil"), never another part of this one, never
+// anything with control bytes or bytes that are not printable ASCII (which a Location header
+// cannot carry), never a path that leaves /console once a browser resolves its dot segments.
+func safeNext(s string) string {
+	const home = "/console"
+	if s == "" || len(s) > 2000 || text.Header(s) != nil || strings.ContainsAny(s, "\\ ") {
+		return home
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || strings.HasPrefix(s, "//") {
+		return home
+	}
+	p := u.EscapedPath()
+	if p != home && !strings.HasPrefix(p, home+"/") {
+		return home
+	}
+	// Dot segments, plain or encoded, move a browser out of /console.
+	if path.Clean(u.Path) != u.Path && path.Clean(u.Path)+"/" != u.Path {
+		return home
+	}
+	if strings.Contains(strings.ToLower(p), "%2e") || strings.Contains(strings.ToLower(p), "%2f") || strings.Contains(strings.ToLower(p), "%5c") {
+		return home
+	}
+	switch u.Path {
+	case "/console/login", "/console/logout", "/console/events":
+		return home
+	}
+	if strings.HasPrefix(u.Path, "/console/fragments/") {
+		return home
+	}
+	return s
 }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
 	if c, err := r.Cookie(SessionCookie); err == nil {
 		if _, err := h.cfg.Accounts.Credentials().LookupSession(r.Context(), c.Value); err == nil {
-			http.Redirect(w, r, "/console", http.StatusSeeOther)
+			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}
 	}
-	h.render(w, r, http.StatusOK, "login", loginData{page: page{Title: "Log in", Body: "plain", CSRF: h.formToken(w, r), Error: h.takeFlash(w, r)}})
+	h.render(w, r, http.StatusOK, "login", loginData{page: page{Title: "Log in", Body: "plain", CSRF: h.formToken(w, r), Error: h.takeFlash(w, r)}, Next: next})
 }
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
@@ -114,8 +166,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email, password := strings.TrimSpace(r.PostForm.Get("email")), r.PostForm.Get("password")
+	next := safeNext(r.PostForm.Get("next"))
 	fail := func(status int, msg string) {
-		h.render(w, r, status, "login", loginData{page: page{Title: "Log in", Body: "plain", CSRF: h.formToken(w, r), Error: msg}, Email: email})
+		h.render(w, r, status, "login", loginData{page: page{Title: "Log in", Body: "plain", CSRF: h.formToken(w, r), Error: msg}, Email: email, Next: next})
 	}
 	if email == "" || password == "" {
 		fail(http.StatusUnprocessableEntity, "Enter your e-mail address and your password.")
@@ -148,7 +201,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setCookie(w, SessionCookie, session.Token, "/", session.ExpiresAt, 0)
-	http.Redirect(w, r, "/console", http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 // humanDuration says a number of seconds the way a person would.

@@ -33,6 +33,32 @@ type detailsPanel struct {
 	// ProfileFiles the profile files sent so far.
 	Profiles     []option
 	ProfileFiles []profileLink
+	// NoActions says why a technician can do nothing to the request now, when they cannot.
+	NoActions string
+}
+
+// blockActions are the actions the details' Actions block offers as buttons (a request's note,
+// message and file forms are elsewhere on the page): without one of them the block explains
+// why.
+var blockActions = []request.Action{request.ActionAssign, request.ActionUnassign, request.ActionJoinChat,
+	request.ActionRequestScreenSharing, request.ActionEndChat, request.ActionClose, request.ActionTransfer,
+	request.ActionSendMobileProfile, request.ActionEndScreenSharingSession}
+
+// noActionsReason says why a technician has no action on a request: it is closed, someone
+// else has it, or (R2) they are not Available, so cannot take a new request.
+func (h *Handler) noActionsReason(r *http.Request, s app.Session, d app.RequestDetails) string {
+	switch {
+	case d.Status == request.StatusCompleted:
+		return "This request is completed: nothing can be done to it now."
+	case d.Assignee != nil && d.Assignee.ID != s.TechnicianID:
+		return "Only the assignee, " + cmp.Or(d.Assignee.Name, "another technician") + ", can act on this request."
+	}
+	p, err := h.queries.Profile(r.Context(), s.TechnicianID)
+	if err == nil && d.Assignee == nil && p.Availability != directory.Available {
+		status := string(cmp.Or(p.Availability, directory.Offline))
+		return "You are " + strings.ToUpper(status[:1]) + status[1:] + ": set yourself Available (My status, at the top) to take this request."
+	}
+	return "Nothing can be done to this request now."
 }
 
 func (h *Handler) detailsPanel(r *http.Request, s app.Session, id uuid.UUID) (*detailsPanel, error) {
@@ -46,6 +72,8 @@ func (h *Handler) detailsPanel(r *http.Request, s app.Session, id uuid.UUID) (*d
 		Timeline: base + "/timeline", ReadOnly: s.IsAuditor()}
 	if p.ReadOnly {
 		p.Actions = nil // whatever the details say: an auditor acts on nothing
+	} else if !slices.ContainsFunc(p.Actions, func(a request.Action) bool { return slices.Contains(blockActions, a) }) {
+		p.NoActions = h.noActionsReason(r, s, d)
 	}
 	if d.Assignee != nil {
 		p.Assignee = cmp.Or(d.Assignee.Name, "A technician")

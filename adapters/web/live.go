@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
@@ -383,6 +384,15 @@ func (h *Handler) consoleEvents(w http.ResponseWriter, r *http.Request, s app.Se
 		}
 		buf = append(buf, c.consoleChange...)
 		if c.consoleNotification != nil && p.Notifications.InConsole {
+			// Only an Available technician sees unassigned requests (R2): one who is not
+			// is not called to a request they cannot take. The status may have changed in
+			// another tab since the last heartbeat: read it now (once per submission).
+			load()
+			mu.Lock()
+			p = profile
+			mu.Unlock()
+		}
+		if c.consoleNotification != nil && p.Notifications.InConsole && p.Availability == directory.Available {
 			buf = append(buf, c.consoleNotification...)
 		}
 		return buf

@@ -17,6 +17,7 @@ import (
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/adapters/web"
+	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
@@ -188,6 +189,10 @@ func TestLiveUpdatesStartAtTheHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := a.GrantAccess(ctx, m, app.GrantAccess{TechnicianID: tech, CompanyID: company}); err != nil {
+		t.Fatal(err)
+	}
+	// Available: only an Available technician is notified of a new request (R2, R5).
+	if _, err := a.SetAvailability(ctx, m, app.SetAvailability{TechnicianID: tech, Availability: directory.Available}); err != nil {
 		t.Fatal(err)
 	}
 	appends := make([]pgstore.StreamAppend, 0, history)

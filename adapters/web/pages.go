@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/helpstream/helpstream/domain/request"
 )
 
@@ -156,6 +158,22 @@ type errorData struct {
 	Status  int
 	Heading string
 	Message string
+	// Back is the way back the page offers: a portal's form for a portal address, the console
+	// otherwise.
+	Back     string
+	BackText string
+}
+
+// wayBack is where an error page at path sends its reader on: the support form of the portal
+// the address names, or the console (which asks a logged-out reader to log in).
+func wayBack(path string) (href, text string) {
+	if rest, ok := strings.CutPrefix(path, "/portal/"); ok {
+		id, _, _ := strings.Cut(rest, "/")
+		if u, err := uuid.Parse(id); err == nil && u != uuid.Nil && len(id) == 36 {
+			return "/portal/" + u.String(), "Back to the support form"
+		}
+	}
+	return "/console", "Go to the Support Center"
 }
 
 // errorPage writes a page that says what went wrong, in words.
@@ -172,6 +190,11 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 		if msg == "" {
 			msg = "The form did not carry a valid security token, so nothing was changed. Go back, reload the page and try again."
 		}
+	case http.StatusMethodNotAllowed:
+		heading = "Not allowed here"
+		if msg == "" {
+			msg = "This page does not take that kind of request."
+		}
 	case http.StatusServiceUnavailable:
 		heading = "Unavailable for a moment"
 	case http.StatusInternalServerError:
@@ -180,5 +203,6 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 			msg = "Something went wrong on our side. Try again in a moment."
 		}
 	}
-	h.render(w, r, status, "error", errorData{page: page{Title: heading, Body: "plain"}, Status: status, Heading: heading, Message: msg})
+	back, backText := wayBack(r.URL.Path)
+	h.render(w, r, status, "error", errorData{page: page{Title: heading, Body: "plain"}, Status: status, Heading: heading, Message: msg, Back: back, BackText: backText})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/clientinfo"
@@ -65,6 +66,39 @@ type portalData struct {
 	Email       string
 	Description string
 	Platforms   []option
+	// SubmitToken is the form's one-time token: the request's ID derives from it and the
+	// browser's form cookie, so the same form sent again (Back, then Submit) finds the request
+	// it made instead of making another.
+	SubmitToken string
+}
+
+// submitTokenOK is what a form's submit_token may be: what newSubmitToken makes, roughly.
+func submitTokenOK(s string) bool {
+	if len(s) < 16 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// submissionNamespace names the request IDs derived from portal forms.
+var submissionNamespace = uuid.MustParse("9a0f6a52-3c59-4c8e-8f3e-5b7f3c1d2e40")
+
+// submissionID is the ID of the request a portal form makes: random without a usable token
+// (a client that does not send one gets no protection, and no surprise), otherwise derived from
+// the browser's form cookie, the portal and the form's token. The cookie is secret to the
+// browser (HttpOnly, random), so the ID is unguessable and another browser sending the same
+// token makes a request of its own.
+func submissionID(r *http.Request, portalID uuid.UUID, token string) uuid.UUID {
+	c, err := r.Cookie(formCookie)
+	if err != nil || !submitTokenOK(token) {
+		return uuid.New()
+	}
+	return uuid.NewSHA1(submissionNamespace, []byte(c.Value+"\x00"+portalID.String()+"\x00"+token))
 }
 
 var platformLabels = map[request.Platform]string{
@@ -110,6 +144,7 @@ func (h *Handler) portalPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "portal", portalData{
 		page:       page{Title: portalName, Body: "portal", CSRF: h.formToken(w, r), Error: h.takeFlash(w, r)},
 		PortalName: portalName, CompanyName: companyName, Platforms: platformOptions(platform),
+		SubmitToken: randomToken(),
 	})
 }
 
@@ -141,7 +176,10 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		page:       page{Title: portalName, Body: "portal", CSRF: h.formToken(w, r)},
 		PortalName: portalName, CompanyName: companyName,
 		Name: f.Get("customer_name"), Email: f.Get("customer_email"), Description: f.Get("description"),
-		Platforms: platformOptions(platform),
+		Platforms: platformOptions(platform), SubmitToken: f.Get("submit_token"),
+	}
+	if !submitTokenOK(data.SubmitToken) {
+		data.SubmitToken = randomToken()
 	}
 	failWith := func(status int, msg string) {
 		data.Error = msg
@@ -159,8 +197,9 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	if platform != detected {
 		osName, osVersion = platformName(platform), "" // the browser said otherwise
 	}
+	requestID := submissionID(r, portalID, f.Get("submit_token"))
 	sub, err := h.cfg.Accounts.SubmitRequestWithToken(r.Context(), meta(app.Actor{Kind: "customer"}), app.SubmitRequest{
-		RequestID: uuid.New(), PortalID: portalID, CompanyID: companyID,
+		RequestID: requestID, PortalID: portalID, CompanyID: companyID,
 		Customer:    request.Customer{Name: strings.TrimSpace(data.Name), Email: strings.TrimSpace(data.Email)},
 		Description: data.Description,
 		Source:      request.Source{IP: clientinfo.IP(r, h.cfg.TrustProxyHeaders), Platform: platform, OS: osName, OSVersion: osVersion, Browser: browser},
@@ -168,6 +207,12 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if isNotFound(err) {
 			h.portalError(w, r, err)
+			return
+		}
+		if httpserver.Classify(err).Code == "already_exists" {
+			// This form was sent before (Back, then Submit): its request exists, and this
+			// browser holds its cookie. Show it rather than make a second one.
+			http.Redirect(w, r, "/portal/requests/"+requestID.String(), http.StatusSeeOther)
 			return
 		}
 		if unavailable(err) {

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,7 +111,7 @@ func (h *Handler) Ready() <-chan struct{} { return h.live.ready }
 
 func (h *Handler) routes() {
 	static, _ := fs.Sub(staticFS, "static")
-	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	h.mux.HandleFunc("GET /static/", h.staticFile(static))
 
 	// Open to anyone: the console's login and the portals' submit forms.
 	h.mux.HandleFunc("GET /console/{$}", redirectTo("/console"))
@@ -188,6 +189,77 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	h.mux.ServeHTTP(w, r)
+}
+
+// staticFile serves the console's and portal's assets; a miss (or a folder) is the 404 page,
+// not the file server's plain text, so a browser that follows a stale link sees a way back.
+func (h *Handler) staticFile(static fs.FS) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		if !fs.ValidPath(name) {
+			h.errorPage(w, r, http.StatusNotFound, "")
+			return
+		}
+		if st, err := fs.Stat(static, name); err != nil || st.IsDir() {
+			h.errorPage(w, r, http.StatusNotFound, "")
+			return
+		}
+		http.ServeFileFS(w, r, static, name)
+	}
+}
+
+// WantsPage reports whether r is a browser's navigation rather than an API client's call: its
+// Accept header ranks text/html above application/json. No Accept header, "*/*" alone, or
+// JSON ranked at least as high is an API client, answered in JSON.
+func WantsPage(r *http.Request) bool {
+	html, json := acceptQuality(r.Header.Values("Accept"))
+	return html > 0 && html > json
+}
+
+// acceptQuality ranks text/html and application/json in Accept headers (RFC 9110 §12.5.1):
+// the most specific range that matches each gives its weight.
+func acceptQuality(headers []string) (html, json float64) {
+	type best struct {
+		q           float64
+		specificity int // 0 none, 1 */*, 2 type/*, 3 type/subtype
+	}
+	var h, j best
+	consider := func(b *best, q float64, spec int) {
+		if spec > b.specificity {
+			b.q, b.specificity = q, spec
+		}
+	}
+	for _, header := range headers {
+		for _, part := range strings.Split(header, ",") {
+			fields := strings.Split(part, ";")
+			media := strings.ToLower(strings.TrimSpace(fields[0]))
+			q := 1.0
+			for _, param := range fields[1:] {
+				k, v, ok := strings.Cut(strings.TrimSpace(param), "=")
+				if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+					f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+					if err != nil || !(f >= 0 && f <= 1) { // NaN too
+						f = 0
+					}
+					q = f
+				}
+			}
+			switch media {
+			case "*/*":
+				consider(&h, q, 1)
+				consider(&j, q, 1)
+			case "text/*":
+				consider(&h, q, 2)
+			case "application/*":
+				consider(&j, q, 2)
+			case "text/html", "application/xhtml+xml":
+				consider(&h, q, 3)
+			case "application/json", "application/problem+json":
+				consider(&j, q, 3)
+			}
+		}
+	}
+	return h.q, j.q
 }
 
 func redirectTo(target string) http.HandlerFunc {
@@ -280,7 +352,8 @@ func (h *Handler) awaitSeen(w http.ResponseWriter, r *http.Request) {
 
 func pathID(r *http.Request, name string) (uuid.UUID, bool) {
 	id, err := uuid.Parse(r.PathValue(name))
-	return id, err == nil
+	// The nil UUID names nothing: no request, file or portal has it.
+	return id, err == nil && id != uuid.Nil
 }
 
 func meta(actor app.Actor) app.Meta {

@@ -21,6 +21,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/notifier"
@@ -226,6 +227,10 @@ func seedNotifyBench(ctx context.Context, svc *service.Service, technicians int,
 		if _, err := svc.App.ChangeNotificationSettings(ctx, meta, app.ChangeNotificationSettings{TechnicianID: id,
 			Email: true, InConsole: true, WebhookURL: hookURL}); err != nil {
 			return company, portal, fmt.Errorf("give technician %d e-mail and a webhook: %w", i, err)
+		}
+		// Only Available technicians are notified (R2, R5).
+		if _, err := svc.App.SetAvailability(ctx, meta, app.SetAvailability{TechnicianID: id, Availability: directory.Available}); err != nil {
+			return company, portal, fmt.Errorf("set technician %d Available: %w", i, err)
 		}
 	}
 	return company, portal, svc.CatchUp(ctx, 30*time.Second)

@@ -20,8 +20,10 @@ type lane struct {
 	channel    string
 }
 
-// recordSQL records, in one statement, one delivery per technician with access to the
-// company ($5) and per channel they have on: e-mail when notify_email and e-mail is sent
+// recordSQL records, in one statement, one delivery per Available technician with access to
+// the company ($5) and per channel they have on (R2, R5: a technician who is not Available
+// does not see unassigned requests, so is not called to one they cannot take; the directory
+// has reached the submission when this runs, so it is their status at that moment): e-mail when notify_email and e-mail is sent
 // ($7), the webhook when they have a row in technician_webhooks (the channel is on exactly
 // then). Each row's key is IdempotencyKey's, computed alike here; deliveries recorded
 // already (a message delivered again) are left as they are. It returns the lanes of the rows
@@ -34,6 +36,7 @@ WITH recipients AS (
     LEFT JOIN technician_webhooks w ON w.technician_id = a.technician_id
     CROSS JOIN (VALUES ('email'), ('webhook')) AS c(channel)
     WHERE a.company_id = $5::uuid
+      AND t.availability = 'available'
       AND ((c.channel = 'email' AND $7 AND t.notify_email AND t.email <> '')
         OR (c.channel = 'webhook' AND w.technician_id IS NOT NULL))
 ), keyed AS (

@@ -12,6 +12,7 @@ import (
 
 	"github.com/helpstream/helpstream/adapters/stream"
 	"github.com/helpstream/helpstream/adapters/stream/streamtest"
+	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
@@ -99,7 +100,18 @@ func (w *world) technician(t *testing.T, name string, access, email bool, h *hoo
 	if h != nil {
 		h.trust(res.SigningSecret)
 	}
+	// Only Available technicians are notified (R2, R5): everyone here is, unless a test
+	// changes it.
+	w.setAvailability(t, id, directory.Available)
 	return id
+}
+
+// setAvailability sets a technician's chat status.
+func (w *world) setAvailability(t *testing.T, id uuid.UUID, a directory.Availability) {
+	t.Helper()
+	if _, err := w.svc.App.SetAvailability(context.Background(), admin, app.SetAvailability{TechnicianID: id, Availability: a}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // submit submits a request to the company.

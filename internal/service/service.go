@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -291,10 +292,18 @@ func (s *Service) Close() {
 }
 
 // Handler serves the API under /api/v1 (and /healthz), the console under /console, the
-// portal under /portal and their assets under /static; / goes to the console.
+// portal under /portal and their assets under /static; / goes to the console. Any other
+// address is the console's HTML error page for a browser's navigation (web.WantsPage) and
+// the API's JSON error for everyone else.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/", s.API)
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/healthz" && web.WantsPage(r) {
+			s.Console.ServeHTTP(w, r)
+			return
+		}
+		s.API.ServeHTTP(w, r)
+	}))
 	for _, prefix := range []string{"/console", "/console/", "/portal/", "/static/"} {
 		mux.Handle(prefix, s.Console)
 	}
