@@ -28,6 +28,7 @@ func TestWorkspaceEdges(t *testing.T) {
 	}
 	bob.waitFor("the 404 page", exists("#error-message"))
 	bob.waitFor("the 404 page's way back", exists("a#error-back[href='/console']"))
+	bob.checkA11y("the HTML 404 page")
 
 	// Back, then Submit: the same form sent twice makes one request and shows it.
 	description := "Printer on fire " + uuid.NewString()
@@ -60,6 +61,7 @@ func TestWorkspaceEdges(t *testing.T) {
 	deep := "/console/requests/" + id
 	bob.open(deep)
 	bob.waitFor("the login page", exists("form#login"))
+	bob.checkA11y("the login page of a deep link")
 	if got := eval[string](bob, "the login page", "location.pathname + location.search"); got != "/console/login?next="+url.QueryEscape(deep) {
 		bob.errorf("the login page", "at %s, want the login page keeping %s", got, deep)
 	}
@@ -92,4 +94,5 @@ func TestWorkspaceEdges(t *testing.T) {
 	}
 	bob.open("/console/requests/" + second)
 	bob.waitFor("the explanation on the details", hasText("#no-actions", "You are Away: set yourself Available"))
+	bob.checkA11y("the details explaining why nothing can be done")
 }
