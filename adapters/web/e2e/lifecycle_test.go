@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -216,11 +217,22 @@ func TestScreenshots(t *testing.T) {
 		eval[bool](a, "settle", "(document.activeElement && document.activeElement.blur(), window.scrollTo(0, 0), true)")
 	}
 
+	// Each side at a desk and on a phone: the page is laid out again at each size, then taken.
 	for _, shot := range []struct {
 		a             *actor
 		file          string
 		width, height int
-	}{{alice, "console.png", 1280, 800}, {customer, "portal.png", 390, 844}} {
+	}{
+		{alice, "console.png", 1280, 800}, {alice, "console-phone.png", 390, 844},
+		{customer, "portal.png", 390, 844}, {customer, "portal-desk.png", 1280, 800},
+	} {
+		var viewport []chromedp.EmulateViewportOption
+		if shot.width < 600 {
+			viewport = append(viewport, chromedp.EmulateMobile, chromedp.EmulatePortrait)
+		}
+		shot.a.do("resize for "+shot.file, chromedp.EmulateViewport(int64(shot.width), int64(shot.height), viewport...))
+		eval[bool](shot.a, "settle", "(window.scrollTo(0, 0), true)")
+		time.Sleep(300 * time.Millisecond) // the layout of the new size
 		b := run(shot.a, "screenshot "+shot.file, chromedp.CaptureScreenshot())
 		cfg, err := png.DecodeConfig(bytes.NewReader(b))
 		if err != nil {

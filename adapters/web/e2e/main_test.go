@@ -8,7 +8,7 @@
 // temporary directory) and names them in the failure message.
 //
 // HELPSTREAM_SCREENSHOTS=1 go test -run TestScreenshots ./adapters/web/e2e/ regenerates the
-// README's docs/screenshots/console.png and portal.png (TestReports: reports.png).
+// README's docs/screenshots/console.png, console-phone.png, portal.png and portal-desk.png (TestReports: reports.png).
 package e2e_test
 
 import (
