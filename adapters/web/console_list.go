@@ -247,12 +247,7 @@ func (h *Handler) listPanel(r *http.Request, s app.Session, profile app.Technici
 		return p
 	}
 	p.Total, p.TotalCapped = page.Total, page.TotalCapped
-	now := time.Now()
-	reads := h.readTimes(r, s, page.Requests)
-	for _, sm := range page.Requests {
-		row := summaryRow(sm, now, reads)
-		row.Current = sm.ID == current
-		row.Unread = row.Unread && !row.Current
+	for _, row := range h.listRows(r, s, page.Requests, current) {
 		if q.Has("view") || q.Has("sort") {
 			row.Href += "?" + st.values().Encode()
 		}
@@ -379,6 +374,23 @@ func markSelected(opts []option, value, none string) []option {
 }
 
 // summaryRow is one request as the lists show it.
+// listRows are the rows of requests as the technician sees them now, current the one open
+// beside the list.
+func (h *Handler) listRows(r *http.Request, s app.Session, requests []app.RequestSummary, current uuid.UUID) []listRow {
+	now := time.Now()
+	reads := h.readTimes(r, s, requests)
+	rows := make([]listRow, 0, len(requests))
+	for _, sm := range requests {
+		row := summaryRow(sm, now, reads)
+		row.Current = sm.ID == current
+		// The request open beside the list is being read: its details fragment marks it read,
+		// maybe a moment after this panel is fetched.
+		row.Unread = row.Unread && !row.Current
+		rows = append(rows, row)
+	}
+	return rows
+}
+
 func summaryRow(sm app.RequestSummary, now time.Time, reads map[uuid.UUID]time.Time) listRow {
 	row := listRow{ID: sm.ID, Href: "/console/requests/" + sm.ID.String(), Customer: sm.CustomerName, Company: sm.CompanyName,
 		Status: string(sm.Status), Assignee: "Unassigned", Preview: preview(sm.Description, 90),
@@ -478,14 +490,7 @@ func (h *Handler) minePanel(r *http.Request, s app.Session, current uuid.UUID) m
 		return p
 	}
 	p.Count = page.Total
-	now := time.Now()
-	reads := h.readTimes(r, s, page.Requests)
-	for _, sm := range page.Requests {
-		row := summaryRow(sm, now, reads)
-		row.Current = sm.ID == current
-		// The request open beside the list is being read: its details fragment marks it read,
-		// maybe a moment after this panel is fetched.
-		row.Unread = row.Unread && !row.Current
+	for _, row := range h.listRows(r, s, page.Requests, current) {
 		if row.Unread {
 			p.Unread++
 		}

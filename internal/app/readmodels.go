@@ -14,10 +14,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/domain/collation"
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
-	"github.com/helpstream/helpstream/internal/collation"
 )
 
 // The query side's ports. The read models in PostgreSQL (tables kept by projections/…, read by

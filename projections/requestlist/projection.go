@@ -16,9 +16,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/helpstream/helpstream/domain/collation"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
-	"github.com/helpstream/helpstream/internal/collation"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/requestevents"
 )

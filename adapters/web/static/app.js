@@ -234,16 +234,8 @@
     chatAfter(section, before);
   }
 
+  // swapNow replaces the section's parts; swap has checked that nothing holds it.
   function swapNow(section, html) {
-    if (held || leaving) {
-      waiting = waiting.filter(function (w) {
-        return w[0] !== section;
-      });
-      if (!leaving) {
-        waiting.push([section, html]);
-      }
-      return;
-    }
     var tpl = document.createElement('template');
     tpl.innerHTML = html;
     if (sameContent(section, tpl.content)) {

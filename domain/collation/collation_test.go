@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/helpstream/helpstream/internal/collation"
+	"github.com/helpstream/helpstream/domain/collation"
 )
 
 func TestKeysOrderNamesAsPeopleDo(t *testing.T) {
