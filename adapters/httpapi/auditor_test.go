@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -249,6 +250,8 @@ func TestAuditorReadsOverTheAPI(t *testing.T) {
 	if err := e.pool.QueryRow(context.Background(), `SELECT string_agg(l::text, ' ') FROM auditor_access_log l`).Scan(&rows); err != nil {
 		t.Fatal(err)
 	}
+	// UUIDs are hexadecimal: one may well hold "ada", which is no content of the request's.
+	rows = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`).ReplaceAllString(rows, "<uuid>")
 	for _, content := range []string{"Ada", "ada@example.com", "printer", "private note", "log.txt", "error 42", "Acme"} {
 		if strings.Contains(strings.ToLower(rows), strings.ToLower(content)) {
 			t.Errorf("the access log holds %q: %s", content, rows)

@@ -95,6 +95,7 @@ type rmPage struct {
 	Total       int                  `json:"total"`
 	TotalCapped bool                 `json:"total_capped"`
 	NextCursor  string               `json:"next_cursor"`
+	PrevCursor  string               `json:"prev_cursor"`
 }
 
 func (p rmPage) ids() []uuid.UUID { return idsOf(p.Requests) }
@@ -586,6 +587,59 @@ func TestReadModelsKeysetPaging(t *testing.T) {
 	whole := w.pat.listAt(t, "sort=customer", w.pos)
 	if !slices.Equal(rest, whole.ids()[3:]) {
 		t.Errorf("pages after a forged cursor: %v, want %v", rest, whole.ids()[3:])
+	}
+}
+
+// TestReadModelsPagingBack: a page's prev_cursor, passed as before, gives the page before it, in
+// every sort and order, page boundaries inside runs of equal keys included, back to the first
+// page, which has no prev_cursor; before is refused with cursor, with as_of, and when it was
+// issued for another sort or order.
+func TestReadModelsPagingBack(t *testing.T) {
+	t.Parallel()
+	e, _ := newReadModelServers(t)
+	w := newListWorld(t, e)
+	sorts := []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity}
+	for _, sort := range sorts {
+		for _, order := range []string{"asc", "desc"} {
+			query := "sort=" + string(sort) + "&order=" + order + "&limit=2"
+			var forward []rmPage
+			for p := w.pat.listAt(t, query, w.pos); ; p = w.pat.listAt(t, query+"&cursor="+url.QueryEscape(p.NextCursor), w.pos) {
+				forward = append(forward, p)
+				if p.NextCursor == "" {
+					break
+				}
+			}
+			if forward[0].PrevCursor != "" {
+				t.Errorf("%s: the first page has a prev_cursor", query)
+			}
+			if len(forward) < 3 {
+				t.Fatalf("%s: %d pages, want at least 3 to page back over", query, len(forward))
+			}
+			for k := len(forward) - 1; k > 0; k-- {
+				if forward[k].PrevCursor == "" {
+					t.Fatalf("%s: page %d has no prev_cursor", query, k)
+				}
+				back := w.pat.listAt(t, query+"&before="+url.QueryEscape(forward[k].PrevCursor), w.pos)
+				if !slices.Equal(back.ids(), forward[k-1].ids()) || back.Total != forward[k-1].Total {
+					t.Errorf("%s: the page before page %d holds %v (total %d), want %v (total %d)", query, k, back.ids(), back.Total, forward[k-1].ids(), forward[k-1].Total)
+				}
+				if (k-1 == 0) != (back.PrevCursor == "") {
+					t.Errorf("%s: the page before page %d has prev_cursor %q", query, k, back.PrevCursor)
+				}
+			}
+		}
+	}
+	second := w.pat.listAt(t, "sort=customer&limit=2", w.pos)
+	second = w.pat.listAt(t, "sort=customer&limit=2&cursor="+url.QueryEscape(second.NextCursor), w.pos)
+	before := url.QueryEscape(second.PrevCursor)
+	for _, c := range []struct{ name, query string }{
+		{"before and cursor", "sort=customer&limit=2&before=" + before + "&cursor=" + url.QueryEscape(second.NextCursor)},
+		{"another sort", "sort=submitted&limit=2&before=" + before},
+		{"another order", "sort=customer&order=desc&limit=2&before=" + before},
+		{"not a cursor", "sort=customer&limit=2&before=" + url.QueryEscape("not a cursor!")},
+		{"a past list", "sort=customer&limit=2&as_of=" + url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano)) + "&before=" + before},
+	} {
+		w.pat.readAt(t, "/api/v1/requests?"+c.query, w.pos).wantErr(t, http.StatusUnprocessableEntity, "invalid")
 	}
 }
 

@@ -19,13 +19,13 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request, viewer app.Vi
 	q := r.URL.Query()
 	for key := range q {
 		switch key {
-		case "view", "sort", "order", "limit", "offset", "mine", "cursor", "q", "company", "assignee", "min_position", "as_of", "technician":
+		case "view", "sort", "order", "limit", "offset", "mine", "cursor", "before", "q", "company", "assignee", "min_position", "as_of", "technician":
 		default:
 			return 0, nil, errorf(http.StatusBadRequest, "unknown_parameter", fmt.Sprintf("unknown query parameter %q", key))
 		}
 	}
 	list := app.ListRequests{TechnicianID: viewer.TechnicianID, AuditorID: viewer.AuditorID, ClientIP: viewer.ClientIP,
-		View: app.View(q.Get("view")), Sort: app.SortColumn(q.Get("sort")), Cursor: q.Get("cursor"), Search: q.Get("q")}
+		View: app.View(q.Get("view")), Sort: app.SortColumn(q.Get("sort")), Cursor: q.Get("cursor"), Before: q.Get("before"), Search: q.Get("q")}
 	var err error
 	if list.Descending, err = choiceParam(q, "order", "asc", "desc"); err != nil {
 		return 0, nil, err

@@ -105,7 +105,7 @@ type RequestPage struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 	// PrevCursor, as ListRequests.Before, asks for the page before this one; empty on the
 	// first page. Only ListRequests and ListEveryRequest set it.
-	PrevCursor string `json:"-"`
+	PrevCursor string `json:"prev_cursor,omitempty"`
 }
 
 // MaxSearchTotal is where a read model stops counting the matches of a search.
