@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -319,6 +320,9 @@ func TestAwayTechnicianIsNotCalled(t *testing.T) {
 
 	// Available again: called to the next one, and Alice's request is hers.
 	setBob(directory.Available)
+	// The streams read a technician's status at most a second old (shared by all of a server's
+	// streams, so that a submission does not cost one query per open console).
+	time.Sleep(1100 * time.Millisecond)
 	_, third := w.newRequest(t)
 	untilChangeOf(bobEvents, third)
 	if l := waitLine(t, bobEvents, "event: "); l != "event: notification" {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
@@ -383,16 +382,10 @@ func (h *Handler) consoleEvents(w http.ResponseWriter, r *http.Request, s app.Se
 			return buf
 		}
 		buf = append(buf, c.consoleChange...)
-		if c.consoleNotification != nil && p.Notifications.InConsole {
-			// Only an Available technician sees unassigned requests (R2): one who is not
-			// is not called to a request they cannot take. The status may have changed in
-			// another tab since the last heartbeat: read it now (once per submission).
-			load()
-			mu.Lock()
-			p = profile
-			mu.Unlock()
-		}
-		if c.consoleNotification != nil && p.Notifications.InConsole && p.Availability == directory.Available {
+		// Only an Available technician sees unassigned requests (R2): one who is not is not
+		// called to a request they cannot take. The status may have changed in another tab
+		// since the last heartbeat: it is read fresh, once for all the streams of the server.
+		if c.consoleNotification != nil && p.Notifications.InConsole && h.available.available(r.Context(), s.TechnicianID) {
 			buf = append(buf, c.consoleNotification...)
 		}
 		return buf

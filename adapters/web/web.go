@@ -81,6 +81,8 @@ type Handler struct {
 	mux     *http.ServeMux
 	pages   *pages
 	live    *broadcaster
+	// available is the technicians' status as the live notifications filter by it.
+	available *availability
 }
 
 // New returns the handler. Call Run to start the live updates.
@@ -99,6 +101,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{cfg: cfg, queries: cfg.App.Queries(), mux: http.NewServeMux(), pages: p, live: newBroadcaster(cfg.Store, cfg.Head)}
+	h.available = newAvailability(h.queries)
 	h.routes()
 	return h, nil
 }
