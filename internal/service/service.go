@@ -73,8 +73,9 @@ type Config struct {
 	// MaxProjectionWait bounds how long a query waits for the read models to reach a position
 	// (min_position, the process's own writes); app.MaxProjectionWait when zero.
 	MaxProjectionWait time.Duration
-	// Projectors keeps the read models up to date from this process while Run runs (an
-	// advisory lock elects one projector per read model among all processes).
+	// Projectors keeps the read models up to date from this process while Run runs, and runs
+	// the process managers (an advisory lock elects one leader per read model and per manager
+	// among all processes).
 	Projectors bool
 
 	// AdminToken opens the admin routes of the API; they are closed when it is empty.
@@ -314,7 +315,7 @@ func (s *Service) Handler() http.Handler {
 // Run runs what keeps the service current until ctx ends: the console's live updates, the
 // janitor of expired bookkeeping, with Config.AnchorKey the log's anchors, with
 // Config.Notifications the notifier (and its forwarder) and, with Config.Projectors, the read
-// models' runtime. It
+// models' runtime and the process managers' (auto-assignment, service levels). It
 // returns when all of them have stopped; their failures are logged and retried, not returned.
 func (s *Service) Run(ctx context.Context) error {
 	parts := []func(context.Context){
@@ -342,6 +343,13 @@ func (s *Service) Run(ctx context.Context) error {
 			return err
 		}
 		parts = append(parts, func(ctx context.Context) { _ = runner.Run(ctx) })
+		managers, err := s.processRunner()
+		if err != nil {
+			return err
+		}
+		if managers != nil {
+			parts = append(parts, managers)
+		}
 	}
 	done := make(chan struct{}, len(parts))
 	for _, run := range parts {

@@ -18,12 +18,15 @@
 // interfaces: Starter (work before the first campaign), Preparer (make ready before leading, in
 // place of opening the checkpoint), StandByer (wait while the consumer must not lead),
 // BatchConsumer (lock the checkpoint and apply a batch its own way, such as a projection that
-// parks the events it cannot apply).
+// parks the events it cannot apply), Ticker (decide on a clock, such as a process manager's
+// timers) and Flusher (act outside the database on what was decided, such as appending the
+// commands of a process manager's outbox).
 package subscriber
 
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -64,6 +67,31 @@ type Preparer interface {
 // LeaderRetry.
 type StandByer interface {
 	StandBy(ctx context.Context)
+}
+
+// Ticker is a Consumer with work on a clock while it leads: a process manager's timers, and the
+// decisions it takes on the state its Apply keeps. Once the leader has caught up with the log,
+// the runtime calls Tick after each committed live batch and otherwise about every
+// TickEvery, each time in a transaction that locks the consumer's checkpoint row, so that a Tick
+// never runs beside a batch (even one of another leader that has not noticed yet that it lost
+// the lock), and commits it when Tick returns nil. A failed Tick is rolled back, logged and
+// tried again at the next one; it does not stop the log. Ticks do not run during catch-up:
+// a decision taken on a state the log has moved past would be taken on the past.
+type Ticker interface {
+	TickEvery() time.Duration
+	// Tick decides at now, inside tx. It must not commit or roll back tx.
+	Tick(ctx context.Context, tx pgx.Tx, now time.Time) error
+}
+
+// Flusher is a Consumer that acts outside the database on what its transactions decided (a
+// process manager's outbox of commands). The runtime calls Flush once it leads, before it
+// catches up (a crash may have left decisions unacted on), and after every committed batch or
+// tick. A failed Flush is logged and tried again after the next commit or tick; it does not stop
+// the log. Flush runs on the leader's goroutines one at a time, never beside another Flush of
+// the same runtime; two runtimes that both believe they lead may flush at once, so what Flush
+// does must be idempotent (a command whose ID is its idempotency key).
+type Flusher interface {
+	Flush(ctx context.Context) error
 }
 
 // BatchConsumer is a Consumer that needs more than Apply in the transaction of each batch. The

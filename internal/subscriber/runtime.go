@@ -38,6 +38,8 @@ type subscription struct {
 	// when it applies again, not a line a retry.
 	outage *fault.Episodes
 
+	flushing sync.Mutex // held while the consumer's Flush runs
+
 	mu      sync.Mutex
 	leading bool
 	pos     eventlog.Position // the last checkpoint this runtime read or committed while leading
@@ -230,17 +232,99 @@ func (r *Runtime) follow(ctx context.Context, s *subscription) error {
 		return err
 	}
 	r.setLeading(s, true, pos)
+	r.flush(ctx, s)
 	s.log.DebugContext(ctx, r.cfg.Kind+": applying the log from the checkpoint", "position", pos.String())
 	if pos, err = r.catchUp(ctx, s, pos); err != nil {
 		return err
 	}
 	s.outage.Succeeded(ctx)
+	var poke chan struct{}
+	if t, ok := s.c.(Ticker); ok {
+		poke = make(chan struct{}, 1)
+		tickCtx, stopTicks := context.WithCancel(ctx)
+		var ticks sync.WaitGroup
+		ticks.Go(func() { r.tickWhileLive(tickCtx, s, t, poke) })
+		defer ticks.Wait()
+		defer stopTicks()
+	}
 	return r.cfg.Store.Subscribe(ctx, pos, eventlog.SubscribeOptions{MaxBatch: r.cfg.BatchSize},
 		func(ctx context.Context, batch []eventlog.RecordedEvent) error {
 			var err error
-			pos, err = r.applyBatch(ctx, s, pos, batch)
+			if pos, err = r.applyBatch(ctx, s, pos, batch); err == nil && poke != nil {
+				select {
+				case poke <- struct{}{}:
+				default: // a tick is due already
+				}
+			}
 			return err
 		})
+}
+
+// defaultTickEvery is the period of a Ticker whose TickEvery is not positive.
+const defaultTickEvery = time.Second
+
+// tickWhileLive ticks t after each live batch (poke) and about every TickEvery until ctx ends.
+func (r *Runtime) tickWhileLive(ctx context.Context, s *subscription, t Ticker, poke <-chan struct{}) {
+	every := t.TickEvery()
+	if every <= 0 {
+		every = defaultTickEvery
+	}
+	clock := time.NewTicker(every)
+	defer clock.Stop()
+	for {
+		if err := r.tick(ctx, s, t); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.WarnContext(ctx, r.cfg.Kind+": a tick failed; trying again at the next one", "error", err)
+			if r.cfg.Observer != nil {
+				r.cfg.Observer.Failed(s.name, err)
+			}
+		} else {
+			r.flush(ctx, s)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-clock.C:
+		case <-poke:
+		}
+	}
+}
+
+// tick runs one Tick in a transaction that holds the consumer's checkpoint row.
+func (r *Runtime) tick(ctx context.Context, s *subscription, t Ticker) error {
+	tx, err := r.cfg.Pool.BeginTx(ctx, r.cfg.TxOptions)
+	if err != nil {
+		return fmt.Errorf("%s: begin tick: %w", s.label, err)
+	}
+	defer dbsession.Rollback(ctx, tx)
+	if _, err := r.cfg.Checkpoints.Lock(ctx, tx, s.name); err != nil {
+		return fmt.Errorf("%s: tick: %w", s.label, err)
+	}
+	if err := t.Tick(ctx, tx, time.Now()); err != nil {
+		return fmt.Errorf("%s: tick: %w", s.label, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("%s: commit tick: %w", s.label, err)
+	}
+	return nil
+}
+
+// flush calls the consumer's Flush, when it is a Flusher, one at a time; a failure is logged.
+func (r *Runtime) flush(ctx context.Context, s *subscription) {
+	f, ok := s.c.(Flusher)
+	if !ok {
+		return
+	}
+	s.flushing.Lock()
+	defer s.flushing.Unlock()
+	if err := f.Flush(ctx); err != nil && ctx.Err() == nil {
+		s.log.WarnContext(ctx, r.cfg.Kind+": acting on its decisions failed; trying again after the next commit", "error", err)
+		if r.cfg.Observer != nil {
+			r.cfg.Observer.Failed(s.name, err)
+		}
+	}
 }
 
 // prepare returns the checkpoint to apply from: the Preparer's, or the stored one (created at
@@ -343,6 +427,7 @@ func (r *Runtime) tryBatch(ctx context.Context, s *subscription, applied eventlo
 	if r.cfg.Observer != nil {
 		r.cfg.Observer.Committed(s.name, n, last, time.Since(began))
 	}
+	r.flush(ctx, s)
 	return last, nil
 }
 
