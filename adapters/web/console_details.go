@@ -35,6 +35,12 @@ type detailsPanel struct {
 	ProfileFiles []profileLink
 	// NoActions says why a technician can do nothing to the request now, when they cannot.
 	NoActions string
+	// Presence is who else has the request open, and who types (issue 16); Me is the
+	// technician's ID, which the page's script leaves out of the presence it is told, and
+	// ReportEvery and TypingEvery (milliseconds) how often it reports.
+	Presence                 presenceLine
+	Me                       uuid.UUID
+	ReportEvery, TypingEvery int64
 }
 
 // blockActions are the actions the details' Actions block offers as buttons (a request's note,
@@ -70,6 +76,10 @@ func (h *Handler) detailsPanel(r *http.Request, s app.Session, id uuid.UUID) (*d
 	base := "/console/requests/" + id.String()
 	p := &detailsPanel{D: d, Base: base, Fragment: "/console/fragments/details/" + id.String(), Actions: d.Actions, Assignee: "Unassigned",
 		Timeline: base + "/timeline", ReadOnly: s.IsAuditor()}
+	if !p.ReadOnly {
+		p.Presence, p.Me = h.presenceOf(id, s.TechnicianID), s.TechnicianID
+		p.ReportEvery, p.TypingEvery = (h.presence.ViewingTTL() / 3).Milliseconds(), (h.presence.TypingTTL() / 3).Milliseconds()
+	}
 	if p.ReadOnly {
 		p.Actions = nil // whatever the details say: an auditor acts on nothing
 	} else if !slices.ContainsFunc(p.Actions, func(a request.Action) bool { return slices.Contains(blockActions, a) }) {

@@ -92,6 +92,8 @@ type listRow struct {
 	DeviceName string
 	// Unread marks a request of mine the customer wrote in after I last opened it.
 	Unread bool
+	// Viewers names the other technicians who have the request open now (issue 16).
+	Viewers string
 }
 
 // choice is a value a panel offers, with its label.
@@ -386,6 +388,9 @@ func (h *Handler) listRows(r *http.Request, s app.Session, requests []app.Reques
 		// The request open beside the list is being read: its details fragment marks it read,
 		// maybe a moment after this panel is fetched.
 		row.Unread = row.Unread && !row.Current
+		if !s.IsAuditor() {
+			row.Viewers = h.presenceOf(sm.ID, s.TechnicianID).Viewing
+		}
 		rows = append(rows, row)
 	}
 	return rows

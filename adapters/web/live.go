@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/adapters/web/presence"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
@@ -280,7 +281,10 @@ func (b *broadcaster) after(pos eventlog.Position) (changes []change, gap bool, 
 // stream serves an event stream: from the position the page's content includes (Last-Event-ID
 // on a reconnection, ?after= the first time), every change the filter lets through, and a
 // comment every heartbeat so that proxies keep the connection open.
-func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(buf []byte, c change) []byte, onBeat func()) {
+//
+// presenceOf, when set, passes on the presence changes (who has which request open) it lets
+// through; they carry no ID, so they never move the stream's place in the log.
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(buf []byte, c change) []byte, presenceOf func(buf []byte, snaps []presence.Snapshot) []byte, onBeat func()) {
 	rc := http.NewResponseController(w)
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
@@ -313,6 +317,12 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(buf
 	beat := time.NewTimer(h.cfg.Heartbeat/2 + rand.N(h.cfg.Heartbeat))
 	defer beat.Stop()
 	var buf []byte
+	// The page was rendered with the presence of now: only later changes are news.
+	var seen uint64
+	var presenceWake <-chan struct{}
+	if presenceOf != nil {
+		seen = h.presence.Version()
+	}
 	for {
 		changes, gap, wake, last := h.live.after(cursor)
 		buf = buf[:0]
@@ -321,6 +331,11 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(buf
 		}
 		for _, c := range changes {
 			buf = filter(buf, c)
+		}
+		if presenceOf != nil {
+			var snaps []presence.Snapshot
+			snaps, seen, presenceWake = h.presence.Changes(seen)
+			buf = presenceOf(buf, snaps)
 		}
 		if len(buf) > 0 {
 			// Everything new in one write and one flush: one system call per wake-up, not
@@ -337,6 +352,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, filter func(buf
 		case <-ctx.Done():
 			return
 		case <-wake:
+		case <-presenceWake:
 		case <-beat.C:
 			beat.Reset(h.cfg.Heartbeat)
 			if onBeat != nil {
@@ -389,7 +405,11 @@ func (h *Handler) consoleEvents(w http.ResponseWriter, r *http.Request, s app.Se
 			buf = append(buf, c.consoleNotification...)
 		}
 		return buf
-	}, load)
+	}, presenceFilter(func() []uuid.UUID {
+		mu.Lock()
+		defer mu.Unlock()
+		return profile.Companies
+	}), load)
 }
 
 func (h *Handler) auditorEvents(w http.ResponseWriter, r *http.Request, s app.Session) {
@@ -412,7 +432,7 @@ func (h *Handler) auditorEvents(w http.ResponseWriter, r *http.Request, s app.Se
 			return buf
 		}
 		return append(buf, c.consoleChange...)
-	}, load)
+	}, nil, load)
 }
 
 // customerEvents streams the changes of the customer's own request, private notes left out.
@@ -422,5 +442,5 @@ func (h *Handler) customerEvents(w http.ResponseWriter, r *http.Request, id uuid
 			return buf
 		}
 		return append(buf, c.customerChange...)
-	}, nil)
+	}, nil, nil)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/adapters/httpserver"
+	"github.com/helpstream/helpstream/adapters/web/presence"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/internal/app"
 )
@@ -72,6 +73,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Heartbeat is the interval of the event streams' keep-alive comments; 15 s when zero.
 	Heartbeat time.Duration
+	// Presence keeps who has which request open, and who is typing (issue 16). When nil, the
+	// handler keeps its own, with the default TTLs and no relay: a server alone.
+	Presence *presence.Hub
 }
 
 // Handler serves the console, the portal and their static files.
@@ -83,6 +87,8 @@ type Handler struct {
 	live    *broadcaster
 	// available is the technicians' status as the live notifications filter by it.
 	available *availability
+	// presence is who has which request open (Config.Presence).
+	presence *presence.Hub
 }
 
 // New returns the handler. Call Run to start the live updates.
@@ -102,12 +108,22 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, queries: cfg.App.Queries(), mux: http.NewServeMux(), pages: p, live: newBroadcaster(cfg.Store, cfg.Head)}
 	h.available = newAvailability(h.queries)
+	h.presence = cfg.Presence
+	if h.presence == nil {
+		h.presence = presence.New(presence.Config{})
+	}
 	h.routes()
 	return h, nil
 }
 
-// Run follows the event log for the live updates until ctx ends.
-func (h *Handler) Run(ctx context.Context) error { return h.live.run(ctx) }
+// Run follows the event log for the live updates, and forgets the presence reports whose time
+// is up, until ctx ends.
+func (h *Handler) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { defer close(done); h.presence.Run(ctx) }()
+	defer func() { <-done }()
+	return h.live.run(ctx)
+}
 
 // Ready is closed once the live updates follow the log.
 func (h *Handler) Ready() <-chan struct{} { return h.live.ready }
@@ -135,6 +151,7 @@ func (h *Handler) routes() {
 		"GET /console/fragments/my-requests":               h.myRequestsFragment,
 		"GET /console/fragments/details/{requestID}":       h.detailsFragment,
 		"GET /console/events":                              h.consoleEvents,
+		"POST /console/presence":                           h.reportPresence,
 		"GET /console/reports":                             h.reportsPage,
 		"GET /console/reports.csv":                         h.reportsCSV,
 	})

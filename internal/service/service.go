@@ -25,11 +25,13 @@ import (
 	"github.com/helpstream/helpstream/adapters/httpapi"
 	"github.com/helpstream/helpstream/adapters/postgres/accesslog"
 	"github.com/helpstream/helpstream/adapters/postgres/credentials"
+	"github.com/helpstream/helpstream/adapters/postgres/presencerelay"
 	"github.com/helpstream/helpstream/adapters/postgres/profiles"
 	"github.com/helpstream/helpstream/adapters/postgres/readmodels"
 	"github.com/helpstream/helpstream/adapters/postgres/reports"
 	"github.com/helpstream/helpstream/adapters/postgres/secrets"
 	"github.com/helpstream/helpstream/adapters/web"
+	"github.com/helpstream/helpstream/adapters/web/presence"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/internal/anchor"
 	"github.com/helpstream/helpstream/internal/app"
@@ -77,6 +79,11 @@ type Config struct {
 	// the process managers (an advisory lock elects one leader per read model and per manager
 	// among all processes).
 	Projectors bool
+
+	// PresenceViewingTTL and PresenceTypingTTL are how long a console's "viewing" and "typing"
+	// reports hold (who is viewing, issue 16); presence.DefaultViewingTTL and
+	// presence.DefaultTypingTTL when zero.
+	PresenceViewingTTL, PresenceTypingTTL time.Duration
 
 	// AdminToken opens the admin routes of the API; they are closed when it is empty.
 	AdminToken string
@@ -174,6 +181,10 @@ type Service struct {
 	log     *slog.Logger
 	runtime *runtimeMetrics
 	close   func()
+	// presence is who has which request open in the consoles of this server, and its relay
+	// to and from the other servers on the database.
+	presence      *presence.Hub
+	presenceRelay *presencerelay.Relay
 }
 
 // ReadModels lists the read models every runner keeps, `projections rebuild` rebuilds and
@@ -272,9 +283,12 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 	if err != nil {
 		return nil, err
 	}
+	s.presenceRelay = presencerelay.New(pool)
+	s.presence = presence.New(presence.Config{ViewingTTL: cfg.PresenceViewingTTL, TypingTTL: cfg.PresenceTypingTTL, Relay: s.presenceRelay, Logger: cfg.Logger})
 	s.Console, err = web.New(web.Config{
 		App: s.App, Accounts: s.Accounts, Store: store, Heartbeat: cfg.LiveHeartbeat,
 		SecureCookies: cfg.SecureCookies, TrustProxyHeaders: cfg.TrustProxyHeaders,
+		Presence: s.presence,
 	})
 	if err != nil {
 		return nil, err
@@ -320,6 +334,7 @@ func (s *Service) Handler() http.Handler {
 func (s *Service) Run(ctx context.Context) error {
 	parts := []func(context.Context){
 		func(ctx context.Context) { _ = s.Console.Run(ctx) },
+		func(ctx context.Context) { s.presenceRelay.Listen(ctx, s.presence, s.log) },
 		func(ctx context.Context) { keepTidy(ctx, s.Credentials) },
 	}
 	if len(s.cfg.AnchorKey) > 0 {

@@ -342,6 +342,9 @@
       schedule(sectionsFor(data), data.position || '');
     } else if (kind === 'notification') {
       notify(data);
+    } else if (kind === 'presence') {
+      // Who has which request open (presence.js shows it); no ID: not a place in the log.
+      document.dispatchEvent(new CustomEvent('helpstream:presence', { detail: data }));
     }
   }
 
@@ -364,7 +367,7 @@
     source.addEventListener('error', function () {
       state('error');
     });
-    ['change', 'notification'].forEach(function (kind) {
+    ['change', 'notification', 'presence'].forEach(function (kind) {
       source.addEventListener(kind, function (e) {
         var data;
         try {
