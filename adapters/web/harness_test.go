@@ -43,6 +43,7 @@ const (
 var pngBytes = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]byte{0}, 64)...)
 
 type world struct {
+	svc      *service.Service
 	app      *app.App
 	accounts *app.Accounts
 	handler  *web.Handler
@@ -103,7 +104,7 @@ func newWorldWith(t *testing.T, o worldOptions) *world {
 	t.Cleanup(srv.Close)
 	store := svc.Store.(*pgstore.Store)
 
-	w := &world{app: a, accounts: accounts, handler: h, store: store, pool: svc.Pool, srv: srv, acme: uuid.New(), globex: uuid.New(), acmePort: uuid.New(), globPort: uuid.New(),
+	w := &world{svc: svc, app: a, accounts: accounts, handler: h, store: store, pool: svc.Pool, srv: srv, acme: uuid.New(), globex: uuid.New(), acmePort: uuid.New(), globPort: uuid.New(),
 		alice: uuid.New(), bob: uuid.New(), carol: uuid.New()}
 	m := app.Meta{Actor: app.Admin}
 	bg := context.Background()

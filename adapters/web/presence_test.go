@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/internal/service/servicetest"
 )
 
 // presenceAnswer is the JSON answer of POST /console/presence.
@@ -127,4 +131,41 @@ func TestPresenceRefusesBadReports(t *testing.T) {
 		})
 	}
 	lacks(t, bob.mustGet("/console/fragments/details/"+id.String()), "Also viewing")
+}
+
+// Two servers on one database: Alice's console on one and Bob's on the other see each other,
+// through the relay (PostgreSQL NOTIFY), on the event stream and on the page.
+func TestWhoIsViewingAcrossServers(t *testing.T) {
+	w := newWorld(t)
+	_, id := w.newRequest(t)
+	second := servicetest.New(t, servicetest.Beside(w.svc))
+	srv2 := httptest.NewServer(second.Handler())
+	t.Cleanup(srv2.Close)
+	w2 := *w
+	w2.srv, w2.handler = srv2, second.Console
+	alice, bob := w.login(t, "alice@example.com"), w2.login(t, "bob@example.com")
+	aliceToken := csrfOf(t, alice.mustGet("/console").body)
+	bobToken := csrfOf(t, bob.mustGet("/console").body)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bobLines := bob.events(ctx, "/console/events")
+	waitLine(t, bobLines, ": live updates")
+	answerOf(t, alice.reportPresence(aliceToken, id.String(), "typing"))
+	for {
+		l := waitLine(t, bobLines, "data: ")
+		if strings.Contains(l, id.String()) && strings.Contains(l, `"name":"Alice Martin","typing":true`) {
+			break
+		}
+	}
+	contains(t, bob.mustGet("/console/fragments/details/"+id.String()), "Also viewing: Alice Martin", "Alice Martin is typing…")
+	seen := answerOf(t, bob.reportPresence(bobToken, id.String(), "viewing"))
+	mustf(t, len(seen.Viewers) == 1 && seen.Viewers[0].ID == w.alice, "Bob, on the other server, is told of %+v", seen.Viewers)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(alice.mustGet("/console/fragments/details/"+id.String()).body, "Also viewing: Bob Durand") {
+		if time.Now().After(deadline) {
+			t.Fatal("Alice's server never learned that Bob, on the other, has the request open")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
