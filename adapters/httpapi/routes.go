@@ -51,6 +51,7 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/requests/{requestID}/mobile-profiles", a.technician(a.mobileProfile))
 	a.handle("POST /api/v1/requests/{requestID}/mobile-profile-files", a.technician(a.mobileProfileFile))
 	a.handle("GET /api/v1/requests/{requestID}/mobile-profile-files/{eventID}", a.reader(onReadRequest(a.profileDownload)))
+	a.handle("GET /api/v1/requests/{requestID}/canned-responses", a.reader(onReadRequest(a.requestCannedResponses)))
 	a.handle("POST /api/v1/requests/{requestID}/end-chat", a.technician(a.simple(a.cfg.App.EndChat)))
 	a.handle("POST /api/v1/requests/{requestID}/close", a.technician(a.simple(a.cfg.App.Close)))
 
@@ -60,6 +61,10 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/admin/companies", a.admin(a.createCompany))
 	a.handle("GET /api/v1/admin/companies/{companyID}", a.admin(byPathID("companyID", a.company)))
 	a.handle("POST /api/v1/admin/companies/{companyID}/portals", a.admin(a.createPortal))
+	a.handle("GET /api/v1/admin/companies/{companyID}/canned-responses", a.admin(byPathID("companyID", a.listCannedResponses)))
+	a.handle("POST /api/v1/admin/companies/{companyID}/canned-responses", a.admin(a.createCannedResponse))
+	a.handle("PUT /api/v1/admin/companies/{companyID}/canned-responses/{responseID}", a.admin(a.saveCannedResponse))
+	a.handle("DELETE /api/v1/admin/companies/{companyID}/canned-responses/{responseID}", a.admin(a.removeCannedResponse))
 	a.handle("GET /api/v1/admin/technicians", a.admin(a.listTechnicians))
 	a.handle("POST /api/v1/admin/technicians", a.admin(a.registerTechnician))
 	a.handle("GET /api/v1/admin/technicians/{technicianID}", a.admin(byPathID("technicianID", a.queries.Profile)))

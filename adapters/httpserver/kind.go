@@ -111,6 +111,7 @@ var sentinels = []struct {
 		request.ErrScreenSharingPending, request.ErrNoScreenSharingRequest,
 		request.ErrScreenSharingSessionRunning, request.ErrNoScreenSharingSession,
 		directory.ErrPortalExists, app.ErrEmailTaken, app.ErrTooManyConflicts,
+		directory.ErrCannedTitleTaken, directory.ErrTooManyCanned,
 	}},
 	{http.StatusConflict, "already_exists", "it already exists", []error{eventlog.ErrConcurrency, eventlog.ErrIDReused}},
 	{http.StatusUnprocessableEntity, "not_supported", "", []error{
@@ -126,6 +127,7 @@ var sentinels = []struct {
 		app.ErrWeakPassword, app.ErrInvalidView, app.ErrInvalidSort, app.ErrInvalidLimit, app.ErrInvalidCursor,
 		app.ErrEmptyFile, eventlog.ErrBadPosition, app.ErrInvalidGrant, app.ErrInvalidAccessCursor, app.ErrInvalidTimeRange, app.ErrNotYet,
 		app.ErrReportPeriodReversed, app.ErrReportPeriodTooLong, app.ErrReportPeriodMissing,
+		directory.ErrInvalidCannedTitle, directory.ErrInvalidCannedBody,
 	}},
 	{http.StatusUnauthorized, "unauthorized", "", []error{app.ErrBadCredentials, app.ErrNoSession, app.ErrNoCustomerToken}},
 	{http.StatusForbidden, "forbidden", "", []error{app.ErrReadOnly, app.ErrAuditorsOnly, app.ErrStaffOnly}},

@@ -53,6 +53,8 @@ func (c *Company) admits(e eventlog.Event) error {
 		return c.Clone().AddPortal(e.PortalID, e.Name)
 	case *CompanyTimeZoneSet:
 		return c.admitsTimeZone(e)
+	case *CannedResponseSaved, *CannedResponseRemoved:
+		return c.admitsCanned(e)
 	}
 	return errNotDirectoryEvent
 }

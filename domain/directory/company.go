@@ -45,6 +45,8 @@ type Company struct {
 	portals []Portal
 	// timeZone is the zone of the company's days (timezone.go); "" for UTC.
 	timeZone string
+	// canned are the company's canned responses, by title (canned.go).
+	canned []CannedResponse
 	eventlog.Recorder
 }
 
@@ -73,7 +75,7 @@ func CompanyFromHistory(history []eventlog.Event) (*Company, error) {
 // Clone returns a copy of the company's state without its uncommitted changes: a command
 // decides on the copy while other goroutines may still read the original.
 func (c *Company) Clone() *Company {
-	return &Company{id: c.id, name: c.name, portals: slices.Clone(c.portals), timeZone: c.timeZone}
+	return &Company{id: c.id, name: c.name, portals: slices.Clone(c.portals), timeZone: c.timeZone, canned: slices.Clone(c.canned)}
 }
 
 // Fold brings the company up to date with events recorded after those it was built from.
@@ -126,5 +128,7 @@ func (c *Company) apply(e eventlog.Event) {
 		c.portals = append(c.portals, Portal{ID: e.PortalID, Name: e.Name})
 	case *CompanyTimeZoneSet:
 		c.timeZone = e.TimeZone
+	case *CannedResponseSaved, *CannedResponseRemoved:
+		c.applyCanned(e)
 	}
 }

@@ -150,6 +150,8 @@ func Codec() *eventlog.Codec {
 		func() eventlog.Event { return &CompanyCreated{} },
 		func() eventlog.Event { return &PortalCreated{} },
 		func() eventlog.Event { return &CompanyTimeZoneSet{} },
+		func() eventlog.Event { return &CannedResponseSaved{} },
+		func() eventlog.Event { return &CannedResponseRemoved{} },
 		func() eventlog.Event { return &TechnicianRegistered{} },
 		func() eventlog.Event { return &AccessGranted{} },
 		func() eventlog.Event { return &AccessRevoked{} },

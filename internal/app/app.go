@@ -155,6 +155,9 @@ type Config struct {
 	// Profiles keeps the companies' mobile profile templates; nil: no profile files can be
 	// sent (ErrNoProfileTemplates).
 	Profiles ProfileTemplates
+	// CannedResponses answers the companies' canned responses (issue 16); nil refuses them
+	// (ErrNoReadModel).
+	CannedResponses CannedResponsesReadModel
 }
 
 // DefaultMaxFileSize is the upload limit when none is configured.
@@ -197,6 +200,7 @@ type Queries struct {
 	requestList       RequestListReadModel
 	requestDetails    RequestDetailsReadModel
 	directoryRM       DirectoryReadModel
+	canned            CannedResponsesReadModel
 	accessLog         AccessLog
 	requestReads      RequestReads
 	reports           ReportsReadModel
@@ -252,6 +256,7 @@ func New(cfg Config) (*App, error) {
 			requestList:       cfg.RequestList,
 			requestDetails:    cfg.RequestDetails,
 			directoryRM:       cfg.Directory,
+			canned:            cfg.CannedResponses,
 			accessLog:         cfg.AccessLog,
 			requestReads:      cfg.RequestReads,
 			reports:           cfg.Reports,

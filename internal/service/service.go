@@ -247,11 +247,13 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		RequestList:    readmodels.NewRequestList(pool),
 		RequestDetails: readmodels.NewDetails(pool),
 		Directory:      readmodels.NewDirectory(pool),
-		AccessLog:      accesslog.New(pool),
-		RequestReads:   readmodels.NewRequestReads(pool),
-		Reports:        reportsReadModel(pool),
-		Webhooks:       s.Webhooks,
-		Profiles:       profiles.New(pool),
+		// The companies' canned responses are a table of the directory read model.
+		CannedResponses: readmodels.NewDirectory(pool),
+		AccessLog:       accesslog.New(pool),
+		RequestReads:    readmodels.NewRequestReads(pool),
+		Reports:         reportsReadModel(pool),
+		Webhooks:        s.Webhooks,
+		Profiles:        profiles.New(pool),
 		// Read-your-writes waits for the checkpoints of every read model: explicitly with
 		// min_position, implicitly for this process's own writes; both bounded.
 		// The auditors' views of the past fold the log up to the moment (no copies of the read

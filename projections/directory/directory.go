@@ -36,7 +36,7 @@ func (*Projection) Name() string { return Name }
 // Tables implements projections.Projection.
 func (*Projection) Tables() []string {
 	return []string{"directory_companies", "directory_portals", "directory_technicians", "directory_access",
-		"directory_auditors", "directory_auditor_access"}
+		"directory_auditors", "directory_auditor_access", "directory_canned_responses"}
 }
 
 // Schema implements projections.Projection.
@@ -86,7 +86,52 @@ CREATE TABLE directory_auditor_access (
     granted_lo bigint NOT NULL,
     PRIMARY KEY (auditor_id, company_id)
 );
+CREATE TABLE directory_canned_responses (
+    company_id  uuid NOT NULL,
+    response_id uuid NOT NULL,
+    title       text NOT NULL,
+    body        text NOT NULL,
+    PRIMARY KEY (company_id, response_id)
+);
 `
+}
+
+// cannedKey is one canned response of one company.
+type cannedKey struct{ company, response uuid.UUID }
+
+// canned is a canned response's state after a batch: saved with a title and body, or removed.
+type canned struct {
+	title, body string
+	removed     bool
+}
+
+func writeCanned(ctx context.Context, tx pgx.Tx, order []cannedKey, final map[cannedKey]canned) error {
+	var companies, responses, goneCompanies, goneResponses []uuid.UUID
+	var titles, bodies []string
+	for _, k := range order {
+		c := final[k]
+		if c.removed {
+			goneCompanies, goneResponses = append(goneCompanies, k.company), append(goneResponses, k.response)
+			continue
+		}
+		companies, responses = append(companies, k.company), append(responses, k.response)
+		titles, bodies = append(titles, projections.Text(c.title)), append(bodies, projections.Text(c.body))
+	}
+	if len(goneCompanies) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM directory_canned_responses d USING unnest($1::uuid[], $2::uuid[]) AS g(company_id, response_id)
+			WHERE d.company_id = g.company_id AND d.response_id = g.response_id`, goneCompanies, goneResponses); err != nil {
+			return fmt.Errorf("directory: remove canned responses: %w", err)
+		}
+	}
+	if len(companies) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO directory_canned_responses (company_id, response_id, title, body)
+			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[])
+			ON CONFLICT (company_id, response_id) DO UPDATE SET title = excluded.title, body = excluded.body`,
+			companies, responses, titles, bodies); err != nil {
+			return fmt.Errorf("directory: write canned responses: %w", err)
+		}
+	}
+	return nil
 }
 
 type portal struct {
@@ -151,6 +196,14 @@ func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.Reco
 	var auditorOrder []uuid.UUID
 	auditorGrants := map[accessKey]access{}
 	var auditorGrantOrder []accessKey
+	cannedFinal := map[cannedKey]canned{}
+	var cannedOrder []cannedKey
+	noteCanned := func(k cannedKey, c canned) {
+		if _, ok := cannedFinal[k]; !ok {
+			cannedOrder = append(cannedOrder, k)
+		}
+		cannedFinal[k] = c
+	}
 	// Technicians changed by this batch but registered before it are read first.
 	var missing []uuid.UUID
 	seen := map[uuid.UUID]bool{}
@@ -216,6 +269,10 @@ func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.Reco
 			companies[e.CompanyID] = e.Name
 		case *dir.PortalCreated:
 			portals[e.PortalID] = portal{companyID: e.CompanyID, name: e.Name}
+		case *dir.CannedResponseSaved:
+			noteCanned(cannedKey{e.CompanyID, e.ResponseID}, canned{title: e.Title, body: e.Body})
+		case *dir.CannedResponseRemoved:
+			noteCanned(cannedKey{e.CompanyID, e.ResponseID}, canned{removed: true})
 		case *dir.TechnicianRegistered:
 			techs[e.TechnicianID] = &technician{name: e.Name, email: e.Email, availability: dir.Offline, notify: dir.DefaultNotificationSettings()}
 		case *dir.AvailabilityChanged:
@@ -260,6 +317,9 @@ func (p *Projection) Apply(ctx context.Context, tx pgx.Tx, batch []eventlog.Reco
 		return err
 	}
 	if err := writeAuditors(ctx, tx, auditorOrder, auditors); err != nil {
+		return err
+	}
+	if err := writeCanned(ctx, tx, cannedOrder, cannedFinal); err != nil {
 		return err
 	}
 	return writeAccess(ctx, tx, "directory_auditor_access", "auditor_id", auditorGrantOrder, auditorGrants)

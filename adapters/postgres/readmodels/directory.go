@@ -241,3 +241,24 @@ func scanNames(rows pgx.Rows) (map[uuid.UUID]string, error) {
 	}
 	return out, nil
 }
+
+var _ app.CannedResponsesReadModel = (*Directory)(nil)
+
+// CannedResponses implements app.CannedResponsesReadModel: the company's canned responses, by
+// title as the aggregate keeps them.
+func (m *Directory) CannedResponses(ctx context.Context, companyID uuid.UUID) ([]dir.CannedResponse, error) {
+	rows, err := m.db.Query(ctx, `SELECT response_id, title, body FROM directory_canned_responses WHERE company_id = $1`, companyID)
+	if err != nil {
+		return nil, fmt.Errorf("directory: canned responses: %w", notReady(err))
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (dir.CannedResponse, error) {
+		var r dir.CannedResponse
+		err := row.Scan(&r.ID, &r.Title, &r.Body)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("directory: canned responses: %w", notReady(err))
+	}
+	dir.SortCannedResponses(out)
+	return out, nil
+}
