@@ -44,10 +44,10 @@ const (
 
 // Errors of canned responses.
 var (
-	ErrInvalidCannedTitle   = errors.New("a canned response's title must be 1 to 100 characters on one line")
-	ErrInvalidCannedBody    = errors.New("a canned response's body must be 1 to 5000 characters")
-	ErrCannedTitleTaken     = errors.New("another canned response of the company has that title")
-	ErrTooManyCanned        = errors.New("a company keeps at most 200 canned responses")
+	ErrInvalidCannedTitle    = errors.New("a canned response's title must be 1 to 100 characters on one line")
+	ErrInvalidCannedBody     = errors.New("a canned response's body must be 1 to 5000 characters")
+	ErrCannedTitleTaken      = errors.New("another canned response of the company has that title")
+	ErrTooManyCanned         = errors.New("a company keeps at most 200 canned responses")
 	ErrUnknownCannedResponse = errors.New("the company has no canned response with that ID")
 )
 

@@ -108,7 +108,7 @@ func startServer() (s *server, stop func(), err error) {
 		DatabaseURL: url, PoolSize: 16, FilesDir: filesDir, AdminToken: "e2e-admin", Projectors: true, ScreenSharing: screenSharing,
 		// Who is viewing: a closed tab that sent no beacon is forgotten within seconds.
 		PresenceViewingTTL: 6 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:             slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		return nil, nil, err
