@@ -18,6 +18,16 @@ import (
 	"github.com/helpstream/helpstream/internal/service"
 )
 
+// knownAdminAction reports whether name is an action of `helpstream admin`.
+func knownAdminAction(name string) bool {
+	for _, a := range adminActions {
+		if a.name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // adminAction is one `helpstream admin …` action: its flags and what it does with them.
 type adminAction struct {
 	name    string
@@ -29,6 +39,9 @@ var adminActions = []adminAction{
 	{"mobile-profile-set", "store a mobile profile template (a new version of its name): --company ID --name NAME --platform ios|android --file PATH", mobileProfileSet},
 	{"mobile-profile-list", "list a company's mobile profile templates: --company ID", mobileProfileList},
 	{"mobile-profile-remove", "take a mobile profile template out of the technicians' choice: --company ID --name NAME", mobileProfileRemove},
+	{"canned-set", "add or replace a canned response: --company ID --title TITLE (--body TEXT | --body-file PATH)", cannedSet},
+	{"canned-list", "list a company's canned responses: --company ID", cannedList},
+	{"canned-remove", "remove a canned response: --company ID --title TITLE", cannedRemove},
 	{"company-create", "create a company: --name", func(fs *flag.FlagSet) func(context.Context, *service.Service, io.Writer) error {
 		name := fs.String("name", "", "company name")
 		return func(ctx context.Context, svc *service.Service, out io.Writer) error {
@@ -353,9 +366,10 @@ func init() {
 			usage(out)
 			return nil
 		}
-		if args[0] == "mobile-profile" && len(args) > 1 {
-			// `admin mobile-profile set …` is `admin mobile-profile-set …`.
-			args = append([]string{"mobile-profile-" + args[1]}, args[2:]...)
+		if len(args) > 1 && knownAdminAction(args[0]+"-"+args[1]) {
+			// `admin mobile-profile set …` is `admin mobile-profile-set …`, and so for every
+			// group of actions (canned set|list|remove, …).
+			args = append([]string{args[0] + "-" + args[1]}, args[2:]...)
 		}
 		for _, action := range adminActions {
 			if action.name != args[0] {
