@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -41,6 +42,11 @@ type detailsPanel struct {
 	Presence                 presenceLine
 	Me                       uuid.UUID
 	ReportEvery, TypingEvery int64
+	// Canned are the company's canned responses filled in for this request, offered beside
+	// the message box (issue 16); Prefill is the message box's text when the page was asked
+	// for with ?canned=<id> (the form that inserts one without the script).
+	Canned  []app.CannedResponse
+	Prefill string
 }
 
 // blockActions are the actions the details' Actions block offers as buttons (a request's note,
@@ -105,6 +111,9 @@ func (h *Handler) detailsPanel(r *http.Request, s app.Session, id uuid.UUID) (*d
 		p.Profiles = h.profileTemplates(r, s, d)
 	}
 	p.ProfileFiles = profileLinks(d, base)
+	if slices.Contains(p.Actions, request.ActionSendMessage) {
+		p.Canned, p.Prefill = h.cannedFor(r, s, d)
+	}
 	if slices.Contains(d.Actions, request.ActionTransfer) {
 		p.Targets = h.transferTargets(r, s.TechnicianID, d.CompanyID)
 	}
@@ -215,4 +224,25 @@ func describe(e app.Entry, customer, filesURL string, forTechnician bool) entryV
 		}
 	}
 	return v
+}
+
+// cannedFor returns the company's canned responses filled in for the request, and the one the
+// page was asked to insert (?canned=<id>, the form that works without the script). Without
+// them the message box works as before: a failure only costs the shortcut.
+func (h *Handler) cannedFor(r *http.Request, s app.Session, d app.RequestDetails) ([]app.CannedResponse, string) {
+	canned, err := h.queries.FillCannedResponses(r.Context(), h.viewer(r, s), d)
+	if err != nil {
+		slog.WarnContext(r.Context(), "console: canned responses are not offered", "request", d.ID, "err", err)
+		return nil, ""
+	}
+	want, err := uuid.Parse(r.URL.Query().Get("canned"))
+	if err != nil {
+		return canned, ""
+	}
+	for _, c := range canned {
+		if c.ID == want {
+			return canned, c.Text
+		}
+	}
+	return canned, ""
 }

@@ -78,6 +78,18 @@ func (qs *Queries) CannedResponsesFor(ctx context.Context, v Viewer, requestID u
 	if err != nil {
 		return nil, err
 	}
+	return qs.FillCannedResponses(ctx, v, d)
+}
+
+// FillCannedResponses is CannedResponsesFor on the details of a request the technician has
+// read already (the console's details panel).
+func (qs *Queries) FillCannedResponses(ctx context.Context, v Viewer, d RequestDetails) ([]CannedResponse, error) {
+	if !v.IsTechnician() {
+		return nil, ErrReadOnly
+	}
+	if qs.canned == nil {
+		return nil, fmt.Errorf("canned responses: %w", ErrNoReadModel)
+	}
 	tech, err := qs.viewerTechnician(ctx, v.TechnicianID)
 	if err != nil {
 		return nil, err
