@@ -38,6 +38,7 @@ var bodyDecoders = []bodyDecoder{
 	decoderOf[transferBody](),
 	decoderOf[profileBody](),
 	decoderOf[templateBody](),
+	decoderOf[cannedBody](),
 	decoderOf[nameBody](),
 	decoderOf[technicianBody](),
 	decoderOf[passwordBody](),
