@@ -89,6 +89,9 @@ func seedDemo(ctx context.Context, svc *service.Service) (demoData, error) {
 			}
 		}
 	}
+	if err := seedDemoCanned(ctx, svc, meta, d.Companies[0].ID); err != nil {
+		return d, err
+	}
 	if err := seedDemoProfiles(ctx, svc, meta, d.Companies[0].ID); err != nil {
 		return d, err
 	}
@@ -162,6 +165,32 @@ func seedDemoProfiles(ctx context.Context, svc *service.Service, meta app.Meta, 
 		t := app.ProfileTemplate{CompanyID: companyID, Name: p.name, Platform: p.platform, Content: []byte(p.content)}
 		if _, err := svc.App.SetMobileProfileTemplate(ctx, meta, t); err != nil {
 			return fmt.Errorf("demo mobile profile template %q: %w", p.name, err)
+		}
+	}
+	return nil
+}
+
+// demoCanned are the canned responses `serve --demo` gives its first company.
+var demoCanned = []struct{ title, body string }{
+	{"Greeting", "Hello {customer_name}, I am {technician_name} from {company} and I am looking at your request now."},
+	{"Restart first", "{customer_name}, could you restart the computer and tell me whether the problem is still there?"},
+	{"Closing", "Glad it works again! I am closing request {request_id}; reply here if anything comes back."},
+}
+
+// seedDemoCanned gives the company the demo's canned responses, each saved under its title
+// (saving one that is there already writes nothing, so a restart adds nothing).
+func seedDemoCanned(ctx context.Context, svc *service.Service, meta app.Meta, companyID uuid.UUID) error {
+	c, err := svc.App.Company(ctx, companyID)
+	if err != nil {
+		return fmt.Errorf("demo canned responses: %w", err)
+	}
+	for _, r := range demoCanned {
+		id := uuid.NewSHA1(companyID, []byte("demo canned response "+r.title))
+		if have, ok := c.CannedResponseByTitle(r.title); ok {
+			id = have.ID
+		}
+		if _, err := svc.App.SaveCannedResponse(ctx, meta, app.SaveCannedResponse{CompanyID: companyID, ResponseID: id, Title: r.title, Body: r.body}); err != nil {
+			return fmt.Errorf("demo canned response %q: %w", r.title, err)
 		}
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/internal/anchor"
+	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/service"
 )
@@ -336,6 +337,27 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 		if tpl.Version != 1 {
 			t.Errorf("template %q at version %d after two seeds, want 1", tpl.Name, tpl.Version)
 		}
+	}
+	// Its canned responses, once each, saved once: the second seed wrote nothing.
+	acme, err := svc.App.Company(ctx, demoID("company/acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(acme.CannedResponses()); got != len(demoCanned) {
+		t.Fatalf("%d canned responses, want %d", got, len(demoCanned))
+	}
+	events, err := svc.Store.ReadStream(ctx, "company-"+demoID("company/acme").String(), 0, eventlog.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := 0
+	for _, e := range events {
+		if e.Type == "company.canned_response_saved.v1" {
+			saved++
+		}
+	}
+	if saved != len(demoCanned) {
+		t.Errorf("%d canned responses saved over two seeds, want %d", saved, len(demoCanned))
 	}
 }
 
