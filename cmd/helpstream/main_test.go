@@ -18,8 +18,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
-	"github.com/helpstream/helpstream/internal/anchor"
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/anchor"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/service"
 )
