@@ -291,3 +291,38 @@ func TestUnansweredAndReason(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestAdmit(t *testing.T) {
+	set := func(c uuid.UUID, mode routing.Mode, capacity int) *routing.PolicySet {
+		return &routing.PolicySet{CompanyID: c, Mode: mode, DefaultCapacity: capacity}
+	}
+	tests := []struct {
+		name    string
+		history []eventlog.Event
+		next    eventlog.Event
+		ok      bool
+	}{
+		{"first", nil, set(company, routing.RoundRobin, 2), true},
+		{"first without company", nil, set(uuid.Nil, routing.RoundRobin, 2), false},
+		{"first invalid", nil, set(company, "fastest", 2), false},
+		{"a change", []eventlog.Event{set(company, routing.RoundRobin, 2)}, set(company, routing.LeastBusy, 2), true},
+		{"no change", []eventlog.Event{set(company, routing.RoundRobin, 2)}, set(company, routing.RoundRobin, 2), false},
+		{"another company", []eventlog.Event{set(company, routing.RoundRobin, 2)}, set(id(901), routing.LeastBusy, 2), false},
+		{"invalid capacity", []eventlog.Event{set(company, routing.RoundRobin, 2)}, set(company, routing.RoundRobin, 0), false},
+		{"bad away limit", []eventlog.Event{set(company, routing.RoundRobin, 2)}, &routing.PolicySet{CompanyID: company, Mode: routing.Off, DefaultCapacity: 2, AwayLimitSeconds: -1}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p routing.Policy
+			for _, e := range tt.history {
+				if err := p.Admit(e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := p.Admit(tt.next)
+			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, routing.ErrImpossibleEvent)) {
+				t.Fatalf("Admit = %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+}
