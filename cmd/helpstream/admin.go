@@ -172,6 +172,8 @@ var adminActions = []adminAction{
 			return unlock(ctx, svc.Accounts, *email, out)
 		}
 	}},
+	{"routing-set", "set a company's routing: --company ID --mode off|round-robin|least-busy [--capacity N] [--technician-capacity ID=N ...] [--away-limit 10m]", routingSet},
+	{"routing-show", "show a company's routing policy: --company ID", routingShow},
 }
 
 // unlock is `helpstream admin unlock`.
@@ -356,6 +358,9 @@ func init() {
 		if args[0] == "mobile-profile" && len(args) > 1 {
 			// `admin mobile-profile set …` is `admin mobile-profile-set …`.
 			args = append([]string{"mobile-profile-" + args[1]}, args[2:]...)
+		}
+		if args[0] == "routing" && len(args) > 1 {
+			args = append([]string{"routing-" + args[1]}, args[2:]...) // `admin routing set …`
 		}
 		for _, action := range adminActions {
 			if action.name != args[0] {
