@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/helpstream/helpstream/domain/eventlog"
 )
 
 // Candidate is a technician as the selection rules see them for one company.
@@ -149,4 +151,16 @@ func AwayReason(name, status string, limit time.Duration, unanswered int) string
 		noun = "request"
 	}
 	return fmt.Sprintf("%s: %s was %s %s with %d unanswered %s", AwayLimitRule, name, status, limit, unanswered, noun)
+}
+
+// AutoNotePrefix starts the chat entry's body of an automatic assignment: "auto:round-robin".
+const AutoNotePrefix = "auto:"
+
+// AssignmentNote is what the chat entry of an assignment keeps of how it was decided:
+// AutoNotePrefix and the rule for the auto-assignment's, "" for a person's.
+func AssignmentNote(m eventlog.Metadata) string {
+	if d := m.Decision; d != nil && d.By == eventlog.DecisionAutoAssignment {
+		return AutoNotePrefix + d.Rule
+	}
+	return ""
 }

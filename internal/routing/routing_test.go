@@ -365,9 +365,28 @@ func TestReassignmentAfterTheAwayLimit(t *testing.T) {
 	if waited := time.Since(went); waited < 900*time.Millisecond {
 		t.Fatalf("given back after %s, before the limit", waited)
 	}
-	checkGivenBack(t, w, s, silent, first, second, "away_limit: "+w.names[first]+" was Away 1s with 1 unanswered request")
+	reason := "away_limit: " + w.names[first] + " was Away 1s with 1 unanswered request"
+	checkGivenBack(t, w, s, silent, first, second, reason)
 	if s.assignee[answered] != first {
 		t.Fatal("the answered request was given back")
+	}
+	// The details (the read model the console shows) say how each move was decided.
+	var bodies []string
+	waitUntil(t, "the details show the three moves", 10*time.Second, func() bool {
+		d, err := svc.Queries.RequestDetails(ctx, app.Viewer{TechnicianID: second}, silent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = bodies[:0]
+		for _, e := range d.Entries {
+			if e.Event == "request.assigned.v1" || e.Event == "request.unassigned.v1" {
+				bodies = append(bodies, e.Body)
+			}
+		}
+		return len(bodies) == 3
+	})
+	if want := []string{"auto:round-robin", reason, "auto:round-robin"}; !slices.Equal(bodies, want) {
+		t.Fatalf("entries %q, want %q", bodies, want)
 	}
 }
 
