@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -106,4 +108,45 @@ func systemDecision(meta Meta) error {
 		return ErrNoDecision
 	}
 	return nil
+}
+
+// RoutingLoad is a technician's load in a company whose requests are assigned automatically:
+// how many of its open requests they hold, and how many they may.
+type RoutingLoad struct {
+	CompanyID uuid.UUID
+	Company   string
+	Mode      routing.Mode
+	Open      int
+	Capacity  int
+}
+
+// RoutingLoads returns the technician's load in each of their companies with auto-assignment
+// on, in the companies' name order; open counts, by company, the open requests they hold (the
+// console's My Support Requests).
+func (a *App) RoutingLoads(ctx context.Context, technicianID uuid.UUID, open map[uuid.UUID]int) ([]RoutingLoad, error) {
+	t, err := current(ctx, a, a.technicians, technicianID)
+	if err != nil {
+		return nil, err
+	}
+	var loads []RoutingLoad
+	for _, companyID := range t.Companies() {
+		p, err := current(ctx, a, a.policies, companyID)
+		if errors.Is(err, ErrNotFound) {
+			continue // never set: off
+		}
+		if err != nil {
+			return nil, err
+		}
+		s := p.Settings()
+		if s.Mode == routing.Off {
+			continue
+		}
+		c, err := current(ctx, a, a.companies, companyID)
+		if err != nil {
+			return nil, err
+		}
+		loads = append(loads, RoutingLoad{CompanyID: companyID, Company: c.Name(), Mode: s.Mode, Open: open[companyID], Capacity: s.CapacityOf(technicianID)})
+	}
+	slices.SortFunc(loads, func(x, y RoutingLoad) int { return strings.Compare(x.Company, y.Company) })
+	return loads, nil
 }
