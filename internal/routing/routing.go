@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +65,8 @@ type Config struct {
 	Pool *pgxpool.Pool
 	// App executes the decisions. Required.
 	App Commander
+	// Logger hears of commands dropped because they cannot be read; slog.Default() when nil.
+	Logger *slog.Logger
 	Options
 }
 
@@ -84,6 +87,7 @@ type Manager struct {
 	app           Commander
 	tickEvery     time.Duration
 	beforeExecute func(process.Command) error
+	log           *slog.Logger
 	timers        process.Timers
 	outbox        process.Outbox
 }
@@ -96,7 +100,10 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.TickEvery == 0 {
 		cfg.TickEvery = DefaultTickEvery
 	}
-	return &Manager{pool: cfg.Pool, app: cfg.App, tickEvery: cfg.TickEvery, beforeExecute: cfg.BeforeExecute,
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Manager{pool: cfg.Pool, app: cfg.App, tickEvery: cfg.TickEvery, beforeExecute: cfg.BeforeExecute, log: cfg.Logger,
 		timers: process.Timers{Owner: Name}, outbox: process.Outbox{Owner: Name}}, nil
 }
 
@@ -480,6 +487,12 @@ func (m *Manager) Flush(ctx context.Context) error {
 				if err := m.release(ctx, c); err != nil {
 					return err
 				}
+			case errors.Is(err, errUnreadable):
+				// Never executable: kept, it would stop every decision after it.
+				m.log.Error("routing: dropping a command that cannot be read", "id", c.ID, "kind", c.Kind, "err", err)
+				if err := m.release(ctx, c); err != nil {
+					return err
+				}
 			default:
 				return fmt.Errorf("routing: execute %s %s: %w", c.Kind, c.ID, err)
 			}
@@ -490,13 +503,16 @@ func (m *Manager) Flush(ctx context.Context) error {
 	}
 }
 
+// errUnreadable is a command of the outbox that cannot be read: an unknown kind or payload.
+var errUnreadable = errors.New("unreadable command")
+
 func (m *Manager) execute(ctx context.Context, c process.Command) error {
 	meta := app.Meta{Actor: app.Actor{Kind: "system"}, IdempotencyKey: c.ID.String(), Command: Name + " " + c.Kind}
 	switch c.Kind {
 	case kindAssign:
 		var p assignCommand
 		if err := json.Unmarshal(c.Payload, &p); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errUnreadable, err)
 		}
 		meta.Decision = &eventlog.Decision{By: eventlog.DecisionAutoAssignment, Rule: string(p.Rule)}
 		_, err := m.app.AutoAssign(ctx, meta, app.AutoAssign{RequestID: p.RequestID, TechnicianID: p.TechnicianID})
@@ -504,13 +520,13 @@ func (m *Manager) execute(ctx context.Context, c process.Command) error {
 	case kindGiveBack:
 		var p giveBackCommand
 		if err := json.Unmarshal(c.Payload, &p); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errUnreadable, err)
 		}
 		meta.Decision = &eventlog.Decision{By: eventlog.DecisionReassignment, Rule: routing.AwayLimitRule, Reason: p.Reason}
 		_, err := m.app.GiveBack(ctx, meta, app.GiveBack{RequestID: p.RequestID, TechnicianID: p.TechnicianID, Reason: p.Reason})
 		return err
 	}
-	return fmt.Errorf("routing: unknown command kind %q", c.Kind)
+	return fmt.Errorf("%w: unknown kind %q", errUnreadable, c.Kind)
 }
 
 // refused reports whether err is the domain's answer that the state moved on, not a failure.
@@ -534,8 +550,8 @@ func (m *Manager) release(ctx context.Context, c process.Command) error {
 			err = exec(ctx, tx, `UPDATE routing_requests SET pending_to = NULL, pending_command = NULL WHERE pending_command = $1`, c.ID)
 		case kindGiveBack:
 			var p giveBackCommand
-			if err := json.Unmarshal(c.Payload, &p); err != nil {
-				return err
+			if json.Unmarshal(c.Payload, &p) != nil {
+				break // unreadable: nothing to release
 			}
 			err = exec(ctx, tx, `UPDATE routing_requests SET giving_back = false WHERE request_id = $1 AND assignee = $2`, p.RequestID, p.TechnicianID)
 		}

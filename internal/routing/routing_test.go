@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
@@ -547,4 +548,30 @@ func TestTwoServicesAssignExactlyOnce(t *testing.T) {
 			t.Errorf("%s holds %d, capacity %d", w.names[id], s.load[id], capacity(id))
 		}
 	}
+}
+
+// A command that cannot be read (an unknown kind, a payload of another shape) is dropped, not
+// retried forever in front of every decision after it.
+func TestUnreadableCommandsDoNotBlock(t *testing.T) {
+	d := newDeployment(t)
+	box := process.Outbox{Owner: routingpm.Name}
+	err := pgx.BeginFunc(context.Background(), d.pool, func(tx pgx.Tx) error {
+		if err := box.Add(context.Background(), tx, uuid.New(), "teleport", map[string]string{"to": "mars"}); err != nil {
+			return err
+		}
+		return box.Add(context.Background(), tx, uuid.New(), "assign", map[string]int{"request_id": 5})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := d.start(routingpm.Options{})
+	w := newWorld(t, d, svc, 1)
+	w.setStatus(w.techs[0], directory.Available)
+	w.policy(routing.Settings{Mode: routing.LeastBusy, DefaultCapacity: 1})
+	w.submit()
+	w.waitAssigned(1, nil)
+	waitUntil(t, "the outbox is empty", 10*time.Second, func() bool {
+		pending, err := box.Pending(context.Background(), d.pool, 100)
+		return err == nil && len(pending) == 0
+	})
 }
