@@ -54,6 +54,10 @@ type Options struct {
 	// the Flush there, the command left in the outbox. It lets tests kill the manager between
 	// a decision's commit and its append.
 	BeforeExecute func(process.Command) error
+	// AfterExecute, when set, runs in Flush after a command was executed and before it is
+	// marked done; an error stops the Flush there. It lets tests kill the manager between an
+	// append and its bookkeeping.
+	AfterExecute func(process.Command) error
 }
 
 // DefaultTickEvery is the manager's tick period when Options leave it unset.
@@ -87,6 +91,7 @@ type Manager struct {
 	app           Commander
 	tickEvery     time.Duration
 	beforeExecute func(process.Command) error
+	afterExecute  func(process.Command) error
 	log           *slog.Logger
 	timers        process.Timers
 	outbox        process.Outbox
@@ -103,7 +108,7 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Manager{pool: cfg.Pool, app: cfg.App, tickEvery: cfg.TickEvery, beforeExecute: cfg.BeforeExecute, log: cfg.Logger,
+	return &Manager{pool: cfg.Pool, app: cfg.App, tickEvery: cfg.TickEvery, beforeExecute: cfg.BeforeExecute, afterExecute: cfg.AfterExecute, log: cfg.Logger,
 		timers: process.Timers{Owner: Name}, outbox: process.Outbox{Owner: Name}}, nil
 }
 
@@ -480,6 +485,11 @@ func (m *Manager) Flush(ctx context.Context) error {
 			err := m.execute(ctx, c)
 			switch {
 			case err == nil:
+				if m.afterExecute != nil {
+					if err := m.afterExecute(c); err != nil {
+						return err
+					}
+				}
 				if err := m.outbox.Done(ctx, m.pool, c.ID); err != nil {
 					return err
 				}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -441,48 +442,114 @@ func TestReassignmentSurvivesARestart(t *testing.T) {
 
 var errKilled = errors.New("killed between the decision and the append")
 
-// Killed after the decision's commit and before its append, the manager's next leader appends
-// it, exactly once.
+// Killed after the decision's commit and before its append, or after the append and before
+// the decision is marked done, the manager's next leader acts on every decision: each request
+// is assigned exactly once.
 func TestCrashBetweenDecisionAndAppend(t *testing.T) {
+	for _, at := range []string{"before the append", "after the append"} {
+		t.Run(at, func(t *testing.T) {
+			d := newDeployment(t)
+			var kills atomic.Int32
+			killed := make(chan struct{})
+			kill := func(process.Command) error {
+				if kills.Add(1) == 1 {
+					close(killed)
+				}
+				return errKilled // every Flush of this service dies here, as if the process had
+			}
+			opts := routingpm.Options{BeforeExecute: kill}
+			if at == "after the append" {
+				opts = routingpm.Options{AfterExecute: kill}
+			}
+			svc, stop := d.start(opts)
+			w := newWorld(t, d, svc, 2)
+			for _, id := range w.techs {
+				w.setStatus(id, directory.Available)
+			}
+			w.policy(routing.Settings{Mode: routing.RoundRobin, DefaultCapacity: 5})
+			var requests []uuid.UUID
+			for range 4 {
+				requests = append(requests, w.submit())
+			}
+			<-killed
+			waitUntil(t, "every decision is in the outbox", 10*time.Second, func() bool {
+				pending, err := process.Outbox{Owner: routingpm.Name}.Pending(context.Background(), d.pool, 100)
+				return err == nil && len(pending) == len(requests)
+			})
+			stop()
+			want := 0
+			if at == "after the append" {
+				want = 1 // the first decision was appended, then the process died
+			}
+			if s := w.fold(nil); len(s.order) != want {
+				t.Fatalf("%d assignments appended by the killed manager, want %d", len(s.order), want)
+			}
+			svc2, _ := d.start(routingpm.Options{})
+			w.app = svc2.App
+			w.waitAssigned(len(requests), nil)
+			waitUntil(t, "the outbox is empty", 10*time.Second, func() bool {
+				pending, err := process.Outbox{Owner: routingpm.Name}.Pending(context.Background(), d.pool, 100)
+				return err == nil && len(pending) == 0
+			})
+			time.Sleep(10 * tick)
+			s := w.fold(nil)
+			for _, r := range requests {
+				if s.assigned[r] != 1 {
+					t.Fatalf("request %s assigned %d times", r, s.assigned[r])
+				}
+			}
+			if len(s.order) != len(requests) {
+				t.Fatalf("%d assignments, want %d", len(s.order), len(requests))
+			}
+		})
+	}
+}
+
+// A decided assignment refused because a technician took the request meanwhile is released:
+// nothing is written twice, the load it held is freed, and the manager decides again on the
+// next request.
+func TestRefusedDecisionIsReleased(t *testing.T) {
 	d := newDeployment(t)
-	var kills atomic.Int32
-	killed := make(chan struct{})
-	svc, stop := d.start(routingpm.Options{BeforeExecute: func(process.Command) error {
-		if kills.Add(1) == 1 {
-			close(killed)
+	var w *world
+	var taken atomic.Bool
+	var first uuid.UUID
+	var decided atomic.Value // the first decision's payload
+	svc, _ := d.start(routingpm.Options{BeforeExecute: func(c process.Command) error {
+		if taken.CompareAndSwap(false, true) {
+			decided.Store(string(c.Payload))
+			// Bob takes the request himself between the decision and its append.
+			_, err := w.app.AssignToMe(context.Background(), tech(w.techs[1]), first)
+			return err
 		}
-		return errKilled
+		return nil
 	}})
-	w := newWorld(t, d, svc, 2)
-	for _, id := range w.techs {
-		w.setStatus(id, directory.Available)
+	w = newWorld(t, d, svc, 2)
+	alice, bob := w.techs[0], w.techs[1]
+	w.setStatus(bob, directory.Available)
+	w.setStatus(alice, directory.Available)
+	// Least-busy: both hold nothing, the first decision goes to Alice (the lower ID).
+	w.policy(routing.Settings{Mode: routing.LeastBusy, DefaultCapacity: 1, Capacities: map[uuid.UUID]int{bob: 5}})
+	first = uuid.New()
+	// Submitted by hand so that the hook knows its ID before the manager sees it.
+	if _, err := w.app.SubmitRequest(context.Background(), app.Meta{Actor: app.Actor{Kind: "customer", ID: first}}, app.SubmitRequest{
+		RequestID: first, PortalID: w.portal, CompanyID: w.company,
+		Customer: request.Customer{Name: "Ada", Email: "ada@example.com"}, Description: "Race me", Source: request.Source{Platform: request.Windows},
+	}); err != nil {
+		t.Fatal(err)
 	}
-	w.policy(routing.Settings{Mode: routing.RoundRobin, DefaultCapacity: 5})
-	var requests []uuid.UUID
-	for range 4 {
-		requests = append(requests, w.submit())
+	s := w.waitAssigned(1, nil)
+	if p, _ := decided.Load().(string); !strings.Contains(p, alice.String()) {
+		t.Fatalf("the first decision %s is not for Alice %s", p, alice)
 	}
-	<-killed
-	waitUntil(t, "every decision is in the outbox", 10*time.Second, func() bool {
-		pending, err := process.Outbox{Owner: routingpm.Name}.Pending(context.Background(), d.pool, 100)
-		return err == nil && len(pending) == len(requests)
-	})
-	stop()
-	if s := w.fold(nil); len(s.order) != 0 {
-		t.Fatalf("%d assignments appended by the killed manager", len(s.order))
+	if s.assignee[first] != bob || s.order[0].meta.Decision != nil {
+		t.Fatalf("first request with %s (%+v), want Bob's own assignment", w.names[s.assignee[first]], s.order[0].meta)
 	}
-	svc2, _ := d.start(routingpm.Options{})
-	w.app = svc2.App
-	s := w.waitAssigned(len(requests), nil)
-	time.Sleep(10 * tick)
-	s = w.fold(nil)
-	for _, r := range requests {
-		if s.assigned[r] != 1 {
-			t.Fatalf("request %s assigned %d times", r, s.assigned[r])
-		}
-	}
-	if len(s.order) != len(requests) {
-		t.Fatalf("%d assignments, want %d", len(s.order), len(requests))
+	// Alice (capacity 1) holds nothing once the decision is released: the next request is hers
+	// (still pending to her, she would be full and it would go to Bob).
+	second := w.submit()
+	s = w.waitAssigned(2, nil)
+	if s.assignee[second] != alice || s.assigned[first] != 1 {
+		t.Fatalf("second request with %s, want Alice (%s); first assigned %d times", w.names[s.assignee[second]], w.names[alice], s.assigned[first])
 	}
 	waitUntil(t, "the outbox is empty", 10*time.Second, func() bool {
 		pending, err := process.Outbox{Owner: routingpm.Name}.Pending(context.Background(), d.pool, 100)
