@@ -481,8 +481,16 @@ func TestCrashBetweenDecisionAndAppend(t *testing.T) {
 			if at == "after the append" {
 				want = 1 // the first decision was appended, then the process died
 			}
-			if s := w.fold(nil); len(s.order) != want {
-				t.Fatalf("%d assignments appended by the killed manager, want %d", len(s.order), want)
+			// The global log holds a fresh commit back while older transactions of the
+			// cluster are open: wait for what the killed manager appended to show.
+			var got int
+			waitUntil(t, fmt.Sprintf("%d assignment(s) of the killed manager in the log", want), 10*time.Second, func() bool {
+				got = len(w.fold(nil).order)
+				return got >= want
+			})
+			time.Sleep(10 * tick)
+			if got = len(w.fold(nil).order); got != want {
+				t.Fatalf("%d assignments appended by the killed manager, want %d", got, want)
 			}
 			svc2, _ := d.start(routingpm.Options{})
 			w.app = svc2.App
