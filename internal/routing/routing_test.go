@@ -566,11 +566,12 @@ func TestRefusedDecisionIsReleased(t *testing.T) {
 }
 
 // Two services on one database, both running their managers, 500 requests submitted through
-// both at once: no request is assigned twice, nobody is ever over capacity, and every request
-// there was capacity for is assigned.
+// both at once, and halfway through the first service stops (the manager's leader moves to
+// the second if it was there): no request is assigned twice, nobody is ever over capacity, and
+// every request there was capacity for is assigned.
 func TestTwoServicesAssignExactlyOnce(t *testing.T) {
 	d := newDeployment(t)
-	one, _ := d.start(routingpm.Options{})
+	one, stopOne := d.start(routingpm.Options{})
 	two, _ := d.start(routingpm.Options{})
 	w := newWorld(t, d, one, 5)
 	capacities := map[uuid.UUID]int{w.techs[0]: 40, w.techs[1]: 60, w.techs[2]: 80, w.techs[3]: 100}
@@ -587,24 +588,27 @@ func TestTwoServicesAssignExactlyOnce(t *testing.T) {
 	}
 	w.policy(routing.Settings{Mode: routing.LeastBusy, DefaultCapacity: 120, Capacities: capacities})
 	const requests = 500
-	var wg sync.WaitGroup
-	inFlight := make(chan struct{}, 16)
-	for i := range requests {
-		wg.Go(func() {
-			inFlight <- struct{}{}
-			defer func() { <-inFlight }()
-			if i%2 == 0 {
-				w.submitWith(one.App)
-			} else {
-				w.submitWith(two.App)
-			}
-		})
+	started := time.Now()
+	submit := func(from, to int, apps ...*app.App) {
+		var wg sync.WaitGroup
+		inFlight := make(chan struct{}, 16)
+		for i := from; i < to; i++ {
+			wg.Go(func() {
+				inFlight <- struct{}{}
+				defer func() { <-inFlight }()
+				w.submitWith(apps[i%len(apps)])
+			})
+		}
+		wg.Wait()
+		if t.Failed() {
+			t.FailNow()
+		}
 	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
+	submit(0, requests/2, one.App, two.App)
+	stopOne()
+	submit(requests/2, requests, two.App)
 	s := w.waitAssigned(total, capacity) // 400 of 500: the capacity
+	t.Logf("%d requests submitted through two services, %d assigned in %s", requests, total, time.Since(started).Round(time.Millisecond))
 	time.Sleep(20 * tick)
 	s = w.fold(capacity)
 	if s.overCapAt != "" {
