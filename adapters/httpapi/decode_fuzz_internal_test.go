@@ -45,6 +45,7 @@ var bodyDecoders = []bodyDecoder{
 	decoderOf[accessBody](),
 	decoderOf[auditorBody](),
 	decoderOf[auditorAccessBody](),
+	decoderOf[routingBody](),
 }
 
 // FuzzDecodeBody decodes any bytes, sent with any Content-Type, as the JSON body of the route
@@ -80,6 +81,7 @@ func FuzzDecodeBody(f *testing.F) {
 		{"application/json", `{"body":"` + strings.Repeat("a", 70<<10) + `"}`},
 		{"application/json; charset", `{}`},
 		{"", ``},
+		{"application/json", `{"mode":"round-robin","default_capacity":3,"capacities":[{"technician_id":"11111111-1111-1111-1111-111111111111","capacity":2}],"away_limit_seconds":600}`},
 	}
 	for i, s := range seeds {
 		f.Add(uint8(i), s.ct, []byte(s.body))

@@ -79,6 +79,8 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/admin/auditors/{auditorID}/access", a.admin(a.grantAuditorAccess))
 	a.handle("DELETE /api/v1/admin/auditors/{auditorID}/access/{companyID}", a.admin(a.revokeAuditorAccess))
 	a.handle("POST /api/v1/admin/auditors/{auditorID}/unlock", a.admin(byPathID("auditorID", a.unlockAuditor)))
+	a.handle("GET /api/v1/admin/companies/{companyID}/routing", a.admin(byPathID("companyID", a.routingPolicy)))
+	a.handle("PUT /api/v1/admin/companies/{companyID}/routing", a.admin(a.setRoutingPolicy))
 
 	// Auditor side.
 	a.handle("GET /api/v1/audit/access-log", a.auditor(a.accessLog))

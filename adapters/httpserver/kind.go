@@ -12,6 +12,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/routing"
 	"github.com/helpstream/helpstream/domain/text"
 	"github.com/helpstream/helpstream/internal/app"
 )
@@ -128,6 +129,8 @@ var sentinels = []struct {
 		app.ErrEmptyFile, eventlog.ErrBadPosition, app.ErrInvalidGrant, app.ErrInvalidAccessCursor, app.ErrInvalidTimeRange, app.ErrNotYet,
 		app.ErrReportPeriodReversed, app.ErrReportPeriodTooLong, app.ErrReportPeriodMissing,
 		directory.ErrInvalidCannedTitle, directory.ErrInvalidCannedBody,
+		routing.ErrInvalidMode, routing.ErrInvalidCapacity, routing.ErrInvalidTechnician, routing.ErrTooManyOverrides,
+		routing.ErrInvalidAwayLimit, routing.ErrMissingCompany,
 	}},
 	{http.StatusUnauthorized, "unauthorized", "", []error{app.ErrBadCredentials, app.ErrNoSession, app.ErrNoCustomerToken}},
 	{http.StatusForbidden, "forbidden", "", []error{app.ErrReadOnly, app.ErrAuditorsOnly, app.ErrStaffOnly}},

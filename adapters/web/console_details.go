@@ -12,6 +12,7 @@ import (
 
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/routing"
 	"github.com/helpstream/helpstream/internal/app"
 )
 
@@ -189,8 +190,14 @@ func describe(e app.Entry, customer, filesURL string, forTechnician bool) entryV
 			v.Text = "Request submitted"
 		case "request.assigned":
 			v.Text = "Assigned to " + tech
+			if rule, auto := strings.CutPrefix(e.Body, routing.AutoNotePrefix); auto {
+				v.Text = "Assigned automatically (" + rule + ") to " + tech
+			}
 		case "request.unassigned":
 			v.Text = tech + " gave the request back"
+			if e.Body != "" {
+				v.Text = "Given back automatically for " + tech + ": " + e.Body
+			}
 		case "request.transferred":
 			v.Text = "Transferred to " + tech
 		case "request.chat_joined":

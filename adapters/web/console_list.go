@@ -480,6 +480,9 @@ type minePanel struct {
 	Count    int
 	Unread   int
 	Error    string
+	// Loads are the technician's load against their capacity in each company whose requests
+	// are assigned automatically.
+	Loads []app.RoutingLoad
 }
 
 func (h *Handler) minePanel(r *http.Request, s app.Session, current uuid.UUID) minePanel {
@@ -495,6 +498,13 @@ func (h *Handler) minePanel(r *http.Request, s app.Session, current uuid.UUID) m
 		return p
 	}
 	p.Count = page.Total
+	open := map[uuid.UUID]int{}
+	for _, req := range page.Requests {
+		open[req.CompanyID]++
+	}
+	if loads, err := h.cfg.App.RoutingLoads(r.Context(), s.TechnicianID, open); err == nil {
+		p.Loads = loads
+	}
 	for _, row := range h.listRows(r, s, page.Requests, current) {
 		if row.Unread {
 			p.Unread++

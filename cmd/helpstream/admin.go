@@ -185,6 +185,8 @@ var adminActions = []adminAction{
 			return unlock(ctx, svc.Accounts, *email, out)
 		}
 	}},
+	{"routing-set", "set a company's routing: --company ID --mode off|round-robin|least-busy [--capacity N] [--technician-capacity ID=N ...] [--away-limit 10m]", routingSet},
+	{"routing-show", "show a company's routing policy: --company ID", routingShow},
 }
 
 // unlock is `helpstream admin unlock`.

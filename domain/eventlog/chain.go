@@ -102,6 +102,13 @@ func (c *ChainHasher) sum(streamID string, version int64, id [16]byte, eventType
 	text(m.CorrelationID)
 	text(m.CausationID)
 	text(m.PreviousHash)
+	if d := m.Decision; d != nil {
+		// Appended only when present: every event sealed before decisions existed keeps its hash.
+		text("decision")
+		text(d.By)
+		text(d.Rule)
+		text(d.Reason)
+	}
 	c.h.Write(b)
 	c.buf = b
 	return c.h.Sum(b[len(b):len(b)])

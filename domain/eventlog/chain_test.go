@@ -132,6 +132,9 @@ func TestSealCoversEveryField(t *testing.T) {
 		{"occurred at", stream, -1, "", func(e *eventlog.EventData) { e.Metadata.OccurredAt = e.Metadata.OccurredAt.Add(time.Nanosecond) }},
 		{"correlation", stream, -1, "", func(e *eventlog.EventData) { e.Metadata.CorrelationID = "corr-2" }},
 		{"causation", stream, -1, "", func(e *eventlog.EventData) { e.Metadata.CausationID = "" }},
+		{"decision", stream, -1, "", func(e *eventlog.EventData) {
+			e.Metadata.Decision = &eventlog.Decision{By: eventlog.DecisionAutoAssignment, Rule: "round-robin"}
+		}},
 		// Length-prefixed fields: moving bytes from one field to the next changes the hash.
 		{"bytes moved between fields", stream, -1, "", func(e *eventlog.EventData) {
 			e.Metadata.CorrelationID, e.Metadata.CausationID = "corr-1cmd-", "a"
@@ -396,5 +399,57 @@ func BenchmarkChainHasherSealed(b *testing.B) {
 		if !hasher.Sealed(&s[0]) {
 			b.Fatal("not sealed")
 		}
+	}
+}
+
+// Events sealed before metadata carried decisions keep their hashes: the chain covers a
+// decision only when there is one. The golden hashes were computed by the code before it.
+func TestSealKeepsHashesOfEventsWithoutDecision(t *testing.T) {
+	events := eventData(2)
+	eventlog.Seal(stream, -1, "", events)
+	golden := []string{
+		"b6b919cad6f100f98671708c806fd7933ca33833005fdb607da6f307f27c78e7",
+		"5ddc989aa82dbc47dffb7152ca336a8e03f6d8bd2ccf4fe88738b07ca38f9216",
+	}
+	for i, want := range golden {
+		if events[i].Metadata.Hash != want {
+			t.Fatalf("event %d hash %s, want the hash it had before decisions %s", i, events[i].Metadata.Hash, want)
+		}
+	}
+	if err := eventlog.VerifyChain(recorded(stream, events)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A decision is covered: changing any of its fields after sealing breaks the chain.
+func TestSealCoversTheDecision(t *testing.T) {
+	decision := eventlog.Decision{By: eventlog.DecisionReassignment, Rule: "away_limit", Reason: "Alice was Away 10m0s"}
+	changes := map[string]func(d *eventlog.Decision){
+		"by":     func(d *eventlog.Decision) { d.By = eventlog.DecisionAutoAssignment },
+		"rule":   func(d *eventlog.Decision) { d.Rule = "least-busy" },
+		"reason": func(d *eventlog.Decision) { d.Reason = "Alice was Away 1m0s" },
+		"moved":  func(d *eventlog.Decision) { d.Rule, d.Reason = "away_limitAlice", " was Away 10m0s" },
+	}
+	for name, change := range changes {
+		t.Run(name, func(t *testing.T) {
+			events := eventData(2)
+			d := decision
+			events[1].Metadata.Decision = &d
+			eventlog.Seal(stream, -1, "", events)
+			stored := recorded(stream, events)
+			if err := eventlog.VerifyChain(stored); err != nil {
+				t.Fatalf("a sealed decision does not verify: %v", err)
+			}
+			changed := *stored[1].Metadata.Decision
+			change(&changed)
+			stored[1].Metadata.Decision = &changed
+			if err := eventlog.VerifyChain(stored); !errors.Is(err, eventlog.ErrChainBroken) {
+				t.Fatalf("changed decision verified: %v", err)
+			}
+			stored[1].Metadata.Decision = nil
+			if err := eventlog.VerifyChain(stored); !errors.Is(err, eventlog.ErrChainBroken) {
+				t.Fatalf("dropped decision verified: %v", err)
+			}
+		})
 	}
 }

@@ -46,7 +46,28 @@ type Metadata struct {
 	// PreviousHash and Hash form the per-stream hash chain (hex SHA-256); see Chain.
 	PreviousHash string `json:"previous_hash,omitempty"`
 	Hash         string `json:"hash,omitempty"`
+	// Decision, on an event a process manager appended, says that the decision was automatic,
+	// who took it and why; nil on every event a person caused. The hash chain covers it when
+	// present, and only then, so events written before it existed keep their hashes.
+	Decision *Decision `json:"decision,omitempty"`
 }
+
+// Decision is why a process manager appended an event.
+type Decision struct {
+	// By names the manager: DecisionAutoAssignment or DecisionReassignment.
+	By string `json:"by"`
+	// Rule is the rule that chose, such as "round-robin" or "least-busy".
+	Rule string `json:"rule,omitempty"`
+	// Reason says why in words a person reads, such as "away_limit: Alice was Away 10m0s with
+	// 2 unanswered requests".
+	Reason string `json:"reason,omitempty"`
+}
+
+// Who decides automatically (Decision.By).
+const (
+	DecisionAutoAssignment = "auto-assignment"
+	DecisionReassignment   = "reassignment"
+)
 
 // RecordedEvent is an event as the store holds it.
 type RecordedEvent struct {

@@ -65,6 +65,11 @@ func (r *Request) admits(e eventlog.Event) error {
 		if r.state.ScreenSharing == ScreenSharingInSession {
 			return errSessionRunning
 		}
+		if e.Reason != "" {
+			if err := text.Bounded(e.Reason, MaxReasonLength, text.Line, ErrInvalidReason); err != nil {
+				return err
+			}
+		}
 		return r.canUnassign(serving(e.TechnicianID))
 	case *Transferred:
 		if r.state.ScreenSharing == ScreenSharingInSession {

@@ -19,6 +19,8 @@ func TestEventWireFormat(t *testing.T) {
 			JSON: `{"request_id":"00000000-0000-0000-0000-0000000000a1","company_id":"00000000-0000-0000-0000-0000000000c1","portal_id":"00000000-0000-0000-0000-0000000000b1","customer":{"name":"Ann Customer","email":"ann@example.com"},"description":"My printer is on fire","source":{"ip":"192.0.2.1","device_type":"ios","os":"Some OS","os_version":"1.0","browser":"Some Browser"}}`},
 		{Event: assigned(meID), Type: "request.assigned.v1", JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001"}`},
 		{Event: unassigned(meID), Type: "request.unassigned.v1", JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001"}`},
+		{Event: &request.Unassigned{TechnicianID: meID, Reason: "away_limit: Me was Away 10m0s with 2 unanswered requests"}, Type: "request.unassigned.v1",
+			JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001","reason":"away_limit: Me was Away 10m0s with 2 unanswered requests"}`},
 		{Event: &request.Transferred{From: meID, To: peerID}, Type: "request.transferred.v1",
 			JSON: `{"from_technician_id":"00000000-0000-0000-0000-000000000001","to_technician_id":"00000000-0000-0000-0000-000000000005"}`},
 		{Event: joined(meID), Type: "request.chat_joined.v1", JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001"}`},

@@ -36,9 +36,13 @@ type Assigned struct {
 	TechnicianID uuid.UUID `json:"technician_id"`
 }
 
-// Unassigned: the assignee gave the request back; it is New again (R7).
+// Unassigned: the assignee gave the request back, or the system gave it back on their behalf
+// (reassignment, with Reason); it is New again (R7).
 type Unassigned struct {
 	TechnicianID uuid.UUID `json:"technician_id"`
+	// Reason says why the system gave the request back, such as "away_limit: Alice was Away
+	// 10m0s with 2 unanswered requests"; empty when the assignee did.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Transferred: the assignee handed the request to another technician.

@@ -309,6 +309,36 @@ func (r *Request) Unassign(t *directory.Technician) error {
 	return nil
 }
 
+// MaxReasonLength bounds the reason of a request given back by the system.
+const MaxReasonLength = 500
+
+// ErrInvalidReason is returned for a give-back without a reason, or with a reason too long.
+var ErrInvalidReason = errors.New("a reason of 1 to 500 characters is required")
+
+// GiveBack gives the request back on its assignee's behalf (the system's reassignment, R7): it
+// is New again, with reason recorded. It is refused when the request is closed, or no longer
+// assigned to assignee (taken, transferred or given back meanwhile).
+func (r *Request) GiveBack(assignee uuid.UUID, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if err := text.Bounded(reason, MaxReasonLength, text.Line, ErrInvalidReason); err != nil {
+		return err
+	}
+	if r.state.Closed {
+		return ErrClosed
+	}
+	if !r.IsAssigned() {
+		return ErrNotAssigned
+	}
+	if r.state.Assignee != assignee {
+		return ErrNotAssignee
+	}
+	if r.state.ScreenSharing == ScreenSharingInSession {
+		r.record(&ScreenSharingSessionEnded{SessionID: r.state.Session.ID, TechnicianID: assignee, Reason: SessionEndedUnassigned})
+	}
+	r.record(&Unassigned{TechnicianID: assignee, Reason: reason})
+	return nil
+}
+
 func (r *Request) canTransfer(from, to *directory.Technician) error {
 	if err := r.canUnassign(from); err != nil {
 		return err

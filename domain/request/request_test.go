@@ -1658,3 +1658,35 @@ func TestFullLifecycleReplays(t *testing.T) {
 		t.Fatalf("replayed: status %q assignee %v chat %q screen %q", replayed.Status(), replayed.Assignee(), replayed.Chat(), replayed.ScreenSharing())
 	}
 }
+
+// The system gives a request back on its assignee's behalf (reassignment): only the assignee it
+// names, only while open and assigned, and always with a reason.
+func TestGiveBack(t *testing.T) {
+	const reason = "away_limit: Me was Away 10m0s with 1 unanswered request"
+	tests := []struct {
+		state    state
+		assignee uuid.UUID
+		reason   string
+		want     outcome
+	}{
+		{stAssigned, meID, reason, records(&request.Unassigned{TechnicianID: meID, Reason: reason})},
+		{stInChat, meID, "  " + reason + " ", records(&request.Unassigned{TechnicianID: meID, Reason: reason})},
+		{stTransferred, meID, reason, records(&request.Unassigned{TechnicianID: meID, Reason: reason})},
+		{stColleague, meID, reason, fails(request.ErrNotAssignee)},
+		{stNew, meID, reason, fails(request.ErrNotAssigned)},
+		{stUnassignedAgn, meID, reason, fails(request.ErrNotAssigned)},
+		{stClosed, meID, reason, fails(request.ErrClosed)},
+		{stAssigned, meID, "", fails(request.ErrInvalidReason)},
+		{stAssigned, meID, strings.Repeat("x", request.MaxReasonLength+1), fails(request.ErrInvalidReason)},
+		{stAssigned, meID, "two\nlines", fails(request.ErrInvalidReason)},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%.20q", tt.state, tt.reason), func(t *testing.T) {
+			r := load(t, tt.state, win)
+			check(t, r, r.GiveBack(tt.assignee, tt.reason), tt.want)
+			if tt.want.err == nil && (r.Status() != request.StatusNew || r.IsAssigned()) {
+				t.Fatalf("after GiveBack: status %s", r.Status())
+			}
+		})
+	}
+}

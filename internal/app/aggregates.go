@@ -11,6 +11,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/routing"
 )
 
 // Defaults of the aggregate cache (Config.CachedStreams, Config.CachedBytes).
@@ -101,6 +102,12 @@ func technicianKind() *aggregateKind[*directory.Technician] {
 func auditorKind() *aggregateKind[*directory.Auditor] {
 	return newAggregateKind("auditor", directory.Codec(), directory.AuditorStream, directory.AuditorFromHistory, func(a *directory.Auditor) int {
 		return 160 + len(a.Name()) + len(a.Email()) + 16*len(a.Companies())
+	})
+}
+
+func policyKind() *aggregateKind[*routing.Policy] {
+	return newAggregateKind("routing policy", routing.Codec(), routing.Stream, routing.PolicyFromHistory, func(p *routing.Policy) int {
+		return 128 + 24*len(p.Settings().Capacities)
 	})
 }
 

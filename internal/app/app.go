@@ -58,6 +58,9 @@ type Meta struct {
 	Command string
 	// CorrelationID groups the events of one outside request.
 	CorrelationID string
+	// Decision, set by a process manager (actor "system"), goes into the metadata of every event
+	// of the command: that it was automatic, which rule chose and why.
+	Decision *eventlog.Decision
 }
 
 // IdempotencyClaim is the outcome of claiming an Idempotency-Key (see the HTTP layer's

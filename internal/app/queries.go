@@ -11,6 +11,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/routing"
 )
 
 // Viewer is who reads a request: its customer (holding the request's token), a technician or
@@ -249,9 +250,9 @@ func (qs *Queries) foldRequestDetails(ctx context.Context, v Viewer, requestID u
 			case *request.Submitted:
 				entry.From = request.CustomerSide
 			case *request.Assigned:
-				entry.Technician = person(e.TechnicianID)
+				entry.Technician, entry.Body = person(e.TechnicianID), routing.AssignmentNote(rec.Metadata)
 			case *request.Unassigned:
-				entry.Technician = person(e.TechnicianID)
+				entry.Technician, entry.Body = person(e.TechnicianID), e.Reason
 			case *request.Transferred:
 				entry.Technician = person(e.To)
 			}

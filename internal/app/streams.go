@@ -4,6 +4,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/routing"
 )
 
 // streamReader reads an aggregate's stream, decoded and folded (aggregateKind.load): what a
@@ -17,8 +18,9 @@ type streamReader struct {
 	companies   *aggregateKind[*directory.Company]
 	technicians *aggregateKind[*directory.Technician]
 	auditors    *aggregateKind[*directory.Auditor]
+	policies    *aggregateKind[*routing.Policy]
 }
 
 func newStreamReader(store eventlog.Store) streamReader {
-	return streamReader{store: store, requests: requestKind(), companies: companyKind(), technicians: technicianKind(), auditors: auditorKind()}
+	return streamReader{store: store, requests: requestKind(), companies: companyKind(), technicians: technicianKind(), auditors: auditorKind(), policies: policyKind()}
 }

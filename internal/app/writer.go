@@ -497,6 +497,7 @@ func (a *App) appendPlanned(ctx context.Context, state *streamState, group []*de
 					OccurredAt:    now,
 					CorrelationID: d.meta.CorrelationID,
 					CausationID:   d.meta.IdempotencyKey,
+					Decision:      d.meta.Decision,
 				},
 			})
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/routing"
 	"github.com/helpstream/helpstream/internal/app"
 )
 
@@ -115,9 +116,9 @@ func (s *Snapshot) entryOf(rec *eventlog.RecordedEvent, e eventlog.Event) (app.E
 	case *request.Submitted:
 		en.From, techniciansOnly = request.CustomerSide, true
 	case *request.Assigned:
-		technician, techniciansOnly = e.TechnicianID, true
+		technician, techniciansOnly, en.Body = e.TechnicianID, true, routing.AssignmentNote(rec.Metadata)
 	case *request.Unassigned:
-		technician, techniciansOnly = e.TechnicianID, true
+		technician, techniciansOnly, en.Body = e.TechnicianID, true, e.Reason
 	case *request.Transferred:
 		technician, techniciansOnly = e.To, true
 	case *request.MessageSent:

@@ -11,7 +11,11 @@ import (
 // consumers of the one subscriber runtime, each deciding on the log and acting through the
 // application's commands. Each one added here is led by one server of those on the database.
 func (s *Service) processManagers() []subscriber.Consumer {
-	return nil
+	var managers []subscriber.Consumer
+	if m := s.routingManager(); m != nil {
+		managers = append(managers, m)
+	}
+	return managers
 }
 
 // processRunner is the runtime of the process managers, nil when there are none.

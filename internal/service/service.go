@@ -36,6 +36,7 @@ import (
 	"github.com/helpstream/helpstream/internal/anchor"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/asof"
+	"github.com/helpstream/helpstream/internal/routing"
 	"github.com/helpstream/helpstream/internal/subscriber"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/directory"
@@ -141,6 +142,10 @@ type Config struct {
 	// AnchorInterval is how often the head is anchored when something was written since the
 	// last anchor; anchor.DefaultInterval when zero.
 	AnchorInterval time.Duration
+
+	// Routing tunes the routing process manager (auto-assignment and reassignment, issue 16),
+	// which runs with the projectors; its defaults when zero.
+	Routing routing.Options
 }
 
 // Validate says what is missing from c.
@@ -150,6 +155,9 @@ func (c Config) Validate() error {
 	}
 	if c.FilesDir == "" {
 		return errNoFilesDir
+	}
+	if c.Routing.TickEvery < 0 {
+		return errors.New("service: the routing manager's tick period must not be negative")
 	}
 	if c.Notifications && c.PublicURL == "" {
 		return errors.New("service: notifications need the public URL their links point to")

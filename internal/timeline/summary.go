@@ -25,6 +25,9 @@ func (n *names) summary(actor string, e eventlog.Event) string {
 		}
 		return fmt.Sprintf("%s assigned the request to %s", n.actor(actor), n.technician(e.TechnicianID))
 	case *request.Unassigned:
+		if e.Reason != "" {
+			return fmt.Sprintf("the request was given back for %s (%s)", n.technician(e.TechnicianID), e.Reason)
+		}
 		return n.technician(e.TechnicianID) + " gave the request back"
 	case *request.Transferred:
 		return fmt.Sprintf("%s transferred the request to %s", n.technician(e.From), n.technician(e.To))
@@ -79,4 +82,16 @@ func (n *names) side(side request.Side, technician uuid.UUID) string {
 
 func (n *names) actorIs(actor, technicianID string) bool {
 	return actor == "technician:"+technicianID
+}
+
+// decided adds to a summary how a process manager decided the event, when one did:
+// "… (auto-assignment, rule round-robin)".
+func decided(summary string, d *eventlog.Decision) string {
+	if d == nil {
+		return summary
+	}
+	if d.Rule == "" {
+		return summary + " (" + d.By + ")"
+	}
+	return summary + " (" + d.By + ", rule " + d.Rule + ")"
 }

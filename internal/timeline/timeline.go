@@ -147,7 +147,7 @@ func Build(ctx context.Context, store eventlog.Store, requestID uuid.UUID, stop 
 			Version: rec.Version, Position: rec.Position, EventID: rec.ID, Type: rec.Type,
 			OccurredAt: rec.Metadata.OccurredAt, RecordedAt: rec.RecordedAt,
 			Actor: rec.Metadata.Actor, ActorName: n.actor(rec.Metadata.Actor),
-			Summary: n.summary(rec.Metadata.Actor, e), State: st,
+			Summary: decided(n.summary(rec.Metadata.Actor, e), rec.Metadata.Decision), State: st,
 		})
 	}
 	if len(tl.Steps) > 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/routing"
 	"github.com/helpstream/helpstream/internal/anchor"
 )
 
@@ -76,6 +77,13 @@ var kinds = []streamKind{
 			return uuid.Nil, false
 		}
 		return s.AuditorID, true
+	}},
+	{routing.StreamPrefix, routing.Codec(), func() admitter { return new(routing.Policy) }, func(e eventlog.Event) (uuid.UUID, bool) {
+		s, ok := e.(*routing.PolicySet)
+		if !ok {
+			return uuid.Nil, false
+		}
+		return s.CompanyID, true
 	}},
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/routing"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/requestevents"
 )
@@ -228,9 +229,9 @@ func entryOf(requestID uuid.UUID, rec *eventlog.RecordedEvent, e eventlog.Event)
 	case *request.Submitted:
 		en.from, en.techniciansOnly = request.CustomerSide, true
 	case *request.Assigned:
-		en.technician, en.techniciansOnly = e.TechnicianID, true
+		en.technician, en.techniciansOnly, en.body = e.TechnicianID, true, routing.AssignmentNote(rec.Metadata)
 	case *request.Unassigned:
-		en.technician, en.techniciansOnly = e.TechnicianID, true
+		en.technician, en.techniciansOnly, en.body = e.TechnicianID, true, e.Reason
 	case *request.Transferred:
 		en.technician, en.techniciansOnly = e.To, true
 	case *request.MessageSent:

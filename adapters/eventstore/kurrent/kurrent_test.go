@@ -179,6 +179,7 @@ func TestDecodeMetadata(t *testing.T) {
 func TestToEventData(t *testing.T) {
 	id := uuid.New()
 	meta := sampleMetadata()
+	meta.Decision = &eventlog.Decision{By: eventlog.DecisionReassignment, Rule: "away_limit", Reason: "away_limit: Bob was Offline 5m0s with 1 unanswered request"}
 	// Odd but valid JSON: the bytes must travel unchanged (the hash chain depends on them).
 	data := json.RawMessage("{\"b\": 1,  \"a\":[ 2 ,3 ], \"b\": 4}")
 	got, err := kurrent.ToEventData(eventlog.EventData{ID: id, Type: "request.submitted.v1", Data: data, Metadata: meta})

@@ -161,6 +161,7 @@ func lenientMetadata(raw []byte) eventlog.Metadata {
 	for name, into := range map[string]any{
 		"actor": &m.Actor, "occurred_at": &m.OccurredAt, "correlation_id": &m.CorrelationID,
 		"causation_id": &m.CausationID, "previous_hash": &m.PreviousHash, "hash": &m.Hash,
+		"decision": &m.Decision,
 	} {
 		if v, ok := fields[name]; ok {
 			_ = json.Unmarshal(v, into) // a field that does not decode stays zero

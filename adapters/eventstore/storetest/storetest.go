@@ -209,6 +209,10 @@ func requireMetadata(t *testing.T, id uuid.UUID, got, want eventlog.Metadata) {
 		t.Errorf("event %s: OccurredAt %s, want %s", id, got.OccurredAt.Format(time.RFC3339Nano), want.OccurredAt.Format(time.RFC3339Nano))
 	}
 	got.OccurredAt, want.OccurredAt = time.Time{}, time.Time{}
+	if (got.Decision == nil) != (want.Decision == nil) || got.Decision != nil && *got.Decision != *want.Decision {
+		t.Errorf("event %s: decision %+v, want %+v", id, got.Decision, want.Decision)
+	}
+	got.Decision, want.Decision = nil, nil
 	if got != want {
 		t.Errorf("event %s: metadata %+v, want %+v", id, got, want)
 	}
@@ -688,6 +692,9 @@ func testRoundTrip(t *testing.T, h Harness) {
 		events = append(events, e)
 	}
 	events[0].Metadata = eventlog.Metadata{Actor: "admin"} // the zero time and empty optional fields
+	events[1].Metadata.Decision = &eventlog.Decision{By: eventlog.DecisionAutoAssignment, Rule: "round-robin"}
+	events[2].Metadata.Decision = &eventlog.Decision{By: eventlog.DecisionReassignment, Rule: "away_limit",
+		Reason: "away_limit: Zoë was Away 10m0s with 2 unanswered requests \"quoted\""}
 	mustAppend(t, ctx, h.Store, stream, eventlog.NoStream(), events...)
 	requireStream(t, ctx, h.Store, stream, events)
 

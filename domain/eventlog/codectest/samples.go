@@ -29,6 +29,7 @@ func RequestSamples() []eventlog.Event {
 			Source:      request.Source{IP: "2001:db8::1", Platform: request.Android, OS: "Android", OSVersion: "14", Browser: "Chrome"}},
 		&request.Assigned{TechnicianID: id1},
 		&request.Unassigned{TechnicianID: id1},
+		&request.Unassigned{TechnicianID: id1, Reason: "away_limit: Tess was Away 10m0s with 1 unanswered request"},
 		&request.Transferred{From: id1, To: id2},
 		&request.ChatJoined{TechnicianID: id2},
 		&request.MessageSent{MessageID: id3, From: request.TechnicianSide, TechnicianID: id2, Body: "<b>hi</b>"},
