@@ -12,6 +12,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/servicelevel"
 	"github.com/helpstream/helpstream/domain/text"
 	"github.com/helpstream/helpstream/internal/app"
 )
@@ -127,6 +128,12 @@ var sentinels = []struct {
 		app.ErrEmptyFile, eventlog.ErrBadPosition, app.ErrInvalidGrant, app.ErrInvalidAccessCursor, app.ErrInvalidTimeRange, app.ErrNotYet,
 		app.ErrReportPeriodReversed, app.ErrReportPeriodTooLong, app.ErrReportPeriodMissing,
 	}},
+	{http.StatusUnprocessableEntity, "invalid", "", []error{
+		servicelevel.ErrInvalidGoal, servicelevel.ErrInvalidOpening, servicelevel.ErrOverlapping, servicelevel.ErrTooManyOpenings,
+		servicelevel.ErrInvalidClock, servicelevel.ErrUnknownTarget, servicelevel.ErrMissingCompany,
+	}},
+	{http.StatusConflict, "conflict", "", []error{request.ErrAlreadyBreached}},
+	{http.StatusForbidden, "forbidden", "", []error{app.ErrSystemOnly}},
 	{http.StatusUnauthorized, "unauthorized", "", []error{app.ErrBadCredentials, app.ErrNoSession, app.ErrNoCustomerToken}},
 	{http.StatusForbidden, "forbidden", "", []error{app.ErrReadOnly, app.ErrAuditorsOnly, app.ErrStaffOnly}},
 	{http.StatusConflict, "webhook_off", "", []error{app.ErrNoWebhook}},

@@ -11,6 +11,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/servicelevel"
 )
 
 // Defaults of the aggregate cache (Config.CachedStreams, Config.CachedBytes).
@@ -101,6 +102,12 @@ func technicianKind() *aggregateKind[*directory.Technician] {
 func auditorKind() *aggregateKind[*directory.Auditor] {
 	return newAggregateKind("auditor", directory.Codec(), directory.AuditorStream, directory.AuditorFromHistory, func(a *directory.Auditor) int {
 		return 160 + len(a.Name()) + len(a.Email()) + 16*len(a.Companies())
+	})
+}
+
+func serviceLevelKind() *aggregateKind[*servicelevel.Policy] {
+	return newAggregateKind("service levels", servicelevel.Codec(), servicelevel.Stream, servicelevel.FromHistory, func(p *servicelevel.Policy) int {
+		return 160 + 24*len(p.Hours().Openings())
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/servicelevel"
 )
 
 // streamReader reads an aggregate's stream, decoded and folded (aggregateKind.load): what a
@@ -17,8 +18,11 @@ type streamReader struct {
 	companies   *aggregateKind[*directory.Company]
 	technicians *aggregateKind[*directory.Technician]
 	auditors    *aggregateKind[*directory.Auditor]
+	// serviceLevels are the companies' service levels (servicelevel-<company ID>).
+	serviceLevels *aggregateKind[*servicelevel.Policy]
 }
 
 func newStreamReader(store eventlog.Store) streamReader {
-	return streamReader{store: store, requests: requestKind(), companies: companyKind(), technicians: technicianKind(), auditors: auditorKind()}
+	return streamReader{store: store, requests: requestKind(), companies: companyKind(), technicians: technicianKind(), auditors: auditorKind(),
+		serviceLevels: serviceLevelKind()}
 }
