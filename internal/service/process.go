@@ -11,7 +11,7 @@ import (
 // consumers of the one subscriber runtime, each deciding on the log and acting through the
 // application's commands. Each one added here is led by one server of those on the database.
 func (s *Service) processManagers() []subscriber.Consumer {
-	return nil
+	return []subscriber.Consumer{s.serviceLevels}
 }
 
 // processRunner is the runtime of the process managers, nil when there are none.

@@ -34,6 +34,7 @@ import (
 	"github.com/helpstream/helpstream/internal/anchor"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/asof"
+	"github.com/helpstream/helpstream/internal/servicelevel"
 	"github.com/helpstream/helpstream/internal/subscriber"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/directory"
@@ -134,6 +135,10 @@ type Config struct {
 	// AnchorInterval is how often the head is anchored when something was written since the
 	// last anchor; anchor.DefaultInterval when zero.
 	AnchorInterval time.Duration
+
+	// ServiceLevelTick is how often the service-level process manager fires the clocks that
+	// ran out (issue 16); servicelevel.DefaultTickEvery when zero.
+	ServiceLevelTick time.Duration
 }
 
 // Validate says what is missing from c.
@@ -171,6 +176,8 @@ type Service struct {
 	Console *web.Handler
 
 	cfg     Config
+	// serviceLevels is the service-level process manager (processManagers).
+	serviceLevels *servicelevel.Manager
 	log     *slog.Logger
 	runtime *runtimeMetrics
 	close   func()
@@ -256,6 +263,10 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		return nil, err
 	}
 	s.Queries = s.App.Queries()
+	s.serviceLevels, err = servicelevel.New(servicelevel.Config{Pool: pool, App: s.App, TickEvery: cfg.ServiceLevelTick, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
 	s.Accounts = app.NewAccounts(s.App, s.Credentials, 0)
 	if cfg.AuthCache != 0 {
 		s.Accounts = s.Accounts.WithAuthCache(max(cfg.AuthCache, 0))
