@@ -175,12 +175,12 @@ type Service struct {
 	API     *httpapi.API
 	Console *web.Handler
 
-	cfg     Config
+	cfg Config
 	// serviceLevels is the service-level process manager (processManagers).
 	serviceLevels *servicelevel.Manager
-	log     *slog.Logger
-	runtime *runtimeMetrics
-	close   func()
+	log           *slog.Logger
+	runtime       *runtimeMetrics
+	close         func()
 }
 
 // ReadModels lists the read models every runner keeps, `projections rebuild` rebuilds and
