@@ -155,6 +155,9 @@ func (m *Manager) Flush(ctx context.Context) error {
 		switch {
 		case err == nil:
 			m.cfg.Logger.InfoContext(ctx, "service-level target breached", "request", b.RequestID, "target", b.Target, "due_at", b.DueAt)
+			if m.cfg.AfterAppend != nil {
+				return m.cfg.AfterAppend(c)
+			}
 			return nil
 		case errors.Is(err, request.ErrClosed), errors.Is(err, request.ErrAlreadyBreached), errors.Is(err, app.ErrNotFound):
 			return nil // the request moved on: nothing to record

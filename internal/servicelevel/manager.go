@@ -59,6 +59,9 @@ type Config struct {
 	// BeforeAppend, when set, runs in Flush before each command's append; an error stops that
 	// Flush there, the command left in the outbox (the crash tests kill the manager with it).
 	BeforeAppend func(process.Command) error
+	// AfterAppend, when set, runs in Flush after each command's append, before the command is
+	// marked done; an error stops that Flush there (a crash after the append).
+	AfterAppend func(process.Command) error
 }
 
 // Validate says what is missing from c.
