@@ -2,6 +2,7 @@ package request
 
 import (
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
@@ -38,7 +39,9 @@ func (b Breaches) List() []string {
 	return list
 }
 
-func (b Breaches) with(target string) Breaches {
+// With returns the breaches with the target's (a servicelevel.Target's name); an unknown
+// target changes nothing.
+func (b Breaches) With(target string) Breaches {
 	switch servicelevel.Target(target) {
 	case servicelevel.TargetAssign:
 		b.Assign = true
@@ -49,6 +52,10 @@ func (b Breaches) with(target string) Breaches {
 	}
 	return b
 }
+
+// BreachSortKey is the key a request that breached n targets sorts by in the list: n, one digit
+// ("0" to "3").
+func BreachSortKey(n int) string { return strconv.Itoa(min(max(n, 0), 9)) }
 
 // Breached returns the service-level targets the request breached.
 func (r *Request) Breached() Breaches { return r.state.Breached }

@@ -656,6 +656,6 @@ func (r *Request) apply(e eventlog.Event) {
 	case *Closed:
 		r.state.Closed = true
 	case *SLABreached:
-		r.state.Breached = r.state.Breached.with(e.Target)
+		r.state.Breached = r.state.Breached.With(e.Target)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/servicelevel"
 	"github.com/helpstream/helpstream/internal/anchor"
 )
 
@@ -76,6 +77,13 @@ var kinds = []streamKind{
 			return uuid.Nil, false
 		}
 		return s.AuditorID, true
+	}},
+	{servicelevel.StreamPrefix, servicelevel.Codec(), func() admitter { return new(servicelevel.Policy) }, func(e eventlog.Event) (uuid.UUID, bool) {
+		s, ok := e.(*servicelevel.TargetsSet)
+		if !ok {
+			return uuid.Nil, false
+		}
+		return s.CompanyID, true
 	}},
 }
 
