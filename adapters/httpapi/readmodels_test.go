@@ -508,7 +508,7 @@ func TestReadModelsKeysetPaging(t *testing.T) {
 	e, _ := newReadModelServers(t)
 	w := newListWorld(t, e)
 
-	sorts := []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity}
+	sorts := []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity, app.SortBreach}
 	for _, sort := range sorts {
 		for _, order := range []string{"asc", "desc"} {
 			query := "sort=" + string(sort) + "&order=" + order
@@ -598,7 +598,7 @@ func TestReadModelsPagingBack(t *testing.T) {
 	t.Parallel()
 	e, _ := newReadModelServers(t)
 	w := newListWorld(t, e)
-	sorts := []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity}
+	sorts := []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity, app.SortBreach}
 	for _, sort := range sorts {
 		for _, order := range []string{"asc", "desc"} {
 			query := "sort=" + string(sort) + "&order=" + order + "&limit=2"
