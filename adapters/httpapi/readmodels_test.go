@@ -526,7 +526,7 @@ func TestReadModelsKeysetPaging(t *testing.T) {
 				}
 			}
 			limits := []int{3}
-			if sort == app.SortCustomer || sort == app.SortStatus || sort == app.SortAssignee {
+			if sort == app.SortCustomer || sort == app.SortStatus || sort == app.SortAssignee || sort == app.SortBreach {
 				limits = []int{1, 2, 3} // page boundaries inside runs of equal keys
 			}
 			for _, limit := range limits {

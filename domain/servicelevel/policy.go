@@ -17,6 +17,23 @@ type OpeningData struct {
 	To   string `json:"to"`
 }
 
+func (o OpeningData) opening() (Opening, error) {
+	day, err := ParseDay(o.Day)
+	if err != nil {
+		return Opening{}, err
+	}
+	from, err := ParseClock(o.From)
+	if err != nil {
+		return Opening{}, fmt.Errorf("%w: %w", ErrInvalidOpening, err)
+	}
+	to, err := ParseClock(o.To)
+	if err != nil {
+		return Opening{}, fmt.Errorf("%w: %w", ErrInvalidOpening, err)
+	}
+	p := Opening{Day: day, From: from, To: to}
+	return p, p.validate()
+}
+
 // TargetsSet records a company's service levels, all of them at once: the targets (seconds of
 // business time, 0 for none) and the weekly business hours (none: 24/7). It starts the stream
 // servicelevel-<company ID> and replaces what an earlier one set.
@@ -32,29 +49,43 @@ func (*TargetsSet) EventType() string { return "servicelevel.targets_set.v1" }
 
 // Levels returns the goals and hours the event sets, or why it sets none a command could have.
 func (e *TargetsSet) Levels() (Goals, Hours, error) {
-	g := Goals{
-		Assign:     time.Duration(e.AssignSeconds) * time.Second,
-		FirstReply: time.Duration(e.FirstReplySeconds) * time.Second,
-		Resolution: time.Duration(e.ResolutionSeconds) * time.Second,
-	}
-	for _, s := range []int64{e.AssignSeconds, e.FirstReplySeconds, e.ResolutionSeconds} {
+	return Parse(e.AssignSeconds, e.FirstReplySeconds, e.ResolutionSeconds, e.BusinessHours)
+}
+
+// Parse reads targets in seconds (0 for none) and openings as events and the API write them.
+func Parse(assignSeconds, firstReplySeconds, resolutionSeconds int64, openings []OpeningData) (Goals, Hours, error) {
+	for _, s := range []int64{assignSeconds, firstReplySeconds, resolutionSeconds} {
 		if s < 0 || s > int64(MaxTarget/time.Second) {
 			return Goals{}, Hours{}, ErrInvalidGoal
 		}
 	}
+	g := Goals{
+		Assign:     time.Duration(assignSeconds) * time.Second,
+		FirstReply: time.Duration(firstReplySeconds) * time.Second,
+		Resolution: time.Duration(resolutionSeconds) * time.Second,
+	}
 	if err := g.Validate(); err != nil {
 		return Goals{}, Hours{}, err
 	}
-	openings := make([]Opening, 0, len(e.BusinessHours))
-	for _, o := range e.BusinessHours {
-		parsed, err := ParseOpening(o.Day + " " + o.From + "-" + o.To)
+	parsed := make([]Opening, 0, len(openings))
+	for _, o := range openings {
+		p, err := o.opening()
 		if err != nil {
 			return Goals{}, Hours{}, err
 		}
-		openings = append(openings, parsed)
+		parsed = append(parsed, p)
 	}
-	h, err := NewHours(openings)
+	h, err := NewHours(parsed)
 	return g, h, err
+}
+
+// Data returns the openings as events and the API write them, Sunday first.
+func (h Hours) Data() []OpeningData {
+	out := []OpeningData{}
+	for _, o := range h.Openings() {
+		out = append(out, OpeningData{Day: dayNames[o.Day], From: o.From.String(), To: o.To.String()})
+	}
+	return out
 }
 
 // Codec reads and writes the service-level events.
@@ -138,10 +169,7 @@ func (p *Policy) event(goals Goals, hours Hours) *TargetsSet {
 		AssignSeconds:     int64(goals.Assign / time.Second),
 		FirstReplySeconds: int64(goals.FirstReply / time.Second),
 		ResolutionSeconds: int64(goals.Resolution / time.Second),
-		BusinessHours:     []OpeningData{},
-	}
-	for _, o := range hours.Openings() {
-		e.BusinessHours = append(e.BusinessHours, OpeningData{Day: dayNames[o.Day], From: o.From.String(), To: o.To.String()})
+		BusinessHours:     hours.Data(),
 	}
 	return e
 }
