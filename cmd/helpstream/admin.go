@@ -353,9 +353,9 @@ func init() {
 			usage(out)
 			return nil
 		}
-		if args[0] == "mobile-profile" && len(args) > 1 {
+		if (args[0] == "mobile-profile" || args[0] == "service-levels") && len(args) > 1 {
 			// `admin mobile-profile set …` is `admin mobile-profile-set …`.
-			args = append([]string{"mobile-profile-" + args[1]}, args[2:]...)
+			args = append([]string{args[0] + "-" + args[1]}, args[2:]...)
 		}
 		for _, action := range adminActions {
 			if action.name != args[0] {

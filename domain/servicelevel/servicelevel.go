@@ -230,3 +230,40 @@ func (h Hours) Openings() []Opening {
 
 // Equal reports whether both hours open at the same times.
 func (h Hours) Equal(o Hours) bool { return slices.Equal(h.Openings(), o.Openings()) }
+
+// ParseOpenings reads one line of business hours: "mon 09:00-17:00", or a range of days,
+// "mon-fri 09:00-17:00" (the days from the first to the last, Monday first: "sat-mon" is
+// Saturday, Sunday and Monday).
+func ParseOpenings(s string) ([]Opening, error) {
+	days, span, ok := strings.Cut(strings.TrimSpace(s), " ")
+	if !ok {
+		return nil, ErrInvalidOpening
+	}
+	first, last, isRange := strings.Cut(days, "-")
+	if !isRange {
+		o, err := ParseOpening(s)
+		if err != nil {
+			return nil, err
+		}
+		return []Opening{o}, nil
+	}
+	from, err := ParseDay(first)
+	if err != nil {
+		return nil, err
+	}
+	to, err := ParseDay(last)
+	if err != nil {
+		return nil, err
+	}
+	var out []Opening
+	for d := from; ; d = (d + 1) % 7 {
+		o, err := ParseOpening(dayNames[d] + " " + strings.TrimSpace(span))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+		if d == to {
+			return out, nil
+		}
+	}
+}

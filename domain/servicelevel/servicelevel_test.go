@@ -194,3 +194,35 @@ func TestEventWireFormat(t *testing.T) {
 	}, 1)
 	codectest.CheckRefuses(t, servicelevel.Codec(), []string{"", "servicelevel.targets_set.v2", "request.submitted.v1"})
 }
+
+func TestParseOpenings(t *testing.T) {
+	tests := []struct {
+		in   string
+		days []time.Weekday
+		err  error
+	}{
+		{"mon 09:00-17:00", []time.Weekday{time.Monday}, nil},
+		{"mon-fri 09:00-17:00", []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}, nil},
+		{"sat-mon 10:00-12:00", []time.Weekday{time.Saturday, time.Sunday, time.Monday}, nil},
+		{"sun-sun 00:00-24:00", []time.Weekday{time.Sunday}, nil},
+		{"mon-xyz 09:00-17:00", nil, servicelevel.ErrInvalidOpening},
+		{"mon-fri 17:00-09:00", nil, servicelevel.ErrInvalidOpening},
+		{"mon-fri", nil, servicelevel.ErrInvalidOpening},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := servicelevel.ParseOpenings(tt.in)
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("err %v, want %v", err, tt.err)
+			}
+			if len(got) != len(tt.days) {
+				t.Fatalf("%v, want days %v", got, tt.days)
+			}
+			for i, o := range got {
+				if o.Day != tt.days[i] {
+					t.Fatalf("%v, want days %v", got, tt.days)
+				}
+			}
+		})
+	}
+}
