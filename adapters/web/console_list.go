@@ -92,7 +92,14 @@ type listRow struct {
 	DeviceName string
 	// Unread marks a request of mine the customer wrote in after I last opened it.
 	Unread bool
+	// Breaches are the service-level targets the request breached, in words ("assign", "first
+	// reply", "resolution"); Breached is their keys, space-separated, for scripts and tests.
+	Breaches []string
+	Breached string
 }
+
+// breachWords name the service-level targets in the lists.
+var breachWords = map[string]string{"assign": "assign", "first_reply": "first reply", "resolution": "resolution"}
 
 // choice is a value a panel offers, with its label.
 type choice[T ~string] struct {
@@ -116,6 +123,7 @@ var views = []choice[app.View]{{app.ViewAll, "All"}, {app.ViewNew, "New"}, {app.
 var columns = []choice[app.SortColumn]{
 	{app.SortSubmitted, "Waiting"}, {app.SortCustomer, "Customer"},
 	{app.SortCompany, "Company"}, {app.SortStatus, "Status"}, {app.SortAssignee, "Assignee"},
+	{app.SortBreach, "Service level"},
 }
 
 var sorts = append(slices.Clone(columns), choice[app.SortColumn]{app.SortID, "Request ID"})
@@ -409,6 +417,10 @@ func summaryRow(sm app.RequestSummary, now time.Time, reads map[uuid.UUID]time.T
 		row.WhenKind, row.WhenAt, row.When = "waiting", sm.SubmittedAt, "waiting "+ago(now.Sub(sm.SubmittedAt))
 		row.WhenTitle = "Submitted " + exact(sm.SubmittedAt)
 	}
+	for _, b := range sm.Breaches {
+		row.Breaches = append(row.Breaches, cmp.Or(breachWords[b], b))
+	}
+	row.Breached = strings.Join(sm.Breaches, " ")
 	if sm.CustomerWroteAt != nil && sm.Status == request.StatusActive {
 		read, ok := reads[sm.ID]
 		row.Unread = reads != nil && (!ok || sm.CustomerWroteAt.After(read))
