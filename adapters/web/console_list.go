@@ -123,7 +123,7 @@ var views = []choice[app.View]{{app.ViewAll, "All"}, {app.ViewNew, "New"}, {app.
 var columns = []choice[app.SortColumn]{
 	{app.SortSubmitted, "Waiting"}, {app.SortCustomer, "Customer"},
 	{app.SortCompany, "Company"}, {app.SortStatus, "Status"}, {app.SortAssignee, "Assignee"},
-	{app.SortBreach, "Service level"},
+	{app.SortBreach, "Breach"},
 }
 
 var sorts = append(slices.Clone(columns), choice[app.SortColumn]{app.SortID, "Request ID"})

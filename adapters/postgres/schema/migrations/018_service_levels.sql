@@ -27,3 +27,12 @@ CREATE TABLE servicelevel_clocks (
     state        text        NOT NULL CHECK (state IN ('running', 'met', 'breached')),
     PRIMARY KEY (request_id, target)
 );
+
+-- The analytics job's facts (migration 013) gain the breaches of each request
+-- (request.sla_breached): a breach is never undone, so each column is the OR of the events
+-- folded in, in any order. The Reports page counts them per target, day, company and
+-- technician.
+ALTER TABLE analytics_requests
+    ADD COLUMN breached_assign      boolean NOT NULL DEFAULT false,
+    ADD COLUMN breached_first_reply boolean NOT NULL DEFAULT false,
+    ADD COLUMN breached_resolution  boolean NOT NULL DEFAULT false;
