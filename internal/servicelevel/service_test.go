@@ -2,11 +2,15 @@ package servicelevel_test
 
 import (
 	"context"
+	"log/slog"
+	"os"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/domain/servicelevel"
@@ -76,5 +80,66 @@ func TestServiceRecordsBreaches(t *testing.T) {
 	}
 	if b := page.Requests[0].Breaches; b[0] != "assign" || b[1] != "first_reply" {
 		t.Fatalf("breaches %v, want assign then first_reply", b)
+	}
+}
+
+// A service stopped before a clock runs out, and started again on the same database, records
+// the breach once at its time: the clock is a durable timer, not the old process's memory.
+func TestServiceRestartKeepsTheClocks(t *testing.T) {
+	ctx := context.Background()
+	url, drop, err := pgtest.CreateDatabase(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Error(err)
+		}
+	})
+	files := t.TempDir()
+	start := func() (*service.Service, func()) {
+		svc, err := service.New(ctx, service.Config{DatabaseURL: url, FilesDir: files, PoolSize: servicetest.PoolSize, Projectors: true,
+			ServiceLevelTick: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = svc.Run(runCtx) }()
+		var once sync.Once
+		stop := func() { once.Do(func() { cancel(); <-done; svc.Close() }) }
+		t.Cleanup(stop)
+		return svc, stop
+	}
+	first, stop := start()
+	w := &world{pool: first.Pool, app: first.App, companyID: uuid.New(), portalID: uuid.New(), techID: uuid.New()}
+	must(t)(first.App.CreateCompany(ctx, admin, app.CreateCompany{CompanyID: w.companyID, Name: "Acme"}))
+	must(t)(first.App.CreatePortal(ctx, admin, app.CreatePortal{CompanyID: w.companyID, PortalID: w.portalID, Name: "Help"}))
+	w.setLevels(t, servicelevel.Goals{Assign: 3 * time.Second}, servicelevel.Hours{})
+	id := w.submit(t)
+	waitUntil(t, "the clock's timer is set", func() bool { return len(w.timers(t)) == 1 })
+	stop()
+	// breaches are the request's breaches, and its submission.
+	breaches := func(svc *service.Service) (submitted time.Time, breached []time.Time) {
+		events, err := svc.Store.ReadStream(ctx, request.Stream(id), 0, eventlog.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			if e.Type == "request.sla_breached.v1" {
+				breached = append(breached, e.RecordedAt)
+			}
+		}
+		return events[0].RecordedAt, breached
+	}
+	second, _ := start()
+	waitUntil(t, "the restarted service records the breach", func() bool { _, b := breaches(second); return len(b) == 1 })
+	time.Sleep(300 * time.Millisecond)
+	submitted, breached := breaches(second)
+	if len(breached) != 1 {
+		t.Fatalf("%d breaches, want 1", len(breached))
+	}
+	if breached[0].Before(submitted.Add(3 * time.Second)) {
+		t.Fatalf("breached at %s, before the due time %s", breached[0], submitted.Add(3*time.Second))
 	}
 }
