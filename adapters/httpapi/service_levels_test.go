@@ -1,10 +1,12 @@
 package httpapi_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -102,4 +104,48 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A request left waiting past its company's target shows its breach in the list, which sorts
+// by breach: the rows as the OpenAPI document says them.
+func TestBreachesInTheList(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	company := e.createCompany(t, "Acme")
+	portal := e.createPortal(t, company, "Help")
+	e.admin().raw(t, http.MethodPut, "/api/v1/admin/companies/"+company.String()+"/service-levels",
+		[]byte(`{"assign_seconds":1}`)).want(t, http.StatusOK)
+	late, _ := e.submit(t, portal, uaWindows)
+	e.admin().raw(t, http.MethodPut, "/api/v1/admin/companies/"+company.String()+"/service-levels",
+		[]byte(`{}`)).want(t, http.StatusOK) // later requests run no clock
+	onTime, _ := e.submit(t, portal, uaMac)
+	tech := e.technician(t, "Tess Tech", company)
+
+	var page rmPage
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		tech.get(t, "/api/v1/requests?sort=breach&order=desc").want(t, http.StatusOK).decode(t, &page)
+		if len(page.Requests) == 2 && len(page.Requests[0].Breaches) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no breach in the list: %+v", page.Requests)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if page.Requests[0].ID != late || page.Requests[0].Breaches[0] != "assign" || page.Requests[1].ID != onTime || page.Requests[1].Breaches != nil {
+		t.Fatalf("sorted by breach, descending: %+v", page.Requests)
+	}
+	var asc rmPage
+	tech.get(t, "/api/v1/requests?sort=breach&order=asc&limit=1").want(t, http.StatusOK).decode(t, &asc)
+	if len(asc.Requests) != 1 || asc.Requests[0].ID != onTime || asc.NextCursor == "" {
+		t.Fatalf("first page ascending: %+v", asc)
+	}
+	var next rmPage
+	tech.get(t, "/api/v1/requests?sort=breach&order=asc&limit=1&cursor="+asc.NextCursor).want(t, http.StatusOK).decode(t, &next)
+	if len(next.Requests) != 1 || next.Requests[0].ID != late || next.NextCursor != "" {
+		t.Fatalf("second page ascending: %+v", next)
+	}
+	forged := base64.RawURLEncoding.EncodeToString([]byte(`{"s":"breach","k":"x","i":"` + late.String() + `"}`))
+	tech.get(t, "/api/v1/requests?sort=breach&cursor="+forged).wantErr(t, http.StatusUnprocessableEntity, "invalid")
 }
