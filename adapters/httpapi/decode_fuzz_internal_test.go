@@ -46,6 +46,7 @@ var bodyDecoders = []bodyDecoder{
 	decoderOf[auditorBody](),
 	decoderOf[auditorAccessBody](),
 	decoderOf[routingBody](),
+	decoderOf[serviceLevelsBody](),
 }
 
 // FuzzDecodeBody decodes any bytes, sent with any Content-Type, as the JSON body of the route
@@ -70,6 +71,7 @@ func FuzzDecodeBody(f *testing.F) {
 		{"application/json", `{"company_id":"11111111-1111-1111-1111-111111111111"}`},
 		{"application/json", `{"name":"Ann","email":"ann@example.com","password":"audit horse"}`},
 		{"application/json", `{"all_companies":true}`},
+		{"application/json", `{"assign_seconds":900,"business_hours":[{"day":"mon","from":"09:00","to":"17:00"}]}`},
 		{"", `{"body":"\u0000"}`},
 		{"text/plain", `{"body":"x"}`},
 		{"application/json", `{"body":"x"} {"body":"y"}`},

@@ -508,7 +508,7 @@ func TestReadModelsKeysetPaging(t *testing.T) {
 	e, _ := newReadModelServers(t)
 	w := newListWorld(t, e)
 
-	sorts := []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity}
+	sorts := []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity, app.SortBreach}
 	for _, sort := range sorts {
 		for _, order := range []string{"asc", "desc"} {
 			query := "sort=" + string(sort) + "&order=" + order
@@ -526,7 +526,7 @@ func TestReadModelsKeysetPaging(t *testing.T) {
 				}
 			}
 			limits := []int{3}
-			if sort == app.SortCustomer || sort == app.SortStatus || sort == app.SortAssignee {
+			if sort == app.SortCustomer || sort == app.SortStatus || sort == app.SortAssignee || sort == app.SortBreach {
 				limits = []int{1, 2, 3} // page boundaries inside runs of equal keys
 			}
 			for _, limit := range limits {
@@ -598,7 +598,7 @@ func TestReadModelsPagingBack(t *testing.T) {
 	t.Parallel()
 	e, _ := newReadModelServers(t)
 	w := newListWorld(t, e)
-	sorts := []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity}
+	sorts := []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity, app.SortBreach}
 	for _, sort := range sorts {
 		for _, order := range []string{"asc", "desc"} {
 			query := "sort=" + string(sort) + "&order=" + order + "&limit=2"

@@ -81,6 +81,8 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/admin/auditors/{auditorID}/unlock", a.admin(byPathID("auditorID", a.unlockAuditor)))
 	a.handle("GET /api/v1/admin/companies/{companyID}/routing", a.admin(byPathID("companyID", a.routingPolicy)))
 	a.handle("PUT /api/v1/admin/companies/{companyID}/routing", a.admin(a.setRoutingPolicy))
+	a.handle("GET /api/v1/admin/companies/{companyID}/service-levels", a.admin(byPathID("companyID", a.serviceLevels)))
+	a.handle("PUT /api/v1/admin/companies/{companyID}/service-levels", a.admin(a.setServiceLevels))
 
 	// Auditor side.
 	a.handle("GET /api/v1/audit/access-log", a.auditor(a.accessLog))

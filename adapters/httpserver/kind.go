@@ -13,6 +13,7 @@ import (
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/domain/routing"
+	"github.com/helpstream/helpstream/domain/servicelevel"
 	"github.com/helpstream/helpstream/domain/text"
 	"github.com/helpstream/helpstream/internal/app"
 )
@@ -132,6 +133,12 @@ var sentinels = []struct {
 		routing.ErrInvalidMode, routing.ErrInvalidCapacity, routing.ErrInvalidTechnician, routing.ErrTooManyOverrides,
 		routing.ErrInvalidAwayLimit, routing.ErrMissingCompany,
 	}},
+	{http.StatusUnprocessableEntity, "invalid", "", []error{
+		servicelevel.ErrInvalidGoal, servicelevel.ErrInvalidOpening, servicelevel.ErrOverlapping, servicelevel.ErrTooManyOpenings,
+		servicelevel.ErrInvalidClock, servicelevel.ErrUnknownTarget, servicelevel.ErrMissingCompany,
+	}},
+	{http.StatusConflict, "conflict", "", []error{request.ErrAlreadyBreached}},
+	{http.StatusForbidden, "forbidden", "", []error{app.ErrSystemOnly}},
 	{http.StatusUnauthorized, "unauthorized", "", []error{app.ErrBadCredentials, app.ErrNoSession, app.ErrNoCustomerToken}},
 	{http.StatusForbidden, "forbidden", "", []error{app.ErrReadOnly, app.ErrAuditorsOnly, app.ErrStaffOnly}},
 	{http.StatusConflict, "webhook_off", "", []error{app.ErrNoWebhook}},

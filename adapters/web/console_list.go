@@ -94,7 +94,14 @@ type listRow struct {
 	Unread bool
 	// Viewers names the other technicians who have the request open now (issue 16).
 	Viewers string
+	// Breaches are the service-level targets the request breached, in words ("assign", "first
+	// reply", "resolution"); Breached is their keys, space-separated, for scripts and tests.
+	Breaches []string
+	Breached string
 }
+
+// breachWords name the service-level targets in the lists.
+var breachWords = map[string]string{"assign": "assign", "first_reply": "first reply", "resolution": "resolution"}
 
 // choice is a value a panel offers, with its label.
 type choice[T ~string] struct {
@@ -118,6 +125,7 @@ var views = []choice[app.View]{{app.ViewAll, "All"}, {app.ViewNew, "New"}, {app.
 var columns = []choice[app.SortColumn]{
 	{app.SortSubmitted, "Waiting"}, {app.SortCustomer, "Customer"},
 	{app.SortCompany, "Company"}, {app.SortStatus, "Status"}, {app.SortAssignee, "Assignee"},
+	{app.SortBreach, "Breach"},
 }
 
 var sorts = append(slices.Clone(columns), choice[app.SortColumn]{app.SortID, "Request ID"})
@@ -414,6 +422,10 @@ func summaryRow(sm app.RequestSummary, now time.Time, reads map[uuid.UUID]time.T
 		row.WhenKind, row.WhenAt, row.When = "waiting", sm.SubmittedAt, "waiting "+ago(now.Sub(sm.SubmittedAt))
 		row.WhenTitle = "Submitted " + exact(sm.SubmittedAt)
 	}
+	for _, b := range sm.Breaches {
+		row.Breaches = append(row.Breaches, cmp.Or(breachWords[b], b))
+	}
+	row.Breached = strings.Join(sm.Breaches, " ")
 	if sm.CustomerWroteAt != nil && sm.Status == request.StatusActive {
 		read, ok := reads[sm.ID]
 		row.Unread = reads != nil && (!ok || sm.CustomerWroteAt.After(read))

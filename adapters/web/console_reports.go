@@ -127,8 +127,9 @@ type reportsData struct {
 	Scope string
 	Days  int
 	UpTo  time.Time
-	// Total counts the period's requests.
-	Total int
+	// Total counts the period's requests; Breaches their service-level breaches.
+	Total    int
+	Breaches app.ReportBreaches
 	// The charts, drawn.
 	PerDay, ToAssign, ToReply, PerCompany, PerTechnician template.HTML
 	DayRows                                              []reportDayRow
@@ -142,6 +143,7 @@ type reportDayRow struct {
 	Outcomes app.ReportOutcomes
 	Assign   durationCells
 	Reply    durationCells
+	Breaches app.ReportBreaches
 }
 
 type reportGroupRow struct {
@@ -149,6 +151,7 @@ type reportGroupRow struct {
 	Outcomes app.ReportOutcomes
 	Assign   durationCells
 	Reply    durationCells
+	Breaches app.ReportBreaches
 }
 
 // durationCells are a timer's median and 90th percentile as a table shows them: in words, and
@@ -219,7 +222,10 @@ func (h *Handler) reportsPage(w http.ResponseWriter, r *http.Request, s app.Sess
 			timers[j] = append(timers[j], v)
 		}
 		data.Total += o.Total()
-		data.DayRows = append(data.DayRows, reportDayRow{Day: d.Day.Format(time.DateOnly), Outcomes: o, Assign: cells(d.TimeToAssign), Reply: cells(d.TimeToFirstReply)})
+		data.Breaches.Assign += d.Breaches.Assign
+		data.Breaches.FirstReply += d.Breaches.FirstReply
+		data.Breaches.Resolution += d.Breaches.Resolution
+		data.DayRows = append(data.DayRows, reportDayRow{Day: d.Day.Format(time.DateOnly), Outcomes: o, Assign: cells(d.TimeToAssign), Reply: cells(d.TimeToFirstReply), Breaches: d.Breaches})
 	}
 	period := fmt.Sprintf("%s to %s", data.From, data.To)
 	data.PerDay = chart.StackedBars(chart.Chart{ID: "chart-per-day", Title: "Requests per day by outcome",
@@ -268,7 +274,7 @@ func groupChart(id, what string, groups []app.ReportGroup, period string) ([]rep
 		for j, v := range timerValues(g.TimeToAssign, g.TimeToFirstReply) {
 			values[j] = append(values[j], v)
 		}
-		rows = append(rows, reportGroupRow{Name: names[i], Outcomes: g.Outcomes, Assign: cells(g.TimeToAssign), Reply: cells(g.TimeToFirstReply)})
+		rows = append(rows, reportGroupRow{Name: names[i], Outcomes: g.Outcomes, Assign: cells(g.TimeToAssign), Reply: cells(g.TimeToFirstReply), Breaches: g.Breaches})
 	}
 	svg := chart.Bars(chart.Chart{ID: id, Title: "Time to assign and to first reply per " + what,
 		Desc:       fmt.Sprintf("For each of %d %s rows, the median and 90th percentile of the time to assign and of the time to first reply of the requests submitted %s.", len(groups), what, period),
@@ -317,20 +323,21 @@ func (h *Handler) reportsCSV(w http.ResponseWriter, r *http.Request, s app.Sessi
 	cw := csv.NewWriter(&b)
 	timerHeader := []string{"assign_count", "assign_median_s", "assign_p90_s", "first_reply_count", "first_reply_median_s", "first_reply_p90_s"}
 	outcomeHeader := []string{"waiting", "open", "answered", "unanswered", "total"}
+	breachHeader := []string{"breached_assign", "breached_first_reply", "breached_resolution"}
 	switch part {
 	case "days":
-		_ = cw.Write(append(append([]string{"day"}, outcomeHeader...), timerHeader...))
+		_ = cw.Write(slices.Concat([]string{"day"}, outcomeHeader, timerHeader, breachHeader))
 		for _, d := range rep.Days {
-			_ = cw.Write(append(append([]string{d.Day.Format(time.DateOnly)}, outcomeCells(d.Outcomes)...), timerCells(d.TimeToAssign, d.TimeToFirstReply)...))
+			_ = cw.Write(slices.Concat([]string{d.Day.Format(time.DateOnly)}, outcomeCells(d.Outcomes), timerCells(d.TimeToAssign, d.TimeToFirstReply), breachCells(d.Breaches)))
 		}
 	default:
 		groups := rep.Companies
 		if part == "technicians" {
 			groups = rep.Technicians
 		}
-		_ = cw.Write(append(append([]string{"id", "name"}, outcomeHeader...), timerHeader...))
+		_ = cw.Write(slices.Concat([]string{"id", "name"}, outcomeHeader, timerHeader, breachHeader))
 		for _, g := range groups {
-			_ = cw.Write(append(append([]string{g.ID.String(), csvText(g.Name)}, outcomeCells(g.Outcomes)...), timerCells(g.TimeToAssign, g.TimeToFirstReply)...))
+			_ = cw.Write(slices.Concat([]string{g.ID.String(), csvText(g.Name)}, outcomeCells(g.Outcomes), timerCells(g.TimeToAssign, g.TimeToFirstReply), breachCells(g.Breaches)))
 		}
 	}
 	cw.Flush()
@@ -342,6 +349,11 @@ func (h *Handler) reportsCSV(w http.ResponseWriter, r *http.Request, s app.Sessi
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	_, _ = w.Write([]byte(b.String()))
+}
+
+// breachCells are the service-level breaches per target (issue 16).
+func breachCells(b app.ReportBreaches) []string {
+	return []string{strconv.Itoa(b.Assign), strconv.Itoa(b.FirstReply), strconv.Itoa(b.Resolution)}
 }
 
 func outcomeCells(o app.ReportOutcomes) []string {

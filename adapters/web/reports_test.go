@@ -14,7 +14,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/servicelevel"
 	"github.com/helpstream/helpstream/internal/analytics"
 	"github.com/helpstream/helpstream/internal/app"
 )
@@ -98,7 +100,10 @@ func newReportsWorld(t *testing.T) reportsWorld {
 	at(10, 9, 30, 0)
 	must(writer.Close(ctx, tech(w.bob), answered))
 	at(10, 10, 0, 0)
-	submit(w.acme, w.acmePort, "John Roe")
+	waiting := submit(w.acme, w.acmePort, "John Roe")
+	at(10, 10, 20, 0) // the service-level manager's breach of a 15-minute target to assign
+	must(writer.RecordBreach(ctx, app.Meta{Actor: app.Actor{Kind: "system"}}, app.RecordBreach{RequestID: waiting, Target: servicelevel.TargetAssign,
+		DueAt: time.Date(2026, 11, 10, 10, 15, 0, 0, time.UTC), Goal: 15 * time.Minute}))
 	at(11, 8, 0, 0)
 	unanswered := submit(w.globex, w.globPort, "Gina")
 	at(11, 8, 0, 30)
@@ -185,6 +190,12 @@ func TestReportsPage(t *testing.T) {
 	equal(t, "evil", rowCells(t, p.body, "table-per-company", evilCompany), "1", "0", "0", "2 min", "2 min", "—", "—")
 	equal(t, "Bob", rowCells(t, p.body, "table-per-technician", "Bob Durand"), "1", "1", "0", "4 min 10 s", "4 min 10 s", "10 min", "10 min")
 	equal(t, "Carol", rowCells(t, p.body, "table-per-technician", "Carol Petit"), "1", "0", "1", "30 s", "30 s", "—", "—")
+	// Service-level breaches (issue 16): per day and per company, by target, and in words.
+	equal(t, "breaches 11-10", rowCells(t, p.body, "table-breaches-per-day", "2026-11-10"), "1", "0", "0")
+	equal(t, "breaches 11-11", rowCells(t, p.body, "table-breaches-per-day", "2026-11-11"), "0", "0", "0")
+	equal(t, "Acme's breaches", rowCells(t, p.body, "table-breaches-per-company", "Acme Corp"), "1", "0", "0")
+	equal(t, "Globex's breaches", rowCells(t, p.body, "table-breaches-per-company", "Globex"), "0", "0", "0")
+	contains(t, p, `1 to assign, 0 to first reply, 0 to resolution`)
 	// The company selector lists Alice's companies, the escaped name among them.
 	contains(t, p, `<option value="`+w.evil.String()+`">=HYPERLINK(&#34;x&#34;) &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</option>`)
 
@@ -277,9 +288,10 @@ func TestReportsCSV(t *testing.T) {
 		t.Fatalf("%d rows, want a header and 4 days: %q", len(days), days)
 	}
 	equal(t, "header", days[0], "day", "waiting", "open", "answered", "unanswered", "total",
-		"assign_count", "assign_median_s", "assign_p90_s", "first_reply_count", "first_reply_median_s", "first_reply_p90_s")
-	equal(t, "11-10", days[2], "2026-11-10", "1", "0", "1", "0", "2", "1", "250", "250", "1", "600", "600")
-	equal(t, "11-09", days[1], "2026-11-09", "0", "0", "0", "0", "0", "0", "", "", "0", "", "")
+		"assign_count", "assign_median_s", "assign_p90_s", "first_reply_count", "first_reply_median_s", "first_reply_p90_s",
+		"breached_assign", "breached_first_reply", "breached_resolution")
+	equal(t, "11-10", days[2], "2026-11-10", "1", "0", "1", "0", "2", "1", "250", "250", "1", "600", "600", "1", "0", "0")
+	equal(t, "11-09", days[1], "2026-11-09", "0", "0", "0", "0", "0", "0", "", "", "0", "", "", "0", "0", "0")
 	companies := read("&part=companies")
 	var names []string
 	for _, r := range companies[1:] {
@@ -287,7 +299,14 @@ func TestReportsCSV(t *testing.T) {
 	}
 	equal(t, "company names (by name)", names, "'"+evilCompany, "Acme Corp", "Globex")
 	techs := read("&part=technicians")
-	equal(t, "Carol", techs[3][1:], "Carol Petit", "0", "0", "0", "1", "1", "1", "30", "30", "0", "", "")
+	equal(t, "Carol", techs[3][1:], "Carol Petit", "0", "0", "0", "1", "1", "1", "30", "30", "0", "", "", "0", "0", "0")
+	var acme []string
+	for _, r := range companies[1:] {
+		if r[1] == "Acme Corp" {
+			acme = r[len(r)-3:]
+		}
+	}
+	equal(t, "Acme's breaches", acme, "1", "0", "0")
 }
 
 // An auditor reads the report of the companies granted them; the read is in the access log
@@ -320,16 +339,39 @@ func TestReportsAuditor(t *testing.T) {
 	equal(t, "access log", got, "2026-11-09 2026-11-12 "+w.acme.String(), "2026-11-09 2026-11-12 ")
 }
 
-// waitForLog waits until the read models include every event of the log.
+// waitForLog waits until the read models include every event of the log. The log's end is
+// its newest event, not its Head: Head keeps below every transaction still open in the cluster
+// (a process manager's tick is one), so it may not include the last events yet.
 func (w *world) waitForLog(ctx context.Context) error {
-	head, err := w.store.Head(ctx)
+	head, err := w.store.Newest(ctx)
 	if err != nil {
 		return err
 	}
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-		if ok, err := w.app.Queries().WaitForPosition(ctx, head); err != nil || ok {
+		ok, err := w.app.Queries().WaitForPosition(ctx, head)
+		if err != nil {
 			return err
+		}
+		if ok {
+			return w.readableUpTo(ctx, head, deadline)
 		}
 	}
 	return errors.New("the read models did not catch up with the log")
+}
+
+// readableUpTo waits until the log delivers every event up to head: it delivers an event once
+// every older transaction on the server ended (the process managers' ticks are transactions
+// too), and an analytics rebuild reads the log only as far as it is delivered.
+func (w *world) readableUpTo(ctx context.Context, head eventlog.Position, deadline time.Time) error {
+	for time.Now().Before(deadline) {
+		events, err := w.store.ReadAll(ctx, eventlog.Start(), eventlog.ReadOptions{Limit: 100_000})
+		if err != nil {
+			return err
+		}
+		if len(events) > 0 && events[len(events)-1].Position.Compare(head) >= 0 {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return errors.New("the log did not deliver its head")
 }

@@ -264,7 +264,7 @@ func TestListPagesBackAndForthInEveryOrder(t *testing.T) {
 	if ok, err := w.app.Queries().WaitForPosition(ctx, last.Position); err != nil || !ok {
 		t.Fatalf("the list did not catch up: %v", err)
 	}
-	for _, sort := range []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity} {
+	for _, sort := range []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity, app.SortBreach} {
 		for _, desc := range []bool{false, true} {
 			for _, filter := range []app.ListRequests{{}, {Search: "printer"}, {CompanyID: w.acme}, {View: app.ViewActive}} {
 				q := filter

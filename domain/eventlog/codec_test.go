@@ -12,6 +12,7 @@ import (
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/eventlog/codectest"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/servicelevel"
 )
 
 // versioned is how every event type name ends: a version, from 1.
@@ -25,7 +26,8 @@ func TestCodecRoundTrip(t *testing.T) {
 		types  int
 		prefix []string
 	}{
-		{"request", request.Codec(), codectest.RequestSamples(), 17, []string{"request."}},
+		{"request", request.Codec(), codectest.RequestSamples(), 18, []string{"request."}},
+		{"service levels", servicelevel.Codec(), codectest.ServiceLevelSamples(), 1, []string{"servicelevel."}},
 		{"directory", directory.Codec(), codectest.DirectorySamples(), 12, []string{"company.", "technician.", "auditor."}},
 	}
 	for _, c := range codecs {

@@ -136,6 +136,8 @@ func (r *Request) admits(e eventlog.Event) error {
 		return r.checkInChat(serving(e.TechnicianID))
 	case *Closed:
 		return r.checkAssignee(serving(e.TechnicianID))
+	case *SLABreached:
+		return r.canRecordBreach(e.Target, e.DueAt, e.TargetSeconds)
 	}
 	return errNotRequestEvent
 }

@@ -45,7 +45,9 @@ func TestEventWireFormat(t *testing.T) {
 		{Event: profileFileSent(meID), Type: "request.mobile_profile_file_sent.v1",
 			JSON: `{"technician_id":"00000000-0000-0000-0000-000000000001","template":"Corporate Wi-Fi","platform":"ios","template_version":3}`},
 	}
-	codectest.CheckWireFormat(t, request.Codec(), tests, 17)
+	tests = append(tests, codectest.Wire{Event: breached("first_reply"), Type: "request.sla_breached.v1",
+		JSON: `{"target":"first_reply","due_at":"2026-01-05T10:15:00Z","target_seconds":900}`})
+	codectest.CheckWireFormat(t, request.Codec(), tests, 18)
 }
 
 func TestCodecRefusesUnknownTypes(t *testing.T) {
@@ -64,6 +66,7 @@ func FuzzDecodeAndFold(f *testing.F) {
 		joined(meID), techMessage(meID), customerMessage(), note(meID), techFile(meID), customerFile(),
 		screenSharingRequested(meID), &request.ScreenSharingAccepted{}, &request.ScreenSharingDeclined{},
 		profileSent(meID), ended(meID), closed(meID), sessionStarted(), sessionEnded(meID, request.SessionEndedWithChat), profileFileSent(meID),
+		breached("assign"),
 	}
 	for i, e := range samples {
 		data, err := json.Marshal(e)
@@ -77,6 +80,7 @@ func FuzzDecodeAndFold(f *testing.F) {
 	f.Add("request.transferred.v1", []byte(`{"from_technician_id":"00000000-0000-0000-0000-000000000000"}`), uint8(7))
 	f.Add("request.file_shared.v1", []byte(`{"size":-1,"from":"nobody"}`), uint8(4))
 	f.Add("request.message_sent.v1", []byte(`{"from":"customer","body":null}`), uint8(255))
+	f.Add("request.sla_breached.v1", []byte(`{"target":"nothing","due_at":"0001-01-01T00:00:00Z","target_seconds":-1}`), uint8(8))
 
 	codec := request.Codec()
 	f.Fuzz(func(t *testing.T, typ string, data []byte, at uint8) {

@@ -1,6 +1,8 @@
 package request
 
 import (
+	"time"
+
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/domain/eventlog"
@@ -144,6 +146,20 @@ type Closed struct {
 	TechnicianID uuid.UUID `json:"technician_id"`
 }
 
+// SLABreached: a service-level target of the request's company ran out before the request met
+// it (issue 16). Appended by the system (actor "system") through the service-level process
+// manager, at most once per target.
+type SLABreached struct {
+	// Target is "assign", "first_reply" or "resolution" (servicelevel.Target).
+	Target string `json:"target"`
+	// DueAt is when the target ran out: the submission plus the target counted in the
+	// company's business hours.
+	DueAt time.Time `json:"due_at"`
+	// TargetSeconds is the target's business time, as the company had set it when the
+	// request was submitted.
+	TargetSeconds int64 `json:"target_seconds"`
+}
+
 func (*Submitted) EventType() string              { return "request.submitted.v1" }
 func (*Assigned) EventType() string               { return "request.assigned.v1" }
 func (*Unassigned) EventType() string             { return "request.unassigned.v1" }
@@ -165,6 +181,7 @@ func (*ScreenSharingSessionEnded) EventType() string {
 func (*MobileProfileFileSent) EventType() string { return "request.mobile_profile_file_sent.v1" }
 func (*ChatEnded) EventType() string             { return "request.chat_ended.v1" }
 func (*Closed) EventType() string                { return "request.closed.v1" }
+func (*SLABreached) EventType() string           { return "request.sla_breached.v1" }
 
 // Codec reads and writes every request event.
 func Codec() *eventlog.Codec {
@@ -186,6 +203,7 @@ func Codec() *eventlog.Codec {
 		func() eventlog.Event { return &ScreenSharingSessionStarted{} },
 		func() eventlog.Event { return &ScreenSharingSessionEnded{} },
 		func() eventlog.Event { return &MobileProfileFileSent{} },
+		func() eventlog.Event { return &SLABreached{} },
 	)
 }
 

@@ -685,5 +685,7 @@ func (r *Request) apply(e eventlog.Event) {
 		r.state.Chat, r.state.ScreenSharing, r.state.Session = ChatEndedOut, ScreenSharingNone, ScreenSession{}
 	case *Closed:
 		r.state.Closed = true
+	case *SLABreached:
+		r.state.Breached = r.state.Breached.With(e.Target)
 	}
 }

@@ -19,6 +19,8 @@ type State struct {
 	// ScreenSharingInSession.
 	Session ScreenSession
 	Closed  bool
+	// Breached are the service-level targets the request breached (SLABreached).
+	Breached Breaches
 }
 
 // State returns the request's state.
@@ -28,3 +30,10 @@ func (r *Request) State() State { return r.state }
 // events that led to it. The restored request has no pending changes. It is meant for reading
 // (actions, status); commands load the stream, so that they append with the right version.
 func Restore(s State) *Request { return &Request{state: s} }
+
+// Breaches are which service-level targets a request breached.
+type Breaches struct {
+	Assign     bool
+	FirstReply bool
+	Resolution bool
+}

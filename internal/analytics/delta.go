@@ -37,6 +37,9 @@ type RequestFacts struct {
 	Notes       int
 	Events      int
 	LastEventAt *time.Time
+	// Breached are the service-level targets the request breached (request.sla_breached):
+	// never undone, so merged by OR.
+	Breached request.Breaches
 }
 
 // Merge folds other's facts (of the same request) into f. Merge is commutative and
@@ -64,6 +67,11 @@ func (f *RequestFacts) Merge(other RequestFacts) {
 	f.Notes += other.Notes
 	f.Events += other.Events
 	f.LastEventAt = latest(f.LastEventAt, other.LastEventAt)
+	f.Breached = request.Breaches{
+		Assign:     f.Breached.Assign || other.Breached.Assign,
+		FirstReply: f.Breached.FirstReply || other.Breached.FirstReply,
+		Resolution: f.Breached.Resolution || other.Breached.Resolution,
+	}
 }
 
 func latest(a, b *time.Time) *time.Time {
@@ -167,6 +175,8 @@ func (fs *Facts) Add(e Event) {
 	case *request.Closed:
 		f.ClosedAt = &at
 		assignee(d.TechnicianID)
+	case *request.SLABreached:
+		f.Breached = f.Breached.With(d.Target)
 	}
 	r := fs.Requests[id]
 	if r == nil {

@@ -108,6 +108,7 @@ func queueRequests(batch *pgx.Batch, t Tables, facts *Facts) {
 		assigneeVersions, lastVersions                          = make([]int64, 0, n), make([]int64, 0, n)
 		customer, technician, files, transfers, escalations     = make([]int32, 0, n), make([]int32, 0, n), make([]int32, 0, n), make([]int32, 0, n), make([]int32, 0, n)
 		notes, events                                           = make([]int32, 0, n), make([]int32, 0, n)
+		breachedAssign, breachedReply, breachedResolution       = make([]bool, 0, n), make([]bool, 0, n), make([]bool, 0, n)
 	)
 	// in key order, so two folds touching the same rows lock them in the same order
 	keys := make([]uuid.UUID, 0, n)
@@ -124,13 +125,16 @@ func queueRequests(batch *pgx.Batch, t Tables, facts *Facts) {
 		assigneeVersions, lastVersions = append(assigneeVersions, f.AssigneeVersion), append(lastVersions, f.LastTechnicianVersion)
 		customer, technician, files = append(customer, int32(f.CustomerMessages)), append(technician, int32(f.TechnicianMessages)), append(files, int32(f.Files))
 		transfers, escalations, notes, events = append(transfers, int32(f.Transfers)), append(escalations, int32(f.Escalations)), append(notes, int32(f.Notes)), append(events, int32(f.Events))
+		breachedAssign, breachedReply, breachedResolution = append(breachedAssign, f.Breached.Assign), append(breachedReply, f.Breached.FirstReply), append(breachedResolution, f.Breached.Resolution)
 	}
 	batch.Queue(`INSERT INTO `+t.Requests()+` AS r (request_id, company_id, submitted_at, first_assigned_at, first_reply_at,
 			chat_ended_at, closed_at, assignee_id, assignee_version, last_technician_id, last_technician_version,
-			customer_messages, technician_messages, files, transfers, escalations, notes, events, last_event_at)
+			customer_messages, technician_messages, files, transfers, escalations, notes, events, last_event_at,
+			breached_assign, breached_first_reply, breached_resolution)
 		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
 			$6::timestamptz[], $7::timestamptz[], $8::uuid[], $9::bigint[], $10::uuid[], $11::bigint[],
-			$12::int[], $13::int[], $14::int[], $15::int[], $16::int[], $17::int[], $18::int[], $19::timestamptz[])
+			$12::int[], $13::int[], $14::int[], $15::int[], $16::int[], $17::int[], $18::int[], $19::timestamptz[],
+			$20::boolean[], $21::boolean[], $22::boolean[])
 		ON CONFLICT (request_id) DO UPDATE SET
 			company_id = coalesce(r.company_id, EXCLUDED.company_id),
 			submitted_at = LEAST(r.submitted_at, EXCLUDED.submitted_at),
@@ -149,9 +153,13 @@ func queueRequests(batch *pgx.Batch, t Tables, facts *Facts) {
 			escalations = r.escalations + EXCLUDED.escalations,
 			notes = r.notes + EXCLUDED.notes,
 			events = r.events + EXCLUDED.events,
-			last_event_at = GREATEST(r.last_event_at, EXCLUDED.last_event_at)`,
+			last_event_at = GREATEST(r.last_event_at, EXCLUDED.last_event_at),
+			breached_assign = r.breached_assign OR EXCLUDED.breached_assign,
+			breached_first_reply = r.breached_first_reply OR EXCLUDED.breached_first_reply,
+			breached_resolution = r.breached_resolution OR EXCLUDED.breached_resolution`,
 		ids, companies, submitted, assigned, replied, ended, closed, assignees, assigneeVersions, lasts, lastVersions,
-		customer, technician, files, transfers, escalations, notes, events, lastEvents)
+		customer, technician, files, transfers, escalations, notes, events, lastEvents,
+		breachedAssign, breachedReply, breachedResolution)
 }
 
 func queueCompanies(batch *pgx.Batch, t Tables, facts *Facts) {

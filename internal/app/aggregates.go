@@ -12,6 +12,7 @@ import (
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/domain/routing"
+	"github.com/helpstream/helpstream/domain/servicelevel"
 )
 
 // Defaults of the aggregate cache (Config.CachedStreams, Config.CachedBytes).
@@ -108,6 +109,12 @@ func auditorKind() *aggregateKind[*directory.Auditor] {
 func policyKind() *aggregateKind[*routing.Policy] {
 	return newAggregateKind("routing policy", routing.Codec(), routing.Stream, routing.PolicyFromHistory, func(p *routing.Policy) int {
 		return 128 + 24*len(p.Settings().Capacities)
+	})
+}
+
+func serviceLevelKind() *aggregateKind[*servicelevel.Policy] {
+	return newAggregateKind("service levels", servicelevel.Codec(), servicelevel.Stream, servicelevel.FromHistory, func(p *servicelevel.Policy) int {
+		return 160 + 24*len(p.Hours().Openings())
 	})
 }
 

@@ -33,6 +33,9 @@ type RequestSummary struct {
 	CustomerWroteAt *time.Time `json:"customer_wrote_at,omitempty"`
 	Messages        int        `json:"messages"`
 	Files           int        `json:"files"`
+	// Breaches are the service-level targets the request breached ("assign", "first_reply",
+	// "resolution", in that order); absent when none.
+	Breaches []string `json:"breaches,omitempty"`
 }
 
 // View selects requests by status (R3).
@@ -56,6 +59,8 @@ const (
 	SortStatus       SortColumn = "status"
 	SortAssignee     SortColumn = "assignee"
 	SortLastActivity SortColumn = "last_activity"
+	// SortBreach sorts by how many service-level targets a request breached.
+	SortBreach SortColumn = "breach"
 )
 
 // ListRequests is a query of the Support Requests panel.
@@ -90,7 +95,7 @@ type ListRequests struct {
 // Errors of ListRequests' parameters.
 var (
 	ErrInvalidView  = errors.New("view must be all, new, active or completed")
-	ErrInvalidSort  = errors.New("sort must be submitted, id, customer, company, status, assignee or last_activity")
+	ErrInvalidSort  = errors.New("sort must be submitted, id, customer, company, status, assignee, last_activity or breach")
 	ErrInvalidLimit = errors.New("limit must be between 1 and 200")
 )
 

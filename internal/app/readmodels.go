@@ -159,6 +159,10 @@ func ParseListCursor(s string) (ListCursor, error) {
 		if c.Key != "" {
 			return ListCursor{}, ErrInvalidCursor
 		}
+	case SortBreach:
+		if len(c.Key) != 1 || c.Key[0] < '0' || c.Key[0] > '9' {
+			return ListCursor{}, ErrInvalidCursor
+		}
 	}
 	return c, nil
 }
@@ -195,6 +199,8 @@ func SortKey(col SortColumn, s RequestSummary) string {
 		return s.LastActivity.UTC().Format(time.RFC3339Nano)
 	case SortID:
 		return ""
+	case SortBreach:
+		return request.BreachSortKey(len(s.Breaches))
 	default:
 		return s.SubmittedAt.UTC().Format(time.RFC3339Nano)
 	}
@@ -219,7 +225,7 @@ func StatusSortKeys() map[request.Status]string { return maps.Clone(statusSortKe
 
 func validSort(s SortColumn) bool {
 	switch s {
-	case SortSubmitted, SortID, SortCustomer, SortCompany, SortStatus, SortAssignee, SortLastActivity:
+	case SortSubmitted, SortID, SortCustomer, SortCompany, SortStatus, SortAssignee, SortLastActivity, SortBreach:
 		return true
 	}
 	return false

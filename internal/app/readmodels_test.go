@@ -17,7 +17,7 @@ import (
 	"github.com/helpstream/helpstream/internal/app"
 )
 
-var allSorts = []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity}
+var allSorts = []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity, app.SortBreach}
 
 // The list pages by cursor exactly as in one page, for every sort and direction.
 func TestCursorPaging(t *testing.T) {

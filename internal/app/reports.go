@@ -50,7 +50,20 @@ type ReportDay struct {
 	// submission to the first message a technician sent.
 	TimeToAssign     Durations `json:"time_to_assign"`
 	TimeToFirstReply Durations `json:"time_to_first_reply"`
+	// Breaches counts the requests that breached each service-level target.
+	Breaches ReportBreaches `json:"breaches"`
 }
+
+// ReportBreaches counts requests that breached each service-level target of their company
+// (request.sla_breached, issue 16).
+type ReportBreaches struct {
+	Assign     int `json:"assign"`
+	FirstReply int `json:"first_reply"`
+	Resolution int `json:"resolution"`
+}
+
+// Total is the number of breaches counted (a request that breached two targets counts twice).
+func (b ReportBreaches) Total() int { return b.Assign + b.FirstReply + b.Resolution }
 
 // ReportOutcomes counts requests by where they stand.
 type ReportOutcomes struct {
@@ -72,6 +85,7 @@ type ReportGroup struct {
 	Outcomes         ReportOutcomes `json:"outcomes"`
 	TimeToAssign     Durations      `json:"time_to_assign"`
 	TimeToFirstReply Durations      `json:"time_to_first_reply"`
+	Breaches         ReportBreaches `json:"breaches"`
 }
 
 // Durations summarise a timer over some requests: how many had it, its median and its 90th

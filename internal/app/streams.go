@@ -5,6 +5,7 @@ import (
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/domain/routing"
+	"github.com/helpstream/helpstream/domain/servicelevel"
 )
 
 // streamReader reads an aggregate's stream, decoded and folded (aggregateKind.load): what a
@@ -19,8 +20,11 @@ type streamReader struct {
 	technicians *aggregateKind[*directory.Technician]
 	auditors    *aggregateKind[*directory.Auditor]
 	policies    *aggregateKind[*routing.Policy]
+	// serviceLevels are the companies' service levels (servicelevel-<company ID>).
+	serviceLevels *aggregateKind[*servicelevel.Policy]
 }
 
 func newStreamReader(store eventlog.Store) streamReader {
-	return streamReader{store: store, requests: requestKind(), companies: companyKind(), technicians: technicianKind(), auditors: auditorKind(), policies: policyKind()}
+	return streamReader{store: store, requests: requestKind(), companies: companyKind(), technicians: technicianKind(), auditors: auditorKind(),
+		policies: policyKind(), serviceLevels: serviceLevelKind()}
 }

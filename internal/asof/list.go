@@ -33,6 +33,8 @@ type row struct {
 	files        int
 	// customerWrote is when the customer last sent a message.
 	customerWrote *time.Time
+	// pivotBreach is the breach sort key of a cursor's pivot row, which has no request.
+	pivotBreach string
 
 	// The sort keys, as app.SortKey makes them; times in microseconds since the Unix epoch.
 	customerKey, companyKey, assigneeKey string
@@ -121,6 +123,7 @@ func (r *row) summary() app.RequestSummary {
 		CustomerWroteAt: copyTime(r.customerWrote),
 		Messages:        r.messages,
 		Files:           r.files,
+		Breaches:        r.req.Breached().List(),
 	}
 }
 
@@ -242,7 +245,19 @@ var orders = map[app.SortColumn]func(a, b *row) int{
 	app.SortStatus: func(a, b *row) int {
 		return strings.Compare(a.statusKey(), b.statusKey())
 	},
+	app.SortBreach: func(a, b *row) int {
+		return strings.Compare(a.breachKey(), b.breachKey())
+	},
 	app.SortID: func(a, b *row) int { return 0 },
+}
+
+// breachKey is the row's breach sort key (request.BreachSortKey); a cursor's pivot row has no
+// request and carries its key.
+func (r *row) breachKey() string {
+	if r.req == nil {
+		return r.pivotBreach
+	}
+	return request.BreachSortKey(len(r.req.Breached().List()))
 }
 
 // statusKey is the row's status sort key (the lifecycle order); a cursor's pivot row has no
@@ -272,6 +287,8 @@ func pivotOf(c app.ListCursor) (*row, error) {
 		p.companyKey = c.Key
 	case app.SortAssignee:
 		p.assigneeKey = c.Key
+	case app.SortBreach:
+		p.pivotBreach = c.Key
 	}
 	return p, nil
 }

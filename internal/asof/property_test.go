@@ -20,6 +20,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/servicelevel"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/asof"
 	"github.com/helpstream/helpstream/internal/service"
@@ -105,7 +106,7 @@ func (h *history) run(res app.Result, err error) {
 		request.ErrNotAvailable, request.ErrSameTechnician, request.ErrTargetNoAccess, request.ErrTargetOffline,
 		request.ErrChatNotJoined, request.ErrChatAlreadyJoined, request.ErrChatEnded, request.ErrScreenSharingUnsupported,
 		request.ErrScreenSharingPending, request.ErrNoScreenSharingRequest, request.ErrMobileProfilesUnsupported,
-		request.ErrFileTypeNotAllowed, directory.ErrNoAccess, directory.ErrAuditorNoAccess} {
+		request.ErrFileTypeNotAllowed, directory.ErrNoAccess, directory.ErrAuditorNoAccess, request.ErrAlreadyBreached} {
 		if errors.Is(err, refusal) {
 			return
 		}
@@ -226,7 +227,7 @@ func (h *history) requestCommand(r, t uuid.UUID) {
 	ctx := context.Background()
 	a := h.svc.App
 	_, assigned := h.assignee[r]
-	x := h.rng.IntN(17)
+	x := h.rng.IntN(18)
 	if !assigned && h.rng.IntN(2) == 0 {
 		x = 0
 	}
@@ -272,6 +273,9 @@ func (h *history) requestCommand(r, t uuid.UUID) {
 		h.run(a.SendMobileProfile(ctx, technician(t), r, "vpn"))
 	case 14:
 		h.run(a.EndChat(ctx, technician(t), r))
+	case 17: // the service-level manager's command
+		target := servicelevel.Targets[h.rng.IntN(len(servicelevel.Targets))]
+		h.run(a.RecordBreach(ctx, app.Meta{Actor: app.Actor{Kind: "system"}}, app.RecordBreach{RequestID: r, Target: target, DueAt: time.Now(), Goal: time.Minute}))
 	case 15, 16:
 		if h.rng.IntN(3) == 0 {
 			res, err := a.Close(ctx, technician(t), r)
@@ -283,7 +287,7 @@ func (h *history) requestCommand(r, t uuid.UUID) {
 	}
 }
 
-var sorts = []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity}
+var sorts = []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity, app.SortBreach}
 
 // questions are what the test asks at a moment: every view in a few sorts and both
 // directions for one technician, their own panel (R4), another technician's queue, a second

@@ -11,7 +11,7 @@ import (
 // consumers of the one subscriber runtime, each deciding on the log and acting through the
 // application's commands. Each one added here is led by one server of those on the database.
 func (s *Service) processManagers() []subscriber.Consumer {
-	var managers []subscriber.Consumer
+	managers := []subscriber.Consumer{s.serviceLevels}
 	if m := s.routingManager(); m != nil {
 		managers = append(managers, m)
 	}

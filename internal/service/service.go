@@ -37,6 +37,7 @@ import (
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/asof"
 	"github.com/helpstream/helpstream/internal/routing"
+	"github.com/helpstream/helpstream/internal/servicelevel"
 	"github.com/helpstream/helpstream/internal/subscriber"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/directory"
@@ -146,6 +147,9 @@ type Config struct {
 	// Routing tunes the routing process manager (auto-assignment and reassignment, issue 16),
 	// which runs with the projectors; its defaults when zero.
 	Routing routing.Options
+	// ServiceLevelTick is how often the service-level process manager fires the clocks that
+	// ran out (issue 16); servicelevel.DefaultTickEvery when zero.
+	ServiceLevelTick time.Duration
 }
 
 // Validate says what is missing from c.
@@ -193,6 +197,8 @@ type Service struct {
 	// to and from the other servers on the database.
 	presence      *presence.Hub
 	presenceRelay *presencerelay.Relay
+	// serviceLevels is the service-level process manager (processManagers).
+	serviceLevels *servicelevel.Manager
 }
 
 // ReadModels lists the read models every runner keeps, `projections rebuild` rebuilds and
@@ -277,6 +283,10 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		return nil, err
 	}
 	s.Queries = s.App.Queries()
+	s.serviceLevels, err = servicelevel.New(servicelevel.Config{Pool: pool, App: s.App, TickEvery: cfg.ServiceLevelTick, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
 	s.Accounts = app.NewAccounts(s.App, s.Credentials, 0)
 	if cfg.AuthCache != 0 {
 		s.Accounts = s.Accounts.WithAuthCache(max(cfg.AuthCache, 0))

@@ -3,6 +3,8 @@ package timeline
 import (
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -68,6 +70,9 @@ func (n *names) summary(actor string, e eventlog.Event) string {
 		return n.technician(e.TechnicianID) + " ended the chat"
 	case *request.Closed:
 		return n.technician(e.TechnicianID) + " closed the request"
+	case *request.SLABreached:
+		return fmt.Sprintf("the %s service-level target (%s of business time) ran out at %s", strings.ReplaceAll(e.Target, "_", " "),
+			time.Duration(e.TargetSeconds)*time.Second, e.DueAt.UTC().Format(time.RFC3339))
 	}
 	return e.EventType()
 }

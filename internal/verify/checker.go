@@ -12,6 +12,7 @@ import (
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/domain/routing"
+	"github.com/helpstream/helpstream/domain/servicelevel"
 	"github.com/helpstream/helpstream/internal/anchor"
 )
 
@@ -80,6 +81,13 @@ var kinds = []streamKind{
 	}},
 	{routing.StreamPrefix, routing.Codec(), func() admitter { return new(routing.Policy) }, func(e eventlog.Event) (uuid.UUID, bool) {
 		s, ok := e.(*routing.PolicySet)
+		if !ok {
+			return uuid.Nil, false
+		}
+		return s.CompanyID, true
+	}},
+	{servicelevel.StreamPrefix, servicelevel.Codec(), func() admitter { return new(servicelevel.Policy) }, func(e eventlog.Event) (uuid.UUID, bool) {
+		s, ok := e.(*servicelevel.TargetsSet)
 		if !ok {
 			return uuid.Nil, false
 		}

@@ -10,6 +10,7 @@ package requestlist
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -89,7 +90,9 @@ CREATE TABLE request_list (
     last_activity  timestamptz NOT NULL,
     customer_wrote_at timestamptz,
     messages       integer     NOT NULL,
-    files          integer     NOT NULL
+    files          integer     NOT NULL,
+    breaches       text        NOT NULL,
+    breach_key     text        COLLATE "C" NOT NULL
 );
 CREATE INDEX request_list_cs_id_idx        ON request_list (company_id, status, id);
 CREATE INDEX request_list_cs_submitted_idx ON request_list (company_id, status, submitted_at, id);
@@ -102,6 +105,8 @@ CREATE INDEX request_list_s_activity_idx   ON request_list (status, last_activit
 CREATE INDEX request_list_s_customer_idx   ON request_list (status, customer_key, id);
 CREATE INDEX request_list_s_assignee_idx   ON request_list (status, assignee_key, id);
 CREATE INDEX request_list_s_company_idx    ON request_list (status, company_key, id);
+CREATE INDEX request_list_cs_breach_idx    ON request_list (company_id, status, breach_key, id);
+CREATE INDEX request_list_s_breach_idx     ON request_list (status, breach_key, id);
 CREATE INDEX request_list_queue_idx        ON request_list (assignee_id) WHERE status = 'active';
 
 CREATE TABLE request_list_search (
@@ -149,6 +154,8 @@ type row struct {
 	customerWrote *time.Time
 	messages      int32
 	files         int32
+	// breached are the service-level targets the request breached (request.sla_breached).
+	breached request.Breaches
 
 	// stored says the row was in the table before the batch; oldStatus was its status then.
 	stored    bool
@@ -253,7 +260,25 @@ func fold(r *row, e eventlog.Event, at time.Time, techs map[uuid.UUID]string) {
 		r.files++
 	case *request.Closed:
 		r.status, r.closedAt = request.StatusCompleted, ptr(at)
+	case *request.SLABreached:
+		r.breached = r.breached.With(e.Target)
 	}
+}
+
+// breachColumns are the stored breaches ("assign,first_reply") and their sort key
+// (request.BreachSortKey).
+func breachColumns(b request.Breaches) (string, string) {
+	list := b.List()
+	return strings.Join(list, ","), request.BreachSortKey(len(list))
+}
+
+// parseBreaches reads the stored breaches.
+func parseBreaches(s string) request.Breaches {
+	var b request.Breaches
+	for _, t := range strings.Split(s, ",") {
+		b = b.With(t)
+	}
+	return b
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -263,7 +288,7 @@ func ptr[T any](v T) *T { return &v }
 func readRows(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*row, error) {
 	out := make(map[uuid.UUID]*row, len(ids))
 	rs, err := tx.Query(ctx, `SELECT id, company_id, company_name, customer_name, customer_email, status, assignee_id,
-			assignee_name, platform, submitted_at, assigned_at, closed_at, last_activity, customer_wrote_at, messages, files
+			assignee_name, platform, submitted_at, assigned_at, closed_at, last_activity, customer_wrote_at, messages, files, breaches
 		FROM request_list WHERE id = ANY($1)`, projections.UUIDs(ids))
 	if err != nil {
 		return nil, fmt.Errorf("request list: read rows: %w", err)
@@ -272,11 +297,12 @@ func readRows(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*r
 	for rs.Next() {
 		r := &row{stored: true}
 		var assignee *uuid.UUID
-		var status string
+		var status, breaches string
 		if err := rs.Scan(&r.id, &r.companyID, &r.companyName, &r.customerName, &r.customerEmail, &status, &assignee,
-			&r.assigneeName, &r.platform, &r.submittedAt, &r.assignedAt, &r.closedAt, &r.lastActivity, &r.customerWrote, &r.messages, &r.files); err != nil {
+			&r.assigneeName, &r.platform, &r.submittedAt, &r.assignedAt, &r.closedAt, &r.lastActivity, &r.customerWrote, &r.messages, &r.files, &breaches); err != nil {
 			return nil, fmt.Errorf("request list: read rows: %w", err)
 		}
+		r.breached = parseBreaches(breaches)
 		r.status, r.oldStatus = request.Status(status), request.Status(status)
 		if assignee != nil {
 			r.assignee = *assignee
@@ -366,7 +392,7 @@ func writeNames(ctx context.Context, tx pgx.Tx, companies, techs map[uuid.UUID]s
 var listColumns = []string{
 	"id", "company_id", "company_name", "company_key", "customer_name", "customer_email", "customer_key", "description",
 	"status", "assignee_id", "assignee_name", "assignee_key", "platform", "submitted_at", "assigned_at", "closed_at",
-	"last_activity", "customer_wrote_at", "messages", "files",
+	"last_activity", "customer_wrote_at", "messages", "files", "breaches", "breach_key",
 }
 
 func insertRows(ctx context.Context, tx pgx.Tx, created []*row) error {
@@ -380,11 +406,12 @@ func insertRows(ctx context.Context, tx pgx.Tx, created []*row) error {
 		// compare them with a page's last row do.
 		companyName, customerName, customerEmail := projections.Text(r.companyName), projections.Text(r.customerName), projections.Text(r.customerEmail)
 		description, assigneeName := projections.Text(r.description), projections.Text(r.assigneeName)
+		breaches, breachKey := breachColumns(r.breached)
 		values[i] = []any{
 			projections.UUID(r.id), projections.UUID(r.companyID), companyName, collation.Key(companyName), customerName, customerEmail,
 			collation.Key(customerName), description, projections.Text(string(r.status)), projections.NullUUID(r.assignee), assigneeName,
 			collation.Key(assigneeName), projections.Text(r.platform), r.submittedAt, r.assignedAt, r.closedAt, r.lastActivity,
-			r.customerWrote, r.messages, r.files,
+			r.customerWrote, r.messages, r.files, breaches, breachKey,
 		}
 		search[i] = []any{projections.UUID(r.id), request.SearchDocument(customerName, customerEmail, description)}
 	}
@@ -413,7 +440,9 @@ func updateRows(ctx context.Context, tx pgx.Tx, changed []*row) error {
 	customerWrote := make([]*time.Time, n)
 	messages := make([]int32, n)
 	files := make([]int32, n)
+	breaches, breachKeys := make([]string, n), make([]string, n)
 	for i, r := range changed {
+		breaches[i], breachKeys[i] = breachColumns(r.breached)
 		ids[i], statuses[i], assignees[i] = projections.UUID(r.id), projections.Text(string(r.status)), projections.NullUUID(r.assignee)
 		names[i] = projections.Text(r.assigneeName)
 		keys[i] = collation.Key(names[i])
@@ -423,12 +452,14 @@ func updateRows(ctx context.Context, tx pgx.Tx, changed []*row) error {
 	_, err := tx.Exec(ctx, `UPDATE request_list AS r SET
 			status = u.status, assignee_id = u.assignee_id, assignee_name = u.assignee_name, assignee_key = u.assignee_key,
 			assigned_at = u.assigned_at, closed_at = u.closed_at, last_activity = u.last_activity,
-			customer_wrote_at = u.customer_wrote_at, messages = u.messages, files = u.files
+			customer_wrote_at = u.customer_wrote_at, messages = u.messages, files = u.files,
+			breaches = u.breaches, breach_key = u.breach_key
 		FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-			$8::timestamptz[], $9::timestamptz[], $10::integer[], $11::integer[])
-			AS u(id, status, assignee_id, assignee_name, assignee_key, assigned_at, closed_at, last_activity, customer_wrote_at, messages, files)
+			$8::timestamptz[], $9::timestamptz[], $10::integer[], $11::integer[], $12::text[], $13::text[])
+			AS u(id, status, assignee_id, assignee_name, assignee_key, assigned_at, closed_at, last_activity, customer_wrote_at, messages, files,
+				breaches, breach_key)
 		WHERE r.id = u.id`,
-		ids, statuses, assignees, names, keys, assignedAt, closedAt, lastActivity, customerWrote, messages, files)
+		ids, statuses, assignees, names, keys, assignedAt, closedAt, lastActivity, customerWrote, messages, files, breaches, breachKeys)
 	if err != nil {
 		return fmt.Errorf("request list: update rows: %w", err)
 	}

@@ -22,6 +22,7 @@ import (
 	dir "github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/servicelevel"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/projections"
 	"github.com/helpstream/helpstream/projections/directory"
@@ -235,6 +236,10 @@ func TestReadModelsEqualRebuildAndFold(t *testing.T) {
 		func(r, _ uuid.UUID) (app.Result, error) { return p.ref.DeclineScreenSharing(ctx, cust(r), r) },
 		func(r, t uuid.UUID) (app.Result, error) { return p.ref.SendMobileProfile(ctx, tech(t), r, "vpn") },
 		func(r, t uuid.UUID) (app.Result, error) { return p.ref.EndChat(ctx, tech(t), r) },
+		func(r, _ uuid.UUID) (app.Result, error) { // the service-level manager's command
+			target := servicelevel.Targets[p.rng.IntN(len(servicelevel.Targets))]
+			return p.ref.RecordBreach(ctx, app.Meta{Actor: app.Actor{Kind: "system"}}, app.RecordBreach{RequestID: r, Target: target, DueAt: time.Now(), Goal: time.Minute})
+		},
 		func(r, t uuid.UUID) (app.Result, error) {
 			if p.rng.IntN(3) > 0 {
 				return app.Result{}, nil // closing ends a life: not too soon
@@ -456,7 +461,7 @@ func pages(t *testing.T, a *app.App, q app.ListRequests) (string, int) {
 
 func (p *property) checkLists() {
 	t := p.t
-	sorts := []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity}
+	sorts := []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity, app.SortBreach}
 	queries, nonEmpty := 0, 0
 	for _, tech := range p.techs {
 		var qs []app.ListRequests

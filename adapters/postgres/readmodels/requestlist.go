@@ -52,12 +52,13 @@ var sortKeys = map[app.SortColumn]sortKey{
 	app.SortAssignee:     {"assignee_key", "text"},
 	app.SortCompany:      {"company_key", "text"},
 	app.SortStatus:       {"status", "text"},
+	app.SortBreach:       {"breach_key", "text"},
 	app.SortID:           {},
 }
 
 const selectColumns = `r.id, r.company_id, r.company_name, r.customer_name, r.customer_email, r.description, r.status,
 	r.assignee_id, r.assignee_name, r.platform, r.submitted_at, r.assigned_at, r.closed_at, r.last_activity, r.customer_wrote_at,
-	r.messages, r.files`
+	r.messages, r.files, r.breaches`
 
 // strategy names how List finds a page; tests and the EXPLAIN benchmark look at it.
 type strategy string
@@ -489,12 +490,16 @@ func scanSummaries(rows pgx.Rows) ([]app.RequestSummary, error) {
 	out := []app.RequestSummary{}
 	for rows.Next() {
 		var s app.RequestSummary
-		var status, platform, assigneeName string
+		var status, platform, assigneeName, breaches string
 		var assignee *uuid.UUID
 		var messages, files int32
 		if err := rows.Scan(&s.ID, &s.CompanyID, &s.CompanyName, &s.CustomerName, &s.CustomerEmail, &s.Description, &status,
-			&assignee, &assigneeName, &platform, &s.SubmittedAt, &s.AssignedAt, &s.ClosedAt, &s.LastActivity, &s.CustomerWroteAt, &messages, &files); err != nil {
+			&assignee, &assigneeName, &platform, &s.SubmittedAt, &s.AssignedAt, &s.ClosedAt, &s.LastActivity, &s.CustomerWroteAt, &messages, &files,
+			&breaches); err != nil {
 			return nil, err
+		}
+		if breaches != "" {
+			s.Breaches = strings.Split(breaches, ",")
 		}
 		s.Status, s.Platform = request.Status(status), request.Platform(platform)
 		s.Messages, s.Files = int(messages), int(files)

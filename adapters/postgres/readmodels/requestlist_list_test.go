@@ -49,6 +49,12 @@ func seed(t *testing.T, requests int) *seeded {
 		name := customers[rng.IntN(len(customers))]
 		l.Submit(id, s.companies[rng.IntN(len(s.companies))], name, fmt.Sprintf("c%d@Example.com", i%5),
 			fmt.Sprintf("request %d about the PRINTER", i), request.Platforms[rng.IntN(4)])
+		// Service-level breaches, 0 to 3 of the targets (issue 16): the breach sort has ties.
+		for _, target := range []string{"assign", "first_reply", "resolution"} {
+			if rng.IntN(3) == 0 {
+				l.Request(id, &request.SLABreached{Target: target, DueAt: base, TargetSeconds: 60})
+			}
+		}
 		tech := s.techs[rng.IntN(len(s.techs))]
 		switch rng.IntN(5) {
 		case 0: // new
@@ -161,7 +167,7 @@ func pageAll(t *testing.T, pool *pgxpool.Pool, q app.RequestListQuery, force str
 	}
 }
 
-var allSorts = []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity}
+var allSorts = []app.SortColumn{app.SortSubmitted, app.SortID, app.SortCustomer, app.SortCompany, app.SortStatus, app.SortAssignee, app.SortLastActivity, app.SortBreach}
 
 // Every view × sort × direction, both walks, paged across many pages: no row missed or
 // repeated, ties broken by ID, R2's filters applied.
@@ -169,6 +175,13 @@ func TestListEveryViewSortAndDirection(t *testing.T) {
 	t.Parallel()
 	s := seed(t, 150)
 	rows := s.all(t)
+	breached := map[int]int{}
+	for _, r := range rows {
+		breached[len(r.Breaches)]++
+	}
+	if len(breached) < 3 {
+		t.Fatalf("the seed breached too few ways to test the breach sort: %v", breached)
+	}
 	scopes := map[string][]uuid.UUID{"one company": s.companies[:1], "three companies": s.companies[:3], "every company": s.companies}
 	for scope, companies := range scopes {
 		for _, includeNew := range []bool{true, false} {

@@ -72,7 +72,8 @@ const figures = `count(*) FILTER (WHERE closed_at IS NULL AND assignee_id IS NUL
 	count(*) FILTER (WHERE closed_at IS NOT NULL AND first_reply_at IS NOT NULL),
 	count(*) FILTER (WHERE closed_at IS NOT NULL AND first_reply_at IS NULL),
 	count(to_assign), percentile_cont(0.5) WITHIN GROUP (ORDER BY to_assign), percentile_cont(0.9) WITHIN GROUP (ORDER BY to_assign),
-	count(to_reply), percentile_cont(0.5) WITHIN GROUP (ORDER BY to_reply), percentile_cont(0.9) WITHIN GROUP (ORDER BY to_reply)`
+	count(to_reply), percentile_cont(0.5) WITHIN GROUP (ORDER BY to_reply), percentile_cont(0.9) WITHIN GROUP (ORDER BY to_reply),
+	count(*) FILTER (WHERE breached_assign), count(*) FILTER (WHERE breached_first_reply), count(*) FILTER (WHERE breached_resolution)`
 
 // Report answers app.ReportsReadModel.
 func (m *ReadModel) Report(ctx context.Context, q app.ReportQuery) (app.Report, error) {
@@ -116,6 +117,7 @@ func (m *ReadModel) Report(ctx context.Context, q app.ReportQuery) (app.Report, 
 			return fmt.Errorf("day %s is outside the period", day.Format(time.DateOnly))
 		}
 		report.Days[i].Outcomes, report.Days[i].TimeToAssign, report.Days[i].TimeToFirstReply = f.outcomes(), f.assign.durations(), f.reply.durations()
+		report.Days[i].Breaches = f.breaches
 		return nil
 	})
 	if err != nil {
@@ -151,6 +153,7 @@ func (m *ReadModel) groups(ctx context.Context, sql string, args []any) ([]app.R
 			return err
 		}
 		g.Outcomes, g.TimeToAssign, g.TimeToFirstReply = f.outcomes(), f.assign.durations(), f.reply.durations()
+		g.Breaches = f.breaches
 		out = append(out, g)
 		return nil
 	})
@@ -161,12 +164,14 @@ func (m *ReadModel) groups(ctx context.Context, sql string, args []any) ([]app.R
 type groupFigures struct {
 	waiting, open, answered, unanswered int
 	assign, reply                       timer
+	breaches                            app.ReportBreaches
 }
 
 func (f *groupFigures) targets() []any {
 	return []any{&f.waiting, &f.open, &f.answered, &f.unanswered,
 		&f.assign.count, &f.assign.median, &f.assign.p90,
-		&f.reply.count, &f.reply.median, &f.reply.p90}
+		&f.reply.count, &f.reply.median, &f.reply.p90,
+		&f.breaches.Assign, &f.breaches.FirstReply, &f.breaches.Resolution}
 }
 
 func (f *groupFigures) outcomes() app.ReportOutcomes {

@@ -21,6 +21,8 @@ type row struct {
 	assignAfter, replyAfter time.Duration // 0: never
 	closed                  bool
 	assignee, last          uuid.UUID // uuid.Nil: none
+	// breached are the service-level targets the request breached (issue 16).
+	breached app.ReportBreaches // each 0 or 1
 }
 
 func insert(t *testing.T, db *pgxpool.Pool, rows ...row) {
@@ -45,9 +47,11 @@ func insert(t *testing.T, db *pgxpool.Pool, rows ...row) {
 			return &u
 		}
 		_, err := db.Exec(context.Background(), `INSERT INTO analytics_requests
-			(request_id, company_id, submitted_at, first_assigned_at, first_reply_at, closed_at, assignee_id, last_technician_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			r.id, id(r.company), r.submitted, opt(r.assignAfter), opt(r.replyAfter), closed, id(r.assignee), id(r.last))
+			(request_id, company_id, submitted_at, first_assigned_at, first_reply_at, closed_at, assignee_id, last_technician_id,
+			 breached_assign, breached_first_reply, breached_resolution)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			r.id, id(r.company), r.submitted, opt(r.assignAfter), opt(r.replyAfter), closed, id(r.assignee), id(r.last),
+			r.breached.Assign > 0, r.breached.FirstReply > 0, r.breached.Resolution > 0)
 		if err != nil {
 			t.Fatalf("insert %v: %v", r.id, err)
 		}
@@ -97,11 +101,15 @@ func TestReportGroupsRequestsByDayInTheirCompanysTimeZone(t *testing.T) {
 		// 23:30 UTC is 00:30 the next day in Paris: Acme's request counts on 2 March
 		row{id: uuid.New(), company: acme, submitted: at("2026-03-01T23:30:00Z"), assignAfter: time.Minute, replyAfter: 2 * time.Minute, closed: true, last: alice},
 		// 22:30 UTC is 23:30 in Paris: still 1 March, waiting
-		row{id: uuid.New(), company: acme, submitted: at("2026-03-01T22:30:00Z")},
+		row{id: uuid.New(), company: acme, submitted: at("2026-03-01T22:30:00Z"), breached: app.ReportBreaches{Assign: 1}},
 		// Beta is on UTC: 1 March, open, never answered yet
-		row{id: uuid.New(), company: beta, submitted: at("2026-03-01T23:30:00Z"), assignAfter: 30 * time.Second, assignee: bob, last: bob},
+		row{id: uuid.New(), company: beta, submitted: at("2026-03-01T23:30:00Z"), assignAfter: 30 * time.Second, assignee: bob, last: bob,
+			breached: app.ReportBreaches{Assign: 1, FirstReply: 1}},
 		row{id: uuid.New(), company: beta, submitted: at("2026-03-02T10:00:00Z"), assignAfter: 90 * time.Second, closed: true, last: bob},
-		row{id: uuid.New(), company: acme, submitted: at("2026-03-02T12:00:00Z"), assignAfter: 3 * time.Minute, replyAfter: 5 * time.Minute, closed: true, last: alice},
+		row{id: uuid.New(), company: acme, submitted: at("2026-03-02T12:00:00Z"), assignAfter: 3 * time.Minute, replyAfter: 5 * time.Minute, closed: true, last: alice,
+			breached: app.ReportBreaches{Resolution: 1}},
+		// another company's breach counts for nobody here
+		row{id: uuid.New(), company: other, submitted: at("2026-03-02T12:30:00Z"), breached: app.ReportBreaches{Assign: 1, FirstReply: 1, Resolution: 1}},
 		// another company's request, and one whose submission the job has not seen yet
 		row{id: uuid.New(), company: other, submitted: at("2026-03-02T12:00:00Z"), assignAfter: time.Second, last: alice, assignee: alice},
 		row{id: uuid.New(), assignAfter: time.Second, last: alice, assignee: alice},
@@ -112,10 +120,12 @@ func TestReportGroupsRequestsByDayInTheirCompanysTimeZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantDays := []app.ReportDay{
-		{Day: day("2026-03-01"), Outcomes: app.ReportOutcomes{Waiting: 1, Open: 1}, TimeToAssign: durations(1, 30*time.Second, 30*time.Second)},
+		{Day: day("2026-03-01"), Outcomes: app.ReportOutcomes{Waiting: 1, Open: 1}, TimeToAssign: durations(1, 30*time.Second, 30*time.Second),
+			Breaches: app.ReportBreaches{Assign: 2, FirstReply: 1}},
 		{Day: day("2026-03-02"), Outcomes: app.ReportOutcomes{Answered: 2, Unanswered: 1},
 			// 60, 90, 180 s: median 90, p90 90 + 0.8 × 90 = 162; replies 120, 300 s
-			TimeToAssign: durations(3, 90*time.Second, 162*time.Second), TimeToFirstReply: durations(2, 210*time.Second, 282*time.Second)},
+			TimeToAssign: durations(3, 90*time.Second, 162*time.Second), TimeToFirstReply: durations(2, 210*time.Second, 282*time.Second),
+			Breaches: app.ReportBreaches{Resolution: 1}},
 		{Day: day("2026-03-03")},
 	}
 	if len(got.Days) != len(wantDays) {
@@ -128,14 +138,18 @@ func TestReportGroupsRequestsByDayInTheirCompanysTimeZone(t *testing.T) {
 	}
 	wantCompanies := []app.ReportGroup{
 		{ID: acme, Name: "Acme", Outcomes: app.ReportOutcomes{Waiting: 1, Answered: 2},
-			TimeToAssign: durations(2, 120*time.Second, 168*time.Second), TimeToFirstReply: durations(2, 210*time.Second, 282*time.Second)},
-		{ID: beta, Name: "Beta", Outcomes: app.ReportOutcomes{Open: 1, Unanswered: 1}, TimeToAssign: durations(2, 60*time.Second, 84*time.Second)},
+			TimeToAssign: durations(2, 120*time.Second, 168*time.Second), TimeToFirstReply: durations(2, 210*time.Second, 282*time.Second),
+			Breaches: app.ReportBreaches{Assign: 1, Resolution: 1}},
+		{ID: beta, Name: "Beta", Outcomes: app.ReportOutcomes{Open: 1, Unanswered: 1}, TimeToAssign: durations(2, 60*time.Second, 84*time.Second),
+			Breaches: app.ReportBreaches{Assign: 1, FirstReply: 1}},
 	}
 	assertGroups(t, "companies", got.Companies, wantCompanies)
 	wantTechnicians := []app.ReportGroup{
 		{ID: alice, Name: "Alice", Outcomes: app.ReportOutcomes{Answered: 2},
-			TimeToAssign: durations(2, 120*time.Second, 168*time.Second), TimeToFirstReply: durations(2, 210*time.Second, 282*time.Second)},
-		{ID: bob, Name: "Bob", Outcomes: app.ReportOutcomes{Open: 1, Unanswered: 1}, TimeToAssign: durations(2, 60*time.Second, 84*time.Second)},
+			TimeToAssign: durations(2, 120*time.Second, 168*time.Second), TimeToFirstReply: durations(2, 210*time.Second, 282*time.Second),
+			Breaches: app.ReportBreaches{Resolution: 1}},
+		{ID: bob, Name: "Bob", Outcomes: app.ReportOutcomes{Open: 1, Unanswered: 1}, TimeToAssign: durations(2, 60*time.Second, 84*time.Second),
+			Breaches: app.ReportBreaches{Assign: 1, FirstReply: 1}},
 	}
 	assertGroups(t, "technicians", got.Technicians, wantTechnicians)
 	if !got.UpTo.Equal(at("2026-03-02T13:00:00Z")) {

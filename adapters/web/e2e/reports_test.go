@@ -120,8 +120,12 @@ func writeReportHistory(t *testing.T, srv *server) map[string]*reportDay {
 		}
 	}
 	// The log delivers an event once every older transaction on the server ended: wait until
-	// the whole history is readable, so that the rebuild reads all of it.
-	head, err := srv.Store.(eventlog.HeadReader).Head(ctx)
+	// the whole history is readable, so that the rebuild reads all of it. Its end is the newest
+	// event, not the Head, which keeps below every transaction still open (a process manager's
+	// tick is one) and may not include the last events yet.
+	head, err := srv.Store.(interface {
+		Newest(context.Context) (eventlog.Position, error)
+	}).Newest(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,14 @@ package codectest
 
 import (
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/servicelevel"
 )
 
 // SampleID1 is the first ID the samples carry, fixed so that a test can spell out what an event
@@ -46,6 +48,16 @@ func RequestSamples() []eventlog.Event {
 		&request.ScreenSharingSessionEnded{SessionID: id3, TechnicianID: id2, Reason: request.SessionEndedByTechnician},
 		&request.ChatEnded{TechnicianID: id2},
 		&request.Closed{TechnicianID: id2},
+		&request.SLABreached{Target: "first_reply", DueAt: time.Date(2026, 3, 29, 1, 30, 0, 123456789, time.UTC), TargetSeconds: 3600},
+	}
+}
+
+// ServiceLevelSamples is one filled-in example of every service-level event.
+func ServiceLevelSamples() []eventlog.Event {
+	id1, _, _ := sampleIDs()
+	return []eventlog.Event{
+		&servicelevel.TargetsSet{CompanyID: id1, AssignSeconds: 900, ResolutionSeconds: 28800,
+			BusinessHours: []servicelevel.OpeningData{{Day: "mon", From: "09:00", To: "17:00"}, {Day: "sun", From: "00:00", To: "24:00"}}},
 	}
 }
 
