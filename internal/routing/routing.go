@@ -32,6 +32,7 @@ import (
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/domain/routing"
+	"github.com/helpstream/helpstream/domain/text"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/process"
 )
@@ -161,10 +162,10 @@ func (m *Manager) apply(ctx context.Context, tx pgx.Tx, rec *eventlog.RecordedEv
 		return exec(ctx, tx, `INSERT INTO routing_policies (company_id, mode, default_capacity, capacities, away_limit_seconds)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (company_id) DO UPDATE SET mode = EXCLUDED.mode,
 			default_capacity = EXCLUDED.default_capacity, capacities = EXCLUDED.capacities, away_limit_seconds = EXCLUDED.away_limit_seconds`,
-			e.CompanyID, string(e.Mode), e.DefaultCapacity, caps, e.AwayLimitSeconds)
+			e.CompanyID, text.Storable(string(e.Mode)), e.DefaultCapacity, caps, e.AwayLimitSeconds)
 	case *directory.TechnicianRegistered:
 		return exec(ctx, tx, `INSERT INTO routing_technicians (technician_id, name) VALUES ($1, $2)
-			ON CONFLICT (technician_id) DO UPDATE SET name = EXCLUDED.name`, e.TechnicianID, e.Name)
+			ON CONFLICT (technician_id) DO UPDATE SET name = EXCLUDED.name`, e.TechnicianID, text.Storable(e.Name))
 	case *directory.AccessGranted:
 		return exec(ctx, tx, `INSERT INTO routing_access (company_id, technician_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, e.CompanyID, e.TechnicianID)
 	case *directory.AccessRevoked:

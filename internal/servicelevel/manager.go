@@ -24,6 +24,7 @@ import (
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/domain/servicelevel"
+	"github.com/helpstream/helpstream/domain/text"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/process"
 )
@@ -154,7 +155,7 @@ func (m *Manager) apply(ctx context.Context, tx pgx.Tx, rec *eventlog.RecordedEv
 	switch e := e.(type) {
 	case *directory.CompanyTimeZoneSet:
 		_, err := tx.Exec(ctx, `INSERT INTO servicelevel_companies (company_id, time_zone) VALUES ($1, $2)
-			ON CONFLICT (company_id) DO UPDATE SET time_zone = EXCLUDED.time_zone`, e.CompanyID, e.TimeZone)
+			ON CONFLICT (company_id) DO UPDATE SET time_zone = EXCLUDED.time_zone`, e.CompanyID, text.Storable(e.TimeZone))
 		return err
 	case *servicelevel.TargetsSet:
 		if _, _, err := e.Levels(); err != nil {
