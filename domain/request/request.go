@@ -280,6 +280,24 @@ func (r *Request) canAssign(t *directory.Technician) error {
 	return nil
 }
 
+// ErrStaleDecision is returned for an automatic assignment decided before the request was
+// last assigned: whoever holds it now, the decision's accounting (the technician's load
+// counted it as pending until someone else's assignment) no longer holds.
+var ErrStaleDecision = errors.New("the request was assigned since the automatic decision was taken")
+
+// AutoAssign assigns the request to t on an automatic decision taken when the request had
+// been assigned seen times (State.Assignments): refused as Assign would be, and with
+// ErrStaleDecision when it was assigned since, even if it is New again.
+func (r *Request) AutoAssign(t *directory.Technician, seen int) error {
+	if err := r.canAssign(t); err != nil {
+		return err
+	}
+	if r.state.Assignments != seen {
+		return ErrStaleDecision
+	}
+	return r.Assign(t)
+}
+
 // Assign gives the open, unassigned request to the technician, who must be Available (R6).
 func (r *Request) Assign(t *directory.Technician) error {
 	return r.decide(r.canAssign(t), func() (eventlog.Event, error) { return &Assigned{TechnicianID: t.ID()}, nil })
@@ -663,6 +681,7 @@ func (r *Request) apply(e eventlog.Event) {
 		r.state.Chat, r.state.ScreenSharing = ChatNotJoined, ScreenSharingNone
 	case *Assigned:
 		r.state.Assignee = e.TechnicianID
+		r.state.Assignments++
 	case *Unassigned:
 		r.state.Assignee = uuid.Nil
 		r.state.Chat, r.state.ScreenSharing, r.state.Session = ChatNotJoined, ScreenSharingNone, ScreenSession{}

@@ -1690,3 +1690,33 @@ func TestGiveBack(t *testing.T) {
 		})
 	}
 }
+
+// An automatic assignment holds only while the request has not been assigned since the
+// decision: a request taken and given back meanwhile refuses it as stale.
+func TestAutoAssign(t *testing.T) {
+	tests := []struct {
+		state state
+		seen  int
+		who   actor
+		want  outcome
+	}{
+		{stNew, 0, me, records(&request.Assigned{TechnicianID: meID})},
+		{stNew, 1, me, fails(request.ErrStaleDecision)},
+		{stUnassignedAgn, 0, me, fails(request.ErrStaleDecision)},
+		{stUnassignedAgn, 1, me, records(&request.Assigned{TechnicianID: meID})},
+		{stUnassignedAgn, 1, meBusy, fails(request.ErrNotAvailable)},
+		{stColleague, 0, me, fails(request.ErrAlreadyAssigned)},
+		{stUnassignedAgn, 0, outsider, fails(request.ErrNoAccess)},
+		{stColleague, 1, me, fails(request.ErrAlreadyAssigned)},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/seen %d/%s", tt.state, tt.seen, tt.who), func(t *testing.T) {
+			r := load(t, tt.state, win)
+			before := r.State().Assignments
+			check(t, r, r.AutoAssign(tt.who.tech(t), tt.seen), tt.want)
+			if tt.want.err == nil && r.State().Assignments != before+1 {
+				t.Fatalf("assignments %d after an assignment, want %d", r.State().Assignments, before+1)
+			}
+		})
+	}
+}

@@ -21,6 +21,9 @@ type State struct {
 	Closed  bool
 	// Breached are the service-level targets the request breached (SLABreached).
 	Breached Breaches
+	// Assignments is how many times the request was assigned (Assigned events), whoever
+	// holds it now.
+	Assignments int
 }
 
 // State returns the request's state.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/domain/routing"
@@ -63,6 +64,9 @@ var ErrNotSystem = errors.New("only the system issues this command")
 type AutoAssign struct {
 	RequestID    uuid.UUID
 	TechnicianID uuid.UUID
+	// Assignments is how many times the request had been assigned when the decision was
+	// taken: request.ErrStaleDecision answers when it was assigned since.
+	Assignments int
 }
 
 // AutoAssign records the assignment with meta's Decision in its metadata.
@@ -75,7 +79,7 @@ func (a *App) AutoAssign(ctx context.Context, meta Meta, cmd AutoAssign) (Result
 		if err != nil {
 			return err
 		}
-		return req.Assign(tech)
+		return req.AutoAssign(tech, cmd.Assignments)
 	})
 }
 
@@ -87,12 +91,25 @@ type GiveBack struct {
 	Reason       string
 }
 
-// GiveBack records the request's return to New with the reason, and meta's Decision.
+// ErrAssigneeBack is returned for a give-back whose technician is Available again: the
+// reason (they stayed away) no longer holds, however late the decision is executed.
+var ErrAssigneeBack = errors.New("the assignee is Available again")
+
+// GiveBack records the request's return to New with the reason, and meta's Decision; refused
+// with ErrAssigneeBack when the technician is Available again (the append checks that their
+// stream did not change meanwhile).
 func (a *App) GiveBack(ctx context.Context, meta Meta, cmd GiveBack) (Result, error) {
 	if err := systemDecision(meta); err != nil {
 		return Result{}, err
 	}
-	return update(ctx, a, meta, a.requests, cmd.RequestID, func(req *request.Request, _ *reads) error {
+	return update(ctx, a, meta, a.requests, cmd.RequestID, func(req *request.Request, r *reads) error {
+		tech, err := r.technician(cmd.TechnicianID)
+		if err != nil {
+			return err
+		}
+		if tech.Availability() == directory.Available {
+			return ErrAssigneeBack
+		}
 		return req.GiveBack(cmd.TechnicianID, cmd.Reason)
 	})
 }

@@ -88,6 +88,14 @@ func TestAutoAssignAndGiveBack(t *testing.T) {
 	}
 	give := app.Meta{Actor: app.Actor{Kind: "system"}, IdempotencyKey: uuid.NewString(), Command: "routing give-back",
 		Decision: &eventlog.Decision{By: eventlog.DecisionReassignment, Rule: routing.AwayLimitRule, Reason: "away_limit: Tech 00 was Away 1m0s with 1 unanswered request"}}
+	if _, err := w.app.GiveBack(ctx, give, app.GiveBack{RequestID: id, TechnicianID: w.techs[0], Reason: give.Decision.Reason}); !errors.Is(err, app.ErrAssigneeBack) {
+		t.Fatalf("assignee Available: %v", err)
+	}
+	for _, tech := range w.techs {
+		must(t, func() (app.Result, error) {
+			return w.app.SetAvailability(ctx, app.Meta{Actor: app.Actor{Kind: "technician", ID: tech}}, app.SetAvailability{TechnicianID: tech, Availability: "away"})
+		})
+	}
 	if _, err := w.app.GiveBack(ctx, give, app.GiveBack{RequestID: id, TechnicianID: w.techs[1], Reason: give.Decision.Reason}); !errors.Is(err, request.ErrNotAssignee) {
 		t.Fatalf("not the assignee: %v", err)
 	}

@@ -187,7 +187,8 @@ func (m *Manager) apply(ctx context.Context, tx pgx.Tx, rec *eventlog.RecordedEv
 	case *request.Assigned:
 		// The decided assignment is back (or someone took the request): it leaves the pending
 		// load and counts as the assignee's, in this one transaction.
-		if err := exec(ctx, tx, `UPDATE routing_requests SET assignee = $2, pending_to = NULL, pending_command = NULL, giving_back = false
+		if err := exec(ctx, tx, `UPDATE routing_requests SET assignee = $2, pending_to = NULL, pending_command = NULL, giving_back = false,
+			assignments = assignments + 1
 			WHERE request_id = $1`, id, e.TechnicianID); err != nil {
 			return err
 		}
@@ -281,6 +282,9 @@ type assignCommand struct {
 	RequestID    uuid.UUID    `json:"request_id"`
 	TechnicianID uuid.UUID    `json:"technician_id"`
 	Rule         routing.Mode `json:"rule"`
+	// Assignments is how many times the request had been assigned when decided: an
+	// assignment since (someone took it, even if they gave it back) makes the decision stale.
+	Assignments int `json:"assignments"`
 }
 
 type giveBackCommand struct {
@@ -445,12 +449,12 @@ func (m *Manager) assign(ctx context.Context, tx pgx.Tx, companyID uuid.UUID, no
 	}
 	plan, chosen := routing.Plan(routing.Mode(mode), waiting, candidates, lastChosen, now)
 	for _, a := range plan {
-		var decisions int
-		if err := tx.QueryRow(ctx, `SELECT decisions FROM routing_requests WHERE request_id = $1`, a.RequestID).Scan(&decisions); err != nil {
+		var decisions, assignments int
+		if err := tx.QueryRow(ctx, `SELECT decisions, assignments FROM routing_requests WHERE request_id = $1`, a.RequestID).Scan(&decisions, &assignments); err != nil {
 			return err
 		}
 		id := m.outbox.CommandID(kindAssign, a.RequestID.String(), strconv.Itoa(decisions))
-		if err := m.outbox.Add(ctx, tx, id, kindAssign, assignCommand{RequestID: a.RequestID, TechnicianID: a.TechnicianID, Rule: a.Rule}); err != nil {
+		if err := m.outbox.Add(ctx, tx, id, kindAssign, assignCommand{RequestID: a.RequestID, TechnicianID: a.TechnicianID, Rule: a.Rule, Assignments: assignments}); err != nil {
 			return err
 		}
 		if err := exec(ctx, tx, `UPDATE routing_requests SET pending_to = $2, pending_command = $3, decisions = decisions + 1
@@ -526,7 +530,7 @@ func (m *Manager) execute(ctx context.Context, c process.Command) error {
 			return fmt.Errorf("%w: %w", errUnreadable, err)
 		}
 		meta.Decision = &eventlog.Decision{By: eventlog.DecisionAutoAssignment, Rule: string(p.Rule)}
-		_, err := m.app.AutoAssign(ctx, meta, app.AutoAssign{RequestID: p.RequestID, TechnicianID: p.TechnicianID})
+		_, err := m.app.AutoAssign(ctx, meta, app.AutoAssign{RequestID: p.RequestID, TechnicianID: p.TechnicianID, Assignments: p.Assignments})
 		return err
 	case kindGiveBack:
 		var p giveBackCommand
@@ -543,7 +547,7 @@ func (m *Manager) execute(ctx context.Context, c process.Command) error {
 // refused reports whether err is the domain's answer that the state moved on, not a failure.
 func refused(err error) bool {
 	for _, r := range []error{request.ErrAlreadyAssigned, request.ErrNotAvailable, request.ErrNoAccess, request.ErrClosed,
-		request.ErrNotAssigned, request.ErrNotAssignee, app.ErrNotFound} {
+		request.ErrNotAssigned, request.ErrNotAssignee, request.ErrStaleDecision, app.ErrAssigneeBack, app.ErrNotFound} {
 		if errors.Is(err, r) {
 			return true
 		}

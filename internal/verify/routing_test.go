@@ -29,6 +29,7 @@ func TestRoutingEventsVerify(t *testing.T) {
 		return app.Meta{Actor: app.Actor{Kind: "system"}, IdempotencyKey: uuid.NewString(), Command: "routing", Decision: &d}
 	}
 	w.do(w.app.AutoAssign(ctx, system(eventlog.Decision{By: eventlog.DecisionAutoAssignment, Rule: "least-busy"}), app.AutoAssign{RequestID: id, TechnicianID: w.techs[1]}))
+	w.do(w.app.SetAvailability(ctx, app.Meta{Actor: app.Actor{Kind: "technician", ID: w.techs[1]}}, app.SetAvailability{TechnicianID: w.techs[1], Availability: "away"}))
 	reason := routing.AwayReason("Alan Turing", "Away", time.Minute, 1)
 	w.do(w.app.GiveBack(ctx, system(eventlog.Decision{By: eventlog.DecisionReassignment, Rule: routing.AwayLimitRule, Reason: reason}),
 		app.GiveBack{RequestID: id, TechnicianID: w.techs[1], Reason: reason}))

@@ -196,6 +196,7 @@ func Fold(s *request.State, e eventlog.Event) {
 		s.Chat, s.ScreenSharing = request.ChatNotJoined, request.ScreenSharingNone
 	case *request.Assigned:
 		s.Assignee = e.TechnicianID
+		s.Assignments++
 	case *request.Unassigned:
 		s.Assignee = uuid.Nil
 		s.Chat, s.ScreenSharing, s.Session = request.ChatNotJoined, request.ScreenSharingNone, request.ScreenSession{}
@@ -218,6 +219,8 @@ func Fold(s *request.State, e eventlog.Event) {
 		s.Chat, s.ScreenSharing, s.Session = request.ChatEndedOut, request.ScreenSharingNone, request.ScreenSession{}
 	case *request.Closed:
 		s.Closed = true
+	case *request.SLABreached:
+		s.Breached = s.Breached.With(e.Target)
 	}
 }
 

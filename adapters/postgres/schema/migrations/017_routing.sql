@@ -34,7 +34,8 @@ CREATE INDEX routing_access_technician ON routing_access (technician_id);
 -- routing_requests: open requests. Waiting (New) when neither assignee nor pending_to is set;
 -- pending_to is a decided assignment not yet back from the log, which counts as its
 -- technician's load; giving_back marks a decided give-back. decisions numbers the manager's
--- decisions about the request (their outbox IDs).
+-- decisions about the request (their outbox IDs); assignments counts its Assigned events, which
+-- an automatic assignment names so that it is refused once someone else assigned the request.
 CREATE TABLE routing_requests (
     request_id          uuid        PRIMARY KEY,
     company_id          uuid        NOT NULL,
@@ -44,6 +45,7 @@ CREATE TABLE routing_requests (
     pending_command     uuid,
     giving_back         boolean     NOT NULL DEFAULT false,
     decisions           integer     NOT NULL DEFAULT 0,
+    assignments         integer     NOT NULL DEFAULT 0,
     customer_wrote_at   timestamptz,
     technician_wrote_at timestamptz
 );
