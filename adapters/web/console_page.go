@@ -101,7 +101,7 @@ func header(p app.TechnicianProfile) *techHeader {
 }
 
 func (h *Handler) supportRequestsFragment(w http.ResponseWriter, r *http.Request, s app.Session) {
-	h.waitForPosition(r)
+	h.waitForPosition(w, r)
 	var profile app.TechnicianProfile
 	if !s.IsAuditor() {
 		var err error
@@ -119,13 +119,13 @@ func (h *Handler) myRequestsFragment(w http.ResponseWriter, r *http.Request, s a
 		http.Error(w, "Auditors have no requests of their own.", http.StatusNotFound)
 		return
 	}
-	h.waitForPosition(r)
+	h.waitForPosition(w, r)
 	current, _ := uuid.Parse(r.URL.Query().Get("current"))
 	h.renderTemplate(w, r, http.StatusOK, "console", "my-requests", h.minePanel(r, s, current))
 }
 
 func (h *Handler) detailsFragment(w http.ResponseWriter, r *http.Request, s app.Session) {
-	h.waitForPosition(r)
+	h.waitForPosition(w, r)
 	id, ok := pathID(r, "requestID")
 	if !ok {
 		http.Error(w, "Not found.", http.StatusNotFound)

@@ -303,7 +303,7 @@ func (h *Handler) requestPage(w http.ResponseWriter, r *http.Request, id uuid.UU
 }
 
 func (h *Handler) requestFragment(w http.ResponseWriter, r *http.Request, id uuid.UUID) {
-	h.waitForPosition(r)
+	h.waitForPosition(w, r)
 	p, err := h.customerPanel(r, id, h.formToken(w, r))
 	if err != nil {
 		h.fragmentFailed(w, r, err, "Your request could not be loaded; reload the page.")

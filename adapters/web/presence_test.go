@@ -169,3 +169,17 @@ func TestWhoIsViewingAcrossServers(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A panel asked for a position the read models have not reached within the wait says so, and
+// the page's script asks again; one asked for a position they have is not marked.
+func TestFragmentSaysWhenTheReadModelsAreBehind(t *testing.T) {
+	w := newWorld(t)
+	customer, id := w.newRequest(t)
+	alice := w.login(t, "alice@example.com")
+	behind := alice.get("/console/fragments/details/" + id.String() + "?min_position=9223372036854775807-0")
+	mustf(t, behind.status == http.StatusOK && behind.header.Get("X-Projection-Behind") == "true", "far position: %d %q", behind.status, behind.header.Get("X-Projection-Behind"))
+	current := alice.get("/console/fragments/details/" + id.String() + "?min_position=1-0")
+	mustf(t, current.status == http.StatusOK && current.header.Get("X-Projection-Behind") == "", "reached position: %d %q", current.status, current.header.Get("X-Projection-Behind"))
+	portal := customer.get("/portal/requests/" + id.String() + "/fragment?min_position=9223372036854775807-0")
+	mustf(t, portal.status == http.StatusOK && portal.header.Get("X-Projection-Behind") == "true", "portal, far position: %d %q", portal.status, portal.header.Get("X-Projection-Behind"))
+}

@@ -383,9 +383,14 @@ func meta(actor app.Actor) app.Meta {
 func technicianActor(id uuid.UUID) app.Actor { return app.Actor{Kind: "technician", ID: id} }
 func customerActor(id uuid.UUID) app.Actor   { return app.Actor{Kind: "customer", ID: id} }
 
+// projectionBehindHeader says, on a fragment asked with min_position, that the read models had
+// not reached it within the wait (about 2 s, more on a busy server): the page fetches the panel
+// again a moment later, so that it converges on the change it was told of.
+const projectionBehindHeader = "X-Projection-Behind"
+
 // waitForPosition serves read-your-writes for a fragment asked with min_position: the page
 // saw that event go by and wants the panels to include it.
-func (h *Handler) waitForPosition(r *http.Request) {
+func (h *Handler) waitForPosition(w http.ResponseWriter, r *http.Request) {
 	s := r.URL.Query().Get("min_position")
 	if s == "" {
 		return
@@ -394,7 +399,9 @@ func (h *Handler) waitForPosition(r *http.Request) {
 	if err != nil {
 		return
 	}
-	_, _ = h.queries.WaitForPosition(r.Context(), pos)
+	if reached, err := h.queries.WaitForPosition(r.Context(), pos); err == nil && !reached {
+		w.Header().Set(projectionBehindHeader, "true")
+	}
 }
 
 // positionText is a position for a page to send back, empty for the start.

@@ -70,6 +70,17 @@
         if (!res.ok) {
           throw new Error('A panel could not be refreshed (error ' + res.status + '). Reload the page.');
         }
+        // The read models had not reached the change yet (a busy server): show what they
+        // have, and ask again a moment later, a few times, until they have it.
+        var tries = parseInt(section.getAttribute('data-behind-tries') || '0', 10);
+        if (res.headers.get('X-Projection-Behind') === 'true' && position && tries < 10) {
+          section.setAttribute('data-behind-tries', String(tries + 1));
+          setTimeout(function () {
+            schedule([section], position);
+          }, 500);
+        } else {
+          section.removeAttribute('data-behind-tries');
+        }
         return res.text();
       })
       .then(function (html) {
