@@ -39,6 +39,7 @@ var bodyDecoders = []bodyDecoder{
 	decoderOf[profileBody](),
 	decoderOf[templateBody](),
 	decoderOf[cannedBody](),
+	decoderOf[eraseBody](),
 	decoderOf[nameBody](),
 	decoderOf[technicianBody](),
 	decoderOf[passwordBody](),

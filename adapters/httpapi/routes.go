@@ -72,6 +72,7 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/admin/technicians/{technicianID}/access", a.admin(a.grantAccess))
 	a.handle("DELETE /api/v1/admin/technicians/{technicianID}/access/{companyID}", a.admin(a.revokeAccess))
 	a.handle("POST /api/v1/admin/technicians/{technicianID}/unlock", a.admin(byPathID("technicianID", a.unlockTechnician)))
+	a.handle("POST /api/v1/admin/customers/erase", a.admin(a.eraseCustomer))
 	a.handle("GET /api/v1/admin/auditors", a.admin(a.listAuditors))
 	a.handle("POST /api/v1/admin/auditors", a.admin(a.registerAuditor))
 	a.handle("GET /api/v1/admin/auditors/{auditorID}", a.admin(byPathID("auditorID", a.queries.AuditorProfile)))

@@ -83,6 +83,10 @@ type Config struct {
 	// ProjectionStatus reports where each read model stands, for the admin route
 	// /api/v1/admin/projections; the route answers 404 when it is nil.
 	ProjectionStatus func(ctx context.Context) (any, error)
+	// EraseCustomer erases the personal data of the customer with an e-mail address, for a
+	// reason, and answers what it did (POST /api/v1/admin/customers/erase, issue 17); nil
+	// answers 404.
+	EraseCustomer func(ctx context.Context, email, reason string) (any, error)
 }
 
 // Validate checks the configuration.

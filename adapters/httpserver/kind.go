@@ -10,6 +10,7 @@ import (
 
 	"github.com/helpstream/helpstream/adapters/postgres/pgfault"
 	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/erasure"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/domain/routing"
@@ -143,4 +144,8 @@ var sentinels = []struct {
 	{http.StatusForbidden, "forbidden", "", []error{app.ErrReadOnly, app.ErrAuditorsOnly, app.ErrStaffOnly}},
 	{http.StatusConflict, "webhook_off", "", []error{app.ErrNoWebhook}},
 	{http.StatusBadRequest, "body_unreadable", "", []error{app.ErrUploadCut}},
+	// Personal data (issue 17).
+	{http.StatusNotFound, "not_found", "", []error{erasure.ErrUnknownCustomer}},
+	{http.StatusConflict, "not_encrypted", "", []error{erasure.ErrNotEncrypted}},
+	{http.StatusUnprocessableEntity, "invalid", "", []error{erasure.ErrNoReason, erasure.ErrReasonTooLong, erasure.ErrInvalidReason}},
 }

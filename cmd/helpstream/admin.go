@@ -383,7 +383,11 @@ func init() {
 			if err := parseInterleaved(fs, args[1:]); err != nil {
 				return err
 			}
-			svc, err := service.New(ctx, stores.config())
+			cfg, err := stores.config()
+			if err != nil {
+				return err
+			}
+			svc, err := service.New(ctx, cfg)
 			if err != nil {
 				return err
 			}

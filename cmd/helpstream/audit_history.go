@@ -253,7 +253,11 @@ func runAuditAccessLog(ctx context.Context, args []string, out io.Writer) error 
 			return fmt.Errorf("--since: %w", err)
 		}
 	}
-	svc, err := service.New(ctx, stores.config())
+	cfg, err := stores.config()
+	if err != nil {
+		return err
+	}
+	svc, err := service.New(ctx, cfg)
 	if err != nil {
 		return err
 	}

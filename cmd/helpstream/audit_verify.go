@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/internal/anchor"
+	"github.com/helpstream/helpstream/internal/privacy"
 	"github.com/helpstream/helpstream/internal/service"
 	"github.com/helpstream/helpstream/internal/verify"
 	"github.com/helpstream/helpstream/projections"
@@ -57,12 +58,18 @@ func runAuditVerify(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	} else {
-		pool, store, closeStores, err := openProjectionStores(ctx, flags)
+		// The chains cover the log as stored: no key is needed, unless the read models are
+		// compared too (they hold the fields opened).
+		open := openLogAsStored
+		if *withProjections {
+			open = openProjectionStores
+		}
+		pool, store, closeStores, err := open(ctx, flags)
 		if err != nil {
 			return err
 		}
 		defer closeStores()
-		cfg := verify.Config{Store: store, Stream: *stream, Anchors: pub}
+		cfg := verify.Config{Store: privacy.Unwrap(store), Stream: *stream, Anchors: pub}
 		if *withProjections {
 			comparer, err := projections.NewComparer(pool, store, service.ReadModels(), projections.CompareOptions{})
 			if err != nil {
@@ -158,7 +165,7 @@ func runAuditExport(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	}
-	_, store, closeStores, err := openProjectionStores(ctx, flags)
+	_, store, closeStores, err := openLogAsStored(ctx, flags)
 	if err != nil {
 		return err
 	}
@@ -168,7 +175,7 @@ func runAuditExport(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("audit export: %w", err)
 	}
-	if err := verify.Export(ctx, store, requests, f, pub); err != nil {
+	if err := verify.Export(ctx, privacy.Unwrap(store), requests, f, pub); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return err

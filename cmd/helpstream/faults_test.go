@@ -64,8 +64,19 @@ type servers struct {
 	bin      string
 	dbURL    string
 	filesDir string
-	logPath  string
-	log      *os.File
+	// masterKeyFile, when set, is passed as --master-key-file; otherwise serve --demo makes
+	// one beside filesDir (keyFile).
+	masterKeyFile string
+	logPath       string
+	log           *os.File
+}
+
+// keyFile is the master key the servers seal personal fields with.
+func (s *servers) keyFile() string {
+	if s.masterKeyFile != "" {
+		return s.masterKeyFile
+	}
+	return filepath.Join(filepath.Dir(s.filesDir), "master.key")
 }
 
 func newServers(t *testing.T, bin, dbURL string) *servers {
@@ -117,7 +128,11 @@ type server struct {
 func (s *servers) start() *server {
 	s.t.Helper()
 	fmt.Fprintf(s.log, "---- serve started at %s\n", time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(s.bin, "serve", "--demo", "--addr", "127.0.0.1:0", "--database-url", s.dbURL, "--files-dir", s.filesDir)
+	args := []string{"serve", "--demo", "--addr", "127.0.0.1:0", "--database-url", s.dbURL, "--files-dir", s.filesDir}
+	if s.masterKeyFile != "" {
+		args = append(args, "--master-key-file", s.masterKeyFile)
+	}
+	cmd := exec.Command(s.bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stderr = s.log
 	// A pipe of our own rather than StdoutPipe: the process is waited for while its output is
@@ -677,8 +692,8 @@ func TestFaultsRestartsAndKillUnderLoad(t *testing.T) {
 	srv.stop(t)
 
 	conn := connect(ctx, t, runs.dbURL)
-	checkLog(ctx, t, conn, acks)
-	checkRebuild(ctx, t, conn, runs.bin, runs.dbURL)
+	checkLog(ctx, t, conn, openSealedLog(ctx, t, runs.dbURL, runs.keyFile()), acks)
+	checkRebuild(ctx, t, conn, runs.bin, runs.dbURL, runs.keyFile())
 	var open int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM request_list WHERE status <> 'completed' OR messages <> 2`).Scan(&open); err != nil {
 		t.Fatal(err)
@@ -707,7 +722,7 @@ func TestFaultsRestartsAndKillUnderLoad(t *testing.T) {
 // checkLog holds the event log to the acknowledgements: every acknowledged command's event
 // where its answer says, every walked request's stream exactly its commands' events in order
 // (nothing lost, nothing twice), no request the clients were not told of, no message twice.
-func checkLog(ctx context.Context, t *testing.T, conn *pgx.Conn, acks []ack) {
+func checkLog(ctx context.Context, t *testing.T, conn *pgx.Conn, sealed sealedLog, acks []ack) {
 	t.Helper()
 	type event struct {
 		version         int64
@@ -724,7 +739,7 @@ func checkLog(ctx context.Context, t *testing.T, conn *pgx.Conn, acks []ack) {
 	}
 	streams := map[string][]event{}
 	rows, err := conn.Query(ctx, `SELECT stream_id, stream_version, event_id::text, event_type,
-			coalesce(data->>'message_id', ''), coalesce(data->>'body', ''), transaction_id::text || '-' || global_position
+			coalesce(data->>'message_id', ''), data, transaction_id::text || '-' || global_position
 		FROM events WHERE stream_id LIKE 'request-%' ORDER BY stream_id, stream_version`)
 	if err != nil {
 		t.Fatal(err)
@@ -732,13 +747,24 @@ func checkLog(ctx context.Context, t *testing.T, conn *pgx.Conn, acks []ack) {
 	for rows.Next() {
 		var stream string
 		var e event
-		if err := rows.Scan(&stream, &e.version, &e.eventID, &e.typ, &e.messageID, &e.body, &e.position); err != nil {
+		var data []byte
+		if err := rows.Scan(&stream, &e.version, &e.eventID, &e.typ, &e.messageID, &data, &e.position); err != nil {
 			t.Fatal(err)
 		}
+		e.body = string(data) // opened below, once the rows are read
 		streams[stream] = append(streams[stream], e)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
+	}
+	bodies := map[string]int{}
+	for _, events := range streams {
+		for i, e := range events {
+			events[i].body = sealed.body(ctx, e.eventID, e.typ, []byte(e.body))
+			if e.typ == "request.message_sent.v1" {
+				bodies[events[i].body]++
+			}
+		}
 	}
 	var all, distinct int
 	if err := conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT event_id) FROM events`).Scan(&all, &distinct); err != nil {
@@ -748,14 +774,10 @@ func checkLog(ctx context.Context, t *testing.T, conn *pgx.Conn, acks []ack) {
 		t.Errorf("%d events but %d distinct event IDs", all, distinct)
 	}
 	var repeated []string
-	dupRows, err := conn.Query(ctx, `SELECT data->>'body' FROM events WHERE event_type = 'request.message_sent.v1'
-		GROUP BY 1 HAVING count(*) > 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	repeated, err = pgx.CollectRows(dupRows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
+	for body, n := range bodies {
+		if n > 1 {
+			repeated = append(repeated, body)
+		}
 	}
 	if len(repeated) > 0 {
 		t.Errorf("%d messages stored more than once (every one was sent with a text of its own), e.g. %q", len(repeated), repeated[0])
@@ -810,7 +832,7 @@ func checkLog(ctx context.Context, t *testing.T, conn *pgx.Conn, acks []ack) {
 
 // checkRebuild compares the read models the server kept through the faults with a rebuild from
 // the log (helpstream projections rebuild, with the server stopped): equal, row for row.
-func checkRebuild(ctx context.Context, t *testing.T, conn *pgx.Conn, bin, dbURL string) {
+func checkRebuild(ctx context.Context, t *testing.T, conn *pgx.Conn, bin, dbURL, keyFile string) {
 	t.Helper()
 	var tables []string
 	tables = append(tables, directory.NewProjection().Tables()...)
@@ -824,7 +846,7 @@ func checkRebuild(ctx context.Context, t *testing.T, conn *pgx.Conn, bin, dbURL 
 			t.Fatalf("keep the live %s: %v", table, err)
 		}
 	}
-	out, err := exec.CommandContext(ctx, bin, "projections", "rebuild", "--database-url", dbURL).CombinedOutput()
+	out, err := exec.CommandContext(ctx, bin, "projections", "rebuild", "--database-url", dbURL, "--master-key-file", keyFile).CombinedOutput()
 	if err != nil {
 		t.Fatalf("projections rebuild: %v\n%s", err, out)
 	}
@@ -1062,10 +1084,29 @@ func TestFaultsIdempotencyAfterKill(t *testing.T) {
 		t.Fatalf("no statement of the server blocked %s within 10 s", what)
 		return 0
 	}
+	var sealed sealedLog // opened once serve --demo has made its master key
 	messages := func(text string) int {
 		t.Helper()
-		var n int
-		if err := check.QueryRow(ctx, `SELECT count(*) FROM events WHERE stream_id = $1 AND data->>'body' = $2`, stream, text).Scan(&n); err != nil {
+		if sealed.keys == nil {
+			sealed = openSealedLog(ctx, t, runs.dbURL, runs.keyFile())
+		}
+		rows, err := check.Query(ctx, `SELECT event_id::text, event_type, data FROM events WHERE stream_id = $1 AND event_type = 'request.message_sent.v1'`, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			var id, typ string
+			var data []byte
+			if err := rows.Scan(&id, &typ, &data); err != nil {
+				t.Fatal(err)
+			}
+			if sealed.body(ctx, id, typ, data) == text {
+				n++
+			}
+		}
+		if err := rows.Err(); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -1186,16 +1227,19 @@ func TestFaultsIdempotencyAfterKill(t *testing.T) {
 		version            int64
 	}
 	var messageEvents []storedMessage
-	rows, err := check.Query(ctx, `SELECT data->>'message_id', data->>'body', transaction_id::text || '-' || global_position, stream_version
+	rows, err := check.Query(ctx, `SELECT data->>'message_id', event_id::text, data, transaction_id::text || '-' || global_position, stream_version
 		FROM events WHERE stream_id = $1 AND event_type = 'request.message_sent.v1' ORDER BY stream_version`, stream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
 		var e storedMessage
-		if err := rows.Scan(&e.id, &e.body, &e.position, &e.version); err != nil {
+		var eventID string
+		var data []byte
+		if err := rows.Scan(&e.id, &eventID, &data, &e.position, &e.version); err != nil {
 			t.Fatal(err)
 		}
+		e.body = sealed.body(ctx, eventID, "request.message_sent.v1", data)
 		messageEvents = append(messageEvents, e)
 	}
 	if err := rows.Err(); err != nil {

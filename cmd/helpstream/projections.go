@@ -15,6 +15,7 @@ import (
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
 	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/internal/privacy"
 	"github.com/helpstream/helpstream/internal/service"
 	"github.com/helpstream/helpstream/projections"
 )
@@ -23,12 +24,14 @@ import (
 type projectionFlags struct {
 	databaseURL *string
 	eventStore  *string
+	masterKey   *string
 }
 
 func addProjectionFlags(fs *flag.FlagSet) projectionFlags {
 	return projectionFlags{
 		databaseURL: fs.String("database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL URL of the read models, and the default event store (env DATABASE_URL)"),
 		eventStore:  eventStoreFlag(fs),
+		masterKey:   masterKeyFlag(fs),
 	}
 }
 
@@ -47,8 +50,30 @@ func addWorkerFlags(fs *flag.FlagSet, defaultLeaderRetry time.Duration) workerFl
 }
 
 // openProjectionStores opens the read models' database (created and migrated if needed) and the
-// event store.
+// event store, read as the server reads it: with the master key, sealed personal fields are
+// opened (privacy.Open; privacy.Unwrap gives the log as stored), and a database holding sealed
+// fields is refused without one.
 func openProjectionStores(ctx context.Context, f projectionFlags) (*pgxpool.Pool, eventlog.Store, func(), error) {
+	master, err := readMasterKey(*f.masterKey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pool, store, closeStores, err := service.OpenStores(ctx, *f.databaseURL, *f.eventStore, service.WorkerPoolSize())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	opened, _, err := privacy.Open(ctx, pool, store, master)
+	if err != nil {
+		closeStores()
+		return nil, nil, nil, err
+	}
+	return pool, opened, closeStores, nil
+}
+
+// openLogAsStored opens the database and the event store as openProjectionStores does, without
+// opening sealed fields (and so without a master key): for the audit's chain checks and
+// exports, which cover the log as stored.
+func openLogAsStored(ctx context.Context, f projectionFlags) (*pgxpool.Pool, eventlog.Store, func(), error) {
 	return service.OpenStores(ctx, *f.databaseURL, *f.eventStore, service.WorkerPoolSize())
 }
 

@@ -30,11 +30,20 @@ func TestBackupAndRestoreKeepTheOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Every server of the test seals with one master key, kept apart from the database's
+	// backups and given again after the restore (README, "Backup and restore").
+	keyFile := filepath.Join(t.TempDir(), "master.key")
+	if out, err := exec.CommandContext(ctx, bin, "master-key", "--out", keyFile).CombinedOutput(); err != nil {
+		t.Fatalf("master-key: %v\n%s", err, out)
+	}
+
 	// submitAndSee submits n requests through serve on dbURL and checks that each one's details
 	// answer from the read models within a second of its acknowledgement.
 	submitAndSee := func(dbURL string, n int) {
 		t.Helper()
-		srv := newServers(t, bin, dbURL).start()
+		runs := newServers(t, bin, dbURL)
+		runs.masterKeyFile = keyFile
+		srv := runs.start()
 		defer srv.stop(t)
 		c := newClient(srv.root)
 		tech := c.login(ctx, t, "bob@example.com")
@@ -74,16 +83,17 @@ func TestBackupAndRestoreKeepTheOrder(t *testing.T) {
 			t.Fatalf("pg_restore: %v\n%s", err, out)
 		}
 		submitAndSee(fresh.URL("restored"), 5)
-		checkOrderAndRebuild(ctx, t, bin, fresh.URL("restored"), 10)
+		checkOrderAndRebuild(ctx, t, bin, fresh.URL("restored"), keyFile, 10)
 	})
 
 	t.Run("helpstream events copy", func(t *testing.T) {
 		if out, err := exec.CommandContext(ctx, bin, "events", "copy", "--from", old.URL("helpstream"), "--to", fresh.URL("copied")).CombinedOutput(); err != nil {
 			t.Fatalf("events copy: %v\n%s", err, out)
 		}
-		// Passwords and customers' tokens are not events: their tables follow with pg_dump
-		// (README, "Backup and restore").
-		dump := exec.CommandContext(ctx, pgtest.Program(t, "pg_dump"), "--data-only", "--table=technician_credentials", "--table=customer_tokens", old.URL("helpstream"))
+		// Passwords, customers' tokens and the data keys are not events: their tables follow
+		// with pg_dump (README, "Backup and restore").
+		dump := exec.CommandContext(ctx, pgtest.Program(t, "pg_dump"), "--data-only", "--table=technician_credentials", "--table=customer_tokens",
+			"--table=customer_keys", "--table=request_keys", old.URL("helpstream"))
 		load := exec.CommandContext(ctx, pgtest.Program(t, "psql"), "--quiet", "--set=ON_ERROR_STOP=1", fresh.URL("copied"))
 		pipe, err := dump.StdoutPipe()
 		if err != nil {
@@ -98,14 +108,14 @@ func TestBackupAndRestoreKeepTheOrder(t *testing.T) {
 			t.Fatalf("pg_dump | psql: %v, %v\n%s", err, loadErr, out)
 		}
 		submitAndSee(fresh.URL("copied"), 5)
-		checkOrderAndRebuild(ctx, t, bin, fresh.URL("copied"), 10)
+		checkOrderAndRebuild(ctx, t, bin, fresh.URL("copied"), keyFile, 10)
 	})
 }
 
 // checkOrderAndRebuild checks that the log on dbURL holds requests submissions, the later
 // ones after the earlier ones in the log's order as in time, and that its read models equal a
 // fresh rebuild.
-func checkOrderAndRebuild(ctx context.Context, t *testing.T, bin, dbURL string, requests int) {
+func checkOrderAndRebuild(ctx context.Context, t *testing.T, bin, dbURL, keyFile string, requests int) {
 	t.Helper()
 	conn := connect(ctx, t, dbURL)
 	var submitted, outOfOrder int
@@ -119,5 +129,5 @@ func checkOrderAndRebuild(ctx context.Context, t *testing.T, bin, dbURL string, 
 	if submitted != requests || outOfOrder != 0 {
 		t.Errorf("%d submissions in the log (want %d), %d of them before an earlier one in the log's order", submitted, requests, outOfOrder)
 	}
-	checkRebuild(ctx, t, conn, bin, dbURL)
+	checkRebuild(ctx, t, conn, bin, dbURL, keyFile)
 }

@@ -76,7 +76,17 @@ func parseServeFlags(args []string, out io.Writer) (serveFlags, error) {
 // config is the service's Config the flags say, for a server whose base URL is base; it
 // reads the anchors' key (with --demo, made on first use).
 func (f serveFlags) config(out io.Writer, base string) (service.Config, error) {
-	cfg := f.stores.config()
+	if *f.stores.masterKey == "" && os.Getenv("HELPSTREAM_MASTER_KEY") == "" && *f.demo {
+		file, err := demoMasterKey(out, *f.stores.filesDir)
+		if err != nil {
+			return service.Config{}, err
+		}
+		*f.stores.masterKey = file
+	}
+	cfg, err := f.stores.config()
+	if err != nil {
+		return cfg, err
+	}
 	f.notify.configure(&cfg, base, *f.streamBroker)
 	cfg.AdminToken, cfg.SecureCookies, cfg.TrustProxyHeaders, cfg.Projectors = *f.adminToken, *f.secure, *f.trustProxy, *f.projectors
 	cfg.AnchorInterval = *f.anchorInterval

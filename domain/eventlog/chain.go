@@ -66,7 +66,11 @@ type ChainHasher struct {
 // and PreviousHash give: false when anything the hash covers changed after the event was
 // sealed. Whether PreviousHash is the hash of the event before it is the caller's to check.
 func (c *ChainHasher) Sealed(e *RecordedEvent) bool {
-	sum := c.sum(e.StreamID, e.Version, e.ID, e.Type, e.Data, &e.Metadata)
+	data := e.Data
+	if e.StoredData != nil {
+		data = e.StoredData
+	}
+	sum := c.sum(e.StreamID, e.Version, e.ID, e.Type, data, &e.Metadata)
 	hex.Encode(c.hex[:], sum)
 	return string(c.hex[:]) == e.Metadata.Hash
 }

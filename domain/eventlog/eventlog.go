@@ -82,6 +82,10 @@ type RecordedEvent struct {
 	Position Position
 	// RecordedAt is when the store committed the event.
 	RecordedAt time.Time
+	// StoredData is the payload as the store holds it, set only by a reader that gave Data
+	// another form (internal/privacy decrypts personal fields): the hash chain covers the
+	// stored bytes, so chain checks use these when present.
+	StoredData json.RawMessage
 }
 
 // ExpectedVersion is what an append requires of the stream: that it does not exist yet, that its

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/erasure"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/text"
 )
@@ -82,11 +83,17 @@ func (r *Request) admits(e eventlog.Event) error {
 		if err := r.canChat(e.From, e.TechnicianID, serving); err != nil {
 			return err
 		}
+		if erasure.Withheld(e.Body) {
+			return nil
+		}
 		_, err := validMessage(e.Body)
 		return err
 	case *NoteAdded:
 		if err := r.checkOpen(serving(e.TechnicianID)); err != nil {
 			return err
+		}
+		if erasure.Withheld(e.Body) {
+			return nil
 		}
 		_, err := validMessage(e.Body)
 		return err
@@ -104,6 +111,9 @@ func (r *Request) admits(e eventlog.Event) error {
 			return err
 		}
 		f := File{ID: e.FileID, Name: e.Name, Size: e.Size, ContentType: e.ContentType, SHA256: e.SHA256}
+		if erasure.Withheld(e.Name) {
+			return f.validateWithheld()
+		}
 		return f.validate(e.From, r.Platform())
 	case *ScreenSharingRequested:
 		return r.canRequestScreenSharing(serving(e.TechnicianID))
@@ -188,13 +198,16 @@ func admitsSubmission(e *Submitted) error {
 		{e.Customer.Email, 254, text.Line, ErrInvalidEmail},
 		{e.Description, MaxDescriptionLength, text.Multiline, ErrInvalidDescription},
 	}
-	for _, c := range checks {
+	for i, c := range checks {
+		if i < 2 && erasure.Withheld(c.value) {
+			continue // the customer's name or address, sealed or erased: not what they typed
+		}
 		if err := text.Bounded(c.value, c.max, c.kind, c.err); err != nil {
 			return err
 		}
 	}
 	for _, f := range []string{e.Source.IP, e.Source.OS, e.Source.OSVersion, e.Source.Browser} {
-		if f == "" {
+		if f == "" || (f == e.Source.IP && erasure.Withheld(f)) {
 			continue
 		}
 		if err := text.Bounded(f, maxSourceFieldLength, text.Line, ErrInvalidSource); err != nil {

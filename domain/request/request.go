@@ -474,6 +474,14 @@ func (f File) validate(side Side, platform Platform) error {
 	return CheckFileType(side, platform, f.Name)
 }
 
+// validateWithheld checks a file whose name is sealed or erased: everything but the name.
+func (f File) validateWithheld() error {
+	if f.ID == uuid.Nil || f.Size <= 0 || len(f.SHA256) != 64 {
+		return ErrInvalidFile
+	}
+	return nil
+}
+
 // CheckTechnicianCanShareFile says whether the technician could share a file now, before any
 // bytes are stored.
 func (r *Request) CheckTechnicianCanShareFile(t *directory.Technician, fileName string) error {

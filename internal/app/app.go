@@ -161,6 +161,10 @@ type Config struct {
 	// CannedResponses answers the companies' canned responses (issue 16); nil refuses them
 	// (ErrNoReadModel).
 	CannedResponses CannedResponsesReadModel
+	// Protect seals the personal fields of a stream's events before they are hashed into its
+	// chain and appended (internal/privacy, issue 17), so that the chain covers the sealed
+	// bytes; nil appends the events as decided. Store must then open them on reading.
+	Protect func(ctx context.Context, streamID string, events []eventlog.EventData) error
 }
 
 // DefaultMaxFileSize is the upload limit when none is configured.
@@ -188,6 +192,8 @@ type App struct {
 	written      *writeMark
 
 	queries *Queries
+
+	protect func(ctx context.Context, streamID string, events []eventlog.EventData) error // nil: none
 }
 
 // Queries answers the questions of the console, the portal and the API (the list, the
@@ -245,6 +251,7 @@ func New(cfg Config) (*App, error) {
 
 		screenSharing: cfg.ScreenSharing,
 		profiles:      cfg.Profiles,
+		protect:       cfg.Protect,
 
 		cache:        newAggregateCache(cfg.CachedStreams, cfg.CachedBytes),
 		writers:      writers{streams: map[string]*streamWriter{}},

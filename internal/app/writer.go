@@ -502,6 +502,11 @@ func (a *App) appendPlanned(ctx context.Context, state *streamState, group []*de
 			})
 		}
 	}
+	if a.protect != nil {
+		if err := a.protect(ctx, state.streamID, data); err != nil {
+			return nil, nil, fmt.Errorf("seal the personal fields of %s: %w", state.streamID, err)
+		}
+	}
 	eventlog.Seal(state.streamID, state.version, state.lastHash, data)
 	landed, err := a.appendChecked(ctx, state.streamID, eventlog.Exactly(state.version), r.versions(), data)
 	if err != nil {

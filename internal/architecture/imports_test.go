@@ -40,10 +40,11 @@ var rules = []struct {
 	{"internal/process", append([]string{"domain/"}, kernel...), "the process managers' timers and outbox sit on the subscriber runtime and know no manager"},
 	{"internal/routing", append([]string{"domain/", "internal/app", "internal/process"}, kernel...), "a process manager decides on the log in its own tables and acts through the application's commands: no adapter, no read model"},
 	{"internal/servicelevel", append([]string{"domain/", "internal/app", "internal/process"}, kernel...), "a process manager decides on the log in its own tables and acts through the application's commands: no adapter, no read model"},
+	{"internal/privacy", append([]string{"domain/"}, kernel...), "personal data's keys sit in their own tables and seal and open events through the domain's types: no adapter, no application, no read model"},
 	{"adapters/web/chart", nil, "charts draw numbers and labels as SVG: they know nothing of the module"},
 	{"internal/notifier", append([]string{"domain/"}, kernel...), "the notifier is a Watermill consumer of the stream: it reads events and the directory's tables as data and sends through SMTP and HTTP libraries, and knows no adapter, no application, no read model's code"},
 	{"adapters/", append([]string{"domain/", "internal/app", "internal/timeline", "projections", "adapters/"}, kernel...), "adapters implement the ports; only cmd puts them together"},
-	{"internal/service", append([]string{"domain/", "internal/app", "internal/asof", "internal/anchor", "internal/notifier", "internal/process", "internal/routing", "internal/servicelevel", "internal/service", "projections", "adapters/"}, kernel...), "the composition root puts the parts together for cmd and tests; nothing but them imports it"},
+	{"internal/service", append([]string{"domain/", "internal/app", "internal/asof", "internal/anchor", "internal/notifier", "internal/process", "internal/routing", "internal/servicelevel", "internal/privacy", "internal/service", "projections", "adapters/"}, kernel...), "the composition root puts the parts together for cmd and tests; nothing but them imports it"},
 	{"cmd/", []string{""}, "the binary parses flags into the composition root's Config"},
 	{"internal/architecture", nil, "this test imports nothing of the module"},
 }

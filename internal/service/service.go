@@ -36,6 +36,7 @@ import (
 	"github.com/helpstream/helpstream/internal/anchor"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/asof"
+	"github.com/helpstream/helpstream/internal/privacy"
 	"github.com/helpstream/helpstream/internal/routing"
 	"github.com/helpstream/helpstream/internal/servicelevel"
 	"github.com/helpstream/helpstream/internal/subscriber"
@@ -150,6 +151,11 @@ type Config struct {
 	// ServiceLevelTick is how often the service-level process manager fires the clocks that
 	// ran out (issue 16); servicelevel.DefaultTickEvery when zero.
 	ServiceLevelTick time.Duration
+
+	// MasterKey is standard base64 of the 32 bytes that wrap the customers' data keys (issue
+	// 17): the personal fields of request events are sealed at append with their customer's
+	// key and opened on read; erasing a customer destroys the key. Empty: nothing is sealed.
+	MasterKey string
 }
 
 // Validate says what is missing from c.
@@ -162,6 +168,11 @@ func (c Config) Validate() error {
 	}
 	if c.Routing.TickEvery < 0 {
 		return errors.New("service: the routing manager's tick period must not be negative")
+	}
+	if c.MasterKey != "" {
+		if _, err := privacy.ParseMasterKey(c.MasterKey); err != nil {
+			return fmt.Errorf("service: %w", err)
+		}
 	}
 	if c.Notifications && c.PublicURL == "" {
 		return errors.New("service: notifications need the public URL their links point to")
@@ -199,6 +210,10 @@ type Service struct {
 	presenceRelay *presencerelay.Relay
 	// serviceLevels is the service-level process manager (processManagers).
 	serviceLevels *servicelevel.Manager
+
+	// Keys are the customers' data keys (issue 17); nil without a master key. Store then reads
+	// through privacy.Reader: privacy.Unwrap(Store) is the log as stored.
+	Keys *privacy.Keys
 }
 
 // ReadModels lists the read models every runner keeps, `projections rebuild` rebuilds and
@@ -250,7 +265,17 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 	if err != nil {
 		return nil, fmt.Errorf("open the file store: %w", err)
 	}
-	s := &Service{Pool: pool, Store: store, Credentials: credentials.New(pool), Webhooks: secrets.NewWebhooks(pool), Files: files, ReadModels: ReadModels(), cfg: cfg, log: cfg.Logger, runtime: newRuntimeMetrics()}
+	checkCtx, cancelCheck := context.WithTimeout(context.Background(), 30*time.Second)
+	store, keys, err := privacy.Open(checkCtx, pool, store, cfg.MasterKey)
+	cancelCheck()
+	if err != nil {
+		return nil, err
+	}
+	var protect func(context.Context, string, []eventlog.EventData) error
+	if keys != nil {
+		protect = privacy.NewProtector(keys).Protect
+	}
+	s := &Service{Keys: keys, Pool: pool, Store: store, Credentials: credentials.New(pool), Webhooks: secrets.NewWebhooks(pool), Files: files, ReadModels: ReadModels(), cfg: cfg, log: cfg.Logger, runtime: newRuntimeMetrics()}
 	names := make([]string, 0, len(s.ReadModels))
 	for _, p := range s.ReadModels {
 		names = append(names, p.Name())
@@ -258,6 +283,7 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 	s.App, err = app.New(app.Config{
 		Store: store, Files: files, MaxFileSize: cfg.MaxFileSize, ScreenSharing: cfg.ScreenSharing,
 		CachedStreams: cfg.CachedStreams, CachedBytes: cfg.CachedBytes, ConflictWait: cfg.ConflictWait,
+		Protect:        protect,
 		RequestList:    readmodels.NewRequestList(pool),
 		RequestDetails: readmodels.NewDetails(pool),
 		Directory:      readmodels.NewDirectory(pool),
@@ -298,6 +324,9 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		HealthReport: s.healthReport,
 		ProjectionStatus: func(ctx context.Context) (any, error) {
 			return projections.Status(ctx, pool, store, s.ReadModels)
+		},
+		EraseCustomer: func(ctx context.Context, email, reason string) (any, error) {
+			return s.EraseCustomer(ctx, email, reason, app.Admin.String())
 		},
 	})
 	if err != nil {
@@ -358,7 +387,7 @@ func (s *Service) Run(ctx context.Context) error {
 		func(ctx context.Context) { keepTidy(ctx, s.Credentials) },
 	}
 	if len(s.cfg.AnchorKey) > 0 {
-		anchorer, err := anchor.New(anchor.Config{Store: s.Store, PrivateKey: s.cfg.AnchorKey, Interval: s.cfg.AnchorInterval, Logger: s.log})
+		anchorer, err := anchor.New(anchor.Config{Store: privacy.Unwrap(s.Store), PrivateKey: s.cfg.AnchorKey, Interval: s.cfg.AnchorInterval, Logger: s.log})
 		if err != nil {
 			return err
 		}
@@ -467,7 +496,7 @@ func (s *Service) Metrics() *prometheus.Registry {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	if pg, ok := s.Store.(*pgstore.Store); ok {
+	if pg, ok := privacy.Unwrap(s.Store).(*pgstore.Store); ok {
 		metrics.MustRegister(pg.HorizonCollector())
 	}
 	return metrics
@@ -498,7 +527,7 @@ const HeldBackAfter = time.Second
 // HeldBackAfter or longer) and, when some transaction holds events back that long, a sentence
 // ("summary") and the whole report ("horizon").
 func (s *Service) healthReport(ctx context.Context) (map[string]any, error) {
-	pg, ok := s.Store.(*pgstore.Store)
+	pg, ok := privacy.Unwrap(s.Store).(*pgstore.Store)
 	if !ok {
 		return nil, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/erasure"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/domain/routing"
@@ -92,6 +93,13 @@ var kinds = []streamKind{
 			return uuid.Nil, false
 		}
 		return s.CompanyID, true
+	}},
+	{erasure.StreamPrefix, erasure.Codec(), func() admitter { return new(erasure.Erasure) }, func(e eventlog.Event) (uuid.UUID, bool) {
+		s, ok := e.(*erasure.CustomerErased)
+		if !ok {
+			return uuid.Nil, false
+		}
+		return s.ErasureID, true
 	}},
 }
 

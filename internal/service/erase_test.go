@@ -1,0 +1,271 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/erasure"
+	"github.com/helpstream/helpstream/domain/eventlog"
+	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/internal/app"
+	"github.com/helpstream/helpstream/internal/privacy"
+	"github.com/helpstream/helpstream/internal/service"
+	"github.com/helpstream/helpstream/internal/service/servicetest"
+	"github.com/helpstream/helpstream/internal/verify"
+	"github.com/helpstream/helpstream/projections"
+)
+
+// customer is one person whose data the test follows.
+type customer struct {
+	name, email, ip, phrase, note, fileName string
+	fileBody                                []byte
+	request                                 uuid.UUID
+	file                                    uuid.UUID
+}
+
+// TestEraseCustomer writes two customers' requests with a master key, erases one, and checks
+// that nothing of that one remains in any table of the database or in the files directory
+// after every read model was rebuilt from the start of the log, while the other's data is
+// intact; and that the log verifies before and after, without a key.
+func TestEraseCustomer(t *testing.T) {
+	master, err := privacy.NewMasterKeyText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := servicetest.New(t, func(c *service.Config) { c.MasterKey = master })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	admin := app.Meta{Actor: app.Admin, CorrelationID: "erase-test"}
+	company, portal, tech := uuid.New(), uuid.New(), uuid.New()
+	must := func(_ app.Result, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(svc.App.CreateCompany(ctx, admin, app.CreateCompany{CompanyID: company, Name: "Initech"}))
+	must(svc.App.CreatePortal(ctx, admin, app.CreatePortal{CompanyID: company, PortalID: portal, Name: "Initech Help"}))
+	must(svc.Accounts.RegisterTechnicianWithPassword(ctx, admin, app.RegisterTechnician{TechnicianID: tech, Name: "Dana Scully", Email: "dana@example.com"}, "correct horse"))
+	must(svc.App.GrantAccess(ctx, admin, app.GrantAccess{TechnicianID: tech, CompanyID: company}))
+	techMeta := app.Meta{Actor: app.Actor{Kind: "technician", ID: tech}}
+	must(svc.App.SetAvailability(ctx, techMeta, app.SetAvailability{TechnicianID: tech, Availability: directory.Available}))
+
+	ada := &customer{name: "Ada Lovelace", email: "Ada.Lovelace@example.com", ip: "192.0.2.77", phrase: "purple elephants sing at dawn",
+		note: "calls herself countess of analytics", fileName: "lovelace-engine-notes.txt", fileBody: []byte("bernoulli numbers by Ada Lovelace")}
+	bob := &customer{name: "Bob Keeper", email: "bob.keeper@example.net", ip: "198.51.100.23", phrase: "green giraffes dance at noon",
+		note: "prefers phone calls on tuesdays", fileName: "keeper-invoice.txt", fileBody: []byte("invoice for Bob Keeper")}
+	for _, c := range []*customer{ada, bob} {
+		c.request, c.file = uuid.New(), uuid.New()
+		customerMeta := app.Meta{Actor: app.Actor{Kind: "customer", ID: c.request}}
+		must(svc.App.SubmitRequest(ctx, customerMeta, app.SubmitRequest{RequestID: c.request, PortalID: portal, CompanyID: company,
+			Customer: request.Customer{Name: c.name, Email: c.email}, Description: "Printer trouble",
+			Source: request.Source{IP: c.ip, Platform: request.Windows, OS: "Windows", OSVersion: "11", Browser: "Edge"}}))
+		must(svc.App.AssignToMe(ctx, techMeta, c.request))
+		must(svc.App.JoinChat(ctx, techMeta, c.request))
+		must(svc.App.SendCustomerMessage(ctx, customerMeta, c.request, uuid.New(), c.phrase))
+		must(svc.App.SendTechnicianMessage(ctx, techMeta, c.request, uuid.New(), "On it."))
+		must(svc.App.AddNote(ctx, techMeta, c.request, uuid.New(), c.note))
+		must(svc.App.ShareCustomerFile(ctx, customerMeta, app.Upload{RequestID: c.request, FileID: c.file, Name: c.fileName, Content: bytes.NewReader(c.fileBody)}))
+	}
+	waitProjected(t, svc)
+
+	secrets := func(c *customer) []string {
+		return []string{c.name, strings.ToLower(c.email), c.email, c.ip, c.phrase, c.note, c.fileName, string(c.fileBody)}
+	}
+	// Sealed at rest: the log's table holds none of it, while the read models show it.
+	for _, s := range secrets(ada) {
+		if found := scanDatabase(t, svc, s); len(found) == 0 && s != string(ada.fileBody) {
+			t.Fatalf("before the erasure, %q is in no table: the scan finds nothing", s)
+		} else if hit := inLogTable(found); hit != "" {
+			t.Errorf("%q is in the event log's table in clear: %s", s, hit)
+		}
+	}
+	details, err := svc.Store.ReadStream(ctx, request.Stream(ada.request), 0, eventlog.ReadOptions{})
+	if err != nil || len(details) == 0 || !bytes.Contains(details[0].Data, []byte(ada.name)) {
+		t.Fatalf("the reader does not open the submission: %v %s", err, details[0].Data)
+	}
+	verifyLog(t, svc)
+
+	if _, err := svc.EraseCustomer(ctx, "nobody@example.com", "asked", "admin"); !errors.Is(err, privacy.ErrNoSuchCustomer) {
+		t.Fatalf("erasing an unknown customer: %v", err)
+	}
+	if _, err := svc.EraseCustomer(ctx, ada.email, "", "admin"); !errors.Is(err, erasure.ErrNoReason) {
+		t.Fatalf("erasing without a reason: %v", err)
+	}
+	x, err := svc.EraseCustomer(ctx, "  "+strings.ToUpper(ada.email)+" ", "GDPR art. 17 request #12", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(x.Requests) != 1 || x.Requests[0] != ada.request || x.FilesDeleted != 1 || len(x.Rebuilt) != len(svc.ReadModels) {
+		t.Fatalf("erasure: %+v", x)
+	}
+	if _, err := svc.EraseCustomer(ctx, ada.email, "again", "admin"); !errors.Is(err, privacy.ErrNoSuchCustomer) {
+		t.Fatalf("erasing twice: %v", err)
+	}
+	waitProjected(t, svc)
+
+	for _, s := range secrets(ada) {
+		if found := scanDatabase(t, svc, s); len(found) > 0 {
+			t.Errorf("after the erasure, %q is still in %s", s, strings.Join(found, ", "))
+		}
+		if found := scanFiles(t, svc.Files.Dir(), s); len(found) > 0 {
+			t.Errorf("after the erasure, %q is still in the files %s", s, strings.Join(found, ", "))
+		}
+	}
+	for _, s := range []string{bob.name, bob.phrase, bob.note, bob.fileName} {
+		if found := scanDatabase(t, svc, s); len(found) == 0 {
+			t.Errorf("the other customer's %q is gone from every table", s)
+		}
+	}
+	if found := scanFiles(t, svc.Files.Dir(), string(bob.fileBody)); len(found) != 1 {
+		t.Errorf("the other customer's file: found in %v", found)
+	}
+
+	// Timings, states and counts stay; the personal fields read as erased.
+	events, err := svc.Store.ReadStream(ctx, request.Stream(ada.request), 0, eventlog.ReadOptions{})
+	if err != nil || len(events) != 7 {
+		t.Fatalf("the erased request's stream: %v, %d events", err, len(events))
+	}
+	submitted, err := request.Codec().Decode(events[0].Type, events[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := submitted.(*request.Submitted); s.Customer.Name != privacy.Erased || s.Customer.Email != privacy.Erased || s.Source.IP != privacy.Erased || s.Description != "Printer trouble" {
+		t.Errorf("the erased submission reads %+v", s)
+	}
+	d, err := svc.Queries.RequestDetails(ctx, app.Viewer{TechnicianID: tech}, ada.request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Customer.Name != privacy.Erased || d.Customer.Email != privacy.Erased || d.Status != request.StatusActive {
+		t.Errorf("the details after the erasure: customer %+v, status %q", d.Customer, d.Status)
+	}
+	report := verifyLog(t, svc)
+	if report.Unfolded[erasure.StreamPrefix] != 0 {
+		t.Errorf("the audit does not fold the erasure stream: %+v", report.Unfolded)
+	}
+
+	// The erased customer's open request goes on: what is written now is erased at once.
+	must(svc.App.SendCustomerMessage(ctx, app.Meta{Actor: app.Actor{Kind: "customer", ID: ada.request}}, ada.request, uuid.New(), "one more purple thing"))
+	waitProjected(t, svc)
+	if found := scanDatabase(t, svc, "one more purple thing"); len(found) > 0 {
+		t.Errorf("a message after the erasure is kept in %v", found)
+	}
+	verifyLog(t, svc)
+}
+
+func waitProjected(t *testing.T, svc *service.Service) {
+	t.Helper()
+	names := make([]string, 0, len(svc.ReadModels))
+	for _, p := range svc.ReadModels {
+		names = append(names, p.Name())
+	}
+	ok, err := projections.WaitFor(context.Background(), svc.Pool, names, svc.App.Written(), 30*time.Second)
+	if err != nil || !ok {
+		t.Fatalf("the read models did not catch up: %v", err)
+	}
+}
+
+func verifyLog(t *testing.T, svc *service.Service) verify.Report {
+	t.Helper()
+	report, err := verify.Log(context.Background(), verify.Config{Store: privacy.Unwrap(svc.Store)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !report.OK() {
+		t.Fatalf("audit verify: %+v", report.Findings)
+	}
+	return report
+}
+
+// scanDatabase returns "table.column" for every column of the database's own tables whose
+// text form holds s (case-insensitively for text; exactly for bytes).
+func scanDatabase(t *testing.T, svc *service.Service, s string) []string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := svc.Pool.Query(ctx, `SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns
+		WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_schema NOT LIKE 'pg_toast%'
+		  AND data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'bytea', 'ARRAY', 'USER-DEFINED')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type column struct{ schema, table, name, typ string }
+	columns, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (column, error) {
+		var c column
+		return c, r.Scan(&c.schema, &c.table, &c.name, &c.typ)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(columns) < 20 {
+		t.Fatalf("the scan sees only %d columns", len(columns))
+	}
+	var found []string
+	for _, c := range columns {
+		ref := pgx.Identifier{c.schema, c.table}.Sanitize() + "." + pgx.Identifier{c.name}.Sanitize()
+		query := `SELECT count(*) FROM ` + pgx.Identifier{c.schema, c.table}.Sanitize() + ` WHERE strpos(lower(` + ref + `::text), lower($1)) > 0`
+		if c.typ == "bytea" {
+			query = `SELECT count(*) FROM ` + pgx.Identifier{c.schema, c.table}.Sanitize() + ` WHERE position(convert_to($1, 'UTF8') in ` + ref + `) > 0`
+		}
+		var n int
+		if err := svc.Pool.QueryRow(ctx, query, s).Scan(&n); err != nil {
+			t.Fatalf("scan %s: %v", ref, err)
+		}
+		if n > 0 {
+			found = append(found, c.schema+"."+c.table+"."+c.name)
+		}
+	}
+	return found
+}
+
+// inLogTable returns the first of found that is the event log's own table, "" if none.
+func inLogTable(found []string) string {
+	for _, f := range found {
+		if strings.HasPrefix(f, "public.events.") {
+			return f
+		}
+	}
+	return ""
+}
+
+// scanFiles returns the files under dir whose bytes or name hold s.
+func scanFiles(t *testing.T, dir, s string) []string {
+	t.Helper()
+	var found []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.Contains(strings.ToLower(path), strings.ToLower(s)) {
+			found = append(found, path)
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(bytes.ToLower(b), bytes.ToLower([]byte(s))) {
+			found = append(found, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
