@@ -77,13 +77,16 @@ func openLogAsStored(ctx context.Context, f projectionFlags) (*pgxpool.Pool, eve
 	return service.OpenStores(ctx, *f.databaseURL, *f.eventStore, service.WorkerPoolSize())
 }
 
+// storeOpener opens the read models' database and the event store.
+type storeOpener func(context.Context, projectionFlags) (*pgxpool.Pool, eventlog.Store, func(), error)
+
 // openReadModels selects the read models named (all when none is), as selectReadModels, and
-// opens their database and the event store, as openProjectionStores.
-func openReadModels(ctx context.Context, f projectionFlags, names []string) (selected []projections.Projection, pool *pgxpool.Pool, store eventlog.Store, closeStores func(), err error) {
+// opens their database and the event store with open.
+func openReadModels(ctx context.Context, f projectionFlags, names []string, open storeOpener) (selected []projections.Projection, pool *pgxpool.Pool, store eventlog.Store, closeStores func(), err error) {
 	if selected, err = selectReadModels(names); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	if pool, store, closeStores, err = openProjectionStores(ctx, f); err != nil {
+	if pool, store, closeStores, err = open(ctx, f); err != nil {
 		return nil, nil, nil, nil, err
 	}
 	return selected, pool, store, closeStores, nil
@@ -184,7 +187,8 @@ func runProjectionsStatus(ctx context.Context, args []string, out io.Writer) err
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	selected, pool, store, closeStores, err := openReadModels(ctx, stores, fs.Args())
+	// Positions and parked events' IDs: no personal field is read, no master key is needed.
+	selected, pool, store, closeStores, err := openReadModels(ctx, stores, fs.Args(), openLogAsStored)
 	if err != nil {
 		return err
 	}
@@ -282,7 +286,7 @@ func runProjectionsRetry(ctx context.Context, args []string, out io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("projections retry: unexpected arguments %q (name a read model with --projection)", fs.Args())
 	}
-	selected, pool, store, closeStores, err := openReadModels(ctx, stores, only)
+	selected, pool, store, closeStores, err := openReadModels(ctx, stores, only, openProjectionStores)
 	if err != nil {
 		return err
 	}

@@ -310,3 +310,48 @@ func (k *Keys) CustomerRequests(ctx context.Context, email string) (Destroyed, e
 	}
 	return d, nil
 }
+
+// DestroyKey erases key id for erasure, as Destroy does for an address: the retention
+// manager's way, which knows customers by their key. It reports whether this erasure holds the
+// key now: true when it destroyed it, or had destroyed it before (a retried erasure goes on
+// with the rest of its work); false when the key was destroyed by another erasure.
+func (k *Keys) DestroyKey(ctx context.Context, id, erasure uuid.UUID) (Destroyed, bool, error) {
+	d := Destroyed{KeyID: id}
+	ours := false
+	err := pgx.BeginFunc(ctx, k.pool, func(tx pgx.Tx) error {
+		var by *uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT erasure_id FROM customer_keys WHERE key_id = $1 FOR UPDATE`, id).Scan(&by)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("privacy: no key %s", id)
+		}
+		if err != nil {
+			return fmt.Errorf("privacy: read key %s: %w", id, err)
+		}
+		switch {
+		case by == nil:
+			if _, err := tx.Exec(ctx, `UPDATE customer_keys SET wrapped = NULL, email_mac = NULL, erased_at = now(), erasure_id = $2
+				WHERE key_id = $1`, id, erasure); err != nil {
+				return fmt.Errorf("privacy: destroy key %s: %w", id, err)
+			}
+		case *by != erasure:
+			return nil
+		}
+		ours = true
+		rows, err := tx.Query(ctx, `SELECT request_id FROM request_keys WHERE key_id = $1 ORDER BY request_id`, id)
+		if err != nil {
+			return fmt.Errorf("privacy: list the customer's requests: %w", err)
+		}
+		d.Requests, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return fmt.Errorf("privacy: list the customer's requests: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Destroyed{}, false, err
+	}
+	k.mu.Lock()
+	k.keys[id] = cachedKey{fetchedAt: k.now()}
+	k.mu.Unlock()
+	return d, ours, nil
+}

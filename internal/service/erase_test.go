@@ -4,15 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/helpstream/helpstream/adapters/stream"
+	"github.com/helpstream/helpstream/adapters/stream/streamtest"
 
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/erasure"
@@ -92,6 +98,16 @@ func TestEraseCustomer(t *testing.T) {
 			t.Errorf("%q is in the event log's table in clear: %s", s, hit)
 		}
 	}
+	// The files' bytes are sealed too: none of them is in the files directory in the clear,
+	// and each downloads as it was shared.
+	for _, c := range []*customer{ada, bob} {
+		if found := scanFiles(t, svc.Files.Dir(), string(c.fileBody)); len(found) > 0 {
+			t.Errorf("%s's file is in the clear in %v", c.name, found)
+		}
+		if got := download(t, svc, tech, c); !bytes.Equal(got, c.fileBody) {
+			t.Errorf("%s's file downloads as %q", c.name, got)
+		}
+	}
 	details, err := svc.Store.ReadStream(ctx, request.Stream(ada.request), 0, eventlog.ReadOptions{})
 	if err != nil || len(details) == 0 || !bytes.Contains(details[0].Data, []byte(ada.name)) {
 		t.Fatalf("the reader does not open the submission: %v %s", err, details[0].Data)
@@ -129,8 +145,11 @@ func TestEraseCustomer(t *testing.T) {
 			t.Errorf("the other customer's %q is gone from every table", s)
 		}
 	}
-	if found := scanFiles(t, svc.Files.Dir(), string(bob.fileBody)); len(found) != 1 {
-		t.Errorf("the other customer's file: found in %v", found)
+	if got := download(t, svc, tech, bob); !bytes.Equal(got, bob.fileBody) {
+		t.Errorf("the other customer's file reads %q after the erasure", got)
+	}
+	if _, err := svc.Queries.OpenFile(ctx, app.Viewer{TechnicianID: tech}, ada.request, ada.file); !errors.Is(err, app.ErrNotFound) {
+		t.Errorf("the erased customer's file: %v, want not found", err)
 	}
 
 	// Timings, states and counts stay; the personal fields read as erased.
@@ -156,6 +175,21 @@ func TestEraseCustomer(t *testing.T) {
 	if report.Unfolded[erasure.StreamPrefix] != 0 {
 		t.Errorf("the audit does not fold the erasure stream: %+v", report.Unfolded)
 	}
+
+	// A stream forwarder started after the erasure replays the whole log to the broker (NATS
+	// JetStream): none of its messages carries the erased customer's data.
+	forwardEverything(t, svc, func(payloads []byte) {
+		for _, s := range secrets(ada) {
+			if bytes.Contains(bytes.ToLower(payloads), bytes.ToLower([]byte(s))) {
+				t.Errorf("a message published after the erasure carries %q", s)
+			}
+		}
+		for _, s := range []string{bob.name, bob.phrase, bob.note, bob.fileName} {
+			if !bytes.Contains(payloads, []byte(s)) {
+				t.Errorf("the other customer's %q is in no message", s)
+			}
+		}
+	})
 
 	// The erased customer's open request goes on: what is written now is erased at once.
 	must(svc.App.SendCustomerMessage(ctx, app.Meta{Actor: app.Actor{Kind: "customer", ID: ada.request}}, ada.request, uuid.New(), "one more purple thing"))
@@ -268,4 +302,74 @@ func scanFiles(t *testing.T, dir, s string) []string {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// forwardEverything forwards the whole log through a stream forwarder of a new name to a new
+// topic of the machine's NATS JetStream, receives every message, and hands check their
+// payloads and metadata, joined.
+func forwardEverything(t *testing.T, svc *service.Service, check func(payloads []byte)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	natsURL := os.Getenv("HELPSTREAM_TEST_NATS_URL")
+	if natsURL == "" {
+		natsURL = "nats://127.0.0.1:4222"
+	}
+	topic := "helpstream_erasure_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	if err := stream.EnsureNATSTopic(ctx, natsURL, topic); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { streamtest.DeleteNATSTopic(t, natsURL, topic) })
+	publisher, err := stream.NewNATSPublisher(natsURL, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer publisher.Close()
+	all, err := svc.Store.ReadAll(ctx, eventlog.Position{}, eventlog.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	messages := streamtest.Subscribe(t, ctx, topic, func() (message.Subscriber, error) {
+		return stream.NewNATSSubscriber(natsURL, "erasure-test", slog.New(slog.DiscardHandler))
+	})
+	forwarder, err := stream.NewForwarder(stream.Config{Name: "erasure-" + uuid.NewString()[:8], Topic: topic, Pool: svc.Pool,
+		Store: svc.Store, Publisher: publisher, LeaderRetry: 100 * time.Millisecond, RetryDelay: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = forwarder.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	var payloads bytes.Buffer
+	seen := map[string]bool{}
+	for len(seen) < len(all) {
+		select {
+		case m := <-messages:
+			m.Ack()
+			seen[m.UUID] = true
+			payloads.Write(m.Payload)
+			for k, v := range m.Metadata {
+				payloads.WriteString(k + "=" + v + "\n")
+			}
+		case <-ctx.Done():
+			t.Fatalf("received %d of the log's %d events from the broker", len(seen), len(all))
+		}
+	}
+	check(payloads.Bytes())
+}
+
+// download reads c's shared file as the technician does.
+func download(t *testing.T, svc *service.Service, tech uuid.UUID, c *customer) []byte {
+	t.Helper()
+	f, err := svc.Queries.OpenFile(context.Background(), app.Viewer{TechnicianID: tech}, c.request, c.file)
+	if err != nil {
+		t.Fatalf("download %s's file: %v", c.name, err)
+	}
+	defer f.Content.Close()
+	b, err := io.ReadAll(f.Content)
+	if err != nil {
+		t.Fatalf("read %s's file: %v", c.name, err)
+	}
+	return b
 }

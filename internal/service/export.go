@@ -100,7 +100,7 @@ func (s *Service) ExportCustomer(ctx context.Context, email string, w io.Writer)
 
 // exportFile copies one stored file into the archive under name.
 func (s *Service) exportFile(ctx context.Context, archive *zip.Writer, name string, requestID, fileID uuid.UUID) error {
-	content, err := s.Files.Open(ctx, requestID, fileID)
+	content, err := s.openFiles.Open(ctx, requestID, fileID)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}

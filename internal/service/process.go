@@ -12,6 +12,9 @@ import (
 // application's commands. Each one added here is led by one server of those on the database.
 func (s *Service) processManagers() []subscriber.Consumer {
 	managers := []subscriber.Consumer{s.serviceLevels}
+	if s.retention != nil {
+		managers = append(managers, s.retention)
+	}
 	if m := s.routingManager(); m != nil {
 		managers = append(managers, m)
 	}

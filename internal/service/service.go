@@ -37,6 +37,7 @@ import (
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/asof"
 	"github.com/helpstream/helpstream/internal/privacy"
+	"github.com/helpstream/helpstream/internal/retention"
 	"github.com/helpstream/helpstream/internal/routing"
 	"github.com/helpstream/helpstream/internal/servicelevel"
 	"github.com/helpstream/helpstream/internal/subscriber"
@@ -152,6 +153,10 @@ type Config struct {
 	// ran out (issue 16); servicelevel.DefaultTickEvery when zero.
 	ServiceLevelTick time.Duration
 
+	// RetentionTick is how often the retention process manager erases the customers whose
+	// retention ran out (issue 17); retention.DefaultTickEvery when zero.
+	RetentionTick time.Duration
+
 	// MasterKey is standard base64 of the 32 bytes that wrap the customers' data keys (issue
 	// 17): the personal fields of request events are sealed at append with their customer's
 	// key and opened on read; erasing a customer destroys the key. Empty: nothing is sealed.
@@ -210,6 +215,11 @@ type Service struct {
 	presenceRelay *presencerelay.Relay
 	// serviceLevels is the service-level process manager (processManagers).
 	serviceLevels *servicelevel.Manager
+	// openFiles is Files as the application reads and writes them: sealed under the
+	// customers' keys with a master key (privacy.Files), Files itself without one.
+	openFiles app.FileStore
+	// retention is the retention process manager (processManagers); nil without a master key.
+	retention *retention.Manager
 
 	// Keys are the customers' data keys (issue 17); nil without a master key. Store then reads
 	// through privacy.Reader: privacy.Unwrap(Store) is the log as stored.
@@ -272,16 +282,17 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 		return nil, err
 	}
 	var protect func(context.Context, string, []eventlog.EventData) error
+	var appFiles app.FileStore = files
 	if keys != nil {
-		protect = privacy.NewProtector(keys).Protect
+		protect, appFiles = privacy.NewProtector(keys).Protect, privacy.NewFiles(files, keys)
 	}
-	s := &Service{Keys: keys, Pool: pool, Store: store, Credentials: credentials.New(pool), Webhooks: secrets.NewWebhooks(pool), Files: files, ReadModels: ReadModels(), cfg: cfg, log: cfg.Logger, runtime: newRuntimeMetrics()}
+	s := &Service{Keys: keys, Pool: pool, Store: store, Credentials: credentials.New(pool), Webhooks: secrets.NewWebhooks(pool), Files: files, openFiles: appFiles, ReadModels: ReadModels(), cfg: cfg, log: cfg.Logger, runtime: newRuntimeMetrics()}
 	names := make([]string, 0, len(s.ReadModels))
 	for _, p := range s.ReadModels {
 		names = append(names, p.Name())
 	}
 	s.App, err = app.New(app.Config{
-		Store: store, Files: files, MaxFileSize: cfg.MaxFileSize, ScreenSharing: cfg.ScreenSharing,
+		Store: store, Files: appFiles, MaxFileSize: cfg.MaxFileSize, ScreenSharing: cfg.ScreenSharing,
 		CachedStreams: cfg.CachedStreams, CachedBytes: cfg.CachedBytes, ConflictWait: cfg.ConflictWait,
 		Protect:        protect,
 		RequestList:    readmodels.NewRequestList(pool),
@@ -312,6 +323,12 @@ func Assemble(cfg Config, pool *pgxpool.Pool, store eventlog.Store) (*Service, e
 	s.serviceLevels, err = servicelevel.New(servicelevel.Config{Pool: pool, App: s.App, TickEvery: cfg.ServiceLevelTick, Logger: s.log})
 	if err != nil {
 		return nil, err
+	}
+	if keys != nil {
+		s.retention, err = retention.New(retention.Config{Pool: pool, Erase: s.eraseForRetention, TickEvery: cfg.RetentionTick, Logger: s.log})
+		if err != nil {
+			return nil, err
+		}
 	}
 	s.Accounts = app.NewAccounts(s.App, s.Credentials, 0)
 	if cfg.AuthCache != 0 {
