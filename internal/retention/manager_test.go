@@ -226,7 +226,9 @@ func TestRetentionErasesCustomersWhoseDataRanOut(t *testing.T) {
 		t.Fatal("Bob is erased 29 days after his last request closed")
 	}
 	ahead.Store(int64(31 * 24 * time.Hour))
-	waitUntil(t, "Bob is erased", func() bool { return w.customerName(bobOpen) == privacy.Erased && w.customerName(bobClosed) == privacy.Erased })
+	waitUntil(t, "Bob is erased", func() bool {
+		return w.customerName(bobOpen) == privacy.Erased && w.customerName(bobClosed) == privacy.Erased
+	})
 	time.Sleep(500 * time.Millisecond)
 	if n := len(w.erasures()); n != 2 {
 		t.Fatalf("%d erasures, want Ada's and Bob's", n)
