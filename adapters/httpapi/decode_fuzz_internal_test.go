@@ -48,6 +48,7 @@ var bodyDecoders = []bodyDecoder{
 	decoderOf[auditorAccessBody](),
 	decoderOf[routingBody](),
 	decoderOf[serviceLevelsBody](),
+	decoderOf[retentionBody](),
 }
 
 // FuzzDecodeBody decodes any bytes, sent with any Content-Type, as the JSON body of the route
@@ -73,6 +74,7 @@ func FuzzDecodeBody(f *testing.F) {
 		{"application/json", `{"name":"Ann","email":"ann@example.com","password":"audit horse"}`},
 		{"application/json", `{"all_companies":true}`},
 		{"application/json", `{"assign_seconds":900,"business_hours":[{"day":"mon","from":"09:00","to":"17:00"}]}`},
+		{"application/json", `{"erase_after_days":30}`},
 		{"", `{"body":"\u0000"}`},
 		{"text/plain", `{"body":"x"}`},
 		{"application/json", `{"body":"x"} {"body":"y"}`},

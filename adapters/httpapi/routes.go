@@ -84,6 +84,8 @@ func (a *API) routes() {
 	a.handle("PUT /api/v1/admin/companies/{companyID}/routing", a.admin(a.setRoutingPolicy))
 	a.handle("GET /api/v1/admin/companies/{companyID}/service-levels", a.admin(byPathID("companyID", a.serviceLevels)))
 	a.handle("PUT /api/v1/admin/companies/{companyID}/service-levels", a.admin(a.setServiceLevels))
+	a.handle("GET /api/v1/admin/companies/{companyID}/retention", a.admin(byPathID("companyID", a.retention)))
+	a.handle("PUT /api/v1/admin/companies/{companyID}/retention", a.admin(a.setRetention))
 
 	// Auditor side.
 	a.handle("GET /api/v1/audit/access-log", a.auditor(a.accessLog))

@@ -13,6 +13,7 @@ import (
 	"github.com/helpstream/helpstream/domain/erasure"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/retention"
 	"github.com/helpstream/helpstream/domain/routing"
 	"github.com/helpstream/helpstream/domain/servicelevel"
 	"github.com/helpstream/helpstream/domain/text"
@@ -148,4 +149,5 @@ var sentinels = []struct {
 	{http.StatusNotFound, "not_found", "", []error{erasure.ErrUnknownCustomer}},
 	{http.StatusConflict, "not_encrypted", "", []error{erasure.ErrNotEncrypted}},
 	{http.StatusUnprocessableEntity, "invalid", "", []error{erasure.ErrNoReason, erasure.ErrReasonTooLong, erasure.ErrInvalidReason}},
+	{http.StatusUnprocessableEntity, "invalid", "", []error{retention.ErrInvalidDays, retention.ErrMissingCompany}},
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/helpstream/helpstream/adapters/httpserver"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/retention"
 	"github.com/helpstream/helpstream/internal/app"
 )
 
@@ -39,6 +40,7 @@ func TestClassify(t *testing.T) {
 		{"bad credentials", app.ErrBadCredentials, http.StatusUnauthorized, "unauthorized", true},
 		{"an auditor's command", fmt.Errorf("assign: %w", app.ErrReadOnly), http.StatusForbidden, "forbidden", true},
 		{"an auditor's grant of nothing", app.ErrInvalidGrant, http.StatusUnprocessableEntity, "invalid", true},
+		{"retention out of range", fmt.Errorf("set retention: %w", retention.ErrInvalidDays), http.StatusUnprocessableEntity, "invalid", true},
 		{"upload cut", app.ErrUploadCut, http.StatusBadRequest, "body_unreadable", true},
 		{"read models not built", fmt.Errorf("list: %w", app.ErrReadModelNotReady), http.StatusServiceUnavailable, "unavailable", true},
 		{"no read model", fmt.Errorf("list: %w", app.ErrNoReadModel), http.StatusInternalServerError, "internal", false},

@@ -12,6 +12,7 @@ import (
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/eventlog/codectest"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/retention"
 	"github.com/helpstream/helpstream/domain/servicelevel"
 )
 
@@ -28,6 +29,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	}{
 		{"request", request.Codec(), codectest.RequestSamples(), 18, []string{"request."}},
 		{"service levels", servicelevel.Codec(), codectest.ServiceLevelSamples(), 1, []string{"servicelevel."}},
+		{"retention", retention.Codec(), codectest.RetentionSamples(), 1, []string{"retention."}},
 		{"directory", directory.Codec(), codectest.DirectorySamples(), 12, []string{"company.", "technician.", "auditor."}},
 	}
 	for _, c := range codecs {

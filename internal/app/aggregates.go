@@ -11,6 +11,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/retention"
 	"github.com/helpstream/helpstream/domain/routing"
 	"github.com/helpstream/helpstream/domain/servicelevel"
 )
@@ -115,6 +116,12 @@ func policyKind() *aggregateKind[*routing.Policy] {
 func serviceLevelKind() *aggregateKind[*servicelevel.Policy] {
 	return newAggregateKind("service levels", servicelevel.Codec(), servicelevel.Stream, servicelevel.FromHistory, func(p *servicelevel.Policy) int {
 		return 160 + 24*len(p.Hours().Openings())
+	})
+}
+
+func retentionKind() *aggregateKind[*retention.Policy] {
+	return newAggregateKind("retention", retention.Codec(), retention.Stream, retention.FromHistory, func(*retention.Policy) int {
+		return 96 // a company ID and a number of days, whatever was set
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/retention"
 	"github.com/helpstream/helpstream/domain/routing"
 	"github.com/helpstream/helpstream/domain/servicelevel"
 )
@@ -22,9 +23,11 @@ type streamReader struct {
 	policies    *aggregateKind[*routing.Policy]
 	// serviceLevels are the companies' service levels (servicelevel-<company ID>).
 	serviceLevels *aggregateKind[*servicelevel.Policy]
+	// retentions are the companies' retention of personal data (retention-<company ID>).
+	retentions *aggregateKind[*retention.Policy]
 }
 
 func newStreamReader(store eventlog.Store) streamReader {
 	return streamReader{store: store, requests: requestKind(), companies: companyKind(), technicians: technicianKind(), auditors: auditorKind(),
-		policies: policyKind(), serviceLevels: serviceLevelKind()}
+		policies: policyKind(), serviceLevels: serviceLevelKind(), retentions: retentionKind()}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/helpstream/helpstream/domain/erasure"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/retention"
 	"github.com/helpstream/helpstream/domain/routing"
 	"github.com/helpstream/helpstream/domain/servicelevel"
 	"github.com/helpstream/helpstream/internal/anchor"
@@ -89,6 +90,13 @@ var kinds = []streamKind{
 	}},
 	{servicelevel.StreamPrefix, servicelevel.Codec(), func() admitter { return new(servicelevel.Policy) }, func(e eventlog.Event) (uuid.UUID, bool) {
 		s, ok := e.(*servicelevel.TargetsSet)
+		if !ok {
+			return uuid.Nil, false
+		}
+		return s.CompanyID, true
+	}},
+	{retention.StreamPrefix, retention.Codec(), func() admitter { return new(retention.Policy) }, func(e eventlog.Event) (uuid.UUID, bool) {
+		s, ok := e.(*retention.PolicySet)
 		if !ok {
 			return uuid.Nil, false
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/helpstream/helpstream/domain/directory"
 	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
+	"github.com/helpstream/helpstream/domain/retention"
 	"github.com/helpstream/helpstream/domain/servicelevel"
 )
 
@@ -58,6 +59,14 @@ func ServiceLevelSamples() []eventlog.Event {
 	return []eventlog.Event{
 		&servicelevel.TargetsSet{CompanyID: id1, AssignSeconds: 900, ResolutionSeconds: 28800,
 			BusinessHours: []servicelevel.OpeningData{{Day: "mon", From: "09:00", To: "17:00"}, {Day: "sun", From: "00:00", To: "24:00"}}},
+	}
+}
+
+// RetentionSamples is one filled-in example of every retention event.
+func RetentionSamples() []eventlog.Event {
+	id1, _, _ := sampleIDs()
+	return []eventlog.Event{
+		&retention.PolicySet{CompanyID: id1, EraseAfterDays: 30},
 	}
 }
 
