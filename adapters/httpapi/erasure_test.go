@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -34,8 +35,11 @@ func TestEraseCustomerRoute(t *testing.T) {
 	customer.upload(t, custPath(id, "files"), "lovelace-notes.txt", []byte("notes of Ada")).want(t, http.StatusCreated).decode(t, &up)
 	tech.get(t, reqPath(id, "files", up.ID.String())).want(t, http.StatusOK)
 
-	if found := columnsHolding(t, e.pool, "Ada Customer"); len(found) == 0 {
-		t.Fatal("before the erasure the scan finds the customer's name nowhere")
+	// The read models project the submission on their own time: wait for them.
+	for deadline := time.Now().Add(15 * time.Second); len(columnsHolding(t, e.pool, "Ada Customer")) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("before the erasure the scan finds the customer's name nowhere")
+		}
 	}
 	const route = "/api/v1/admin/customers/erase"
 	e.anonymous().post(t, route, map[string]any{"email": "ada@example.com", "reason": "asked"}).wantErr(t, http.StatusUnauthorized, "unauthorized")

@@ -373,3 +373,85 @@ func download(t *testing.T, svc *service.Service, tech uuid.UUID, c *customer) [
 	}
 	return b
 }
+
+// An erasure by key (the retention manager's) is idempotent per erasure ID: one that died
+// after destroying the key is finished by its retry, files and event included, and a retry
+// after it finished writes nothing; another erasure of a key destroyed already is skipped.
+func TestEraseKeysIsIdempotent(t *testing.T) {
+	master, err := privacy.NewMasterKeyText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := servicetest.New(t, func(c *service.Config) { c.MasterKey = master })
+	ctx := context.Background()
+	admin := app.Meta{Actor: app.Admin}
+	company, portal, req, file, tech := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	techMeta := app.Meta{Actor: app.Actor{Kind: "technician", ID: tech}}
+	for _, step := range []func() (app.Result, error){
+		func() (app.Result, error) {
+			return svc.App.CreateCompany(ctx, admin, app.CreateCompany{CompanyID: company, Name: "Initech"})
+		},
+		func() (app.Result, error) {
+			return svc.App.CreatePortal(ctx, admin, app.CreatePortal{CompanyID: company, PortalID: portal, Name: "Help"})
+		},
+		func() (app.Result, error) {
+			return svc.App.SubmitRequest(ctx, app.Meta{Actor: app.Actor{Kind: "customer", ID: req}}, app.SubmitRequest{RequestID: req, PortalID: portal,
+				CompanyID: company, Customer: request.Customer{Name: "Ada", Email: "ada@example.com"}, Description: "d",
+				Source: request.Source{IP: "192.0.2.1", Platform: request.Windows, OS: "Windows", OSVersion: "11", Browser: "Edge"}})
+		},
+		func() (app.Result, error) {
+			return svc.Accounts.RegisterTechnicianWithPassword(ctx, admin, app.RegisterTechnician{TechnicianID: tech, Name: "Dana", Email: "dana@example.com"}, "correct horse")
+		},
+		func() (app.Result, error) {
+			return svc.App.GrantAccess(ctx, admin, app.GrantAccess{TechnicianID: tech, CompanyID: company})
+		},
+		func() (app.Result, error) {
+			return svc.App.SetAvailability(ctx, techMeta, app.SetAvailability{TechnicianID: tech, Availability: directory.Available})
+		},
+		func() (app.Result, error) { return svc.App.AssignToMe(ctx, techMeta, req) },
+		func() (app.Result, error) { return svc.App.JoinChat(ctx, techMeta, req) },
+		func() (app.Result, error) {
+			return svc.App.ShareCustomerFile(ctx, app.Meta{Actor: app.Actor{Kind: "customer", ID: req}},
+				app.Upload{RequestID: req, FileID: file, Name: "a.txt", Content: strings.NewReader("bytes of Ada")})
+		},
+	} {
+		if _, err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held, err := svc.Keys.CustomerRequests(ctx, "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	erasures := func() int {
+		all, err := privacy.Unwrap(svc.Store).ReadAll(ctx, eventlog.Position{}, eventlog.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range all {
+			if e.Type == (&erasure.CustomerErased{}).EventType() {
+				n++
+			}
+		}
+		return n
+	}
+	first := service.KeyErasure{ErasureID: uuid.New(), KeyID: held.KeyID, Reason: "retention: test"}
+	// Died after destroying the key: the retry finishes the work.
+	if _, _, err := svc.Keys.DestroyKey(ctx, first.KeyID, first.ErasureID); err != nil {
+		t.Fatal(err)
+	}
+	done, err := svc.EraseKeys(ctx, []service.KeyErasure{first}, "system")
+	if err != nil || len(done) != 1 || done[0].FilesDeleted != 1 || len(done[0].Rebuilt) != len(svc.ReadModels) || erasures() != 1 {
+		t.Fatalf("the retried erasure: %+v, %v, %d events", done, err, erasures())
+	}
+	if found := scanFiles(t, svc.Files.Dir(), file.String()); len(found) > 0 {
+		t.Errorf("the file is still there: %v", found)
+	}
+	// Retried again, and another erasure of the same key: nothing more.
+	again, err := svc.EraseKeys(ctx, []service.KeyErasure{first, {ErasureID: uuid.New(), KeyID: held.KeyID, Reason: "retention: other"}}, "system")
+	if err != nil || len(again) != 1 || erasures() != 1 {
+		t.Fatalf("erasing again: %+v, %v, %d events", again, err, erasures())
+	}
+	verifyLog(t, svc)
+}
