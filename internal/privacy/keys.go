@@ -266,15 +266,8 @@ func (k *Keys) Destroy(ctx context.Context, email string, erasure uuid.UUID) (De
 		if err != nil {
 			return fmt.Errorf("privacy: destroy the key: %w", err)
 		}
-		rows, err := tx.Query(ctx, `SELECT request_id FROM request_keys WHERE key_id = $1 ORDER BY request_id`, d.KeyID)
-		if err != nil {
-			return fmt.Errorf("privacy: list the customer's requests: %w", err)
-		}
-		d.Requests, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-		if err != nil {
-			return fmt.Errorf("privacy: list the customer's requests: %w", err)
-		}
-		return nil
+		d.Requests, err = requestsOf(ctx, tx, d.KeyID)
+		return err
 	})
 	if err != nil {
 		return Destroyed{}, err
@@ -300,13 +293,8 @@ func (k *Keys) CustomerRequests(ctx context.Context, email string) (Destroyed, e
 	if err != nil {
 		return Destroyed{}, fmt.Errorf("privacy: read a customer's key: %w", err)
 	}
-	rows, err := k.pool.Query(ctx, `SELECT request_id FROM request_keys WHERE key_id = $1 ORDER BY request_id`, d.KeyID)
-	if err != nil {
-		return Destroyed{}, fmt.Errorf("privacy: list the customer's requests: %w", err)
-	}
-	d.Requests, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
-		return Destroyed{}, fmt.Errorf("privacy: list the customer's requests: %w", err)
+	if d.Requests, err = requestsOf(ctx, k.pool, d.KeyID); err != nil {
+		return Destroyed{}, err
 	}
 	return d, nil
 }
@@ -337,15 +325,8 @@ func (k *Keys) DestroyKey(ctx context.Context, id, erasure uuid.UUID) (Destroyed
 			return nil
 		}
 		ours = true
-		rows, err := tx.Query(ctx, `SELECT request_id FROM request_keys WHERE key_id = $1 ORDER BY request_id`, id)
-		if err != nil {
-			return fmt.Errorf("privacy: list the customer's requests: %w", err)
-		}
-		d.Requests, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-		if err != nil {
-			return fmt.Errorf("privacy: list the customer's requests: %w", err)
-		}
-		return nil
+		d.Requests, err = requestsOf(ctx, tx, id)
+		return err
 	})
 	if err != nil {
 		return Destroyed{}, false, err
@@ -354,4 +335,19 @@ func (k *Keys) DestroyKey(ctx context.Context, id, erasure uuid.UUID) (Destroyed
 	k.keys[id] = cachedKey{fetchedAt: k.now()}
 	k.mu.Unlock()
 	return d, ours, nil
+}
+
+// requestsOf lists the requests sealed under key id.
+func requestsOf(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, id uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.Query(ctx, `SELECT request_id FROM request_keys WHERE key_id = $1 ORDER BY request_id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("privacy: list the requests of key %s: %w", id, err)
+	}
+	requests, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("privacy: list the requests of key %s: %w", id, err)
+	}
+	return requests, nil
 }
