@@ -1,16 +1,20 @@
 package privacy_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
 
 	pgstore "github.com/helpstream/helpstream/adapters/eventstore/postgres"
+	"github.com/helpstream/helpstream/adapters/filestore"
 	"github.com/helpstream/helpstream/adapters/postgres/pgtest"
 	"github.com/helpstream/helpstream/domain/directory"
+	"github.com/helpstream/helpstream/domain/eventlog"
 	"github.com/helpstream/helpstream/domain/request"
 	"github.com/helpstream/helpstream/internal/app"
 	"github.com/helpstream/helpstream/internal/privacy"
@@ -101,4 +105,53 @@ func setUpChats(b *testing.B, a *app.App, n int) []uuid.UUID {
 		}
 	}
 	return requests
+}
+
+// BenchmarkFiles measures a 1 MiB shared file saved and read back through the file store,
+// sealed (privacy.Files: 64 KiB chunks under the request's key) and plain, in the same run.
+//
+//	go test -run XXX -bench BenchmarkFiles -count 3 ./internal/privacy/
+func BenchmarkFiles(b *testing.B) {
+	pool, _ := pgtest.NewDatabase(b)
+	keys := newKeys(b, pool)
+	ctx := context.Background()
+	req := uuid.New()
+	submitted := encode(b, &request.Submitted{RequestID: req, CompanyID: uuid.New(), PortalID: uuid.New(), Description: "d",
+		Customer: request.Customer{Name: "Ada", Email: "ada@example.com"}})
+	if err := privacy.NewProtector(keys).Protect(ctx, request.Stream(req), []eventlog.EventData{submitted}); err != nil {
+		b.Fatal(err)
+	}
+	content := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	for _, sealed := range []bool{false, true} {
+		name := "plain"
+		if sealed {
+			name = "sealed"
+		}
+		b.Run(name, func(b *testing.B) {
+			local, err := filestore.New(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			var files app.FileStore = local
+			if sealed {
+				files = privacy.NewFiles(local, keys)
+			}
+			b.SetBytes(int64(len(content)))
+			for b.Loop() {
+				id := uuid.New()
+				if err := files.Save(ctx, req, id, bytes.NewReader(content)); err != nil {
+					b.Fatal(err)
+				}
+				f, err := files.Open(ctx, req, id)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, err := io.Copy(io.Discard, f)
+				f.Close()
+				if err != nil || n != int64(len(content)) {
+					b.Fatalf("read back %d bytes: %v", n, err)
+				}
+			}
+		})
+	}
 }
