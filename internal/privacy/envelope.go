@@ -55,6 +55,10 @@ func ParseEnvelope(s string) (Envelope, error) {
 	if err != nil || id != keyID.String() { // only the canonical form the writer gives
 		return Envelope{}, fmt.Errorf("%w: bad key id", ErrNotEnvelope)
 	}
+	// encoding/base64 skips CR and LF even when strict; one sealed field has one spelling.
+	if strings.ContainsAny(body, "\r\n") {
+		return Envelope{}, fmt.Errorf("%w: line breaks in the base64", ErrNotEnvelope)
+	}
 	sealed, err := base64.RawStdEncoding.Strict().DecodeString(body)
 	if err != nil {
 		return Envelope{}, fmt.Errorf("%w: bad base64", ErrNotEnvelope)

@@ -30,6 +30,7 @@ func TestParseEnvelope(t *testing.T) {
 		"", "Ada Lovelace", "[erased]", "enc:v1:", "enc:v1:" + id.String(), "enc:v2:" + id.String() + ":" + body,
 		"enc:v1:not-a-uuid:" + body, "enc:v1:{" + id.String() + "}:" + body, "enc:v1:" + strings.ReplaceAll(id.String(), "-", "") + ":" + body,
 		"enc:v1:" + id.String() + ":" + body + "==", "enc:v1:" + id.String() + ":" + body + "!", "enc:v1:" + id.String() + ":AAAA",
+		"enc:v1:" + id.String() + ":" + body[:10] + "\r\n" + body[10:], "enc:v1:" + id.String() + ":" + body + "\n",
 	} {
 		if _, err := privacy.ParseEnvelope(bad); !errors.Is(err, privacy.ErrNotEnvelope) {
 			t.Errorf("ParseEnvelope(%q) = %v, want ErrNotEnvelope", bad, err)
