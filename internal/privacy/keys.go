@@ -177,6 +177,9 @@ func (k *Keys) remember(id uuid.UUID, a cipher.AEAD) {
 }
 
 // key returns key id's AEAD, nil when the key was destroyed.
+// errNoKey says that no key, live or destroyed, has the ID: what names it was not sealed here.
+var errNoKey = errors.New("no such key")
+
 func (k *Keys) key(ctx context.Context, id uuid.UUID) (cipher.AEAD, error) {
 	k.mu.Lock()
 	c, ok := k.keys[id]
@@ -187,7 +190,7 @@ func (k *Keys) key(ctx context.Context, id uuid.UUID) (cipher.AEAD, error) {
 	var wrapped []byte
 	err := k.pool.QueryRow(ctx, `SELECT wrapped FROM customer_keys WHERE key_id = $1`, id).Scan(&wrapped)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("privacy: no key %s", id)
+		return nil, fmt.Errorf("privacy: key %s: %w", id, errNoKey)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("privacy: read key %s: %w", id, err)
